@@ -1,0 +1,144 @@
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import { registerSecondOrderGradients } from '../curvature/secondOrderGradients.js';
+import { registerOpenBlasKernels } from './openblasKernels.js';
+
+/**
+ * Which tfjs backend runs the numerics.
+ */
+export type BackendChoice =
+  /** tensorflow if importable, else cpu with OpenBLAS kernels if libopenblas loads, else wasm, else plain cpu. */
+  | 'auto'
+  /** @tensorflow/tfjs-node-gpu or @tensorflow/tfjs-node (optional dependencies). */
+  | 'tensorflow'
+  /** @tensorflow/tfjs-backend-wasm (XNNPACK, single-threaded in Node). */
+  | 'wasm'
+  /** @tensorflow/tfjs-backend-cpu, with matMul/conv kernels re-registered over OpenBLAS when available. */
+  | 'cpu';
+
+export const BACKEND_CHOICES: readonly BackendChoice[] = ['auto', 'tensorflow', 'wasm', 'cpu'];
+
+export interface BackendInfo {
+  /** The tfjs backend name actually in use. */
+  readonly name: 'tensorflow' | 'wasm' | 'cpu';
+  /** Native kernels registered over the backend's own ('openblas') or none. */
+  readonly kernels: 'openblas' | 'stock';
+  /** The npm package that provides the backend. */
+  readonly package: string;
+  /** Why this backend was chosen, in words (printed by the CLI, recorded in runs). */
+  readonly reason: string;
+}
+
+/** Identifier recorded in stage keys and run records: backend plus kernel set, e.g. "cpu+openblas". */
+export function backendId(info: BackendInfo): string {
+  return info.kernels === 'stock' ? info.name : `${info.name}+${info.kernels}`;
+}
+
+export class BackendError extends Error {
+  constructor(
+    readonly choice: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'BackendError';
+  }
+}
+
+let active: BackendInfo | undefined;
+
+/** The backend chosen by `initBackend`, or undefined before it ran. */
+export function activeBackend(): BackendInfo | undefined {
+  return active;
+}
+
+async function tryImport(pkg: string): Promise<string | undefined> {
+  try {
+    await import(pkg);
+    return undefined;
+  } catch (e) {
+    return e instanceof Error ? e.message.split('\n')[0] : String(e);
+  }
+}
+
+async function startTensorflow(): Promise<BackendInfo | string> {
+  const failures: string[] = [];
+  for (const pkg of ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']) {
+    const err = await tryImport(pkg);
+    if (err === undefined && (await tf.setBackend('tensorflow'))) {
+      return { name: 'tensorflow', kernels: 'stock', package: pkg, reason: `${pkg} is installed` };
+    }
+    failures.push(`${pkg}: ${err ?? 'setBackend failed'}`);
+  }
+  return failures.join('; ');
+}
+
+async function startWasm(): Promise<BackendInfo | string> {
+  try {
+    await import('@tensorflow/tfjs-backend-wasm');
+    if (await tf.setBackend('wasm')) {
+      return { name: 'wasm', kernels: 'stock', package: '@tensorflow/tfjs-backend-wasm', reason: '' };
+    }
+    return 'setBackend("wasm") failed';
+  } catch (e) {
+    return e instanceof Error ? e.message : String(e);
+  }
+}
+
+async function startCpu(preferOpenBlas: boolean): Promise<BackendInfo> {
+  await tf.setBackend('cpu');
+  let kernels: BackendInfo['kernels'] = 'stock';
+  let note = '';
+  if (preferOpenBlas) {
+    const blas = registerOpenBlasKernels();
+    if (blas.ok) kernels = 'openblas';
+    else note = ` (OpenBLAS kernels not used: ${blas.reason}; apt-get install libopenblas0 to enable them)`;
+  }
+  return { name: 'cpu', kernels, package: '@tensorflow/tfjs-backend-cpu', reason: note };
+}
+
+/**
+ * Selects and starts a tfjs backend, then registers the second-order-correct gradients
+ * (once, globally) that curvature products rely on. Idempotent for the same choice.
+ */
+export async function initBackend(choice: BackendChoice = 'auto'): Promise<BackendInfo> {
+  if (!BACKEND_CHOICES.includes(choice)) {
+    throw new BackendError(String(choice), `--backend must be one of ${BACKEND_CHOICES.join('|')}, received "${String(choice)}"`);
+  }
+  if (active !== undefined && (choice === 'auto' || choice === active.name)) return active;
+  let info: BackendInfo;
+  if (choice === 'tensorflow') {
+    const tfOk = await startTensorflow();
+    if (typeof tfOk === 'string') {
+      throw new BackendError(choice, `--backend tensorflow: neither @tensorflow/tfjs-node-gpu nor @tensorflow/tfjs-node could be loaded (${tfOk}); install one of them or use --backend auto`);
+    }
+    info = tfOk;
+  } else if (choice === 'wasm') {
+    const w = await startWasm();
+    if (typeof w === 'string') throw new BackendError(choice, `--backend wasm: ${w}`);
+    info = { ...w, reason: 'requested with --backend wasm' };
+  } else if (choice === 'cpu') {
+    const c = await startCpu(true);
+    info = { ...c, reason: `requested with --backend cpu${c.reason}` };
+  } else {
+    const tfOk = await startTensorflow();
+    if (typeof tfOk !== 'string') {
+      info = { ...tfOk, reason: `auto: ${tfOk.reason}` };
+    } else {
+      const c = await startCpu(true);
+      if (c.kernels === 'openblas') {
+        info = { ...c, reason: 'auto: tfjs-node not installed; cpu with OpenBLAS kernels is the fastest offline backend (bench/: faster than wasm on every product)' };
+      } else {
+        const w = await startWasm();
+        if (typeof w !== 'string') info = { ...w, reason: `auto: tfjs-node not installed and libopenblas not loadable${c.reason}; using wasm` };
+        else {
+          await tf.setBackend('cpu');
+          info = { ...c, reason: `auto: tfjs-node, OpenBLAS and wasm unavailable (${w}); using plain cpu` };
+        }
+      }
+    }
+  }
+  await tf.ready();
+  registerSecondOrderGradients();
+  active = info;
+  return info;
+}

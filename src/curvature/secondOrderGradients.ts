@@ -1,0 +1,2 @@
+/** Placeholder until the second-order-correct gradients land. */
+export function registerSecondOrderGradients(): void {}
