@@ -1,5 +1,11 @@
-import type { LinearOperator } from '../linalg/operator.js';
 import type { BackendChoice } from '../backend/backend.js';
+import { initBackend } from '../backend/backend.js';
+import { loadCheckpoint } from '../nn/checkpoint.js';
+import { parseModelSpec } from '../nn/build.js';
+import type { LossKind } from '../nn/loss.js';
+import { parseDataSource, loadDataSource } from '../data/sources.js';
+import { preprocessSplit } from '../data/preprocess.js';
+import { Curvature, type CurvatureOperator } from './curvatureOperators.js';
 import { SpecpipeError } from '../util/errors.js';
 
 /** What `specpipe spectrum --checkpoint …` asks for. */
@@ -16,9 +22,50 @@ export interface CurvatureCliOptions {
   /** Samples per class of the split to average over (default: all loaded). */
   readonly samplesPerClass?: number;
   readonly batchSize?: number;
+  /** Worker threads for data-parallel products (default 0: this thread). */
+  readonly workers?: number;
 }
 
-/** Builds the curvature operator for the spectrum CLI. Placeholder until the curvature engine lands. */
-export async function curvatureOperatorForCli(_options: CurvatureCliOptions): Promise<LinearOperator> {
-  throw new SpecpipeError('not-implemented', 'curvature operators from checkpoints are not implemented yet');
+/** Checkpoint metadata key naming the training loss ("cross-entropy" | "mse"); absent: cross-entropy. */
+export const LOSS_METADATA_KEY = 'specpipe.loss';
+
+/** Default batch size of curvature products from the CLI. */
+export const DEFAULT_CURVATURE_BATCH = 256;
+
+/**
+ * Builds the curvature operator for the spectrum CLI: starts the backend, loads the checkpoint
+ * (src/nn/checkpoint.ts) and the data (src/data/sources.ts), applies the checkpoint's
+ * preprocessing, and opens the operator over the chosen split. The network runs in eval mode
+ * (BatchNorm running statistics, Dropout off); the operator's name says so.
+ */
+export async function curvatureOperatorForCli(options: CurvatureCliOptions): Promise<CurvatureOperator> {
+  await initBackend(options.backend);
+  const ckpt = loadCheckpoint(options.checkpoint, options.model !== undefined ? parseModelSpec(options.model) : undefined);
+  const lossText = ckpt.metadata[LOSS_METADATA_KEY] ?? 'cross-entropy';
+  if (lossText !== 'cross-entropy' && lossText !== 'mse') {
+    throw new SpecpipeError('checkpoint-loss', `${options.checkpoint}: "${LOSS_METADATA_KEY}" metadata must be cross-entropy or mse, received ${JSON.stringify(lossText)}`);
+  }
+  const loss: LossKind = lossText;
+  const perClass = options.samplesPerClass;
+  const data = await loadDataSource(parseDataSource(options.data), {
+    seed: options.seed,
+    ...(perClass !== undefined && (options.split === 'train' ? { trainPerClass: perClass } : { testPerClass: perClass })),
+  });
+  const raw = options.split === 'train' ? data.train : data.test;
+  const split = ckpt.preprocess !== undefined ? preprocessSplit(raw, ckpt.preprocess) : raw;
+  const classes = ckpt.network.spec.classes;
+  if (data.classes.length > classes) {
+    throw new SpecpipeError('data-classes', `--data ${options.data} has ${data.classes.length} classes but the checkpoint's model predicts ${classes}`);
+  }
+  const curvature = await Curvature.open({
+    network: ckpt.network,
+    params: ckpt.params,
+    buffers: ckpt.buffers,
+    data: split,
+    loss,
+    batchSize: options.batchSize ?? DEFAULT_CURVATURE_BATCH,
+    ...(options.workers !== undefined && { workers: options.workers, backend: options.backend }),
+  });
+  const bn = ckpt.network.buffers.length > 0 ? ', eval mode: BatchNorm running statistics' : '';
+  return curvature.operator(options.operator, `${options.operator}[${options.split}, ${split.shape[0]} samples, ${loss}${bn}]`);
 }

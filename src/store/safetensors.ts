@@ -34,7 +34,16 @@ export interface SafetensorsContents {
 
 /** Bytes per element of each dtype. */
 export const SAFE_DTYPE_SIZE: Readonly<Record<SafeDType, number>> = {
-  F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4, I16: 2, I8: 1, U8: 1, BOOL: 1,
+  F64: 8,
+  F32: 4,
+  F16: 2,
+  BF16: 2,
+  I64: 8,
+  I32: 4,
+  I16: 2,
+  I8: 1,
+  U8: 1,
+  BOOL: 1,
 };
 
 const SAFE_DTYPES = Object.keys(SAFE_DTYPE_SIZE) as SafeDType[];
@@ -43,8 +52,16 @@ type TypedCtor = { new (buffer: ArrayBuffer): SafeTensor['data']; readonly name:
 
 /** The typed array class that carries each dtype. */
 const DTYPE_ARRAY: Readonly<Record<SafeDType, TypedCtor>> = {
-  F64: Float64Array, F32: Float32Array, F16: Uint16Array, BF16: Uint16Array, I64: BigInt64Array,
-  I32: Int32Array, I16: Int16Array, I8: Int8Array, U8: Uint8Array, BOOL: Uint8Array,
+  F64: Float64Array,
+  F32: Float32Array,
+  F16: Uint16Array,
+  BF16: Uint16Array,
+  I64: BigInt64Array,
+  I32: Int32Array,
+  I16: Int16Array,
+  I8: Int8Array,
+  U8: Uint8Array,
+  BOOL: Uint8Array,
 };
 
 function isSafeDType(s: unknown): s is SafeDType {
@@ -69,24 +86,41 @@ function fmtShape(shape: readonly number[]): string {
 export function encodeSafetensors(tensors: Record<string, SafeTensor>, metadata: Record<string, string> = {}): Uint8Array {
   const names = Object.keys(tensors);
   for (const name of names) {
-    if (name === '__metadata__') throw new SpecpipeError('safetensors-name', 'safetensors tensor name "__metadata__" is reserved for the metadata table');
+    if (name === '__metadata__')
+      throw new SpecpipeError('safetensors-name', 'safetensors tensor name "__metadata__" is reserved for the metadata table');
     const t = tensors[name]!;
     if (!isSafeDType(t.dtype)) {
-      throw new SpecpipeError('safetensors-dtype', `safetensors tensor "${name}": unknown dtype ${JSON.stringify(t.dtype)}, expected one of ${SAFE_DTYPES.join(', ')}`);
+      throw new SpecpipeError(
+        'safetensors-dtype',
+        `safetensors tensor "${name}": unknown dtype ${JSON.stringify(t.dtype)}, expected one of ${SAFE_DTYPES.join(', ')}`,
+      );
     }
     if (!Array.isArray(t.shape) || t.shape.some((d) => !Number.isSafeInteger(d) || d < 0)) {
-      throw new SpecpipeError('safetensors-shape', `safetensors tensor "${name}": shape must be a list of non-negative integers, received ${JSON.stringify(t.shape)}`);
+      throw new SpecpipeError(
+        'safetensors-shape',
+        `safetensors tensor "${name}": shape must be a list of non-negative integers, received ${JSON.stringify(t.shape)}`,
+      );
     }
     const ctor = DTYPE_ARRAY[t.dtype];
     if (!(t.data instanceof ctor)) {
-      throw new SpecpipeError('safetensors-data-type', `safetensors tensor "${name}": dtype ${t.dtype} is carried by a ${ctor.name}, received a ${t.data.constructor.name}`);
+      throw new SpecpipeError(
+        'safetensors-data-type',
+        `safetensors tensor "${name}": dtype ${t.dtype} is carried by a ${ctor.name}, received a ${t.data.constructor.name}`,
+      );
     }
     if (t.data.length !== elementCount(t.shape)) {
-      throw new SpecpipeError('safetensors-data-length', `safetensors tensor "${name}": shape ${fmtShape(t.shape)} has ${elementCount(t.shape)} elements, received ${t.data.length}`);
+      throw new SpecpipeError(
+        'safetensors-data-length',
+        `safetensors tensor "${name}": shape ${fmtShape(t.shape)} has ${elementCount(t.shape)} elements, received ${t.data.length}`,
+      );
     }
   }
   for (const [k, v] of Object.entries(metadata)) {
-    if (typeof v !== 'string') throw new SpecpipeError('safetensors-metadata', `safetensors metadata values must be strings, received ${typeof v} for key "${k}"`);
+    if (typeof v !== 'string')
+      throw new SpecpipeError(
+        'safetensors-metadata',
+        `safetensors metadata values must be strings, received ${typeof v} for key "${k}"`,
+      );
   }
   const order = [...names].sort((a, b) => {
     const sa = SAFE_DTYPE_SIZE[tensors[a]!.dtype];
@@ -125,10 +159,17 @@ export function decodeSafetensors(bytes: Uint8Array, path = '<safetensors bytes>
   const fail = (reason: string, msg: string): never => {
     throw new SpecpipeError(reason, `${path}: ${msg}`);
   };
-  if (bytes.length < 8) fail('safetensors-truncated', `not a safetensors file: expected an 8-byte header length, found a file of ${bytes.length} bytes`);
+  if (bytes.length < 8)
+    fail(
+      'safetensors-truncated',
+      `not a safetensors file: expected an 8-byte header length, found a file of ${bytes.length} bytes`,
+    );
   const n64 = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getBigUint64(0, true);
   if (n64 > BigInt(bytes.length - 8)) {
-    fail('safetensors-header-length', `safetensors header length is ${n64} bytes, beyond the file size (${bytes.length - 8} bytes follow the 8-byte length prefix)`);
+    fail(
+      'safetensors-header-length',
+      `safetensors header length is ${n64} bytes, beyond the file size (${bytes.length - 8} bytes follow the 8-byte length prefix)`,
+    );
   }
   const n = Number(n64);
   const text = new TextDecoder('utf-8', { fatal: false }).decode(bytes.subarray(8, 8 + n));
@@ -137,18 +178,26 @@ export function decodeSafetensors(bytes: Uint8Array, path = '<safetensors bytes>
     header = JSON.parse(text);
   } catch (e) {
     const preview = text.length > 60 ? `${text.slice(0, 60)}…` : text;
-    fail('safetensors-header-json', `safetensors header (${n} bytes) is not valid JSON: ${(e as Error).message}; found ${JSON.stringify(preview)}`);
+    fail(
+      'safetensors-header-json',
+      `safetensors header (${n} bytes) is not valid JSON: ${(e as Error).message}; found ${JSON.stringify(preview)}`,
+    );
   }
   if (typeof header !== 'object' || header === null || Array.isArray(header)) {
-    fail('safetensors-header-json', `safetensors header must be a JSON object, found ${Array.isArray(header) ? 'an array' : JSON.stringify(header)}`);
+    fail(
+      'safetensors-header-json',
+      `safetensors header must be a JSON object, found ${Array.isArray(header) ? 'an array' : JSON.stringify(header)}`,
+    );
   }
   const h = header as Record<string, unknown>;
   const metadata: Record<string, string> = {};
   if ('__metadata__' in h) {
     const m = h.__metadata__;
-    if (typeof m !== 'object' || m === null || Array.isArray(m)) fail('safetensors-metadata', `"__metadata__" must be an object of strings, found ${JSON.stringify(m)}`);
+    if (typeof m !== 'object' || m === null || Array.isArray(m))
+      fail('safetensors-metadata', `"__metadata__" must be an object of strings, found ${JSON.stringify(m)}`);
     for (const [k, v] of Object.entries(m as Record<string, unknown>)) {
-      if (typeof v !== 'string') fail('safetensors-metadata', `"__metadata__" value of "${k}" must be a string, found ${JSON.stringify(v)}`);
+      if (typeof v !== 'string')
+        fail('safetensors-metadata', `"__metadata__" value of "${k}" must be a string, found ${JSON.stringify(v)}`);
       metadata[k] = v as string;
     }
   }
@@ -157,19 +206,38 @@ export function decodeSafetensors(bytes: Uint8Array, path = '<safetensors bytes>
   const entries: { name: string; dtype: SafeDType; shape: number[]; begin: number; end: number }[] = [];
   for (const [name, info] of Object.entries(h)) {
     if (name === '__metadata__') continue;
-    if (typeof info !== 'object' || info === null) fail('safetensors-entry', `tensor "${name}": expected {dtype, shape, data_offsets}, found ${JSON.stringify(info)}`);
+    if (typeof info !== 'object' || info === null)
+      fail('safetensors-entry', `tensor "${name}": expected {dtype, shape, data_offsets}, found ${JSON.stringify(info)}`);
     const { dtype, shape, data_offsets: offs } = info as Record<string, unknown>;
-    if (!isSafeDType(dtype)) fail('safetensors-dtype', `tensor "${name}": unknown dtype ${JSON.stringify(dtype)}, expected one of ${SAFE_DTYPES.join(', ')}`);
+    if (!isSafeDType(dtype))
+      fail(
+        'safetensors-dtype',
+        `tensor "${name}": unknown dtype ${JSON.stringify(dtype)}, expected one of ${SAFE_DTYPES.join(', ')}`,
+      );
     if (!Array.isArray(shape) || shape.some((d) => !Number.isSafeInteger(d) || (d as number) < 0)) {
-      fail('safetensors-shape', `tensor "${name}": shape must be a list of non-negative integers, found ${JSON.stringify(shape)}`);
+      fail(
+        'safetensors-shape',
+        `tensor "${name}": shape must be a list of non-negative integers, found ${JSON.stringify(shape)}`,
+      );
     }
-    if (!Array.isArray(offs) || offs.length !== 2 || offs.some((d) => !Number.isSafeInteger(d) || (d as number) < 0) || (offs[0] as number) > (offs[1] as number)) {
-      fail('safetensors-offsets', `tensor "${name}": data_offsets must be [begin, end] with 0 ≤ begin ≤ end, found ${JSON.stringify(offs)}`);
+    if (
+      !Array.isArray(offs) ||
+      offs.length !== 2 ||
+      offs.some((d) => !Number.isSafeInteger(d) || (d as number) < 0) ||
+      (offs[0] as number) > (offs[1] as number)
+    ) {
+      fail(
+        'safetensors-offsets',
+        `tensor "${name}": data_offsets must be [begin, end] with 0 ≤ begin ≤ end, found ${JSON.stringify(offs)}`,
+      );
     }
     const [begin, end] = offs as [number, number];
     const expected = elementCount(shape as number[]) * SAFE_DTYPE_SIZE[dtype as SafeDType];
     if (end - begin !== expected) {
-      fail('safetensors-byte-length', `tensor "${name}": dtype ${dtype as string} (${SAFE_DTYPE_SIZE[dtype as SafeDType]} bytes) × shape ${fmtShape(shape as number[])} needs ${expected} bytes, found data_offsets [${begin}, ${end}] (${end - begin} bytes)`);
+      fail(
+        'safetensors-byte-length',
+        `tensor "${name}": dtype ${dtype as string} (${SAFE_DTYPE_SIZE[dtype as SafeDType]} bytes) × shape ${fmtShape(shape as number[])} needs ${expected} bytes, found data_offsets [${begin}, ${end}] (${end - begin} bytes)`,
+      );
     }
     entries.push({ name, dtype: dtype as SafeDType, shape: shape as number[], begin, end });
   }
@@ -178,16 +246,23 @@ export function decodeSafetensors(bytes: Uint8Array, path = '<safetensors bytes>
   for (const e of entries) {
     if (e.begin !== expectedBegin) {
       const what = e.begin < expectedBegin ? 'overlaps the previous tensor' : 'leaves a gap after the previous tensor';
-      fail('safetensors-offsets', `tensor "${e.name}": data_offsets are not contiguous: expected begin ${expectedBegin}, found [${e.begin}, ${e.end}] (${what})`);
+      fail(
+        'safetensors-offsets',
+        `tensor "${e.name}": data_offsets are not contiguous: expected begin ${expectedBegin}, found [${e.begin}, ${e.end}] (${what})`,
+      );
     }
     expectedBegin = e.end;
   }
   if (expectedBegin !== bufferLength) {
-    fail('safetensors-offsets', `tensors cover ${expectedBegin} bytes of the data buffer, but the buffer after the header has ${bufferLength} bytes`);
+    fail(
+      'safetensors-offsets',
+      `tensors cover ${expectedBegin} bytes of the data buffer, but the buffer after the header has ${bufferLength} bytes`,
+    );
   }
   const tensors: Record<string, SafeTensor> = {};
   for (const e of entries) {
-    const copy = bytes.slice(bufferStart + e.begin, bufferStart + e.end);
+    // Uint8Array.prototype.slice copies (Buffer#slice would return a view into a shared pool).
+    const copy = Uint8Array.prototype.slice.call(bytes, bufferStart + e.begin, bufferStart + e.end);
     tensors[e.name] = { dtype: e.dtype, shape: e.shape, data: new DTYPE_ARRAY[e.dtype](copy.buffer) };
   }
   return { tensors, metadata };
@@ -204,7 +279,10 @@ export function readSafetensors(path: string): SafetensorsContents {
   try {
     bytes = readFileSync(path);
   } catch (e) {
-    throw new SpecpipeError('safetensors-missing', `${path}: cannot read safetensors file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    throw new SpecpipeError(
+      'safetensors-missing',
+      `${path}: cannot read safetensors file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
+    );
   }
   return decodeSafetensors(bytes, path);
 }

@@ -1,6 +1,99 @@
+import { parseArgs } from 'node:util';
+import * as tf from '@tensorflow/tfjs-core';
 import { SpecpipeError } from '../../util/errors.js';
+import { BACKEND_CHOICES, backendId } from '../../backend/backend.js';
+import { formatDataSource, loadDataSource, parseDataSource } from '../../data/sources.js';
+import { preprocessSplit } from '../../data/preprocess.js';
+import { parseModelSpec } from '../../nn/build.js';
+import { loadCheckpoint } from '../../nn/checkpoint.js';
+import type { LossKind } from '../../nn/loss.js';
+import { evaluateModel } from '../../train/evaluate.js';
+import { trainPreprocess } from '../../train/prepare.js';
+import { backendOption, intOption, startBackend } from './train.js';
 
-/** `specpipe eval` — not implemented yet. */
-export async function evalCommand(_argv: string[]): Promise<number> {
-  throw new SpecpipeError('not-implemented', 'specpipe eval is not implemented yet');
+const USAGE = `usage: specpipe eval --checkpoint FILE.safetensors --data SRC [options]
+
+  --checkpoint FILE      a specpipe checkpoint, or a PyTorch state_dict saved with safetensors (then also --model)
+  --data SRC             mnist | fashion-mnist[:ROOT] | cifar10:ROOT | cifar100:ROOT | imagefolder:ROOT | tensors:PATH | idx:…
+  --split S              test|train (default test)
+  --model SPEC           model spec overriding the checkpoint's specpipe.model metadata
+  --seed S               data seed (default: the checkpoint's specpipe.seed, else 0) — mnist's split depends on it
+  --train-per-class N, --test-per-class N   balanced subsets, as for train
+  --pad P                only without specpipe.preprocess metadata: pad, with train-split statistics (default 0)
+  --batch-size B         (default 500)
+  --loss L               cross-entropy|mse (default cross-entropy)
+  --backend B            ${BACKEND_CHOICES.join('|')} (default auto)
+  --json                 print one JSON object`;
+
+/** `specpipe eval`: loss and accuracy of a checkpoint on a split of a data source (eval mode: BatchNorm running statistics). */
+export async function evalCommand(argv: string[]): Promise<number> {
+  let v;
+  try {
+    v = parseArgs({
+      args: argv,
+      allowPositionals: false,
+      options: {
+        checkpoint: { type: 'string' },
+        data: { type: 'string' },
+        split: { type: 'string' },
+        model: { type: 'string' },
+        seed: { type: 'string' },
+        'train-per-class': { type: 'string' },
+        'test-per-class': { type: 'string' },
+        pad: { type: 'string' },
+        'batch-size': { type: 'string' },
+        loss: { type: 'string' },
+        backend: { type: 'string' },
+        json: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }).values;
+  } catch (e) {
+    throw new SpecpipeError('cli-flag', `${e instanceof Error ? e.message : String(e)}\n${USAGE}`, 2);
+  }
+  if (v.help) {
+    process.stdout.write(USAGE + '\n');
+    return 0;
+  }
+  if (v.checkpoint === undefined) throw new SpecpipeError('cli-flag', `--checkpoint FILE is required\n${USAGE}`, 2);
+  if (v.data === undefined) throw new SpecpipeError('cli-flag', `--data SRC is required\n${USAGE}`, 2);
+  const split = v.split ?? 'test';
+  if (split !== 'test' && split !== 'train') throw new SpecpipeError('cli-flag', `--split must be test or train, received "${split}"`, 2);
+  const loss = (v.loss ?? 'cross-entropy') as LossKind;
+  if (loss !== 'cross-entropy' && loss !== 'mse') throw new SpecpipeError('cli-flag', `--loss must be cross-entropy or mse, received "${v.loss}"`, 2);
+  const batchSize = intOption('batch-size', v['batch-size'], 500);
+  const trainPerClass = v['train-per-class'] === undefined ? undefined : intOption('train-per-class', v['train-per-class'], 1);
+  const testPerClass = v['test-per-class'] === undefined ? undefined : intOption('test-per-class', v['test-per-class'], 1);
+  const dataSpec = parseDataSource(v.data);
+  const modelOverride = v.model === undefined ? undefined : parseModelSpec(v.model);
+  const backendChoice = backendOption(v.backend);
+
+  const backend = await startBackend(backendChoice);
+  const ckpt = loadCheckpoint(v.checkpoint, modelOverride);
+  const seed = intOption('seed', v.seed, Number(ckpt.metadata['specpipe.seed'] ?? 0), 0);
+  const data = await loadDataSource(dataSpec, { seed, ...(trainPerClass !== undefined && { trainPerClass }), ...(testPerClass !== undefined && { testPerClass }) });
+  const notes: string[] = [];
+  let preprocess = ckpt.preprocess;
+  if (preprocess === undefined) {
+    preprocess = trainPreprocess(data, intOption('pad', v.pad, 0, 0));
+    notes.push(`no specpipe.preprocess metadata: normalised with the train split's channel statistics, pad ${preprocess.pad}`);
+  } else if (v.pad !== undefined) notes.push('--pad ignored: the checkpoint carries its preprocessing');
+  const splitData = preprocessSplit(split === 'test' ? data.test : data.train, preprocess);
+  if (ckpt.spec.classes !== data.classes.length) {
+    throw new SpecpipeError('model-classes', `${v.checkpoint}: model has ${ckpt.spec.classes} classes, but data ${formatDataSource(dataSpec)} has ${data.classes.length}`);
+  }
+  const t0 = performance.now();
+  const r = evaluateModel(ckpt.network, ckpt.params, ckpt.buffers, splitData, { batchSize, loss });
+  const seconds = (performance.now() - t0) / 1000;
+  tf.dispose([...ckpt.params, ...ckpt.buffers]);
+  if (v.json) {
+    process.stdout.write(
+      JSON.stringify({ checkpoint: v.checkpoint, data: formatDataSource(dataSpec), split, samples: r.samples, loss: r.loss, accuracy: r.accuracy, backend: backendId(backend), backendReason: backend.reason, model: ckpt.spec, seconds, notes }) + '\n',
+    );
+  } else {
+    process.stdout.write(`backend: ${backendId(backend)} (${backend.package}) — ${backend.reason}\n`);
+    for (const n of notes) process.stdout.write(`note: ${n}\n`);
+    process.stdout.write(`${split} split of ${formatDataSource(dataSpec)}: ${r.samples} samples  loss ${r.loss.toFixed(4)}  accuracy ${(100 * r.accuracy).toFixed(2)}%  (${(r.samples / seconds).toFixed(0)} samples/s)\n`);
+  }
+  return 0;
 }

@@ -1,6 +1,104 @@
+import { parseArgs } from 'node:util';
+import { hostname } from 'node:os';
 import { SpecpipeError } from '../../util/errors.js';
+import { PipelineError } from '../../pipeline/diagnostic.js';
+import { preparePlan } from '../../pipeline/preparePlan.js';
+import { ArtifactStore, type VerifyMode } from '../../store/artifactStore.js';
+import { defaultRunsDir, newRunId, writeRunRecord, type RunRecord } from '../../store/runRecord.js';
+import { runPlanLocally, type ProgressMode } from '../../executor/localExecutor.js';
 
-/** `specpipe run` — not implemented yet. */
-export async function runCommand(_argv: string[]): Promise<number> {
-  throw new SpecpipeError('not-implemented', 'specpipe run is not implemented yet');
+const HELP = `usage: specpipe run FILE [options]
+
+  --set STAGE.with.PARAM=VALUE   override a param (VALUE is YAML; repeatable); also STAGE.matrix.AXIS=[…], seed=N
+  --only STAGE                   run only this stage (or instance) and what it needs (repeatable)
+  --force STAGE                  recompute this stage's instances even if cached (repeatable; "all" for every stage)
+  --keep-going                   after a failure, run everything that does not depend on it
+  --jobs N                       instances computed at once (default 1)
+  --store PATH                   artifact store (default artifacts/)
+  --runs PATH                    run records (default: runs/ next to the store)
+  --verify fast|full             reuse check: size+mtime (rehash on mtime change) or always rehash (default fast)
+  --json                         print {"run", "stages": [{name, key, status, seconds, artifacts}]} on stdout
+  --quiet                        no per-stage progress, only the closing line
+`;
+
+/** `specpipe run FILE`: plan, execute (cached stages reused), write runs/<id>.json. */
+export async function runCommand(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      set: { type: 'string', multiple: true },
+      only: { type: 'string', multiple: true },
+      force: { type: 'string', multiple: true },
+      'keep-going': { type: 'boolean' },
+      jobs: { type: 'string' },
+      store: { type: 'string' },
+      runs: { type: 'string' },
+      verify: { type: 'string' },
+      json: { type: 'boolean' },
+      quiet: { type: 'boolean' },
+      executor: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help === true) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  if (positionals.length !== 1) throw new SpecpipeError('bad-args', `specpipe run takes one pipeline file, received ${positionals.length === 0 ? 'none' : positionals.join(' ')}\n\n${HELP}`, 2);
+  const file = positionals[0]!;
+  const jobs = values.jobs === undefined ? 1 : Number(values.jobs);
+  if (!Number.isInteger(jobs) || jobs < 1) throw new SpecpipeError('bad-args', `--jobs must be a positive integer, received "${values.jobs}"`, 2);
+  const verify = (values.verify ?? 'fast') as VerifyMode;
+  if (verify !== 'fast' && verify !== 'full') throw new SpecpipeError('bad-args', `--verify must be fast|full, received "${values.verify}"`, 2);
+  if (values.executor !== undefined && values.executor !== 'local') {
+    throw new SpecpipeError('bad-args', `--executor ${values.executor}: only "local" is built into this command`, 2);
+  }
+  const storePath = values.store ?? 'artifacts';
+  const runsDir = values.runs ?? defaultRunsDir(storePath);
+
+  let prepared;
+  try {
+    prepared = await preparePlan(file, values.set ?? []);
+  } catch (e) {
+    if (e instanceof PipelineError) {
+      process.stderr.write(e.message + '\n');
+      return 1;
+    }
+    throw e;
+  }
+  const { plan } = prepared;
+  const store = new ArtifactStore(storePath);
+  const json = values.json === true;
+  const progress: ProgressMode = values.quiet === true ? 'quiet' : process.stderr.isTTY && !json ? 'live' : 'plain';
+  const started = new Date();
+  const result = await runPlanLocally(plan, store, {
+    only: values.only ?? [],
+    force: values.force ?? [],
+    keepGoing: values['keep-going'] === true,
+    jobs,
+    verify,
+    progress,
+  });
+  const finished = new Date();
+  const record: RunRecord = {
+    run: newRunId(started),
+    pipeline: plan.pipeline,
+    store: store.root,
+    backend: plan.backendId,
+    executor: `local (${hostname()}:${process.pid})`,
+    started: started.toISOString(),
+    finished: finished.toISOString(),
+    seconds: result.seconds,
+    counts: result.counts,
+    stages: result.stages,
+  };
+  writeRunRecord(runsDir, record);
+  for (const s of result.stages) if (s.status === 'failed' && s.error !== undefined && !s.error.startsWith('not run')) process.stderr.write(`${s.name} failed: ${s.error}\n`);
+  process.stderr.write(`${result.summary} (run ${record.run})\n`);
+  if (json) {
+    const out = { run: record.run, stages: result.stages.map((s) => ({ name: s.name, key: s.key, status: s.status, seconds: s.seconds, artifacts: s.artifacts })) };
+    process.stdout.write(JSON.stringify(out, null, 2) + '\n');
+  }
+  return result.counts.failed === 0 ? 0 : 1;
 }

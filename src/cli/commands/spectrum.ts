@@ -1,6 +1,195 @@
+import { parseArgs } from 'node:util';
 import { SpecpipeError } from '../../util/errors.js';
+import type { LinearOperator } from '../../linalg/operator.js';
+import { countingOperator, fromDenseSymmetric } from '../../linalg/operatorAlgebra.js';
+import { readMatrixFile } from '../../linalg/matrixFile.js';
+import { slqDensity } from '../../linalg/slq.js';
+import { logSpectrumDensity } from '../../linalg/logSpectrum.js';
+import { kpmDensity } from '../../linalg/kpm.js';
+import { bottomEigenpairs, topEigenpairs, type EigenpairResult } from '../../linalg/outliers.js';
+import { hutchPlusPlusTrace } from '../../linalg/traces.js';
+import { curvatureOperatorForCli } from '../../curvature/cliOperator.js';
+import { BACKEND_CHOICES, type BackendChoice } from '../../backend/backend.js';
 
-/** `specpipe spectrum` — not implemented yet. */
-export async function spectrumCommand(_argv: string[]): Promise<number> {
-  throw new SpecpipeError('not-implemented', 'specpipe spectrum is not implemented yet');
+const USAGE = `usage: specpipe spectrum (--matrix M.npy|M.arrow | --checkpoint C.safetensors --data SRC [--model SPEC]
+                         [--split train|test] [--operator hessian|ggn|residual]) [estimates] [--json]
+
+operand:
+  --matrix PATH          dense symmetric matrix: .npy (v1/v2/v3, '<f8' or '<f4', C or Fortran order)
+                         or .arrow (n Float64/Float32 columns of length n = the matrix columns, schema order)
+  --symmetry-tol T       largest accepted max|A − Aᵀ|/max|A| for --matrix (default 1e-8)
+  --checkpoint PATH      trained weights; with --model SPEC (mlp:784-64-64-10:relu, lenet:1x28x28:6-16-120:10,
+                         or a spec JSON path), --data SRC, --split train|test (default train),
+                         --operator hessian|ggn|residual (default hessian), --backend, --samples-per-class, --batch-size
+estimates (default: --density):
+  --top K                the K largest eigenvalues with residual norms
+  --bottom K             the K smallest eigenvalues with residual norms
+  --density              SLQ density (Papyan's kernel) and its spectral measure ("quadrature")
+  --log-density          density of log(|λ| + ε), positive and negative halves
+  --kpm                  kernel polynomial method density (Chebyshev moments, Jackson damping)
+  --trace                Hutch++ trace with standard error
+options:
+  --lanczos-steps M      Lanczos steps per start vector (default 128)
+  --start-vectors N      random start vectors for SLQ / KPM (default 10)
+  --seed S               seed of every random vector (default 0)
+  --tol T                residual tolerance of --top/--bottom, relative to ‖A‖ (default 1e-6)
+  --max-matvecs B        product budget of --top/--bottom each (default 50·K + 200)
+  --trace-matvecs B      products for --trace (default 90)
+  --grid G               grid points of the densities (default 1024)
+  --json                 print one JSON object`;
+
+function intFlag(name: string, raw: string | undefined, fallback: number, min = 1): number {
+  if (raw === undefined) return fallback;
+  const v = Number(raw);
+  if (!Number.isInteger(v) || v < min) throw new SpecpipeError('cli-flag', `--${name}: expected an integer ≥ ${min}, received "${raw}"`, 2);
+  return v;
+}
+
+function numFlag(name: string, raw: string | undefined, fallback: number): number {
+  if (raw === undefined) return fallback;
+  const v = Number(raw);
+  if (!Number.isFinite(v) || v <= 0) throw new SpecpipeError('cli-flag', `--${name}: expected a positive number, received "${raw}"`, 2);
+  return v;
+}
+
+function arr(a: Float64Array): number[] {
+  return Array.from(a);
+}
+
+function pairsJson(r: EigenpairResult): { value: number; residual: number; converged: boolean }[] {
+  return r.pairs.map((p) => ({ value: p.value, residual: p.residual, converged: p.converged }));
+}
+
+/** `specpipe spectrum`: spectral estimates of a dense matrix or of a curvature operator of a checkpoint. */
+export async function spectrumCommand(argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: false,
+      options: {
+        matrix: { type: 'string' },
+        'symmetry-tol': { type: 'string' },
+        checkpoint: { type: 'string' },
+        model: { type: 'string' },
+        data: { type: 'string' },
+        split: { type: 'string' },
+        operator: { type: 'string' },
+        backend: { type: 'string' },
+        'samples-per-class': { type: 'string' },
+        'batch-size': { type: 'string' },
+        top: { type: 'string' },
+        bottom: { type: 'string' },
+        density: { type: 'boolean' },
+        'log-density': { type: 'boolean' },
+        kpm: { type: 'boolean' },
+        trace: { type: 'boolean' },
+        'lanczos-steps': { type: 'string' },
+        'start-vectors': { type: 'string' },
+        seed: { type: 'string' },
+        tol: { type: 'string' },
+        'max-matvecs': { type: 'string' },
+        'trace-matvecs': { type: 'string' },
+        grid: { type: 'string' },
+        json: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (e) {
+    throw new SpecpipeError('cli-flag', `${e instanceof Error ? e.message : String(e)}\n\n${USAGE}`, 2);
+  }
+  const f = parsed.values;
+  if (f.help === true) {
+    process.stdout.write(USAGE + '\n');
+    return 0;
+  }
+  if ((f.matrix === undefined) === (f.checkpoint === undefined)) {
+    throw new SpecpipeError('cli-flag', `give exactly one of --matrix or --checkpoint (received ${f.matrix === undefined ? 'neither' : 'both'})\n\n${USAGE}`, 2);
+  }
+  const steps = intFlag('lanczos-steps', f['lanczos-steps'], 128);
+  const startVectors = intFlag('start-vectors', f['start-vectors'], 10);
+  const seed = intFlag('seed', f.seed, 0, 0);
+  const top = f.top === undefined ? 0 : intFlag('top', f.top, 0);
+  const bottom = f.bottom === undefined ? 0 : intFlag('bottom', f.bottom, 0);
+  const tol = numFlag('tol', f.tol, 1e-6);
+  const grid = intFlag('grid', f.grid, 1024, 2);
+  const traceMatvecs = intFlag('trace-matvecs', f['trace-matvecs'], 90);
+  const maxMatvecs = f['max-matvecs'] === undefined ? undefined : intFlag('max-matvecs', f['max-matvecs'], 1);
+  const anyEstimate = top > 0 || bottom > 0 || f.density === true || f['log-density'] === true || f.kpm === true || f.trace === true;
+  const wantDensity = f.density === true || !anyEstimate;
+  const wantLog = f['log-density'] === true;
+
+  const started = performance.now();
+  let base: LinearOperator;
+  let operatorName: string;
+  if (f.matrix !== undefined) {
+    const m = readMatrixFile(f.matrix);
+    if (m.rows !== m.cols) throw new SpecpipeError('matrix-not-square', `${f.matrix}: matrix must be square, received shape ${m.rows} × ${m.cols}`);
+    base = fromDenseSymmetric(m.data, { n: m.rows, name: f.matrix, asymmetryTolerance: numFlag('symmetry-tol', f['symmetry-tol'], 1e-8) });
+    operatorName = 'matrix';
+  } else {
+    const split = f.split ?? 'train';
+    if (split !== 'train' && split !== 'test') throw new SpecpipeError('cli-flag', `--split: expected train or test, received "${split}"`, 2);
+    const op = f.operator ?? 'hessian';
+    if (op !== 'hessian' && op !== 'ggn' && op !== 'residual') throw new SpecpipeError('cli-flag', `--operator: expected hessian, ggn or residual, received "${op}"`, 2);
+    const backend = f.backend ?? 'auto';
+    if (!(BACKEND_CHOICES as readonly string[]).includes(backend)) throw new SpecpipeError('cli-flag', `--backend: expected one of ${BACKEND_CHOICES.join(', ')}, received "${backend}"`, 2);
+    if (f.data === undefined) throw new SpecpipeError('cli-flag', `--checkpoint ${f.checkpoint} needs --data SRC (e.g. mnist)`, 2);
+    base = await curvatureOperatorForCli({
+      checkpoint: f.checkpoint!,
+      ...(f.model !== undefined && { model: f.model }),
+      data: f.data,
+      split,
+      operator: op,
+      backend: backend as BackendChoice,
+      seed,
+      ...(f['samples-per-class'] !== undefined && { samplesPerClass: intFlag('samples-per-class', f['samples-per-class'], 1) }),
+      ...(f['batch-size'] !== undefined && { batchSize: intFlag('batch-size', f['batch-size'], 1) }),
+    });
+    operatorName = op;
+  }
+  const op = countingOperator(base);
+  const out: Record<string, unknown> = { operator: operatorName, size: op.size };
+  const text: string[] = [`operator ${operatorName} (${base.name ?? ''}), size ${op.size}`];
+
+  if (top > 0) {
+    const r = await topEigenpairs(op, top, { tol, seed, ...(maxMatvecs !== undefined && { maxMatvecs }) });
+    out.top = pairsJson(r);
+    text.push(`top ${top} (${r.matvecs} products${r.converged ? '' : ', NOT all converged'}):`);
+    for (const p of r.pairs) text.push(`  ${p.value.toPrecision(10)}  residual ${p.residual.toExponential(2)}${p.converged ? '' : '  (not converged)'}`);
+  }
+  if (bottom > 0) {
+    const r = await bottomEigenpairs(op, bottom, { tol, seed: seed + 1, ...(maxMatvecs !== undefined && { maxMatvecs }) });
+    out.bottom = pairsJson(r);
+    text.push(`bottom ${bottom} (${r.matvecs} products${r.converged ? '' : ', NOT all converged'}):`);
+    for (const p of r.pairs) text.push(`  ${p.value.toPrecision(10)}  residual ${p.residual.toExponential(2)}${p.converged ? '' : '  (not converged)'}`);
+  }
+  let bounds;
+  if (wantDensity || wantLog) {
+    const s = await slqDensity(op, { steps, startVectors, seed, gridSize: grid });
+    bounds = s.bounds;
+    out.quadrature = { nodes: arr(s.measure.nodes), weights: arr(s.measure.weights) };
+    text.push(`SLQ: ${s.runs.length} start vectors × ${steps} steps, bounds [${s.bounds.lower.toPrecision(6)}, ${s.bounds.upper.toPrecision(6)}], σ = ${s.sigma.toPrecision(3)}`);
+    if (wantDensity) out.density = { x: arr(s.density.x), y: arr(s.density.y) };
+    if (wantLog) {
+      const l = logSpectrumDensity(s.measure, { steps, gridSize: grid });
+      out.logDensity = { positive: { x: arr(l.positive.x), y: arr(l.positive.y) }, negative: { x: arr(l.negative.x), y: arr(l.negative.y) } };
+      text.push(`log-spectrum: positive mass ${l.positive.mass.toFixed(4)}, negative mass ${l.negative.mass.toFixed(4)}, ε = ${l.epsilon.toExponential(2)}`);
+    }
+  }
+  if (f.kpm === true) {
+    const k = await kpmDensity(op, { moments: 2 * steps + 1, startVectors, seed: seed + 2, gridSize: grid, ...(bounds !== undefined && { bounds }) });
+    out.kpm = { x: arr(k.density.x), y: arr(k.density.y) };
+    text.push(`KPM: ${k.moments.length} moments, ${k.startVectorsUsed} probes`);
+  }
+  if (f.trace === true) {
+    const t = await hutchPlusPlusTrace(op, { matvecs: traceMatvecs, seed: seed + 3 });
+    out.trace = { value: t.value, stderr: t.stderr };
+    text.push(`trace (Hutch++, ${t.matvecs} products): ${t.value.toPrecision(8)} ± ${t.stderr.toPrecision(3)}`);
+  }
+  const seconds = (performance.now() - started) / 1000;
+  const result = { operator: out.operator, size: out.size, matvecs: op.used, seconds, ...out };
+  if (f.json === true) process.stdout.write(JSON.stringify(result) + '\n');
+  else process.stdout.write([...text, `${op.used} products in ${seconds.toFixed(2)} s`].join('\n') + '\n');
+  return 0;
 }

@@ -1,6 +1,101 @@
+import { parseArgs } from 'node:util';
+import { resolve } from 'node:path';
 import { SpecpipeError } from '../../util/errors.js';
+import { parseRedisUrl } from '../../executor/bullmq/redisConnection.js';
+import { DEFAULT_STAGE_QUEUE } from '../../executor/bullmq/jobGraph.js';
+import { startStageWorker, type StageHandler } from '../../executor/bullmq/stageWorker.js';
+import { demoHandlers } from '../../executor/bullmq/demoHandlers.js';
+import { STAGE_JOB_KIND, loadStageHandler } from '../../executor/bullmq/stageHandler.js';
 
-/** `specpipe worker` — not implemented yet. */
-export async function workerCommand(_argv: string[]): Promise<number> {
-  throw new SpecpipeError('not-implemented', 'specpipe worker is not implemented yet');
+const USAGE = `usage: specpipe worker --redis redis://HOST[:PORT][/DB] --store PATH [options]
+
+Takes stage jobs queued by \`specpipe run --executor bullmq\` and runs them, writing
+artifacts to the shared store PATH (the same directory every worker and the run see).
+
+options:
+  --redis URL                 Redis server of the queue (required)
+  --store PATH                shared artifact store (required)
+  --concurrency N             stage jobs at once in this process (default 1)
+  --queue NAME                queue name (default ${DEFAULT_STAGE_QUEUE})
+  --id ID                     worker id recorded on its jobs (default hostname:pid)
+  --lock-duration-ms MS       job lock lifetime; a dead worker's job is retaken after about
+                              this plus the stalled interval (default 60000)
+  --stalled-interval-ms MS    how often to look for stalled jobs (default 30000)
+  --max-stalled N             stalls a job survives before it fails (default 2)
+  --quiet                     print only the ready line and errors`;
+
+function positiveInt(option: string, text: string | undefined, fallback: number): number {
+  if (text === undefined) return fallback;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1) throw new SpecpipeError('bad-option', `${option}: expected a positive integer, got "${text}"`);
+  return n;
+}
+
+/** `specpipe worker --redis URL --store PATH [--concurrency N]`: runs until SIGINT/SIGTERM. */
+export async function workerCommand(argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      options: {
+        redis: { type: 'string' },
+        store: { type: 'string' },
+        concurrency: { type: 'string' },
+        queue: { type: 'string' },
+        id: { type: 'string' },
+        'lock-duration-ms': { type: 'string' },
+        'stalled-interval-ms': { type: 'string' },
+        'max-stalled': { type: 'string' },
+        quiet: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+      allowPositionals: false,
+    });
+  } catch (e) {
+    throw new SpecpipeError('bad-option', `${e instanceof Error ? e.message : String(e)}\n\n${USAGE}`, 2);
+  }
+  const v = parsed.values;
+  if (v.help === true) {
+    process.stdout.write(USAGE + '\n');
+    return 0;
+  }
+  if (v.redis === undefined) throw new SpecpipeError('bad-option', `--redis is required\n\n${USAGE}`, 2);
+  if (v.store === undefined) throw new SpecpipeError('bad-option', `--store is required\n\n${USAGE}`, 2);
+  const redis = parseRedisUrl(v.redis);
+  const store = resolve(v.store);
+  const handlers = new Map<string, StageHandler>(demoHandlers());
+  handlers.set(STAGE_JOB_KIND, await loadStageHandler());
+  const quiet = v.quiet === true;
+  const say = (line: string) => {
+    if (!quiet) process.stdout.write(line + '\n');
+  };
+  const worker = startStageWorker({
+    redis,
+    store,
+    handlers,
+    queueName: v.queue ?? DEFAULT_STAGE_QUEUE,
+    concurrency: positiveInt('--concurrency', v.concurrency, 1),
+    ...(v.id !== undefined && { workerId: v.id }),
+    lockDurationMs: positiveInt('--lock-duration-ms', v['lock-duration-ms'], 60_000),
+    stalledIntervalMs: positiveInt('--stalled-interval-ms', v['stalled-interval-ms'], 30_000),
+    maxStalledCount: positiveInt('--max-stalled', v['max-stalled'], 2),
+    onEvent: (e) => {
+      if (e.type === 'started') say(`${e.name}: started (attempt ${e.attempt}) [${e.key}]`);
+      else if (e.type === 'completed') say(`${e.name}: ${e.result.status} in ${e.result.seconds.toFixed(2)} s`);
+      else say(`${e.name}: attempt ${e.attempt} failed: ${e.error}`);
+    },
+  });
+  await worker.ready();
+  process.stdout.write(`worker ${worker.id} ready: queue ${v.queue ?? DEFAULT_STAGE_QUEUE} on ${redis.display}, store ${store}\n`);
+  await new Promise<void>((resolveStop) => {
+    const stop = (signal: string) => {
+      say(`worker ${worker.id}: ${signal}, finishing running jobs`);
+      resolveStop();
+    };
+    process.once('SIGINT', () => stop('SIGINT'));
+    process.once('SIGTERM', () => stop('SIGTERM'));
+  });
+  await worker.close();
+  return 0;
 }

@@ -1,0 +1,193 @@
+import { backend_util, broadcast_util, util, type NamedAttrMap, type TensorInfo } from '@tensorflow/tfjs-core';
+import type { CpuBackendLike, Fallback, KernelArgs } from './gemmKernels.js';
+import { loadNativeKernels, type NativeKernels } from './elementwiseLibrary.js';
+
+export type KernelImpl = (args: KernelArgs) => TensorInfo | TensorInfo[];
+/** Builds a native kernel around the stock one it falls back to for uncovered inputs. */
+export type ElementwiseKernelMaker = (stock: Fallback) => KernelImpl;
+
+function f32(backend: CpuBackendLike, t: TensorInfo | undefined): Float32Array | undefined {
+  if (t === undefined || t.dtype !== 'float32') return undefined;
+  const v = backend.data.get(t.dataId).values;
+  return v instanceof Float32Array ? v : undefined;
+}
+
+/** Op codes of sp_unary (elementwiseSource.ts). */
+const UNARY_OPS: Record<string, number> = { Relu: 0, Step: 1, Tanh: 2, Exp: 3, Sigmoid: 4, Log: 5, Square: 6, Neg: 7, Sqrt: 8, Abs: 9 };
+/** Op codes of sp_binary. */
+const BINARY_OPS: Record<string, number> = { Add: 0, Sub: 1, Multiply: 2, RealDiv: 3 };
+
+function unary(native: NativeKernels, op: number): ElementwiseKernelMaker {
+  return (stock) => (args) => {
+    const x = args.inputs.x;
+    const xv = f32(args.backend, x);
+    if (x === undefined || xv === undefined) return stock(args);
+    const y = new Float32Array(xv.length);
+    const alpha = op === 1 ? Number(args.attrs?.alpha ?? 0) : 0;
+    native.unary(op, xv, y, xv.length, alpha);
+    return args.backend.makeTensorInfo(x.shape.slice(), 'float32', y);
+  };
+}
+
+function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((v, i) => v === b[i]);
+}
+
+/**
+ * How `small` broadcasts against `big` (whose shape is the output's), in sp_binary's terms:
+ * 'suffix' (small's shape, leading 1s dropped, ends big's shape: it repeats every small.size
+ * entries) or 'prefix' (small = big's leading dims then 1s: one value per block of
+ * big.size / small.size); undefined for any other pattern (the stock kernel handles it).
+ */
+function broadcastPattern(small: readonly number[], big: readonly number[]): 'suffix' | 'prefix' | undefined {
+  const s = small.slice();
+  while (s.length > 0 && s[0] === 1) s.shift();
+  if (s.length <= big.length && s.every((v, i) => v === big[big.length - s.length + i])) return 'suffix';
+  const aligned = [...new Array<number>(Math.max(0, big.length - small.length)).fill(1), ...small];
+  if (aligned.length !== big.length) return undefined;
+  let k = aligned.length;
+  while (k > 0 && aligned[k - 1] === 1) k--;
+  for (let i = 0; i < k; i++) if (aligned[i] !== big[i]) return undefined;
+  return 'prefix';
+}
+
+function binary(native: NativeKernels, op: number): ElementwiseKernelMaker {
+  return (stock) => (args) => {
+    const { a, b } = args.inputs;
+    const av = f32(args.backend, a);
+    const bv = f32(args.backend, b);
+    if (a === undefined || b === undefined || av === undefined || bv === undefined) return stock(args);
+    let outShape: number[];
+    try {
+      outShape = broadcast_util.assertAndGetBroadcastShape(a.shape, b.shape);
+    } catch {
+      return stock(args);
+    }
+    const n = util.sizeFromShape(outShape);
+    let mode: number;
+    let inner = 1;
+    if (sameShape(a.shape, b.shape)) mode = 0;
+    else if (bv.length === 1 && av.length === n) mode = 1;
+    else if (av.length === 1 && bv.length === n) mode = 2;
+    else if (av.length === n && bv.length > 0) {
+      const p = broadcastPattern(b.shape, outShape);
+      if (p === undefined) return stock(args);
+      mode = p === 'suffix' ? 3 : 5;
+      inner = p === 'suffix' ? bv.length : n / bv.length;
+    } else if (bv.length === n && av.length > 0) {
+      const p = broadcastPattern(a.shape, outShape);
+      if (p === undefined) return stock(args);
+      mode = p === 'suffix' ? 4 : 6;
+      inner = p === 'suffix' ? av.length : n / av.length;
+    } else return stock(args);
+    const y = new Float32Array(n);
+    if (n > 0) native.binary(op, mode, av, bv, y, n, inner);
+    return args.backend.makeTensorInfo(outShape, 'float32', y);
+  };
+}
+
+/** Sum over a leading block of axes (column sums) or a trailing block (row sums), in double. */
+function sum(native: NativeKernels): ElementwiseKernelMaker {
+  return (stock) => (args) => {
+    const x = args.inputs.x;
+    const xv = f32(args.backend, x);
+    if (x === undefined || xv === undefined || x.shape.length === 0) return stock(args);
+    const rank = x.shape.length;
+    const axes = [...new Set(util.parseAxisParam(args.attrs?.axis as number | number[], x.shape))].sort((p, q) => p - q);
+    if (axes.length === 0) return stock(args);
+    const prefix = axes.every((v, i) => v === i);
+    const suffix = axes.every((v, i) => v === rank - axes.length + i);
+    if (!prefix && !suffix) return stock(args);
+    const reduced = util.sizeFromShape(axes.map((i) => x.shape[i]!));
+    const kept = xv.length / Math.max(1, reduced);
+    const outShape = args.attrs?.keepDims === true ? x.shape.map((d, i) => (axes.includes(i) ? 1 : d)) : x.shape.filter((_, i) => !axes.includes(i));
+    const y = new Float32Array(reduced === 0 ? util.sizeFromShape(outShape) : kept);
+    if (reduced > 0 && kept > 0) {
+      if (suffix) native.sumRows(xv, y, kept, reduced);
+      else native.sumCols(xv, y, reduced, kept);
+    }
+    return args.backend.makeTensorInfo(outShape, 'float32', y);
+  };
+}
+
+type PoolInfo = ReturnType<typeof backend_util.computePool2DInfo>;
+
+function poolInfo(x: TensorInfo, attrs: NamedAttrMap): PoolInfo | undefined {
+  if (x.shape.length !== 4) return undefined;
+  const info = backend_util.computePool2DInfo(
+    x.shape as [number, number, number, number],
+    attrs.filterSize as [number, number] | number,
+    attrs.strides as [number, number] | number,
+    1,
+    attrs.pad as 'valid' | 'same' | number,
+    attrs.dimRoundingMode as 'floor' | 'round' | 'ceil' | undefined,
+  );
+  if (info.dilationHeight !== 1 || info.dilationWidth !== 1) return undefined;
+  return info;
+}
+
+/** Geometry vector of the C kernels: N H W C OH OW FH FW SH SW PT PL. */
+export function poolGeometry(info: PoolInfo): Int32Array {
+  return Int32Array.from([
+    info.batchSize,
+    info.inHeight,
+    info.inWidth,
+    info.inChannels,
+    info.outHeight,
+    info.outWidth,
+    info.filterHeight,
+    info.filterWidth,
+    info.strideHeight,
+    info.strideWidth,
+    info.padInfo.top,
+    info.padInfo.left,
+  ]);
+}
+
+function maxPool(native: NativeKernels): ElementwiseKernelMaker {
+  return (stock) => (args) => {
+    const x = args.inputs.x;
+    const xv = f32(args.backend, x);
+    const info = x === undefined ? undefined : poolInfo(x, args.attrs ?? {});
+    if (x === undefined || xv === undefined || info === undefined) return stock(args);
+    const y = new Float32Array(util.sizeFromShape(info.outShape));
+    native.maxPool(xv, poolGeometry(info), y);
+    return args.backend.makeTensorInfo(info.outShape, 'float32', y);
+  };
+}
+
+/** MaxPoolGrad: dx[first argmax of each window] += dy[window] (tfjs's routing rule). */
+function maxPoolGrad(native: NativeKernels): ElementwiseKernelMaker {
+  return (stock) => (args) => {
+    const { dy, input } = args.inputs;
+    const xv = f32(args.backend, input);
+    const dyv = f32(args.backend, dy);
+    const info = input === undefined ? undefined : poolInfo(input, args.attrs ?? {});
+    if (input === undefined || xv === undefined || dyv === undefined || info === undefined) return stock(args);
+    const dx = new Float32Array(xv.length);
+    native.maxPoolGrad(xv, dyv, poolGeometry(info), dx);
+    return args.backend.makeTensorInfo(input.shape.slice(), 'float32', dx);
+  };
+}
+
+/**
+ * The native elementwise, reduction and pooling kernels, or why they are unavailable
+ * (they need a C compiler on first use; see elementwiseLibrary.ts).
+ */
+export function nativeElementwiseKernels():
+  | { ok: true; library: string; native: NativeKernels; kernels: Record<string, ElementwiseKernelMaker> }
+  | { ok: false; reason: string } {
+  const loaded = loadNativeKernels();
+  if (!loaded.ok) return loaded;
+  const native = loaded.kernels;
+  const kernels: Record<string, ElementwiseKernelMaker> = {};
+  for (const [name, op] of Object.entries(UNARY_OPS)) kernels[name] = unary(native, op);
+  for (const [name, op] of Object.entries(BINARY_OPS)) kernels[name] = binary(native, op);
+  kernels.Sum = sum(native);
+  kernels.MaxPool = maxPool(native);
+  kernels.MaxPoolGrad = maxPoolGrad(native);
+  return { ok: true, library: native.library, native, kernels };
+}
+
+/** Kernel names `nativeElementwiseKernels` can provide. */
+export const NATIVE_ELEMENTWISE_KERNEL_NAMES: readonly string[] = [...Object.keys(UNARY_OPS), ...Object.keys(BINARY_OPS), 'Sum', 'MaxPool', 'MaxPoolGrad'];

@@ -1,0 +1,126 @@
+import { createHash } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { NATIVE_C_SOURCE, NATIVE_SOURCE_VERSION } from './elementwiseSource.js';
+import { firstLine, loadKoffi } from './openblasLibrary.js';
+
+/** Typed binding to the functions of elementwiseSource.ts's C library. */
+export interface NativeKernels {
+  /** Path of the shared library loaded. */
+  readonly library: string;
+  unary(op: number, x: Float32Array, y: Float32Array, n: number, alpha: number): void;
+  binary(op: number, mode: number, a: Float32Array, b: Float32Array, y: Float32Array, n: number, inner: number): void;
+  sumRows(x: Float32Array, y: Float32Array, rows: number, cols: number): void;
+  sumCols(x: Float32Array, y: Float32Array, rows: number, cols: number): void;
+  im2col(x: Float32Array, g: Int32Array, n0: number, count: number, cols: Float32Array): void;
+  col2im(cols: Float32Array, g: Int32Array, n0: number, count: number, dx: Float32Array): void;
+  maxPool(x: Float32Array, g: Int32Array, y: Float32Array): void;
+  maxPoolGrad(x: Float32Array, dy: Float32Array, g: Int32Array, dx: Float32Array): void;
+}
+
+/**
+ * Where compiled libraries are cached: `SPECPIPE_NATIVE_DIR`, else ~/.cache/specpipe/native,
+ * else <tmpdir>/specpipe-native. The file name carries a hash of the source and the compiler,
+ * so an edited source or another compiler builds afresh.
+ */
+export function nativeCacheDir(): string {
+  return process.env.SPECPIPE_NATIVE_DIR ?? join(homedir(), '.cache', 'specpipe', 'native');
+}
+
+let cached: { ok: true; kernels: NativeKernels } | { ok: false; reason: string } | undefined;
+let cachedKey: string | undefined;
+
+function libraryName(cc: string, flags: string[]): string {
+  const h = createHash('sha256').update(NATIVE_C_SOURCE).update('\0').update(cc).update('\0').update(flags.join(' ')).update(process.arch).digest('hex').slice(0, 16);
+  return `specpipe-kernels-v${NATIVE_SOURCE_VERSION}-${h}.so`;
+}
+
+/**
+ * Compiles the C library if no cached build exists (`cc -O3 -fPIC -shared`, compiler from `CC`,
+ * default `cc`), atomically (temp file + rename, so concurrent processes and worker threads are
+ * safe). Returns the library path or why it could not be built.
+ */
+export function buildNativeLibrary(): { ok: true; path: string; built: boolean } | { ok: false; reason: string } {
+  const cc = process.env.CC ?? 'cc';
+  const base = ['-O3', '-fPIC', '-shared', '-std=gnu99', '-fno-math-errno', '-fno-trapping-math'];
+  const dirs = [nativeCacheDir(), join(tmpdir(), 'specpipe-native')];
+  const failures: string[] = [];
+  for (const dir of dirs) {
+    {
+      const flags = base;
+      const path = join(dir, libraryName(cc, flags));
+      if (existsSync(path)) return { ok: true, path, built: false };
+      const stamp = `${process.pid}-${Math.random().toString(36).slice(2)}`;
+      const src = join(dir, `src-${stamp}.c`);
+      const tmp = join(dir, `tmp-${stamp}.so`);
+      try {
+        mkdirSync(dir, { recursive: true });
+        writeFileSync(src, NATIVE_C_SOURCE);
+        execFileSync(cc, [...flags, '-o', tmp, src, '-lm'], { stdio: ['ignore', 'ignore', 'pipe'], timeout: 120_000 });
+        renameSync(tmp, path);
+        return { ok: true, path, built: true };
+      } catch (e) {
+        const err = e as { code?: string; stderr?: Buffer };
+        if (err.code === 'ENOENT') return { ok: false, reason: `no C compiler: "${cc}" not found (set CC, or install gcc/clang)` };
+        failures.push(`${dir}: ${err.stderr ? firstLine(err.stderr.toString()) : firstLine(e)}`);
+      } finally {
+        rmSync(src, { force: true });
+        rmSync(tmp, { force: true });
+      }
+    }
+  }
+  return { ok: false, reason: `compiling the native kernels failed (${failures.join('; ')})` };
+}
+
+/**
+ * Builds (on first use) and loads the native elementwise library, once per process/worker.
+ * ok:false with the reason when SPECPIPE_NO_NATIVE=1 or SPECPIPE_NO_NATIVE_ELEMENTWISE=1, koffi
+ * is missing, no compiler is available, or the library does not load.
+ */
+export function loadNativeKernels(): { ok: true; kernels: NativeKernels } | { ok: false; reason: string } {
+  const key = `${process.env.SPECPIPE_NO_NATIVE ?? ''}|${process.env.SPECPIPE_NO_NATIVE_ELEMENTWISE ?? ''}|${process.env.CC ?? ''}|${process.env.SPECPIPE_NATIVE_DIR ?? ''}`;
+  if (cached !== undefined && cachedKey === key) return cached;
+  cachedKey = key;
+  cached = loadUncached();
+  return cached;
+}
+
+function loadUncached(): { ok: true; kernels: NativeKernels } | { ok: false; reason: string } {
+  if (process.env.SPECPIPE_NO_NATIVE === '1') return { ok: false, reason: 'native kernels disabled by SPECPIPE_NO_NATIVE=1' };
+  if (process.env.SPECPIPE_NO_NATIVE_ELEMENTWISE === '1') return { ok: false, reason: 'native elementwise kernels disabled by SPECPIPE_NO_NATIVE_ELEMENTWISE=1' };
+  const k = loadKoffi();
+  if (!k.ok) return k;
+  const built = buildNativeLibrary();
+  if (!built.ok) return built;
+  try {
+    const lib = k.koffi.load(built.path);
+    const version = (lib.func('int sp_version()') as () => number)();
+    if (version !== NATIVE_SOURCE_VERSION) return { ok: false, reason: `${built.path}: version ${version}, expected ${NATIVE_SOURCE_VERSION}` };
+    const unary = lib.func('void sp_unary(int op, const float *x, float *y, int64_t n, float alpha)') as (...a: unknown[]) => void;
+    const binary = lib.func('void sp_binary(int op, int mode, const float *a, const float *b, float *y, int64_t n, int64_t inner)') as (...a: unknown[]) => void;
+    const sumRows = lib.func('void sp_sum_rows(const float *x, float *y, int64_t rows, int64_t cols)') as (...a: unknown[]) => void;
+    const sumCols = lib.func('void sp_sum_cols(const float *x, float *y, int64_t rows, int64_t cols)') as (...a: unknown[]) => void;
+    const im2col = lib.func('void sp_im2col(const float *x, const int32_t *g, int64_t n0, int64_t count, float *cols)') as (...a: unknown[]) => void;
+    const col2im = lib.func('void sp_col2im(const float *cols, const int32_t *g, int64_t n0, int64_t count, float *dx)') as (...a: unknown[]) => void;
+    const maxPool = lib.func('void sp_maxpool(const float *x, const int32_t *g, float *y)') as (...a: unknown[]) => void;
+    const maxPoolGrad = lib.func('void sp_maxpool_grad(const float *x, const float *dy, const int32_t *g, float *dx)') as (...a: unknown[]) => void;
+    return {
+      ok: true,
+      kernels: {
+        library: built.path,
+        unary: (op, x, y, n, alpha) => unary(op, x, y, n, alpha),
+        binary: (op, mode, a, b, y, n, inner) => binary(op, mode, a, b, y, n, inner),
+        sumRows: (x, y, rows, cols) => sumRows(x, y, rows, cols),
+        sumCols: (x, y, rows, cols) => sumCols(x, y, rows, cols),
+        im2col: (x, g, n0, count, cols) => im2col(x, g, n0, count, cols),
+        col2im: (cols, g, n0, count, dx) => col2im(cols, g, n0, count, dx),
+        maxPool: (x, g, y) => maxPool(x, g, y),
+        maxPoolGrad: (x, dy, g, dx) => maxPoolGrad(x, dy, g, dx),
+      },
+    };
+  } catch (e) {
+    return { ok: false, reason: `${built.path} could not be loaded (${firstLine(e)})` };
+  }
+}

@@ -1,0 +1,385 @@
+import {
+  backend_util,
+  broadcast_util,
+  getKernel,
+  util,
+  type DataId,
+  type DataType,
+  type NamedAttrMap,
+  type NamedTensorInfoMap,
+  type TensorInfo,
+} from '@tensorflow/tfjs-core';
+import type { OpenBlas } from './openblasLibrary.js';
+import { col2im, im2col, patchSize, type ConvGeometry } from './im2col.js';
+import type { NativeKernels } from './elementwiseLibrary.js';
+
+/** im2col/col2im: the C versions when the native library loaded, else the JavaScript ones. */
+interface Im2col {
+  im2col(x: Float32Array, g: ConvGeometry, n0: number, count: number, cols: Float32Array): void;
+  col2im(cols: Float32Array, g: ConvGeometry, n0: number, count: number, dx: Float32Array): void;
+}
+
+function geometryVector(g: ConvGeometry): Int32Array {
+  return Int32Array.from([0, g.inHeight, g.inWidth, g.inChannels, g.outHeight, g.outWidth, g.filterHeight, g.filterWidth, g.strideHeight, g.strideWidth, g.padTop, g.padLeft]);
+}
+
+/** The im2col implementation to use: native when given, JavaScript otherwise. */
+export function im2colImpl(native: NativeKernels | undefined): Im2col {
+  if (native === undefined) return { im2col, col2im };
+  return {
+    im2col: (x, g, n0, count, cols) => native.im2col(x, geometryVector(g), n0, count, cols),
+    col2im: (cols, g, n0, count, dx) => native.col2im(cols, geometryVector(g), n0, count, dx),
+  };
+}
+
+/** The parts of tfjs-backend-cpu's MathBackendCPU the kernels use (as its own kernels do). */
+export interface CpuBackendLike {
+  data: { get(dataId: DataId): { values?: unknown } };
+  makeTensorInfo(shape: number[], dtype: DataType, values?: unknown): TensorInfo;
+  disposeIntermediateTensorInfo(t: TensorInfo): void;
+}
+
+export interface KernelArgs {
+  inputs: NamedTensorInfoMap;
+  backend: CpuBackendLike;
+  attrs?: NamedAttrMap;
+}
+
+/** A stock kernel to delegate to when an input is outside what the fast path covers. */
+export type Fallback = (args: KernelArgs) => TensorInfo | TensorInfo[];
+
+/** Rows of im2col materialised at once: ≤ 2^23 floats (32 MiB) per chunk of images. */
+const IM2COL_CHUNK_FLOATS = 1 << 23;
+
+let scratch = new Float32Array(0);
+function scratchOf(n: number): Float32Array {
+  if (scratch.length < n) scratch = new Float32Array(n);
+  return scratch.subarray(0, n);
+}
+
+function f32(backend: CpuBackendLike, t: TensorInfo): Float32Array | undefined {
+  if (t.dtype !== 'float32') return undefined;
+  const v = backend.data.get(t.dataId).values;
+  return v instanceof Float32Array ? v : undefined;
+}
+
+function req(t: TensorInfo | undefined, name: string): TensorInfo {
+  if (t === undefined) throw new Error(`kernel input "${name}" missing`);
+  return t;
+}
+
+function single(r: TensorInfo | TensorInfo[]): TensorInfo {
+  return Array.isArray(r) ? r[0]! : r;
+}
+
+/** Runs the kernel registered now for the cpu backend (used for bias-add and activations). */
+function runRegistered(name: string, args: KernelArgs): TensorInfo {
+  const k = getKernel(name, 'cpu');
+  if (k === undefined) throw new Error(`kernel ${name} not registered for cpu`);
+  return single(k.kernelFunc(args as never));
+}
+
+/**
+ * BatchMatMul: out[b] = op(A[b mod batchA]) · op(B[b mod batchB]), op = transpose when the attr
+ * says so; the batch indexing is tfjs-backend-cpu's (BatchMatMul.ts). One sgemm per batch entry,
+ * or a single sgemm over the stacked rows when B is shared and A is not transposed.
+ */
+export function makeBatchMatMul(blas: OpenBlas, stock: Fallback): (args: KernelArgs) => TensorInfo | TensorInfo[] {
+  return (args) => {
+    const { backend } = args;
+    const a = req(args.inputs.a, 'a');
+    const b = req(args.inputs.b, 'b');
+    const transposeA = args.attrs?.transposeA === true;
+    const transposeB = args.attrs?.transposeB === true;
+    const av = f32(backend, a);
+    const bv = f32(backend, b);
+    const aRank = a.shape.length;
+    const bRank = b.shape.length;
+    if (av === undefined || bv === undefined || aRank < 2 || bRank < 2) return stock(args);
+    const innerA = transposeA ? a.shape[aRank - 2]! : a.shape[aRank - 1]!;
+    const innerB = transposeB ? b.shape[bRank - 1]! : b.shape[bRank - 2]!;
+    if (innerA !== innerB) return stock(args); // stock throws tfjs's own message
+    const M = transposeA ? a.shape[aRank - 1]! : a.shape[aRank - 2]!;
+    const N = transposeB ? b.shape[bRank - 2]! : b.shape[bRank - 1]!;
+    const K = innerA;
+    const batchA = util.sizeFromShape(a.shape.slice(0, -2));
+    const batchB = util.sizeFromShape(b.shape.slice(0, -2));
+    const outerShape = broadcast_util.assertAndGetBroadcastShape(a.shape.slice(0, -2), b.shape.slice(0, -2));
+    const outShape = outerShape.concat([M, N]);
+    const batch = Math.max(batchA, batchB);
+    const out = new Float32Array(batch * M * N);
+    if (K > 0 && M > 0 && N > 0) {
+      const lda = transposeA ? M : K;
+      const ldb = transposeB ? K : N;
+      if (batchB === 1 && !transposeA) {
+        blas.sgemm(false, transposeB, batch * M, N, K, 1, av, lda, bv, ldb, 0, out, N);
+      } else {
+        for (let bi = 0; bi < batch; bi++) {
+          const ao = (bi % batchA) * M * K;
+          const bo = (bi % batchB) * K * N;
+          blas.sgemm(
+            transposeA,
+            transposeB,
+            M,
+            N,
+            K,
+            1,
+            av.subarray(ao, ao + M * K),
+            lda,
+            bv.subarray(bo, bo + K * N),
+            ldb,
+            0,
+            out.subarray(bi * M * N, (bi + 1) * M * N),
+            N,
+          );
+        }
+      }
+    }
+    return backend.makeTensorInfo(outShape, 'float32', out);
+  };
+}
+
+/**
+ * Adds `bias` and applies `activation` as tfjs-backend-cpu's fused kernels do
+ * (utils/fused_utils.ts), through the kernels registered now; disposes `current` when replaced.
+ */
+function biasAndActivation(
+  backend: CpuBackendLike,
+  current: TensorInfo,
+  bias: TensorInfo | undefined,
+  activation: string | undefined,
+  preluWeights: TensorInfo | undefined,
+  leakyreluAlpha: number | undefined,
+): TensorInfo {
+  let cur = current;
+  if (bias !== undefined) {
+    const r = runRegistered('Add', { inputs: { a: cur, b: bias }, backend });
+    backend.disposeIntermediateTensorInfo(cur);
+    cur = r;
+  }
+  if (activation !== undefined && activation !== 'linear') {
+    const kernel: Record<string, string> = {
+      relu: 'Relu',
+      elu: 'Elu',
+      relu6: 'Relu6',
+      prelu: 'Prelu',
+      leakyrelu: 'LeakyRelu',
+      sigmoid: 'Sigmoid',
+    };
+    const name = kernel[activation];
+    if (name === undefined) throw new Error(`Activation ${activation} has not been implemented for the CPU backend.`);
+    const inputs: NamedTensorInfoMap = name === 'Prelu' ? { x: cur, alpha: req(preluWeights, 'preluActivationWeights') } : { x: cur };
+    const r = runRegistered(name, { inputs, backend, attrs: name === 'LeakyRelu' ? { alpha: leakyreluAlpha ?? 0.2 } : {} });
+    backend.disposeIntermediateTensorInfo(cur);
+    cur = r;
+  }
+  return cur;
+}
+
+/** _FusedMatMul: activation(op(A)·op(B) + bias), the matmul over sgemm. */
+export function makeFusedMatMul(batchMatMul: (args: KernelArgs) => TensorInfo | TensorInfo[]): (args: KernelArgs) => TensorInfo | TensorInfo[] {
+  return (args) => {
+    const { backend, inputs } = args;
+    const attrs = args.attrs ?? {};
+    const mm = single(
+      batchMatMul({ inputs: { a: req(inputs.a, 'a'), b: req(inputs.b, 'b') }, backend, attrs: { transposeA: attrs.transposeA ?? false, transposeB: attrs.transposeB ?? false } }),
+    );
+    return biasAndActivation(backend, mm, inputs.bias, attrs.activation as string | undefined, inputs.preluActivationWeights, attrs.leakyreluAlpha as number | undefined);
+  };
+}
+
+type Conv2DInfo = ReturnType<typeof backend_util.computeConv2DInfo>;
+
+function geometry(info: Conv2DInfo): ConvGeometry {
+  return {
+    inHeight: info.inHeight,
+    inWidth: info.inWidth,
+    inChannels: info.inChannels,
+    outHeight: info.outHeight,
+    outWidth: info.outWidth,
+    filterHeight: info.filterHeight,
+    filterWidth: info.filterWidth,
+    strideHeight: info.strideHeight,
+    strideWidth: info.strideWidth,
+    padTop: info.padInfo.top,
+    padLeft: info.padInfo.left,
+  };
+}
+
+/** A 1×1, stride-1, unpadded convolution is a plain matmul over pixels: no im2col needed. */
+function isPointwise(g: ConvGeometry): boolean {
+  return (
+    g.filterHeight === 1 &&
+    g.filterWidth === 1 &&
+    g.strideHeight === 1 &&
+    g.strideWidth === 1 &&
+    g.padTop === 0 &&
+    g.padLeft === 0 &&
+    g.outHeight === g.inHeight &&
+    g.outWidth === g.inWidth
+  );
+}
+
+function imagesPerChunk(g: ConvGeometry, batch: number): number {
+  const perImage = g.outHeight * g.outWidth * patchSize(g);
+  return Math.max(1, Math.min(batch, Math.floor(IM2COL_CHUNK_FLOATS / Math.max(1, perImage))));
+}
+
+function isNhwcDilation1(attrs: NamedAttrMap): boolean {
+  const fmt = attrs.dataFormat;
+  if (fmt !== undefined && fmt !== 'NHWC' && fmt !== 'channelsLast') return false;
+  const d = attrs.dilations;
+  if (d === undefined || d === 1) return true;
+  return Array.isArray(d) && d.every((v) => v === 1);
+}
+
+type Pad = backend_util.PadInfo | 'same' | 'valid' | number | backend_util.ExplicitPadding;
+
+/** y[N·OH·OW, O] = im2col(x) · W[FH·FW·C, O] (NHWC, dilation 1), chunked over images. */
+function conv2dForward(blas: OpenBlas, ic: Im2col, x: Float32Array, w: Float32Array, info: Conv2DInfo): Float32Array {
+  const g = geometry(info);
+  const O = info.outChannels;
+  const K = patchSize(g);
+  const P = g.outHeight * g.outWidth;
+  const N = info.batchSize;
+  const y = new Float32Array(N * P * O);
+  if (isPointwise(g)) {
+    blas.sgemm(false, false, N * P, O, K, 1, x, K, w, O, 0, y, O);
+    return y;
+  }
+  const chunk = imagesPerChunk(g, N);
+  for (let n0 = 0; n0 < N; n0 += chunk) {
+    const count = Math.min(chunk, N - n0);
+    const cols = scratchOf(count * P * K);
+    ic.im2col(x, g, n0, count, cols);
+    blas.sgemm(false, false, count * P, O, K, 1, cols, K, w, O, 0, y.subarray(n0 * P * O, (n0 + count) * P * O), O);
+  }
+  return y;
+}
+
+/** Conv2D (NHWC, any stride and padding, dilation 1) as im2col + sgemm. */
+export function makeConv2D(blas: OpenBlas, stock: Fallback, ic: Im2col = im2colImpl(undefined)): (args: KernelArgs) => TensorInfo | TensorInfo[] {
+  return (args) => {
+    const { backend } = args;
+    const attrs = args.attrs ?? {};
+    const x = req(args.inputs.x, 'x');
+    const filter = req(args.inputs.filter, 'filter');
+    const xv = f32(backend, x);
+    const wv = f32(backend, filter);
+    if (xv === undefined || wv === undefined || !isNhwcDilation1(attrs) || x.shape.length !== 4) return stock(args);
+    const info = backend_util.computeConv2DInfo(
+      x.shape as [number, number, number, number],
+      filter.shape as [number, number, number, number],
+      attrs.strides as [number, number] | number,
+      1,
+      attrs.pad as Pad as never,
+      attrs.dimRoundingMode as 'floor' | 'round' | 'ceil' | undefined,
+      false,
+      'channelsLast',
+    );
+    const y = conv2dForward(blas, ic, xv, wv, info);
+    return backend.makeTensorInfo(info.outShape, 'float32', y);
+  };
+}
+
+/** FusedConv2D: activation(conv2d(x, W) + bias), the convolution over sgemm. */
+export function makeFusedConv2D(conv2d: (args: KernelArgs) => TensorInfo | TensorInfo[], stock: Fallback): (args: KernelArgs) => TensorInfo | TensorInfo[] {
+  return (args) => {
+    const attrs = args.attrs ?? {};
+    if (!isNhwcDilation1(attrs)) return stock(args);
+    const { backend, inputs } = args;
+    const y = single(
+      conv2d({
+        inputs: { x: req(inputs.x, 'x'), filter: req(inputs.filter, 'filter') },
+        backend,
+        attrs: { strides: attrs.strides!, pad: attrs.pad!, dataFormat: 'NHWC', dilations: 1, dimRoundingMode: attrs.dimRoundingMode! },
+      }),
+    );
+    return biasAndActivation(backend, y, inputs.bias, attrs.activation as string | undefined, inputs.preluActivationWeights, attrs.leakyreluAlpha as number | undefined);
+  };
+}
+
+/** Conv2DBackpropInput: dx = col2im(dy[N·OH·OW, O] · W[FH·FW·C, O]ᵀ). */
+export function makeConv2DBackpropInput(blas: OpenBlas, stock: Fallback, ic: Im2col = im2colImpl(undefined)): (args: KernelArgs) => TensorInfo | TensorInfo[] {
+  return (args) => {
+    const { backend } = args;
+    const attrs = args.attrs ?? {};
+    const dy = req(args.inputs.dy, 'dy');
+    const filter = req(args.inputs.filter, 'filter');
+    const dyv = f32(backend, dy);
+    const wv = f32(backend, filter);
+    if (dyv === undefined || wv === undefined || !isNhwcDilation1(attrs)) return stock(args);
+    const info = backend_util.computeConv2DInfo(
+      attrs.inputShape as [number, number, number, number],
+      filter.shape as [number, number, number, number],
+      attrs.strides as [number, number] | number,
+      1,
+      attrs.pad as Pad as never,
+      attrs.dimRoundingMode as 'floor' | 'round' | 'ceil' | undefined,
+      false,
+      'channelsLast',
+    );
+    const g = geometry(info);
+    const O = info.outChannels;
+    const K = patchSize(g);
+    const P = g.outHeight * g.outWidth;
+    const N = info.batchSize;
+    const dx = new Float32Array(N * g.inHeight * g.inWidth * g.inChannels);
+    if (isPointwise(g)) {
+      blas.sgemm(false, true, N * P, K, O, 1, dyv, O, wv, O, 0, dx, K);
+    } else {
+      const chunk = imagesPerChunk(g, N);
+      for (let n0 = 0; n0 < N; n0 += chunk) {
+        const count = Math.min(chunk, N - n0);
+        const cols = scratchOf(count * P * K);
+        blas.sgemm(false, true, count * P, K, O, 1, dyv.subarray(n0 * P * O, (n0 + count) * P * O), O, wv, O, 0, cols, K);
+        ic.col2im(cols, g, n0, count, dx);
+      }
+    }
+    return backend.makeTensorInfo(info.inShape, 'float32', dx);
+  };
+}
+
+/** Conv2DBackpropFilter: dW[FH·FW·C, O] = Σ_chunks im2col(x)ᵀ · dy. */
+export function makeConv2DBackpropFilter(blas: OpenBlas, stock: Fallback, ic: Im2col = im2colImpl(undefined)): (args: KernelArgs) => TensorInfo | TensorInfo[] {
+  return (args) => {
+    const { backend } = args;
+    const attrs = args.attrs ?? {};
+    const x = req(args.inputs.x, 'x');
+    const dy = req(args.inputs.dy, 'dy');
+    const xv = f32(backend, x);
+    const dyv = f32(backend, dy);
+    if (xv === undefined || dyv === undefined || !isNhwcDilation1(attrs) || x.shape.length !== 4) return stock(args);
+    const info = backend_util.computeConv2DInfo(
+      x.shape as [number, number, number, number],
+      attrs.filterShape as [number, number, number, number],
+      attrs.strides as [number, number] | number,
+      1,
+      attrs.pad as Pad as never,
+      attrs.dimRoundingMode as 'floor' | 'round' | 'ceil' | undefined,
+      false,
+      'channelsLast',
+    );
+    const g = geometry(info);
+    const O = info.outChannels;
+    const K = patchSize(g);
+    const P = g.outHeight * g.outWidth;
+    const N = info.batchSize;
+    const dw = new Float32Array(K * O);
+    if (N * P > 0) {
+      if (isPointwise(g)) {
+        blas.sgemm(true, false, K, O, N * P, 1, xv, K, dyv, O, 0, dw, O);
+      } else {
+        const chunk = imagesPerChunk(g, N);
+        for (let n0 = 0; n0 < N; n0 += chunk) {
+          const count = Math.min(chunk, N - n0);
+          const cols = scratchOf(count * P * K);
+          ic.im2col(xv, g, n0, count, cols);
+          blas.sgemm(true, false, K, O, count * P, 1, cols, K, dyv.subarray(n0 * P * O, (n0 + count) * P * O), O, n0 === 0 ? 0 : 1, dw, O);
+        }
+      }
+    }
+    return backend.makeTensorInfo(info.filterShape, 'float32', dw);
+  };
+}
+

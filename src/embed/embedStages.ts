@@ -1,0 +1,126 @@
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { StageContext, StageKind, UpstreamArtifact } from '../stages/registry.js';
+import { writeArrowFile } from '../store/arrowFile.js';
+import { decodeClassGradients } from '../decompose/classGradientsArrow.js';
+import { CLASS_GRADIENTS_FILE } from '../decompose/decomposeArtifact.js';
+import { REPORT_FRAGMENT_FILE, tagsFromCoords, type ReportFragment } from '../report/reportFragment.js';
+import { SpecpipeError } from '../util/errors.js';
+import { embedClassGradients, type GradientEmbedding } from './embedGradients.js';
+
+/**
+ * Stage kinds `embed/tsne` and `embed/umap`: Papyan's Figure 2 from an upstream
+ * `decompose/class-gradients` artifact (its class-gradients.arrow). Writes embedding.json (the
+ * GradientEmbedding), embedding.arrow (columns x, y, c, cp, kind, label; role table) and the report
+ * fragment. Seeded by the pipeline seed.
+ */
+export const EMBEDDING_FILE = 'embedding.json';
+
+interface TsneParams {
+  perplexity?: number;
+  iterations?: number;
+  learning_rate?: number;
+  include_own?: boolean;
+}
+interface UmapParams {
+  n_neighbors?: number;
+  min_dist?: number;
+  epochs?: number;
+  include_own?: boolean;
+}
+
+function classGradientsUpstream(ctx: StageContext<unknown>): UpstreamArtifact {
+  const all = [...Object.values(ctx.needs), ...Object.values(ctx.gathered).flat()];
+  const hit = all.find((a) => existsSync(join(a.dir, CLASS_GRADIENTS_FILE)));
+  if (hit === undefined) {
+    throw new SpecpipeError('embed-needs-decompose', `${ctx.instance.name}: needs a decompose/class-gradients stage (an upstream artifact with ${CLASS_GRADIENTS_FILE}); upstream: ${all.map((a) => `${a.name} (${a.kind})`).join(', ') || 'none'}`);
+  }
+  return hit;
+}
+
+function writeEmbedding(ctx: StageContext<unknown>, upstream: UpstreamArtifact, e: GradientEmbedding): void {
+  writeFileSync(join(ctx.outDir, EMBEDDING_FILE), JSON.stringify(e) + '\n');
+  writeArrowFile(
+    join(ctx.outDir, 'embedding.arrow'),
+    {
+      x: Float64Array.from(e.points, (p) => p.x),
+      y: Float64Array.from(e.points, (p) => p.y),
+      c: Int32Array.from(e.points, (p) => p.c),
+      cp: Int32Array.from(e.points, (p) => p.cp),
+      kind: e.points.map((p) => p.kind),
+      label: e.points.map((p) => p.label),
+    },
+    { method: e.method, seed: String(e.seed) },
+  );
+  const split = upstream.coords['split'] ?? upstream.params['split'];
+  const fragment: ReportFragment = {
+    embeddings: [{ ...tagsFromCoords(ctx.instance.coords, upstream.params), method: e.method, ...(split === 'train' || split === 'test' ? { split } : {}), points: e.points }],
+  };
+  writeFileSync(join(ctx.outDir, REPORT_FRAGMENT_FILE), JSON.stringify(fragment) + '\n');
+}
+
+const common = { type: 'object', additionalProperties: false } as const;
+
+export const embedTsneStage: StageKind<TsneParams> = {
+  kind: 'embed/tsne',
+  version: 1,
+  description: "t-SNE of the class means g_c and cross-class means g_cc' (Papyan's Figure 2)",
+  usesBackend: false,
+  outputs: { [EMBEDDING_FILE]: 'data', 'embedding.arrow': 'table', [REPORT_FRAGMENT_FILE]: 'data' },
+  paramsSchema: {
+    ...common,
+    properties: {
+      perplexity: { type: 'number', exclusiveMinimum: 0, description: 'default min(30, (n − 1)/3)' },
+      iterations: { type: 'integer', minimum: 1, default: 1000 },
+      learning_rate: { type: 'number', exclusiveMinimum: 0 },
+      include_own: { type: 'boolean', default: false, description: 'also embed g_cc (A2 vectors)' },
+    },
+  },
+  async run(ctx) {
+    const up = classGradientsUpstream(ctx as StageContext<unknown>);
+    const cg = decodeClassGradients(readFileSync(join(up.dir, CLASS_GRADIENTS_FILE)), join(up.dir, CLASS_GRADIENTS_FILE));
+    const p = ctx.params;
+    const e = embedClassGradients(cg, {
+      method: 'tsne',
+      seed: ctx.seed,
+      ...(p.perplexity !== undefined && { perplexity: p.perplexity }),
+      ...(p.iterations !== undefined && { iterations: p.iterations }),
+      ...(p.learning_rate !== undefined && { learningRate: p.learning_rate }),
+      includeOwn: p.include_own ?? false,
+    });
+    writeEmbedding(ctx as StageContext<unknown>, up, e);
+    return { metrics: { points: e.points.length, ...(e.kl !== null && { kl: e.kl }) }, roles: { 'embedding.arrow': 'table' } };
+  },
+};
+
+export const embedUmapStage: StageKind<UmapParams> = {
+  kind: 'embed/umap',
+  version: 1,
+  description: "UMAP (umap-js) of the class means g_c and cross-class means g_cc'",
+  usesBackend: false,
+  outputs: { [EMBEDDING_FILE]: 'data', 'embedding.arrow': 'table', [REPORT_FRAGMENT_FILE]: 'data' },
+  paramsSchema: {
+    ...common,
+    properties: {
+      n_neighbors: { type: 'integer', minimum: 2, description: 'default min(15, n − 1)' },
+      min_dist: { type: 'number', minimum: 0, default: 0.1 },
+      epochs: { type: 'integer', minimum: 1, default: 500 },
+      include_own: { type: 'boolean', default: false },
+    },
+  },
+  async run(ctx) {
+    const up = classGradientsUpstream(ctx as StageContext<unknown>);
+    const cg = decodeClassGradients(readFileSync(join(up.dir, CLASS_GRADIENTS_FILE)), join(up.dir, CLASS_GRADIENTS_FILE));
+    const p = ctx.params;
+    const e = embedClassGradients(cg, {
+      method: 'umap',
+      seed: ctx.seed,
+      ...(p.n_neighbors !== undefined && { nNeighbors: p.n_neighbors }),
+      ...(p.min_dist !== undefined && { minDist: p.min_dist }),
+      ...(p.epochs !== undefined && { nEpochs: p.epochs }),
+      includeOwn: p.include_own ?? false,
+    });
+    writeEmbedding(ctx as StageContext<unknown>, up, e);
+    return { metrics: { points: e.points.length }, roles: { 'embedding.arrow': 'table' } };
+  },
+};

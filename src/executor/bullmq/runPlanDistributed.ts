@@ -1,0 +1,191 @@
+import { Listr, ListrLogger, ProcessOutput, type ListrTask } from 'listr2';
+import type { Plan, PlanNode } from '../../pipeline/plan.js';
+import type { ArtifactStore, VerifyMode } from '../../store/artifactStore.js';
+import type { InstanceStatus, RunStageRecord } from '../../store/runRecord.js';
+import type { StageProgress } from '../../stages/registry.js';
+import type { InstanceOutcome } from '../executeStageInstance.js';
+import type { LocalRunOptions, LocalRunResult } from '../localExecutor.js';
+import { selectNodes } from '../selectNodes.js';
+import type { DistributedJob } from './jobGraph.js';
+import type { RedisEndpoint } from './redisConnection.js';
+import { runJobGraph, type JobOutcome, type SchedulerEvent } from './scheduler.js';
+import { STAGE_JOB_KIND, type StageJobPayload } from './stageHandler.js';
+
+export interface DistributedRunOptions extends Omit<LocalRunOptions, 'jobs'> {
+  readonly redis: RedisEndpoint;
+  readonly queueName?: string;
+  /** Tries per stage instance before it is reported failed (default 3). */
+  readonly attempts?: number;
+  /** First retry delay in ms, doubled on each retry (default 1000). */
+  readonly backoffMs?: number;
+  /** Give up when Redis has not answered for this long (default 30 000 ms); rerun to resume. */
+  readonly redisTimeoutMs?: number;
+  readonly pollMs?: number;
+}
+
+function progressText(p: StageProgress, startedAt: number): string {
+  const frac = p.total > 0 ? p.done / p.total : 0;
+  const elapsed = (performance.now() - startedAt) / 1000;
+  const eta = frac > 0 && frac < 1 ? ` ETA ${Math.round((elapsed * (1 - frac)) / frac)} s` : '';
+  return `${p.unit ?? 'step'} ${p.done}/${p.total}${p.note !== undefined ? ` ${p.note}` : ''}${eta}`;
+}
+
+function isStageProgress(p: unknown): p is StageProgress {
+  return typeof p === 'object' && p !== null && typeof (p as StageProgress).done === 'number' && typeof (p as StageProgress).total === 'number';
+}
+
+/**
+ * The plan as a job graph: one job per stage key (instances that share a key share a job), its deps
+ * the keys of its `needs` and `gather` instances that are part of the run.
+ */
+export function planJobGraph(nodes: readonly PlanNode[], options: { force?: readonly string[]; verify?: VerifyMode } = {}): DistributedJob[] {
+  const force = new Set(options.force ?? []);
+  const inRun = new Set(nodes.map((n) => n.name));
+  const jobs = new Map<string, DistributedJob>();
+  for (const node of nodes) {
+    if (jobs.has(node.key)) continue;
+    const deps = [...node.needs, ...Object.values(node.gather).flat()].filter((u) => inRun.has(u.name)).map((u) => u.key);
+    const payload: StageJobPayload = {
+      node,
+      verify: options.verify ?? 'fast',
+      force: force.has(node.stage) || force.has(node.name) || force.has('all'),
+    };
+    jobs.set(node.key, { id: node.key, name: node.name, deps: [...new Set(deps)], kind: STAGE_JOB_KIND, payload });
+  }
+  return [...jobs.values()];
+}
+
+/**
+ * Runs a plan on `specpipe worker` processes through BullMQ (Redis): the distributed twin of
+ * `runPlanLocally`, with the same options, progress display and result (so the same run record).
+ * Artifacts are written by the workers into the shared store; `store` must be that same directory
+ * as this process sees it (finished artifacts are reused without queueing anything).
+ */
+export async function runPlanDistributed(plan: Plan, store: ArtifactStore, options: DistributedRunOptions): Promise<LocalRunResult> {
+  const t0 = performance.now();
+  const nodes = selectNodes(plan, options.only ?? []);
+  const verify = options.verify ?? 'fast';
+  const jobs = planJobGraph(nodes, { force: options.force ?? [], verify });
+  const forced = new Set(jobs.filter((j) => (j.payload as StageJobPayload).force).map((j) => j.id));
+  const byKey = new Map<string, PlanNode[]>();
+  for (const n of nodes) byKey.set(n.key, [...(byKey.get(n.key) ?? []), n]);
+
+  type Listener = { event: (e: SchedulerEvent) => void; done: Promise<JobOutcome> };
+  const listeners = new Map<string, { event: (e: SchedulerEvent) => void; resolve: (o: JobOutcome) => void }>();
+  const pending = new Map<string, Listener['done']>();
+  for (const j of jobs) {
+    let resolve!: (o: JobOutcome) => void;
+    pending.set(j.id, new Promise<JobOutcome>((r) => (resolve = r)));
+    listeners.set(j.id, { event: () => {}, resolve });
+  }
+
+  const mode = options.progress ?? 'plain';
+  const stream = options.stream ?? process.stderr;
+  const tasks: ListrTask[] = jobs.map((job) => ({
+    title: job.name,
+    task: async (_ctx, task): Promise<void> => {
+      let started = performance.now();
+      let lastOutput = 0;
+      const l = listeners.get(job.id)!;
+      l.event = (e) => {
+        if (e.type === 'queued') task.output = 'queued';
+        else if (e.type === 'started') {
+          started = performance.now();
+          task.output = `running on ${e.workerId}${e.attempt > 1 ? ` (attempt ${e.attempt})` : ''}`;
+        } else if (e.type === 'retrying') task.output = `attempt ${e.failedAttempts} failed, retrying: ${e.error.split('\n')[0]}`;
+        else if (e.type === 'progress' && isStageProgress(e.progress)) {
+          const now = performance.now();
+          if (mode === 'plain' && now - lastOutput < 1000 && e.progress.done < e.progress.total) return;
+          lastOutput = now;
+          task.output = progressText(e.progress, started);
+        }
+      };
+      const o = await pending.get(job.id)!;
+      const tag = o.status === 'cached' ? 'cached' : o.status === 'executed' ? `executed in ${o.seconds.toFixed(1)} s on ${o.workerId}` : 'FAILED';
+      task.title = `${job.name}  ${tag}  ${job.id.slice(0, 12)}`;
+      if (o.status === 'failed' || o.status === 'skipped') throw new Error(`${job.name}: ${o.error ?? `not run: upstream ${o.blockedBy ?? ''} failed`}`);
+    },
+  }));
+  const list = new Listr(tasks, {
+    concurrent: true,
+    exitOnError: false,
+    registerSignalListeners: false,
+    renderer: mode === 'live' ? 'default' : mode === 'plain' ? 'simple' : 'silent',
+    fallbackRenderer: 'simple',
+    rendererOptions: { logger: new ListrLogger({ processOutput: new ProcessOutput(stream, stream) }) } as never,
+    fallbackRendererOptions: { logger: new ListrLogger({ processOutput: new ProcessOutput(stream, stream) }) } as never,
+  } as never);
+  const shown = list.run().catch(() => {
+    /* failures are in the outcomes */
+  });
+
+  const outcomes = new Map<string, JobOutcome>();
+  let graph;
+  try {
+    graph = await runJobGraph(jobs, {
+      redis: options.redis,
+      ...(options.queueName !== undefined && { queueName: options.queueName }),
+      ...(options.attempts !== undefined && { attempts: options.attempts }),
+      ...(options.backoffMs !== undefined && { backoffMs: options.backoffMs }),
+      ...(options.redisTimeoutMs !== undefined && { redisTimeoutMs: options.redisTimeoutMs }),
+      ...(options.pollMs !== undefined && { pollMs: options.pollMs }),
+      keepGoing: options.keepGoing === true,
+      isDone: (job) => !forced.has(job.id) && store.verify(job.id, verify).ok,
+      onEvent: (e) => {
+        listeners.get(e.job.id)?.event(e);
+        if (e.type === 'finished') {
+          outcomes.set(e.job.id, e.outcome);
+          listeners.get(e.job.id)?.resolve(e.outcome);
+        }
+      },
+    });
+  } finally {
+    // Unblock the display whatever happened (a lost Redis rejects runJobGraph).
+    for (const j of jobs) {
+      if (!outcomes.has(j.id)) {
+        listeners.get(j.id)?.resolve({ id: j.id, name: j.name, status: 'skipped', seconds: 0, workers: [], failedAttempts: 0, error: 'not run: the run stopped' });
+      }
+    }
+    await shown;
+  }
+  for (const o of graph.outcomes) outcomes.set(o.id, o);
+
+  const stages: RunStageRecord[] = nodes.map((node) => {
+    const o = outcomes.get(node.key);
+    const detail = o?.detail as InstanceOutcome | undefined;
+    let status: InstanceStatus;
+    let error: string | undefined;
+    if (o === undefined || o.status === 'skipped') {
+      status = 'failed';
+      error = o?.blockedBy !== undefined ? `not run: upstream ${o.blockedBy} failed` : (o?.error ?? 'not run: the run stopped');
+    } else if (o.status === 'failed') {
+      status = 'failed';
+      const tries = o.failedAttempts === 1 ? '1 attempt' : `${o.failedAttempts} attempts`;
+      error = `${o.error ?? 'failed'} (after ${tries} on ${[...new Set(o.workers)].join(', ') || 'no worker'})`;
+    } else {
+      status = o.status;
+    }
+    const metrics = detail?.metrics ?? (status === 'cached' ? store.readManifest(node.key)?.metrics : undefined);
+    return {
+      name: node.name,
+      stage: node.stage,
+      kind: node.kind,
+      key: node.key,
+      status,
+      seconds: detail?.seconds ?? o?.seconds ?? 0,
+      artifacts: store.dir(node.key),
+      matrix: node.matrix,
+      coords: node.coords,
+      params: node.params,
+      ingredients: node.ingredients,
+      ...(metrics !== undefined ? { metrics } : {}),
+      ...(error !== undefined ? { error } : {}),
+      ...(status === 'executed' && o?.workerId !== undefined ? { worker: o.workerId } : {}),
+    };
+  });
+  const counts = { executed: 0, cached: 0, failed: 0 };
+  for (const s of stages) counts[s.status]++;
+  const seconds = Math.round((performance.now() - t0) / 10) / 100;
+  const summary = `${counts.executed} executed, ${counts.cached} cached, ${counts.failed} failed in ${seconds.toFixed(2)} s`;
+  return { stages, counts, seconds, summary };
+}

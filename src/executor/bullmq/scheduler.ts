@@ -1,0 +1,284 @@
+import { Queue, Job } from 'bullmq';
+import { SpecpipeError } from '../../util/errors.js';
+import { type RedisEndpoint, openRedis } from './redisConnection.js';
+import {
+  DEFAULT_STAGE_QUEUE,
+  type DistributedJob,
+  type QueuedJobData,
+  jobIdForKey,
+  topologicalJobOrder,
+} from './jobGraph.js';
+import type { StageJobResult } from './stageWorker.js';
+
+/**
+ * executed: a worker computed it during this run; cached: its artifact was already in the store;
+ * failed: it failed after all its attempts; skipped: an upstream job failed (or the run stopped).
+ */
+export type JobOutcomeStatus = 'executed' | 'cached' | 'failed' | 'skipped';
+
+export interface JobOutcome {
+  readonly id: string;
+  readonly name: string;
+  readonly status: JobOutcomeStatus;
+  /** Wall time of the successful attempt on its worker (0 for cached/skipped). */
+  readonly seconds: number;
+  /** Worker (hostname:pid) that produced the artifact, when one did during this run. */
+  readonly workerId?: string;
+  /** Every worker that started an attempt, in order (from the job's log). */
+  readonly workers: readonly string[];
+  /** Attempts that failed before the outcome (stalls not counted). */
+  readonly failedAttempts: number;
+  readonly error?: string;
+  /** For skipped jobs: the failed job that blocked it. */
+  readonly blockedBy?: string;
+  /** What the handler returned as `detail` (executed or cached by a worker). */
+  readonly detail?: unknown;
+}
+
+export type SchedulerEvent =
+  | { readonly type: 'cached'; readonly job: DistributedJob }
+  | { readonly type: 'queued'; readonly job: DistributedJob }
+  | { readonly type: 'started'; readonly job: DistributedJob; readonly workerId: string; readonly attempt: number }
+  | { readonly type: 'progress'; readonly job: DistributedJob; readonly progress: unknown }
+  | { readonly type: 'retrying'; readonly job: DistributedJob; readonly failedAttempts: number; readonly error: string }
+  | { readonly type: 'finished'; readonly job: DistributedJob; readonly outcome: JobOutcome };
+
+export interface RunJobGraphOptions {
+  readonly redis: RedisEndpoint;
+  readonly queueName?: string;
+  /** Tries per job before it is reported failed (default 3). */
+  readonly attempts?: number;
+  /** First retry delay; the k-th retry waits backoffMs · 2^(k-1) (BullMQ's exponential backoff; default 1000). */
+  readonly backoffMs?: number;
+  /**
+   * True when the job's artifact is already in the store and valid: the job is then reused
+   * ('cached') and never queued. Also consulted when Redis lost a job (restart without persistence).
+   */
+  readonly isDone?: (job: DistributedJob) => boolean | Promise<boolean>;
+  /** Keep running independent branches after a permanent failure (default true). */
+  readonly keepGoing?: boolean;
+  /** How often the scheduler reads job states from Redis (default 100 ms). */
+  readonly pollMs?: number;
+  /** Give up when Redis has not answered for this long (default 30 000 ms; the run can then be resumed). */
+  readonly redisTimeoutMs?: number;
+  readonly onEvent?: (event: SchedulerEvent) => void;
+}
+
+export interface JobGraphResult {
+  /** One outcome per job, in topological order. */
+  readonly outcomes: readonly JobOutcome[];
+  readonly seconds: number;
+}
+
+type Tracked = {
+  readonly job: DistributedJob;
+  state: 'blocked' | 'queued' | 'done';
+  outcome?: JobOutcome;
+  startedAttempts: number;
+  failedAttempts: number;
+  progressJson: string;
+};
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
+
+function workersFromLogs(logs: readonly string[]): string[] {
+  const workers: string[] = [];
+  for (const line of logs) {
+    const m = /^attempt \d+ started on (.+)$/.exec(line);
+    if (m?.[1] !== undefined) workers.push(m[1]);
+  }
+  return workers;
+}
+
+/**
+ * Runs a DAG of jobs on BullMQ workers. A job is queued (BullMQ job id = its key, so a job queued
+ * twice — by this run or by a concurrent one — runs once) as soon as every dep is done; flows are
+ * trees and the DAG is not, so the scheduler queues on completion. The truth is the state in Redis,
+ * read every `pollMs`: a job that Redis lost is queued again, a failed job of an earlier run is
+ * queued afresh, a job still waiting or running from an earlier run is adopted.
+ */
+export async function runJobGraph(jobs: readonly DistributedJob[], options: RunJobGraphOptions): Promise<JobGraphResult> {
+  const order = topologicalJobOrder(jobs);
+  const t0 = performance.now();
+  const onEvent = options.onEvent ?? (() => {});
+  const emit = (e: SchedulerEvent) => {
+    try {
+      onEvent(e);
+    } catch {
+      /* a display error must not stop the run */
+    }
+  };
+  const keepGoing = options.keepGoing ?? true;
+  const pollMs = options.pollMs ?? 100;
+  const redisTimeoutMs = options.redisTimeoutMs ?? 30_000;
+  const isDone = options.isDone;
+  const connection = openRedis(options.redis);
+  const queue = new Queue<QueuedJobData, StageJobResult>(options.queueName ?? DEFAULT_STAGE_QUEUE, { connection });
+  queue.on('error', () => {});
+  const jobOptions = {
+    attempts: options.attempts ?? 3,
+    backoff: { type: 'exponential' as const, delay: options.backoffMs ?? 1000 },
+    removeOnComplete: { age: 7 * 24 * 3600 },
+    removeOnFail: { age: 30 * 24 * 3600 },
+  };
+  const tracked = new Map<string, Tracked>(
+    order.map((job) => [job.id, { job, state: 'blocked', startedAttempts: 0, failedAttempts: 0, progressJson: '' }]),
+  );
+  let stopped = false; // a permanent failure without keepGoing: queue nothing new
+
+  const finish = (t: Tracked, outcome: JobOutcome) => {
+    t.state = 'done';
+    t.outcome = outcome;
+    if (outcome.status === 'failed' && !keepGoing) stopped = true;
+    emit({ type: 'finished', job: t.job, outcome });
+  };
+  const reused = (t: Tracked): JobOutcome => ({
+    id: t.job.id, name: t.job.name, status: 'cached', seconds: 0, workers: [], failedAttempts: 0,
+  });
+
+  const add = async (t: Tracked) => {
+    const data: QueuedJobData = { key: t.job.id, name: t.job.name, kind: t.job.kind, deps: t.job.deps, payload: t.job.payload };
+    await queue.add(t.job.name, data, { ...jobOptions, jobId: jobIdForKey(t.job.id) });
+  };
+
+  /** The deps of `t` are done: reuse its artifact, adopt a job already in Redis, or queue it. */
+  const enqueue = async (t: Tracked) => {
+    if (isDone !== undefined && (await isDone(t.job))) {
+      emit({ type: 'cached', job: t.job });
+      finish(t, reused(t));
+      return;
+    }
+    const existing = await Job.fromId<QueuedJobData, StageJobResult>(queue, jobIdForKey(t.job.id));
+    if (existing !== undefined) {
+      const state = await existing.getState();
+      if (state === 'completed' && isDone === undefined) {
+        emit({ type: 'cached', job: t.job });
+        finish(t, reused(t));
+        return;
+      }
+      if (state === 'completed' || state === 'failed') {
+        // A finished job of an earlier run whose artifact is gone, or that failed: run it afresh.
+        await existing.remove().catch(() => {});
+      } else {
+        t.state = 'queued'; // waiting, delayed or active: queued by an earlier or concurrent run
+        emit({ type: 'queued', job: t.job });
+        return;
+      }
+    }
+    await add(t);
+    t.state = 'queued';
+    emit({ type: 'queued', job: t.job });
+  };
+
+  /** Reads the state of one queued job from Redis and acts on it. */
+  const observe = async (t: Tracked) => {
+    // State first, then the job hash: a job that completes between the two reads is seen with its return value.
+    const state = await queue.getJobState(jobIdForKey(t.job.id));
+    const job = await Job.fromId<QueuedJobData, StageJobResult>(queue, jobIdForKey(t.job.id));
+    if (job === undefined || state === 'unknown') {
+      // Redis lost it (restart without persistence) or it was removed.
+      if (isDone !== undefined && (await isDone(t.job))) finish(t, reused(t));
+      else await add(t);
+      return;
+    }
+    if ((state === 'completed' || state === 'failed') && t.startedAttempts === 0 && job.attemptsStarted > 0) {
+      // Finished between two polls: the display still gets its 'started' line, late.
+      t.startedAttempts = job.attemptsStarted;
+      emit({ type: 'started', job: t.job, workerId: job.processedBy ?? 'unknown', attempt: job.attemptsStarted });
+    }
+    if (state === 'completed') {
+      const r = job.returnvalue;
+      const logs = (await queue.getJobLogs(job.id as string)).logs;
+      finish(t, {
+        id: t.job.id, name: t.job.name, status: r.status, seconds: r.seconds, workerId: r.workerId,
+        workers: workersFromLogs(logs), failedAttempts: Math.max(0, job.attemptsMade - 1),
+        ...(r.detail !== undefined && { detail: r.detail }),
+      });
+      return;
+    }
+    if (state === 'failed') {
+      const logs = (await queue.getJobLogs(job.id as string)).logs;
+      finish(t, {
+        id: t.job.id, name: t.job.name, status: 'failed', seconds: 0, workers: workersFromLogs(logs),
+        failedAttempts: job.attemptsMade, error: job.failedReason ?? 'unknown error',
+      });
+      return;
+    }
+    if (job.attemptsMade > t.failedAttempts) {
+      t.failedAttempts = job.attemptsMade;
+      emit({ type: 'retrying', job: t.job, failedAttempts: job.attemptsMade, error: job.failedReason ?? 'unknown error' });
+    }
+    if (state === 'active' && job.attemptsStarted > t.startedAttempts) {
+      t.startedAttempts = job.attemptsStarted;
+      emit({ type: 'started', job: t.job, workerId: job.processedBy ?? 'unknown', attempt: job.attemptsMade + 1 });
+    }
+    const progressJson = JSON.stringify(job.progress ?? null);
+    if (state === 'active' && progressJson !== t.progressJson && job.progress !== 0) {
+      t.progressJson = progressJson;
+      emit({ type: 'progress', job: t.job, progress: job.progress });
+    }
+  };
+
+  /** One pass: finish blocked jobs whose deps failed, queue the ready ones, observe the queued ones. */
+  const round = async (): Promise<boolean> => {
+    for (const t of tracked.values()) {
+      if (t.state !== 'blocked') continue;
+      const deps = t.job.deps.map((d) => tracked.get(d) as Tracked);
+      const failedDep = deps.find((d) => d.state === 'done' && (d.outcome?.status === 'failed' || d.outcome?.status === 'skipped'));
+      if (failedDep !== undefined) {
+        finish(t, {
+          id: t.job.id, name: t.job.name, status: 'skipped', seconds: 0, workers: [], failedAttempts: 0,
+          blockedBy: failedDep.outcome?.blockedBy ?? failedDep.job.name,
+        });
+      } else if (!stopped && deps.every((d) => d.state === 'done')) {
+        await enqueue(t);
+      }
+    }
+    for (const t of tracked.values()) if (t.state === 'queued') await observe(t);
+    const queued = [...tracked.values()].some((t) => t.state === 'queued');
+    const progressPossible = !stopped && [...tracked.values()].some((t) => t.state === 'blocked');
+    return queued || progressPossible;
+  };
+
+  let lastContact = performance.now();
+  const withDeadline = async <T>(work: Promise<T>): Promise<T> => {
+    let timer: NodeJS.Timeout | undefined;
+    const left = Math.max(0, redisTimeoutMs - (performance.now() - lastContact));
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        reject(new SpecpipeError(
+          'redis-unreachable',
+          `no answer from Redis at ${options.redis.display} for ${(redisTimeoutMs / 1000).toFixed(1)} s (--redis); ` +
+            'start it and rerun the same command: finished stages are reused',
+        ));
+      }, left);
+    });
+    try {
+      const value = await Promise.race([work, deadline]);
+      lastContact = performance.now();
+      return value;
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+
+  try {
+    // A fast first check: a wrong --redis fails in seconds, not after the whole timeout.
+    await withDeadline(connection.ping());
+    for (;;) {
+      const work = round();
+      work.catch(() => {}); // a round abandoned at the deadline must not become an unhandled rejection
+      const more = await withDeadline(work);
+      if (!more) break;
+      await sleep(pollMs);
+    }
+  } finally {
+    connection.disconnect();
+    await Promise.race([queue.close().catch(() => {}), sleep(1000)]);
+  }
+  const outcomes = order.map((job) => {
+    const t = tracked.get(job.id) as Tracked;
+    return t.outcome ?? { id: job.id, name: job.name, status: 'skipped' as const, seconds: 0, workers: [], failedAttempts: 0 };
+  });
+  return { outcomes, seconds: (performance.now() - t0) / 1000 };
+}

@@ -1,0 +1,148 @@
+import { hostname } from 'node:os';
+import { Worker, UnrecoverableError, type Job } from 'bullmq';
+import { type RedisEndpoint, redisOptions } from './redisConnection.js';
+import { DEFAULT_STAGE_QUEUE, type QueuedJobData } from './jobGraph.js';
+
+/** What a handler may use while it runs one stage instance on a worker. */
+export interface StageHandlerContext {
+  readonly key: string;
+  readonly name: string;
+  /** Stage keys of the upstream artifacts (already in the store). */
+  readonly deps: readonly string[];
+  /** The shared artifact store this worker writes to. */
+  readonly store: string;
+  readonly workerId: string;
+  /** 1 for the first try, 2 for the first retry, … (stalls do not count). */
+  readonly attempt: number;
+  /** Live sub-progress (epoch e/E, Lanczos step k/m): shown by the scheduler's progress display. */
+  reportProgress(progress: string | number | Record<string, unknown>): Promise<void>;
+}
+
+/** What a handler did: computed the artifact, or found it already in the store. */
+export interface StageHandlerOutcome {
+  readonly status: 'executed' | 'cached';
+  /** Anything JSON-serialisable the scheduler should see (artifact path, timings). */
+  readonly detail?: unknown;
+}
+
+/**
+ * Runs one job's payload. Must write its artifact atomically (temporary directory + rename) so a
+ * worker killed mid-stage leaves no partial artifact, and must be idempotent: the same job may
+ * run again after a stall.
+ */
+export type StageHandler = (payload: unknown, ctx: StageHandlerContext) => Promise<StageHandlerOutcome>;
+
+/** The job's return value as stored by BullMQ and read back by the scheduler. */
+export interface StageJobResult {
+  readonly workerId: string;
+  readonly status: 'executed' | 'cached';
+  readonly seconds: number;
+  readonly attempt: number;
+  readonly detail?: unknown;
+}
+
+export type StageWorkerEvent =
+  | { readonly type: 'started'; readonly key: string; readonly name: string; readonly attempt: number }
+  | { readonly type: 'completed'; readonly key: string; readonly name: string; readonly result: StageJobResult }
+  | { readonly type: 'failed'; readonly key: string; readonly name: string; readonly attempt: number; readonly error: string };
+
+export interface StageWorkerOptions {
+  readonly redis: RedisEndpoint;
+  /** Path of the shared artifact store. */
+  readonly store: string;
+  /** Handlers by job kind (`stage` for pipeline stage instances). */
+  readonly handlers: ReadonlyMap<string, StageHandler>;
+  readonly queueName?: string;
+  /** Jobs run at once in this process (default 1). */
+  readonly concurrency?: number;
+  /** Default `hostname:pid`; recorded on every job this worker runs. */
+  readonly workerId?: string;
+  /**
+   * How long a job's lock lives without renewal (default 60 000 ms). A worker killed mid-stage
+   * loses its job to another worker after at most about lockDuration + stalledInterval. The lock
+   * is renewed from the event loop: a stage that blocks the loop longer than this is taken as stalled.
+   */
+  readonly lockDurationMs?: number;
+  /** How often this worker looks for stalled jobs (default 30 000 ms). */
+  readonly stalledIntervalMs?: number;
+  /** Stalls a job survives before it is failed (default 2). */
+  readonly maxStalledCount?: number;
+  readonly onEvent?: (event: StageWorkerEvent) => void;
+}
+
+export interface StageWorker {
+  readonly id: string;
+  /** Resolves once the worker is connected and taking jobs. */
+  ready(): Promise<void>;
+  /** Stops taking jobs, waits for the running ones, closes its connections. */
+  close(): Promise<void>;
+}
+
+export function defaultWorkerId(): string {
+  return `${hostname()}:${process.pid}`;
+}
+
+function errorText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+/** Starts a BullMQ worker that runs stage jobs with `handlers`. */
+export function startStageWorker(options: StageWorkerOptions): StageWorker {
+  const workerId = options.workerId ?? defaultWorkerId();
+  const emit = options.onEvent ?? (() => {});
+  const processor = async (job: Job<QueuedJobData, StageJobResult>): Promise<StageJobResult> => {
+    const data = job.data;
+    const attempt = job.attemptsMade + 1;
+    const handler = options.handlers.get(data.kind);
+    await job.log(`attempt ${attempt} started on ${workerId}`);
+    if (handler === undefined) {
+      const error = `worker ${workerId} has no handler for job kind "${data.kind}" (known: ${[...options.handlers.keys()].join(', ')})`;
+      await job.log(`attempt ${attempt} failed on ${workerId}: ${error}`);
+      throw new UnrecoverableError(error);
+    }
+    emit({ type: 'started', key: data.key, name: data.name, attempt });
+    const t0 = performance.now();
+    try {
+      const outcome = await handler(data.payload, {
+        key: data.key,
+        name: data.name,
+        deps: data.deps,
+        store: options.store,
+        workerId,
+        attempt,
+        reportProgress: (progress) => job.updateProgress(progress),
+      });
+      const result: StageJobResult = {
+        workerId,
+        status: outcome.status,
+        seconds: (performance.now() - t0) / 1000,
+        attempt,
+        ...(outcome.detail !== undefined && { detail: outcome.detail }),
+      };
+      await job.log(`attempt ${attempt} ${outcome.status} on ${workerId} in ${result.seconds.toFixed(3)} s`);
+      emit({ type: 'completed', key: data.key, name: data.name, result });
+      return result;
+    } catch (e) {
+      const error = errorText(e);
+      await job.log(`attempt ${attempt} failed on ${workerId}: ${error}`).catch(() => {});
+      emit({ type: 'failed', key: data.key, name: data.name, attempt, error });
+      throw e;
+    }
+  };
+  const worker = new Worker<QueuedJobData, StageJobResult>(options.queueName ?? DEFAULT_STAGE_QUEUE, processor, {
+    connection: redisOptions(options.redis),
+    name: workerId,
+    concurrency: options.concurrency ?? 1,
+    lockDuration: options.lockDurationMs ?? 60_000,
+    stalledInterval: options.stalledIntervalMs ?? 30_000,
+    maxStalledCount: options.maxStalledCount ?? 2,
+    autorun: true,
+  });
+  // Connection errors while Redis restarts are retried by ioredis; keep them from crashing the process.
+  worker.on('error', () => {});
+  return {
+    id: workerId,
+    ready: () => worker.waitUntilReady().then(() => undefined),
+    close: () => worker.close(),
+  };
+}

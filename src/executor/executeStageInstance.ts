@@ -1,0 +1,169 @@
+import { hostname } from 'node:os';
+import { readFileSync, rmSync } from 'node:fs';
+import { SpecpipeError, isSpecpipeError } from '../util/errors.js';
+import { ArtifactStore, type VerifyMode } from '../store/artifactStore.js';
+import type { Manifest } from '../store/manifest.js';
+import { getStageKind, type StageContext, type StageProgress, type UpstreamArtifact } from '../stages/registry.js';
+import type { PlanNode, PlanUpstream } from '../pipeline/plan.js';
+import type { InstanceStatus } from '../store/runRecord.js';
+
+export interface InstanceOutcome {
+  readonly status: InstanceStatus;
+  readonly key: string;
+  readonly seconds: number;
+  /** Artifact directory. */
+  readonly artifacts: string;
+  readonly metrics?: Readonly<Record<string, number>>;
+  readonly error?: string;
+  /** Set when status is cached because the artifact was invalid and recomputed, etc. */
+  readonly note?: string;
+}
+
+export interface ExecuteOptions {
+  /** Recompute even if a valid artifact exists. */
+  readonly force?: boolean;
+  readonly verify?: VerifyMode;
+  readonly progress?: (p: StageProgress) => void;
+  readonly log?: (message: string) => void;
+  /** Called when another process holds the key's lock (we wait for it). */
+  readonly onWait?: (what: string) => void;
+  /** Worker identity recorded in the manifest (default host:pid). */
+  readonly worker?: string;
+}
+
+let packageVersion: string | undefined;
+function specpipeVersion(): string {
+  if (packageVersion !== undefined) return packageVersion;
+  try {
+    const url = new URL('../../package.json', import.meta.url);
+    let v: string | undefined;
+    try {
+      v = (JSON.parse(readFileSync(url, 'utf8')) as { version?: string }).version;
+    } catch {
+      v = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version?: string }).version;
+    }
+    packageVersion = v ?? 'unknown';
+  } catch {
+    packageVersion = 'unknown';
+  }
+  return packageVersion;
+}
+
+function upstreamArtifact(store: ArtifactStore, u: PlanUpstream, verify: VerifyMode, of: string): UpstreamArtifact {
+  const v = store.verify(u.key, verify);
+  if (!v.ok) {
+    throw new SpecpipeError('upstream-missing', `${of}: upstream artifact ${u.name} (${u.key.slice(0, 12)}) is not usable: ${v.reason}`);
+  }
+  return { stage: u.stage, name: u.name, kind: u.kind, key: u.key, matrix: u.matrix, coords: u.coords, params: v.manifest.params, dir: store.dir(u.key), manifest: v.manifest };
+}
+
+/**
+ * Runs ONE stage instance against a store, safely alongside other processes doing the same:
+ * 1. a valid artifact under the key ⇒ cached;
+ * 2. else take the key's lock (waiting while another live process computes it), check again
+ *    (it may have been computed meanwhile ⇒ cached);
+ * 3. else discard any corrupt/partial directory, run the stage into a temp dir, hash its files,
+ *    write the manifest and rename the directory into place; release the lock.
+ * A crash at any point leaves at most a temp dir and a lock whose owner is dead; both are ignored
+ * (and cleaned) by the next process. `node` is plain JSON, so a distributed worker can call this
+ * with a plan node received from a queue and the path of a shared store.
+ */
+export async function executeStageInstance(node: PlanNode, storeOrPath: ArtifactStore | string, options: ExecuteOptions = {}): Promise<InstanceOutcome> {
+  const store = typeof storeOrPath === 'string' ? new ArtifactStore(storeOrPath) : storeOrPath;
+  const verify = options.verify ?? 'fast';
+  const t0 = performance.now();
+  const seconds = (): number => Math.round(performance.now() - t0) / 1000;
+  const artifacts = store.dir(node.key);
+  const cached = (m: Manifest, note?: string): InstanceOutcome => ({
+    status: 'cached',
+    key: node.key,
+    seconds: seconds(),
+    artifacts,
+    metrics: m.metrics,
+    ...(note !== undefined ? { note } : {}),
+  });
+
+  let note: string | undefined;
+  let outDir: string | undefined;
+  if (options.force !== true) {
+    const v = store.verify(node.key, verify);
+    if (v.ok) return cached(v.manifest);
+    if (v.present) note = `recomputed: ${v.reason}`;
+  }
+  const lock = await store.lock(node.key, node.name, (owner) => options.onWait?.(owner !== undefined ? `${owner.what} on ${owner.host}:${owner.pid}` : 'another process'));
+  try {
+    if (options.force !== true) {
+      const v = store.verify(node.key, verify);
+      if (v.ok) return cached(v.manifest);
+      if (v.present) note = `recomputed: ${v.reason}`;
+    }
+    if (note !== undefined) options.log?.(note);
+    store.discard(node.key);
+
+    const kind = getStageKind(node.kind);
+    if (kind === undefined) throw new SpecpipeError('unknown-stage-kind', `${node.name}: stage kind ${node.kind} is not registered in this process`);
+    if (kind.version !== node.version) {
+      throw new SpecpipeError('stage-version-mismatch', `${node.name}: the plan was made for ${node.kind} version ${node.version}, this process has version ${kind.version}`);
+    }
+    let backend = 'none';
+    if (kind.usesBackend) {
+      const { initBackend, backendId } = await import('../backend/backend.js');
+      backend = backendId(await initBackend(node.backendChoice));
+      if (backend !== node.ingredients.backend) {
+        throw new SpecpipeError('backend-mismatch', `${node.name}: the key was computed for backend ${node.ingredients.backend}, this process runs ${backend}`);
+      }
+    }
+    const needs: Record<string, UpstreamArtifact> = {};
+    for (const u of node.needs) needs[u.stage] = upstreamArtifact(store, u, verify, node.name);
+    const gathered: Record<string, UpstreamArtifact[]> = {};
+    for (const [g, list] of Object.entries(node.gather)) gathered[g] = list.map((u) => upstreamArtifact(store, u, verify, node.name));
+
+    outDir = store.tempDir(node.key);
+    const started = new Date();
+    const ctx: StageContext = {
+      params: structuredClone(node.params) as Record<string, unknown>,
+      instance: { stage: node.stage, name: node.name, key: node.key, matrix: node.matrix, coords: node.coords },
+      needs,
+      gathered,
+      outDir: outDir,
+      seed: node.seed,
+      backend,
+      progress: (p) => options.progress?.(p),
+      log: (m) => options.log?.(m),
+    };
+    const result = (await kind.run(ctx)) ?? {};
+    const finished = new Date();
+    const versions: Record<string, string> = { specpipe: specpipeVersion(), node: process.version, [node.kind]: String(kind.version) };
+    const m = store.commit(
+      node.key,
+      outDir,
+      {
+        storeSchema: node.ingredients.storeSchema,
+        key: node.key,
+        kind: node.kind,
+        version: node.version,
+        stage: node.stage,
+        instance: node.name,
+        params: node.params,
+        matrix: node.matrix,
+        coords: node.coords,
+        upstream: node.ingredients.upstream,
+        ingredients: node.ingredients,
+        backend,
+        seed: node.seed,
+        metrics: result.metrics ?? {},
+        versions,
+        timings: { started: started.toISOString(), finished: finished.toISOString(), seconds: (finished.getTime() - started.getTime()) / 1000 },
+        producedBy: { host: hostname(), pid: process.pid },
+      },
+      result.roles ?? {},
+    );
+    return { status: 'executed', key: node.key, seconds: seconds(), artifacts, metrics: m.metrics, ...(note !== undefined ? { note } : {}) };
+  } catch (e) {
+    const msg = isSpecpipeError(e) ? e.message : e instanceof Error ? (e.stack ?? e.message) : String(e);
+    if (outDir !== undefined) rmSync(outDir, { recursive: true, force: true });
+    return { status: 'failed', key: node.key, seconds: seconds(), artifacts, error: msg };
+  } finally {
+    lock.release();
+  }
+}

@@ -1,0 +1,189 @@
+import type { LinearOperator } from './operator.js';
+import { countingOperator, requireSymmetric } from './operatorAlgebra.js';
+import { lanczos, type Reorthogonalization } from './lanczos.js';
+import { tridiagonalEigen } from './tridiagonalEigen.js';
+import type { BasisPrecision, StartVectorKind } from './krylovBasis.js';
+import type { SpectralMeasure } from './spectralDistance.js';
+import { Rng } from '../util/random.js';
+import { SpecpipeError } from '../util/errors.js';
+
+/** A density sampled on a grid. */
+export interface GriddedDensity {
+  readonly x: Float64Array;
+  readonly y: Float64Array;
+}
+
+/** Interval holding the spectrum. */
+export interface SpectrumBounds {
+  readonly lower: number;
+  readonly upper: number;
+}
+
+export interface SlqOptions {
+  /** Lanczos steps per start vector (default 128). */
+  readonly steps?: number;
+  /** Number of start vectors n_v (default 10). */
+  readonly startVectors?: number;
+  readonly seed?: number;
+  readonly start?: StartVectorKind;
+  readonly reorthogonalization?: Reorthogonalization;
+  readonly basisPrecision?: BasisPrecision;
+  /** Product budget for the whole estimate (default steps × startVectors). */
+  readonly maxMatvecs?: number;
+  /** Grid points of the smoothed density (default 1024), spread evenly over the bounds. */
+  readonly gridSize?: number;
+  /** Explicit grid (overrides gridSize). */
+  readonly grid?: Float64Array;
+  /** κ of Papyan's kernel width (default 3, Papyan 2020 Sec. D.2). */
+  readonly kappa?: number;
+  /** Kernel width in λ units (overrides Papyan's). */
+  readonly sigma?: number;
+  /** Bounds to use instead of those estimated from the Lanczos runs. */
+  readonly bounds?: SpectrumBounds;
+}
+
+/** One start vector's Gauss quadrature: Ritz values θ_j, weights τ_j² (Σ = 1), and its bound estimates. */
+export interface QuadratureRun extends SpectralMeasure {
+  readonly steps: number;
+  /** θ_1 − |β_m s_m1| (math.md §4). */
+  readonly lower: number;
+  /** θ_m + |β_m s_mm|. */
+  readonly upper: number;
+}
+
+export interface SlqResult {
+  /** Spectral measure over all start vectors: Ritz values and τ_j²/n_v (weights sum to 1). */
+  readonly measure: SpectralMeasure;
+  /** Each start vector's quadrature (weights sum to 1 each) — the spread across start vectors. */
+  readonly runs: readonly QuadratureRun[];
+  /** Bounds (widened by 5%) used for the grid and the kernel. */
+  readonly bounds: SpectrumBounds;
+  /** Kernel width in λ units. */
+  readonly sigma: number;
+  /** Mean smoothed density Σ_j w_j k_σ(x − θ_j) on the grid. */
+  readonly density: GriddedDensity;
+  /** Smoothed density of each start vector on the same grid. */
+  readonly perVectorDensity: readonly Float64Array[];
+  readonly matvecs: number;
+  /** True when the product budget stopped the estimate before n_v × m steps (the measure is then built from what ran). */
+  readonly budgetExhausted: boolean;
+}
+
+/** Gauss quadrature (Ritz values, τ²) of one Lanczos run, with Papyan's bound estimates. */
+export function quadratureFromLanczos(alpha: Float64Array, beta: Float64Array): QuadratureRun {
+  const m = alpha.length;
+  if (m === 0) return { nodes: new Float64Array(0), weights: new Float64Array(0), steps: 0, lower: Infinity, upper: -Infinity };
+  const eig = tridiagonalEigen(alpha, beta.subarray(0, m - 1));
+  const weights = Float64Array.from(eig.first, (s) => s * s);
+  const bm = beta[m - 1] ?? 0;
+  return {
+    nodes: eig.values,
+    weights,
+    steps: m,
+    lower: eig.values[0]! - Math.abs(bm * eig.last[0]!),
+    upper: eig.values[m - 1]! + Math.abs(bm * eig.last[m - 1]!),
+  };
+}
+
+/** Widens [lower, upper] by `fraction` of its width, half on each side (math.md §4: 5%). */
+export function widenBounds(lower: number, upper: number, fraction = 0.05): SpectrumBounds {
+  let w = upper - lower;
+  if (!(w > 0)) w = Math.max(Math.abs(upper), Math.abs(lower), 1) * 1e-3;
+  return { lower: lower - (fraction / 2) * w, upper: upper + (fraction / 2) * w };
+}
+
+/**
+ * Papyan's kernel width (Papyan 2020, Sec. D.2): with [lb, ub] mapped to [−1, 1],
+ * σ = (2/(m − 1)) / √(8 ln κ), κ ≈ 3; returned in λ units, σ·(ub − lb)/2.
+ */
+export function papyanSigma(steps: number, bounds: SpectrumBounds, kappa = 3): number {
+  const m = Math.max(steps, 2);
+  return ((2 / (m - 1)) / Math.sqrt(8 * Math.log(kappa))) * ((bounds.upper - bounds.lower) / 2);
+}
+
+/** Σ_j w_j N(x; θ_j, σ²) on the grid: the Gaussian-smoothed density of a spectral measure. */
+export function smoothedDensity(measure: SpectralMeasure, grid: Float64Array, sigma: number): Float64Array {
+  const y = new Float64Array(grid.length);
+  const c = 1 / (sigma * Math.sqrt(2 * Math.PI));
+  const cut = 8 * sigma;
+  for (let j = 0; j < measure.nodes.length; j++) {
+    const t = measure.nodes[j]!;
+    const w = measure.weights[j]! * c;
+    if (w === 0) continue;
+    for (let i = 0; i < grid.length; i++) {
+      const d = grid[i]! - t;
+      if (d > cut || d < -cut) continue;
+      y[i] = y[i]! + w * Math.exp((-0.5 * d * d) / (sigma * sigma));
+    }
+  }
+  return y;
+}
+
+/** n points evenly spaced over [lower, upper]. */
+export function linearGrid(lower: number, upper: number, n: number): Float64Array {
+  if (n === 1) return Float64Array.of((lower + upper) / 2);
+  return Float64Array.from({ length: n }, (_, i) => lower + ((upper - lower) * i) / (n - 1));
+}
+
+/** Concatenates per-run quadratures into one measure with weights τ²/n_v. */
+export function combineRuns(runs: readonly SpectralMeasure[]): SpectralMeasure {
+  const used = runs.filter((r) => r.nodes.length > 0);
+  const total = used.reduce((s, r) => s + r.nodes.length, 0);
+  const nodes = new Float64Array(total);
+  const weights = new Float64Array(total);
+  let o = 0;
+  for (const r of used) {
+    for (let j = 0; j < r.nodes.length; j++) {
+      nodes[o] = r.nodes[j]!;
+      weights[o++] = r.weights[j]! / used.length;
+    }
+  }
+  return { nodes, weights };
+}
+
+/**
+ * Stochastic Lanczos quadrature (Golub & Meurant; Lin, Saad & Yang 2016; Papyan 2020):
+ * φ(t) ≈ (1/n_v) Σ_v Σ_j τ_{vj}² k_σ(t − θ_{vj}), with m Lanczos steps from each of n_v seeded
+ * random start vectors, full reorthogonalisation by default, Papyan's bounds and kernel width.
+ */
+export async function slqDensity(op: LinearOperator, options: SlqOptions = {}): Promise<SlqResult> {
+  requireSymmetric(op, 'slq');
+  const steps = options.steps ?? 128;
+  const nv = options.startVectors ?? 10;
+  if (!Number.isInteger(nv) || nv < 1) throw new SpecpipeError('slq-start-vectors', `slq: startVectors must be a positive integer, received ${nv}`);
+  const counted = countingOperator(op, options.maxMatvecs ?? Infinity);
+  const rng = new Rng(options.seed ?? 0);
+  const runs: QuadratureRun[] = [];
+  let budgetExhausted = false;
+  for (let v = 0; v < nv; v++) {
+    const lz = await lanczos(counted, {
+      steps,
+      rng,
+      start: options.start ?? 'rademacher',
+      ...(options.reorthogonalization !== undefined && { reorthogonalization: options.reorthogonalization }),
+      ...(options.basisPrecision !== undefined && { basisPrecision: options.basisPrecision }),
+    });
+    if (lz.steps > 0) runs.push(quadratureFromLanczos(lz.alpha, lz.beta));
+    if (lz.budgetExhausted) {
+      budgetExhausted = true;
+      break;
+    }
+  }
+  if (runs.length === 0) {
+    throw new SpecpipeError('matvec-budget', `slq: the product budget (${options.maxMatvecs}) allowed no Lanczos step on ${op.name ?? 'the operator'}`);
+  }
+  const measure = combineRuns(runs);
+  const bounds =
+    options.bounds ??
+    widenBounds(
+      Math.min(...runs.map((r) => r.lower)),
+      Math.max(...runs.map((r) => r.upper)),
+    );
+  const mMax = Math.max(...runs.map((r) => r.steps));
+  const sigma = options.sigma ?? papyanSigma(mMax, bounds, options.kappa ?? 3);
+  const grid = options.grid ?? linearGrid(bounds.lower, bounds.upper, options.gridSize ?? 1024);
+  const perVectorDensity = runs.map((r) => smoothedDensity(r, grid, sigma));
+  const y = new Float64Array(grid.length);
+  for (const d of perVectorDensity) for (let i = 0; i < y.length; i++) y[i] = y[i]! + d[i]! / perVectorDensity.length;
+  return { measure, runs, bounds, sigma, density: { x: grid, y }, perVectorDensity, matvecs: counted.used, budgetExhausted };
+}

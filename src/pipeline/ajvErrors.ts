@@ -1,0 +1,94 @@
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { didYouMean, showValue } from './diagnostic.js';
+
+/** One schema violation, with the data path it is about and whether the key (not the value) is at fault. */
+export interface SchemaProblem {
+  /** Path of the offending node inside the validated value. */
+  readonly path: readonly (string | number)[];
+  /** Point at the key of the last path element rather than its value (unknown keys). */
+  readonly atKey: boolean;
+  /** Message without the location prefix; uses `label` for the path. */
+  readonly message: (label: string) => string;
+}
+
+export function newAjv(): Ajv {
+  return new Ajv({ allErrors: true, useDefaults: true, strict: false, verbose: true });
+}
+
+const cache = new WeakMap<object, ValidateFunction>();
+
+export function compileSchema(ajv: Ajv, schema: Record<string, unknown>): ValidateFunction {
+  let v = cache.get(schema);
+  if (v === undefined) {
+    v = ajv.compile(schema);
+    cache.set(schema, v);
+  }
+  return v;
+}
+
+function parsePointer(p: string): (string | number)[] {
+  if (p === '') return [];
+  return p
+    .slice(1)
+    .split('/')
+    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'))
+    .map((s) => (/^\d+$/.test(s) ? Number(s) : s));
+}
+
+/** `stages.train.with.hidden[0]` for display. */
+export function pathLabel(path: readonly (string | number)[]): string {
+  let s = '';
+  for (const seg of path) s += typeof seg === 'number' ? `[${seg}]` : s === '' ? seg : `.${seg}`;
+  return s === '' ? '(top level)' : s;
+}
+
+/** Turns ajv errors into problems: one per location, unknown keys with a did-you-mean, values quoted. */
+export function schemaProblems(errors: readonly ErrorObject[] | null | undefined): SchemaProblem[] {
+  const out: SchemaProblem[] = [];
+  const seen = new Set<string>();
+  // A type error on a node makes the other errors on the same node noise.
+  const typeErrorAt = new Set((errors ?? []).filter((e) => e.keyword === 'type').map((e) => e.instancePath));
+  for (const e of errors ?? []) {
+    const base = parsePointer(e.instancePath);
+    let p: SchemaProblem;
+    if (e.keyword === 'additionalProperties') {
+      const key = String((e.params as { additionalProperty: string }).additionalProperty);
+      const props = Object.keys(((e.parentSchema ?? {}) as { properties?: object }).properties ?? {});
+      p = {
+        path: [...base, key],
+        atKey: true,
+        message: (label) => `unknown key "${key}" in ${pathLabel(base)}${didYouMean(key, props)}${props.length > 0 && didYouMean(key, props) === '' ? ` (expected one of: ${props.join(', ')})` : ''}`,
+      };
+    } else if (e.keyword === 'propertyNames') {
+      const key = String((e.params as { propertyName: string }).propertyName);
+      p = { path: [...base, key], atKey: true, message: () => `invalid name "${key}" in ${pathLabel(base)}: names start with a letter and hold letters, digits, "_" and "-"` };
+    } else if (e.keyword === 'pattern' && e.propertyName !== undefined) {
+      continue; // reported by propertyNames
+    } else if (e.keyword === 'required') {
+      const key = String((e.params as { missingProperty: string }).missingProperty);
+      p = { path: base, atKey: base.length > 0, message: (label) => `${label} is missing the required key "${key}"` };
+    } else if (e.keyword === 'enum') {
+      const allowed = ((e.params as { allowedValues: unknown[] }).allowedValues ?? []).map((v) => (typeof v === 'string' ? v : JSON.stringify(v)));
+      const hint = typeof e.data === 'string' ? didYouMean(e.data, allowed) : '';
+      p = { path: base, atKey: false, message: (label) => `${label} must be one of ${allowed.join('|')}, received ${showValue(e.data)}${hint}` };
+    } else if (e.keyword === 'type') {
+      const t = (e.params as { type: string | string[] }).type;
+      const ts = Array.isArray(t) ? t.join(' or ') : t;
+      p = { path: base, atKey: false, message: (label) => `${label} must be ${/^[aeiou]/.test(ts) ? 'an' : 'a'} ${ts}, received ${showValue(e.data)}` };
+    } else if (e.keyword === 'minItems' || e.keyword === 'maxItems') {
+      const limit = (e.params as { limit: number }).limit;
+      const word = e.keyword === 'minItems' ? 'at least' : 'at most';
+      p = { path: base, atKey: false, message: (label) => `${label} must list ${word} ${limit} value${limit === 1 ? '' : 's'}, received ${showValue(e.data)}` };
+    } else if (e.keyword === 'if' || e.keyword === 'anyOf' || e.keyword === 'oneOf') {
+      continue; // their branch errors say more
+    } else {
+      if (typeErrorAt.has(e.instancePath)) continue;
+      p = { path: base, atKey: false, message: (label) => `${label} ${e.message ?? 'is invalid'}, received ${showValue(e.data)}` };
+    }
+    const id = `${p.path.join('\u0000')}|${p.message('x')}`;
+    if (seen.has(id)) continue;
+    seen.add(id);
+    out.push(p);
+  }
+  return out;
+}

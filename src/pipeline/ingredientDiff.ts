@@ -1,0 +1,88 @@
+import { canonicalJson } from './canonicalJson.js';
+import type { KeyIngredients } from './stageKey.js';
+
+/** Flattens plain data to dotted paths: {model: {hidden: [64]}} → {"model.hidden": "[64]"} (leaves as canonical JSON). */
+export function flattenParams(value: unknown, prefix = '', out: Record<string, string> = {}): Record<string, string> {
+  if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
+    const entries = Object.entries(value as Record<string, unknown>);
+    if (entries.length === 0 && prefix !== '') out[prefix] = '{}';
+    for (const [k, v] of entries) flattenParams(v, prefix === '' ? k : `${prefix}.${k}`, out);
+  } else out[prefix === '' ? '(value)' : prefix] = canonicalJson(value ?? null);
+  return out;
+}
+
+export interface ValueChange {
+  readonly path: string;
+  /** undefined: absent on that side. */
+  readonly before: string | undefined;
+  readonly after: string | undefined;
+}
+
+/** Entries that differ between two flattened values, sorted by path. */
+export function changedEntries(before: unknown, after: unknown): ValueChange[] {
+  const a = flattenParams(before);
+  const b = flattenParams(after);
+  const paths = [...new Set([...Object.keys(a), ...Object.keys(b)])].sort();
+  return paths.filter((p) => a[p] !== b[p]).map((p) => ({ path: p, before: a[p], after: b[p] }));
+}
+
+export function describeChange(c: ValueChange): string {
+  return `${c.path}: ${c.before ?? '(absent)'} → ${c.after ?? '(absent)'}`;
+}
+
+/** The ingredients of a stage key, in the order `explain` prints them. */
+export const INGREDIENT_ORDER = ['kind', 'version', 'params', 'upstream', 'seed', 'backend', 'numerics', 'storeSchema'] as const;
+export type IngredientName = (typeof INGREDIENT_ORDER)[number];
+
+export interface IngredientComparison {
+  readonly ingredient: IngredientName;
+  /** The current value, short. */
+  readonly value: string;
+  /** 'same', 'changed', or 'new' (no previous run of this instance). */
+  readonly state: 'same' | 'changed' | 'new';
+  /** What changed, e.g. "epochs: 30 → 5", "version 1 → 2", "train=ab12… (was 77ee…)". */
+  readonly detail: string[];
+}
+
+function short(v: unknown): string {
+  const s = canonicalJson(v);
+  return s.length > 70 ? `${s.slice(0, 67)}...` : s;
+}
+
+function upstreamSummary(u: KeyIngredients['upstream']): string {
+  return Object.entries(u)
+    .map(([s, k]) => (typeof k === 'string' ? `${s}=${k.slice(0, 12)}` : `${s}=[${Object.keys(k).length} instances]`))
+    .join(', ') || '(none)';
+}
+
+/** Compares each ingredient of a key with the one recorded by the previous run of the same instance. */
+export function compareIngredients(current: KeyIngredients, previous: KeyIngredients | undefined): IngredientComparison[] {
+  return INGREDIENT_ORDER.map((name) => {
+    const cur = current[name];
+    const value = name === 'upstream' ? upstreamSummary(current.upstream) : short(cur);
+    if (previous === undefined) return { ingredient: name, value, state: 'new', detail: [] };
+    const prev = previous[name];
+    if (canonicalJson(prev) === canonicalJson(cur)) return { ingredient: name, value, state: 'same', detail: [] };
+    let detail: string[];
+    if (name === 'params' || name === 'numerics') detail = changedEntries(prev, cur).map(describeChange);
+    else if (name === 'upstream') {
+      detail = [];
+      const a = previous.upstream;
+      const b = current.upstream;
+      for (const s of [...new Set([...Object.keys(a), ...Object.keys(b)])].sort()) {
+        const ka = a[s];
+        const kb = b[s];
+        if (canonicalJson(ka) === canonicalJson(kb)) continue;
+        if (typeof ka === 'string' && typeof kb === 'string') detail.push(`${s}: ${ka.slice(0, 12)} → ${kb.slice(0, 12)} (upstream key changed)`);
+        else if (ka === undefined) detail.push(`${s}: added`);
+        else if (kb === undefined) detail.push(`${s}: removed`);
+        else if (typeof ka === 'object' && typeof kb === 'object') {
+          for (const inst of [...new Set([...Object.keys(ka), ...Object.keys(kb)])].sort()) {
+            if (ka[inst] !== kb[inst]) detail.push(`${s} ${inst}: ${ka[inst]?.slice(0, 12) ?? '(absent)'} → ${kb[inst]?.slice(0, 12) ?? '(absent)'}`);
+          }
+        } else detail.push(`${s}: changed`);
+      }
+    } else detail = [`${short(prev)} → ${short(cur)}`];
+    return { ingredient: name, value, state: 'changed', detail };
+  });
+}

@@ -1,0 +1,26 @@
+import type { BackendChoice } from '../backend/backend.js';
+
+/** A matrix as written: named axes (lists of values), plus GitHub Actions' include / exclude cells. */
+export interface MatrixSpec {
+  readonly axes: Readonly<Record<string, readonly unknown[]>>;
+  readonly include: readonly Readonly<Record<string, unknown>>[];
+  readonly exclude: readonly Readonly<Record<string, unknown>>[];
+}
+
+export interface StageSpec {
+  readonly uses: string;
+  readonly description?: string;
+  readonly needs: readonly string[];
+  readonly gather: readonly string[];
+  readonly matrix?: MatrixSpec;
+  readonly with: Readonly<Record<string, unknown>>;
+}
+
+/** A validated pipeline file as plain data (stages in file order). */
+export interface PipelineSpec {
+  readonly name: string;
+  readonly description?: string;
+  readonly seed: number;
+  readonly backend: BackendChoice;
+  readonly stages: Readonly<Record<string, StageSpec>>;
+}

@@ -1,0 +1,174 @@
+import { SpecpipeError } from '../util/errors.js';
+
+/**
+ * The input of the HTML report: a plain JSON-able object that the `report/html` stage fills from a
+ * run's artifacts (or a user writes by hand for `specpipe report --data F.json`). Every series is
+ * tagged with where it comes from (dataset, model, checkpoint epoch, samples per class); the report
+ * groups by (dataset, model) and shows the latest epoch at the largest sample size in the main
+ * panels, all of them in the dynamics panels. Every list is optional: a panel without data says so.
+ */
+export interface SeriesTags {
+  /** e.g. "mnist" (default "—"). */
+  readonly dataset?: string;
+  /** e.g. "mlp" (default "—"). */
+  readonly model?: string;
+  /** Checkpoint epoch. */
+  readonly epoch?: number;
+  /** Training samples per class (the sample-size axis of the dynamics). */
+  readonly samplesPerClass?: number;
+}
+
+export type Split = 'train' | 'test';
+
+/**
+ * Operator names the report knows: hessian, ggn (G), residual (H), the pieces a1, a2, b1, b2, and
+ * deflated variants "<name>-deflated". Other names are plotted where asked for by name only.
+ */
+export type OperatorName = 'hessian' | 'ggn' | 'residual' | 'a1' | 'a2' | 'b1' | 'b2' | (string & {});
+
+/** An SLQ (or KPM) density of one operator on one split. */
+export interface SpectrumSeries extends SeriesTags {
+  readonly operator: OperatorName;
+  readonly split: Split;
+  /** λ grid (ascending) and the density ρ(λ) on it. */
+  readonly grid: readonly number[];
+  readonly density: readonly number[];
+  /** Top eigenvalues (outliers) from Lanczos, descending. */
+  readonly outliers?: readonly number[];
+  /** Log-spectrum (math.md §4): density in λ on a log-spaced grid of |λ|, positive and negative halves. */
+  readonly logSpectrum?: {
+    readonly grid: readonly number[];
+    readonly density: readonly number[];
+    readonly negativeGrid?: readonly number[];
+    readonly negativeDensity?: readonly number[];
+  };
+  /** Trace estimate (Hutchinson / Hutch++ or exact). */
+  readonly trace?: number;
+}
+
+/** Exact nonzero eigenvalues of a low-rank piece of G (from its Gram matrix), descending. */
+export interface ExactEigenvalues extends SeriesTags {
+  readonly piece: 'a1' | 'a2' | 'b1' | 'a1+a2+b1';
+  readonly split: Split;
+  readonly values: readonly number[];
+}
+
+/** A 2-D embedding of {g_c} ∪ {g_cc'} (Papyan's Figure 2). */
+export interface EmbeddingData extends SeriesTags {
+  readonly method: 'tsne' | 'umap';
+  readonly split?: Split;
+  readonly points: readonly {
+    readonly kind: 'class' | 'cross' | 'own';
+    readonly c: number;
+    readonly cp: number;
+    readonly label: string;
+    readonly x: number;
+    readonly y: number;
+  }[];
+}
+
+/** One point of a training curve (per epoch, per split). */
+export interface TrainingPoint {
+  readonly dataset?: string;
+  readonly model?: string;
+  readonly samplesPerClass?: number;
+  readonly epoch: number;
+  readonly split: Split;
+  readonly loss?: number;
+  readonly accuracy?: number;
+}
+
+/** A named scalar over checkpoints and sample sizes (λ_max, traces, bulk-edge positions…), for the dynamics panels. */
+export interface ScalarPoint extends SeriesTags {
+  readonly name: string;
+  readonly split?: Split;
+  readonly value: number;
+}
+
+/** One row of the table of numbers behind the claims (docs/results.md). */
+export interface NumberRow {
+  /** The claim it supports: "a" … "g" (issue 6 item 7). */
+  readonly claim?: string;
+  readonly name: string;
+  readonly value: number | string;
+  readonly note?: string;
+}
+
+export interface ReportData {
+  readonly title: string;
+  readonly runId?: string;
+  readonly pipeline?: string;
+  /** ISO time of the run. */
+  readonly createdAt?: string;
+  /** Commands that reproduce the run. */
+  readonly reproduce?: readonly string[];
+  /** Free-text paragraphs shown under the header. */
+  readonly notes?: readonly string[];
+  readonly spectra?: readonly SpectrumSeries[];
+  readonly exactEigenvalues?: readonly ExactEigenvalues[];
+  readonly embeddings?: readonly EmbeddingData[];
+  readonly training?: readonly TrainingPoint[];
+  readonly scalars?: readonly ScalarPoint[];
+  readonly numbers?: readonly NumberRow[];
+}
+
+const LIST_KEYS = ['spectra', 'exactEigenvalues', 'embeddings', 'training', 'scalars', 'numbers', 'reproduce', 'notes'] as const;
+
+function fail(source: string, path: string, expected: string, value: unknown): never {
+  const shown = JSON.stringify(value);
+  throw new SpecpipeError('bad-report-data', `${source}: ${path} must be ${expected}, received ${shown === undefined ? String(value) : shown.length > 80 ? shown.slice(0, 77) + '...' : shown}`);
+}
+
+function numberArray(source: string, path: string, v: unknown): void {
+  if (!Array.isArray(v) || !v.every((x) => typeof x === 'number')) fail(source, path, 'an array of numbers', v);
+}
+
+/**
+ * Checks the shape of parsed JSON as ReportData (the fields the renderer reads), naming the path
+ * and the value of the first problem: "F.json: spectra[2].density must be an array of numbers of the grid's length 200, received …".
+ */
+export function validateReportData(x: unknown, source = 'report data'): ReportData {
+  if (typeof x !== 'object' || x === null || Array.isArray(x)) fail(source, 'the top level', 'an object', x);
+  const o = x as Record<string, unknown>;
+  if (typeof o.title !== 'string') fail(source, 'title', 'a string', o.title);
+  for (const k of LIST_KEYS) if (o[k] !== undefined && !Array.isArray(o[k])) fail(source, k, 'an array', o[k]);
+  (o.spectra as unknown[] | undefined)?.forEach((s, i) => {
+    const p = `spectra[${i}]`;
+    if (typeof s !== 'object' || s === null) fail(source, p, 'an object', s);
+    const r = s as Record<string, unknown>;
+    if (typeof r.operator !== 'string') fail(source, `${p}.operator`, 'a string', r.operator);
+    if (r.split !== 'train' && r.split !== 'test') fail(source, `${p}.split`, '"train" or "test"', r.split);
+    numberArray(source, `${p}.grid`, r.grid);
+    numberArray(source, `${p}.density`, r.density);
+    if ((r.density as number[]).length !== (r.grid as number[]).length) fail(source, `${p}.density`, `an array of numbers of the grid's length ${(r.grid as number[]).length}`, `(${(r.density as number[]).length} numbers)`);
+    if (r.outliers !== undefined) numberArray(source, `${p}.outliers`, r.outliers);
+    if (r.logSpectrum !== undefined) {
+      const l = r.logSpectrum as Record<string, unknown>;
+      numberArray(source, `${p}.logSpectrum.grid`, l.grid);
+      numberArray(source, `${p}.logSpectrum.density`, l.density);
+    }
+  });
+  (o.exactEigenvalues as unknown[] | undefined)?.forEach((s, i) => {
+    const r = s as Record<string, unknown>;
+    if (!['a1', 'a2', 'b1', 'a1+a2+b1'].includes(r?.piece as string)) fail(source, `exactEigenvalues[${i}].piece`, 'one of "a1", "a2", "b1", "a1+a2+b1"', r?.piece);
+    numberArray(source, `exactEigenvalues[${i}].values`, r.values);
+  });
+  (o.embeddings as unknown[] | undefined)?.forEach((s, i) => {
+    const r = s as Record<string, unknown>;
+    if (r?.method !== 'tsne' && r?.method !== 'umap') fail(source, `embeddings[${i}].method`, '"tsne" or "umap"', r?.method);
+    if (!Array.isArray(r.points)) fail(source, `embeddings[${i}].points`, 'an array', r.points);
+    (r.points as unknown[]).forEach((pt, j) => {
+      const q = pt as Record<string, unknown>;
+      if (typeof q?.x !== 'number' || typeof q?.y !== 'number') fail(source, `embeddings[${i}].points[${j}]`, 'an object with numbers x and y', pt);
+    });
+  });
+  (o.training as unknown[] | undefined)?.forEach((s, i) => {
+    const r = s as Record<string, unknown>;
+    if (typeof r?.epoch !== 'number') fail(source, `training[${i}].epoch`, 'a number', r?.epoch);
+  });
+  (o.scalars as unknown[] | undefined)?.forEach((s, i) => {
+    const r = s as Record<string, unknown>;
+    if (typeof r?.name !== 'string' || typeof r?.value !== 'number') fail(source, `scalars[${i}]`, 'an object with a string name and a number value', s);
+  });
+  return o as unknown as ReportData;
+}

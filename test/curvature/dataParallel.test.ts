@@ -1,0 +1,110 @@
+import { test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs-core';
+import { initBackend } from '../../src/backend/backend.js';
+import { Curvature } from '../../src/curvature/curvatureOperators.js';
+import { registerSecondOrderGradients } from '../../src/curvature/secondOrderGradients.js';
+import { Rng } from '../../src/util/random.js';
+import type { TinyNetSpec } from '../reference/tinyNetSpec.js';
+import { buildTinyNetwork, randomSplit, tinyBuilder } from './tinyNetworks.js';
+
+/**
+ * Data-parallel products: the same full-data products split over worker threads (one tfjs
+ * backend each) agree with one thread up to float64 rounding of the partial sums (every batch
+ * is computed identically; only the order of float64 additions changes).
+ */
+
+const SPEC: TinyNetSpec = {
+  kind: 'tiny',
+  name: 'cnn(bn)',
+  input: [6, 6, 1],
+  classes: 4,
+  layers: [
+    { op: 'conv', out: 3, k: 3, stride: 1, pad: 'same' },
+    { op: 'bn' },
+    { op: 'tanh' },
+    { op: 'maxpool', k: 2, stride: 2 },
+    { op: 'flatten' },
+    { op: 'dense', out: 4 },
+  ],
+};
+
+before(async () => {
+  // the same backend (and kernel set) the workers start
+  await initBackend('cpu');
+  registerSecondOrderGradients();
+});
+
+function maxRelativeDifference(a: Float64Array, b: Float64Array): number {
+  let d = 0;
+  let n = 0;
+  for (let i = 0; i < a.length; i++) {
+    d = Math.max(d, Math.abs(a[i]! - b[i]!));
+    n = Math.max(n, Math.abs(b[i]!));
+  }
+  return d / n;
+}
+
+test('1, 2 and 3 workers give the in-thread products (Hess·v, G·v, H·v, gradient, logits, cotangents)', async () => {
+  const network = buildTinyNetwork(SPEC);
+  const { params, buffers } = network.init(3);
+  const data = randomSplit(SPEC, 23, 9);
+  const problem = { network, params, buffers, data, loss: 'cross-entropy' as const, batchSize: 4, builder: tinyBuilder(SPEC), backend: 'cpu' as const };
+  const local = await Curvature.open(problem);
+  const rng = new Rng(2);
+  const v = Float64Array.from({ length: local.size }, () => rng.normal());
+  const cot = [Float64Array.from({ length: 23 * 4 }, () => rng.normal())];
+  const expected = {
+    hessian: await local.operator('hessian').matvec(v),
+    ggn: await local.operator('ggn').matvec(v),
+    residual: await local.operator('residual').matvec(v),
+    gradient: await local.fullGradient(),
+    logits: await local.perSampleLogits(),
+    cotangent: (await local.weightedCotangentProduct(cot))[0]!,
+  };
+  for (const workers of [1, 2, 3]) {
+    const par = await Curvature.open({ ...problem, workers });
+    try {
+      assert.equal(par.workers, workers);
+      const got = {
+        hessian: await par.operator('hessian').matvec(v),
+        ggn: await par.operator('ggn').matvec(v),
+        residual: await par.operator('residual').matvec(v),
+        gradient: await par.fullGradient(),
+        logits: await par.perSampleLogits(),
+        cotangent: (await par.weightedCotangentProduct(cot))[0]!,
+      };
+      for (const key of Object.keys(expected) as (keyof typeof expected)[]) {
+        const e = maxRelativeDifference(got[key], expected[key]);
+        assert.ok(e <= 1e-12, `${workers} workers, ${key}: max relative difference ${e}`);
+      }
+      // every batch ran exactly once per product, somewhere
+      const evals = await par.operator('ggn').batchEvaluations();
+      assert.equal(evals, 5 * Math.ceil(23 / 4)); // hessian, ggn, residual, gradient, cotangents: each batch once, somewhere
+    } finally {
+      await par.close();
+    }
+  }
+  tf.dispose([...params, ...buffers]);
+});
+
+test('a worker that cannot build its network fails the start with the reason', async () => {
+  const network = buildTinyNetwork(SPEC);
+  const { params, buffers } = network.init(3);
+  await assert.rejects(
+    () =>
+      Curvature.open({
+        network,
+        params,
+        buffers,
+        data: randomSplit(SPEC, 4, 1),
+        loss: 'mse',
+        batchSize: 2,
+        workers: 1,
+        backend: 'cpu',
+        builder: { ...tinyBuilder(SPEC), exportName: 'noSuchBuilder' },
+      }),
+    /curvature worker failed to start: .*no function export "noSuchBuilder"/,
+  );
+  tf.dispose([...params, ...buffers]);
+});

@@ -1,0 +1,70 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import { buildNetwork } from '../../src/nn/build.js';
+import { saveCheckpoint } from '../../src/nn/checkpoint.js';
+import type { ModelSpec } from '../../src/nn/network.js';
+import type { Manifest } from '../../src/store/manifest.js';
+import type { StageContext, UpstreamArtifact } from '../../src/stages/registry.js';
+import { decomposeClassGradientsStage, pickCheckpoint, type DecomposeParams } from '../../src/decompose/decomposeStage.js';
+import { DECOMPOSITION_FILE, type DecompositionSummary } from '../../src/decompose/decomposeArtifact.js';
+import { readClassGradients } from '../../src/decompose/classGradientsArrow.js';
+
+/**
+ * decompose/class-gradients with its default loader: a real MLP checkpoint (saved by
+ * src/nn/checkpoint.ts) upstream, the real MNIST digits of the `mnist` package, 3 per class.
+ */
+function ctxFor(root: string, upstream: UpstreamArtifact, params: DecomposeParams, coords: Record<string, unknown> = {}): StageContext<DecomposeParams> {
+  const outDir = join(root, `out-${Math.random().toString(36).slice(2)}`);
+  mkdirSync(outDir);
+  return {
+    params,
+    instance: { stage: 'decompose', name: 'decompose', key: 'k', matrix: coords, coords },
+    needs: { train: upstream },
+    gathered: {},
+    outDir,
+    seed: 0,
+    backend: 'cpu',
+    progress: () => {},
+    log: () => {},
+  };
+}
+
+test('decompose/class-gradients from a checkpoint and real MNIST digits (default loader)', async () => {
+  await tf.setBackend('cpu');
+  const root = mkdtempSync(join(tmpdir(), 'specpipe-decompose-'));
+  const spec: ModelSpec = { kind: 'mlp', input: [1, 28, 28], hidden: [6], activation: 'relu', classes: 10 };
+  const network = buildNetwork(spec);
+  const { params, buffers } = network.init(1);
+  const upDir = join(root, 'train');
+  mkdirSync(upDir);
+  for (const epoch of [0, 3]) saveCheckpoint(join(upDir, `checkpoint-epoch-${epoch}.safetensors`), network, params, buffers, { mean: [0.13], std: [0.31], pad: 0 });
+  tf.dispose([...params, ...buffers]);
+  const manifest = { files: [0, 3].map((e) => ({ path: `checkpoint-epoch-${e}.safetensors`, role: 'checkpoint', bytes: 0, sha256: '', mtimeMs: 0 })) } as unknown as Manifest;
+  const upstream: UpstreamArtifact = { stage: 'train', name: 'train', kind: 'train/sgd', key: 'u', matrix: {}, coords: { train_per_class: 3 }, params: { data: 'mnist' }, dir: upDir, manifest };
+
+  assert.match(pickCheckpoint(ctxFor(root, upstream, {}, { epoch: 3 })).path, /epoch-3\.safetensors$/);
+  assert.match(pickCheckpoint(ctxFor(root, upstream, {})).path, /epoch-3\.safetensors$/, 'default: the last');
+  assert.throws(() => pickCheckpoint(ctxFor(root, upstream, { epoch: 7 })), /no checkpoint for epoch 7/);
+
+  const ctx = ctxFor(root, upstream, { epoch: 0, classes: [0, 1, 7], trace_matvecs: 12, batch_size: 16 }, { epoch: 0, train_per_class: 3 });
+  const result = await decomposeClassGradientsStage.run(ctx);
+  const cg = readClassGradients(join(ctx.outDir, 'class-gradients.arrow'));
+  assert.deepEqual(cg.classes, [0, 1, 7]);
+  assert.equal(cg.sampleCount, 9, '3 digits of each of the 3 classes');
+  assert.equal(cg.paramCount, 784 * 6 + 6 + 6 * 10 + 10);
+  // Σ_c' P_cc' over ALL c' is the class count; over the subset it is less but positive
+  for (let a = 0; a < 3; a++) {
+    const row = cg.pairMass.slice(a * 3, a * 3 + 3).reduce((x, y) => x + y, 0);
+    assert.ok(row > 0 && row <= 3 + 1e-9, `Σ_{c'∈S} P_cc' = ${row}`);
+  }
+  const s = JSON.parse(readFileSync(join(ctx.outDir, DECOMPOSITION_FILE), 'utf8')) as DecompositionSummary;
+  assert.equal(s.pieces.a1.eigenvalues.length, 3);
+  assert.ok(s.pieces.b1.rank <= 3 * 1);
+  assert.ok(s.traceB2 !== undefined && s.traceB2.value > 0, 'B2 is PSD: positive trace');
+  assert.equal(result?.metrics?.['samples'], 9);
+});

@@ -1,0 +1,104 @@
+// Fault tests with real worker processes: kill -9 of a worker mid-stage, kill -9 of Redis mid-run.
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runJobGraph, type SchedulerEvent } from '../../src/executor/bullmq/scheduler.js';
+import { hashChainArtifactExists, hashChainReference, readHashChainValue } from '../../src/executor/bullmq/demoHandlers.js';
+import type { DistributedJob } from '../../src/executor/bullmq/jobGraph.js';
+import { isSpecpipeError } from '../../src/util/errors.js';
+import { redisMissing, startRedisServer, type RedisTestServer } from './redisServer.js';
+import { spawnWorker, type WorkerProcess } from './workerProcesses.js';
+import { matrixGraph } from './graphs.js';
+
+const cleanups: Array<() => Promise<void>> = [];
+after(async () => {
+  for (const c of cleanups.reverse()) await c();
+});
+
+function newStore(): string {
+  const s = mkdtempSync(join(tmpdir(), 'specpipe-dist-store-'));
+  cleanups.push(async () => rmSync(s, { recursive: true, force: true }));
+  return s;
+}
+
+async function spawnWorkers(n: number, redis: RedisTestServer, store: string, queue: string): Promise<WorkerProcess[]> {
+  // Short locks so a dead worker's job comes back within about 1.5 s.
+  const args = ['--redis', redis.url, '--store', store, '--queue', queue, '--lock-duration-ms', '1000', '--stalled-interval-ms', '500'];
+  const workers = await Promise.all(Array.from({ length: n }, () => spawnWorker(args)));
+  cleanups.push(async () => {
+    await Promise.all(workers.map((w) => w.kill()));
+  });
+  return workers;
+}
+
+/** Every artifact equals the local reference and every key directory holds only the complete file. */
+function assertArtifactsMatch(store: string, jobs: readonly DistributedJob[]) {
+  const ref = hashChainReference(jobs);
+  for (const j of jobs) {
+    assert.equal(readHashChainValue(store, j.id), ref.get(j.id), j.id);
+    assert.deepEqual(readdirSync(join(store, j.id)), ['value.json'], `${j.id} holds no partial file`);
+  }
+}
+
+test('kill -9 of a worker mid-stage: its job returns to the queue, another worker finishes it, artifacts equal the local run', { skip: redisMissing }, async () => {
+  const redis = await startRedisServer();
+  cleanups.push(() => redis.stop());
+  const store = newStore();
+  const workers = await spawnWorkers(3, redis, store, 'q-kill');
+  const jobs = matrixGraph('k', ['a', 'b', 'c'], { sleepMs: 1500 });
+  let killed: { workerId: string; jobId: string } | undefined;
+  const onEvent = (e: SchedulerEvent) => {
+    if (e.type === 'started' && killed === undefined && e.job.id.includes('train')) {
+      const victim = workers.find((w) => e.workerId.endsWith(`:${w.pid}`));
+      if (victim !== undefined) {
+        killed = { workerId: e.workerId, jobId: e.job.id };
+        victim.child.kill('SIGKILL');
+      }
+    }
+  };
+  const r = await runJobGraph(jobs, { redis: redis.endpoint, queueName: 'q-kill', pollMs: 20, isDone: (j) => hashChainArtifactExists(store, j.id), onEvent });
+  assert.ok(killed !== undefined, 'a worker was killed mid-stage');
+  assert.deepEqual(r.outcomes.map((o) => o.status), jobs.map(() => 'executed'));
+  const victimJob = r.outcomes.find((o) => o.id === killed?.jobId);
+  assert.equal(victimJob?.workers[0], killed.workerId, 'the killed worker started it');
+  assert.notEqual(victimJob?.workerId, killed.workerId, 'another worker finished it');
+  assert.equal(victimJob?.failedAttempts, 0, 'a stall is not a failed attempt');
+  assertArtifactsMatch(store, jobs);
+});
+
+test('kill -9 of Redis mid-run: the run stops with a resumable error; the rerun reuses finished stages and computes each stage once', { skip: redisMissing }, async () => {
+  const redis = await startRedisServer({ persistent: true });
+  cleanups.push(() => redis.stop());
+  const store = newStore();
+  const workers = await spawnWorkers(2, redis, store, 'q-restart');
+  const jobs = matrixGraph('r', ['a', 'b', 'c', 'd'], { sleepMs: 400 });
+  let finished = 0;
+  let redisKilled: Promise<void> | undefined;
+  const first = runJobGraph(jobs, {
+    redis: redis.endpoint, queueName: 'q-restart', pollMs: 20, redisTimeoutMs: 1000,
+    isDone: (j) => hashChainArtifactExists(store, j.id),
+    onEvent: (e) => {
+      if (e.type === 'finished' && ++finished === 3) redisKilled = redis.kill();
+    },
+  });
+  await assert.rejects(first, (e) => isSpecpipeError(e) && e.reason === 'redis-unreachable');
+  await redisKilled;
+  const doneBefore = jobs.filter((j) => hashChainArtifactExists(store, j.id)).map((j) => j.id);
+  assert.ok(doneBefore.length >= 3 && doneBefore.length < jobs.length, `${doneBefore.length} stages done before the crash`);
+
+  await redis.restart();
+  const rerun = await runJobGraph(jobs, { redis: redis.endpoint, queueName: 'q-restart', pollMs: 20, isDone: (j) => hashChainArtifactExists(store, j.id) });
+  for (const o of rerun.outcomes) {
+    if (doneBefore.includes(o.id)) assert.equal(o.status, 'cached', `${o.id} reused`);
+    else assert.ok(o.status === 'executed' || o.status === 'cached', `${o.id}: ${o.status}`);
+  }
+  assertArtifactsMatch(store, jobs);
+  // Across the crash, every stage was computed exactly once (a job retaken after the restart finds its artifact).
+  const log = workers.map((w) => w.output()).join('');
+  for (const j of jobs) {
+    const executed = log.split('\n').filter((l) => l.startsWith(`${j.name}: executed`)).length;
+    assert.equal(executed, 1, `${j.name} computed once\n${log}`);
+  }
+});

@@ -1,0 +1,59 @@
+/**
+ * The default pipeline file (pipelines/mnist-mlp.yaml) run end to end on real MNIST digits with the
+ * real stage kinds, shrunk through --set (few samples, 1 epoch, 4 Lanczos steps) to stay fast.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { readArrowFile } from '../../src/store/arrowFile.js';
+import { runCli, runJson, statuses, tempWorkspace } from '../pipeline/cliHarness.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const repoRoot = import.meta.url.endsWith('.js') ? join(here, '..', '..', '..') : join(here, '..', '..');
+const PIPELINES = join(repoRoot, 'pipelines');
+const DEFAULT = join(PIPELINES, 'mnist-mlp.yaml');
+
+const SHRINK = [
+  'data.with.train_per_class=10',
+  'data.with.test_per_class=5',
+  'train.matrix.train_per_class=[5, 10]',
+  'train.with.epochs=1',
+  'train.with.checkpoints=[0, 1]',
+  'spectra.with.lanczos_steps=4',
+  'spectra.with.start_vectors=1',
+].flatMap((s) => ['--set', s]);
+
+test('every pipeline in pipelines/ validates', async () => {
+  const files = readdirSync(PIPELINES).filter((f) => f.endsWith('.yaml'));
+  assert.ok(files.includes('mnist-mlp.yaml'));
+  const r = await runCli(['validate', ...files.map((f) => join(PIPELINES, f))], { cwd: tempWorkspace() });
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /mnist-mlp\.yaml: ok \(3 stages, 15 instances\)/);
+});
+
+test('the default pipeline runs on real MNIST (shrunk), then reruns fully cached', async () => {
+  const dir = tempWorkspace();
+  const first = await runJson([DEFAULT, ...SHRINK], { cwd: dir });
+  const names = first.stages.map((s) => s.name);
+  assert.equal(names.length, 1 + 2 + 12);
+  assert.ok(names.includes('spectra[train_per_class=5,operator=residual,split=test]'));
+  assert.ok(first.stages.every((s) => s.status === 'executed'), first.stderr);
+
+  const train = first.stages.find((s) => s.name === 'train[train_per_class=10]')!;
+  for (const f of ['checkpoint-epoch-0.safetensors', 'checkpoint-epoch-1.safetensors', 'metrics.arrow']) assert.ok(existsSync(join(train.artifacts, f)), f);
+  const ggn = first.stages.find((s) => s.name === 'spectra[train_per_class=10,operator=ggn,split=train]')!;
+  const m = readArrowFile(join(ggn.artifacts, 'spectrum.arrow')).columns;
+  const nodes = m['nodes'] as Float64Array;
+  const weights = m['weights'] as Float64Array;
+  assert.equal(nodes.length, 4);
+  assert.ok(Math.abs(weights.reduce((a, b) => a + b, 0) - 1) < 1e-9, 'quadrature weights sum to 1');
+  assert.ok(Math.min(...nodes) > -1e-4, `G is PSD: smallest Ritz value ${Math.min(...nodes)}`);
+  assert.ok(existsSync(join(ggn.artifacts, 'log_density_positive.arrow')));
+
+  const again = await runJson([DEFAULT, ...SHRINK], { cwd: dir });
+  assert.ok(again.stages.every((s) => s.status === 'cached'), JSON.stringify(statuses(again)));
+  const engineSeconds = Number(/in (\d+\.\d+) s \(run/.exec(again.stderr)![1]);
+  assert.ok(engineSeconds < 2, `cached rerun took ${engineSeconds} s in the engine`);
+});

@@ -1,0 +1,138 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, writeFileSync, readFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { renderReport } from '../../src/report/renderReport.js';
+import { validateReportData } from '../../src/report/reportData.js';
+import { fitPowerLaw, fitSemicircle, semicircleDensity } from '../../src/report/spectrumFits.js';
+import { prefixSvgIds } from '../../src/report/vegaSvg.js';
+import { reportCommand } from '../../src/cli/commands/report.js';
+import { syntheticReportData } from './syntheticReportData.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+
+test('power-law and semicircle fits recover known parameters, and each wins on its own data', () => {
+  const grid = Array.from({ length: 60 }, (_, i) => 10 ** (-3 + (3 * i) / 59));
+  const pl = fitPowerLaw(grid, grid.map((x) => 2 * x ** -1.5));
+  assert.ok(pl !== null && Math.abs(pl.exponent - 1.5) < 1e-10 && Math.abs(pl.log10Amplitude - Math.log10(2)) < 1e-10 && pl.r2 > 0.999999);
+  // semicircle data: the moment-matched semicircle is the truth
+  const lin = Array.from({ length: 801 }, (_, i) => -2 + (4 * i) / 800);
+  const sc = lin.map((x) => semicircleDensity(x, 0, 2));
+  const logGrid = Array.from({ length: 50 }, (_, i) => 10 ** (-2 + (2.25 * i) / 49)).filter((x) => x < 1.99);
+  const logDensity = logGrid.map((x) => semicircleDensity(x, 0, 2));
+  const fit = fitSemicircle(lin, sc, logGrid, logDensity);
+  assert.ok(fit !== null && Math.abs(fit.center) < 1e-3 && Math.abs(fit.radius - 2) < 1e-2, JSON.stringify(fit));
+  assert.ok(fit.r2 > 0.99, `semicircle on semicircle data: R² = ${fit.r2}`);
+  const plOnSc = fitPowerLaw(logGrid, logDensity)!;
+  assert.ok(plOnSc.r2 < fit.r2, 'the semicircle fits semicircle data better than a power law');
+  // power-law data: the power law wins
+  const powDensity = logGrid.map((x) => 0.1 * x ** -1.2);
+  const scOnPow = fitSemicircle(lin, lin.map((x) => 0.1 * Math.abs(x || 1e-3) ** -1.2), logGrid, powDensity)!;
+  assert.ok(fitPowerLaw(logGrid, powDensity)!.r2 > scOnPow.r2);
+});
+
+test('SVG ids are prefixed so inlined figures keep their own clip paths', () => {
+  const svg = '<svg><clipPath id="clip1"><rect/></clipPath><g clip-path="url(#clip1)"></g><use href="#clip1"/></svg>';
+  assert.equal(prefixSvgIds(svg, 'f3'), '<svg><clipPath id="f3-clip1"><rect/></clipPath><g clip-path="url(#f3-clip1)"></g><use href="#f3-clip1"/></svg>');
+});
+
+test('report data validation names the path and the value', () => {
+  assert.throws(() => validateReportData({ title: 3 }, 'F.json'), /F\.json: title must be a string, received 3/);
+  assert.throws(() => validateReportData({ title: 't', spectra: [{ operator: 'hessian', split: 'val', grid: [], density: [] }] }, 'F.json'), /spectra\[0\]\.split must be "train" or "test", received "val"/);
+  assert.throws(() => validateReportData({ title: 't', spectra: [{ operator: 'hessian', split: 'train', grid: [1, 2], density: [1] }] }, 'F.json'), /spectra\[0\]\.density must be an array of numbers of the grid's length 2/);
+  assert.doesNotThrow(() => validateReportData(JSON.parse(JSON.stringify(syntheticReportData()))));
+});
+
+test('empty report data renders a page that says there is no data', async () => {
+  const html = await renderReport({ title: 'empty' });
+  assert.match(html, /No data for any figure/);
+  assert.match(html, /No numbers recorded/);
+  assert.doesNotMatch(html, /<svg/);
+});
+
+test(
+  'HTML report from synthetic data: every figure renders in headless Chromium, no console errors, missing panels say so',
+  { skip: !existsSync(CHROMIUM) && `${CHROMIUM} not installed` },
+  async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'specpipe-report-'));
+    const dataPath = join(dir, 'data.json');
+    const htmlPath = join(dir, 'report.html');
+    const data = syntheticReportData();
+    writeFileSync(dataPath, JSON.stringify(data));
+    // through the CLI command (specpipe report --data F.json --out F.html)
+    const code = await reportCommand(['--data', dataPath, '--out', htmlPath]);
+    assert.equal(code, 0);
+    const html = readFileSync(htmlPath, 'utf8');
+    assert.doesNotMatch(html, /<script/i, 'self-contained, no scripts');
+    assert.doesNotMatch(html, /(src|href)="https?:/i, 'no external resources');
+    // derived numbers: A1 (0.97·outliers) vs G (0.98·outliers) ⇒ max relative gap 1/98; fits of H's log-spectrum (ρ ∝ λ^−0.7 e^{−λ/2g})
+    assert.match(html, /max_k \|λ_k\(A1\) − λ_k\(G\)\| \/ λ_k\(G\), k ≤ 10 \[train, epoch 10, 200 samples\/class\]<\/td><td class="num">0\.0102</);
+    assert.match(html, /power-law exponent α of H's log-spectrum \[train\]<\/td><td class="num">0\.7\d*</);
+
+    const { chromium } = await import('playwright-core');
+    const browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+    try {
+      const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+      const errors: string[] = [];
+      page.on('console', (m) => {
+        if (m.type() === 'error') errors.push(m.text());
+      });
+      page.on('pageerror', (e) => errors.push(e.message));
+      await page.goto(`file://${htmlPath}`);
+      const figures = await page.$$eval('figure', (fs) =>
+        fs.map((f) => ({
+          id: f.getAttribute('data-figure'),
+          section: f.closest('section')?.id ?? '',
+          status: f.getAttribute('data-status'),
+          svgs: f.querySelectorAll('svg').length,
+          markGroups: f.querySelectorAll('svg g.role-mark').length,
+          markItems: f.querySelectorAll('svg g.role-mark > path, svg g.role-mark > line, svg g.role-mark > text, svg g.role-mark > g').length,
+          symbols: f.querySelectorAll('svg g.mark-symbol.role-mark > path').length,
+          width: f.querySelector('svg')?.getBoundingClientRect().width ?? 0,
+          missingText: f.querySelector('.missing')?.textContent ?? '',
+        })),
+      );
+      assert.deepEqual(errors, [], 'no console errors');
+      const main = figures.filter((f) => f.section === 'case-0');
+      const expectedIds = ['figure1', 'attribution-train', 'attribution-test', 'log-spectrum-h', 'pieces', 'a1-vs-outliers', 'embedding', 'dynamics-hessian', 'dynamics-g-vs-h', 'dynamics-b1-b2', 'dynamics-scalars', 'training'];
+      assert.deepEqual(main.map((f) => f.id), expectedIds);
+      for (const f of main) {
+        assert.equal(f.status, 'rendered', `${f.id} rendered`);
+        assert.equal(f.svgs, 1, `${f.id} has its SVG`);
+        assert.ok(f.markGroups > 0 && f.markItems > 0, `${f.id} has marks (${f.markGroups} groups, ${f.markItems} items)`);
+        assert.ok(f.width > 100, `${f.id} has a visible width (${f.width}px)`);
+      }
+      const emb = main.find((f) => f.id === 'embedding')!;
+      assert.equal(emb.symbols, 10 + 90, 'embedding draws every g_c and g_cc′');
+      // the second case has only a train Hessian: Figure 1 renders, the others say why they are empty
+      const second = figures.filter((f) => f.section === 'case-1');
+      assert.equal(second.find((f) => f.id === 'figure1')?.status, 'rendered');
+      const missing = second.filter((f) => f.status === 'missing');
+      assert.ok(missing.length >= 8, `panels without data: ${missing.length}`);
+      for (const f of missing) assert.match(f.missingText, /No data for this panel: .+/);
+      const shot = join(dir, 'report.png');
+      await page.screenshot({ path: shot, fullPage: true });
+      assert.ok(statSync(shot).size > 10_000);
+      t.diagnostic(`screenshot: ${shot}`);
+    } finally {
+      await browser.close();
+    }
+  },
+);
+
+test('density curves: floor clamp for the log axis, long grids thinned keeping peaks', async () => {
+  const { densityRows, MAX_PLOT_POINTS, DENSITY_FLOOR } = await import('../../src/report/reportSpecs.js');
+  const grid = Array.from({ length: 1024 }, (_, i) => i / 1023);
+  const density = grid.map((x, i) => (i === 777 ? 5 : Math.exp(-x * 40)));
+  density[10] = Number.NaN;
+  const rows = densityRows(grid, density);
+  assert.ok(rows.length <= MAX_PLOT_POINTS && rows.length >= MAX_PLOT_POINTS / 2, `${rows.length} rows`);
+  assert.equal(Math.max(...rows.map((r) => r.y)), 5, 'the narrow peak survives thinning');
+  assert.ok(rows.every((r) => Number.isFinite(r.y) && r.y >= 5 * DENSITY_FLOOR));
+  const short = densityRows([0, 1, 2], [1, 0, 2]);
+  assert.deepEqual(short.map((r) => r.y), [1, 2 * DENSITY_FLOOR, 2]);
+});
