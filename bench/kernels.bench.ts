@@ -12,7 +12,7 @@ import { loadOpenBlas } from '../src/backend/native/openblasLibrary.js';
 const QUICK = process.env.SPECPIPE_BENCH_QUICK === '1';
 const BUDGET_MS = QUICK ? 150 : 600;
 
-tf.env().set('IS_TEST', true); // silences tfjs's "install tfjs-node" banner
+tf.env().set('PROD', true); // silences tfjs's "install tfjs-node" banner
 await tf.setBackend('cpu');
 
 function bestMs(f: () => void, budgetMs = BUDGET_MS, maxReps = 50): number {
@@ -52,10 +52,14 @@ function rate(work: number, ms: number, unit: Row['unit']): number {
   return unit === 'GFLOP/s' ? work / ms / 1e6 : work / ms / 1e3;
 }
 
-/** Times every row with the stock kernels, then with the native ones; prints side by side. */
-function compare(title: string, rows: Row[], stockBudget = BUDGET_MS): void {
+/**
+ * Times every row with the stock kernels, then with the native ones, and prints them side by
+ * side. With `gemmOnly`, also times OpenBLAS GEMM kernels alone (native elementwise kernels off,
+ * SPECPIPE_NO_NATIVE_ELEMENTWISE=1) to show what the C elementwise library adds.
+ */
+function compare(title: string, rows: Row[], stockBudget = BUDGET_MS, gemmOnly = false): void {
   console.log(`\n-- ${title}`);
-  console.log(`${pad('case', 44)} ${pad('stock', 18)} ${pad('native', 18)} speed-up`);
+  console.log(`${pad('case', 44)} ${pad('stock', 18)} ${gemmOnly ? pad('GEMM only', 18) + ' ' : ''}${pad('native', 18)} speed-up`);
   const timed = (r: Row, budget: number): number | string => {
     try {
       return bestMs(run(r.f), budget, budget > 1 ? 50 : 1);
@@ -63,21 +67,36 @@ function compare(title: string, rows: Row[], stockBudget = BUDGET_MS): void {
       return (e instanceof Error ? e.message : String(e)).split('\n')[0]!;
     }
   };
+  const register = (): void => {
+    const ok = registerOpenBlasKernels();
+    if (!ok.ok) throw new Error(`native kernels unavailable: ${ok.reason}`);
+  };
   unregisterOpenBlasKernels();
   const stock = rows.map((r) => timed(r, stockBudget));
-  const ok = registerOpenBlasKernels();
-  if (!ok.ok) throw new Error(`native kernels unavailable: ${ok.reason}`);
+  let gemm: (number | string)[] = [];
+  if (gemmOnly) {
+    process.env.SPECPIPE_NO_NATIVE_ELEMENTWISE = '1';
+    register();
+    gemm = rows.map((r) => timed(r, BUDGET_MS));
+    unregisterOpenBlasKernels();
+    delete process.env.SPECPIPE_NO_NATIVE_ELEMENTWISE;
+  }
+  register();
   const native = rows.map((r) => timed(r, BUDGET_MS));
   rows.forEach((r, i) => {
     const s = stock[i]!;
     const n = native[i]!;
-    if (typeof s === 'string' || typeof n === 'string') {
-      console.log(`${pad(r.name, 44)} failed: ${typeof s === 'string' ? s : n}`);
+    const g = gemm[i];
+    const failed = [s, n, ...(gemmOnly ? [g] : [])].find((t) => typeof t === 'string');
+    if (failed !== undefined) {
+      console.log(`${pad(r.name, 44)} failed: ${String(failed)}`);
       return;
     }
-    console.log(
-      `${pad(r.name, 44)} ${pad(`${rate(r.work, s, r.unit).toFixed(2)} ${r.unit}`, 18)} ${pad(`${rate(r.work, n, r.unit).toFixed(2)} ${r.unit}`, 18)} ${(s / n).toFixed(1)}×  (${s.toFixed(1)} → ${n.toFixed(2)} ms)`,
-    );
+    const cell = (ms: number): string => pad(`${rate(r.work, ms, r.unit).toFixed(2)} ${r.unit}`, 18);
+    const mid = gemmOnly ? `${cell(g as number)} ` : '';
+    const ratios = gemmOnly ? `${((s as number) / (g as number)).toFixed(1)}× / ${((s as number) / (n as number)).toFixed(1)}×` : `${((s as number) / (n as number)).toFixed(1)}×`;
+    const times = gemmOnly ? `${(s as number).toFixed(1)} → ${(g as number).toFixed(2)} → ${(n as number).toFixed(2)} ms` : `${(s as number).toFixed(1)} → ${(n as number).toFixed(2)} ms`;
+    console.log(`${pad(r.name, 44)} ${cell(s as number)} ${mid}${cell(n as number)} ${ratios}  (${times})`);
   });
 }
 
@@ -240,7 +259,18 @@ console.log(`OpenBLAS: ${st.library}, ${st.threads} thread(s); native elementwis
       { name: 'MLP 784-128-64-10 gradient', work: 3 * mlpFlops, unit: 'GFLOP/s', f: () => tf.grads(mlpLoss)(mlp) },
       { name: 'MLP 784-128-64-10 Hess·v (grad of grad)', work: 8 * mlpFlops, unit: 'GFLOP/s', f: hvp(mlpLoss, mlp) },
       { name: 'LeNet (5×5 convs, max-pool) gradient', work: 3 * lenetFlops, unit: 'GFLOP/s', f: () => tf.grads(lenetLoss)(lenet) },
-      ...(QUICK ? [] : [{ name: 'LeNet Hess·v (grad of grad)', work: 8 * lenetFlops, unit: 'GFLOP/s' as const, f: hvp(lenetLoss, lenet) }]),
-    ], 1);
+    ], 1, true);
+    // Native only (stock LeNet Hess·v takes minutes): Hess·v ÷ gradient with the native kernels.
+    console.log('\n-- native kernels: Hess·v (grad of grad) ÷ gradient, batch 256');
+    for (const [name, loss, params] of [['MLP 784-128-64-10', mlpLoss, mlp], ['LeNet', lenetLoss, lenet]] as const) {
+      const g = bestMs(run(() => tf.grads(loss)(params)));
+      let h: number | string;
+      try {
+        h = bestMs(run(hvp(loss, params)));
+      } catch (e) {
+        h = (e instanceof Error ? e.message : String(e)).split('\n')[0]!;
+      }
+      console.log(`${pad(name, 44)} gradient ${g.toFixed(1)} ms, Hess·v ${typeof h === 'number' ? `${h.toFixed(1)} ms: ${(h / g).toFixed(2)}×` : `failed: ${h}`}`);
+    }
   }
 }

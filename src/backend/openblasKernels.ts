@@ -1,6 +1,6 @@
 import { getKernel, registerKernel, unregisterKernel, type KernelConfig, type KernelFunc } from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
-import { loadOpenBlas, type OpenBlas } from './native/openblasLibrary.js';
+import { loadOpenBlas, tuneMallocForLargeArrays, type OpenBlas } from './native/openblasLibrary.js';
 import {
   makeBatchMatMul,
   makeConv2D,
@@ -12,7 +12,30 @@ import {
   type Fallback,
   type KernelArgs,
 } from './native/gemmKernels.js';
-import { nativeElementwiseKernels } from './native/elementwiseKernels.js';
+import { elementwiseKernelMakers, nativeElementwiseKernels, type ElementwiseKernelMaker } from './native/elementwiseKernels.js';
+import { JS_FALLBACK_KERNEL_NAMES, JS_KERNELS } from './native/jsKernels.js';
+
+/*
+ * Native kernels for tfjs's cpu backend (issue 3, item 3).
+ *
+ * - GEMM kernels (OPENBLAS_KERNEL_NAMES) call OpenBLAS's cblas_sgemm through koffi (prebuilt FFI,
+ *   no compiler): matmuls directly, convolutions as im2col + sgemm (NHWC, dilation 1; other
+ *   layouts and dilations go to the stock kernel).
+ * - Elementwise, reduction and pooling kernels (native/elementwiseKernels.ts) run a small C
+ *   library compiled on first use with the system C compiler (native/elementwiseLibrary.ts); the
+ *   GEMM kernels then also use its im2col/col2im. Without a compiler they stay JavaScript.
+ * Every native kernel delegates inputs it does not cover (non-float32 dtypes, other broadcast
+ * patterns or axis sets) to the stock kernel, and agrees with it to float32 rounding
+ * (test/backend/openblasKernels.test.ts).
+ *
+ * Environment:
+ *   SPECPIPE_BLAS_THREADS=n        OpenBLAS threads per process (default 1; see blasThreadsFromEnv)
+ *   SPECPIPE_NO_NATIVE=1           no native kernels at all (stock tfjs kernels)
+ *   SPECPIPE_NO_NATIVE_ELEMENTWISE=1  OpenBLAS GEMM kernels only
+ *   SPECPIPE_OPENBLAS_LIB=path     the OpenBLAS shared library to load
+ *   CC, SPECPIPE_NATIVE_DIR        compiler and cache directory of the C library
+ *   SPECPIPE_MALLOC_TUNE=0         leave glibc's malloc settings alone (tuneMallocForLargeArrays)
+ */
 
 /**
  * The cpu-backend kernels replaced by GEMM-based ones over OpenBLAS. These are every kernel that
@@ -32,6 +55,13 @@ export interface OpenBlasKernelStatus {
   readonly kernels: readonly string[];
   /** Native elementwise kernels: registered, or why not (they are optional; GEMM kernels work without them). */
   readonly elementwise: { ok: true; library: string } | { ok: false; reason: string };
+  /**
+   * Kernels served by plain-JavaScript replacements (native/jsKernels.ts) because the C library is
+   * unavailable: reductions, broadcasts and pooling, where tfjs's own are 10–100× slower.
+   */
+  readonly javascript: readonly string[];
+  /** Whether glibc's malloc was tuned to reuse large blocks (`tuneMallocForLargeArrays`; SPECPIPE_MALLOC_TUNE=0 turns it off). */
+  readonly mallocTuned: boolean;
 }
 
 const stockConfigs = new Map<string, KernelConfig>();
@@ -111,18 +141,23 @@ export function registerOpenBlasKernels(): { ok: true } | { ok: false; reason: s
   };
   for (const name of OPENBLAS_KERNEL_NAMES) replace(name, kernels[name]);
   const names: string[] = [...OPENBLAS_KERNEL_NAMES];
-  if (elementwise.ok) {
-    for (const [name, make] of Object.entries(elementwise.kernels)) {
+  const javascript: string[] = [];
+  const install = (makers: Record<string, ElementwiseKernelMaker>, into: string[]): void => {
+    for (const [name, make] of Object.entries(makers)) {
       if (getKernel(name, 'cpu') === undefined) continue;
-      const fallback = stockFallback(name);
-      replace(name, make(fallback));
-      names.push(name);
+      replace(name, make(stockFallback(name)));
+      into.push(name);
     }
-  }
+  };
+  if (elementwise.ok) install(elementwise.kernels, names);
+  else if (process.env.SPECPIPE_NO_NATIVE_ELEMENTWISE !== '1') install(elementwiseKernelMakers(JS_KERNELS, JS_FALLBACK_KERNEL_NAMES), javascript);
+  const mallocTuned = tuneMallocForLargeArrays();
   status = {
+    mallocTuned,
     library: blas.library,
     threads: blas.getThreads(),
     kernels: names,
+    javascript,
     elementwise: elementwise.ok ? { ok: true, library: elementwise.library } : { ok: false, reason: elementwise.reason },
   };
   return { ok: true };

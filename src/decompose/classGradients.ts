@@ -70,12 +70,20 @@ function resolveClasses(numClasses: number, classes: readonly number[] | undefin
   const seen = new Set<number>();
   for (const c of classes) {
     if (!Number.isInteger(c) || c < 0 || c >= numClasses) {
-      throw new SpecpipeError('bad-class-subset', `class gradients: classes must be integers in [0, ${numClasses}), received ${JSON.stringify(classes)}`);
+      throw new SpecpipeError(
+        'bad-class-subset',
+        `class gradients: classes must be integers in [0, ${numClasses}), received ${JSON.stringify(classes)}`,
+      );
     }
-    if (seen.has(c)) throw new SpecpipeError('bad-class-subset', `class gradients: classes must be distinct, received ${c} twice in ${JSON.stringify(classes)}`);
+    if (seen.has(c))
+      throw new SpecpipeError(
+        'bad-class-subset',
+        `class gradients: classes must be distinct, received ${c} twice in ${JSON.stringify(classes)}`,
+      );
     seen.add(c);
   }
-  if (classes.length < 2) throw new SpecpipeError('bad-class-subset', `class gradients: need at least 2 classes, received ${JSON.stringify(classes)}`);
+  if (classes.length < 2)
+    throw new SpecpipeError('bad-class-subset', `class gradients: need at least 2 classes, received ${JSON.stringify(classes)}`);
   return [...classes];
 }
 
@@ -83,7 +91,11 @@ function resolveClasses(numClasses: number, classes: readonly number[] | undefin
  * The K = |S| cotangent sets of one batch of true class c: u_i^(b) = p_{i,c'_b} (p_i − e_{c'_b}),
  * each n × C row-major.
  */
-export function crossClassCotangents(probabilities: Float64Array, numClasses: number, classes: readonly number[]): Float64Array[] {
+export function crossClassCotangents(
+  probabilities: Float64Array,
+  numClasses: number,
+  classes: readonly number[],
+): Float64Array[] {
   const C = numClasses;
   const n = probabilities.length / C;
   return classes.map((cp) => {
@@ -119,7 +131,10 @@ export async function classGradients<B>(
   for await (const b of batches) {
     const a = index.get(b.trueClass);
     if (b.probabilities.length % C !== 0) {
-      throw new SpecpipeError('bad-probabilities', `class gradients: batch ${batchNo} has ${b.probabilities.length} probabilities, not a multiple of C = ${C}`);
+      throw new SpecpipeError(
+        'bad-probabilities',
+        `class gradients: batch ${batchNo} has ${b.probabilities.length} probabilities, not a multiple of C = ${C}`,
+      );
     }
     batchNo++;
     if (a === undefined) continue;
@@ -132,17 +147,28 @@ export async function classGradients<B>(
     }
     const vjps = await product(b.batch, crossClassCotangents(b.probabilities, C, classes));
     if (vjps.length !== S) {
-      throw new SpecpipeError('bad-cotangent-product', `class gradients: the cotangent product returned ${vjps.length} vectors for ${S} cotangent sets`);
+      throw new SpecpipeError(
+        'bad-cotangent-product',
+        `class gradients: the cotangent product returned ${vjps.length} vectors for ${S} cotangent sets`,
+      );
     }
     for (let bb = 0; bb < S; bb++) {
       const v = vjps[bb]!;
-      if (v.length !== P) throw new SpecpipeError('bad-cotangent-product', `class gradients: the cotangent product returned a vector of length ${v.length}, expected P = ${P}`);
+      if (v.length !== P)
+        throw new SpecpipeError(
+          'bad-cotangent-product',
+          `class gradients: the cotangent product returned a vector of length ${v.length}, expected P = ${P}`,
+        );
       const s = pairSums[a * S + bb]!;
       for (let k = 0; k < P; k++) s[k] = s[k]! + v[k]!;
     }
   }
   const sampleCount = options.sampleCount ?? seen;
-  if (!(sampleCount > 0)) throw new SpecpipeError('no-samples', `class gradients: no samples of the classes ${JSON.stringify(classes)} were seen (sampleCount = ${sampleCount})`);
+  if (!(sampleCount > 0))
+    throw new SpecpipeError(
+      'no-samples',
+      `class gradients: no samples of the classes ${JSON.stringify(classes)} were seen (sampleCount = ${sampleCount})`,
+    );
   return { numClasses: C, classes, paramCount: P, sampleCount, classCounts, pairMass, pairSums };
 }
 

@@ -18,7 +18,8 @@ export function pairColumnName(c: number, cp: number): string {
 export function encodeClassGradients(cg: ClassGradients): Uint8Array {
   const S = cg.classes.length;
   const columns: Record<string, ArrowColumn> = {};
-  for (let a = 0; a < S; a++) for (let b = 0; b < S; b++) columns[pairColumnName(cg.classes[a]!, cg.classes[b]!)] = cg.pairSums[a * S + b]!;
+  for (let a = 0; a < S; a++)
+    for (let b = 0; b < S; b++) columns[pairColumnName(cg.classes[a]!, cg.classes[b]!)] = cg.pairSums[a * S + b]!;
   const meta = {
     numClasses: cg.numClasses,
     classes: cg.classes,
@@ -33,8 +34,19 @@ export function encodeClassGradients(cg: ClassGradients): Uint8Array {
 export function decodeClassGradients(bytes: Uint8Array, path = '<memory>'): ClassGradients {
   const { columns, metadata } = decodeArrowTable(bytes, path);
   const raw = metadata[CLASS_GRADIENTS_METADATA_KEY];
-  if (raw === undefined) throw new SpecpipeError('class-gradients-metadata', `${path}: Arrow file lacks the "${CLASS_GRADIENTS_METADATA_KEY}" metadata of a class-gradients artifact`);
-  const meta = JSON.parse(raw) as { numClasses: number; classes: number[]; paramCount: number; sampleCount: number; classCounts: number[]; pairMass: number[] };
+  if (raw === undefined)
+    throw new SpecpipeError(
+      'class-gradients-metadata',
+      `${path}: Arrow file lacks the "${CLASS_GRADIENTS_METADATA_KEY}" metadata of a class-gradients artifact`,
+    );
+  const meta = JSON.parse(raw) as {
+    numClasses: number;
+    classes: number[];
+    paramCount: number;
+    sampleCount: number;
+    classCounts: number[];
+    pairMass: number[];
+  };
   const S = meta.classes.length;
   const pairSums: Float64Array[] = [];
   for (let a = 0; a < S; a++) {
@@ -42,7 +54,10 @@ export function decodeClassGradients(bytes: Uint8Array, path = '<memory>'): Clas
       const name = pairColumnName(meta.classes[a]!, meta.classes[b]!);
       const col = columns[name];
       if (!(col instanceof Float64Array) || col.length !== meta.paramCount) {
-        throw new SpecpipeError('class-gradients-column', `${path}: column "${name}" missing or not float64 of length P = ${meta.paramCount}`);
+        throw new SpecpipeError(
+          'class-gradients-column',
+          `${path}: column "${name}" missing or not float64 of length P = ${meta.paramCount}`,
+        );
       }
       pairSums.push(col);
     }
@@ -64,7 +79,10 @@ export function readClassGradients(path: string): ClassGradients {
   try {
     bytes = readFileSync(path);
   } catch (e) {
-    throw new SpecpipeError('class-gradients-missing', `${path}: cannot read class gradients (${e instanceof Error ? e.message : String(e)})`);
+    throw new SpecpipeError(
+      'class-gradients-missing',
+      `${path}: cannot read class gradients (${e instanceof Error ? e.message : String(e)})`,
+    );
   }
   return decodeClassGradients(bytes, path);
 }

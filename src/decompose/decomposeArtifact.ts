@@ -48,9 +48,17 @@ export interface DecompositionOptions {
   readonly seed?: number;
 }
 
-export async function summarizeDecomposition(cg: ClassGradients, options: DecompositionOptions = {}): Promise<DecompositionSummary> {
+export async function summarizeDecomposition(
+  cg: ClassGradients,
+  options: DecompositionOptions = {},
+): Promise<DecompositionSummary> {
   const pieces = gaussNewtonPieces(cg, options.ggn);
-  const summary = (p: typeof pieces.a1): PieceSummary => ({ eigenvalues: Array.from(p.eigenvalues()), trace: p.trace(), rank: p.rank(), rankBound: p.rankBound });
+  const summary = (p: typeof pieces.a1): PieceSummary => ({
+    eigenvalues: Array.from(p.eigenvalues()),
+    trace: p.trace(),
+    rank: p.rank(),
+    rankBound: p.rankBound,
+  });
   const base = {
     classes: cg.classes,
     sampleCount: cg.sampleCount,
@@ -61,19 +69,41 @@ export async function summarizeDecomposition(cg: ClassGradients, options: Decomp
   };
   if (pieces.b2 === undefined) return base;
   const t = await hutchPlusPlusTrace(pieces.b2, { matvecs: options.traceMatvecs ?? 30, seed: options.seed ?? 0 });
-  return { ...base, traceB2: { value: t.value, stderr: t.stderr, matvecs: t.matvecs }, traceG: base.pieces['a1+a2+b1'].trace + t.value };
+  return {
+    ...base,
+    traceB2: { value: t.value, stderr: t.stderr, matvecs: t.matvecs },
+    traceG: base.pieces['a1+a2+b1'].trace + t.value,
+  };
 }
 
 /** The report's view of a decomposition: exact eigenvalues of every low-rank piece and the numbers behind claims (c), (f). */
 export function decompositionFragment(s: DecompositionSummary, tags: SeriesTags, split: Split): ReportFragment {
-  const where = [tags.dataset, tags.model, tags.epoch !== undefined ? `epoch ${tags.epoch}` : undefined, tags.samplesPerClass !== undefined ? `${tags.samplesPerClass}/class` : undefined, split].filter((x) => x !== undefined).join(', ');
+  const where = [
+    tags.dataset,
+    tags.model,
+    tags.epoch !== undefined ? `epoch ${tags.epoch}` : undefined,
+    tags.samplesPerClass !== undefined ? `${tags.samplesPerClass}/class` : undefined,
+    split,
+  ]
+    .filter((x) => x !== undefined)
+    .join(', ');
   const pieces = ['a1', 'a2', 'b1', 'a1+a2+b1'] as const;
   const numbers: NumberRow[] = [
-    ...pieces.map((p) => ({ claim: p === 'b1' ? 'f' : 'c', name: `tr ${p.toUpperCase()} (exact) [${where}]`, value: s.pieces[p].trace })),
+    ...pieces.map((p) => ({
+      claim: p === 'b1' ? 'f' : 'c',
+      name: `tr ${p.toUpperCase()} (exact) [${where}]`,
+      value: s.pieces[p].trace,
+    })),
     { claim: 'f', name: `rank B1 (bound C(C−2) = ${s.pieces.b1.rankBound}) [${where}]`, value: s.pieces.b1.rank },
     { claim: 'c', name: `λ_max(A1) (exact) [${where}]`, value: s.pieces.a1.eigenvalues[0] ?? Number.NaN },
   ];
-  if (s.traceB2 !== undefined) numbers.push({ claim: 'f', name: `tr B2 (Hutch++, ${s.traceB2.matvecs} products) [${where}]`, value: s.traceB2.value, note: `± ${s.traceB2.stderr.toPrecision(2)}` });
+  if (s.traceB2 !== undefined)
+    numbers.push({
+      claim: 'f',
+      name: `tr B2 (Hutch++, ${s.traceB2.matvecs} products) [${where}]`,
+      value: s.traceB2.value,
+      note: `± ${s.traceB2.stderr.toPrecision(2)}`,
+    });
   return {
     exactEigenvalues: pieces.map((piece) => ({ ...tags, piece, split, values: s.pieces[piece].eigenvalues })),
     numbers,
@@ -81,7 +111,13 @@ export function decompositionFragment(s: DecompositionSummary, tags: SeriesTags,
 }
 
 /** Writes the three files of the artifact into `dir`. */
-export function writeDecompositionArtifact(dir: string, cg: ClassGradients, s: DecompositionSummary, tags: SeriesTags, split: Split): void {
+export function writeDecompositionArtifact(
+  dir: string,
+  cg: ClassGradients,
+  s: DecompositionSummary,
+  tags: SeriesTags,
+  split: Split,
+): void {
   writeFileAtomic(join(dir, CLASS_GRADIENTS_FILE), encodeClassGradients(cg));
   writeFileSync(join(dir, DECOMPOSITION_FILE), JSON.stringify(s, null, 1) + '\n');
   writeFileSync(join(dir, REPORT_FRAGMENT_FILE), JSON.stringify(decompositionFragment(s, tags, split)) + '\n');

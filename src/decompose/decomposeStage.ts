@@ -11,7 +11,12 @@ import { tagsFromCoords } from '../report/reportFragment.js';
 import type { Split } from '../report/reportData.js';
 import { SpecpipeError } from '../util/errors.js';
 import { classGradientsFromCurvature } from './curvatureClassGradients.js';
-import { CLASS_GRADIENTS_FILE, DECOMPOSITION_FILE, summarizeDecomposition, writeDecompositionArtifact } from './decomposeArtifact.js';
+import {
+  CLASS_GRADIENTS_FILE,
+  DECOMPOSITION_FILE,
+  summarizeDecomposition,
+  writeDecompositionArtifact,
+} from './decomposeArtifact.js';
 
 /**
  * Stage kind `decompose/class-gradients` (math.md §3): P_cc', g_cc', g_c from the samples of one
@@ -57,18 +62,30 @@ function upstreams(ctx: StageContext<DecomposeParams>): UpstreamArtifact[] {
  * name carries the requested epoch (…epoch-3…, …epoch3…, …-3.safetensors), else the last by name.
  */
 export function pickCheckpoint(ctx: StageContext<DecomposeParams>): { path: string; upstream: UpstreamArtifact } {
-  const epoch = ctx.params.epoch ?? (typeof ctx.instance.coords['epoch'] === 'number' ? (ctx.instance.coords['epoch'] as number) : undefined);
+  const epoch =
+    ctx.params.epoch ?? (typeof ctx.instance.coords['epoch'] === 'number' ? (ctx.instance.coords['epoch'] as number) : undefined);
   const found: { path: string; upstream: UpstreamArtifact }[] = [];
-  for (const u of upstreams(ctx)) for (const f of u.manifest.files) if (f.role === 'checkpoint') found.push({ path: join(u.dir, f.path), upstream: u });
+  for (const u of upstreams(ctx))
+    for (const f of u.manifest.files) if (f.role === 'checkpoint') found.push({ path: join(u.dir, f.path), upstream: u });
   if (found.length === 0) {
-    throw new SpecpipeError('decompose-needs-checkpoint', `${ctx.instance.name}: no upstream artifact holds a 'checkpoint' file (upstream: ${upstreams(ctx).map((u) => u.name).join(', ') || 'none'})`);
+    throw new SpecpipeError(
+      'decompose-needs-checkpoint',
+      `${ctx.instance.name}: no upstream artifact holds a 'checkpoint' file (upstream: ${
+        upstreams(ctx)
+          .map((u) => u.name)
+          .join(', ') || 'none'
+      })`,
+    );
   }
   found.sort((a, b) => a.path.localeCompare(b.path, 'en', { numeric: true }));
   if (epoch !== undefined) {
     const re = new RegExp(`(epoch[-_]?0*${epoch}(?!\\d))|([-_]0*${epoch}\\.safetensors$)`);
     const hit = found.find((f) => re.test(f.path));
     if (hit !== undefined) return hit;
-    throw new SpecpipeError('decompose-no-epoch', `${ctx.instance.name}: no checkpoint for epoch ${epoch} among ${found.map((f) => f.path).join(', ')}`);
+    throw new SpecpipeError(
+      'decompose-no-epoch',
+      `${ctx.instance.name}: no checkpoint for epoch ${epoch} among ${found.map((f) => f.path).join(', ')}`,
+    );
   }
   return found[found.length - 1]!;
 }
@@ -79,9 +96,15 @@ export const checkpointProblemLoader: CurvatureProblemLoader = async (ctx) => {
   const { path, upstream } = pickCheckpoint(ctx);
   const ck = loadCheckpoint(path);
   const split: Split = ctx.params.split ?? 'train';
-  const dataText = ctx.params.data ?? (typeof upstream.params['data'] === 'string' ? (upstream.params['data'] as string) : 'mnist');
+  const dataText =
+    ctx.params.data ?? (typeof upstream.params['data'] === 'string' ? (upstream.params['data'] as string) : 'mnist');
   const perClass = ctx.params.samples_per_class;
-  const up = (k: string): number | undefined => (typeof upstream.coords[k] === 'number' ? (upstream.coords[k] as number) : typeof upstream.params[k] === 'number' ? (upstream.params[k] as number) : undefined);
+  const up = (k: string): number | undefined =>
+    typeof upstream.coords[k] === 'number'
+      ? (upstream.coords[k] as number)
+      : typeof upstream.params[k] === 'number'
+        ? (upstream.params[k] as number)
+        : undefined;
   const trainPerClass = split === 'train' ? (perClass ?? up('train_per_class')) : up('train_per_class');
   const testPerClass = split === 'test' ? (perClass ?? up('test_per_class')) : up('test_per_class');
   const data = await loadDataSource(parseDataSource(dataText), {
@@ -92,7 +115,14 @@ export const checkpointProblemLoader: CurvatureProblemLoader = async (ctx) => {
   const raw = split === 'train' ? data.train : data.test;
   const samples = ck.preprocess !== undefined ? preprocessSplit(raw, ck.preprocess) : raw;
   return {
-    problem: { network: ck.network, params: ck.params, buffers: ck.buffers, data: samples, loss: 'cross-entropy', batchSize: ctx.params.batch_size ?? 256 },
+    problem: {
+      network: ck.network,
+      params: ck.params,
+      buffers: ck.buffers,
+      data: samples,
+      loss: 'cross-entropy',
+      batchSize: ctx.params.batch_size ?? 256,
+    },
     split,
     dispose: () => {
       for (const t of [...ck.params, ...ck.buffers] as tf.Tensor[]) t.dispose();
@@ -140,12 +170,19 @@ export function decomposeStageKind(load: CurvatureProblemLoader = checkpointProb
             loaded.problem.data.labels.forEach((l, i) => {
               if (keep.has(l)) idx.push(i);
             });
-            const data = idx.length === loaded.problem.data.labels.length ? loaded.problem.data : selectSamples(loaded.problem.data, idx);
+            const data =
+              idx.length === loaded.problem.data.labels.length ? loaded.problem.data : selectSamples(loaded.problem.data, idx);
             curvature = await Curvature.open({ ...loaded.problem, data });
             ggn = curvature.operator('ggn');
           }
           const summary = await summarizeDecomposition(cg, { ...(ggn !== undefined && { ggn }), traceMatvecs, seed: ctx.seed });
-          writeDecompositionArtifact(ctx.outDir, cg, summary, tagsFromCoords(ctx.instance.coords, ctx.params as Record<string, unknown>), loaded.split);
+          writeDecompositionArtifact(
+            ctx.outDir,
+            cg,
+            summary,
+            tagsFromCoords(ctx.instance.coords, ctx.params as Record<string, unknown>),
+            loaded.split,
+          );
           return {
             metrics: {
               classes: cg.classes.length,

@@ -24,9 +24,16 @@ export function pieceOperatorFromFile(path: string, name: PieceOperatorName, ggn
     case 'a1+a2+b1':
       return pieces.lowRank;
     case 'b2':
-      if (pieces.b2 === undefined) throw new SpecpipeError('b2-needs-ggn', `${path}: the operator b2 = G − A1 − A2 − B1 needs the G operator of the same samples`);
+      if (pieces.b2 === undefined)
+        throw new SpecpipeError(
+          'b2-needs-ggn',
+          `${path}: the operator b2 = G − A1 − A2 − B1 needs the G operator of the same samples`,
+        );
       return pieces.b2;
     default:
-      throw new SpecpipeError('piece-operator', `unknown piece operator "${String(name)}"; expected one of a1, a2, b1, b2, a1+a2+b1`);
+      throw new SpecpipeError(
+        'piece-operator',
+        `unknown piece operator "${String(name)}"; expected one of a1, a2, b1, b2, a1+a2+b1`,
+      );
   }
 }

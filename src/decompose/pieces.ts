@@ -225,7 +225,8 @@ export function lowRankPiece(basis: PieceBasis, piece: LowRankPieceName): LowRan
       return s;
     },
     async matvec(v: Float64Array): Promise<Float64Array> {
-      if (v.length !== P) throw new SpecpipeError('operator-size-mismatch', `${piece}.matvec: vector of length ${v.length}, expected P = ${P}`);
+      if (v.length !== P)
+        throw new SpecpipeError('operator-size-mismatch', `${piece}.matvec: vector of length ${v.length}, expected P = ${P}`);
       // u = Sᵀ v ; z = W u ; y = S z
       const u = new Float64Array(m);
       for (let i = 0; i < m; i++) {
@@ -270,7 +271,10 @@ export function gaussNewtonPieces(cg: ClassGradients, ggn?: LinearOperator): Gau
   const lowRank = lowRankPiece(basis, 'a1+a2+b1');
   if (ggn === undefined) return { a1, a2, b1, lowRank };
   if (ggn.size !== cg.paramCount) {
-    throw new SpecpipeError('operator-size-mismatch', `B2 = G − A1 − A2 − B1: G has size ${ggn.size} but the class gradients have P = ${cg.paramCount}`);
+    throw new SpecpipeError(
+      'operator-size-mismatch',
+      `B2 = G − A1 − A2 − B1: G has size ${ggn.size} but the class gradients have P = ${cg.paramCount}`,
+    );
   }
   const b2 = { ...sub(ggn, lowRank), name: 'b2' };
   return { a1, a2, b1, lowRank, b2 };

@@ -22,9 +22,7 @@ export interface GradientEmbedding {
   readonly points: readonly EmbeddedPoint[];
 }
 
-export type EmbedMethodOptions =
-  | ({ readonly method: 'tsne' } & TsneOptions)
-  | ({ readonly method: 'umap' } & UmapOptions);
+export type EmbedMethodOptions = ({ readonly method: 'tsne' } & TsneOptions) | ({ readonly method: 'umap' } & UmapOptions);
 
 /** 2-D embedding (stage `embed/tsne` or `embed/umap`) of {g_c} ∪ {g_cc'} from stored class gradients. */
 export function embedClassGradients(cg: ClassGradients, options: EmbedMethodOptions & GradientPointOptions): GradientEmbedding {

@@ -33,7 +33,10 @@ function classGradientsUpstream(ctx: StageContext<unknown>): UpstreamArtifact {
   const all = [...Object.values(ctx.needs), ...Object.values(ctx.gathered).flat()];
   const hit = all.find((a) => existsSync(join(a.dir, CLASS_GRADIENTS_FILE)));
   if (hit === undefined) {
-    throw new SpecpipeError('embed-needs-decompose', `${ctx.instance.name}: needs a decompose/class-gradients stage (an upstream artifact with ${CLASS_GRADIENTS_FILE}); upstream: ${all.map((a) => `${a.name} (${a.kind})`).join(', ') || 'none'}`);
+    throw new SpecpipeError(
+      'embed-needs-decompose',
+      `${ctx.instance.name}: needs a decompose/class-gradients stage (an upstream artifact with ${CLASS_GRADIENTS_FILE}); upstream: ${all.map((a) => `${a.name} (${a.kind})`).join(', ') || 'none'}`,
+    );
   }
   return hit;
 }
@@ -54,7 +57,14 @@ function writeEmbedding(ctx: StageContext<unknown>, upstream: UpstreamArtifact, 
   );
   const split = upstream.coords['split'] ?? upstream.params['split'];
   const fragment: ReportFragment = {
-    embeddings: [{ ...tagsFromCoords(ctx.instance.coords, upstream.params), method: e.method, ...(split === 'train' || split === 'test' ? { split } : {}), points: e.points }],
+    embeddings: [
+      {
+        ...tagsFromCoords(ctx.instance.coords, upstream.params),
+        method: e.method,
+        ...(split === 'train' || split === 'test' ? { split } : {}),
+        points: e.points,
+      },
+    ],
   };
   writeFileSync(join(ctx.outDir, REPORT_FRAGMENT_FILE), JSON.stringify(fragment) + '\n');
 }

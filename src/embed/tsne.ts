@@ -89,20 +89,28 @@ function conditionalAffinities(D: Float64Array, n: number, perplexity: number): 
 export function tsne(squaredDistances: Float64Array, options: TsneOptions): Embedding2D {
   const n = Math.round(Math.sqrt(squaredDistances.length));
   if (n * n !== squaredDistances.length || n < 2) {
-    throw new SpecpipeError('tsne-input', `t-SNE: expected an n × n squared-distance matrix with n ≥ 2, received ${squaredDistances.length} entries`);
+    throw new SpecpipeError(
+      'tsne-input',
+      `t-SNE: expected an n × n squared-distance matrix with n ≥ 2, received ${squaredDistances.length} entries`,
+    );
   }
   if (n > MAX_TSNE_POINTS) {
-    throw new SpecpipeError('tsne-too-many-points', `t-SNE: exact t-SNE takes at most ${MAX_TSNE_POINTS} points, received ${n} (embed a class subset: C classes give C² points)`);
+    throw new SpecpipeError(
+      'tsne-too-many-points',
+      `t-SNE: exact t-SNE takes at most ${MAX_TSNE_POINTS} points, received ${n} (embed a class subset: C classes give C² points)`,
+    );
   }
   const perplexity = options.perplexity ?? Math.max(1, Math.min(30, (n - 1) / 3));
-  if (!(perplexity > 0 && perplexity < n)) throw new SpecpipeError('tsne-perplexity', `t-SNE: perplexity must be in (0, n = ${n}), received ${perplexity}`);
+  if (!(perplexity > 0 && perplexity < n))
+    throw new SpecpipeError('tsne-perplexity', `t-SNE: perplexity must be in (0, n = ${n}), received ${perplexity}`);
   const iterations = options.iterations ?? 1000;
   const eta = options.learningRate ?? Math.max(n / 12 / 4, 50);
   const exaggeration = options.exaggeration ?? 12;
   const exIters = options.exaggerationIterations ?? 250;
   const Pc = conditionalAffinities(squaredDistances, n, perplexity);
   const P = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) P[i * n + j] = Math.max((Pc[i * n + j]! + Pc[j * n + i]!) / (2 * n), 1e-12);
+  for (let i = 0; i < n; i++)
+    for (let j = 0; j < n; j++) P[i * n + j] = Math.max((Pc[i * n + j]! + Pc[j * n + i]!) / (2 * n), 1e-12);
   for (let i = 0; i < n; i++) P[i * n + i] = 0;
 
   const rng = new Rng(options.seed);
@@ -161,7 +169,9 @@ export function tsne(squaredDistances: Float64Array, options: TsneOptions): Embe
     }
     if (it === iterations - 1) {
       kl = 0;
-      for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) if (i !== j) kl += P[i * n + j]! * Math.log(P[i * n + j]! / Math.max(num[i * n + j]! / Z, 1e-300));
+      for (let i = 0; i < n; i++)
+        for (let j = 0; j < n; j++)
+          if (i !== j) kl += P[i * n + j]! * Math.log(P[i * n + j]! / Math.max(num[i * n + j]! / Z, 1e-300));
     }
   }
   return { coordinates: Y, kl };

@@ -23,7 +23,10 @@ export interface UmapOptions {
 export function umap(squaredDistances: Float64Array, options: UmapOptions): Embedding2D {
   const n = Math.round(Math.sqrt(squaredDistances.length));
   if (n * n !== squaredDistances.length || n < 3) {
-    throw new SpecpipeError('umap-input', `UMAP: expected an n × n squared-distance matrix with n ≥ 3, received ${squaredDistances.length} entries`);
+    throw new SpecpipeError(
+      'umap-input',
+      `UMAP: expected an n × n squared-distance matrix with n ≥ 3, received ${squaredDistances.length} entries`,
+    );
   }
   const rng = new Rng(options.seed);
   const nNeighbors = options.nNeighbors ?? Math.min(15, n - 1);
@@ -42,7 +45,9 @@ export function umap(squaredDistances: Float64Array, options: UmapOptions): Embe
   const knnIndices: number[][] = [];
   const knnDistances: number[][] = [];
   for (let i = 0; i < n; i++) {
-    const order = Array.from({ length: n }, (_, j) => j).sort((x, y) => (x === i ? -1 : y === i ? 1 : squaredDistances[i * n + x]! - squaredDistances[i * n + y]! || x - y));
+    const order = Array.from({ length: n }, (_, j) => j).sort((x, y) =>
+      x === i ? -1 : y === i ? 1 : squaredDistances[i * n + x]! - squaredDistances[i * n + y]! || x - y,
+    );
     const nn = order.slice(0, nNeighbors);
     knnIndices.push(nn);
     knnDistances.push(nn.map((j) => Math.sqrt(squaredDistances[i * n + j]!)));

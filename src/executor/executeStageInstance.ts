@@ -3,7 +3,7 @@ import { readFileSync, rmSync } from 'node:fs';
 import { SpecpipeError, isSpecpipeError } from '../util/errors.js';
 import { ArtifactStore, type VerifyMode } from '../store/artifactStore.js';
 import type { Manifest } from '../store/manifest.js';
-import { getStageKind, type StageContext, type StageProgress, type UpstreamArtifact } from '../stages/registry.js';
+import { getStageKind, loadStageKinds, type StageContext, type StageProgress, type UpstreamArtifact } from '../stages/registry.js';
 import type { PlanNode, PlanUpstream } from '../pipeline/plan.js';
 import type { InstanceStatus } from '../store/runRecord.js';
 
@@ -100,6 +100,7 @@ export async function executeStageInstance(node: PlanNode, storeOrPath: Artifact
     if (note !== undefined) options.log?.(note);
     store.discard(node.key);
 
+    await loadStageKinds([node.kind]);
     const kind = getStageKind(node.kind);
     if (kind === undefined) throw new SpecpipeError('unknown-stage-kind', `${node.name}: stage kind ${node.kind} is not registered in this process`);
     if (kind.version !== node.version) {
@@ -128,7 +129,10 @@ export async function executeStageInstance(node: PlanNode, storeOrPath: Artifact
       outDir: outDir,
       seed: node.seed,
       backend,
-      progress: (p) => options.progress?.(p),
+      progress: (p) => {
+        lock.touch();
+        options.progress?.(p);
+      },
       log: (m) => options.log?.(m),
     };
     const result = (await kind.run(ctx)) ?? {};

@@ -6,7 +6,7 @@ import { SpecpipeError } from '../util/errors.js';
 
 /** How Lanczos keeps its basis orthogonal. */
 export type Reorthogonalization =
-  /** Modified Gram–Schmidt against every stored vector at each step (twice when needed): no ghosts. Default. */
+  /** Gram–Schmidt against every stored vector at each step (twice when needed): no ghosts. Default. */
   | 'full'
   /** Plain three-term recurrence (Papyan's and curvlinops' code): cheap, but converged outliers reappear as ghost copies. */
   | 'none';
@@ -58,7 +58,7 @@ export interface LanczosResult {
  * Lanczos tridiagonalisation (Lanczos 1950; Golub & Van Loan §10.1) of a symmetric operator from a
  * random unit start vector: A Q_k = Q_k T_k + β_k q_{k+1} e_kᵀ. Recurrence in float64:
  *   w = A q_j − β_{j−1} q_{j−1},  α_j = q_jᵀ w,  w ← w − α_j q_j,
- *   [full] w ← w − Σ_{i≤j} (q_iᵀ w) q_i  (modified Gram–Schmidt, repeated once if ‖w‖ fell below ‖w‖/√2),
+ *   [full] w ← w − Σ_{i≤j} (q_iᵀ w) q_i  (blocked classical Gram–Schmidt, repeated once if ‖w‖ fell below ‖w‖/√2),
  *   β_j = ‖w‖,  q_{j+1} = w / β_j  (stored rounded to float32; products are of the stored vector).
  * Exits early on an invariant subspace (β_j ≈ 0) or when the product budget is spent.
  */
@@ -78,7 +78,7 @@ export async function lanczos(op: LinearOperator, options: LanczosOptions): Prom
   const s = options.start ?? 'rademacher';
   if (s instanceof Float64Array) {
     if (s.length !== n) throw new SpecpipeError('lanczos-start', `lanczos: start vector has length ${s.length}, expected the operator size ${n}`);
-    start = Float64Array.from(s);
+    start = new Float64Array(s);
   } else {
     start = randomVector(n, s, options.rng ?? new Rng(options.seed ?? 0));
   }
@@ -149,5 +149,5 @@ export async function lanczos(op: LinearOperator, options: LanczosOptions): Prom
 }
 
 function roundTo(v: Float64Array, precision: BasisPrecision): Float64Array {
-  return precision === 'float32' ? Float64Array.from(Float32Array.from(v)) : v;
+  return precision === 'float32' ? new Float64Array(new Float32Array(v)) : v;
 }

@@ -160,7 +160,7 @@ export function lowRankUpdate(a: LinearOperator, u: readonly Float64Array[], d: 
   for (const [i, col] of u.entries()) {
     if (col.length !== a.size) throw new SpecpipeError('low-rank-shape', `lowRankUpdate: column ${i} of U has length ${col.length}, expected the operator size ${a.size}`);
   }
-  const cols = u.map((c) => Float64Array.from(c));
+  const cols = u.map((c) => new Float64Array(c));
   const w = Float64Array.from(d as ArrayLike<number>);
   return {
     size: a.size,

@@ -176,7 +176,7 @@ export async function extremeEigenpairs(op: LinearOperator, options: EigenpairOp
     }
     if (allEstimatedConverged) break;
     if (d < maxBasis) {
-      next = Float64Array.from(w, (x) => x / wn);
+      next = scaled(w, 1 / wn);
       continue;
     }
     // Thick restart: keep the p wanted-end Ritz vectors, continue from w/‖w‖.
@@ -195,7 +195,7 @@ export async function extremeEigenpairs(op: LinearOperator, options: EigenpairOp
       V.push(kept[i]!);
       H[i * S + i] = keptValues[i]!;
     }
-    next = Float64Array.from(w, (x) => x / wn);
+    next = scaled(w, 1 / wn);
     // Re-orthogonalise the continuation against the rounded kept vectors.
     V.orthogonalize(next);
     const nn = norm2(next);
@@ -243,6 +243,12 @@ export async function extremeEigenpairs(op: LinearOperator, options: EigenpairOp
     budgetExhausted,
     normEstimate: normEst,
   };
+}
+
+function scaled(v: Float64Array, c: number): Float64Array {
+  const out = new Float64Array(v.length);
+  for (let i = 0; i < v.length; i++) out[i] = v[i]! * c;
+  return out;
 }
 
 /** The k largest eigenpairs (outliers) — see extremeEigenpairs. */

@@ -1,8 +1,8 @@
 import type { LinearOperator } from './operator.js';
-import { countingOperator, requireSymmetric } from './operatorAlgebra.js';
+import { countingOperator, deflate, requireSymmetric } from './operatorAlgebra.js';
 import { lanczos, type Reorthogonalization } from './lanczos.js';
 import { tridiagonalEigen } from './tridiagonalEigen.js';
-import type { BasisPrecision, StartVectorKind } from './krylovBasis.js';
+import { type BasisPrecision, type StartVectorKind, randomVector } from './krylovBasis.js';
 import type { SpectralMeasure } from './spectralDistance.js';
 import { Rng } from '../util/random.js';
 import { SpecpipeError } from '../util/errors.js';
@@ -40,6 +40,13 @@ export interface SlqOptions {
   readonly sigma?: number;
   /** Bounds to use instead of those estimated from the Lanczos runs. */
   readonly bounds?: SpectrumBounds;
+  /**
+   * Converged eigenpairs (unit vectors) to deflate exactly — variance reduction: each enters the
+   * measure as a point mass 1/n at its eigenvalue, and the start vectors are projected onto the
+   * orthogonal complement, where SLQ runs on A − Σ λ_i v_i v_iᵀ and carries weight (n − k)/n.
+   * Pass pairs found by topEigenpairs (their products count in that call, not here).
+   */
+  readonly deflatedPairs?: readonly { readonly value: number; readonly vector: Float64Array }[];
 }
 
 /** One start vector's Gauss quadrature: Ritz values θ_j, weights τ_j² (Σ = 1), and its bound estimates. */
@@ -54,7 +61,7 @@ export interface QuadratureRun extends SpectralMeasure {
 export interface SlqResult {
   /** Spectral measure over all start vectors: Ritz values and τ_j²/n_v (weights sum to 1). */
   readonly measure: SpectralMeasure;
-  /** Each start vector's quadrature (weights sum to 1 each) — the spread across start vectors. */
+  /** Each start vector's quadrature (weights sum to 1 each; with deflation, of the complement only) — the spread across start vectors. */
   readonly runs: readonly QuadratureRun[];
   /** Bounds (widened by 5%) used for the grid and the kernel. */
   readonly bounds: SpectrumBounds;
@@ -155,11 +162,26 @@ export async function slqDensity(op: LinearOperator, options: SlqOptions = {}): 
   const rng = new Rng(options.seed ?? 0);
   const runs: QuadratureRun[] = [];
   let budgetExhausted = false;
+  const pairs = options.deflatedPairs ?? [];
+  const n = op.size;
+  for (const [i, p] of pairs.entries()) {
+    if (p.vector.length !== n) throw new SpecpipeError('slq-deflation', `slq: deflated pair ${i} has a vector of length ${p.vector.length}, expected ${n}`);
+  }
+  const target = pairs.length > 0 ? deflate(counted, pairs) : counted;
+  const startVector = (): Float64Array => {
+    const z = randomVector(n, options.start ?? 'rademacher', rng);
+    for (let pass = 0; pass < 2; pass++)
+      for (const p of pairs) {
+        let c = 0;
+        for (let i = 0; i < n; i++) c += p.vector[i]! * z[i]!;
+        for (let i = 0; i < n; i++) z[i] = z[i]! - c * p.vector[i]!;
+      }
+    return z;
+  };
   for (let v = 0; v < nv; v++) {
-    const lz = await lanczos(counted, {
+    const lz = await lanczos(target, {
       steps,
-      rng,
-      start: options.start ?? 'rademacher',
+      start: startVector(),
       ...(options.reorthogonalization !== undefined && { reorthogonalization: options.reorthogonalization }),
       ...(options.basisPrecision !== undefined && { basisPrecision: options.basisPrecision }),
     });
@@ -172,17 +194,26 @@ export async function slqDensity(op: LinearOperator, options: SlqOptions = {}): 
   if (runs.length === 0) {
     throw new SpecpipeError('matvec-budget', `slq: the product budget (${options.maxMatvecs}) allowed no Lanczos step on ${op.name ?? 'the operator'}`);
   }
-  const measure = combineRuns(runs);
+  // With deflation: point masses 1/n at the deflated eigenvalues, the complement's measure scaled to (n − k)/n.
+  const withDeflated = (m: SpectralMeasure): SpectralMeasure =>
+    pairs.length === 0
+      ? m
+      : {
+          nodes: Float64Array.from([...pairs.map((p) => p.value), ...m.nodes]),
+          weights: Float64Array.from([...pairs.map(() => 1 / n), ...Array.from(m.weights, (w) => (w * (n - pairs.length)) / n)]),
+        };
+  const measure = withDeflated(combineRuns(runs));
+  const values = pairs.map((p) => p.value);
   const bounds =
     options.bounds ??
     widenBounds(
-      Math.min(...runs.map((r) => r.lower)),
-      Math.max(...runs.map((r) => r.upper)),
+      Math.min(...runs.map((r) => r.lower), ...values),
+      Math.max(...runs.map((r) => r.upper), ...values),
     );
   const mMax = Math.max(...runs.map((r) => r.steps));
   const sigma = options.sigma ?? papyanSigma(mMax, bounds, options.kappa ?? 3);
   const grid = options.grid ?? linearGrid(bounds.lower, bounds.upper, options.gridSize ?? 1024);
-  const perVectorDensity = runs.map((r) => smoothedDensity(r, grid, sigma));
+  const perVectorDensity = runs.map((r) => smoothedDensity(withDeflated(r), grid, sigma));
   const y = new Float64Array(grid.length);
   for (const d of perVectorDensity) for (let i = 0; i < y.length; i++) y[i] = y[i]! + d[i]! / perVectorDensity.length;
   return { measure, runs, bounds, sigma, density: { x: grid, y }, perVectorDensity, matvecs: counted.used, budgetExhausted };

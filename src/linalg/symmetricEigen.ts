@@ -26,7 +26,7 @@ export function symmetricEigen(a: Float64Array, n: number, options: { vectors?: 
   const wantVectors = options.vectors !== false;
   if (n === 0) return wantVectors ? { values: new Float64Array(0), vectors: new Float64Array(0) } : { values: new Float64Array(0) };
   // V column-major: at(k, j) = V[j*n + k].
-  const V = Float64Array.from(a);
+  const V = new Float64Array(a);
   const d = new Float64Array(n);
   const e = new Float64Array(n);
   for (let j = 0; j < n; j++) d[j] = V[j * n + n - 1]!; // row n−1

@@ -102,5 +102,6 @@ export async function hutchPlusPlusTrace(op: LinearOperator, options: TraceOptio
     samples.push(dot(g, ag));
   }
   const { mean, stderr } = samples.length > 0 ? meanAndStderr(samples) : { mean: 0, stderr: Q.length === n ? 0 : NaN };
-  return { value: exact + mean, stderr, matvecs: counted.used, samples: samples.length, budgetExhausted: false };
+  const requested = options.matvecs ?? 30;
+  return { value: exact + mean, stderr, matvecs: counted.used, samples: samples.length, budgetExhausted: budget < requested };
 }

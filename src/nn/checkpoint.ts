@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { ModelSpec } from './network.js';
+import type { ModelSpec, Network } from './network.js';
 import type { Preprocess } from '../data/preprocess.js';
-import { buildNetwork, validateModelSpec, type LayoutNetwork } from './build.js';
+import { buildNetwork, isLayoutNetwork, validateModelSpec, type LayoutNetwork } from './build.js';
 import { fromTorchLayout, shapeSize, toTorchLayout, type TensorEntry } from './parameters.js';
 import { readSafetensors, toFloat32, writeSafetensors, type SafeTensor } from '../store/safetensors.js';
 import { SpecpipeError } from '../util/errors.js';
@@ -34,7 +34,9 @@ function valuesOf(v: TensorValues): Float32Array {
  * The PyTorch state_dict of a network: parameters and buffers converted to PyTorch layout
  * (Linear [out, in], Conv2d [out, in, kh, kw]) under their state_dict names; num_batches_tracked as I64.
  */
-export function toStateDict(network: LayoutNetwork, params: readonly TensorValues[], buffers: readonly TensorValues[]): Record<string, SafeTensor> {
+export function toStateDict(net: Network, params: readonly TensorValues[], buffers: readonly TensorValues[]): Record<string, SafeTensor> {
+  if (!isLayoutNetwork(net)) throw new Error(`internal: checkpoints need a network built by buildNetwork (src/nn/build.ts), received one for ${JSON.stringify(net.spec)} without PyTorch layouts`);
+  const network: LayoutNetwork = net;
   if (params.length !== network.paramEntries.length || buffers.length !== network.bufferEntries.length) {
     throw new Error(`internal: ${network.spec.kind} has ${network.paramEntries.length} parameters and ${network.bufferEntries.length} buffers, received ${params.length} and ${buffers.length}`);
   }
@@ -60,7 +62,7 @@ export function toStateDict(network: LayoutNetwork, params: readonly TensorValue
  */
 export function saveCheckpoint(
   path: string,
-  network: LayoutNetwork,
+  network: Network,
   params: readonly TensorValues[],
   buffers: readonly TensorValues[],
   preprocess: Preprocess,

@@ -107,11 +107,13 @@ export function loadPipeline(file: string, options: LoadOptions = {}): LoadedPip
   const doc = parseDocument(source, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
   const overrides = options.overrides ?? [];
   const overridden: DataPath[] = [];
+  const overrideText: string[] = [];
 
   const diagnostic = (path: DataPath, message: string, atKey = false): Diagnostic => {
-    const fromSet = overridden.find((o) => o.every((s, i) => String(path[i]) === String(s)));
+    const setIndex = overridden.findIndex((o) => o.every((s, i) => String(path[i]) === String(s)));
+    const fromSet = overridden[setIndex];
     const loc = locate(doc, lc, source, fromSet ?? path, atKey);
-    const suffix = fromSet !== undefined ? ` (value set by --set ${pathLabel(fromSet)}=…)` : '';
+    const suffix = fromSet !== undefined ? ` (from --set ${overrideText[setIndex]})` : '';
     return { file, line: loc.line, column: loc.column, length: loc.length, message: message + suffix };
   };
   const fail = (reason: string, diagnostics: readonly Diagnostic[]): never => {
@@ -162,6 +164,7 @@ export function loadPipeline(file: string, options: LoadOptions = {}): LoadedPip
     }
     doc.setIn(path, doc.createNode(value));
     overridden.push(path);
+    overrideText.push(o);
   }
   if (overrides.length > 0) data = doc.toJS();
   const raw = data as Record<string, unknown>;

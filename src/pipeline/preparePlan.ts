@@ -1,4 +1,6 @@
-import { loadStageModules } from '../stages/registry.js';
+import { readFileSync } from 'node:fs';
+import { parse } from 'yaml';
+import { loadStageKinds, loadStageModules } from '../stages/registry.js';
 import { registerBuiltinStageKinds } from '../stages/builtin.js';
 import { loadPipeline, type LoadedPipeline } from './loadPipeline.js';
 import { buildPlan, planNeedsBackend, type Plan } from './plan.js';
@@ -14,6 +16,18 @@ export async function registerStageKinds(): Promise<void> {
   await loadStageModules();
 }
 
+/** The `uses:` values of a pipeline file, read leniently (loadPipeline reports every error properly). */
+function usedKinds(file: string): string[] {
+  try {
+    const doc = parse(readFileSync(file, 'utf8')) as { stages?: Record<string, { uses?: unknown }> } | null;
+    return Object.values(doc?.stages ?? {})
+      .map((s) => s?.uses)
+      .filter((u): u is string => typeof u === 'string');
+  } catch {
+    return [];
+  }
+}
+
 /**
  * Pipeline file → checked plan with keys. The backend is started only when some stage computes
  * with tensors (its id is a key ingredient of those stages); `resolveBackend: false` (validate)
@@ -21,6 +35,7 @@ export async function registerStageKinds(): Promise<void> {
  */
 export async function preparePlan(file: string, overrides: readonly string[], options: { resolveBackend?: boolean } = {}): Promise<PreparedPlan> {
   await registerStageKinds();
+  await loadStageKinds([...usedKinds(file), ...overrides.flatMap((o) => /^[^.=]+\.uses=(.+)$/.exec(o)?.[1] ?? [])]);
   const loaded = loadPipeline(file, { overrides });
   let backendId = planNeedsBackend(loaded) ? 'unresolved' : 'none';
   if (options.resolveBackend !== false && backendId === 'unresolved') {

@@ -6,7 +6,13 @@ import { readArrowFile } from '../store/arrowFile.js';
 import { linearGrid, papyanSigma, smoothedDensity, widenBounds } from '../linalg/slq.js';
 import { logSpectrumDensity } from '../linalg/logSpectrum.js';
 import type { ReportData, SpectrumSeries, Split } from './reportData.js';
-import { REPORT_FRAGMENT_FILE, mergeFragments, readReportFragment, tagsFromCoords, type ReportFragment } from './reportFragment.js';
+import {
+  REPORT_FRAGMENT_FILE,
+  mergeFragments,
+  readReportFragment,
+  tagsFromCoords,
+  type ReportFragment,
+} from './reportFragment.js';
 
 /** A finished stage instance as the report sees it (from a run record or a `gather:`). */
 export interface ArtifactView {
@@ -98,7 +104,14 @@ export function reportDataFromRun(record: RunRecord): ReportData {
     const manifestPath = join(s.artifacts, 'manifest.json');
     let manifest: Manifest | undefined;
     if (existsSync(manifestPath)) manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as Manifest;
-    views.push({ name: s.name, kind: s.kind, dir: s.artifacts, coords: s.coords, params: s.params, ...(manifest !== undefined && { manifest }) });
+    views.push({
+      name: s.name,
+      kind: s.kind,
+      dir: s.artifacts,
+      coords: s.coords,
+      params: s.params,
+      ...(manifest !== undefined && { manifest }),
+    });
   }
   const overrides = record.pipeline.overrides.map((o) => ` --set ${o}`).join('');
   const base: ReportData = {

@@ -53,7 +53,12 @@ function primarySnapshot(series: readonly SeriesTags[]): { epoch?: number; sampl
       if (a1 > a2 || (a1 === a2 && b1 > b2)) best = s;
     }
   }
-  return best === undefined ? {} : { ...(best.epoch !== undefined && { epoch: best.epoch }), ...(best.samplesPerClass !== undefined && { samplesPerClass: best.samplesPerClass }) };
+  return best === undefined
+    ? {}
+    : {
+        ...(best.epoch !== undefined && { epoch: best.epoch }),
+        ...(best.samplesPerClass !== undefined && { samplesPerClass: best.samplesPerClass }),
+      };
 }
 
 function sameSnapshot(t: SeriesTags, snap: { epoch?: number; samplesPerClass?: number }): boolean {
@@ -75,22 +80,32 @@ function formatValue(v: number | string): string {
 }
 
 function caseFigures(data: ReportData, c: Case, fitRows: NumberRow[]): { title: string; figures: Figure[] } {
-  const inCase = <T extends { dataset?: string; model?: string }>(xs: readonly T[] | undefined): T[] => (xs ?? []).filter((x) => caseOf(x).key === c.key);
+  const inCase = <T extends { dataset?: string; model?: string }>(xs: readonly T[] | undefined): T[] =>
+    (xs ?? []).filter((x) => caseOf(x).key === c.key);
   const spectra = inCase(data.spectra);
   const snap = primarySnapshot(spectra.length > 0 ? spectra : [...inCase(data.embeddings), ...inCase(data.exactEigenvalues)]);
   const at = spectra.filter((s) => sameSnapshot(s, snap));
-  const find = (op: string, split: 'train' | 'test'): SpectrumSeries | undefined => at.find((s) => s.operator === op && s.split === split);
+  const find = (op: string, split: 'train' | 'test'): SpectrumSeries | undefined =>
+    at.find((s) => s.operator === op && s.split === split);
   const title = `${c.dataset} · ${c.model}`;
   const snapText = snapshotText(snap);
   const figures: Figure[] = [];
-  const missing = (id: string, caption: string, what: string): Figure => ({ id, caption, missing: `No data for this panel: ${what}.` });
+  const missing = (id: string, caption: string, what: string): Figure => ({
+    id,
+    caption,
+    missing: `No data for this panel: ${what}.`,
+  });
 
   // Figure 1
   const hTrain = find('hessian', 'train');
   const hTest = find('hessian', 'test');
   figures.push(
     hTrain || hTest
-      ? { id: 'figure1', caption: `Figure 1 style: train and test Hessian spectra (${snapText}), log density, outliers (top-k Lanczos eigenvalues) marked.`, spec: figure1Spec(hTrain, hTest, title) }
+      ? {
+          id: 'figure1',
+          caption: `Figure 1 style: train and test Hessian spectra (${snapText}), log density, outliers (top-k Lanczos eigenvalues) marked.`,
+          spec: figure1Spec(hTrain, hTest, title),
+        }
       : missing('figure1', 'Figure 1 style: train and test Hessian spectra.', 'no spectrum with operator "hessian"'),
   );
 
@@ -99,30 +114,56 @@ function caseFigures(data: ReportData, c: Case, fitRows: NumberRow[]): { title: 
     const ops = ['hessian', 'ggn', 'residual'].map((o) => find(o, split)).filter((s): s is SpectrumSeries => s !== undefined);
     figures.push(
       ops.length >= 2
-        ? { id: `attribution-${split}`, caption: `Attribution (${split}, ${snapText}): Hess = G + H overlaid.`, spec: overlaySpec(ops, `${title} — ${split}: ${ops.map((s) => operatorLabel(s.operator)).join(' vs ')}`) }
-        : missing(`attribution-${split}`, `Attribution (${split}): Hess vs G vs H.`, `need at least two of hessian/ggn/residual on ${split}, found ${ops.length}`),
+        ? {
+            id: `attribution-${split}`,
+            caption: `Attribution (${split}, ${snapText}): Hess = G + H overlaid.`,
+            spec: overlaySpec(ops, `${title} — ${split}: ${ops.map((s) => operatorLabel(s.operator)).join(' vs ')}`),
+          }
+        : missing(
+            `attribution-${split}`,
+            `Attribution (${split}): Hess vs G vs H.`,
+            `need at least two of hessian/ggn/residual on ${split}, found ${ops.length}`,
+          ),
     );
   }
   const hRes = find('residual', 'train') ?? find('residual', 'test');
   if (hRes !== undefined) {
     const fits = logSpectrumFits(hRes);
     fitRows.push(
-      { claim: 'd', name: `${title}: power-law exponent α of H's log-spectrum [${hRes.split}]`, value: fits.powerLaw?.exponent ?? 'no fit' },
+      {
+        claim: 'd',
+        name: `${title}: power-law exponent α of H's log-spectrum [${hRes.split}]`,
+        value: fits.powerLaw?.exponent ?? 'no fit',
+      },
       { claim: 'd', name: `${title}: power-law fit R²(log ρ) [${hRes.split}]`, value: fits.powerLaw?.r2 ?? 'no fit' },
       { claim: 'd', name: `${title}: semicircle fit R²(log ρ) [${hRes.split}]`, value: fits.semicircle?.r2 ?? 'no fit' },
     );
   }
   figures.push(
     hRes !== undefined
-      ? { id: 'log-spectrum-h', caption: `Log-spectrum of H (${hRes.split}, ${snapText}) with a power-law fit and a semicircle fit; R² of log density for both.`, spec: logSpectrumSpec(hRes, title) }
-      : missing('log-spectrum-h', 'Log-spectrum of H with power-law and semicircle fits.', 'no spectrum with operator "residual"'),
+      ? {
+          id: 'log-spectrum-h',
+          caption: `Log-spectrum of H (${hRes.split}, ${snapText}) with a power-law fit and a semicircle fit; R² of log density for both.`,
+          spec: logSpectrumSpec(hRes, title),
+        }
+      : missing(
+          'log-spectrum-h',
+          'Log-spectrum of H with power-law and semicircle fits.',
+          'no spectrum with operator "residual"',
+        ),
   );
 
   // G's pieces
-  const pieces = ['a1', 'a2', 'b1', 'b2'].map((o) => find(o, 'train') ?? find(o, 'test')).filter((s): s is SpectrumSeries => s !== undefined);
+  const pieces = ['a1', 'a2', 'b1', 'b2']
+    .map((o) => find(o, 'train') ?? find(o, 'test'))
+    .filter((s): s is SpectrumSeries => s !== undefined);
   figures.push(
     pieces.length > 0
-      ? { id: 'pieces', caption: `G's pieces (${pieces[0]!.split}, ${snapText}): A1 (class means), A2, B1 (cross-class), B2 (within-class, the bulk).`, spec: overlaySpec(pieces, `${title} — G = A1 + A2 + B1 + B2`) }
+      ? {
+          id: 'pieces',
+          caption: `G's pieces (${pieces[0]!.split}, ${snapText}): A1 (class means), A2, B1 (cross-class), B2 (within-class, the bulk).`,
+          spec: overlaySpec(pieces, `${title} — G = A1 + A2 + B1 + B2`),
+        }
       : missing('pieces', "G's pieces A1, A2, B1, B2.", 'no spectrum with operator a1, a2, b1 or b2'),
   );
   const exact = inCase(data.exactEigenvalues).filter((e) => sameSnapshot(e, snap));
@@ -135,24 +176,42 @@ function caseFigures(data: ReportData, c: Case, fitRows: NumberRow[]): { title: 
   if (kMatch > 0) {
     let worst = 0;
     for (let k = 0; k < kMatch; k++) worst = Math.max(worst, Math.abs(a1Values[k]! - gOut[k]!) / Math.abs(gOut[k]!));
-    fitRows.push({ claim: 'c', name: `${title}: max_k |λ_k(A1) − λ_k(G)| / λ_k(G), k ≤ ${kMatch} [${exactSplit}, ${snapText}]`, value: worst, note: 'A1 exact (Gram) vs G top-k (Lanczos)' });
+    fitRows.push({
+      claim: 'c',
+      name: `${title}: max_k |λ_k(A1) − λ_k(G)| / λ_k(G), k ≤ ${kMatch} [${exactSplit}, ${snapText}]`,
+      value: worst,
+      note: 'A1 exact (Gram) vs G top-k (Lanczos)',
+    });
   }
   figures.push(
     exactA1.length > 0 || (gSeries?.outliers?.length ?? 0) > 0
-      ? { id: 'a1-vs-outliers', caption: `A1's exact eigenvalues (from its C × C Gram matrix) against G's outliers (${exactSplit}, ${snapText}).`, spec: eigenvalueComparisonSpec(exactA1, gSeries?.outliers, `${title} — A1 exact vs G outliers`) }
+      ? {
+          id: 'a1-vs-outliers',
+          caption: `A1's exact eigenvalues (from its C × C Gram matrix) against G's outliers (${exactSplit}, ${snapText}).`,
+          spec: eigenvalueComparisonSpec(exactA1, gSeries?.outliers, `${title} — A1 exact vs G outliers`),
+        }
       : missing('a1-vs-outliers', "A1's exact eigenvalues vs G's outliers.", 'neither exact A1 eigenvalues nor G outliers'),
   );
 
   // Figure 2
   const embeds = inCase(data.embeddings);
-  const embed = embeds.find((e) => sameSnapshot(e, snap) && e.method === 'tsne') ?? embeds.find((e) => sameSnapshot(e, snap)) ?? embeds[0];
+  const embed =
+    embeds.find((e) => sameSnapshot(e, snap) && e.method === 'tsne') ?? embeds.find((e) => sameSnapshot(e, snap)) ?? embeds[0];
   figures.push(
     embed !== undefined
-      ? { id: 'embedding', caption: `Figure 2 style: ${embed.method === 'tsne' ? 't-SNE' : 'UMAP'} embedding of {g_c} ∪ {g_cc′} (${snapshotText(embed)}).`, spec: embeddingSpec(embed, `${title} — class and cross-class means`) }
+      ? {
+          id: 'embedding',
+          caption: `Figure 2 style: ${embed.method === 'tsne' ? 't-SNE' : 'UMAP'} embedding of {g_c} ∪ {g_cc′} (${snapshotText(embed)}).`,
+          spec: embeddingSpec(embed, `${title} — class and cross-class means`),
+        }
       : missing('embedding', 'Figure 2 style: embedding of {g_c} ∪ {g_cc′}.', 'no embedding'),
   );
   for (const other of embeds.filter((e) => e !== embed && sameSnapshot(e, snap))) {
-    figures.push({ id: `embedding-${other.method}`, caption: `The same points by ${other.method === 'tsne' ? 't-SNE' : 'UMAP'}.`, spec: embeddingSpec(other, `${title} — ${other.method}`) });
+    figures.push({
+      id: `embedding-${other.method}`,
+      caption: `The same points by ${other.method === 'tsne' ? 't-SNE' : 'UMAP'}.`,
+      spec: embeddingSpec(other, `${title} — ${other.method}`),
+    });
   }
 
   // Dynamics
@@ -160,43 +219,83 @@ function caseFigures(data: ReportData, c: Case, fitRows: NumberRow[]): { title: 
   const hessTrainAll = spectra.filter((s) => s.operator === 'hessian' && s.split === 'train');
   figures.push(
     snapshots.size > 1 && hessTrainAll.length > 1
-      ? { id: 'dynamics-hessian', caption: 'Dynamics: the train Hessian spectrum across checkpoints (colour) and sample sizes (columns).', spec: dynamicsSpectraSpec(hessTrainAll, `${title} — train Hessian across epochs`) }
-      : missing('dynamics-hessian', 'Dynamics: the Hessian across checkpoints and sample sizes.', 'spectra of fewer than two checkpoints/sample sizes'),
+      ? {
+          id: 'dynamics-hessian',
+          caption: 'Dynamics: the train Hessian spectrum across checkpoints (colour) and sample sizes (columns).',
+          spec: dynamicsSpectraSpec(hessTrainAll, `${title} — train Hessian across epochs`),
+        }
+      : missing(
+          'dynamics-hessian',
+          'Dynamics: the Hessian across checkpoints and sample sizes.',
+          'spectra of fewer than two checkpoints/sample sizes',
+        ),
   );
   const gh = spectra.filter((s) => (s.operator === 'ggn' || s.operator === 'residual') && s.split === 'train');
   figures.push(
     snapshots.size > 1 && gh.length > 2
-      ? { id: 'dynamics-g-vs-h', caption: 'Dynamics: G vs H (train) per checkpoint (rows) and sample size (columns): where the upper tail of the bulk lives.', spec: dynamicsGridSpec(gh, `${title} — G vs H across epochs and sample sizes`) }
-      : missing('dynamics-g-vs-h', 'Dynamics: G vs H across checkpoints and sample sizes.', 'ggn/residual spectra of fewer than two snapshots'),
+      ? {
+          id: 'dynamics-g-vs-h',
+          caption:
+            'Dynamics: G vs H (train) per checkpoint (rows) and sample size (columns): where the upper tail of the bulk lives.',
+          spec: dynamicsGridSpec(gh, `${title} — G vs H across epochs and sample sizes`),
+        }
+      : missing(
+          'dynamics-g-vs-h',
+          'Dynamics: G vs H across checkpoints and sample sizes.',
+          'ggn/residual spectra of fewer than two snapshots',
+        ),
   );
   const b12 = spectra.filter((s) => (s.operator === 'b1' || s.operator === 'b2') && s.split === 'train');
   figures.push(
     snapshots.size > 1 && b12.length > 2
-      ? { id: 'dynamics-b1-b2', caption: 'Dynamics: the two bulks B1 and B2 (train) per checkpoint and sample size.', spec: dynamicsGridSpec(b12, `${title} — B1 vs B2 across epochs and sample sizes`) }
-      : missing('dynamics-b1-b2', 'Dynamics: B1 vs B2 across checkpoints and sample sizes.', 'b1/b2 spectra of fewer than two snapshots'),
+      ? {
+          id: 'dynamics-b1-b2',
+          caption: 'Dynamics: the two bulks B1 and B2 (train) per checkpoint and sample size.',
+          spec: dynamicsGridSpec(b12, `${title} — B1 vs B2 across epochs and sample sizes`),
+        }
+      : missing(
+          'dynamics-b1-b2',
+          'Dynamics: B1 vs B2 across checkpoints and sample sizes.',
+          'b1/b2 spectra of fewer than two snapshots',
+        ),
   );
   const scalars = [...inCase(data.scalars), ...derivedScalars(spectra)];
   figures.push(
     scalars.length > 1
-      ? { id: 'dynamics-scalars', caption: 'Dynamics: top eigenvalues and traces across checkpoints, a line per sample size.', spec: scalarsSpec(scalars, `${title} — numbers across epochs`) }
+      ? {
+          id: 'dynamics-scalars',
+          caption: 'Dynamics: top eigenvalues and traces across checkpoints, a line per sample size.',
+          spec: scalarsSpec(scalars, `${title} — numbers across epochs`),
+        }
       : missing('dynamics-scalars', 'Dynamics: numbers across checkpoints.', 'no scalars and no outliers/traces in the spectra'),
   );
   const training = inCase(data.training);
   figures.push(
     training.length > 0
-      ? { id: 'training', caption: 'Training curves: loss and accuracy on train and test.', spec: trainingSpec(training, `${title} — training`) }
+      ? {
+          id: 'training',
+          caption: 'Training curves: loss and accuracy on train and test.',
+          spec: trainingSpec(training, `${title} — training`),
+        }
       : missing('training', 'Training curves.', 'no training points'),
   );
   return { title, figures };
 }
 
 /** λ_max and traces of every spectrum, as dynamics scalars (added to the explicit ones). */
-function derivedScalars(spectra: readonly SpectrumSeries[]): { name: string; split?: 'train' | 'test'; epoch?: number; samplesPerClass?: number; value: number }[] {
+function derivedScalars(
+  spectra: readonly SpectrumSeries[],
+): { name: string; split?: 'train' | 'test'; epoch?: number; samplesPerClass?: number; value: number }[] {
   const out: { name: string; split?: 'train' | 'test'; epoch?: number; samplesPerClass?: number; value: number }[] = [];
   for (const s of spectra) {
     if (!['hessian', 'ggn', 'residual'].includes(s.operator)) continue;
-    const tags = { split: s.split, ...(s.epoch !== undefined && { epoch: s.epoch }), ...(s.samplesPerClass !== undefined && { samplesPerClass: s.samplesPerClass }) };
-    if (s.outliers !== undefined && s.outliers.length > 0) out.push({ name: `λ_max(${operatorLabel(s.operator)})`, value: s.outliers[0]!, ...tags });
+    const tags = {
+      split: s.split,
+      ...(s.epoch !== undefined && { epoch: s.epoch }),
+      ...(s.samplesPerClass !== undefined && { samplesPerClass: s.samplesPerClass }),
+    };
+    if (s.outliers !== undefined && s.outliers.length > 0)
+      out.push({ name: `λ_max(${operatorLabel(s.operator)})`, value: s.outliers[0]!, ...tags });
     if (s.trace !== undefined) out.push({ name: `tr(${operatorLabel(s.operator)})`, value: s.trace, ...tags });
   }
   return out;
@@ -240,16 +339,22 @@ export async function renderReport(data: ReportData): Promise<string> {
       const fid = `c${ci}-${f.id}`;
       if (f.spec !== undefined) {
         const svg = await renderVegaLiteSvg(f.spec, `f${figNo}`);
-        parts.push(`<figure id="${fid}" data-figure="${esc(f.id)}" data-status="rendered">${svg}<figcaption><b>Fig. ${figNo}.</b> ${esc(f.caption)}</figcaption></figure>`);
+        parts.push(
+          `<figure id="${fid}" data-figure="${esc(f.id)}" data-status="rendered">${svg}<figcaption><b>Fig. ${figNo}.</b> ${esc(f.caption)}</figcaption></figure>`,
+        );
       } else {
-        parts.push(`<figure id="${fid}" data-figure="${esc(f.id)}" data-status="missing"><div class="missing">${esc(f.missing ?? 'No data.')}</div><figcaption><b>Fig. ${figNo}.</b> ${esc(f.caption)}</figcaption></figure>`);
+        parts.push(
+          `<figure id="${fid}" data-figure="${esc(f.id)}" data-status="missing"><div class="missing">${esc(f.missing ?? 'No data.')}</div><figcaption><b>Fig. ${figNo}.</b> ${esc(f.caption)}</figcaption></figure>`,
+        );
       }
     }
     toc.push(`<li><a href="#case-${ci}">${esc(title)}</a></li>`);
     sections.push(`<section id="case-${ci}"><h2>${esc(title)}</h2><div class="figures">${parts.join('\n')}</div></section>`);
   }
   if (cases.length === 0) {
-    sections.push('<section><h2>Figures</h2><div class="figures"><figure data-figure="none" data-status="missing"><div class="missing">No data for any figure: the report data has no spectra, eigenvalues, embeddings, training points or scalars.</div></figure></div></section>');
+    sections.push(
+      '<section><h2>Figures</h2><div class="figures"><figure data-figure="none" data-status="missing"><div class="missing">No data for any figure: the report data has no spectra, eigenvalues, embeddings, training points or scalars.</div></figure></div></section>',
+    );
   }
   // grouped by claim (a … g), rows without a claim last; stable within a claim
   const rows = [...(data.numbers ?? []), ...fitRows]
@@ -259,14 +364,20 @@ export async function renderReport(data: ReportData): Promise<string> {
   const table =
     rows.length > 0
       ? `<table><thead><tr><th>claim</th><th>quantity</th><th>value</th><th>note</th></tr></thead><tbody>${rows
-          .map((r) => `<tr><td>${esc(r.claim ?? '')}</td><td>${esc(r.name)}</td><td class="num">${esc(formatValue(r.value))}</td><td>${esc(r.note ?? '')}</td></tr>`)
+          .map(
+            (r) =>
+              `<tr><td>${esc(r.claim ?? '')}</td><td>${esc(r.name)}</td><td class="num">${esc(formatValue(r.value))}</td><td>${esc(r.note ?? '')}</td></tr>`,
+          )
           .join('')}</tbody></table>`
       : '<p class="missing">No numbers recorded for this run.</p>';
   const meta: string[] = [];
   if (data.runId !== undefined) meta.push(`run <code>${esc(data.runId)}</code>`);
   if (data.pipeline !== undefined) meta.push(`pipeline <code>${esc(data.pipeline)}</code>`);
   if (data.createdAt !== undefined) meta.push(esc(data.createdAt));
-  const reproduce = data.reproduce !== undefined && data.reproduce.length > 0 ? `<p class="meta">Reproduce:</p><pre>${esc(data.reproduce.join('\n'))}</pre>` : '';
+  const reproduce =
+    data.reproduce !== undefined && data.reproduce.length > 0
+      ? `<p class="meta">Reproduce:</p><pre>${esc(data.reproduce.join('\n'))}</pre>`
+      : '';
   const notes = (data.notes ?? []).map((n) => `<p>${esc(n)}</p>`).join('');
   return `<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">

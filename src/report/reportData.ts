@@ -116,7 +116,10 @@ const LIST_KEYS = ['spectra', 'exactEigenvalues', 'embeddings', 'training', 'sca
 
 function fail(source: string, path: string, expected: string, value: unknown): never {
   const shown = JSON.stringify(value);
-  throw new SpecpipeError('bad-report-data', `${source}: ${path} must be ${expected}, received ${shown === undefined ? String(value) : shown.length > 80 ? shown.slice(0, 77) + '...' : shown}`);
+  throw new SpecpipeError(
+    'bad-report-data',
+    `${source}: ${path} must be ${expected}, received ${shown === undefined ? String(value) : shown.length > 80 ? shown.slice(0, 77) + '...' : shown}`,
+  );
 }
 
 function numberArray(source: string, path: string, v: unknown): void {
@@ -140,7 +143,13 @@ export function validateReportData(x: unknown, source = 'report data'): ReportDa
     if (r.split !== 'train' && r.split !== 'test') fail(source, `${p}.split`, '"train" or "test"', r.split);
     numberArray(source, `${p}.grid`, r.grid);
     numberArray(source, `${p}.density`, r.density);
-    if ((r.density as number[]).length !== (r.grid as number[]).length) fail(source, `${p}.density`, `an array of numbers of the grid's length ${(r.grid as number[]).length}`, `(${(r.density as number[]).length} numbers)`);
+    if ((r.density as number[]).length !== (r.grid as number[]).length)
+      fail(
+        source,
+        `${p}.density`,
+        `an array of numbers of the grid's length ${(r.grid as number[]).length}`,
+        `(${(r.density as number[]).length} numbers)`,
+      );
     if (r.outliers !== undefined) numberArray(source, `${p}.outliers`, r.outliers);
     if (r.logSpectrum !== undefined) {
       const l = r.logSpectrum as Record<string, unknown>;
@@ -150,7 +159,8 @@ export function validateReportData(x: unknown, source = 'report data'): ReportDa
   });
   (o.exactEigenvalues as unknown[] | undefined)?.forEach((s, i) => {
     const r = s as Record<string, unknown>;
-    if (!['a1', 'a2', 'b1', 'a1+a2+b1'].includes(r?.piece as string)) fail(source, `exactEigenvalues[${i}].piece`, 'one of "a1", "a2", "b1", "a1+a2+b1"', r?.piece);
+    if (!['a1', 'a2', 'b1', 'a1+a2+b1'].includes(r?.piece as string))
+      fail(source, `exactEigenvalues[${i}].piece`, 'one of "a1", "a2", "b1", "a1+a2+b1"', r?.piece);
     numberArray(source, `exactEigenvalues[${i}].values`, r.values);
   });
   (o.embeddings as unknown[] | undefined)?.forEach((s, i) => {
@@ -159,7 +169,8 @@ export function validateReportData(x: unknown, source = 'report data'): ReportDa
     if (!Array.isArray(r.points)) fail(source, `embeddings[${i}].points`, 'an array', r.points);
     (r.points as unknown[]).forEach((pt, j) => {
       const q = pt as Record<string, unknown>;
-      if (typeof q?.x !== 'number' || typeof q?.y !== 'number') fail(source, `embeddings[${i}].points[${j}]`, 'an object with numbers x and y', pt);
+      if (typeof q?.x !== 'number' || typeof q?.y !== 'number')
+        fail(source, `embeddings[${i}].points[${j}]`, 'an object with numbers x and y', pt);
     });
   });
   (o.training as unknown[] | undefined)?.forEach((s, i) => {
@@ -168,7 +179,8 @@ export function validateReportData(x: unknown, source = 'report data'): ReportDa
   });
   (o.scalars as unknown[] | undefined)?.forEach((s, i) => {
     const r = s as Record<string, unknown>;
-    if (typeof r?.name !== 'string' || typeof r?.value !== 'number') fail(source, `scalars[${i}]`, 'an object with a string name and a number value', s);
+    if (typeof r?.name !== 'string' || typeof r?.value !== 'number')
+      fail(source, `scalars[${i}]`, 'an object with a string name and a number value', s);
   });
   return o as unknown as ReportData;
 }

@@ -18,7 +18,10 @@ const LISTS = ['spectra', 'exactEigenvalues', 'embeddings', 'training', 'scalars
 export function mergeFragments(base: ReportData, fragments: readonly ReportFragment[]): ReportData {
   const out: Record<string, unknown> = { ...base };
   for (const key of LISTS) {
-    const all = [...((base[key] as unknown[] | undefined) ?? []), ...fragments.flatMap((f) => (f[key] as unknown[] | undefined) ?? [])];
+    const all = [
+      ...((base[key] as unknown[] | undefined) ?? []),
+      ...fragments.flatMap((f) => (f[key] as unknown[] | undefined) ?? []),
+    ];
     if (all.length > 0) out[key] = all;
   }
   return out as unknown as ReportData;
@@ -30,18 +33,26 @@ export function readReportFragment(path: string): ReportFragment {
   try {
     json = JSON.parse(readFileSync(path, 'utf8'));
   } catch (e) {
-    throw new SpecpipeError('report-fragment', `${path}: cannot read the report fragment (${e instanceof Error ? e.message : String(e)})`);
+    throw new SpecpipeError(
+      'report-fragment',
+      `${path}: cannot read the report fragment (${e instanceof Error ? e.message : String(e)})`,
+    );
   }
   return validateReportData({ title: 'fragment', ...(json as object) }, path) as ReportFragment;
 }
 
 function num(v: unknown): number | undefined {
-  return typeof v === 'number' && Number.isFinite(v) ? v : typeof v === 'string' && v.trim() !== '' && Number.isFinite(Number(v)) ? Number(v) : undefined;
+  return typeof v === 'number' && Number.isFinite(v)
+    ? v
+    : typeof v === 'string' && v.trim() !== '' && Number.isFinite(Number(v))
+      ? Number(v)
+      : undefined;
 }
 
 function str(v: unknown): string | undefined {
   if (typeof v === 'string') return v;
-  if (typeof v === 'object' && v !== null && typeof (v as { kind?: unknown }).kind === 'string') return (v as { kind: string }).kind;
+  if (typeof v === 'object' && v !== null && typeof (v as { kind?: unknown }).kind === 'string')
+    return (v as { kind: string }).kind;
   return undefined;
 }
 
@@ -50,7 +61,10 @@ function str(v: unknown): string | undefined {
  * dataset ← dataset | data; model ← model (its `kind` when an object); epoch ← epoch | checkpoint;
  * samples per class ← train_per_class | samples_per_class | samplesPerClass.
  */
-export function tagsFromCoords(coords: Readonly<Record<string, unknown>>, params: Readonly<Record<string, unknown>> = {}): SeriesTags {
+export function tagsFromCoords(
+  coords: Readonly<Record<string, unknown>>,
+  params: Readonly<Record<string, unknown>> = {},
+): SeriesTags {
   const pick = (...names: string[]): unknown => {
     for (const n of names) if (coords[n] !== undefined) return coords[n];
     for (const n of names) if (params[n] !== undefined) return params[n];

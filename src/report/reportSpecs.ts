@@ -56,7 +56,11 @@ interface DensityRow {
 }
 
 /** (λ, max(ρ, floor)) rows of a density, floor = DENSITY_FLOOR × max ρ. */
-export function densityRows(grid: readonly number[], density: readonly number[], extra: Record<string, unknown> = {}): DensityRow[] {
+export function densityRows(
+  grid: readonly number[],
+  density: readonly number[],
+  extra: Record<string, unknown> = {},
+): DensityRow[] {
   let max = 0;
   for (const d of density) if (Number.isFinite(d) && d > max) max = d;
   const floor = max > 0 ? max * DENSITY_FLOOR : DENSITY_FLOOR;
@@ -88,7 +92,15 @@ function spectrumLayer(series: SpectrumSeries, title: string, color: string): Re
     {
       data: { values: rows },
       mark: { type: 'line', color, strokeWidth: 1.3, interpolate: 'linear' },
-      encoding: { x: { field: 'x', type: 'quantitative', title: 'eigenvalue λ' }, y: { field: 'y', type: 'quantitative', scale: { type: 'log' }, ...{ title: logDensityAxis.title, axis: logDensityAxis.axis } } },
+      encoding: {
+        x: { field: 'x', type: 'quantitative', title: 'eigenvalue λ' },
+        y: {
+          field: 'y',
+          type: 'quantitative',
+          scale: { type: 'log' },
+          ...{ title: logDensityAxis.title, axis: logDensityAxis.axis },
+        },
+      },
     },
   ];
   if (outliers.length > 0) {
@@ -107,7 +119,11 @@ function spectrumLayer(series: SpectrumSeries, title: string, color: string): Re
 }
 
 /** Figure 1: train and test Hessian spectra side by side. */
-export function figure1Spec(train: SpectrumSeries | undefined, test: SpectrumSeries | undefined, caseTitle: string): VegaLiteSpec {
+export function figure1Spec(
+  train: SpectrumSeries | undefined,
+  test: SpectrumSeries | undefined,
+  caseTitle: string,
+): VegaLiteSpec {
   const panels: Record<string, unknown>[] = [];
   for (const [s, split] of [
     [train, 'train'],
@@ -115,7 +131,13 @@ export function figure1Spec(train: SpectrumSeries | undefined, test: SpectrumSer
   ] as const) {
     if (s === undefined) continue;
     const n = s.outliers?.length ?? 0;
-    panels.push(spectrumLayer(s, `${caseTitle} — ${split} Hessian${n > 0 ? ` (${n} outliers marked ▼)` : ''}`, split === 'train' ? '#1f77b4' : '#ff7f0e'));
+    panels.push(
+      spectrumLayer(
+        s,
+        `${caseTitle} — ${split} Hessian${n > 0 ? ` (${n} outliers marked ▼)` : ''}`,
+        split === 'train' ? '#1f77b4' : '#ff7f0e',
+      ),
+    );
   }
   return top({ hconcat: panels, resolve: { scale: { x: 'independent', y: 'independent' } } });
 }
@@ -133,7 +155,13 @@ export function overlaySpec(series: readonly SpectrumSeries[], title: string): V
     encoding: {
       x: { field: 'x', type: 'quantitative', title: 'eigenvalue λ' },
       y: { field: 'y', type: 'quantitative', scale: { type: 'log' }, title: logDensityAxis.title, axis: logDensityAxis.axis },
-      color: { field: 'operator', type: 'nominal', title: 'operator', sort: names, scale: { domain: names, range: names.map((n) => OPERATOR_COLOR[n] ?? '#7f7f7f') } },
+      color: {
+        field: 'operator',
+        type: 'nominal',
+        title: 'operator',
+        sort: names,
+        scale: { domain: names, range: names.map((n) => OPERATOR_COLOR[n] ?? '#7f7f7f') },
+      },
       strokeDash: { field: 'operator', type: 'nominal', sort: names, title: 'operator' },
     },
   });
@@ -141,7 +169,8 @@ export function overlaySpec(series: readonly SpectrumSeries[], title: string): V
 
 /** Positive log-spectrum points of H: its logSpectrum, or the positive half of its linear density. */
 export function positiveLogSpectrum(h: SpectrumSeries): { grid: number[]; density: number[]; fromLinear: boolean } {
-  if (h.logSpectrum !== undefined && h.logSpectrum.grid.length > 0) return { grid: [...h.logSpectrum.grid], density: [...h.logSpectrum.density], fromLinear: false };
+  if (h.logSpectrum !== undefined && h.logSpectrum.grid.length > 0)
+    return { grid: [...h.logSpectrum.grid], density: [...h.logSpectrum.density], fromLinear: false };
   const grid: number[] = [];
   const density: number[] = [];
   h.grid.forEach((x, i) => {
@@ -170,7 +199,9 @@ export function logSpectrumFits(h: SpectrumSeries): LogSpectrumFits {
 
 function fmt(x: number | undefined | null, digits = 3): string {
   if (x === undefined || x === null || !Number.isFinite(x)) return '—';
-  return Math.abs(x) >= 1e4 || (Math.abs(x) < 1e-3 && x !== 0) ? x.toExponential(digits - 1) : Number(x.toPrecision(digits)).toString();
+  return Math.abs(x) >= 1e4 || (Math.abs(x) < 1e-3 && x !== 0)
+    ? x.toExponential(digits - 1)
+    : Number(x.toPrecision(digits)).toString();
 }
 
 /** Log–log spectrum of H with a power-law fit (left) and a semicircle fit (right), fit quality in the titles. */
@@ -184,7 +215,13 @@ export function logSpectrumSpec(h: SpectrumSeries, caseTitle: string): VegaLiteS
     data: { values: rows },
     mark: { type: 'line', color: '#d62728', strokeWidth: 1.3 },
     encoding: {
-      x: { field: 'x', type: 'quantitative', scale: { type: 'log' }, title: 'λ > 0 (log)', axis: { format: '.0e', tickCount: 5 } },
+      x: {
+        field: 'x',
+        type: 'quantitative',
+        scale: { type: 'log' },
+        title: 'λ > 0 (log)',
+        axis: { format: '.0e', tickCount: 5 },
+      },
       y: { field: 'y', type: 'quantitative', scale: { type: 'log' }, title: logDensityAxis.title, axis: logDensityAxis.axis },
     },
   };
@@ -194,18 +231,36 @@ export function logSpectrumSpec(h: SpectrumSeries, caseTitle: string): VegaLiteS
     encoding: { x: { field: 'x', type: 'quantitative' }, y: { field: 'y', type: 'quantitative' } },
   });
   const pl = fits.powerLaw;
-  const plValues = pl === null ? [] : xs.filter((x) => x >= pl.range[0] && x <= pl.range[1]).map((x) => ({ x, y: 10 ** (pl.log10Amplitude - pl.exponent * Math.log10(x)) }));
+  const plValues =
+    pl === null
+      ? []
+      : xs
+          .filter((x) => x >= pl.range[0] && x <= pl.range[1])
+          .map((x) => ({ x, y: 10 ** (pl.log10Amplitude - pl.exponent * Math.log10(x)) }));
   const sc = fits.semicircle;
-  const scValues = sc === null ? [] : xs.map((x) => ({ x, y: semicircleDensity(x, sc.center, sc.radius) })).filter((r) => r.y > floor);
+  const scValues =
+    sc === null ? [] : xs.map((x) => ({ x, y: semicircleDensity(x, sc.center, sc.radius) })).filter((r) => r.y > floor);
   const src = fits.fromLinear ? ' (positive half of the linear density)' : '';
   const left = {
-    title: { text: `${caseTitle} — log-spectrum of H${src}`, subtitle: pl === null ? 'power law: too few points to fit' : `power law ρ ∝ λ^−α: α = ${fmt(pl.exponent)}, R²(log ρ) = ${fmt(pl.r2)}` },
+    title: {
+      text: `${caseTitle} — log-spectrum of H${src}`,
+      subtitle:
+        pl === null
+          ? 'power law: too few points to fit'
+          : `power law ρ ∝ λ^−α: α = ${fmt(pl.exponent)}, R²(log ρ) = ${fmt(pl.r2)}`,
+    },
     width: WIDTH,
     height: HEIGHT,
     layer: plValues.length > 1 ? [observed, fitLine(plValues)] : [observed],
   };
   const right = {
-    title: { text: `${caseTitle} — same, semicircle fit`, subtitle: sc === null ? 'semicircle: no mass to fit' : `semicircle m = ${fmt(sc.center)}, R = ${fmt(sc.radius)}: R²(log ρ) = ${fmt(sc.r2)}` },
+    title: {
+      text: `${caseTitle} — same, semicircle fit`,
+      subtitle:
+        sc === null
+          ? 'semicircle: no mass to fit'
+          : `semicircle m = ${fmt(sc.center)}, R = ${fmt(sc.radius)}: R²(log ρ) = ${fmt(sc.r2)}`,
+    },
     width: WIDTH,
     height: HEIGHT,
     layer: scValues.length > 1 ? [observed, fitLine(scValues)] : [observed],
@@ -214,7 +269,11 @@ export function logSpectrumSpec(h: SpectrumSeries, caseTitle: string): VegaLiteS
 }
 
 /** A1's exact eigenvalues (Gram) against G's outliers (Lanczos top-k), by rank, on a log axis. */
-export function eigenvalueComparisonSpec(exact: readonly ExactEigenvalues[], gOutliers: readonly number[] | undefined, title: string): VegaLiteSpec {
+export function eigenvalueComparisonSpec(
+  exact: readonly ExactEigenvalues[],
+  gOutliers: readonly number[] | undefined,
+  title: string,
+): VegaLiteSpec {
   const rows: { k: number; value: number; series: string }[] = [];
   for (const e of exact) {
     const name = `${e.piece.toUpperCase()} exact (Gram)`;
@@ -230,7 +289,13 @@ export function eigenvalueComparisonSpec(exact: readonly ExactEigenvalues[], gOu
   const range = series.map((s, i) => (s.startsWith('G outliers') ? '#1f77b4' : palette[i % palette.length]!));
   const enc = {
     x: { field: 'k', type: 'quantitative', title: 'rank k', axis: { tickMinStep: 1 } },
-    y: { field: 'value', type: 'quantitative', scale: { type: 'log' }, title: 'eigenvalue (log)', axis: { format: '.1e', tickCount: 5 } },
+    y: {
+      field: 'value',
+      type: 'quantitative',
+      scale: { type: 'log' },
+      title: 'eigenvalue (log)',
+      axis: { format: '.1e', tickCount: 5 },
+    },
     color: { field: 'series', type: 'nominal', title: null, scale: { domain: series, range } },
   };
   return top({
@@ -242,10 +307,20 @@ export function eigenvalueComparisonSpec(exact: readonly ExactEigenvalues[], gOu
     // G's outliers: large open squares; the exact eigenvalues: small filled dots inside them when they match
     layer: [
       ...(rows.some((r) => r.series.startsWith('G outliers'))
-        ? [{ transform: [{ filter: "indexof(datum.series, 'G outliers') === 0" }], mark: { type: 'point', shape: 'square', filled: false, size: 150, strokeWidth: 1.5 } }]
+        ? [
+            {
+              transform: [{ filter: "indexof(datum.series, 'G outliers') === 0" }],
+              mark: { type: 'point', shape: 'square', filled: false, size: 150, strokeWidth: 1.5 },
+            },
+          ]
         : []),
       ...(rows.some((r) => !r.series.startsWith('G outliers'))
-        ? [{ transform: [{ filter: "indexof(datum.series, 'G outliers') !== 0" }], mark: { type: 'point', shape: 'circle', filled: true, size: 35 } }]
+        ? [
+            {
+              transform: [{ filter: "indexof(datum.series, 'G outliers') !== 0" }],
+              mark: { type: 'point', shape: 'circle', filled: true, size: 35 },
+            },
+          ]
         : []),
     ],
   });
@@ -255,20 +330,48 @@ export function eigenvalueComparisonSpec(exact: readonly ExactEigenvalues[], gOu
 export function embeddingSpec(e: EmbeddingData, title: string): VegaLiteSpec {
   const classes = [...new Set(e.points.map((p) => p.c))].sort((a, b) => a - b);
   const rows = e.points.map((p) => ({ ...p, cls: String(p.c) }));
-  const color = { field: 'cls', type: 'nominal', title: 'class c', sort: classes.map(String), scale: { scheme: classes.length <= 10 ? 'category10' : 'tableau20' } };
+  const color = {
+    field: 'cls',
+    type: 'nominal',
+    title: 'class c',
+    sort: classes.map(String),
+    scale: { scheme: classes.length <= 10 ? 'category10' : 'tableau20' },
+  };
   const axis = { title: null, labels: false, ticks: false, grid: false, domain: false };
-  const enc = { x: { field: 'x', type: 'quantitative', axis, scale: { zero: false } }, y: { field: 'y', type: 'quantitative', axis, scale: { zero: false } } };
+  const enc = {
+    x: { field: 'x', type: 'quantitative', axis, scale: { zero: false } },
+    y: { field: 'y', type: 'quantitative', axis, scale: { zero: false } },
+  };
   return top({
-    title: { text: title, subtitle: `${e.method === 'tsne' ? 't-SNE' : 'UMAP'}: large labelled dots g_c, small dots g_cc′ (labelled c–c′)` },
+    title: {
+      text: title,
+      subtitle: `${e.method === 'tsne' ? 't-SNE' : 'UMAP'}: large labelled dots g_c, small dots g_cc′ (labelled c–c′)`,
+    },
     width: WIDTH + 80,
     height: WIDTH,
     data: { values: rows },
     encoding: enc,
     layer: [
-      { transform: [{ filter: "datum.kind !== 'class'" }], mark: { type: 'circle', size: 28, opacity: 0.75 }, encoding: { color } },
-      { transform: [{ filter: "datum.kind !== 'class'" }], mark: { type: 'text', fontSize: 7, dy: -7, color: '#666' }, encoding: { text: { field: 'label' } } },
-      { transform: [{ filter: "datum.kind === 'class'" }], mark: { type: 'circle', size: 260, opacity: 1, stroke: '#000', strokeWidth: 1.2 }, encoding: { color } },
-      { transform: [{ filter: "datum.kind === 'class'" }], mark: { type: 'text', fontSize: 13, fontWeight: 'bold', dy: -15 }, encoding: { text: { field: 'label' } } },
+      {
+        transform: [{ filter: "datum.kind !== 'class'" }],
+        mark: { type: 'circle', size: 28, opacity: 0.75 },
+        encoding: { color },
+      },
+      {
+        transform: [{ filter: "datum.kind !== 'class'" }],
+        mark: { type: 'text', fontSize: 7, dy: -7, color: '#666' },
+        encoding: { text: { field: 'label' } },
+      },
+      {
+        transform: [{ filter: "datum.kind === 'class'" }],
+        mark: { type: 'circle', size: 260, opacity: 1, stroke: '#000', strokeWidth: 1.2 },
+        encoding: { color },
+      },
+      {
+        transform: [{ filter: "datum.kind === 'class'" }],
+        mark: { type: 'text', fontSize: 13, fontWeight: 'bold', dy: -15 },
+        encoding: { text: { field: 'label' } },
+      },
     ],
   });
 }
@@ -296,12 +399,17 @@ export function dynamicsSpectraSpec(series: readonly SpectrumSeries[], title: st
 
 /** Dynamics: two (or more) operators overlaid, a cell per (epoch, sample size): G vs H, B1 vs B2. */
 export function dynamicsGridSpec(series: readonly SpectrumSeries[], title: string): VegaLiteSpec {
-  const rows = series.flatMap((s) => densityRows(s.grid, s.density, { epoch: s.epoch ?? 0, spc: s.samplesPerClass ?? 0, operator: operatorLabel(s.operator) }));
+  const rows = series.flatMap((s) =>
+    densityRows(s.grid, s.density, { epoch: s.epoch ?? 0, spc: s.samplesPerClass ?? 0, operator: operatorLabel(s.operator) }),
+  );
   const names = [...new Set(series.map((s) => operatorLabel(s.operator)))];
   return top({
     title,
     data: { values: rows },
-    facet: { row: { field: 'epoch', type: 'ordinal', title: 'epoch' }, column: { field: 'spc', type: 'ordinal', title: 'samples per class' } },
+    facet: {
+      row: { field: 'epoch', type: 'ordinal', title: 'epoch' },
+      column: { field: 'spc', type: 'ordinal', title: 'samples per class' },
+    },
     resolve: { scale: { x: 'independent', y: 'independent' } },
     spec: {
       width: 220,
@@ -310,7 +418,12 @@ export function dynamicsGridSpec(series: readonly SpectrumSeries[], title: strin
       encoding: {
         x: { field: 'x', type: 'quantitative', title: 'λ' },
         y: { field: 'y', type: 'quantitative', scale: { type: 'log' }, title: 'density', axis: { format: '.0e', tickCount: 4 } },
-        color: { field: 'operator', type: 'nominal', title: 'operator', scale: { domain: names, range: names.map((n) => OPERATOR_COLOR[n] ?? '#7f7f7f') } },
+        color: {
+          field: 'operator',
+          type: 'nominal',
+          title: 'operator',
+          scale: { domain: names, range: names.map((n) => OPERATOR_COLOR[n] ?? '#7f7f7f') },
+        },
       },
     },
   });
@@ -318,8 +431,15 @@ export function dynamicsGridSpec(series: readonly SpectrumSeries[], title: strin
 
 /** Dynamics: named scalars against epoch, a line per sample size, a row per scalar. */
 export function scalarsSpec(points: readonly ScalarPoint[], title: string): VegaLiteSpec {
-  const rows = points.map((p) => ({ name: p.split !== undefined ? `${p.name} [${p.split}]` : p.name, epoch: p.epoch ?? 0, spc: p.samplesPerClass ?? 0, value: p.value }));
-  const names = [...new Set(rows.map((r) => r.name))].sort((a, b) => Number(b.startsWith('λ')) - Number(a.startsWith('λ')) || a.localeCompare(b));
+  const rows = points.map((p) => ({
+    name: p.split !== undefined ? `${p.name} [${p.split}]` : p.name,
+    epoch: p.epoch ?? 0,
+    spc: p.samplesPerClass ?? 0,
+    value: p.value,
+  }));
+  const names = [...new Set(rows.map((r) => r.name))].sort(
+    (a, b) => Number(b.startsWith('λ')) - Number(a.startsWith('λ')) || a.localeCompare(b),
+  );
   return top({
     title,
     data: { values: rows },
@@ -344,8 +464,10 @@ export function trainingSpec(points: readonly TrainingPoint[], title: string): V
   const rows: { epoch: number; split: string; metric: string; value: number; spc: number }[] = [];
   for (const p of points) {
     const spc = p.samplesPerClass ?? 0;
-    if (p.loss !== undefined && Number.isFinite(p.loss)) rows.push({ epoch: p.epoch, split: p.split, metric: 'loss', value: p.loss, spc });
-    if (p.accuracy !== undefined && Number.isFinite(p.accuracy)) rows.push({ epoch: p.epoch, split: p.split, metric: 'accuracy', value: p.accuracy, spc });
+    if (p.loss !== undefined && Number.isFinite(p.loss))
+      rows.push({ epoch: p.epoch, split: p.split, metric: 'loss', value: p.loss, spc });
+    if (p.accuracy !== undefined && Number.isFinite(p.accuracy))
+      rows.push({ epoch: p.epoch, split: p.split, metric: 'accuracy', value: p.accuracy, spc });
   }
   return top({
     title,
@@ -359,7 +481,12 @@ export function trainingSpec(points: readonly TrainingPoint[], title: string): V
       encoding: {
         x: { field: 'epoch', type: 'quantitative', title: 'epoch' },
         y: { field: 'value', type: 'quantitative', title: null, scale: { zero: false } },
-        color: { field: 'split', type: 'nominal', title: 'split', scale: { domain: ['train', 'test'], range: ['#1f77b4', '#ff7f0e'] } },
+        color: {
+          field: 'split',
+          type: 'nominal',
+          title: 'split',
+          scale: { domain: ['train', 'test'], range: ['#1f77b4', '#ff7f0e'] },
+        },
         strokeDash: { field: 'spc', type: 'ordinal', title: 'samples/class' },
       },
     },

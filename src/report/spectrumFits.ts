@@ -30,7 +30,11 @@ export interface SemicircleFit {
 }
 
 /** Positive points (λ, ρ) with ρ above `relFloor` × max ρ. */
-function usable(grid: readonly number[], density: readonly number[], relFloor: number): { x: number[]; y: number[]; floor: number } {
+function usable(
+  grid: readonly number[],
+  density: readonly number[],
+  relFloor: number,
+): { x: number[]; y: number[]; floor: number } {
   let max = 0;
   for (const d of density) if (d > max) max = d;
   const floor = max * relFloor;
@@ -73,7 +77,10 @@ export function fitPowerLaw(grid: readonly number[], density: readonly number[],
   }
   const slope = sxx === 0 ? 0 : sxy / sxx;
   const intercept = my - slope * mx;
-  const r2 = rSquared(ly, lx.map((v) => intercept + slope * v));
+  const r2 = rSquared(
+    ly,
+    lx.map((v) => intercept + slope * v),
+  );
   return { exponent: -slope, log10Amplitude: intercept, r2, range: [x[0]!, x[x.length - 1]!], points: n };
 }
 

@@ -90,6 +90,8 @@ export interface StageKind<P = any> {
 }
 
 const kinds = new Map<string, StageKind>();
+/** Kinds whose module is imported only when a pipeline uses them (heavy modules keep planning fast). */
+const lazyKinds = new Map<string, () => Promise<StageKind>>();
 
 /** Registers a kind; registering the same name twice replaces it only when `replace` is set. */
 export function registerStageKind(kind: StageKind, options: { replace?: boolean } = {}): void {
@@ -105,12 +107,36 @@ export function registerStageKind(kind: StageKind, options: { replace?: boolean 
   kinds.set(kind.kind, kind);
 }
 
+/** A kind known before its module is loaded: `load` imports the module and returns the kind object. */
+export function registerLazyStageKind(name: string, load: () => Promise<StageKind>): void {
+  if (!kinds.has(name)) lazyKinds.set(name, load);
+}
+
+/** Loads the lazily registered kinds among `names` (unknown names are left for the caller to report). */
+export async function loadStageKinds(names: Iterable<string>): Promise<void> {
+  for (const name of new Set(names)) {
+    const load = lazyKinds.get(name);
+    if (load === undefined || kinds.has(name)) continue;
+    let kind: StageKind;
+    try {
+      kind = await load();
+    } catch (e) {
+      throw new SpecpipeError('stage-module', `cannot load stage kind ${name} (${e instanceof Error ? e.message : String(e)})`);
+    }
+    if (kind.kind !== name) throw new SpecpipeError('bad-stage-kind', `lazy stage kind "${name}" loaded a kind named "${kind.kind}"`);
+    if (!kinds.has(name)) registerStageKind(kind);
+    lazyKinds.delete(name);
+  }
+}
+
+/** A loaded kind (call `loadStageKinds` first for lazily registered ones). */
 export function getStageKind(name: string): StageKind | undefined {
   return kinds.get(name);
 }
 
+/** Every known kind name, loaded or lazy. */
 export function stageKindNames(): string[] {
-  return [...kinds.keys()].sort();
+  return [...new Set([...kinds.keys(), ...lazyKinds.keys()])].sort();
 }
 
 /**

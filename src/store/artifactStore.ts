@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, s
 import { join, relative, resolve, sep } from 'node:path';
 import { SpecpipeError } from '../util/errors.js';
 import type { ArtifactRole } from '../stages/registry.js';
-import { acquireLock, lockIsStale, lockOwner, tryLock, type HeldLock, type LockOptions } from './keyLock.js';
+import { DEFAULT_STALE_MS, acquireLock, lockIsStale, lockOwner, tryLock, type HeldLock, type LockOptions } from './keyLock.js';
 import type { Manifest, ManifestFile } from './manifest.js';
 
 /**
@@ -100,7 +100,7 @@ export class ArtifactStore {
         return { ok: false, reason: `${f.path} is missing`, present: true };
       }
       if (st.size !== f.bytes) return { ok: false, reason: `${f.path} has ${st.size} bytes, the manifest says ${f.bytes}`, present: true };
-      if (mode === 'full' || Math.floor(st.mtimeMs) !== f.mtimeMs) {
+      if (mode === 'full' || Math.abs(st.mtimeMs - f.mtimeMs) >= 1) {
         const h = sha256File(p);
         if (h !== f.sha256) return { ok: false, reason: `${f.path} does not match its sha256 (content changed since it was written)`, present: true };
       }
@@ -152,11 +152,24 @@ export class ArtifactStore {
         closeSync(fd);
       }
       const st = statSync(p);
-      files.push({ path, bytes: st.size, sha256: sha256File(p), mtimeMs: Math.floor(st.mtimeMs), role: roles[path] ?? 'data' });
+      files.push({ path, bytes: st.size, sha256: sha256File(p), mtimeMs: Math.round(st.mtimeMs), role: roles[path] ?? 'data' });
     }
     const full: Manifest = { ...manifest, files };
     writeFileSync(join(tmp, 'manifest.json'), JSON.stringify(full, null, 2) + '\n');
-    renameSync(tmp, this.dir(key));
+    try {
+      renameSync(tmp, this.dir(key));
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw e;
+      // Someone committed the same key meanwhile (their lock was judged stale): keep a valid one.
+      const v = this.verify(key, 'full');
+      if (v.ok) {
+        rmSync(tmp, { recursive: true, force: true });
+        return v.manifest;
+      }
+      this.discard(key);
+      renameSync(tmp, this.dir(key));
+    }
     return full;
   }
 
@@ -194,7 +207,7 @@ export class ArtifactStore {
         const pid = Number(name.split('.')[1]);
         const lockDir = join(this.root, '.locks', key);
         const owner = lockOwner(lockDir);
-        const writerAlive = owner !== undefined && owner.pid === pid && !lockIsStale(lockDir, this.#lockOptions.staleMs ?? 60_000);
+        const writerAlive = owner !== undefined && owner.pid === pid && !lockIsStale(lockDir, this.#lockOptions.staleMs ?? DEFAULT_STALE_MS);
         if (!writerAlive) {
           rmSync(join(tmpRoot, name), { recursive: true, force: true });
           n++;
@@ -209,7 +222,7 @@ export class ArtifactStore {
     if (existsSync(locks)) {
       for (const name of readdirSync(locks)) {
         const p = join(locks, name);
-        if (/^[0-9a-f]{64}$/.test(name) && lockIsStale(p, this.#lockOptions.staleMs ?? 60_000)) {
+        if (/^[0-9a-f]{64}$/.test(name) && lockIsStale(p, this.#lockOptions.staleMs ?? DEFAULT_STALE_MS)) {
           rmSync(p, { recursive: true, force: true });
           n++;
         }

@@ -17,11 +17,17 @@ export interface LockOwner {
 export interface HeldLock {
   readonly path: string;
   readonly owner: LockOwner;
+  /** Refreshes the heartbeat now (stages running synchronous loops call it through their progress callback). */
+  touch(): void;
   release(): void;
 }
 
 export interface LockOptions {
-  /** A lock whose heartbeat (directory mtime) is older than this is stale, whatever its pid (other hosts). Default 60 s. */
+  /**
+   * A lock whose heartbeat (directory mtime) is older than this is stale, whatever its pid — the only
+   * test for owners on other hosts (same host: the owner pid's liveness decides). Default 10 min, as a
+   * synchronous stage can block the heartbeat timer between progress reports.
+   */
   readonly staleMs?: number;
   /** Heartbeat period. Default 2 s. */
   readonly heartbeatMs?: number;
@@ -30,6 +36,8 @@ export interface LockOptions {
   /** Called once when the lock is found held by someone else. */
   readonly onWait?: (owner: LockOwner | undefined) => void;
 }
+
+export const DEFAULT_STALE_MS = 10 * 60_000;
 
 function pidAlive(pid: number): boolean {
   try {
@@ -98,7 +106,7 @@ function breakStaleLock(dir: string, staleMs: number): void {
 
 /** One attempt: creates the lock directory atomically (mkdir fails if it exists). */
 export function tryLock(dir: string, what: string, options: LockOptions = {}): HeldLock | undefined {
-  const staleMs = options.staleMs ?? 60_000;
+  const staleMs = options.staleMs ?? DEFAULT_STALE_MS;
   try {
     mkdirSync(dir);
   } catch (e) {
@@ -108,19 +116,25 @@ export function tryLock(dir: string, what: string, options: LockOptions = {}): H
   }
   const owner: LockOwner = { pid: process.pid, host: hostname(), token: randomBytes(8).toString('hex'), since: new Date().toISOString(), what };
   writeFileSync(join(dir, 'owner.json'), JSON.stringify(owner));
-  const beat = setInterval(() => {
+  let lastBeat = Date.now();
+  const touch = (): void => {
+    lastBeat = Date.now();
     try {
       const now = new Date();
       utimesSync(dir, now, now);
     } catch {
       /* released */
     }
-  }, options.heartbeatMs ?? 2000);
+  };
+  const beat = setInterval(touch, options.heartbeatMs ?? 2000);
   beat.unref();
   let released = false;
   return {
     path: dir,
     owner,
+    touch() {
+      if (Date.now() - lastBeat > 1000) touch();
+    },
     release() {
       if (released) return;
       released = true;

@@ -7,7 +7,7 @@ export interface ManifestFile {
   readonly path: string;
   readonly bytes: number;
   readonly sha256: string;
-  /** mtime at commit (ms): size + mtime unchanged ⇒ trusted without rehashing (`--verify fast`). */
+  /** mtime at commit (whole ms): size unchanged and mtime within 1 ms ⇒ trusted without rehashing (`--verify fast`). */
   readonly mtimeMs: number;
   readonly role: ArtifactRole;
 }

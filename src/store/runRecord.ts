@@ -51,9 +51,10 @@ export function defaultRunsDir(store: string): string {
   return join(dirname(resolve(store)), 'runs');
 }
 
-/** Sortable, unique: 20261130-140512-3f9a1c (UTC time, then random). */
+/** Sortable, unique: 20261130-140512-042-3f9a1c (UTC date, time, milliseconds, then random). */
 export function newRunId(now = new Date()): string {
-  const t = now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+  const iso = now.toISOString(); // 2026-11-30T14:05:12.042Z
+  const t = `${iso.slice(0, 10).replace(/-/g, '')}-${iso.slice(11, 19).replace(/:/g, '')}-${iso.slice(20, 23)}`;
   return `${t}-${randomBytes(3).toString('hex')}`;
 }
 

@@ -1,9 +1,11 @@
 import { test } from 'node:test';
+import { Worker } from 'node:worker_threads';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import {
   OPENBLAS_KERNEL_NAMES,
+  blasThreadsFromEnv,
   openBlasKernelStatus,
   registerOpenBlasKernels,
   stockKernel,
@@ -20,6 +22,8 @@ import { Rng } from '../../src/util/random.js';
 const TOL = 1e-5;
 const blasMissing = loadOpenBlas().ok ? false : `libopenblas not loadable here: ${(loadOpenBlas() as { reason: string }).reason}`;
 
+// IS_TEST makes tfjs check every kernel for leaked tensor data (engine.checkKernelForMemLeak).
+tf.env().set('IS_TEST', true);
 await tf.setBackend('cpu');
 const rng = new Rng(20261130);
 
@@ -126,7 +130,7 @@ test('registers every GEMM kernel and keeps the stock ones for comparison', { sk
   assert.deepEqual(r, { ok: true });
   const status = openBlasKernelStatus();
   assert.ok(status !== undefined);
-  assert.equal(status.threads, 1, 'default SPECPIPE_BLAS_THREADS is 1');
+  assert.equal(status.threads, blasThreadsFromEnv(), 'OpenBLAS threads as SPECPIPE_BLAS_THREADS says (default 1)');
   for (const n of OPENBLAS_KERNEL_NAMES) {
     assert.notEqual(tf.getKernel(n, 'cpu')!.kernelFunc, before.get(n), `${n} replaced`);
     assert.equal(stockKernel(n)!.kernelFunc, before.get(n), `${n} stock kept`);
@@ -280,14 +284,18 @@ test('native binary ops with broadcasting: same shape, scalar, bias (suffix), pe
   agree('int32 add falls back to stock', () => tf.cast(tf.add(tf.tensor1d([1, 2], 'int32'), tf.tensor1d([3, 4], 'int32')), 'float32'));
 });
 
-test('native Sum: leading axes (bias gradients), trailing axes, all, keepDims, middle axes', { skip: elementwiseMissing }, () => {
+test('native Sum and Mean: leading axes (bias gradients), trailing axes, all, keepDims, middle axes', { skip: elementwiseMissing }, () => {
   const x = randn([6, 5, 4, 3]);
   for (const axis of [[0], [0, 1, 2], [3], [2, 3], [0, 1, 2, 3], [1], [1, 2], -1] as (number | number[])[]) {
     agree(`sum axis=${JSON.stringify(axis)}`, () => tf.sum(x, axis));
     agree(`sum axis=${JSON.stringify(axis)} keepDims`, () => tf.sum(x, axis, true));
+    agree(`mean axis=${JSON.stringify(axis)}`, () => tf.mean(x, axis));
+    agree(`mean axis=${JSON.stringify(axis)} keepDims`, () => tf.mean(x, axis, true));
   }
   const big = randn([300, 700]);
   agree('sum of all, large', () => tf.sum(big));
+  agree('mean of all, large', () => tf.mean(big));
+  agree('mean over batch, large', () => tf.mean(big, 0));
 });
 
 test('native MaxPool and MaxPoolGrad: strides, overlap, same/valid padding, ties', { skip: elementwiseMissing }, () => {
@@ -307,6 +315,21 @@ test('native MaxPool and MaxPoolGrad: strides, overlap, same/valid padding, ties
       const dy = randn(y.shape);
       agree(`MaxPoolGrad ${label} ${shape} k${size} s${stride} ${pad}`, () => tf.engine().runKernel('MaxPoolGrad', { dy, input, output: y }, { filterSize: size, strides: stride, pad } as never) as tf.Tensor);
     }
+  }
+});
+
+test('native AvgPool and AvgPoolGrad: strides, overlap, same/valid padding, global average', { skip: elementwiseMissing }, () => {
+  const cases: [number[], number | [number, number], number, 'same' | 'valid'][] = [
+    [[2, 8, 8, 3], 2, 2, 'valid'],
+    [[2, 9, 7, 4], 3, 2, 'same'],
+    [[1, 7, 7, 2], 3, 1, 'same'],
+    [[3, 4, 4, 5], [4, 4], 1, 'valid'],
+  ];
+  for (const [shape, size, stride, pad] of cases) {
+    const x = randn(shape) as tf.Tensor4D;
+    agree(`avgPool ${shape} k${size} s${stride} ${pad}`, () => tf.avgPool(x, size, stride, pad));
+    const dy = randn(tf.avgPool(x, size, stride, pad).shape);
+    agree(`AvgPoolGrad ${shape} k${size} s${stride} ${pad}`, () => tf.engine().runKernel('AvgPoolGrad', { dy, input: x }, { filterSize: size, strides: stride, pad } as never) as tf.Tensor);
   }
 });
 
@@ -366,4 +389,32 @@ test('without the native elementwise library (no compiler): GEMM kernels still r
     delete process.env.SPECPIPE_NATIVE_DIR;
     unregisterOpenBlasKernels();
   }
+});
+
+test('registers and computes inside a worker thread (data-parallel curvature workers)', { skip: blasMissing }, async () => {
+  // Under tsx (running the .ts sources) the worker needs tsx's loader and the .ts path; compiled, neither.
+  const underTsx = import.meta.url.endsWith('.ts');
+  const kernels = new URL(`../../src/backend/openblasKernels.${underTsx ? 'ts' : 'js'}`, import.meta.url).href;
+  const code = `
+    const { parentPort } = require('node:worker_threads');
+    (async () => {
+      ${underTsx ? "(await import('tsx/esm/api')).register();" : ''}
+      const tf = await import('@tensorflow/tfjs-core');
+      await import('@tensorflow/tfjs-backend-cpu');
+      const k = await import(${JSON.stringify(kernels)});
+      await tf.setBackend('cpu');
+      const r = k.registerOpenBlasKernels();
+      const y = tf.matMul(tf.tensor2d([[1, 2], [3, 4]]), tf.tensor2d([[5], [6]]));
+      parentPort.postMessage({ r, y: Array.from(y.dataSync()), kernels: k.openBlasKernelStatus().kernels.length });
+    })().catch((e) => parentPort.postMessage({ error: String(e && e.stack || e) }));`;
+  const w = new Worker(code, { eval: true });
+  const msg = await new Promise<{ r?: unknown; y?: number[]; kernels?: number; error?: string }>((resolve, reject) => {
+    w.once('message', resolve);
+    w.once('error', reject);
+  });
+  await w.terminate();
+  assert.equal(msg.error, undefined, msg.error);
+  assert.deepEqual(msg.r, { ok: true });
+  assert.deepEqual(msg.y, [17, 39]);
+  assert.ok(msg.kernels! >= OPENBLAS_KERNEL_NAMES.length);
 });

@@ -53,7 +53,14 @@ test('tiny MLP through the curvature engine: pieces = definitions, A1+A2+B1+B2 =
     return J;
   });
   const probsFlat = await whole.perSampleProbabilities();
-  const model: TinyModel = { C, P, N, jacobians, probs: Array.from({ length: N }, (_, i) => probsFlat.slice(i * C, (i + 1) * C)), labels: Array.from(data.labels) };
+  const model: TinyModel = {
+    C,
+    P,
+    N,
+    jacobians,
+    probs: Array.from({ length: N }, (_, i) => probsFlat.slice(i * C, (i + 1) * C)),
+    labels: Array.from(data.labels),
+  };
   const G = denseGaussNewton(model);
   const ref = densePieces(model);
   const scale = maxAbs(G);
@@ -73,7 +80,9 @@ test('tiny MLP through the curvature engine: pieces = definitions, A1+A2+B1+B2 =
     const err = maxAbsDiff(dense, ref[name]) / scale;
     assert.ok(err <= 1e-5, `${name}: engine piece vs its definition, max error / max|G| = ${err}`);
   }
-  const sum = (await Promise.all((['a1', 'a2', 'b1', 'b2'] as const).map((n) => toDense(pieces[n]!)))).reduce((acc, m) => acc.map((x, i) => x + m[i]!));
+  const sum = (await Promise.all((['a1', 'a2', 'b1', 'b2'] as const).map((n) => toDense(pieces[n]!)))).reduce((acc, m) =>
+    acc.map((x, i) => x + m[i]!),
+  );
   assert.ok(maxAbsDiff(sum, G) <= 1e-5 * scale, `A1+A2+B1+B2 vs dense G: ${maxAbsDiff(sum, G) / scale}`);
   for (const [op, dense] of [
     [pieces.a1, ref.a1],
@@ -81,7 +90,8 @@ test('tiny MLP through the curvature engine: pieces = definitions, A1+A2+B1+B2 =
   ] as const) {
     const ev = op.eigenvalues();
     const dv = jacobiEigenvalues(dense, P);
-    for (let j = 0; j < ev.length; j++) assert.ok(Math.abs(ev[j]! - dv[j]!) <= 1e-5 * dv[0]!, `${op.piece} eigenvalue ${j}: ${ev[j]} vs ${dv[j]}`);
+    for (let j = 0; j < ev.length; j++)
+      assert.ok(Math.abs(ev[j]! - dv[j]!) <= 1e-5 * dv[0]!, `${op.piece} eigenvalue ${j}: ${ev[j]} vs ${dv[j]}`);
   }
   assert.equal(pieces.b1.rank(1e-6), C * (C - 2));
   const tr = pieceTraces(pieces, trace(G, P));

@@ -18,7 +18,12 @@ import { readClassGradients } from '../../src/decompose/classGradientsArrow.js';
  * decompose/class-gradients with its default loader: a real MLP checkpoint (saved by
  * src/nn/checkpoint.ts) upstream, the real MNIST digits of the `mnist` package, 3 per class.
  */
-function ctxFor(root: string, upstream: UpstreamArtifact, params: DecomposeParams, coords: Record<string, unknown> = {}): StageContext<DecomposeParams> {
+function ctxFor(
+  root: string,
+  upstream: UpstreamArtifact,
+  params: DecomposeParams,
+  coords: Record<string, unknown> = {},
+): StageContext<DecomposeParams> {
   const outDir = join(root, `out-${Math.random().toString(36).slice(2)}`);
   mkdirSync(outDir);
   return {
@@ -42,16 +47,44 @@ test('decompose/class-gradients from a checkpoint and real MNIST digits (default
   const { params, buffers } = network.init(1);
   const upDir = join(root, 'train');
   mkdirSync(upDir);
-  for (const epoch of [0, 3]) saveCheckpoint(join(upDir, `checkpoint-epoch-${epoch}.safetensors`), network, params, buffers, { mean: [0.13], std: [0.31], pad: 0 });
+  for (const epoch of [0, 3])
+    saveCheckpoint(join(upDir, `checkpoint-epoch-${epoch}.safetensors`), network, params, buffers, {
+      mean: [0.13],
+      std: [0.31],
+      pad: 0,
+    });
   tf.dispose([...params, ...buffers]);
-  const manifest = { files: [0, 3].map((e) => ({ path: `checkpoint-epoch-${e}.safetensors`, role: 'checkpoint', bytes: 0, sha256: '', mtimeMs: 0 })) } as unknown as Manifest;
-  const upstream: UpstreamArtifact = { stage: 'train', name: 'train', kind: 'train/sgd', key: 'u', matrix: {}, coords: { train_per_class: 3 }, params: { data: 'mnist' }, dir: upDir, manifest };
+  const manifest = {
+    files: [0, 3].map((e) => ({
+      path: `checkpoint-epoch-${e}.safetensors`,
+      role: 'checkpoint',
+      bytes: 0,
+      sha256: '',
+      mtimeMs: 0,
+    })),
+  } as unknown as Manifest;
+  const upstream: UpstreamArtifact = {
+    stage: 'train',
+    name: 'train',
+    kind: 'train/sgd',
+    key: 'u',
+    matrix: {},
+    coords: { train_per_class: 3 },
+    params: { data: 'mnist' },
+    dir: upDir,
+    manifest,
+  };
 
   assert.match(pickCheckpoint(ctxFor(root, upstream, {}, { epoch: 3 })).path, /epoch-3\.safetensors$/);
   assert.match(pickCheckpoint(ctxFor(root, upstream, {})).path, /epoch-3\.safetensors$/, 'default: the last');
   assert.throws(() => pickCheckpoint(ctxFor(root, upstream, { epoch: 7 })), /no checkpoint for epoch 7/);
 
-  const ctx = ctxFor(root, upstream, { epoch: 0, classes: [0, 1, 7], trace_matvecs: 12, batch_size: 16 }, { epoch: 0, train_per_class: 3 });
+  const ctx = ctxFor(
+    root,
+    upstream,
+    { epoch: 0, classes: [0, 1, 7], trace_matvecs: 12, batch_size: 16 },
+    { epoch: 0, train_per_class: 3 },
+  );
   const result = await decomposeClassGradientsStage.run(ctx);
   const cg = readClassGradients(join(ctx.outDir, 'class-gradients.arrow'));
   assert.deepEqual(cg.classes, [0, 1, 7]);

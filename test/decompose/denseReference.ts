@@ -181,7 +181,9 @@ export function jacobiEigenvalues(A: Float64Array, n: number): Float64Array {
       }
     }
   }
-  return Float64Array.from({ length: n }, (_, i) => a[i * n + i]!).sort().reverse();
+  return Float64Array.from({ length: n }, (_, i) => a[i * n + i]!)
+    .sort()
+    .reverse();
 }
 
 export function trace(A: Float64Array, n: number): number {

@@ -69,7 +69,10 @@ for (const k of cases) {
     const scaleG = maxAbs(G);
     for (const name of ['a1', 'a2', 'b1'] as const) {
       const dense = await toDense(pieces[name]);
-      assert.ok(maxAbsDiff(dense, ref[name]) <= 1e-12 * scaleG, `${name} differs from its definition by ${maxAbsDiff(dense, ref[name])}`);
+      assert.ok(
+        maxAbsDiff(dense, ref[name]) <= 1e-12 * scaleG,
+        `${name} differs from its definition by ${maxAbsDiff(dense, ref[name])}`,
+      );
     }
     const b2 = await toDense(pieces.b2!);
     assert.ok(gOp.used >= k.P, 'B2 ran through the matrix-free G operator');
@@ -79,8 +82,19 @@ for (const k of cases) {
     assert.ok(maxAbsDiff(sum, G) <= 1e-12 * scaleG, `Σ pieces − G = ${maxAbsDiff(sum, G)}`);
     // the low-rank part A1+A2+B1 as one operator = the sum of its three pieces
     const v = randomVector(k.P, 11);
-    const [x1, x2, x3, xl] = await Promise.all([pieces.a1.matvec(v), pieces.a2.matvec(v), pieces.b1.matvec(v), pieces.lowRank.matvec(v)]);
-    assert.ok(maxAbsDiff(x1.map((x, i) => x + x2[i]! + x3[i]!), xl) <= 1e-12 * maxAbs(xl));
+    const [x1, x2, x3, xl] = await Promise.all([
+      pieces.a1.matvec(v),
+      pieces.a2.matvec(v),
+      pieces.b1.matvec(v),
+      pieces.lowRank.matvec(v),
+    ]);
+    assert.ok(
+      maxAbsDiff(
+        x1.map((x, i) => x + x2[i]! + x3[i]!),
+        xl,
+      ) <=
+        1e-12 * maxAbs(xl),
+    );
   });
 
   test(`decomposition ${k.name}: Gram eigenvalues = dense eigenvalues, rank bounds, traces add up`, async () => {
@@ -103,9 +117,13 @@ for (const k of cases) {
       const tol = 1e-9 * denseEv[0]!;
       // the r Gram eigenvalues are the r largest dense ones; the remaining P − r dense ones vanish
       for (let j = 0; j < gramEv.length; j++) {
-        assert.ok(Math.abs(gramEv[j]! - denseEv[j]!) <= tol, `${op.piece} eigenvalue ${j}: Gram ${gramEv[j]} vs dense ${denseEv[j]}`);
+        assert.ok(
+          Math.abs(gramEv[j]! - denseEv[j]!) <= tol,
+          `${op.piece} eigenvalue ${j}: Gram ${gramEv[j]} vs dense ${denseEv[j]}`,
+        );
       }
-      for (let j = gramEv.length; j < k.P; j++) assert.ok(Math.abs(denseEv[j]!) <= tol, `${op.piece}: dense eigenvalue ${j} = ${denseEv[j]} should vanish`);
+      for (let j = gramEv.length; j < k.P; j++)
+        assert.ok(Math.abs(denseEv[j]!) <= tol, `${op.piece}: dense eigenvalue ${j} = ${denseEv[j]} should vanish`);
       assert.ok(op.rank() <= op.rankBound, `${op.piece}: rank ${op.rank()} exceeds the bound ${op.rankBound}`);
       assert.ok(Math.abs(op.trace() - trace(dense, k.P)) <= 1e-10 * Math.abs(trace(dense, k.P)), `${op.piece} trace`);
     }
@@ -145,7 +163,7 @@ test('decomposition with float32 cotangent products (as the tfjs engine gives): 
   assert.ok(maxAbsDiff(refSum, G) <= 1e-12 * maxAbs(G));
 });
 
-test('class subset: pieces decompose G_S (classes and labels restricted to S), g_c and g_cc\' as defined', async () => {
+test("class subset: pieces decompose G_S (classes and labels restricted to S), g_c and g_cc' as defined", async () => {
   const m = tinyModel(9, 5, 20, 3);
   const S = [0, 2, 3];
   const all = classBatches(m, 2);
@@ -173,7 +191,7 @@ test('class subset: pieces decompose G_S (classes and labels restricted to S), g
         const w = m.probs[i]![S[b]!]!;
         mass += w;
         const gi = sampleGradient(m, i, S[b]!);
-        for (let k = 0; k < P; k++) g[k] = g[k]! + (w * gi[k]!);
+        for (let k = 0; k < P; k++) g[k] = g[k]! + w * gi[k]!;
       }
       for (let k = 0; k < P; k++) g[k] = g[k]! / mass;
       assert.ok(maxAbsDiff(g, crossClassMean(cg, a, b)) <= 1e-12 * maxAbs(g));
@@ -194,9 +212,18 @@ test('class subset: pieces decompose G_S (classes and labels restricted to S), g
 
 test('class gradients reject bad input, naming the value', async () => {
   const m = tinyModel(1, 3, 6, 2);
-  await assert.rejects(classGradients(classBatches(m, 2), product(m).fn, { numClasses: 3, paramCount: 6, classes: [0, 3] }), /classes must be integers in \[0, 3\), received \[0,3\]/);
-  await assert.rejects(classGradients(classBatches(m, 2), product(m).fn, { numClasses: 3, paramCount: 6, classes: [1, 1] }), /distinct, received 1 twice/);
-  await assert.rejects(classGradients(classBatches(m, 2), product(m).fn, { numClasses: 3, paramCount: 7 }), /length 6, expected P = 7/);
+  await assert.rejects(
+    classGradients(classBatches(m, 2), product(m).fn, { numClasses: 3, paramCount: 6, classes: [0, 3] }),
+    /classes must be integers in \[0, 3\), received \[0,3\]/,
+  );
+  await assert.rejects(
+    classGradients(classBatches(m, 2), product(m).fn, { numClasses: 3, paramCount: 6, classes: [1, 1] }),
+    /distinct, received 1 twice/,
+  );
+  await assert.rejects(
+    classGradients(classBatches(m, 2), product(m).fn, { numClasses: 3, paramCount: 7 }),
+    /length 6, expected P = 7/,
+  );
 });
 
 test('class gradients round-trip through their Arrow artifact bit for bit', async () => {
@@ -209,7 +236,10 @@ test('class gradients round-trip through their Arrow artifact bit for bit', asyn
   assert.deepEqual(Array.from(back.pairMass), Array.from(cg.pairMass));
   back.pairSums.forEach((s, i) => assert.deepEqual(Array.from(s), Array.from(cg.pairSums[i]!)));
   const { encodeArrowTable } = await import('../../src/store/arrowFile.js');
-  assert.throws(() => decodeClassGradients(encodeArrowTable({ x: new Float64Array(2) }), 'cg.arrow'), /cg\.arrow: Arrow file lacks the "specpipe\.classGradients" metadata/);
+  assert.throws(
+    () => decodeClassGradients(encodeArrowTable({ x: new Float64Array(2) }), 'cg.arrow'),
+    /cg\.arrow: Arrow file lacks the "specpipe\.classGradients" metadata/,
+  );
 });
 
 test('piece operators from a stored class-gradients.arrow equal the in-memory ones; b2 needs G', async () => {

@@ -1,5 +1,5 @@
 // Fault tests with real worker processes: kill -9 of a worker mid-stage, kill -9 of Redis mid-run.
-import { after, test } from 'node:test';
+import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,26 +12,24 @@ import { redisMissing, startRedisServer, type RedisTestServer } from './redisSer
 import { spawnWorker, type WorkerProcess } from './workerProcesses.js';
 import { matrixGraph } from './graphs.js';
 
-const cleanups: Array<() => Promise<void>> = [];
-after(async () => {
-  for (const c of cleanups.reverse()) await c();
-});
-
-function newStore(): string {
-  const s = mkdtempSync(join(tmpdir(), 'specpipe-dist-store-'));
-  cleanups.push(async () => rmSync(s, { recursive: true, force: true }));
-  return s;
-}
-
-async function spawnWorkers(n: number, redis: RedisTestServer, store: string, queue: string): Promise<WorkerProcess[]> {
+// One persistent Redis (append-only file, fsync always) and 3 worker processes for the file: the
+// first test kills one worker, the second kills Redis itself.
+let redis: RedisTestServer | undefined;
+let store = '';
+let workers: WorkerProcess[] = [];
+before(async () => {
+  if (redisMissing) return;
+  redis = await startRedisServer({ persistent: true });
+  store = mkdtempSync(join(tmpdir(), 'specpipe-dist-store-'));
   // Short locks so a dead worker's job comes back within about 1.5 s.
-  const args = ['--redis', redis.url, '--store', store, '--queue', queue, '--lock-duration-ms', '1000', '--stalled-interval-ms', '500'];
-  const workers = await Promise.all(Array.from({ length: n }, () => spawnWorker(args)));
-  cleanups.push(async () => {
-    await Promise.all(workers.map((w) => w.kill()));
-  });
-  return workers;
-}
+  const args = ['--redis', redis.url, '--store', store, '--queue', 'q-faults', '--lock-duration-ms', '1000', '--stalled-interval-ms', '500'];
+  workers = await Promise.all([0, 1, 2].map(() => spawnWorker(args)));
+});
+after(async () => {
+  await Promise.all(workers.map((w) => w.kill()));
+  await redis?.stop();
+  if (store !== '') rmSync(store, { recursive: true, force: true });
+});
 
 /** Every artifact equals the local reference and every key directory holds only the complete file. */
 function assertArtifactsMatch(store: string, jobs: readonly DistributedJob[]) {
@@ -43,10 +41,7 @@ function assertArtifactsMatch(store: string, jobs: readonly DistributedJob[]) {
 }
 
 test('kill -9 of a worker mid-stage: its job returns to the queue, another worker finishes it, artifacts equal the local run', { skip: redisMissing }, async () => {
-  const redis = await startRedisServer();
-  cleanups.push(() => redis.stop());
-  const store = newStore();
-  const workers = await spawnWorkers(3, redis, store, 'q-kill');
+  const server = redis as RedisTestServer;
   const jobs = matrixGraph('k', ['a', 'b', 'c'], { sleepMs: 1500 });
   let killed: { workerId: string; jobId: string } | undefined;
   const onEvent = (e: SchedulerEvent) => {
@@ -58,7 +53,7 @@ test('kill -9 of a worker mid-stage: its job returns to the queue, another worke
       }
     }
   };
-  const r = await runJobGraph(jobs, { redis: redis.endpoint, queueName: 'q-kill', pollMs: 20, isDone: (j) => hashChainArtifactExists(store, j.id), onEvent });
+  const r = await runJobGraph(jobs, { redis: server.endpoint, queueName: 'q-faults', pollMs: 20, isDone: (j) => hashChainArtifactExists(store, j.id), onEvent });
   assert.ok(killed !== undefined, 'a worker was killed mid-stage');
   assert.deepEqual(r.outcomes.map((o) => o.status), jobs.map(() => 'executed'));
   const victimJob = r.outcomes.find((o) => o.id === killed?.jobId);
@@ -69,18 +64,17 @@ test('kill -9 of a worker mid-stage: its job returns to the queue, another worke
 });
 
 test('kill -9 of Redis mid-run: the run stops with a resumable error; the rerun reuses finished stages and computes each stage once', { skip: redisMissing }, async () => {
-  const redis = await startRedisServer({ persistent: true });
-  cleanups.push(() => redis.stop());
-  const store = newStore();
-  const workers = await spawnWorkers(2, redis, store, 'q-restart');
+  const server = redis as RedisTestServer;
+  const alive = workers.filter((w) => w.child.exitCode === null && w.child.signalCode === null);
+  assert.equal(alive.length, 2);
   const jobs = matrixGraph('r', ['a', 'b', 'c', 'd'], { sleepMs: 400 });
   let finished = 0;
   let redisKilled: Promise<void> | undefined;
   const first = runJobGraph(jobs, {
-    redis: redis.endpoint, queueName: 'q-restart', pollMs: 20, redisTimeoutMs: 1000,
+    redis: server.endpoint, queueName: 'q-faults', pollMs: 20, redisTimeoutMs: 1000,
     isDone: (j) => hashChainArtifactExists(store, j.id),
     onEvent: (e) => {
-      if (e.type === 'finished' && ++finished === 3) redisKilled = redis.kill();
+      if (e.type === 'finished' && ++finished === 3) redisKilled = server.kill();
     },
   });
   await assert.rejects(first, (e) => isSpecpipeError(e) && e.reason === 'redis-unreachable');
@@ -88,15 +82,15 @@ test('kill -9 of Redis mid-run: the run stops with a resumable error; the rerun 
   const doneBefore = jobs.filter((j) => hashChainArtifactExists(store, j.id)).map((j) => j.id);
   assert.ok(doneBefore.length >= 3 && doneBefore.length < jobs.length, `${doneBefore.length} stages done before the crash`);
 
-  await redis.restart();
-  const rerun = await runJobGraph(jobs, { redis: redis.endpoint, queueName: 'q-restart', pollMs: 20, isDone: (j) => hashChainArtifactExists(store, j.id) });
+  await server.restart();
+  const rerun = await runJobGraph(jobs, { redis: server.endpoint, queueName: 'q-faults', pollMs: 20, isDone: (j) => hashChainArtifactExists(store, j.id) });
   for (const o of rerun.outcomes) {
     if (doneBefore.includes(o.id)) assert.equal(o.status, 'cached', `${o.id} reused`);
     else assert.ok(o.status === 'executed' || o.status === 'cached', `${o.id}: ${o.status}`);
   }
   assertArtifactsMatch(store, jobs);
   // Across the crash, every stage was computed exactly once (a job retaken after the restart finds its artifact).
-  const log = workers.map((w) => w.output()).join('');
+  const log = alive.map((w) => w.output()).join('');
   for (const j of jobs) {
     const executed = log.split('\n').filter((l) => l.startsWith(`${j.name}: executed`)).length;
     assert.equal(executed, 1, `${j.name} computed once\n${log}`);

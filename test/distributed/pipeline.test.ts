@@ -4,19 +4,25 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { delimiter, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { preparePlan } from '../../src/pipeline/preparePlan.js';
 import type { Plan } from '../../src/pipeline/plan.js';
 import { ArtifactStore } from '../../src/store/artifactStore.js';
 import { runPlanLocally } from '../../src/executor/localExecutor.js';
 import { runPlanDistributed } from '../../src/executor/bullmq/runPlanDistributed.js';
 import { isSpecpipeError } from '../../src/util/errors.js';
-import { TEST_STAGES } from '../pipeline/cliHarness.js';
+import { TEST_STAGES, runCli } from '../pipeline/cliHarness.js';
+import { runCommand } from '../../src/cli/commands/run.js';
+import { listRunIds, readRunRecord, type RunRecord } from '../../src/store/runRecord.js';
 import { redisMissing, startRedisServer, type RedisTestServer } from './redisServer.js';
 import { spawnWorker, type WorkerProcess } from './workerProcesses.js';
 
 const QUEUE = 'q-pipeline';
+const BLOCKING_STAGE = fileURLToPath(new URL(`./fixtures/blockingStage.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url));
+/** Whether src/cli/commands/run.ts has been wired to runPlanWithExecutor (it takes --redis). */
+const runWired = readFileSync(fileURLToPath(new URL(`../../src/cli/commands/run.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url)), 'utf8').includes('runPlanWithExecutor');
+const notWired = !runWired && 'specpipe run does not take --executor bullmq yet (wire runPlanWithExecutor into src/cli/commands/run.ts)';
 let redis: RedisTestServer | undefined;
 let dir = '';
 let shared = ''; // the store the workers share
@@ -26,7 +32,7 @@ let workers: WorkerProcess[] = [];
 async function addWorker(): Promise<WorkerProcess> {
   const w = await spawnWorker(
     ['--redis', (redis as RedisTestServer).url, '--store', shared, '--queue', QUEUE, '--lock-duration-ms', '1000', '--stalled-interval-ms', '500'],
-    { cli: true, env: { SPECPIPE_STAGE_MODULES: TEST_STAGES, SPECPIPE_TEST_LOG: execLog } },
+    { cli: true, env: { SPECPIPE_STAGE_MODULES: [TEST_STAGES, BLOCKING_STAGE].join(delimiter), SPECPIPE_TEST_LOG: execLog } },
   );
   workers.push(w);
   return w;
@@ -35,6 +41,7 @@ async function addWorker(): Promise<WorkerProcess> {
 before(async () => {
   if (redisMissing) return;
   await import(pathToFileURL(TEST_STAGES).href); // registers test/const, test/sum in this process too
+  await import(pathToFileURL(BLOCKING_STAGE).href);
   dir = mkdtempSync(join(tmpdir(), 'specpipe-dist-e2e-'));
   shared = join(dir, 'shared-artifacts');
   execLog = join(dir, 'exec.log');
@@ -136,6 +143,22 @@ test('a stage that always throws is reported after its retries; the other branch
   assert.deepEqual(r.counts, { executed: 10, cached: 0, failed: 2 });
 });
 
+test('a stage that blocks its thread past the lock duration is not taken as stalled (it runs in a stage thread)', { skip: redisMissing }, async () => {
+  // Workers hold 1 s locks; this stage holds its thread for 2.5 s without yielding.
+  const p = await plan(`name: dist-block
+stages:
+  hog:
+    uses: test/block
+    with: { block_ms: 2500 }
+`, 'block');
+  const r = await runPlanDistributed(p, new ArtifactStore(shared), { redis: (redis as RedisTestServer).endpoint, queueName: QUEUE, progress: 'quiet', pollMs: 20 });
+  assert.deepEqual(r.counts, { executed: 1, cached: 0, failed: 0 });
+  const hog = p.nodes[0]?.key as string;
+  assert.equal(executions(hog), 1, 'computed once: no second worker took it as stalled');
+  const output = workers.map((w) => w.output()).join('');
+  assert.equal(output.split('\n').filter((l) => l.startsWith('hog: started')).length, 1, output);
+});
+
 test('kill -9 of a worker mid-stage: the run completes with the local run\'s artifacts', { skip: redisMissing }, async () => {
   const p = await plan(pipeline(3, { sleepA: 1200 }), 'kill');
   const reference = await localReference(p, 'kill');
@@ -192,4 +215,35 @@ test('kill -9 of Redis mid-run, restart: the rerun completes, reusing what finis
   assert.deepEqual(contentHashes(store, p.nodes.map((n) => n.key)), reference);
   for (const n of p.nodes) assert.equal(executions(n.key), 1, `${n.name} computed once across the crash`);
   assert.deepEqual(readdirSync(join(shared)).filter((f) => /^[0-9a-f]{64}\./.test(f)), [], 'no half-written artifact directory');
+});
+
+test('specpipe run --executor bullmq: same keys and content as a local `specpipe run`; run record and `specpipe runs` name the workers', { skip: redisMissing || notWired }, async () => {
+  // runCommand is called in this process without capturing stdout (under `node --test` stdout also
+  // carries the runner's reports); results are read from the run records instead of --json.
+  const server = redis as RedisTestServer;
+  const ws = mkdtempSync(join(dir, 'cli-'));
+  const file = join(ws, 'pipe.yaml');
+  writeFileSync(file, pipeline(5));
+  const distRuns = join(ws, 'runs-dist');
+  const args = [file, '--executor', 'bullmq', '--redis', server.url, '--queue', QUEUE, '--store', shared, '--runs', distRuns, '--quiet'];
+  assert.equal(await runCommand(args), 0);
+  const localRuns = join(ws, 'runs-local');
+  assert.equal(await runCommand([file, '--store', join(ws, 'local'), '--runs', localRuns, '--quiet']), 0);
+  const lastRecord = (runsDir: string): RunRecord => readRunRecord(runsDir, listRunIds(runsDir).at(-1) as string);
+  const dist = lastRecord(distRuns);
+  const local = lastRecord(localRuns);
+  assert.deepEqual(dist.counts, { executed: 10, cached: 0, failed: 0 });
+  assert.deepEqual(dist.stages.map((s) => [s.name, s.key]), local.stages.map((s) => [s.name, s.key]));
+  const keys = dist.stages.map((s) => s.key);
+  assert.deepEqual(contentHashes(new ArtifactStore(shared), keys), contentHashes(new ArtifactStore(join(ws, 'local')), keys));
+  assert.deepEqual(dist.stages.map((s) => s.metrics), local.stages.map((s) => s.metrics));
+  assert.match(dist.executor, /^bullmq \(queue q-pipeline on redis:\/\/127\.0\.0\.1:\d+\)$/);
+  const pids = workers.map((w) => `:${w.pid}`);
+  for (const s of dist.stages) assert.ok(pids.some((pid) => s.worker?.endsWith(pid)), `${s.name} ran on ${s.worker}`);
+  const listed = await runCli(['runs', '--runs', distRuns], { cwd: ws, process: true });
+  assert.equal(listed.code, 0, listed.stderr);
+  for (const w of new Set(dist.stages.map((s) => s.worker))) assert.ok(listed.stdout.includes(w as string), `runs shows ${w}:\n${listed.stdout}`);
+
+  assert.equal(await runCommand(args), 0);
+  assert.deepEqual(lastRecord(distRuns).counts, { executed: 0, cached: 10, failed: 0 });
 });

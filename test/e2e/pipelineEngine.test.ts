@@ -7,6 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, readdirSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import '../pipeline/fixtures/testStages.js';
 import { runCli, runJson, startCli, statuses, tempWorkspace, waitForExit } from '../pipeline/cliHarness.js';
 
 const PIPE = `name: engine-test
@@ -118,7 +119,7 @@ stages:
   assert.equal(leftovers.length, 1);
   assert.equal(readFileSync(join(w.dir, 'artifacts', '.tmp', leftovers[0]!, 'values.arrow'), 'utf8'), 'partial');
 
-  const rerun = await runJson([w.file], { cwd: w.dir, env: { SPECPIPE_TEST_LOG: w.log, SPECPIPE_TEST_NO_SLEEP: '1' } });
+  const rerun = await runJson([w.file], { cwd: w.dir, env: { SPECPIPE_TEST_LOG: w.log, SPECPIPE_TEST_NO_SLEEP: '1' }, process: true });
   assert.deepEqual(statuses(rerun), { first: 'cached', slow: 'executed', down: 'executed' });
   const rec = JSON.parse(readFileSync(join(w.dir, 'runs', `${rerun.run}.json`), 'utf8')) as { stages: { name: string; metrics?: Record<string, number> }[] };
   assert.equal(rec.stages.find((s) => s.name === 'down')!.metrics!['sum'], 8, 'down read the complete artifact (4 × 2)');
@@ -142,7 +143,7 @@ stages:
     with: { sleep_ms: 200 }
 `);
   const env = { SPECPIPE_TEST_LOG: w.log };
-  const [r1, r2] = await Promise.all([runJson([w.file], { cwd: w.dir, env }), runJson([w.file, '--jobs', '2'], { cwd: w.dir, env })]);
+  const [r1, r2] = await Promise.all([runJson([w.file], { cwd: w.dir, env, process: true }), runJson([w.file, '--jobs', '2'], { cwd: w.dir, env, process: true })]);
   const started = logLines(w.log, 'start').map((l) => l.split(' ')[2]!);
   assert.equal(started.length, 6, `each of the 6 instances started once:\n${readFileSync(w.log, 'utf8')}`);
   assert.equal(new Set(started).size, 6);
@@ -236,9 +237,9 @@ test('a failing stage: its downstream is not run, independent branches finish wi
 
 test('validate prints positioned diagnostics (no stack trace) and exits 1', async () => {
   const w = workspace('name: v\nstages:\n  a:\n    uses: test/const\n    with: { value: 1, sise: 2 }\n');
-  const r = await runCli(['validate', w.file], { cwd: w.dir });
+  const r = await runCli(['validate', w.file], { cwd: w.dir, process: true });
   assert.equal(r.code, 1);
   assert.equal(r.stderr, 'pipe.yaml:5:23: unknown key "sise" in stages.a.with (params of test/const); did you mean "size"?\n      with: { value: 1, sise: 2 }\n                        ^^^^\n');
-  const ok = await runCli(['validate', w.file, '--set', 'a.with={value: 3}'], { cwd: w.dir });
+  const ok = await runCli(['validate', w.file, '--set', 'a.with={value: 3}'], { cwd: w.dir, process: true });
   assert.equal(ok.stdout, 'pipe.yaml: ok (1 stages, 1 instances)\n');
 });

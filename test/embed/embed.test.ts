@@ -26,11 +26,16 @@ function clusters(k: number, perCluster: number, dim: number, seed: number): { r
 /** Every point's nearest neighbour in the embedding has its label, and cluster diameters are below the gaps between cluster centroids. */
 function assertSeparated(coords: Float64Array, labels: number[], what: string): void {
   const n = labels.length;
-  const d = (i: number, j: number): number => Math.hypot(coords[2 * i]! - coords[2 * j]!, coords[2 * i + 1]! - coords[2 * j + 1]!);
+  const d = (i: number, j: number): number =>
+    Math.hypot(coords[2 * i]! - coords[2 * j]!, coords[2 * i + 1]! - coords[2 * j + 1]!);
   for (let i = 0; i < n; i++) {
     let best = -1;
     for (let j = 0; j < n; j++) if (j !== i && (best < 0 || d(i, j) < d(i, best))) best = j;
-    assert.equal(labels[best], labels[i], `${what}: point ${i} (cluster ${labels[i]}) has its nearest neighbour in cluster ${labels[best]}`);
+    assert.equal(
+      labels[best],
+      labels[i],
+      `${what}: point ${i} (cluster ${labels[i]}) has its nearest neighbour in cluster ${labels[best]}`,
+    );
   }
   let maxWithin = 0;
   let minBetween = Infinity;
@@ -40,7 +45,10 @@ function assertSeparated(coords: Float64Array, labels: number[], what: string): 
       else minBetween = Math.min(minBetween, d(i, j));
     }
   }
-  assert.ok(minBetween > maxWithin * 0.5 && minBetween > 0, `${what}: clusters not separated (closest pair across clusters ${minBetween}, widest cluster ${maxWithin})`);
+  assert.ok(
+    minBetween > maxWithin * 0.5 && minBetween > 0,
+    `${what}: clusters not separated (closest pair across clusters ${minBetween}, widest cluster ${maxWithin})`,
+  );
 }
 
 test('t-SNE keeps well-separated clusters separated; same seed ⇒ same embedding, other seed ⇒ different', () => {
@@ -74,13 +82,20 @@ test('gradient points: labels "c" and "c–c\'", distances from the Gram equal e
     idx.forEach((i, r) => probabilities.set(m.probs[i]!, r * 4));
     return { trueClass: c, probabilities, batch: idx };
   });
-  const cg = await classGradients(batches, async (idx: number[], us) => us.map((u) => jacobianTransposeProduct(m, idx, u)), { numClasses: 4, paramCount: 25 });
+  const cg = await classGradients(batches, async (idx: number[], us) => us.map((u) => jacobianTransposeProduct(m, idx, u)), {
+    numClasses: 4,
+    paramCount: 25,
+  });
   const set = gradientPoints(cg);
   assert.equal(set.points.length, 4 + 12);
-  assert.deepEqual(set.points.slice(0, 5).map((p) => p.label), ['0', '1', '2', '3', '0–1']);
+  assert.deepEqual(
+    set.points.slice(0, 5).map((p) => p.label),
+    ['0', '1', '2', '3', '0–1'],
+  );
   const explicit = set.points.map((p) => (p.kind === 'class' ? classMean(cg, p.c) : crossClassMean(cg, p.c, p.cp)));
   const D = squaredDistancesOf(explicit);
-  for (let i = 0; i < D.length; i++) assert.ok(Math.abs(D[i]! - set.squaredDistances[i]!) <= 1e-9 * Math.max(1, D[i]!), `distance entry ${i}`);
+  for (let i = 0; i < D.length; i++)
+    assert.ok(Math.abs(D[i]! - set.squaredDistances[i]!) <= 1e-9 * Math.max(1, D[i]!), `distance entry ${i}`);
   const withOwn = gradientPoints(cg, { includeOwn: true, classNames: ['a', 'b', 'c', 'd'] });
   assert.equal(withOwn.points.length, 20);
   assert.ok(withOwn.points.some((p) => p.kind === 'own' && p.label === 'b–b'));

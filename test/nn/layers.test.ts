@@ -77,3 +77,21 @@ test('globalAvgPool averages over H and W per channel', () => {
   close(y.dataSync(), [3, 30], 1e-6, 'gap');
   y.dispose();
 });
+
+test('batchNorm train mode is differentiable through the batch statistics (gradient agrees with central differences)', () => {
+  const out = tf.tidy(() => {
+    const x = tf.randomNormal([3, 2, 2, 4], 0, 1, 'float32', 1);
+    const r = tf.randomNormal([3, 2, 2, 4], 0, 1, 'float32', 2);
+    const v = tf.randomNormal([3, 2, 2, 4], 0, 1, 'float32', 5);
+    const st = { runningMean: tf.zeros([4]), runningVar: tf.ones([4]), numBatchesTracked: tf.scalar(0) };
+    const w = tf.randomUniform([4], 0.5, 1.5, 'float32', 3);
+    const b = tf.randomNormal([4], 0, 1, 'float32', 4);
+    // f(x) = Σ r ⊙ BN(x)²: the square makes the gradient depend on μ and σ² through every sample.
+    const f = (xx: tf.Tensor): tf.Scalar => tf.sum(tf.mul(tf.square(batchNorm(xx, w, b, st, 'train').y), r));
+    const gv = tf.sum(tf.mul(tf.grad(f)(x), v));
+    const eps = 1e-2;
+    const fd = tf.div(tf.sub(f(tf.add(x, tf.mul(v, eps))), f(tf.sub(x, tf.mul(v, eps)))), 2 * eps);
+    return [gv.dataSync()[0]!, fd.dataSync()[0]!];
+  });
+  assert.ok(Math.abs(out[0]! - out[1]!) <= 1e-3 * Math.abs(out[1]!), `∇f·v = ${out[0]}, central difference ${out[1]}`);
+});

@@ -55,8 +55,77 @@ export function waitForExit(child: ChildProcess): Promise<CliResult> {
   });
 }
 
-export function runCli(args: readonly string[], options: { cwd: string; env?: Record<string, string> }): Promise<CliResult> {
-  return waitForExit(startCli(args, options));
+export interface CliOptions {
+  readonly cwd: string;
+  readonly env?: Record<string, string>;
+  /** Run in a child process (the real `main`) instead of calling the command in this process. */
+  readonly process?: boolean;
+}
+
+type Command = (argv: string[]) => Promise<number>;
+
+async function commandFor(name: string): Promise<Command | undefined> {
+  const table: Record<string, () => Promise<Command>> = {
+    run: async () => (await import('../../src/cli/commands/run.js')).runCommand,
+    validate: async () => (await import('../../src/cli/commands/validate.js')).validateCommand,
+    explain: async () => (await import('../../src/cli/commands/explain.js')).explainCommand,
+    diff: async () => (await import('../../src/cli/commands/diff.js')).diffCommand,
+    show: async () => (await import('../../src/cli/commands/show.js')).showCommand,
+    runs: async () => (await import('../../src/cli/commands/runs.js')).runsCommand,
+    gc: async () => (await import('../../src/cli/commands/gc.js')).gcCommand,
+  };
+  return table[name]?.();
+}
+
+let inProcessBusy = false;
+
+/**
+ * Calls a command in this process as `main` would (cwd, env, stdout/stderr captured, SpecpipeError →
+ * "specpipe NAME: message" and its exit code). Spawning a CLI per call costs seconds on a loaded
+ * machine; crash and concurrency tests still use real processes (`process: true`, `startCli`).
+ */
+async function runInProcess(args: readonly string[], options: CliOptions): Promise<CliResult> {
+  if (inProcessBusy) throw new Error('runInProcess is not reentrant');
+  inProcessBusy = true;
+  const [name, ...rest] = args;
+  const command = await commandFor(name ?? '');
+  if (command === undefined) throw new Error(`no in-process command "${name}"`);
+  const { isSpecpipeError } = await import('../../src/util/errors.js');
+  let stdout = '';
+  let stderr = '';
+  const out = process.stdout.write.bind(process.stdout);
+  const err = process.stderr.write.bind(process.stderr);
+  const cwd = process.cwd();
+  const savedEnv: Record<string, string | undefined> = {};
+  for (const [k, v] of Object.entries({ ...options.env, NO_COLOR: '1' })) {
+    savedEnv[k] = process.env[k];
+    process.env[k] = v;
+  }
+  process.stdout.write = ((chunk: string | Uint8Array) => ((stdout += chunk.toString()), true)) as typeof process.stdout.write;
+  process.stderr.write = ((chunk: string | Uint8Array) => ((stderr += chunk.toString()), true)) as typeof process.stderr.write;
+  process.chdir(options.cwd);
+  let code: number;
+  try {
+    code = await command(rest);
+  } catch (e) {
+    if (!isSpecpipeError(e)) throw e;
+    stderr += `specpipe ${name}: ${e.message}\n`;
+    code = e.exitCode;
+  } finally {
+    process.stdout.write = out;
+    process.stderr.write = err;
+    process.chdir(cwd);
+    for (const [k, v] of Object.entries(savedEnv)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+    inProcessBusy = false;
+  }
+  return { code, signal: null, stdout, stderr };
+}
+
+export function runCli(args: readonly string[], options: CliOptions): Promise<CliResult> {
+  return options.process === true ? waitForExit(startCli(args, options)) : runInProcess(args, options);
 }
 
 export interface RunJson {
@@ -65,7 +134,7 @@ export interface RunJson {
 }
 
 /** `specpipe run … --json`, parsed; fails with stderr when the exit code is not `expectCode`. */
-export async function runJson(args: readonly string[], options: { cwd: string; env?: Record<string, string> }, expectCode = 0): Promise<RunJson & { stderr: string }> {
+export async function runJson(args: readonly string[], options: CliOptions, expectCode = 0): Promise<RunJson & { stderr: string }> {
   const r = await runCli(['run', ...args, '--json'], options);
   if (r.code !== expectCode) throw new Error(`specpipe run exited ${r.code} (expected ${expectCode})\nstderr:\n${r.stderr}\nstdout:\n${r.stdout}`);
   return { ...(JSON.parse(r.stdout) as RunJson), stderr: r.stderr };

@@ -132,3 +132,18 @@ for (const c of cases) {
     assert.equal(got, c.message);
   });
 }
+
+test('a bad --set value: positioned at what it replaced, naming the --set', () => {
+  let message = 'OK';
+  try {
+    const loaded = loadPipeline('bad.yaml', { source: 'name: t\nstages:\n  a:\n    uses: test/const\n    with:\n      value: 1\n', overrides: ['a.with.value=abc'] });
+    buildPlan(loaded, { backendId: 'cpu' });
+  } catch (e) {
+    if (!(e instanceof PipelineError)) throw e;
+    message = e.message;
+  }
+  assert.equal(
+    message,
+    ['bad.yaml:6:7: stages.a.with.value must be a number, received "abc" (from --set a.with.value=abc)', '        value: 1', '        ^^^^^^^^'].join('\n'),
+  );
+});

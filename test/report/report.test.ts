@@ -14,8 +14,13 @@ const CHROMIUM = '/usr/bin/chromium';
 
 test('power-law and semicircle fits recover known parameters, and each wins on its own data', () => {
   const grid = Array.from({ length: 60 }, (_, i) => 10 ** (-3 + (3 * i) / 59));
-  const pl = fitPowerLaw(grid, grid.map((x) => 2 * x ** -1.5));
-  assert.ok(pl !== null && Math.abs(pl.exponent - 1.5) < 1e-10 && Math.abs(pl.log10Amplitude - Math.log10(2)) < 1e-10 && pl.r2 > 0.999999);
+  const pl = fitPowerLaw(
+    grid,
+    grid.map((x) => 2 * x ** -1.5),
+  );
+  assert.ok(
+    pl !== null && Math.abs(pl.exponent - 1.5) < 1e-10 && Math.abs(pl.log10Amplitude - Math.log10(2)) < 1e-10 && pl.r2 > 0.999999,
+  );
   // semicircle data: the moment-matched semicircle is the truth
   const lin = Array.from({ length: 801 }, (_, i) => -2 + (4 * i) / 800);
   const sc = lin.map((x) => semicircleDensity(x, 0, 2));
@@ -28,19 +33,37 @@ test('power-law and semicircle fits recover known parameters, and each wins on i
   assert.ok(plOnSc.r2 < fit.r2, 'the semicircle fits semicircle data better than a power law');
   // power-law data: the power law wins
   const powDensity = logGrid.map((x) => 0.1 * x ** -1.2);
-  const scOnPow = fitSemicircle(lin, lin.map((x) => 0.1 * Math.abs(x || 1e-3) ** -1.2), logGrid, powDensity)!;
+  const scOnPow = fitSemicircle(
+    lin,
+    lin.map((x) => 0.1 * Math.abs(x || 1e-3) ** -1.2),
+    logGrid,
+    powDensity,
+  )!;
   assert.ok(fitPowerLaw(logGrid, powDensity)!.r2 > scOnPow.r2);
 });
 
 test('SVG ids are prefixed so inlined figures keep their own clip paths', () => {
   const svg = '<svg><clipPath id="clip1"><rect/></clipPath><g clip-path="url(#clip1)"></g><use href="#clip1"/></svg>';
-  assert.equal(prefixSvgIds(svg, 'f3'), '<svg><clipPath id="f3-clip1"><rect/></clipPath><g clip-path="url(#f3-clip1)"></g><use href="#f3-clip1"/></svg>');
+  assert.equal(
+    prefixSvgIds(svg, 'f3'),
+    '<svg><clipPath id="f3-clip1"><rect/></clipPath><g clip-path="url(#f3-clip1)"></g><use href="#f3-clip1"/></svg>',
+  );
 });
 
 test('report data validation names the path and the value', () => {
   assert.throws(() => validateReportData({ title: 3 }, 'F.json'), /F\.json: title must be a string, received 3/);
-  assert.throws(() => validateReportData({ title: 't', spectra: [{ operator: 'hessian', split: 'val', grid: [], density: [] }] }, 'F.json'), /spectra\[0\]\.split must be "train" or "test", received "val"/);
-  assert.throws(() => validateReportData({ title: 't', spectra: [{ operator: 'hessian', split: 'train', grid: [1, 2], density: [1] }] }, 'F.json'), /spectra\[0\]\.density must be an array of numbers of the grid's length 2/);
+  assert.throws(
+    () => validateReportData({ title: 't', spectra: [{ operator: 'hessian', split: 'val', grid: [], density: [] }] }, 'F.json'),
+    /spectra\[0\]\.split must be "train" or "test", received "val"/,
+  );
+  assert.throws(
+    () =>
+      validateReportData(
+        { title: 't', spectra: [{ operator: 'hessian', split: 'train', grid: [1, 2], density: [1] }] },
+        'F.json',
+      ),
+    /spectra\[0\]\.density must be an array of numbers of the grid's length 2/,
+  );
   assert.doesNotThrow(() => validateReportData(JSON.parse(JSON.stringify(syntheticReportData()))));
 });
 
@@ -67,13 +90,25 @@ test(
     assert.doesNotMatch(html, /<script/i, 'self-contained, no scripts');
     assert.doesNotMatch(html, /(src|href)="https?:/i, 'no external resources');
     // derived numbers: A1 (0.97·outliers) vs G (0.98·outliers) ⇒ max relative gap 1/98; fits of H's log-spectrum (ρ ∝ λ^−0.7 e^{−λ/2g})
-    assert.match(html, /max_k \|λ_k\(A1\) − λ_k\(G\)\| \/ λ_k\(G\), k ≤ 10 \[train, epoch 10, 200 samples\/class\]<\/td><td class="num">0\.0102</);
+    assert.match(
+      html,
+      /max_k \|λ_k\(A1\) − λ_k\(G\)\| \/ λ_k\(G\), k ≤ 10 \[train, epoch 10, 200 samples\/class\]<\/td><td class="num">0\.0102</,
+    );
     assert.match(html, /power-law exponent α of H's log-spectrum \[train\]<\/td><td class="num">0\.7\d*</);
 
     const { chromium } = await import('playwright-core');
     const browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
     try {
       const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
@@ -90,7 +125,9 @@ test(
           status: f.getAttribute('data-status'),
           svgs: f.querySelectorAll('svg').length,
           markGroups: f.querySelectorAll('svg g.role-mark').length,
-          markItems: f.querySelectorAll('svg g.role-mark > path, svg g.role-mark > line, svg g.role-mark > text, svg g.role-mark > g').length,
+          markItems: f.querySelectorAll(
+            'svg g.role-mark > path, svg g.role-mark > line, svg g.role-mark > text, svg g.role-mark > g',
+          ).length,
           symbols: f.querySelectorAll('svg g.mark-symbol.role-mark > path').length,
           width: f.querySelector('svg')?.getBoundingClientRect().width ?? 0,
           missingText: f.querySelector('.missing')?.textContent ?? '',
@@ -98,8 +135,24 @@ test(
       );
       assert.deepEqual(errors, [], 'no console errors');
       const main = figures.filter((f) => f.section === 'case-0');
-      const expectedIds = ['figure1', 'attribution-train', 'attribution-test', 'log-spectrum-h', 'pieces', 'a1-vs-outliers', 'embedding', 'dynamics-hessian', 'dynamics-g-vs-h', 'dynamics-b1-b2', 'dynamics-scalars', 'training'];
-      assert.deepEqual(main.map((f) => f.id), expectedIds);
+      const expectedIds = [
+        'figure1',
+        'attribution-train',
+        'attribution-test',
+        'log-spectrum-h',
+        'pieces',
+        'a1-vs-outliers',
+        'embedding',
+        'dynamics-hessian',
+        'dynamics-g-vs-h',
+        'dynamics-b1-b2',
+        'dynamics-scalars',
+        'training',
+      ];
+      assert.deepEqual(
+        main.map((f) => f.id),
+        expectedIds,
+      );
       for (const f of main) {
         assert.equal(f.status, 'rendered', `${f.id} rendered`);
         assert.equal(f.svgs, 1, `${f.id} has its SVG`);
@@ -134,5 +187,47 @@ test('density curves: floor clamp for the log axis, long grids thinned keeping p
   assert.equal(Math.max(...rows.map((r) => r.y)), 5, 'the narrow peak survives thinning');
   assert.ok(rows.every((r) => Number.isFinite(r.y) && r.y >= 5 * DENSITY_FLOOR));
   const short = densityRows([0, 1, 2], [1, 0, 2]);
-  assert.deepEqual(short.map((r) => r.y), [1, 2 * DENSITY_FLOOR, 2]);
+  assert.deepEqual(
+    short.map((r) => r.y),
+    [1, 2 * DENSITY_FLOOR, 2],
+  );
+});
+
+test('spectrumSeriesFromSlq: a real SLQ + log-spectrum of a known spectrum feeds Figure 1 and the H panel', async () => {
+  const { slqDensity } = await import('../../src/linalg/slq.js');
+  const { logSpectrumDensity } = await import('../../src/linalg/logSpectrum.js');
+  const { diagonalOperator } = await import('../../src/linalg/operatorAlgebra.js');
+  const { spectrumSeriesFromSlq } = await import('../../src/report/spectrumSeries.js');
+  const { Rng } = await import('../../src/util/random.js');
+  const rng = new Rng(2);
+  // 400 bulk eigenvalues in [0, 1] plus 3 outliers at 20, 30, 40; a symmetric "H"
+  const d = Float64Array.from({ length: 403 }, (_, i) => (i < 400 ? rng.uniform() : 20 + 10 * (i - 400)));
+  const h = Float64Array.from({ length: 400 }, () => rng.normal() * 0.3);
+  const slq = await slqDensity(diagonalOperator(d), { steps: 40, startVectors: 2, seed: 1, gridSize: 300 });
+  const slqH = await slqDensity(diagonalOperator(h), { steps: 40, startVectors: 2, seed: 1, gridSize: 300 });
+  const tags = { dataset: 'known', model: 'diag', epoch: 1 };
+  const hess = spectrumSeriesFromSlq(slq, { operator: 'hessian', split: 'train', tags, outliers: [20, 40, 30], trace: 100 });
+  assert.deepEqual(hess.outliers, [40, 30, 20]);
+  const res = spectrumSeriesFromSlq(slqH, {
+    operator: 'residual',
+    split: 'train',
+    tags,
+    logSpectrum: logSpectrumDensity(slqH.measure, { steps: 40 }),
+  });
+  assert.ok(
+    res.logSpectrum !== undefined && res.logSpectrum.grid.length > 10 && (res.logSpectrum.negativeGrid?.length ?? 0) > 10,
+  );
+  const data = validateReportData(JSON.parse(JSON.stringify({ title: 'known spectra', spectra: [hess, res] })));
+  const html = await renderReport(data);
+  for (const id of ['figure1', 'attribution-train', 'log-spectrum-h'])
+    assert.match(html, new RegExp(`data-figure="${id}" data-status="rendered"`));
+  // the density integrates to ≈ 1 and all but the outliers’ share (3/403) sits near the bulk [0, 1]
+  let mass = 0;
+  let bulk = 0;
+  for (let i = 1; i < hess.grid.length; i++) {
+    const w = (hess.grid[i]! - hess.grid[i - 1]!) * hess.density[i]!;
+    mass += w;
+    if (hess.grid[i]! <= 5) bulk += w; // the kernel (σ ≈ 0.4 here) smears the bulk [0, 1] a little
+  }
+  assert.ok(Math.abs(mass - 1) < 0.05 && bulk > 0.95, `mass ${mass}, bulk ${bulk}`);
 });

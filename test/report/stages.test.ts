@@ -36,14 +36,40 @@ const SPEC: TinyNetSpec = {
 };
 
 function fakeManifest(dir: string, files: Record<string, Manifest['files'][number]['role']>): Manifest {
-  return { files: Object.entries(files).map(([path, role]) => ({ path, role, bytes: 0, sha256: '', mtimeMs: 0 })), key: dir } as unknown as Manifest;
+  return {
+    files: Object.entries(files).map(([path, role]) => ({ path, role, bytes: 0, sha256: '', mtimeMs: 0 })),
+    key: dir,
+  } as unknown as Manifest;
 }
 
-function upstreamOf(name: string, kind: string, dir: string, coords: Record<string, unknown>, files: Record<string, Manifest['files'][number]['role']>): UpstreamArtifact {
-  return { stage: name.split('[')[0]!, name, kind, key: `key-${name}`, matrix: coords, coords, params: {}, dir, manifest: fakeManifest(dir, files) };
+function upstreamOf(
+  name: string,
+  kind: string,
+  dir: string,
+  coords: Record<string, unknown>,
+  files: Record<string, Manifest['files'][number]['role']>,
+): UpstreamArtifact {
+  return {
+    stage: name.split('[')[0]!,
+    name,
+    kind,
+    key: `key-${name}`,
+    matrix: coords,
+    coords,
+    params: {},
+    dir,
+    manifest: fakeManifest(dir, files),
+  };
 }
 
-function context<P>(root: string, name: string, params: P, needs: Record<string, UpstreamArtifact>, gathered: Record<string, UpstreamArtifact[]> = {}, coords: Record<string, unknown> = {}): StageContext<P> {
+function context<P>(
+  root: string,
+  name: string,
+  params: P,
+  needs: Record<string, UpstreamArtifact>,
+  gathered: Record<string, UpstreamArtifact[]> = {},
+  coords: Record<string, unknown> = {},
+): StageContext<P> {
   const outDir = join(root, name.replace(/[^a-z0-9]+/gi, '_'));
   mkdirSync(outDir, { recursive: true });
   return {
@@ -82,7 +108,8 @@ test('decompose → embed (t-SNE, UMAP) → report/html stages, then `specpipe r
   const decompose = decomposeStageKind(loader);
   const dctx = context(root, 'decompose[epoch=2]', { trace_matvecs: 45 }, {}, {}, coords);
   const dres = await runKind(decompose, dctx);
-  for (const f of [CLASS_GRADIENTS_FILE, DECOMPOSITION_FILE, REPORT_FRAGMENT_FILE]) assert.ok(existsSync(join(dctx.outDir, f)), `decompose wrote ${f}`);
+  for (const f of [CLASS_GRADIENTS_FILE, DECOMPOSITION_FILE, REPORT_FRAGMENT_FILE])
+    assert.ok(existsSync(join(dctx.outDir, f)), `decompose wrote ${f}`);
   const summary = JSON.parse(readFileSync(join(dctx.outDir, DECOMPOSITION_FILE), 'utf8')) as DecompositionSummary;
   assert.equal(summary.pieces.a1.eigenvalues.length, 4);
   assert.equal(summary.pieces.b1.rank, 4 * 2, 'rank B1 = C(C−2) for a generic net');
@@ -93,33 +120,62 @@ test('decompose → embed (t-SNE, UMAP) → report/html stages, then `specpipe r
   let trG = 0;
   for (let i = 0; i < session.size; i++) trG += Gd[i * session.size + i]!;
   await session.close();
-  assert.ok(summary.traceG !== undefined && Math.abs(summary.traceG - trG) <= 0.1 * trG, `tr G via pieces + Hutch++ ${summary.traceG} vs dense ${trG}`);
+  assert.ok(
+    summary.traceG !== undefined && Math.abs(summary.traceG - trG) <= 0.1 * trG,
+    `tr G via pieces + Hutch++ ${summary.traceG} vs dense ${trG}`,
+  );
 
   // embed/tsne and embed/umap from the decompose artifact
-  const dUp = upstreamOf('decompose[epoch=2]', 'decompose/class-gradients', dctx.outDir, coords, { [CLASS_GRADIENTS_FILE]: 'table', [DECOMPOSITION_FILE]: 'data', [REPORT_FRAGMENT_FILE]: 'data' });
+  const dUp = upstreamOf('decompose[epoch=2]', 'decompose/class-gradients', dctx.outDir, coords, {
+    [CLASS_GRADIENTS_FILE]: 'table',
+    [DECOMPOSITION_FILE]: 'data',
+    [REPORT_FRAGMENT_FILE]: 'data',
+  });
   const tctx = context(root, 'embed-tsne', { perplexity: 3 }, { decompose: dUp }, {}, coords);
   await runKind(embedTsneStage, tctx);
-  const emb = JSON.parse(readFileSync(join(tctx.outDir, EMBEDDING_FILE), 'utf8')) as { points: { label: string; kind: string }[] };
+  const emb = JSON.parse(readFileSync(join(tctx.outDir, EMBEDDING_FILE), 'utf8')) as {
+    points: { label: string; kind: string }[];
+  };
   assert.equal(emb.points.length, 4 + 12);
   assert.ok(emb.points.some((p) => p.label === '2–3' && p.kind === 'cross'));
   const tctx2 = context(root, 'embed-tsne-again', { perplexity: 3 }, { decompose: dUp }, {}, coords);
   await runKind(embedTsneStage, tctx2);
-  assert.equal(readFileSync(join(tctx2.outDir, EMBEDDING_FILE), 'utf8'), readFileSync(join(tctx.outDir, EMBEDDING_FILE), 'utf8'), 'same seed ⇒ same embedding');
+  assert.equal(
+    readFileSync(join(tctx2.outDir, EMBEDDING_FILE), 'utf8'),
+    readFileSync(join(tctx.outDir, EMBEDDING_FILE), 'utf8'),
+    'same seed ⇒ same embedding',
+  );
   const uctx = context(root, 'embed-umap', { epochs: 100, n_neighbors: 5 }, { decompose: dUp }, {}, coords);
   await runKind(embedUmapStage, uctx);
   assert.ok(existsSync(join(uctx.outDir, 'embedding.arrow')));
-  await assert.rejects(runKind(embedTsneStage, context(root, 'embed-orphan', {}, {})), /needs a decompose\/class-gradients stage/);
+  await assert.rejects(
+    runKind(embedTsneStage, context(root, 'embed-orphan', {}, {})),
+    /needs a decompose\/class-gradients stage/,
+  );
 
   // a spectrum artifact without a fragment: the report derives the density from its measure
   const sdir = join(root, 'spectrum');
   mkdirSync(sdir);
   const nodes = Float64Array.from({ length: 60 }, (_, j) => (j < 56 ? 0.02 * j : 5 + j));
   const weights = Float64Array.from({ length: 60 }, (_, j) => (j < 56 ? (1 - 4e-3) / 56 : 1e-3));
-  writeArrowFile(join(sdir, 'spectrum.arrow'), { nodes, weights }, { operator: 'hessian', split: 'train', steps: '60', outliers: JSON.stringify([64, 63, 62, 61]) });
-  const sUp = upstreamOf('spectra[operator=hessian,split=train]', 'spectrum/slq', sdir, { ...coords, operator: 'hessian', split: 'train' }, { 'spectrum.arrow': 'spectrum' });
+  writeArrowFile(
+    join(sdir, 'spectrum.arrow'),
+    { nodes, weights },
+    { operator: 'hessian', split: 'train', steps: '60', outliers: JSON.stringify([64, 63, 62, 61]) },
+  );
+  const sUp = upstreamOf(
+    'spectra[operator=hessian,split=train]',
+    'spectrum/slq',
+    sdir,
+    { ...coords, operator: 'hessian', split: 'train' },
+    { 'spectrum.arrow': 'spectrum' },
+  );
 
   // report/html gathering everything
-  const tUp = upstreamOf('embed', 'embed/tsne', tctx.outDir, coords, { [EMBEDDING_FILE]: 'data', [REPORT_FRAGMENT_FILE]: 'data' });
+  const tUp = upstreamOf('embed', 'embed/tsne', tctx.outDir, coords, {
+    [EMBEDDING_FILE]: 'data',
+    [REPORT_FRAGMENT_FILE]: 'data',
+  });
   const rctx = context(root, 'report', { title: 'stage test' }, {}, { decompose: [dUp], embed: [tUp], spectra: [sUp] });
   const rres = await runKind(reportHtmlStage, rctx);
   assert.equal(rres.metrics?.['upstream'], 3);
@@ -130,13 +186,26 @@ test('decompose → embed (t-SNE, UMAP) → report/html stages, then `specpipe r
   assert.equal(rdata.exactEigenvalues?.length, 4);
   assert.equal(rdata.embeddings?.length, 1);
   const html = readFileSync(join(rctx.outDir, REPORT_HTML_FILE), 'utf8');
-  for (const id of ['figure1', 'a1-vs-outliers', 'embedding']) assert.match(html, new RegExp(`data-figure="${id}" data-status="rendered"`), `${id} rendered`);
+  for (const id of ['figure1', 'a1-vs-outliers', 'embedding'])
+    assert.match(html, new RegExp(`data-figure="${id}" data-status="rendered"`), `${id} rendered`);
   assert.match(html, /data-figure="pieces" data-status="missing"/);
 
   // specpipe report RUN from a run record
   const runsDir = join(root, 'runs');
   mkdirSync(runsDir);
-  const stage = (name: string, kind: string, dir: string, c: Record<string, unknown>) => ({ name, stage: name, kind, key: `k-${name}`, status: 'executed', seconds: 1, artifacts: dir, matrix: c, coords: c, params: {}, ingredients: {} });
+  const stage = (name: string, kind: string, dir: string, c: Record<string, unknown>) => ({
+    name,
+    stage: name,
+    kind,
+    key: `k-${name}`,
+    status: 'executed',
+    seconds: 1,
+    artifacts: dir,
+    matrix: c,
+    coords: c,
+    params: {},
+    ingredients: {},
+  });
   const record = {
     run: '20261130-120000-abcdef',
     pipeline: { name: 'tiny-demo', file: 'pipelines/tiny.yaml', sha256: '', overrides: ['train.with.epochs=2'] },
@@ -147,7 +216,11 @@ test('decompose → embed (t-SNE, UMAP) → report/html stages, then `specpipe r
     finished: '2026-11-30T12:01:00Z',
     seconds: 60,
     counts: { executed: 3, cached: 0, failed: 0 },
-    stages: [stage('decompose', 'decompose/class-gradients', dctx.outDir, coords), stage('embed', 'embed/tsne', tctx.outDir, coords), stage('spectra', 'spectrum/slq', sdir, { ...coords, operator: 'hessian', split: 'train' })],
+    stages: [
+      stage('decompose', 'decompose/class-gradients', dctx.outDir, coords),
+      stage('embed', 'embed/tsne', tctx.outDir, coords),
+      stage('spectra', 'spectrum/slq', sdir, { ...coords, operator: 'hessian', split: 'train' }),
+    ],
   } as unknown as RunRecord;
   writeFileSync(join(sdir, 'manifest.json'), JSON.stringify(fakeManifest(sdir, { 'spectrum.arrow': 'spectrum' })));
   writeFileSync(join(runsDir, `${record.run}.json`), JSON.stringify(record));

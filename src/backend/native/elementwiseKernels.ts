@@ -86,8 +86,11 @@ function binary(native: NativeKernels, op: number): ElementwiseKernelMaker {
   };
 }
 
-/** Sum over a leading block of axes (column sums) or a trailing block (row sums), in double. */
-function sum(native: NativeKernels): ElementwiseKernelMaker {
+/**
+ * Sum (or Mean = Sum / count) over a leading block of axes (column sums) or a trailing block
+ * (row sums), accumulated in double as tfjs does; other axis sets go to the stock kernel.
+ */
+function sum(native: NativeKernels, mean = false): ElementwiseKernelMaker {
   return (stock) => (args) => {
     const x = args.inputs.x;
     const xv = f32(args.backend, x);
@@ -105,7 +108,8 @@ function sum(native: NativeKernels): ElementwiseKernelMaker {
     if (reduced > 0 && kept > 0) {
       if (suffix) native.sumRows(xv, y, kept, reduced);
       else native.sumCols(xv, y, reduced, kept);
-    }
+      if (mean) for (let i = 0; i < y.length; i++) y[i] = y[i]! / reduced;
+    } else if (mean) y.fill(NaN); // 0/0, as tfjs's mean of an empty axis
     return args.backend.makeTensorInfo(outShape, 'float32', y);
   };
 }
@@ -156,6 +160,32 @@ function maxPool(native: NativeKernels): ElementwiseKernelMaker {
   };
 }
 
+/** AvgPool: mean of each window's in-bounds pixels. */
+function avgPool(native: NativeKernels): ElementwiseKernelMaker {
+  return (stock) => (args) => {
+    const x = args.inputs.x;
+    const xv = f32(args.backend, x);
+    const info = x === undefined ? undefined : poolInfo(x, args.attrs ?? {});
+    if (x === undefined || xv === undefined || info === undefined) return stock(args);
+    const y = new Float32Array(util.sizeFromShape(info.outShape));
+    native.avgPool(xv, poolGeometry(info), y);
+    return args.backend.makeTensorInfo(info.outShape, 'float32', y);
+  };
+}
+
+/** AvgPoolGrad: each window's in-bounds pixels receive dy / (FH·FW) (tfjs's rule). */
+function avgPoolGrad(native: NativeKernels): ElementwiseKernelMaker {
+  return (stock) => (args) => {
+    const { dy, input } = args.inputs;
+    const dyv = f32(args.backend, dy);
+    const info = input === undefined ? undefined : poolInfo(input, args.attrs ?? {});
+    if (input === undefined || dyv === undefined || info === undefined) return stock(args);
+    const dx = new Float32Array(util.sizeFromShape(input.shape));
+    native.avgPoolGrad(dyv, poolGeometry(info), dx);
+    return args.backend.makeTensorInfo(input.shape.slice(), 'float32', dx);
+  };
+}
+
 /** MaxPoolGrad: dx[first argmax of each window] += dy[window] (tfjs's routing rule). */
 function maxPoolGrad(native: NativeKernels): ElementwiseKernelMaker {
   return (stock) => (args) => {
@@ -170,6 +200,21 @@ function maxPoolGrad(native: NativeKernels): ElementwiseKernelMaker {
   };
 }
 
+/** Kernel makers over an implementation (the C library, or JS_KERNELS for a subset). */
+export function elementwiseKernelMakers(impl: NativeKernels, only?: readonly string[]): Record<string, ElementwiseKernelMaker> {
+  const kernels: Record<string, ElementwiseKernelMaker> = {};
+  for (const [name, op] of Object.entries(UNARY_OPS)) kernels[name] = unary(impl, op);
+  for (const [name, op] of Object.entries(BINARY_OPS)) kernels[name] = binary(impl, op);
+  kernels.Sum = sum(impl);
+  kernels.Mean = sum(impl, true);
+  kernels.MaxPool = maxPool(impl);
+  kernels.MaxPoolGrad = maxPoolGrad(impl);
+  kernels.AvgPool = avgPool(impl);
+  kernels.AvgPoolGrad = avgPoolGrad(impl);
+  if (only === undefined) return kernels;
+  return Object.fromEntries(Object.entries(kernels).filter(([name]) => only.includes(name)));
+}
+
 /**
  * The native elementwise, reduction and pooling kernels, or why they are unavailable
  * (they need a C compiler on first use; see elementwiseLibrary.ts).
@@ -180,14 +225,8 @@ export function nativeElementwiseKernels():
   const loaded = loadNativeKernels();
   if (!loaded.ok) return loaded;
   const native = loaded.kernels;
-  const kernels: Record<string, ElementwiseKernelMaker> = {};
-  for (const [name, op] of Object.entries(UNARY_OPS)) kernels[name] = unary(native, op);
-  for (const [name, op] of Object.entries(BINARY_OPS)) kernels[name] = binary(native, op);
-  kernels.Sum = sum(native);
-  kernels.MaxPool = maxPool(native);
-  kernels.MaxPoolGrad = maxPoolGrad(native);
-  return { ok: true, library: native.library, native, kernels };
+  return { ok: true, library: native.library, native, kernels: elementwiseKernelMakers(native) };
 }
 
 /** Kernel names `nativeElementwiseKernels` can provide. */
-export const NATIVE_ELEMENTWISE_KERNEL_NAMES: readonly string[] = [...Object.keys(UNARY_OPS), ...Object.keys(BINARY_OPS), 'Sum', 'MaxPool', 'MaxPoolGrad'];
+export const NATIVE_ELEMENTWISE_KERNEL_NAMES: readonly string[] = [...Object.keys(UNARY_OPS), ...Object.keys(BINARY_OPS), 'Sum', 'Mean', 'MaxPool', 'MaxPoolGrad', 'AvgPool', 'AvgPoolGrad'];

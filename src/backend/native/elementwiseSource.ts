@@ -13,7 +13,7 @@
  * in JS numbers); max-pool routes each window's gradient to its first maximum in row-major window
  * order under strict `>` (tfjs's maxPoolPositions), NaN never being a maximum.
  */
-export const NATIVE_SOURCE_VERSION = 7;
+export const NATIVE_SOURCE_VERSION = 8;
 
 export const NATIVE_C_SOURCE = String.raw`
 #include <math.h>
@@ -237,5 +237,60 @@ static void sp_maxpool_impl(const float *x, const int32_t *g, float *y, const fl
 }
 
 void sp_maxpool(const float *x, const int32_t *g, float *y) { sp_maxpool_impl(x, g, y, 0, 0); }
+
+/* Average pooling (NHWC): y = mean of the window's in-bounds pixels (tfjs's pool(): padding not
+   counted), accumulated in double. */
+void sp_avgpool(const float *x, const int32_t *g, float *y) {
+  const int64_t N = g[0];
+  SP_GEOM
+  double *acc = (double *)malloc((size_t)(C > 0 ? C : 1) * sizeof(double));
+  if (!acc) return;
+  for (int64_t n = 0; n < N; n++) {
+    const float *img = x + n * H * W * C;
+    for (int64_t oh = 0; oh < OH; oh++) {
+      const int64_t r0 = oh * SH - PT;
+      const int64_t rLo = r0 < 0 ? 0 : r0, rHi = r0 + FH < H ? r0 + FH : H;
+      for (int64_t ow = 0; ow < OW; ow++) {
+        const int64_t c0 = ow * SW - PL;
+        const int64_t cLo = c0 < 0 ? 0 : c0, cHi = c0 + FW < W ? c0 + FW : W;
+        for (int64_t c = 0; c < C; c++) acc[c] = 0;
+        for (int64_t r = rLo; r < rHi; r++)
+          for (int64_t q = cLo; q < cHi; q++) {
+            const float *p = img + (r * W + q) * C;
+            for (int64_t c = 0; c < C; c++) acc[c] += p[c];
+          }
+        const double count = (double)((rHi - rLo) * (cHi - cLo));
+        float *o = y + ((n * OH + oh) * OW + ow) * C;
+        for (int64_t c = 0; c < C; c++) o[c] = (float)(acc[c] / count);
+      }
+    }
+  }
+  free(acc);
+}
+
+/* AvgPoolGrad as tfjs computes it: every in-bounds pixel of a window receives dy/(FH·FW)
+   (the full window size, also at padded borders). dx zeroed by the caller. */
+void sp_avgpool_grad(const float *dy, const int32_t *g, float *dx) {
+  const int64_t N = g[0];
+  SP_GEOM
+  const float scale = (float)(1.0 / (double)(FH * FW));
+  for (int64_t n = 0; n < N; n++) {
+    float *img = dx + n * H * W * C;
+    for (int64_t oh = 0; oh < OH; oh++) {
+      const int64_t r0 = oh * SH - PT;
+      const int64_t rLo = r0 < 0 ? 0 : r0, rHi = r0 + FH < H ? r0 + FH : H;
+      for (int64_t ow = 0; ow < OW; ow++) {
+        const int64_t c0 = ow * SW - PL;
+        const int64_t cLo = c0 < 0 ? 0 : c0, cHi = c0 + FW < W ? c0 + FW : W;
+        const float *d = dy + ((n * OH + oh) * OW + ow) * C;
+        for (int64_t r = rLo; r < rHi; r++)
+          for (int64_t q = cLo; q < cHi; q++) {
+            float *p = img + (r * W + q) * C;
+            for (int64_t c = 0; c < C; c++) p[c] += d[c] * scale;
+          }
+      }
+    }
+  }
+}
 void sp_maxpool_grad(const float *x, const float *dy, const int32_t *g, float *dx) { sp_maxpool_impl(x, g, 0, dy, dx); }
 `;

@@ -129,3 +129,34 @@ function loadUncached(): { ok: true; blas: OpenBlas } | { ok: false; reason: str
   }
   return { ok: false, reason: `libopenblas could not be loaded (${failures.join('; ')})` };
 }
+
+let mallocTuned: boolean | undefined;
+
+/**
+ * Keeps large freed blocks in glibc's heap instead of returning them to the OS, so the many
+ * short-lived multi-megabyte Float32Arrays of a gradient step reuse already-mapped pages rather
+ * than page-faulting fresh ones (mallopt: M_MMAP_THRESHOLD = 32 MiB, its maximum; M_TRIM_THRESHOLD
+ * = 1 GiB; M_TOP_PAD = 64 MiB). Measured on a LeNet gradient step at batch 256: CPU time per step
+ * 65–70 → 58–62 ms (min), median 87–134 → 74–87 ms; the page-fault (system) time of the
+ * elementwise kernels was most of their cost. Process-wide; peak memory is unchanged, but freed
+ * memory stays with the process. Off with SPECPIPE_MALLOC_TUNE=0; a no-op where libc is not glibc.
+ * Returns whether the settings were applied (once per process).
+ */
+export function tuneMallocForLargeArrays(): boolean {
+  if (mallocTuned !== undefined) return mallocTuned;
+  mallocTuned = false;
+  if (process.env.SPECPIPE_MALLOC_TUNE === '0' || process.platform !== 'linux') return false;
+  const k = loadKoffi();
+  if (!k.ok) return false;
+  try {
+    const libc = k.koffi.load('libc.so.6');
+    const mallopt = libc.func('int mallopt(int param, int value)') as (p: number, v: number) => number;
+    const M_TRIM_THRESHOLD = -1;
+    const M_TOP_PAD = -2;
+    const M_MMAP_THRESHOLD = -3;
+    mallocTuned = mallopt(M_MMAP_THRESHOLD, 32 * 1024 * 1024) === 1 && mallopt(M_TRIM_THRESHOLD, 1024 * 1024 * 1024) === 1 && mallopt(M_TOP_PAD, 64 * 1024 * 1024) === 1;
+  } catch {
+    mallocTuned = false;
+  }
+  return mallocTuned;
+}

@@ -25,8 +25,8 @@ const USAGE = `usage: specpipe eval --checkpoint FILE.safetensors --data SRC [op
   --backend B            ${BACKEND_CHOICES.join('|')} (default auto)
   --json                 print one JSON object`;
 
-/** `specpipe eval`: loss and accuracy of a checkpoint on a split of a data source (eval mode: BatchNorm running statistics). */
-export async function evalCommand(argv: string[]): Promise<number> {
+/** `specpipe eval` (output through `write`, default stdout): loss and accuracy of a checkpoint on a split of a data source (eval mode: BatchNorm running statistics). */
+export async function evalCommand(argv: string[], write: (text: string) => void = (t) => void process.stdout.write(t)): Promise<number> {
   let v;
   try {
     v = parseArgs({
@@ -52,7 +52,7 @@ export async function evalCommand(argv: string[]): Promise<number> {
     throw new SpecpipeError('cli-flag', `${e instanceof Error ? e.message : String(e)}\n${USAGE}`, 2);
   }
   if (v.help) {
-    process.stdout.write(USAGE + '\n');
+    write(USAGE + '\n');
     return 0;
   }
   if (v.checkpoint === undefined) throw new SpecpipeError('cli-flag', `--checkpoint FILE is required\n${USAGE}`, 2);
@@ -87,13 +87,13 @@ export async function evalCommand(argv: string[]): Promise<number> {
   const seconds = (performance.now() - t0) / 1000;
   tf.dispose([...ckpt.params, ...ckpt.buffers]);
   if (v.json) {
-    process.stdout.write(
+    write(
       JSON.stringify({ checkpoint: v.checkpoint, data: formatDataSource(dataSpec), split, samples: r.samples, loss: r.loss, accuracy: r.accuracy, backend: backendId(backend), backendReason: backend.reason, model: ckpt.spec, seconds, notes }) + '\n',
     );
   } else {
-    process.stdout.write(`backend: ${backendId(backend)} (${backend.package}) — ${backend.reason}\n`);
-    for (const n of notes) process.stdout.write(`note: ${n}\n`);
-    process.stdout.write(`${split} split of ${formatDataSource(dataSpec)}: ${r.samples} samples  loss ${r.loss.toFixed(4)}  accuracy ${(100 * r.accuracy).toFixed(2)}%  (${(r.samples / seconds).toFixed(0)} samples/s)\n`);
+    write(`backend: ${backendId(backend)} (${backend.package}) — ${backend.reason}\n`);
+    for (const n of notes) write(`note: ${n}\n`);
+    write(`${split} split of ${formatDataSource(dataSpec)}: ${r.samples} samples  loss ${r.loss.toFixed(4)}  accuracy ${(100 * r.accuracy).toFixed(2)}%  (${(r.samples / seconds).toFixed(0)} samples/s)\n`);
   }
   return 0;
 }

@@ -24,7 +24,13 @@ export async function reportCommand(argv: string[]): Promise<number> {
     parsed = parseArgs({
       args: argv,
       allowPositionals: true,
-      options: { data: { type: 'string' }, out: { type: 'string', short: 'o' }, store: { type: 'string' }, runs: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+      options: {
+        data: { type: 'string' },
+        out: { type: 'string', short: 'o' },
+        store: { type: 'string' },
+        runs: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
     });
   } catch (e) {
     throw new SpecpipeError('bad-arguments', `${e instanceof Error ? e.message : String(e)}\n${USAGE}`, 2);
@@ -34,10 +40,12 @@ export async function reportCommand(argv: string[]): Promise<number> {
     process.stdout.write(USAGE);
     return 0;
   }
-  if (positionals.length > 1) throw new SpecpipeError('bad-arguments', `expected at most one RUN, received ${JSON.stringify(positionals)}\n${USAGE}`, 2);
+  if (positionals.length > 1)
+    throw new SpecpipeError('bad-arguments', `expected at most one RUN, received ${JSON.stringify(positionals)}\n${USAGE}`, 2);
   const run = positionals[0];
   if (values.data === undefined) {
-    if (run === undefined) throw new SpecpipeError('bad-arguments', `give a RUN or --data F.json (received neither)\n${USAGE}`, 2);
+    if (run === undefined)
+      throw new SpecpipeError('bad-arguments', `give a RUN or --data F.json (received neither)\n${USAGE}`, 2);
     const storePath = values.store ?? 'artifacts';
     const runsDir = values.runs ?? defaultRunsDir(storePath);
     const record = readRunRecord(runsDir, resolveRunId(runsDir, run));
@@ -52,13 +60,19 @@ export async function reportCommand(argv: string[]): Promise<number> {
   try {
     text = readFileSync(values.data, 'utf8');
   } catch (e) {
-    throw new SpecpipeError('report-data-missing', `--data ${values.data}: cannot read the file (${e instanceof Error ? e.message : String(e)})`);
+    throw new SpecpipeError(
+      'report-data-missing',
+      `--data ${values.data}: cannot read the file (${e instanceof Error ? e.message : String(e)})`,
+    );
   }
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (e) {
-    throw new SpecpipeError('report-data-json', `--data ${values.data}: not valid JSON (${e instanceof Error ? e.message : String(e)})`);
+    throw new SpecpipeError(
+      'report-data-json',
+      `--data ${values.data}: not valid JSON (${e instanceof Error ? e.message : String(e)})`,
+    );
   }
   const data: ReportData = validateReportData(json, values.data);
   const out = values.out ?? (run !== undefined ? `${run}.html` : 'report.html');

@@ -29,6 +29,8 @@ estimates (default: --density):
   --kpm                  kernel polynomial method density (Chebyshev moments, Jackson damping)
   --trace                Hutch++ trace with standard error
 options:
+  --deflate K            variance reduction: find the K largest eigenpairs first and deflate the converged
+                         ones exactly from the SLQ measure (their products count in "matvecs")
   --lanczos-steps M      Lanczos steps per start vector (default 128)
   --start-vectors N      random start vectors for SLQ / KPM (default 10)
   --seed S               seed of every random vector (default 0)
@@ -91,6 +93,7 @@ export async function spectrumCommand(argv: string[]): Promise<number> {
         'max-matvecs': { type: 'string' },
         'trace-matvecs': { type: 'string' },
         grid: { type: 'string' },
+        deflate: { type: 'string' },
         json: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -118,6 +121,7 @@ export async function spectrumCommand(argv: string[]): Promise<number> {
   const anyEstimate = top > 0 || bottom > 0 || f.density === true || f['log-density'] === true || f.kpm === true || f.trace === true;
   const wantDensity = f.density === true || !anyEstimate;
   const wantLog = f['log-density'] === true;
+  const deflateK = f.deflate === undefined ? 0 : intFlag('deflate', f.deflate, 0, 0);
 
   const started = performance.now();
   let base: LinearOperator;
@@ -166,19 +170,25 @@ export async function spectrumCommand(argv: string[]): Promise<number> {
   }
   let bounds;
   if (wantDensity || wantLog) {
-    const s = await slqDensity(op, { steps, startVectors, seed, gridSize: grid });
+    let deflatedPairs: { value: number; vector: Float64Array }[] = [];
+    if (deflateK > 0) {
+      const d = await topEigenpairs(op, deflateK, { tol, seed: seed + 4, vectors: true, ...(maxMatvecs !== undefined && { maxMatvecs }) });
+      deflatedPairs = d.pairs.filter((p) => p.converged).map((p) => ({ value: p.value, vector: p.vector! }));
+      text.push(`deflated ${deflatedPairs.length} converged of the top ${deflateK} (${d.matvecs} products)`);
+    }
+    const s = await slqDensity(op, { steps, startVectors, seed, gridSize: grid, deflatedPairs });
     bounds = s.bounds;
     out.quadrature = { nodes: arr(s.measure.nodes), weights: arr(s.measure.weights) };
     text.push(`SLQ: ${s.runs.length} start vectors × ${steps} steps, bounds [${s.bounds.lower.toPrecision(6)}, ${s.bounds.upper.toPrecision(6)}], σ = ${s.sigma.toPrecision(3)}`);
     if (wantDensity) out.density = { x: arr(s.density.x), y: arr(s.density.y) };
     if (wantLog) {
-      const l = logSpectrumDensity(s.measure, { steps, gridSize: grid });
+      const l = logSpectrumDensity(s.measure, { steps, gridSize: grid, runs: s.runs });
       out.logDensity = { positive: { x: arr(l.positive.x), y: arr(l.positive.y) }, negative: { x: arr(l.negative.x), y: arr(l.negative.y) } };
       text.push(`log-spectrum: positive mass ${l.positive.mass.toFixed(4)}, negative mass ${l.negative.mass.toFixed(4)}, ε = ${l.epsilon.toExponential(2)}`);
     }
   }
   if (f.kpm === true) {
-    const k = await kpmDensity(op, { moments: 2 * steps + 1, startVectors, seed: seed + 2, gridSize: grid, ...(bounds !== undefined && { bounds }) });
+    const k = await kpmDensity(op, { moments: 2 * steps + 1, startVectors, seed, gridSize: grid, ...(bounds !== undefined && { bounds }) });
     out.kpm = { x: arr(k.density.x), y: arr(k.density.y) };
     text.push(`KPM: ${k.moments.length} moments, ${k.startVectorsUsed} probes`);
   }

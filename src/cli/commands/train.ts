@@ -11,6 +11,7 @@ import { trainModel, type EpochMetrics } from '../../train/sgd.js';
 import { parseSchedule, SCHEDULE_KINDS } from '../../train/schedule.js';
 import { prepareData } from '../../train/prepare.js';
 import { writeArrowFile } from '../../store/arrowFile.js';
+import { historyColumns } from '../../train/metricsTable.js';
 import * as tf from '@tensorflow/tfjs-core';
 
 /** Defaults of `specpipe train`: the README's main job (MLP 784-64-64-10 on the 8,000/2,000 MNIST split, ≥ 95% test accuracy). */
@@ -79,6 +80,17 @@ export async function startBackend(choice: BackendChoice): Promise<BackendInfo> 
   }
 }
 
+/** Turns tfjs's "Kernel 'K' not registered for backend 'B'" into a user-facing error that says what to do. */
+export function withKernelHint<T>(backend: BackendInfo, model: string, run: () => T): T {
+  try {
+    return run();
+  } catch (e) {
+    const m = e instanceof Error ? /Kernel '(\w+)' not registered for backend '(\w+)'/.exec(e.message) : null;
+    if (m === null) throw e;
+    throw new SpecpipeError('backend-kernel', `model ${model} needs the tfjs kernel ${m[1]}, which the ${m[2]} backend does not provide; use --backend cpu (or auto)`);
+  }
+}
+
 function parseCheckpointList(raw: string | undefined, epochs: number): number[] {
   if (raw === undefined) return [...new Set([0, epochs])];
   const out = raw.split(',').map((s) => {
@@ -133,11 +145,11 @@ export function formatEpoch(m: EpochMetrics, epochs: number): string {
   return `epoch ${String(m.epoch).padStart(String(epochs).length)}/${epochs}  lr ${m.lr.toPrecision(3)}  train loss ${fmt(m.trainLoss)} acc ${fmt(m.trainAcc)}  test loss ${fmt(m.testLoss)} acc ${fmt(m.testAcc)}  ${m.seconds.toFixed(1)} s  ${Math.round(m.samplesPerSecond)} samples/s`;
 }
 
-/** `specpipe train`: trains a model on a data source with SGD, writes checkpoints (safetensors, PyTorch layout) and metrics.arrow. */
-export async function trainCommand(argv: string[]): Promise<number> {
+/** `specpipe train`: output goes through `write` (default: stdout; tests collect it). Trains a model on a data source with SGD, writes checkpoints (safetensors, PyTorch layout) and metrics.arrow. */
+export async function trainCommand(argv: string[], write: (text: string) => void = (t) => void process.stdout.write(t)): Promise<number> {
   const v = parseTrainArgs(argv);
   if (v.help) {
-    process.stdout.write(USAGE + '\n');
+    write(USAGE + '\n');
     return 0;
   }
   if (v.out === undefined) throw new SpecpipeError('cli-flag', `--out DIR is required\n${USAGE}`, 2);
@@ -163,7 +175,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
   const parsedModel = parseModelSpec(modelText);
 
   const backend = await startBackend(backendChoice);
-  const say = (s: string): void => void process.stdout.write(s + '\n');
+  const say = (s: string): void => write(s + '\n');
   say(`backend: ${backendId(backend)} (${backend.package}) — ${backend.reason}`);
 
   const data = await loadDataSource(dataSpec, { seed, ...(trainPerClass !== undefined && { trainPerClass }), ...(testPerClass !== undefined && { testPerClass }) });
@@ -194,7 +206,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
   };
   const baseMeta = { 'specpipe.backend': backendId(backend), 'specpipe.train': JSON.stringify(trainMeta), 'specpipe.data': formatDataSource(dataSpec), 'specpipe.seed': String(seed) };
   const written: string[] = [];
-  const result = trainModel(
+  const result = withKernelHint(backend, spec.kind, () => trainModel(
     { network, train: prepared.train, test: prepared.test, epochs, lr, momentum, weightDecay, batchSize, seed, schedule, checkpoints: checkpointEpochs, loss },
     (p) => {
       if (p.kind === 'epoch') say(formatEpoch(p.metrics, epochs));
@@ -204,21 +216,12 @@ export async function trainCommand(argv: string[]): Promise<number> {
         written.push(path);
       }
     },
-  );
+  ));
   const hist = result.history;
   const metricsPath = join(v.out, 'metrics.arrow');
   writeArrowFile(
     metricsPath,
-    {
-      epoch: Int32Array.from(hist, (m) => m.epoch),
-      train_loss: Float64Array.from(hist, (m) => m.trainLoss),
-      train_acc: Float64Array.from(hist, (m) => m.trainAcc),
-      test_loss: Float64Array.from(hist, (m) => m.testLoss),
-      test_acc: Float64Array.from(hist, (m) => m.testAcc),
-      seconds: Float64Array.from(hist, (m) => m.seconds),
-      lr: Float64Array.from(hist, (m) => m.lr),
-      samples_per_second: Float64Array.from(hist, (m) => m.samplesPerSecond),
-    },
+    historyColumns(hist),
     { 'specpipe.model': JSON.stringify(spec), 'specpipe.backend': backendId(backend), 'specpipe.train': JSON.stringify(trainMeta) },
   );
   tf.dispose([...result.params, ...result.buffers]);

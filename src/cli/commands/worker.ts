@@ -22,6 +22,9 @@ options:
                               this plus the stalled interval (default 60000)
   --stalled-interval-ms MS    how often to look for stalled jobs (default 30000)
   --max-stalled N             stalls a job survives before it fails (default 2)
+  --isolate thread|none       run each stage in a worker thread (default), so a stage that
+                              never yields cannot starve the job's lock renewal; or in this
+                              thread (cheaper start)
   --quiet                     print only the ready line and errors`;
 
 function positiveInt(option: string, text: string | undefined, fallback: number): number {
@@ -46,6 +49,7 @@ export async function workerCommand(argv: string[]): Promise<number> {
         'lock-duration-ms': { type: 'string' },
         'stalled-interval-ms': { type: 'string' },
         'max-stalled': { type: 'string' },
+        isolate: { type: 'string' },
         quiet: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -65,7 +69,9 @@ export async function workerCommand(argv: string[]): Promise<number> {
   const redis = parseRedisUrl(v.redis);
   const store = resolve(v.store);
   const handlers = new Map<string, StageHandler>(demoHandlers());
-  handlers.set(STAGE_JOB_KIND, await loadStageHandler());
+  const isolate = v.isolate ?? 'thread';
+  if (isolate !== 'thread' && isolate !== 'none') throw new SpecpipeError('bad-option', `--isolate must be thread or none, got "${isolate}"`, 2);
+  handlers.set(STAGE_JOB_KIND, await loadStageHandler(isolate));
   const quiet = v.quiet === true;
   const say = (line: string) => {
     if (!quiet) process.stdout.write(line + '\n');

@@ -38,6 +38,7 @@ export interface JobOutcome {
 export type SchedulerEvent =
   | { readonly type: 'cached'; readonly job: DistributedJob }
   | { readonly type: 'queued'; readonly job: DistributedJob }
+  /** `attempt`: how many times a worker has taken the job (retries and stalls included). */
   | { readonly type: 'started'; readonly job: DistributedJob; readonly workerId: string; readonly attempt: number }
   | { readonly type: 'progress'; readonly job: DistributedJob; readonly progress: unknown }
   | { readonly type: 'retrying'; readonly job: DistributedJob; readonly failedAttempts: number; readonly error: string }
@@ -204,13 +205,15 @@ export async function runJobGraph(jobs: readonly DistributedJob[], options: RunJ
       });
       return;
     }
-    if (job.attemptsMade > t.failedAttempts) {
+    // A failed attempt waiting for its retry (a job seen active whose hash was read just after it
+    // completed also shows attemptsMade > 0: the state check keeps that from looking like a retry).
+    if ((state === 'delayed' || state === 'waiting' || state === 'prioritized') && job.failedReason !== undefined && job.attemptsMade > t.failedAttempts) {
       t.failedAttempts = job.attemptsMade;
       emit({ type: 'retrying', job: t.job, failedAttempts: job.attemptsMade, error: job.failedReason ?? 'unknown error' });
     }
     if (state === 'active' && job.attemptsStarted > t.startedAttempts) {
       t.startedAttempts = job.attemptsStarted;
-      emit({ type: 'started', job: t.job, workerId: job.processedBy ?? 'unknown', attempt: job.attemptsMade + 1 });
+      emit({ type: 'started', job: t.job, workerId: job.processedBy ?? 'unknown', attempt: job.attemptsStarted });
     }
     const progressJson = JSON.stringify(job.progress ?? null);
     if (state === 'active' && progressJson !== t.progressJson && job.progress !== 0) {

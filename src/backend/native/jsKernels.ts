@@ -1,0 +1,178 @@
+import type { NativeKernels } from './elementwiseLibrary.js';
+import { col2im, im2col, type ConvGeometry } from './im2col.js';
+
+/**
+ * Plain-JavaScript versions of the C library's reductions, broadcasts and pooling, used when no
+ * C compiler is available. Same contracts as elementwiseSource.ts. Registered only for the
+ * kernels where tfjs's own are far slower (measured on [256,28,28,6]: Sum over leading axes
+ * 5 Melem/s, MaxPoolGrad 0.8 Melem/s, AvgPoolGrad similar, because tfjs transposes or
+ * recomputes per output element); unary ops stay tfjs's (already a tight loop there).
+ */
+function geometryOf(g: Int32Array): ConvGeometry & { batch: number } {
+  return {
+    batch: g[0]!,
+    inHeight: g[1]!,
+    inWidth: g[2]!,
+    inChannels: g[3]!,
+    outHeight: g[4]!,
+    outWidth: g[5]!,
+    filterHeight: g[6]!,
+    filterWidth: g[7]!,
+    strideHeight: g[8]!,
+    strideWidth: g[9]!,
+    padTop: g[10]!,
+    padLeft: g[11]!,
+  };
+}
+
+function binary(op: number, mode: number, a: Float32Array, b: Float32Array, y: Float32Array, n: number, innerIn: number): void {
+  const inner = innerIn <= 0 ? 1 : innerIn;
+  const f = op === 0 ? (p: number, q: number) => p + q : op === 1 ? (p: number, q: number) => p - q : op === 2 ? (p: number, q: number) => p * q : (p: number, q: number) => p / q;
+  switch (mode) {
+    case 0:
+      for (let i = 0; i < n; i++) y[i] = f(a[i]!, b[i]!);
+      break;
+    case 1: {
+      const q = b[0]!;
+      for (let i = 0; i < n; i++) y[i] = f(a[i]!, q);
+      break;
+    }
+    case 2: {
+      const p = a[0]!;
+      for (let i = 0; i < n; i++) y[i] = f(p, b[i]!);
+      break;
+    }
+    case 3:
+      for (let o = 0; o < n; o += inner) for (let i = 0; i < inner; i++) y[o + i] = f(a[o + i]!, b[i]!);
+      break;
+    case 4:
+      for (let o = 0; o < n; o += inner) for (let i = 0; i < inner; i++) y[o + i] = f(a[i]!, b[o + i]!);
+      break;
+    case 5:
+      for (let o = 0, r = 0; o < n; o += inner, r++) {
+        const q = b[r]!;
+        for (let i = 0; i < inner; i++) y[o + i] = f(a[o + i]!, q);
+      }
+      break;
+    case 6:
+      for (let o = 0, r = 0; o < n; o += inner, r++) {
+        const p = a[r]!;
+        for (let i = 0; i < inner; i++) y[o + i] = f(p, b[o + i]!);
+      }
+      break;
+  }
+}
+
+function pool(x: Float32Array, g: Int32Array, visit: (n: number, window: { rLo: number; rHi: number; cLo: number; cHi: number }, o: number) => void): void {
+  const G = geometryOf(g);
+  for (let n = 0; n < G.batch; n++) {
+    for (let oh = 0; oh < G.outHeight; oh++) {
+      const r0 = oh * G.strideHeight - G.padTop;
+      const rLo = Math.max(0, r0);
+      const rHi = Math.min(G.inHeight, r0 + G.filterHeight);
+      for (let ow = 0; ow < G.outWidth; ow++) {
+        const c0 = ow * G.strideWidth - G.padLeft;
+        visit(n, { rLo, rHi, cLo: Math.max(0, c0), cHi: Math.min(G.inWidth, c0 + G.filterWidth) }, ((n * G.outHeight + oh) * G.outWidth + ow) * G.inChannels);
+      }
+    }
+  }
+  void x;
+}
+
+function maxPoolImpl(x: Float32Array, g: Int32Array, y: Float32Array | undefined, dy: Float32Array | undefined, dx: Float32Array | undefined): void {
+  const G = geometryOf(g);
+  const C = G.inChannels;
+  const best = new Float64Array(C);
+  const pos = new Int32Array(C);
+  pool(x, g, (n, w, o) => {
+    const img = n * G.inHeight * G.inWidth * C;
+    best.fill(-Infinity);
+    pos.fill(-1);
+    for (let r = w.rLo; r < w.rHi; r++) {
+      for (let q = w.cLo; q < w.cHi; q++) {
+        const base = (r * G.inWidth + q) * C;
+        for (let c = 0; c < C; c++) {
+          const v = x[img + base + c]!;
+          if (v > best[c]!) {
+            best[c] = v;
+            pos[c] = base + c;
+          }
+        }
+      }
+    }
+    if (dy !== undefined && dx !== undefined) {
+      for (let c = 0; c < C; c++) if (pos[c]! >= 0) dx[img + pos[c]!] = dx[img + pos[c]!]! + dy[o + c]!;
+    } else if (y !== undefined) {
+      for (let c = 0; c < C; c++) y[o + c] = best[c]!;
+    }
+  });
+}
+
+/** The JavaScript fallback, with the C library's interface. */
+export const JS_KERNELS: NativeKernels = {
+  library: 'javascript',
+  unary() {
+    throw new Error('JS_KERNELS.unary: unary ops stay with tfjs');
+  },
+  binary,
+  sumRows(x, y, rows, cols) {
+    for (let r = 0; r < rows; r++) {
+      let s = 0;
+      const o = r * cols;
+      for (let c = 0; c < cols; c++) s += x[o + c]!;
+      y[r] = s;
+    }
+  },
+  sumCols(x, y, rows, cols) {
+    const acc = new Float64Array(cols);
+    for (let r = 0; r < rows; r++) {
+      const o = r * cols;
+      for (let c = 0; c < cols; c++) acc[c] = acc[c]! + x[o + c]!;
+    }
+    y.set(acc);
+  },
+  im2col(x, g, n0, count, cols) {
+    im2col(x, geometryOf(g), n0, count, cols);
+  },
+  col2im(cols, g, n0, count, dx) {
+    col2im(cols, geometryOf(g), n0, count, dx);
+  },
+  maxPool(x, g, y) {
+    maxPoolImpl(x, g, y, undefined, undefined);
+  },
+  maxPoolGrad(x, dy, g, dx) {
+    maxPoolImpl(x, g, undefined, dy, dx);
+  },
+  avgPool(x, g, y) {
+    const G = geometryOf(g);
+    const C = G.inChannels;
+    const acc = new Float64Array(C);
+    pool(x, g, (n, w, o) => {
+      const img = n * G.inHeight * G.inWidth * C;
+      acc.fill(0);
+      for (let r = w.rLo; r < w.rHi; r++)
+        for (let q = w.cLo; q < w.cHi; q++) {
+          const base = img + (r * G.inWidth + q) * C;
+          for (let c = 0; c < C; c++) acc[c] = acc[c]! + x[base + c]!;
+        }
+      const count = (w.rHi - w.rLo) * (w.cHi - w.cLo);
+      for (let c = 0; c < C; c++) y[o + c] = acc[c]! / count;
+    });
+  },
+  avgPoolGrad(dy, g, dx) {
+    const G = geometryOf(g);
+    const C = G.inChannels;
+    const scale = Math.fround(1 / (G.filterHeight * G.filterWidth));
+    pool(dy, g, (n, w, o) => {
+      const img = n * G.inHeight * G.inWidth * C;
+      for (let r = w.rLo; r < w.rHi; r++)
+        for (let q = w.cLo; q < w.cHi; q++) {
+          const base = img + (r * G.inWidth + q) * C;
+          for (let c = 0; c < C; c++) dx[base + c] = dx[base + c]! + dy[o + c]! * scale;
+        }
+    });
+  },
+};
+
+/** Kernels served by JS_KERNELS when the C library is unavailable. */
+export const JS_FALLBACK_KERNEL_NAMES: readonly string[] = ['Add', 'Sub', 'Multiply', 'RealDiv', 'Sum', 'Mean', 'MaxPool', 'MaxPoolGrad', 'AvgPool', 'AvgPoolGrad'];
