@@ -24,6 +24,7 @@ if (redisMissing) {
 } else {
   // Calibrate: SHA-256 rounds per second in this process.
   const probe = 20_000;
+  hashChainValue('warm-up', [], probe);
   const t0 = performance.now();
   hashChainValue('calibrate', [], probe);
   const roundsPerS = probe / ((performance.now() - t0) / 1000);
@@ -54,6 +55,8 @@ if (redisMissing) {
     console.log(`  1 worker process : ${one.wall.toFixed(2)} s wall (${one.perStage.toFixed(2)} s per stage on its worker)`);
     console.log(`  2 worker processes: ${two.wall.toFixed(2)} s wall (${two.perStage.toFixed(2)} s per stage; ${two.workers} workers took jobs)`);
     console.log(`  speedup 1 → 2 workers: ${(one.wall / two.wall).toFixed(2)}x (ideal 2.00x on 2 idle cores)`);
+    // Queueing cost: wall time beyond the stages themselves, per stage, with one worker (stages run back to back).
+    console.log(`  executor overhead with 1 worker: ${(((one.wall - STAGES * one.perStage) / STAGES) * 1000).toFixed(0)} ms per stage`);
   } finally {
     await Promise.all(workers.map((w) => w.stop()));
     await redis.stop();

@@ -60,7 +60,9 @@ function productProxySeconds(P: number, B: number): number {
 
 const sizes = process.env.SPECPIPE_BENCH_P !== undefined ? [Number(process.env.SPECPIPE_BENCH_P)] : [1e5, 1e6];
 console.log(`Lanczos, ${STEPS} steps, full reorthogonalisation, float32 basis (float64 recurrences)`);
-console.log(`P        total s  products s  bookkeeping s  bookkeeping/step ms  basis MiB (float64 would be)  pass/sample ms  bookkeeping share next to an HVP over N = ${SAMPLES.join(', ')} samples`);
+console.log(
+  `P        total s  products s  bookkeeping s  bookkeeping/step ms  basis MiB (float64 would be)  pass/sample ms  bookkeeping share next to an HVP over N = ${SAMPLES.join(', ')} samples`,
+);
 for (const P of sizes) {
   const { op, seconds } = timedDiagonal(P);
   const t0 = performance.now();

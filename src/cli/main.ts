@@ -1,33 +1,22 @@
 #!/usr/bin/env node
 import { isSpecpipeError } from '../util/errors.js';
-import { trainCommand } from './commands/train.js';
-import { evalCommand } from './commands/eval.js';
-import { spectrumCommand } from './commands/spectrum.js';
-import { runCommand } from './commands/run.js';
-import { validateCommand } from './commands/validate.js';
-import { explainCommand } from './commands/explain.js';
-import { diffCommand } from './commands/diff.js';
-import { showCommand } from './commands/show.js';
-import { runsCommand } from './commands/runs.js';
-import { gcCommand } from './commands/gc.js';
-import { reportCommand } from './commands/report.js';
-import { workerCommand } from './commands/worker.js';
 
 type Command = (argv: string[]) => Promise<number>;
 
-const COMMANDS: Record<string, { run: Command; summary: string }> = {
-  run: { run: runCommand, summary: 'run a pipeline YAML (cached stages are reused)' },
-  validate: { run: validateCommand, summary: 'check a pipeline YAML against the schemas' },
-  explain: { run: explainCommand, summary: 'say why a stage would (re)run, ingredient by ingredient' },
-  diff: { run: diffCommand, summary: 'compare two runs: params, metrics, spectra' },
-  show: { run: showCommand, summary: 'show a run or a stage instance' },
-  runs: { run: runsCommand, summary: 'list recorded runs' },
-  gc: { run: gcCommand, summary: 'remove artifacts no recent run references' },
-  report: { run: reportCommand, summary: 'write the HTML report of a run' },
-  worker: { run: workerCommand, summary: 'take stage jobs from a BullMQ queue' },
-  train: { run: trainCommand, summary: 'train a model on a data source, write checkpoints' },
-  eval: { run: evalCommand, summary: 'evaluate a checkpoint on a data source' },
-  spectrum: { run: spectrumCommand, summary: 'spectral estimates of a matrix or a curvature operator' },
+/** Each command's module is imported only when that command runs: a cached `specpipe run` must not pay for tfjs or BullMQ. */
+const COMMANDS: Record<string, { load: () => Promise<Command>; summary: string }> = {
+  run: { load: async () => (await import('./commands/run.js')).runCommand, summary: 'run a pipeline YAML (cached stages are reused)' },
+  validate: { load: async () => (await import('./commands/validate.js')).validateCommand, summary: 'check a pipeline YAML against the schemas' },
+  explain: { load: async () => (await import('./commands/explain.js')).explainCommand, summary: 'say why a stage would (re)run, ingredient by ingredient' },
+  diff: { load: async () => (await import('./commands/diff.js')).diffCommand, summary: 'compare two runs: params, metrics, spectra' },
+  show: { load: async () => (await import('./commands/show.js')).showCommand, summary: 'show a run or a stage instance' },
+  runs: { load: async () => (await import('./commands/runs.js')).runsCommand, summary: 'list recorded runs' },
+  gc: { load: async () => (await import('./commands/gc.js')).gcCommand, summary: 'remove artifacts no recent run references' },
+  report: { load: async () => (await import('./commands/report.js')).reportCommand, summary: 'write the HTML report of a run' },
+  worker: { load: async () => (await import('./commands/worker.js')).workerCommand, summary: 'take stage jobs from a BullMQ queue' },
+  train: { load: async () => (await import('./commands/train.js')).trainCommand, summary: 'train a model on a data source, write checkpoints' },
+  eval: { load: async () => (await import('./commands/eval.js')).evalCommand, summary: 'evaluate a checkpoint on a data source' },
+  spectrum: { load: async () => (await import('./commands/spectrum.js')).spectrumCommand, summary: 'spectral estimates of a matrix or a curvature operator' },
 };
 
 function usage(): string {
@@ -49,7 +38,7 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
   try {
-    return await command.run(rest);
+    return await (await command.load())(rest);
   } catch (e) {
     if (isSpecpipeError(e)) {
       process.stderr.write(`specpipe ${name}: ${e.message}\n`);

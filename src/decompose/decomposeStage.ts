@@ -1,11 +1,7 @@
 import { join } from 'node:path';
-import type * as tf from '@tensorflow/tfjs-core';
-import type { StageContext, StageKind, UpstreamArtifact } from '../stages/registry.js';
+import type { StageContext, StageKind } from '../stages/registry.js';
+import { loadTrainedProblem } from '../stages/trainedProblem.js';
 import { Curvature, type CurvatureProblem } from '../curvature/curvatureOperators.js';
-import { registerSecondOrderGradients } from '../curvature/secondOrderGradients.js';
-import { loadCheckpoint } from '../nn/checkpoint.js';
-import { loadDataSource, parseDataSource } from '../data/sources.js';
-import { preprocessSplit } from '../data/preprocess.js';
 import { selectSamples } from '../data/batches.js';
 import { tagsFromCoords } from '../report/reportFragment.js';
 import type { Split } from '../report/reportData.js';
@@ -36,12 +32,10 @@ export interface DecomposeParams {
   trace_matvecs?: number;
   /** Samples per batch in the curvature engine (default 256). */
   batch_size?: number;
-  /** Data source string (default: the upstream's `data` param, else "mnist"). */
-  data?: string;
-  /** Samples per class of the split (default: the upstream's train_per_class / test_per_class). */
+  /** At most this many samples per class of the split (default: all the train instance used). */
   samples_per_class?: number;
-  /** Which checkpoint (epoch) of the upstream to use when it holds several (default: matrix coordinate `epoch`, else the last). */
-  epoch?: number;
+  /** Which checkpoint of the upstream train/sgd instance: an epoch it saved, or "final" (default). */
+  checkpoint?: number | 'final';
 }
 
 export interface LoadedProblem {
@@ -53,81 +47,17 @@ export interface LoadedProblem {
 
 export type CurvatureProblemLoader = (ctx: StageContext<DecomposeParams>) => Promise<LoadedProblem>;
 
-function upstreams(ctx: StageContext<DecomposeParams>): UpstreamArtifact[] {
-  return [...Object.values(ctx.needs), ...Object.values(ctx.gathered).flat()];
-}
 
-/**
- * The checkpoint file of the upstream artifacts: role 'checkpoint'; with several, the one whose
- * name carries the requested epoch (…epoch-3…, …epoch3…, …-3.safetensors), else the last by name.
- */
-export function pickCheckpoint(ctx: StageContext<DecomposeParams>): { path: string; upstream: UpstreamArtifact } {
-  const epoch =
-    ctx.params.epoch ?? (typeof ctx.instance.coords['epoch'] === 'number' ? (ctx.instance.coords['epoch'] as number) : undefined);
-  const found: { path: string; upstream: UpstreamArtifact }[] = [];
-  for (const u of upstreams(ctx))
-    for (const f of u.manifest.files) if (f.role === 'checkpoint') found.push({ path: join(u.dir, f.path), upstream: u });
-  if (found.length === 0) {
-    throw new SpecpipeError(
-      'decompose-needs-checkpoint',
-      `${ctx.instance.name}: no upstream artifact holds a 'checkpoint' file (upstream: ${
-        upstreams(ctx)
-          .map((u) => u.name)
-          .join(', ') || 'none'
-      })`,
-    );
-  }
-  found.sort((a, b) => a.path.localeCompare(b.path, 'en', { numeric: true }));
-  if (epoch !== undefined) {
-    const re = new RegExp(`(epoch[-_]?0*${epoch}(?!\\d))|([-_]0*${epoch}\\.safetensors$)`);
-    const hit = found.find((f) => re.test(f.path));
-    if (hit !== undefined) return hit;
-    throw new SpecpipeError(
-      'decompose-no-epoch',
-      `${ctx.instance.name}: no checkpoint for epoch ${epoch} among ${found.map((f) => f.path).join(', ')}`,
-    );
-  }
-  return found[found.length - 1]!;
-}
-
-/** Default loader: upstream checkpoint + the data source, preprocessed as the checkpoint says. */
+/** Default loader: the upstream train/sgd checkpoint and the very samples it trained (or was tested) on. */
 export const checkpointProblemLoader: CurvatureProblemLoader = async (ctx) => {
-  registerSecondOrderGradients();
-  const { path, upstream } = pickCheckpoint(ctx);
-  const ck = loadCheckpoint(path);
   const split: Split = ctx.params.split ?? 'train';
-  const dataText =
-    ctx.params.data ?? (typeof upstream.params['data'] === 'string' ? (upstream.params['data'] as string) : 'mnist');
-  const perClass = ctx.params.samples_per_class;
-  const up = (k: string): number | undefined =>
-    typeof upstream.coords[k] === 'number'
-      ? (upstream.coords[k] as number)
-      : typeof upstream.params[k] === 'number'
-        ? (upstream.params[k] as number)
-        : undefined;
-  const trainPerClass = split === 'train' ? (perClass ?? up('train_per_class')) : up('train_per_class');
-  const testPerClass = split === 'test' ? (perClass ?? up('test_per_class')) : up('test_per_class');
-  const data = await loadDataSource(parseDataSource(dataText), {
-    seed: ctx.seed,
-    ...(trainPerClass !== undefined && { trainPerClass }),
-    ...(testPerClass !== undefined && { testPerClass }),
-  });
-  const raw = split === 'train' ? data.train : data.test;
-  const samples = ck.preprocess !== undefined ? preprocessSplit(raw, ck.preprocess) : raw;
-  return {
-    problem: {
-      network: ck.network,
-      params: ck.params,
-      buffers: ck.buffers,
-      data: samples,
-      loss: 'cross-entropy',
-      batchSize: ctx.params.batch_size ?? 256,
-    },
+  const loaded = await loadTrainedProblem(ctx, {
+    checkpoint: ctx.params.checkpoint ?? 'final',
     split,
-    dispose: () => {
-      for (const t of [...ck.params, ...ck.buffers] as tf.Tensor[]) t.dispose();
-    },
-  };
+    ...(ctx.params.samples_per_class !== undefined && { samplesPerClass: ctx.params.samples_per_class }),
+    batchSize: ctx.params.batch_size ?? 256,
+  });
+  return { problem: loaded.problem, split, dispose: loaded.dispose };
 };
 
 export function decomposeStageKind(load: CurvatureProblemLoader = checkpointProblemLoader): StageKind<DecomposeParams> {
@@ -145,9 +75,8 @@ export function decomposeStageKind(load: CurvatureProblemLoader = checkpointProb
         classes: { type: 'array', items: { type: 'integer', minimum: 0 }, minItems: 2, uniqueItems: true },
         trace_matvecs: { type: 'integer', minimum: 0, default: 30 },
         batch_size: { type: 'integer', minimum: 1, default: 256 },
-        data: { type: 'string' },
         samples_per_class: { type: 'integer', minimum: 1 },
-        epoch: { type: 'integer', minimum: 0 },
+        checkpoint: { anyOf: [{ type: 'integer', minimum: 0 }, { const: 'final' }], default: 'final' },
       },
     },
     async run(ctx) {

@@ -137,6 +137,7 @@ export async function runPlanLocally(plan: Plan, store: ArtifactStore, options: 
   }));
   // Every instance's promise exists before any awaits its deps: created eagerly, in topological order.
   for (const node of nodes) promises.set(node.name, runNode(node));
+  // The renderer is chosen at run time, so its option types (a union over renderers) are cast.
   const list = new Listr(tasks, {
     concurrent: true,
     exitOnError: false,

@@ -36,7 +36,13 @@ export {
   type GriddedDensity,
   type SpectrumBounds,
 } from './slq.js';
-export { logSpectrumDensity, logDensityCurves, type LogSpectrum, type LogSpectrumHalf, type LogSpectrumOptions } from './logSpectrum.js';
+export {
+  logSpectrumDensity,
+  logDensityCurves,
+  type LogSpectrum,
+  type LogSpectrumHalf,
+  type LogSpectrumOptions,
+} from './logSpectrum.js';
 export { kpmDensity, jacksonDamping, type KpmOptions, type KpmResult } from './kpm.js';
 export {
   extremeEigenpairs,

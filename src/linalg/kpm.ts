@@ -72,7 +72,11 @@ export async function kpmDensity(op: LinearOperator, options: KpmOptions = {}): 
   let bounds = options.bounds;
   if (bounds === undefined) {
     const lz = await lanczos(counted, { steps: Math.min(20, n), rng });
-    if (lz.steps === 0) throw new SpecpipeError('matvec-budget', `kpm: the product budget (${options.maxMatvecs}) allowed no product to estimate the spectrum bounds`);
+    if (lz.steps === 0)
+      throw new SpecpipeError(
+        'matvec-budget',
+        `kpm: the product budget (${options.maxMatvecs}) allowed no product to estimate the spectrum bounds`,
+      );
     const q = quadratureFromLanczos(lz.alpha, lz.beta);
     bounds = widenBounds(q.lower, q.upper, 0.1);
   }
@@ -119,7 +123,11 @@ export async function kpmDensity(op: LinearOperator, options: KpmOptions = {}): 
     for (let k = 0; k < N; k++) sum[k] = sum[k]! + mu[k]! / n;
     used++;
   }
-  if (used === 0) throw new SpecpipeError('matvec-budget', `kpm: the product budget (${options.maxMatvecs}) allowed no probe vector (${K} products each)`);
+  if (used === 0)
+    throw new SpecpipeError(
+      'matvec-budget',
+      `kpm: the product budget (${options.maxMatvecs}) allowed no probe vector (${K} products each)`,
+    );
   const g = jacksonDamping(N);
   const moments = new Float64Array(N);
   const mu0 = sum[0]! / used;

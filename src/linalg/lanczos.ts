@@ -66,9 +66,14 @@ export async function lanczos(op: LinearOperator, options: LanczosOptions): Prom
   requireSymmetric(op, 'lanczos');
   const n = op.size;
   const m = options.steps;
-  if (!Number.isInteger(m) || m < 1) throw new SpecpipeError('lanczos-steps', `lanczos: steps must be a positive integer, received ${m}`);
+  if (!Number.isInteger(m) || m < 1)
+    throw new SpecpipeError('lanczos-steps', `lanczos: steps must be a positive integer, received ${m}`);
   const reorth = options.reorthogonalization ?? 'full';
-  if (reorth !== 'full' && reorth !== 'none') throw new SpecpipeError('lanczos-reorth', `lanczos: reorthogonalization must be 'full' or 'none', received ${String(reorth)}`);
+  if (reorth !== 'full' && reorth !== 'none')
+    throw new SpecpipeError(
+      'lanczos-reorth',
+      `lanczos: reorthogonalization must be 'full' or 'none', received ${String(reorth)}`,
+    );
   const counted = countingOperator(op, options.maxMatvecs ?? Infinity);
   const invTol = options.invariantTolerance ?? ((options.basisPrecision ?? 'float32') === 'float32' ? 1e-6 : 1e-10);
   const keep = options.keepBasis === true || reorth === 'full';
@@ -77,13 +82,15 @@ export async function lanczos(op: LinearOperator, options: LanczosOptions): Prom
   let start: Float64Array;
   const s = options.start ?? 'rademacher';
   if (s instanceof Float64Array) {
-    if (s.length !== n) throw new SpecpipeError('lanczos-start', `lanczos: start vector has length ${s.length}, expected the operator size ${n}`);
+    if (s.length !== n)
+      throw new SpecpipeError('lanczos-start', `lanczos: start vector has length ${s.length}, expected the operator size ${n}`);
     start = new Float64Array(s);
   } else {
     start = randomVector(n, s, options.rng ?? new Rng(options.seed ?? 0));
   }
   const s0 = norm2(start);
-  if (!(s0 > 0) || !Number.isFinite(s0)) throw new SpecpipeError('lanczos-start', `lanczos: start vector norm is ${s0}, expected a finite positive number`);
+  if (!(s0 > 0) || !Number.isFinite(s0))
+    throw new SpecpipeError('lanczos-start', `lanczos: start vector norm is ${s0}, expected a finite positive number`);
   for (let i = 0; i < n; i++) start[i] = start[i]! / s0;
 
   const alpha: number[] = [];
@@ -105,7 +112,11 @@ export async function lanczos(op: LinearOperator, options: LanczosOptions): Prom
       }
       throw e;
     }
-    if (w.length !== n) throw new SpecpipeError('operator-output', `lanczos: ${op.name ?? 'operator'}.matvec returned length ${w.length}, expected ${n}`);
+    if (w.length !== n)
+      throw new SpecpipeError(
+        'operator-output',
+        `lanczos: ${op.name ?? 'operator'}.matvec returned length ${w.length}, expected ${n}`,
+      );
     const bPrev = j > 0 ? beta[j - 1]! : 0;
     if (qPrev !== undefined) for (let i = 0; i < n; i++) w[i] = w[i]! - bPrev * qPrev[i]!;
     let a = 0;
@@ -125,7 +136,11 @@ export async function lanczos(op: LinearOperator, options: LanczosOptions): Prom
     const b = norm2(w);
     beta.push(b);
     scale = Math.max(scale, Math.abs(a), b, bPrev);
-    if (!Number.isFinite(b)) throw new SpecpipeError('operator-output', `lanczos: ${op.name ?? 'operator'} produced a non-finite vector at step ${j + 1}`);
+    if (!Number.isFinite(b))
+      throw new SpecpipeError(
+        'operator-output',
+        `lanczos: ${op.name ?? 'operator'} produced a non-finite vector at step ${j + 1}`,
+      );
     if (b <= invTol * scale) {
       invariant = true;
       break;

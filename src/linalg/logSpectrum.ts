@@ -67,7 +67,8 @@ export function logSpectrumDensity(measure: SpectralMeasure, options: LogSpectru
     };
   };
   const cdfOf = (positive: boolean, whole: SpectralMeasure): ((t: number) => number) => {
-    if (options.runs !== undefined && options.runs.length > 0) return meanInterpolatedCdf(options.runs.map((r) => halfOf(r, positive)));
+    if (options.runs !== undefined && options.runs.length > 0)
+      return meanInterpolatedCdf(options.runs.map((r) => halfOf(r, positive)));
     const sorted = Array.from(whole.nodes.keys()).sort((a, b) => whole.nodes[a]! - whole.nodes[b]!);
     return (t: number): number => {
       let c = 0;

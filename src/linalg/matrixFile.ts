@@ -39,13 +39,15 @@ export function parseNpyMatrix(bytes: Uint8Array, path = '<memory>'): DenseMatri
   const descr = /'descr'\s*:\s*'([^']*)'/.exec(header)?.[1];
   const fortran = /'fortran_order'\s*:\s*(True|False)/.exec(header)?.[1];
   const shapeText = /'shape'\s*:\s*\(([^)]*)\)/.exec(header)?.[1];
-  if (descr === undefined || fortran === undefined || shapeText === undefined) fail(path, `malformed .npy header ${JSON.stringify(header.trim())}`);
+  if (descr === undefined || fortran === undefined || shapeText === undefined)
+    fail(path, `malformed .npy header ${JSON.stringify(header.trim())}`);
   const shape = shapeText
     .split(',')
     .map((s) => s.trim())
     .filter((s) => s.length > 0)
     .map(Number);
-  if (shape.length !== 2 || shape.some((d) => !Number.isInteger(d) || d < 0)) fail(path, `expected a 2-D array, received shape (${shapeText.trim()})`);
+  if (shape.length !== 2 || shape.some((d) => !Number.isInteger(d) || d < 0))
+    fail(path, `expected a 2-D array, received shape (${shapeText.trim()})`);
   const [rows, cols] = shape as [number, number];
   const m = /^([<>|=])f([48])$/.exec(descr);
   if (m === null) fail(path, `unsupported dtype '${descr}' (expected '<f8' or '<f4')`);
@@ -53,9 +55,14 @@ export function parseNpyMatrix(bytes: Uint8Array, path = '<memory>'): DenseMatri
   const itemSize = Number(m[2]);
   const offset = headerStart + headerLen;
   const count = rows * cols;
-  if (bytes.length - offset < count * itemSize) fail(path, `data truncated: shape (${rows}, ${cols}) of '${descr}' needs ${count * itemSize} bytes, file has ${bytes.length - offset}`);
+  if (bytes.length - offset < count * itemSize)
+    fail(
+      path,
+      `data truncated: shape (${rows}, ${cols}) of '${descr}' needs ${count * itemSize} bytes, file has ${bytes.length - offset}`,
+    );
   const raw = new Float64Array(count);
-  for (let i = 0; i < count; i++) raw[i] = itemSize === 8 ? view.getFloat64(offset + 8 * i, little) : view.getFloat32(offset + 4 * i, little);
+  for (let i = 0; i < count; i++)
+    raw[i] = itemSize === 8 ? view.getFloat64(offset + 8 * i, little) : view.getFloat32(offset + 4 * i, little);
   if (fortran === 'False') return { rows, cols, data: raw };
   const data = new Float64Array(count);
   for (let j = 0; j < cols; j++) for (let i = 0; i < rows; i++) data[i * cols + j] = raw[j * rows + i]!;
@@ -86,7 +93,8 @@ export function readMatrixFile(path: string): DenseMatrix {
     let rows = -1;
     for (const name of names) {
       const c = t.columns[name]!;
-      if (!(c instanceof Float64Array || c instanceof Float32Array)) fail(path, `column "${name}" is not Float64 or Float32 (matrix columns must be floating point)`);
+      if (!(c instanceof Float64Array || c instanceof Float32Array))
+        fail(path, `column "${name}" is not Float64 or Float32 (matrix columns must be floating point)`);
       if (rows === -1) rows = c.length;
       else if (c.length !== rows) fail(path, `column "${name}" has length ${c.length}, expected ${rows} like the first column`);
     }
@@ -101,7 +109,12 @@ export function readMatrixFile(path: string): DenseMatrix {
 }
 
 /** Encodes a row-major float64 matrix as a .npy v1.0 file ('<f8', C order); used by tests and tools. */
-export function encodeNpyMatrix(data: Float64Array, rows: number, cols: number, options: { fortran?: boolean; float32?: boolean } = {}): Uint8Array {
+export function encodeNpyMatrix(
+  data: Float64Array,
+  rows: number,
+  cols: number,
+  options: { fortran?: boolean; float32?: boolean } = {},
+): Uint8Array {
   const descr = options.float32 === true ? '<f4' : '<f8';
   let header = `{'descr': '${descr}', 'fortran_order': ${options.fortran === true ? 'True' : 'False'}, 'shape': (${rows}, ${cols}), }`;
   const pad = 64 - ((10 + header.length + 1) % 64);

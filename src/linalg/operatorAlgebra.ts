@@ -49,17 +49,26 @@ export function fromDenseSymmetric(matrix: Float64Array, options: FromDenseOptio
   const n = options.n ?? Math.round(Math.sqrt(matrix.length));
   const name = options.name ?? 'dense';
   if (!Number.isInteger(n) || n <= 0 || n * n !== matrix.length) {
-    throw new SpecpipeError('matrix-not-square', `${name}: a symmetric operator needs a square n × n matrix, received ${matrix.length} entries${options.n !== undefined ? ` for n = ${options.n}` : ' (not a perfect square)'}`);
+    throw new SpecpipeError(
+      'matrix-not-square',
+      `${name}: a symmetric operator needs a square n × n matrix, received ${matrix.length} entries${options.n !== undefined ? ` for n = ${options.n}` : ' (not a perfect square)'}`,
+    );
   }
   for (let i = 0; i < matrix.length; i++) {
     if (!Number.isFinite(matrix[i]!)) {
-      throw new SpecpipeError('matrix-not-finite', `${name}: entry (${Math.floor(i / n)}, ${i % n}) is ${matrix[i]}, expected a finite number`);
+      throw new SpecpipeError(
+        'matrix-not-finite',
+        `${name}: entry (${Math.floor(i / n)}, ${i % n}) is ${matrix[i]}, expected a finite number`,
+      );
     }
   }
   const tol = options.asymmetryTolerance ?? 1e-10;
   const asymmetry = measuredAsymmetry(matrix, n);
   if (asymmetry > tol) {
-    throw new SpecpipeError('matrix-asymmetric', `${name}: matrix is not symmetric: measured asymmetry max|A − Aᵀ|/max|A| = ${asymmetry.toExponential(3)} exceeds the tolerance ${tol.toExponential(1)}`);
+    throw new SpecpipeError(
+      'matrix-asymmetric',
+      `${name}: matrix is not symmetric: measured asymmetry max|A − Aᵀ|/max|A| = ${asymmetry.toExponential(3)} exceeds the tolerance ${tol.toExponential(1)}`,
+    );
   }
   return {
     size: n,
@@ -101,7 +110,10 @@ export function diagonalOperator(d: Float64Array, name = 'diagonal'): LinearOper
 
 function sameSize(a: LinearOperator, b: LinearOperator, what: string): void {
   if (a.size !== b.size) {
-    throw new SpecpipeError('operator-size-mismatch', `${what}: operator sizes differ, received ${a.name ?? 'A'}.size = ${a.size} and ${b.name ?? 'B'}.size = ${b.size}`);
+    throw new SpecpipeError(
+      'operator-size-mismatch',
+      `${what}: operator sizes differ, received ${a.name ?? 'A'}.size = ${a.size} and ${b.name ?? 'B'}.size = ${b.size}`,
+    );
   }
 }
 
@@ -158,7 +170,11 @@ export function lowRankUpdate(a: LinearOperator, u: readonly Float64Array[], d: 
     throw new SpecpipeError('low-rank-shape', `lowRankUpdate: ${u.length} columns of U but ${d.length} weights d`);
   }
   for (const [i, col] of u.entries()) {
-    if (col.length !== a.size) throw new SpecpipeError('low-rank-shape', `lowRankUpdate: column ${i} of U has length ${col.length}, expected the operator size ${a.size}`);
+    if (col.length !== a.size)
+      throw new SpecpipeError(
+        'low-rank-shape',
+        `lowRankUpdate: column ${i} of U has length ${col.length}, expected the operator size ${a.size}`,
+      );
   }
   const cols = u.map((c) => new Float64Array(c));
   const w = Float64Array.from(d as ArrayLike<number>);
@@ -184,8 +200,15 @@ export function lowRankUpdate(a: LinearOperator, u: readonly Float64Array[], d: 
  * Deflation A − Σ_i λ_i v_i v_iᵀ (math.md §4): removes the given (outlier) eigenpairs so that
  * what remains is the bulk. The v_i should be unit vectors (the eigenvectors of A).
  */
-export function deflate(a: LinearOperator, pairs: readonly { readonly value: number; readonly vector: Float64Array }[]): LinearOperator {
-  const op = lowRankUpdate(a, pairs.map((p) => p.vector), pairs.map((p) => -p.value));
+export function deflate(
+  a: LinearOperator,
+  pairs: readonly { readonly value: number; readonly vector: Float64Array }[],
+): LinearOperator {
+  const op = lowRankUpdate(
+    a,
+    pairs.map((p) => p.vector),
+    pairs.map((p) => -p.value),
+  );
   return { ...op, name: `deflate(${a.name ?? 'A'}, ${pairs.length})`, matvec: op.matvec };
 }
 
@@ -205,7 +228,10 @@ export async function toDense(a: LinearOperator): Promise<Float64Array> {
 
 /** Thrown by a counting operator asked for a product past its budget. Estimators catch it and report "not converged". */
 export class MatvecBudgetExceeded extends SpecpipeError {
-  constructor(readonly budget: number, name: string) {
+  constructor(
+    readonly budget: number,
+    name: string,
+  ) {
     super('matvec-budget', `${name}: product budget of ${budget} matrix–vector products exhausted`);
   }
 }
@@ -249,6 +275,11 @@ export function countingOperator(op: LinearOperator, budget = Infinity): Countin
 
 /** Asserts a symmetric operator for Lanczos-based estimators, naming the operator otherwise. */
 export function requireSymmetric(op: LinearOperator, who: string): void {
-  if (!op.symmetric) throw new SpecpipeError('operator-not-symmetric', `${who}: needs a symmetric operator, received ${op.name ?? 'an operator'} with symmetric = false`);
-  if (!(Number.isInteger(op.size) && op.size > 0)) throw new SpecpipeError('operator-size', `${who}: operator size must be a positive integer, received ${op.size}`);
+  if (!op.symmetric)
+    throw new SpecpipeError(
+      'operator-not-symmetric',
+      `${who}: needs a symmetric operator, received ${op.name ?? 'an operator'} with symmetric = false`,
+    );
+  if (!(Number.isInteger(op.size) && op.size > 0))
+    throw new SpecpipeError('operator-size', `${who}: operator size must be a positive integer, received ${op.size}`);
 }

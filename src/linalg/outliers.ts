@@ -29,6 +29,13 @@ export interface EigenpairOptions {
   readonly basisPrecision?: BasisPrecision;
   /** Measure each reported residual with one extra product per pair (default true); else use the Lanczos estimate β|s_last|. */
   readonly verifyResiduals?: boolean;
+  /**
+   * After convergence, add one fresh random direction orthogonal to the basis and accept only if the
+   * wanted values survive it (costs ≥ 1 product). Finds multiplicities whose eigenspace is a sizeable
+   * share of the space (the null space of a rank-deficient GGN for bottom-k); a repeated eigenvalue with
+   * a tiny eigenspace can still be reported once. Default true.
+   */
+  readonly confirmMultiplicity?: boolean;
   /** Return the (unit, float64) eigenvectors. Default false. */
   readonly vectors?: boolean;
 }
@@ -68,7 +75,8 @@ export async function extremeEigenpairs(op: LinearOperator, options: EigenpairOp
   requireSymmetric(op, 'eigenpairs');
   const n = op.size;
   const k = Math.min(options.k, n);
-  if (!Number.isInteger(options.k) || options.k < 1) throw new SpecpipeError('eigenpairs-k', `eigenpairs: k must be a positive integer, received ${options.k}`);
+  if (!Number.isInteger(options.k) || options.k < 1)
+    throw new SpecpipeError('eigenpairs-k', `eigenpairs: k must be a positive integer, received ${options.k}`);
   const which = options.which ?? 'largest';
   const tol = options.tol ?? 1e-6;
   const maxBasis = Math.min(n, Math.max(options.maxBasis ?? Math.max(2 * k + 30, 60), k + 2));
@@ -87,6 +95,8 @@ export async function extremeEigenpairs(op: LinearOperator, options: EigenpairOp
   let eig: { values: Float64Array; vectors: Float64Array } | undefined;
   let wanted: number[] = [];
   let lastInvariantWanted: number[] | undefined;
+  let lastConfirmedWanted: number[] | undefined;
+  const confirm = options.confirmMultiplicity !== false;
 
   const freshVector = (): Float64Array | undefined => {
     for (let attempt = 0; attempt < 3; attempt++) {
@@ -174,7 +184,22 @@ export async function extremeEigenpairs(op: LinearOperator, options: EigenpairOp
       if (next === undefined) break;
       continue;
     }
-    if (allEstimatedConverged) break;
+    if (allEstimatedConverged) {
+      // Multiplicity check: one Krylov sequence sees one copy of a repeated eigenvalue. Add a fresh
+      // random direction orthogonal to V; if its Ritz values enter the wanted set (e.g. the large null
+      // space of a rank-deficient GGN for bottom-k), keep iterating; stop when the wanted values survive.
+      const snapshot = wanted.map((jj) => eig!.values[jj]!);
+      const unchanged =
+        lastConfirmedWanted !== undefined &&
+        lastConfirmedWanted.length === snapshot.length &&
+        snapshot.every((v, i) => Math.abs(v - lastConfirmedWanted![i]!) <= tol * normEst);
+      if (!confirm || unchanged || d >= maxBasis || (verify && counted.remaining <= k + 1)) break;
+      lastConfirmedWanted = snapshot;
+      w = undefined;
+      next = freshVector();
+      if (next === undefined) break;
+      continue;
+    }
     if (d < maxBasis) {
       next = scaled(w, 1 / wn);
       continue;
@@ -252,11 +277,19 @@ function scaled(v: Float64Array, c: number): Float64Array {
 }
 
 /** The k largest eigenpairs (outliers) — see extremeEigenpairs. */
-export function topEigenpairs(op: LinearOperator, k: number, options: Omit<EigenpairOptions, 'k' | 'which'> = {}): Promise<EigenpairResult> {
+export function topEigenpairs(
+  op: LinearOperator,
+  k: number,
+  options: Omit<EigenpairOptions, 'k' | 'which'> = {},
+): Promise<EigenpairResult> {
   return extremeEigenpairs(op, { ...options, k, which: 'largest' });
 }
 
 /** The k smallest eigenpairs — see extremeEigenpairs. */
-export function bottomEigenpairs(op: LinearOperator, k: number, options: Omit<EigenpairOptions, 'k' | 'which'> = {}): Promise<EigenpairResult> {
+export function bottomEigenpairs(
+  op: LinearOperator,
+  k: number,
+  options: Omit<EigenpairOptions, 'k' | 'which'> = {},
+): Promise<EigenpairResult> {
   return extremeEigenpairs(op, { ...options, k, which: 'smallest' });
 }

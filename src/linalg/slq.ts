@@ -105,7 +105,7 @@ export function widenBounds(lower: number, upper: number, fraction = 0.05): Spec
  */
 export function papyanSigma(steps: number, bounds: SpectrumBounds, kappa = 3): number {
   const m = Math.max(steps, 2);
-  return ((2 / (m - 1)) / Math.sqrt(8 * Math.log(kappa))) * ((bounds.upper - bounds.lower) / 2);
+  return (2 / (m - 1) / Math.sqrt(8 * Math.log(kappa))) * ((bounds.upper - bounds.lower) / 2);
 }
 
 /** Σ_j w_j N(x; θ_j, σ²) on the grid: the Gaussian-smoothed density of a spectral measure. */
@@ -157,7 +157,8 @@ export async function slqDensity(op: LinearOperator, options: SlqOptions = {}): 
   requireSymmetric(op, 'slq');
   const steps = options.steps ?? 128;
   const nv = options.startVectors ?? 10;
-  if (!Number.isInteger(nv) || nv < 1) throw new SpecpipeError('slq-start-vectors', `slq: startVectors must be a positive integer, received ${nv}`);
+  if (!Number.isInteger(nv) || nv < 1)
+    throw new SpecpipeError('slq-start-vectors', `slq: startVectors must be a positive integer, received ${nv}`);
   const counted = countingOperator(op, options.maxMatvecs ?? Infinity);
   const rng = new Rng(options.seed ?? 0);
   const runs: QuadratureRun[] = [];
@@ -165,7 +166,11 @@ export async function slqDensity(op: LinearOperator, options: SlqOptions = {}): 
   const pairs = options.deflatedPairs ?? [];
   const n = op.size;
   for (const [i, p] of pairs.entries()) {
-    if (p.vector.length !== n) throw new SpecpipeError('slq-deflation', `slq: deflated pair ${i} has a vector of length ${p.vector.length}, expected ${n}`);
+    if (p.vector.length !== n)
+      throw new SpecpipeError(
+        'slq-deflation',
+        `slq: deflated pair ${i} has a vector of length ${p.vector.length}, expected ${n}`,
+      );
   }
   const target = pairs.length > 0 ? deflate(counted, pairs) : counted;
   const startVector = (): Float64Array => {
@@ -192,7 +197,10 @@ export async function slqDensity(op: LinearOperator, options: SlqOptions = {}): 
     }
   }
   if (runs.length === 0) {
-    throw new SpecpipeError('matvec-budget', `slq: the product budget (${options.maxMatvecs}) allowed no Lanczos step on ${op.name ?? 'the operator'}`);
+    throw new SpecpipeError(
+      'matvec-budget',
+      `slq: the product budget (${options.maxMatvecs}) allowed no Lanczos step on ${op.name ?? 'the operator'}`,
+    );
   }
   // With deflation: point masses 1/n at the deflated eigenvalues, the complement's measure scaled to (n − k)/n.
   const withDeflated = (m: SpectralMeasure): SpectralMeasure =>
@@ -206,10 +214,7 @@ export async function slqDensity(op: LinearOperator, options: SlqOptions = {}): 
   const values = pairs.map((p) => p.value);
   const bounds =
     options.bounds ??
-    widenBounds(
-      Math.min(...runs.map((r) => r.lower), ...values),
-      Math.max(...runs.map((r) => r.upper), ...values),
-    );
+    widenBounds(Math.min(...runs.map((r) => r.lower), ...values), Math.max(...runs.map((r) => r.upper), ...values));
   const mMax = Math.max(...runs.map((r) => r.steps));
   const sigma = options.sigma ?? papyanSigma(mMax, bounds, options.kappa ?? 3);
   const grid = options.grid ?? linearGrid(bounds.lower, bounds.upper, options.gridSize ?? 1024);

@@ -15,7 +15,8 @@ export function empiricalMeasure(values: ArrayLike<number>): SpectralMeasure {
 
 /** Sorts a measure by node, merging nothing. */
 export function sortedMeasure(m: SpectralMeasure): SpectralMeasure {
-  if (m.nodes.length !== m.weights.length) throw new SpecpipeError('measure-shape', `spectral measure has ${m.nodes.length} nodes but ${m.weights.length} weights`);
+  if (m.nodes.length !== m.weights.length)
+    throw new SpecpipeError('measure-shape', `spectral measure has ${m.nodes.length} nodes but ${m.weights.length} weights`);
   const idx = Array.from({ length: m.nodes.length }, (_, i) => i).sort((a, b) => m.nodes[a]! - m.nodes[b]!);
   return { nodes: Float64Array.from(idx, (i) => m.nodes[i]!), weights: Float64Array.from(idx, (i) => m.weights[i]!) };
 }

@@ -24,7 +24,8 @@ export function symmetricEigen(a: Float64Array, n: number, options: { vectors?: 
     throw new SpecpipeError('matrix-not-square', `symmetricEigen: expected ${n} × ${n} = ${n * n} entries, received ${a.length}`);
   }
   const wantVectors = options.vectors !== false;
-  if (n === 0) return wantVectors ? { values: new Float64Array(0), vectors: new Float64Array(0) } : { values: new Float64Array(0) };
+  if (n === 0)
+    return wantVectors ? { values: new Float64Array(0), vectors: new Float64Array(0) } : { values: new Float64Array(0) };
   // V column-major: at(k, j) = V[j*n + k].
   const V = new Float64Array(a);
   const d = new Float64Array(n);

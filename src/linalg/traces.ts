@@ -49,7 +49,8 @@ export async function hutchinsonTrace(op: LinearOperator, options: TraceOptions 
       break;
     }
   }
-  if (samples.length === 0) throw new SpecpipeError('matvec-budget', `hutchinson: the product budget (${options.maxMatvecs}) allowed no sample`);
+  if (samples.length === 0)
+    throw new SpecpipeError('matvec-budget', `hutchinson: the product budget (${options.maxMatvecs}) allowed no sample`);
   const { mean, stderr } = meanAndStderr(samples);
   return { value: mean, stderr, matvecs: counted.used, samples: samples.length, budgetExhausted };
 }
@@ -77,10 +78,11 @@ export async function hutchPlusPlusTrace(op: LinearOperator, options: TraceOptio
     const y = await counted.matvec(randomVector(n, kind, rng));
     const before = norm2(y);
     scale = Math.max(scale, before);
-    for (let pass = 0; pass < 2; pass++) for (const q of Q) {
-      const c = dot(q, y);
-      for (let k = 0; k < n; k++) y[k] = y[k]! - c * q[k]!;
-    }
+    for (let pass = 0; pass < 2; pass++)
+      for (const q of Q) {
+        const c = dot(q, y);
+        for (let k = 0; k < n; k++) y[k] = y[k]! - c * q[k]!;
+      }
     const ny = norm2(y);
     if (ny > 1e-10 * scale && ny > 0) Q.push(y.map((x) => x / ny));
   }

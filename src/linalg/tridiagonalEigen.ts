@@ -27,7 +27,11 @@ export function implicitQL(d: Float64Array, e: Float64Array, z: Float64Array | u
     if (m > l) {
       let iter = 0;
       do {
-        if (++iter > maxIter) throw new SpecpipeError('eigen-no-convergence', `implicit QL: eigenvalue ${l} of a ${n} × ${n} tridiagonal matrix did not converge in ${maxIter} iterations`);
+        if (++iter > maxIter)
+          throw new SpecpipeError(
+            'eigen-no-convergence',
+            `implicit QL: eigenvalue ${l} of a ${n} × ${n} tridiagonal matrix did not converge in ${maxIter} iterations`,
+          );
         let g = d[l]!;
         let p = (d[l + 1]! - g) / (2 * e[l]!);
         let r0 = Math.hypot(p, 1);
@@ -103,9 +107,17 @@ export interface TridiagonalEigen {
  * rotations applied to two rows only (Golub & Welsch 1969), or to the full identity when
  * `vectors` is true. Sorted ascending.
  */
-export function tridiagonalEigen(alpha: ArrayLike<number>, beta: ArrayLike<number>, options: { vectors?: boolean } = {}): TridiagonalEigen {
+export function tridiagonalEigen(
+  alpha: ArrayLike<number>,
+  beta: ArrayLike<number>,
+  options: { vectors?: boolean } = {},
+): TridiagonalEigen {
   const m = alpha.length;
-  if (beta.length < m - 1) throw new SpecpipeError('tridiagonal-shape', `tridiagonalEigen: ${m} diagonal entries need ${m - 1} off-diagonal entries, received ${beta.length}`);
+  if (beta.length < m - 1)
+    throw new SpecpipeError(
+      'tridiagonal-shape',
+      `tridiagonalEigen: ${m} diagonal entries need ${m - 1} off-diagonal entries, received ${beta.length}`,
+    );
   const d = Float64Array.from(alpha);
   const e = new Float64Array(m);
   for (let i = 1; i < m; i++) e[i] = beta[i - 1]!;

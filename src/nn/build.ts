@@ -44,6 +44,11 @@ const SHORTHAND_HELP =
  * - `vgg11:CxHxW:WIDTH:CLASSES`, `resnet18:CxHxW:WIDTH:CLASSES`, `densenet40:CxHxW:GROWTH:CLASSES`.
  */
 export function parseModelSpec(text: string): ModelSpec {
+  const spec = parseModelText(text);
+  return text.trim().startsWith('{') ? spec : validateModelSpec(spec, `--model "${text}"`);
+}
+
+function parseModelText(text: string): ModelSpec {
   const t = text.trim();
   if (t.startsWith('{')) return parseJsonSpec(t, '--model');
   const parts = t.split(':');
@@ -153,7 +158,9 @@ export function validateModelSpec(value: unknown, where: string): ModelSpec {
       only(['kind', 'input', 'channels', 'hidden', 'kernel', 'classes']);
       const kernel = o.kernel === undefined ? 5 : posInt('kernel');
       if (kernel % 2 === 0) fail(`"kernel" must be odd (padding k//2 keeps the size), received ${kernel}`);
-      return { kind: 'lenet', input: input3(), channels: intList('channels', 2) as [number, number], hidden: posInt('hidden'), kernel, classes: posInt('classes') };
+      const input = input3();
+      if (input[1] < 4 || input[2] < 4) fail(`lenet needs inputs of at least 4×4 (two 2×2 max-pools), received input ${show(o.input)}`);
+      return { kind: 'lenet', input, channels: intList('channels', 2) as [number, number], hidden: posInt('hidden'), kernel, classes: posInt('classes') };
     }
     case 'vgg11':
     case 'resnet18': {

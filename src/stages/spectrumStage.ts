@@ -1,11 +1,8 @@
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { SpecpipeError } from '../util/errors.js';
 import { loadSchema } from '../pipeline/schemaFiles.js';
 import type { LinearOperator } from '../linalg/operator.js';
-import type { StageKind, UpstreamArtifact } from './registry.js';
-import { checkpointFile, findDatasetArtifact } from './stageFiles.js';
-import { checkpointEpochs, trainingDataset, type TrainSgdParams } from './trainStage.js';
+import type { StageKind } from './registry.js';
+import { loadTrainedProblem } from './trainedProblem.js';
 
 export interface SpectrumSlqParams {
   operator: 'hessian' | 'ggn' | 'residual';
@@ -33,12 +30,6 @@ export const SPECTRUM_FILES = {
   logNegative: 'log_density_negative.arrow',
 } as const;
 
-function trainArtifact(needs: Readonly<Record<string, UpstreamArtifact>>, who: string): UpstreamArtifact {
-  const t = Object.values(needs).find((u) => u.kind === 'train/sgd');
-  if (t === undefined) throw new SpecpipeError('no-train-upstream', `${who}: spectrum/slq needs a train/sgd stage in its needs`);
-  return t;
-}
-
 /**
  * `spectrum/slq`: SLQ density of Hess, G or H = Hess − G of a train/sgd checkpoint, averaged over the
  * training subset or the test subset the net was evaluated on (Papyan 2020, Sec. 3; math.md §4).
@@ -53,40 +44,20 @@ export const spectrumSlqStage: StageKind<SpectrumSlqParams> = {
   outputs: Object.fromEntries(Object.values(SPECTRUM_FILES).map((f) => [f, 'Arrow table'])),
   async run(ctx) {
     const p = ctx.params;
-    const tf = await import('@tensorflow/tfjs-core');
-    const { loadCheckpoint } = await import('../nn/checkpoint.js');
-    const { preprocessSplit } = await import('../data/preprocess.js');
-    const { selectSamples } = await import('../data/batches.js');
     const { Curvature } = await import('../curvature/curvatureOperators.js');
     const { slqDensity } = await import('../linalg/slq.js');
     const { writeArrowFile } = await import('../store/arrowFile.js');
 
-    const train = trainArtifact(ctx.needs, ctx.instance.name);
-    const tp = train.params as unknown as TrainSgdParams;
-    const saved = checkpointEpochs(tp);
-    const epoch = p.checkpoint === 'final' ? saved[saved.length - 1]! : p.checkpoint;
-    const ckptPath = join(train.dir, checkpointFile(epoch));
-    if (!saved.includes(epoch) || !existsSync(ckptPath)) {
-      throw new SpecpipeError('no-such-checkpoint', `${ctx.instance.name}: with.checkpoint is ${epoch}, but ${train.name} saved epochs [${saved.join(', ')}] (its with.checkpoints)`);
-    }
-    const ckpt = loadCheckpoint(ckptPath);
-    const data = await trainingDataset(findDatasetArtifact(ctx).path, tp, ctx.seed);
-    let split = data[p.split];
-    if (split.shape[0] === 0) throw new SpecpipeError('empty-split', `${ctx.instance.name}: the ${p.split} split of ${train.name}'s data is empty`);
-    if (p.max_samples !== undefined && p.max_samples < split.shape[0]) split = selectSamples(split, Int32Array.from({ length: p.max_samples }, (_, i) => i));
-    if (ckpt.preprocess === undefined) throw new SpecpipeError('checkpoint-preprocess', `${ckptPath}: no preprocessing metadata`);
-    const prepared = preprocessSplit(split, ckpt.preprocess);
-
-    const curvature = await Curvature.open({
-      network: ckpt.network,
-      params: ckpt.params,
-      buffers: ckpt.buffers,
-      data: prepared,
-      loss: tp.loss ?? 'cross-entropy',
+    const loaded = await loadTrainedProblem(ctx, {
+      checkpoint: p.checkpoint,
+      split: p.split,
+      ...(p.max_samples !== undefined && { maxSamples: p.max_samples }),
       batchSize: p.batch_size,
       workers: p.workers,
-      backend: 'auto',
     });
+    const { epoch } = loaded;
+    const prepared = loaded.problem.data;
+    const curvature = await Curvature.open(loaded.problem);
     try {
       const op = curvature.operator(p.operator);
       const total = p.lanczos_steps * p.start_vectors;
@@ -149,7 +120,7 @@ export const spectrumSlqStage: StageKind<SpectrumSlqParams> = {
       };
     } finally {
       await curvature.close();
-      tf.dispose([...ckpt.params, ...ckpt.buffers]);
+      loaded.dispose();
     }
   },
 };

@@ -1,5 +1,22 @@
 import { readFileSync } from 'node:fs';
-import { DataType, Float32, Float64, Int32, Precision, Schema, Field, Table, Utf8, makeVector, vectorFromArray, tableFromIPC, tableToIPC } from 'apache-arrow';
+import {
+  DataType,
+  Float32,
+  Float64,
+  Int32,
+  Precision,
+  RecordBatch,
+  Schema,
+  Field,
+  Struct,
+  Table,
+  Utf8,
+  makeData,
+  makeVector,
+  vectorFromArray,
+  tableFromIPC,
+  tableToIPC,
+} from 'apache-arrow';
 import { writeFileAtomic } from '../util/atomicWrite.js';
 import { SpecpipeError } from '../util/errors.js';
 
@@ -39,8 +56,17 @@ export function encodeArrowTable(columns: Record<string, ArrowColumn>, metadata:
     return vectorFromArray(c as string[], new Utf8());
   });
   const schema = new Schema(fields, new Map(Object.entries(metadata)));
-  const data = Object.fromEntries(names.map((n, i) => [n, vectors[i]!]));
-  const table = new Table(schema, data);
+  const rows = names.length === 0 ? 0 : columns[names[0]!]!.length;
+  // A zero-row table is one empty record batch (Table(schema, vectors) rejects empty vectors).
+  const table =
+    rows === 0
+      ? new Table([
+          new RecordBatch(
+            schema,
+            makeData({ type: new Struct(fields), length: 0, nullCount: 0, children: fields.map((f) => makeData({ type: f.type, length: 0 })) }),
+          ),
+        ])
+      : new Table(schema, Object.fromEntries(names.map((n, i) => [n, vectors[i]!])));
   return tableToIPC(table, 'file');
 }
 

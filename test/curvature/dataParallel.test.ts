@@ -7,6 +7,7 @@ import { registerSecondOrderGradients } from '../../src/curvature/secondOrderGra
 import { Rng } from '../../src/util/random.js';
 import type { TinyNetSpec } from '../reference/tinyNetSpec.js';
 import { buildTinyNetwork, randomSplit, tinyBuilder } from './tinyNetworks.js';
+import { buildNetwork } from '../../src/nn/build.js';
 
 /**
  * Data-parallel products: the same full-data products split over worker threads (one tfjs
@@ -106,5 +107,23 @@ test('a worker that cannot build its network fails the start with the reason', a
       }),
     /curvature worker failed to start: .*no function export "noSuchBuilder"/,
   );
+  tf.dispose([...params, ...buffers]);
+});
+
+test('workers rebuild specpipe models with the default builder (buildNetwork): lenet, 2 workers', async () => {
+  const network = buildNetwork({ kind: 'lenet', input: [1, 8, 8], channels: [2, 3], hidden: 6, kernel: 3, classes: 4 });
+  const { params, buffers } = network.init(1);
+  const rng = new Rng(4);
+  const data = { images: Float32Array.from({ length: 9 * 64 }, () => rng.uniform()), shape: [9, 1, 8, 8] as [number, number, number, number], labels: Int32Array.from({ length: 9 }, () => rng.int(4)) };
+  const problem = { network, params, buffers, data, loss: 'mse' as const, batchSize: 2, backend: 'cpu' as const };
+  const local = await Curvature.open(problem);
+  const par = await Curvature.open({ ...problem, workers: 2 });
+  try {
+    const v = Float64Array.from({ length: local.size }, () => rng.normal());
+    const e = maxRelativeDifference(await par.operator('residual').matvec(v), await local.operator('residual').matvec(v));
+    assert.ok(e <= 1e-12, `H·v, 2 workers vs in-thread: ${e}`);
+  } finally {
+    await par.close();
+  }
   tf.dispose([...params, ...buffers]);
 });

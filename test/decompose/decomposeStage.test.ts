@@ -10,13 +10,16 @@ import { saveCheckpoint } from '../../src/nn/checkpoint.js';
 import type { ModelSpec } from '../../src/nn/network.js';
 import type { Manifest } from '../../src/store/manifest.js';
 import type { StageContext, UpstreamArtifact } from '../../src/stages/registry.js';
-import { decomposeClassGradientsStage, pickCheckpoint, type DecomposeParams } from '../../src/decompose/decomposeStage.js';
+import { decomposeClassGradientsStage, type DecomposeParams } from '../../src/decompose/decomposeStage.js';
+import { loadMnist } from '../../src/data/mnist.js';
+import { DATASET_FILE, writeDatasetFile } from '../../src/stages/stageFiles.js';
 import { DECOMPOSITION_FILE, type DecompositionSummary } from '../../src/decompose/decomposeArtifact.js';
 import { readClassGradients } from '../../src/decompose/classGradientsArrow.js';
 
 /**
  * decompose/class-gradients with its default loader: a real MLP checkpoint (saved by
- * src/nn/checkpoint.ts) upstream, the real MNIST digits of the `mnist` package, 3 per class.
+ * src/nn/checkpoint.ts) in a train/sgd artifact whose upstream data artifact holds the real MNIST
+ * digits of the `mnist` package; the train instance used 3 digits per class.
  */
 function ctxFor(
   root: string,
@@ -45,7 +48,10 @@ test('decompose/class-gradients from a checkpoint and real MNIST digits (default
   const spec: ModelSpec = { kind: 'mlp', input: [1, 28, 28], hidden: [6], activation: 'relu', classes: 10 };
   const network = buildNetwork(spec);
   const { params, buffers } = network.init(1);
-  const upDir = join(root, 'train');
+  const dataDir = join(root, 'data-key');
+  mkdirSync(dataDir);
+  await writeDatasetFile(join(dataDir, DATASET_FILE), loadMnist({ seed: 0, testPerClass: 20 }));
+  const upDir = join(root, 'train-key');
   mkdirSync(upDir);
   for (const epoch of [0, 3])
     saveCheckpoint(join(upDir, `checkpoint-epoch-${epoch}.safetensors`), network, params, buffers, {
@@ -55,6 +61,7 @@ test('decompose/class-gradients from a checkpoint and real MNIST digits (default
     });
   tf.dispose([...params, ...buffers]);
   const manifest = {
+    upstream: { data: 'data-key' },
     files: [0, 3].map((e) => ({
       path: `checkpoint-epoch-${e}.safetensors`,
       role: 'checkpoint',
@@ -70,20 +77,21 @@ test('decompose/class-gradients from a checkpoint and real MNIST digits (default
     key: 'u',
     matrix: {},
     coords: { train_per_class: 3 },
-    params: { data: 'mnist' },
+    params: { train_per_class: 3, test_per_class: 5, epochs: 3, checkpoints: [0, 3] },
     dir: upDir,
     manifest,
   };
 
-  assert.match(pickCheckpoint(ctxFor(root, upstream, {}, { epoch: 3 })).path, /epoch-3\.safetensors$/);
-  assert.match(pickCheckpoint(ctxFor(root, upstream, {})).path, /epoch-3\.safetensors$/, 'default: the last');
-  assert.throws(() => pickCheckpoint(ctxFor(root, upstream, { epoch: 7 })), /no checkpoint for epoch 7/);
+  await assert.rejects(
+    () => decomposeClassGradientsStage.run(ctxFor(root, upstream, { checkpoint: 7 })),
+    /with\.checkpoint is 7, but train saved epochs \[0, 3\]/,
+  );
 
   const ctx = ctxFor(
     root,
     upstream,
-    { epoch: 0, classes: [0, 1, 7], trace_matvecs: 12, batch_size: 16 },
-    { epoch: 0, train_per_class: 3 },
+    { checkpoint: 0, classes: [0, 1, 7], trace_matvecs: 12, batch_size: 16 },
+    { train_per_class: 3 },
   );
   const result = await decomposeClassGradientsStage.run(ctx);
   const cg = readClassGradients(join(ctx.outDir, 'class-gradients.arrow'));

@@ -48,8 +48,9 @@ test('kill -9 of a worker mid-stage: its job returns to the queue, another worke
     if (e.type === 'started' && killed === undefined && e.job.id.includes('train')) {
       const victim = workers.find((w) => e.workerId.endsWith(`:${w.pid}`));
       if (victim !== undefined) {
+        // Mid-stage: the stage sleeps 1.5 s; 300 ms in, the worker has logged its start.
         killed = { workerId: e.workerId, jobId: e.job.id };
-        victim.child.kill('SIGKILL');
+        setTimeout(() => victim.child.kill('SIGKILL'), 300);
       }
     }
   };

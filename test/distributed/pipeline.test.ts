@@ -159,6 +159,19 @@ stages:
   assert.equal(output.split('\n').filter((l) => l.startsWith('hog: started')).length, 1, output);
 });
 
+test('a run whose --store is not the workers\' store is told so, not reported as done', { skip: redisMissing }, async () => {
+  const p = await plan(`name: dist-elsewhere
+stages:
+  one:
+    uses: test/const
+    with: { value: 7 }
+`, 'elsewhere');
+  const elsewhere = new ArtifactStore(join(dir, 'not-shared'));
+  const r = await runPlanDistributed(p, elsewhere, { redis: (redis as RedisTestServer).endpoint, queueName: QUEUE, progress: 'quiet', pollMs: 20 });
+  assert.equal(r.stages[0]?.status, 'failed');
+  assert.match(r.stages[0]?.error ?? '', new RegExp(`wrote ${shared}/[0-9a-f]{64}, which is not in this run's store ${join(dir, 'not-shared')}: give the run and every worker the same shared --store`));
+});
+
 test('kill -9 of a worker mid-stage: the run completes with the local run\'s artifacts', { skip: redisMissing }, async () => {
   const p = await plan(pipeline(3, { sleepA: 1200 }), 'kill');
   const reference = await localReference(p, 'kill');

@@ -121,7 +121,13 @@ test('budgets: SLQ and KPM stop at their product budget and say so', async () =>
   assert.equal(s.budgetExhausted, true);
   assert.equal(s.runs.length, 3, 'two full runs and a partial third');
   assert.ok(Math.abs(totalMass(s.measure) - 1) < 1e-10);
-  const k = await kpmDensity(fromDenseSymmetric(A), { moments: 129, startVectors: 10, seed: 0, bounds: s.bounds, maxMatvecs: 200 });
+  const k = await kpmDensity(fromDenseSymmetric(A), {
+    moments: 129,
+    startVectors: 10,
+    seed: 0,
+    bounds: s.bounds,
+    maxMatvecs: 200,
+  });
   assert.equal(k.startVectorsUsed, 3);
   assert.ok(k.matvecs <= 200);
   assert.equal(k.budgetExhausted, true);
@@ -155,12 +161,18 @@ test('log-spectrum of a shifted Pareto-tailed ZZᵀ (n = 600): both halves, mass
   const eps = log.epsilon;
   const exactHalf = (sign: 1 | -1) => {
     const vals = Array.from(shifted).filter((v) => (sign > 0 ? v >= 0 : v < 0));
-    return { nodes: Float64Array.from(vals, (v) => Math.log(Math.abs(v) + eps)), weights: new Float64Array(vals.length).fill(1 / n) };
+    return {
+      nodes: Float64Array.from(vals, (v) => Math.log(Math.abs(v) + eps)),
+      weights: new Float64Array(vals.length).fill(1 / n),
+    };
   };
   // Start-vector variance at n = 600 (KS ∝ 1/√(n·n_v)): held to 0.02·√(2000/600); the slow suite holds
   // a Pareto ZZᵀ of size 2000 to 0.02, and the n = 10000 diagonal above is held to 0.02.
   const tolKs = 0.02 * Math.sqrt(2000 / n);
-  for (const [name, half, sign] of [['positive', log.positive, 1], ['negative', log.negative, -1]] as const) {
+  for (const [name, half, sign] of [
+    ['positive', log.positive, 1],
+    ['negative', log.negative, -1],
+  ] as const) {
     const ks = ksDistanceToCdf(half.cdf, exactHalf(sign));
     assert.ok(ks <= tolKs, `${name} half: KS = ${ks}`);
     // ∫ y d|λ| over the log-spaced grid (trapezoid) ≈ the half's mass.
@@ -168,24 +180,34 @@ test('log-spectrum of a shifted Pareto-tailed ZZᵀ (n = 600): both halves, mass
     for (let i = 1; i < half.x.length; i++) integral += ((half.y[i]! + half.y[i - 1]!) / 2) * (half.x[i]! - half.x[i - 1]!);
     assert.ok(Math.abs(integral - half.mass) < 0.02 * half.mass, `${name}: ∫ density dλ = ${integral}, mass ${half.mass}`);
   }
-  assert.ok(Math.abs(log.positive.mass - 0.8) < 0.05 && Math.abs(log.negative.mass - 0.2) < 0.05, `masses ${log.positive.mass}, ${log.negative.mass}`);
+  assert.ok(
+    Math.abs(log.positive.mass - 0.8) < 0.05 && Math.abs(log.negative.mass - 0.2) < 0.05,
+    `masses ${log.positive.mass}, ${log.negative.mass}`,
+  );
 });
 
-test('slow: SLQ on diag(5,4,3,0,…) + ZZᵀ/2000 (n = 2000): W1 ≤ 0.25% of the width at 10 × 128; KPM agrees', { skip: slowOnly }, async () => {
-  const n = 2000;
-  const M = spikedWishart(0, n, [5, 4, 3]);
-  const ev = exactEigenvalues(M, n);
-  const op = fromDenseSymmetric(M);
-  const s = await slqDensity(op, { steps: 128, startVectors: 10, seed: 0 });
-  const w1 = wasserstein1(s.measure, empiricalMeasure(ev)) / width(ev);
-  assert.ok(w1 <= 0.0025, `W1 = ${(100 * w1).toFixed(3)}%`);
-  const k = await kpmDensity(op, { moments: 257, startVectors: 10, seed: 0, bounds: s.bounds });
-  const agree = wasserstein1(k.measure, s.measure) / width(ev);
-  assert.ok(agree <= 0.0025, `W1(KPM, SLQ) = ${(100 * agree).toFixed(3)}%`);
-  const P = paretoGram(5, n, 2 * n, 1.5);
-  const pe = exactEigenvalues(P, n);
-  const ps = await slqDensity(fromDenseSymmetric(P), { steps: 128, startVectors: 10, seed: 0 });
-  const log = logSpectrumDensity(ps.measure, { runs: ps.runs });
-  const ks = ksDistanceToCdf(log.positive.cdf, { nodes: pe.map((v) => Math.log(Math.abs(v) + log.epsilon)), weights: new Float64Array(n).fill(1 / n) });
-  assert.ok(ks <= 0.02, `log-spectrum KS = ${ks}`);
-});
+test(
+  'slow: SLQ on diag(5,4,3,0,…) + ZZᵀ/2000 (n = 2000): W1 ≤ 0.25% of the width at 10 × 128; KPM agrees',
+  { skip: slowOnly },
+  async () => {
+    const n = 2000;
+    const M = spikedWishart(0, n, [5, 4, 3]);
+    const ev = exactEigenvalues(M, n);
+    const op = fromDenseSymmetric(M);
+    const s = await slqDensity(op, { steps: 128, startVectors: 10, seed: 0 });
+    const w1 = wasserstein1(s.measure, empiricalMeasure(ev)) / width(ev);
+    assert.ok(w1 <= 0.0025, `W1 = ${(100 * w1).toFixed(3)}%`);
+    const k = await kpmDensity(op, { moments: 257, startVectors: 10, seed: 0, bounds: s.bounds });
+    const agree = wasserstein1(k.measure, s.measure) / width(ev);
+    assert.ok(agree <= 0.0025, `W1(KPM, SLQ) = ${(100 * agree).toFixed(3)}%`);
+    const P = paretoGram(5, n, 2 * n, 1.5);
+    const pe = exactEigenvalues(P, n);
+    const ps = await slqDensity(fromDenseSymmetric(P), { steps: 128, startVectors: 10, seed: 0 });
+    const log = logSpectrumDensity(ps.measure, { runs: ps.runs });
+    const ks = ksDistanceToCdf(log.positive.cdf, {
+      nodes: pe.map((v) => Math.log(Math.abs(v) + log.epsilon)),
+      weights: new Float64Array(n).fill(1 / n),
+    });
+    assert.ok(ks <= 0.02, `log-spectrum KS = ${ks}`);
+  },
+);

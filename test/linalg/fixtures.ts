@@ -3,7 +3,8 @@ import { Rng } from '../../src/util/random.js';
 import { symmetricEigen } from '../../src/linalg/symmetricEigen.js';
 
 /** True when the slow, tight suite is asked for. */
-export const SLOW = process.env.SPECPIPE_SLOW !== undefined && process.env.SPECPIPE_SLOW !== '' && process.env.SPECPIPE_SLOW !== '0';
+export const SLOW =
+  process.env.SPECPIPE_SLOW !== undefined && process.env.SPECPIPE_SLOW !== '' && process.env.SPECPIPE_SLOW !== '0';
 export const slowOnly = SLOW ? false : 'set SPECPIPE_SLOW=1 to run the slow, tight suite';
 
 /** Z Zᵀ / cols (row-major n × n) for Z with i.i.d. entries z_ik · colScale_k. */

@@ -36,7 +36,8 @@ function assertClose(got: Float64Array, want: Float64Array, tol: number, what: s
 test('fromDenseSymmetric rejects non-square and asymmetric matrices, naming the measured asymmetry', () => {
   assert.throws(
     () => fromDenseSymmetric(new Float64Array(6), { name: 'M.npy' }),
-    (e: Error) => e instanceof SpecpipeError && e.reason === 'matrix-not-square' && /M\.npy: .*received 6 entries/.test(e.message),
+    (e: Error) =>
+      e instanceof SpecpipeError && e.reason === 'matrix-not-square' && /M\.npy: .*received 6 entries/.test(e.message),
   );
   const a = Float64Array.of(1, 2, 2.5, 4);
   assert.equal(measuredAsymmetry(a, 2), 0.5 / 4);
@@ -58,15 +59,34 @@ test('add, sub, scale, lowRankUpdate, deflate and toDense match dense float64 re
   const a = fromDenseSymmetric(A);
   const b = fromDenseSymmetric(B);
   assertClose(await toDense(a), A, 0, 'toDense');
-  assertClose(await toDense(add(a, b)), A.map((x, i) => x + B[i]!), 1e-14, 'add');
-  assertClose(await toDense(sub(a, b)), A.map((x, i) => x - B[i]!), 1e-14, 'sub');
-  assertClose(await toDense(scale(a, -2.5)), A.map((x) => -2.5 * x), 1e-14, 'scale');
+  assertClose(
+    await toDense(add(a, b)),
+    A.map((x, i) => x + B[i]!),
+    1e-14,
+    'add',
+  );
+  assertClose(
+    await toDense(sub(a, b)),
+    A.map((x, i) => x - B[i]!),
+    1e-14,
+    'sub',
+  );
+  assertClose(
+    await toDense(scale(a, -2.5)),
+    A.map((x) => -2.5 * x),
+    1e-14,
+    'scale',
+  );
   const u = [Float64Array.from({ length: n }, () => rng.normal()), Float64Array.from({ length: n }, () => rng.normal())];
   const d = [0.5, -3];
   const ref = Float64Array.from(A);
-  for (let k = 0; k < 2; k++) for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) ref[i * n + j] = ref[i * n + j]! + d[k]! * u[k]![i]! * u[k]![j]!;
+  for (let k = 0; k < 2; k++)
+    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) ref[i * n + j] = ref[i * n + j]! + d[k]! * u[k]![i]! * u[k]![j]!;
   assertClose(await toDense(lowRankUpdate(a, u, d)), ref, 1e-13, 'lowRankUpdate');
-  assert.throws(() => add(a, diagonalOperator(new Float64Array(3))), /sizes differ, received dense\.size = 7 and diagonal\.size = 3/);
+  assert.throws(
+    () => add(a, diagonalOperator(new Float64Array(3))),
+    /sizes differ, received dense\.size = 7 and diagonal\.size = 3/,
+  );
   assert.throws(() => lowRankUpdate(a, u, [1]), /2 columns of U but 1 weights/);
 
   // Deflating the top two eigenpairs leaves the other eigenvalues and two zeros.

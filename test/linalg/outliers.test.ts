@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { countingOperator, deflate, diagonalOperator, fromDenseSymmetric } from '../../src/linalg/operatorAlgebra.js';
 import { bottomEigenpairs, topEigenpairs } from '../../src/linalg/outliers.js';
 import { exactEigenvalues, slowOnly, spikedWishart, wishartWithOutliers } from './fixtures.js';
+import { Rng } from '../../src/util/random.js';
 
 const N = 600;
 const OUTLIERS = [10, 11, 12, 13, 14, 15, 16, 17, 18, 19];
@@ -26,7 +27,9 @@ test('top-10 separated outliers to ≤ 1e-6 relative in ≤ 100 products, each w
 test('bottom-k of the bulk edge converge (with restarts) and match the dense solver', async () => {
   const r = await bottomEigenpairs(fromDenseSymmetric(A), 2, { seed: 2, maxMatvecs: 600, maxBasis: 60 });
   assert.equal(r.converged, true);
-  r.pairs.forEach((p, i) => assert.ok(Math.abs(p.value - exact[i]!) <= 1e-6 * r.normEstimate, `λ_min+${i}: ${p.value} vs ${exact[i]}`));
+  r.pairs.forEach((p, i) =>
+    assert.ok(Math.abs(p.value - exact[i]!) <= 1e-6 * r.normEstimate, `λ_min+${i}: ${p.value} vs ${exact[i]}`),
+  );
   assert.ok(r.restarts >= 1, 'this needs a thick restart at maxBasis = 60');
 });
 
@@ -38,7 +41,8 @@ test('a budget too small stops with an honest "not converged" and never exceeds 
   assert.equal(r.converged, false);
   const unconverged = r.pairs.filter((p) => !p.converged);
   assert.ok(unconverged.length > 0);
-  for (const p of r.pairs) assert.equal(p.converged, p.residual <= 1e-6 * r.normEstimate, 'converged only when the residual says so');
+  for (const p of r.pairs)
+    assert.equal(p.converged, p.residual <= 1e-6 * r.normEstimate, 'converged only when the residual says so');
 });
 
 test('no ghost duplicates: top-6 past three outliers gives distinct values matching the exact 6 largest', async () => {
@@ -71,9 +75,34 @@ test('an invariant subspace continues from a fresh vector, so multiplicities are
   );
   assert.ok(spy.used < 60, `${spy.used} products`);
   // Deflating the two 9s leaves 3 as the largest eigenvalue.
-  const defl = deflate(diagonalOperator(d), r.pairs.slice(0, 2).map((p) => ({ value: p.value, vector: p.vector! })));
+  const defl = deflate(
+    diagonalOperator(d),
+    r.pairs.slice(0, 2).map((p) => ({ value: p.value, vector: p.vector! })),
+  );
   const r2 = await topEigenpairs(defl, 1, { seed: 5, maxMatvecs: 100 });
   assert.ok(Math.abs(r2.pairs[0]!.value - 3) < 1e-5, `${r2.pairs[0]!.value}`);
+});
+
+test('bottom-k of a rank-deficient PSD Gram matrix (null space of dimension 200) finds the repeated zero quickly, or says it did not', async () => {
+  const n = 300;
+  const rng = new Rng(6);
+  const r = 100;
+  const Z = Float64Array.from({ length: n * r }, () => rng.normal());
+  const G = new Float64Array(n * n);
+  for (let i = 0; i < n; i++)
+    for (let j = 0; j <= i; j++) {
+      let s = 0;
+      for (let k = 0; k < r; k++) s += Z[i * r + k]! * Z[j * r + k]!;
+      G[i * n + j] = s / r;
+      G[j * n + i] = s / r;
+    }
+  const spy = countingOperator(fromDenseSymmetric(G));
+  const res = await bottomEigenpairs(spy, 3, { seed: 7, maxMatvecs: 300 });
+  assert.ok(spy.used <= 300);
+  assert.equal(res.converged, true);
+  for (const p of res.pairs) assert.ok(Math.abs(p.value) <= 1e-6 * res.normEstimate, `${p.value} should be 0`);
+  const tiny = await bottomEigenpairs(fromDenseSymmetric(G), 3, { seed: 7, maxMatvecs: 6 });
+  assert.equal(tiny.converged, false, 'a budget of 6 products cannot confirm three zeros');
 });
 
 test('slow: top-10 of diag(5,4,3,0,…) + ZZᵀ/2000 (n = 2000) against the dense solver', { skip: slowOnly }, async () => {
@@ -82,5 +111,10 @@ test('slow: top-10 of diag(5,4,3,0,…) + ZZᵀ/2000 (n = 2000) against the dens
   const ex = exactEigenvalues(M, n);
   const r = await topEigenpairs(fromDenseSymmetric(M), 10, { seed: 1, maxMatvecs: 2000 });
   assert.equal(r.converged, true);
-  r.pairs.forEach((p, i) => assert.ok(Math.abs(p.value - ex[n - 1 - i]!) <= 1e-6 * Math.abs(ex[n - 1 - i]!) + 1e-6 * r.normEstimate, `#${i}: ${p.value} vs ${ex[n - 1 - i]}`));
+  r.pairs.forEach((p, i) =>
+    assert.ok(
+      Math.abs(p.value - ex[n - 1 - i]!) <= 1e-6 * Math.abs(ex[n - 1 - i]!) + 1e-6 * r.normEstimate,
+      `#${i}: ${p.value} vs ${ex[n - 1 - i]}`,
+    ),
+  );
 });

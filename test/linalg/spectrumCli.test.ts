@@ -40,7 +40,10 @@ test('.npy parsing: C and Fortran order, <f8 and <f4, with errors naming the fil
       assert.deepEqual(Array.from(parsed.data), Array.from(M));
     }
   }
-  assert.throws(() => parseNpyMatrix(new TextEncoder().encode('hello world!'), 'bad.npy'), /^SpecpipeError: bad\.npy: not a \.npy file/);
+  assert.throws(
+    () => parseNpyMatrix(new TextEncoder().encode('hello world!'), 'bad.npy'),
+    /^SpecpipeError: bad\.npy: not a \.npy file/,
+  );
   const v1 = encodeNpyMatrix(M, 2, 3);
   const headerText = new TextDecoder('latin1').decode(v1.subarray(10, 10 + new DataView(v1.buffer).getUint16(8, true)));
   const withDtype = (descr: string): Uint8Array => {
@@ -62,7 +65,10 @@ test('spectrum --matrix M.npy --top 3 --bottom 2 --json: values with residuals m
   writeFileSync(p, encodeNpyMatrix(A, n, n));
   const { code, stdout } = await run(['--matrix', p, '--top', '3', '--bottom', '2', '--json', '--seed', '1']);
   assert.equal(code, 0);
-  const out = JSON.parse(stdout) as Record<string, unknown> & { top: { value: number; residual: number; converged: boolean }[]; bottom: { value: number; converged: boolean }[] };
+  const out = JSON.parse(stdout) as Record<string, unknown> & {
+    top: { value: number; residual: number; converged: boolean }[];
+    bottom: { value: number; converged: boolean }[];
+  };
   assert.equal(out.operator, 'matrix');
   assert.equal(out.size, n);
   assert.ok(typeof out.matvecs === 'number' && out.matvecs > 0);
@@ -85,10 +91,27 @@ test('spectrum --matrix M.arrow --density --log-density --kpm --trace --json: th
   writeArrowFile(p, columns);
   const read = readMatrixFile(p);
   assert.deepEqual(Array.from(read.data), Array.from(A));
-  const { code, stdout } = await run(['--matrix', p, '--density', '--log-density', '--kpm', '--trace', '--lanczos-steps', '40', '--start-vectors', '3', '--grid', '64', '--json']);
+  const { code, stdout } = await run([
+    '--matrix',
+    p,
+    '--density',
+    '--log-density',
+    '--kpm',
+    '--trace',
+    '--lanczos-steps',
+    '40',
+    '--start-vectors',
+    '3',
+    '--grid',
+    '64',
+    '--json',
+  ]);
   assert.equal(code, 0);
   const out = JSON.parse(stdout);
-  assert.deepEqual(Object.keys(out).sort(), ['density', 'kpm', 'logDensity', 'matvecs', 'operator', 'quadrature', 'seconds', 'size', 'trace'].sort());
+  assert.deepEqual(
+    Object.keys(out).sort(),
+    ['density', 'kpm', 'logDensity', 'matvecs', 'operator', 'quadrature', 'seconds', 'size', 'trace'].sort(),
+  );
   const wsum = (out.quadrature.weights as number[]).reduce((s, w) => s + w, 0);
   assert.ok(Math.abs(wsum - 1) < 1e-9, `quadrature weights sum to ${wsum}`);
   assert.equal(out.quadrature.nodes.length, out.quadrature.weights.length);
@@ -98,7 +121,10 @@ test('spectrum --matrix M.arrow --density --log-density --kpm --trace --json: th
   assert.ok(Array.isArray(out.logDensity.positive.x) && Array.isArray(out.logDensity.negative.y));
   let tr = 0;
   for (let i = 0; i < n; i++) tr += A[i * n + i]!;
-  assert.ok(Math.abs(out.trace.value - tr) <= 5 * out.trace.stderr + 1e-9, `trace ${out.trace.value} ± ${out.trace.stderr} vs ${tr}`);
+  assert.ok(
+    Math.abs(out.trace.value - tr) <= 5 * out.trace.stderr + 1e-9,
+    `trace ${out.trace.value} ± ${out.trace.stderr} vs ${tr}`,
+  );
   // 3 × 40 SLQ + 3 × 40 KPM (same probes, SLQ bounds) + 90 trace products
   assert.equal(out.matvecs, 120 + 120 + 90);
 });
@@ -108,13 +134,25 @@ test('spectrum rejects asymmetric and non-square matrices with the measured asym
   asym[1] = asym[1]! + 0.5;
   const p = join(dir, 'asym.npy');
   writeFileSync(p, encodeNpyMatrix(asym, n, n));
-  await assert.rejects(run(['--matrix', p, '--top', '1']), (e: Error) => e instanceof SpecpipeError && e.message.includes(p) && /measured asymmetry max\|A − Aᵀ\|\/max\|A\| = \d\.\d+e-\d/.test(e.message));
+  await assert.rejects(
+    run(['--matrix', p, '--top', '1']),
+    (e: Error) =>
+      e instanceof SpecpipeError &&
+      e.message.includes(p) &&
+      /measured asymmetry max\|A − Aᵀ\|\/max\|A\| = \d\.\d+e-\d/.test(e.message),
+  );
   const q = join(dir, 'rect.npy');
   writeFileSync(q, encodeNpyMatrix(new Float64Array(6), 2, 3));
   await assert.rejects(run(['--matrix', q]), /rect\.npy: matrix must be square, received shape 2 × 3/);
   await assert.rejects(run(['--matrix', q, '--top', 'x']), /--top: expected an integer ≥ 1, received "x"/);
   await assert.rejects(run([]), /give exactly one of --matrix or --checkpoint/);
-  await assert.rejects(run(['--checkpoint', 'c.safetensors', '--split', 'val', '--data', 'mnist']), /--split: expected train or test, received "val"/);
-  await assert.rejects(run(['--checkpoint', 'c.safetensors', '--operator', 'fisher', '--data', 'mnist']), /--operator: expected hessian, ggn or residual, received "fisher"/);
+  await assert.rejects(
+    run(['--checkpoint', 'c.safetensors', '--split', 'val', '--data', 'mnist']),
+    /--split: expected train or test, received "val"/,
+  );
+  await assert.rejects(
+    run(['--checkpoint', 'c.safetensors', '--operator', 'fisher', '--data', 'mnist']),
+    /--operator: expected hessian, ggn or residual, received "fisher"/,
+  );
   await assert.rejects(run(['--checkpoint', 'c.safetensors']), /needs --data/);
 });

@@ -47,6 +47,7 @@ test('model spec errors name the value received', () => {
   assert.throws(() => parseModelSpec('transformer:1'), /--model "transformer:1": not a known model kind .* and not a readable JSON file \(ENOENT\)/);
   assert.throws(() => validateModelSpec({ kind: 'mlp', input: [784], hidden: [64], activation: 'relu', classes: 10, dropout: 0.5 }, 'spec'), /spec: unknown field "dropout" for kind "mlp"/);
   assert.throws(() => validateModelSpec({ kind: 'vgg11', input: [1, 28, 28], width: 1, classes: 10 }, 'spec'), /vgg11 needs inputs of at least 32×32 .* received input \[1,28,28\]; pad 28×28 images with --pad 2/);
+  assert.throws(() => parseModelSpec('lenet:1x3x28:6-16-120:10'), /lenet needs inputs of at least 4×4 \(two 2×2 max-pools\), received input \[1,3,28\]/);
   assert.throws(() => validateModelSpec({ kind: 'cnn' }, 'spec'), /spec: "kind" must be one of mlp, lenet, vgg11, resnet18, densenet40, received "cnn"/);
   assert.throws(() => resolveModelSpecInput(parseModelSpec('mlp:784-10'), [3, 32, 32]), /model mlp expects 784 input features \(input \[784\]\), but the data has \[3, 32, 32\] = 3072/);
   assert.throws(() => resolveModelSpecInput(parseModelSpec('lenet:1x32x32:6-16-120:10'), [1, 28, 28]), /expects input \[1, 32, 32\] \(C, H, W\), but the data has \[1, 28, 28\] \(pad 2 with --pad 2\?\)/);

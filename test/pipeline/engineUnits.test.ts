@@ -106,3 +106,55 @@ test('executeStageInstance: executes, then reuses; a damaged artifact is recompu
   assert.match(again.note ?? '', /^recomputed: values\.arrow has 9 bytes/);
   assert.equal(store.verify(node.key, 'full').ok, true);
 });
+
+test('lazy stage kinds: named before their module loads, loaded when a pipeline uses them', async () => {
+  const { registerLazyStageKind, loadStageKinds, getStageKind, stageKindNames } = await import('../../src/stages/registry.js');
+  let loads = 0;
+  registerLazyStageKind('test/lazy', async () => {
+    loads++;
+    return { ...getStageKind('test/const')!, kind: 'test/lazy' };
+  });
+  assert.ok(stageKindNames().includes('test/lazy'));
+  assert.equal(getStageKind('test/lazy'), undefined);
+  await loadStageKinds(['test/lazy', 'test/lazy', 'test/none']);
+  assert.equal(getStageKind('test/lazy')?.kind, 'test/lazy');
+  assert.equal(loads, 1);
+});
+
+test('gc: keeps what recent runs reference; --max-size evicts the oldest unreferenced first; --max-age spares the young', async () => {
+  const { collectGarbage, parseSize, parseAge } = await import('../../src/cli/commands/gc.js');
+  const { writeRunRecord } = await import('../../src/store/runRecord.js');
+  const { utimesSync } = await import('node:fs');
+  assert.equal(parseSize('2k'), 2048);
+  assert.equal(parseSize('1.5M'), 1.5 * 1048576);
+  assert.equal(parseAge('12h'), 12 * 3.6e6);
+  assert.throws(() => parseSize('lots'), /--max-size expects a size like 500M or 2G, received "lots"/);
+
+  const dir = mkdtempSync(join(tmpdir(), 'specpipe-gc-'));
+  const root = join(dir, 'artifacts');
+  const runs = join(dir, 'runs');
+  const src = 'name: g\nstages:\n  a: { uses: test/const, matrix: { value: [1, 2, 3, 4] } }\n';
+  const plan = buildPlan(loadPipeline('g.yaml', { source: src }), { backendId: 'none' });
+  const store = new ArtifactStore(root);
+  for (const n of plan.nodes) assert.equal((await executeStageInstance(n, store)).status, 'executed');
+  // Ages: value=1 oldest … value=4 youngest (3, 2, 1, 0 days).
+  plan.nodes.forEach((n, i) => {
+    const t = new Date(Date.now() - (3 - i) * 86_400_000);
+    utimesSync(store.dir(n.key), t, t);
+  });
+  const ref = plan.nodes[0]!;
+  writeRunRecord(runs, {
+    run: '20260101-000000-000-aaaaaa', pipeline: { name: 'g', file: 'g.yaml', sha256: '', overrides: [] }, store: root, backend: 'none', executor: 'test',
+    started: '', finished: '', seconds: 0, counts: { executed: 1, cached: 0, failed: 0 },
+    stages: [{ name: ref.name, stage: 'a', kind: ref.kind, key: ref.key, status: 'executed', seconds: 0, artifacts: store.dir(ref.key), matrix: ref.matrix, coords: ref.coords, params: ref.params, ingredients: ref.ingredients }],
+  });
+  const one = store.sizeOf(ref.key);
+  const aged = collectGarbage(store, runs, { keepRuns: 1, maxAgeMs: 1.5 * 86_400_000 });
+  assert.deepEqual(aged.removed.map((r) => r.instance), ['a[value=2]'], 'only unreferenced artifacts older than 1.5 days');
+  const capped = collectGarbage(store, runs, { keepRuns: 1, maxBytes: 2 * one + 10 });
+  assert.deepEqual(capped.removed.map((r) => r.instance), ['a[value=3]'], 'oldest unreferenced first, until the cap holds');
+  assert.deepEqual(store.keys().sort(), [plan.nodes[0]!.key, plan.nodes[3]!.key].sort());
+  const all = collectGarbage(store, runs, { keepRuns: 1 });
+  assert.deepEqual(all.removed.map((r) => r.instance), ['a[value=4]']);
+  assert.deepEqual(store.keys(), [ref.key], 'the referenced artifact survives every rule');
+});

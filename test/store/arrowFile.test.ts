@@ -24,3 +24,14 @@ test('unequal column lengths and corrupt files are named errors', () => {
   writeFileSync(p, 'not arrow');
   assert.throws(() => readArrowFile(p), (e: Error) => e.message.startsWith(`${p}: not a readable Arrow IPC file`));
 });
+
+test('a zero-row table round-trips with its column types', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'arrow-'));
+  const p = join(dir, 'empty.arrow');
+  writeArrowFile(p, { x: new Float64Array(0), k: new Int32Array(0), s: [] }, { half: 'negative' });
+  const t = readArrowFile(p);
+  assert.ok(t.columns.x instanceof Float64Array && t.columns.x.length === 0);
+  assert.ok(t.columns.k instanceof Int32Array && t.columns.k.length === 0);
+  assert.deepEqual(t.columns.s, []);
+  assert.equal(t.metadata.half, 'negative');
+});

@@ -13,7 +13,7 @@
  * in JS numbers); max-pool routes each window's gradient to its first maximum in row-major window
  * order under strict `>` (tfjs's maxPoolPositions), NaN never being a maximum.
  */
-export const NATIVE_SOURCE_VERSION = 8;
+export const NATIVE_SOURCE_VERSION = 9;
 
 export const NATIVE_C_SOURCE = String.raw`
 #include <math.h>
@@ -197,12 +197,14 @@ void sp_col2im(const float *cols, const int32_t *g, int64_t n0, int64_t count, f
 }
 
 /* Max pooling (NHWC). With dy != NULL: the gradient, dx[argmax of window] += dy[window]
-   (dx zeroed by the caller); else y[window] = max (−inf for a window with no number). */
+   (dx zeroed by the caller); else y[window] = max (−inf for a window with no number).
+   Branch-free selects over the channel vector (argmax = first strict maximum in row-major
+   window order, NaN never one), so the inner loops vectorise. */
 static void sp_maxpool_impl(const float *x, const int32_t *g, float *y, const float *dy, float *dx) {
   const int64_t N = g[0];
   SP_GEOM
   float *best = (float *)malloc((size_t)(C > 0 ? C : 1) * sizeof(float));
-  int64_t *pos = (int64_t *)malloc((size_t)(C > 0 ? C : 1) * sizeof(int64_t));
+  int32_t *pos = (int32_t *)malloc((size_t)(C > 0 ? C : 1) * sizeof(int32_t));
   if (!best || !pos) { free(best); free(pos); return; }
   for (int64_t n = 0; n < N; n++) {
     const float *img = x + n * H * W * C;
@@ -215,10 +217,16 @@ static void sp_maxpool_impl(const float *x, const int32_t *g, float *y, const fl
         for (int64_t c = 0; c < C; c++) { best[c] = -INFINITY; pos[c] = -1; }
         for (int64_t r = rLo; r < rHi; r++) {
           for (int64_t q = cLo; q < cHi; q++) {
-            const int64_t base = (r * W + q) * C;
+            const int32_t base = (int32_t)((r * W + q) * C);
             const float *p = img + base;
-            for (int64_t c = 0; c < C; c++) {
-              if (p[c] > best[c]) { best[c] = p[c]; pos[c] = base + c; }
+            if (dy) {
+              for (int64_t c = 0; c < C; c++) {
+                const int gt = p[c] > best[c];
+                best[c] = gt ? p[c] : best[c];
+                pos[c] = gt ? base + (int32_t)c : pos[c];
+              }
+            } else {
+              for (int64_t c = 0; c < C; c++) best[c] = p[c] > best[c] ? p[c] : best[c];
             }
           }
         }
@@ -237,6 +245,7 @@ static void sp_maxpool_impl(const float *x, const int32_t *g, float *y, const fl
 }
 
 void sp_maxpool(const float *x, const int32_t *g, float *y) { sp_maxpool_impl(x, g, y, 0, 0); }
+void sp_maxpool_grad(const float *x, const float *dy, const int32_t *g, float *dx) { sp_maxpool_impl(x, g, 0, dy, dx); }
 
 /* Average pooling (NHWC): y = mean of the window's in-bounds pixels (tfjs's pool(): padding not
    counted), accumulated in double. */
@@ -292,5 +301,4 @@ void sp_avgpool_grad(const float *dy, const int32_t *g, float *dx) {
     }
   }
 }
-void sp_maxpool_grad(const float *x, const float *dy, const int32_t *g, float *dx) { sp_maxpool_impl(x, g, 0, dy, dx); }
 `;

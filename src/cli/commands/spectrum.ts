@@ -43,14 +43,16 @@ options:
 function intFlag(name: string, raw: string | undefined, fallback: number, min = 1): number {
   if (raw === undefined) return fallback;
   const v = Number(raw);
-  if (!Number.isInteger(v) || v < min) throw new SpecpipeError('cli-flag', `--${name}: expected an integer ≥ ${min}, received "${raw}"`, 2);
+  if (!Number.isInteger(v) || v < min)
+    throw new SpecpipeError('cli-flag', `--${name}: expected an integer ≥ ${min}, received "${raw}"`, 2);
   return v;
 }
 
 function numFlag(name: string, raw: string | undefined, fallback: number): number {
   if (raw === undefined) return fallback;
   const v = Number(raw);
-  if (!Number.isFinite(v) || v <= 0) throw new SpecpipeError('cli-flag', `--${name}: expected a positive number, received "${raw}"`, 2);
+  if (!Number.isFinite(v) || v <= 0)
+    throw new SpecpipeError('cli-flag', `--${name}: expected a positive number, received "${raw}"`, 2);
   return v;
 }
 
@@ -107,7 +109,11 @@ export async function spectrumCommand(argv: string[]): Promise<number> {
     return 0;
   }
   if ((f.matrix === undefined) === (f.checkpoint === undefined)) {
-    throw new SpecpipeError('cli-flag', `give exactly one of --matrix or --checkpoint (received ${f.matrix === undefined ? 'neither' : 'both'})\n\n${USAGE}`, 2);
+    throw new SpecpipeError(
+      'cli-flag',
+      `give exactly one of --matrix or --checkpoint (received ${f.matrix === undefined ? 'neither' : 'both'})\n\n${USAGE}`,
+      2,
+    );
   }
   const steps = intFlag('lanczos-steps', f['lanczos-steps'], 128);
   const startVectors = intFlag('start-vectors', f['start-vectors'], 10);
@@ -118,7 +124,8 @@ export async function spectrumCommand(argv: string[]): Promise<number> {
   const grid = intFlag('grid', f.grid, 1024, 2);
   const traceMatvecs = intFlag('trace-matvecs', f['trace-matvecs'], 90);
   const maxMatvecs = f['max-matvecs'] === undefined ? undefined : intFlag('max-matvecs', f['max-matvecs'], 1);
-  const anyEstimate = top > 0 || bottom > 0 || f.density === true || f['log-density'] === true || f.kpm === true || f.trace === true;
+  const anyEstimate =
+    top > 0 || bottom > 0 || f.density === true || f['log-density'] === true || f.kpm === true || f.trace === true;
   const wantDensity = f.density === true || !anyEstimate;
   const wantLog = f['log-density'] === true;
   const deflateK = f.deflate === undefined ? 0 : intFlag('deflate', f.deflate, 0, 0);
@@ -128,17 +135,26 @@ export async function spectrumCommand(argv: string[]): Promise<number> {
   let operatorName: string;
   if (f.matrix !== undefined) {
     const m = readMatrixFile(f.matrix);
-    if (m.rows !== m.cols) throw new SpecpipeError('matrix-not-square', `${f.matrix}: matrix must be square, received shape ${m.rows} × ${m.cols}`);
-    base = fromDenseSymmetric(m.data, { n: m.rows, name: f.matrix, asymmetryTolerance: numFlag('symmetry-tol', f['symmetry-tol'], 1e-8) });
+    if (m.rows !== m.cols)
+      throw new SpecpipeError('matrix-not-square', `${f.matrix}: matrix must be square, received shape ${m.rows} × ${m.cols}`);
+    base = fromDenseSymmetric(m.data, {
+      n: m.rows,
+      name: f.matrix,
+      asymmetryTolerance: numFlag('symmetry-tol', f['symmetry-tol'], 1e-8),
+    });
     operatorName = 'matrix';
   } else {
     const split = f.split ?? 'train';
-    if (split !== 'train' && split !== 'test') throw new SpecpipeError('cli-flag', `--split: expected train or test, received "${split}"`, 2);
+    if (split !== 'train' && split !== 'test')
+      throw new SpecpipeError('cli-flag', `--split: expected train or test, received "${split}"`, 2);
     const op = f.operator ?? 'hessian';
-    if (op !== 'hessian' && op !== 'ggn' && op !== 'residual') throw new SpecpipeError('cli-flag', `--operator: expected hessian, ggn or residual, received "${op}"`, 2);
+    if (op !== 'hessian' && op !== 'ggn' && op !== 'residual')
+      throw new SpecpipeError('cli-flag', `--operator: expected hessian, ggn or residual, received "${op}"`, 2);
     const backend = f.backend ?? 'auto';
-    if (!(BACKEND_CHOICES as readonly string[]).includes(backend)) throw new SpecpipeError('cli-flag', `--backend: expected one of ${BACKEND_CHOICES.join(', ')}, received "${backend}"`, 2);
-    if (f.data === undefined) throw new SpecpipeError('cli-flag', `--checkpoint ${f.checkpoint} needs --data SRC (e.g. mnist)`, 2);
+    if (!(BACKEND_CHOICES as readonly string[]).includes(backend))
+      throw new SpecpipeError('cli-flag', `--backend: expected one of ${BACKEND_CHOICES.join(', ')}, received "${backend}"`, 2);
+    if (f.data === undefined)
+      throw new SpecpipeError('cli-flag', `--checkpoint ${f.checkpoint} needs --data SRC (e.g. mnist)`, 2);
     base = await curvatureOperatorForCli({
       checkpoint: f.checkpoint!,
       ...(f.model !== undefined && { model: f.model }),
@@ -160,35 +176,55 @@ export async function spectrumCommand(argv: string[]): Promise<number> {
     const r = await topEigenpairs(op, top, { tol, seed, ...(maxMatvecs !== undefined && { maxMatvecs }) });
     out.top = pairsJson(r);
     text.push(`top ${top} (${r.matvecs} products${r.converged ? '' : ', NOT all converged'}):`);
-    for (const p of r.pairs) text.push(`  ${p.value.toPrecision(10)}  residual ${p.residual.toExponential(2)}${p.converged ? '' : '  (not converged)'}`);
+    for (const p of r.pairs)
+      text.push(`  ${p.value.toPrecision(10)}  residual ${p.residual.toExponential(2)}${p.converged ? '' : '  (not converged)'}`);
   }
   if (bottom > 0) {
     const r = await bottomEigenpairs(op, bottom, { tol, seed: seed + 1, ...(maxMatvecs !== undefined && { maxMatvecs }) });
     out.bottom = pairsJson(r);
     text.push(`bottom ${bottom} (${r.matvecs} products${r.converged ? '' : ', NOT all converged'}):`);
-    for (const p of r.pairs) text.push(`  ${p.value.toPrecision(10)}  residual ${p.residual.toExponential(2)}${p.converged ? '' : '  (not converged)'}`);
+    for (const p of r.pairs)
+      text.push(`  ${p.value.toPrecision(10)}  residual ${p.residual.toExponential(2)}${p.converged ? '' : '  (not converged)'}`);
   }
   let bounds;
   if (wantDensity || wantLog) {
     let deflatedPairs: { value: number; vector: Float64Array }[] = [];
     if (deflateK > 0) {
-      const d = await topEigenpairs(op, deflateK, { tol, seed: seed + 4, vectors: true, ...(maxMatvecs !== undefined && { maxMatvecs }) });
+      const d = await topEigenpairs(op, deflateK, {
+        tol,
+        seed: seed + 4,
+        vectors: true,
+        ...(maxMatvecs !== undefined && { maxMatvecs }),
+      });
       deflatedPairs = d.pairs.filter((p) => p.converged).map((p) => ({ value: p.value, vector: p.vector! }));
       text.push(`deflated ${deflatedPairs.length} converged of the top ${deflateK} (${d.matvecs} products)`);
     }
     const s = await slqDensity(op, { steps, startVectors, seed, gridSize: grid, deflatedPairs });
     bounds = s.bounds;
     out.quadrature = { nodes: arr(s.measure.nodes), weights: arr(s.measure.weights) };
-    text.push(`SLQ: ${s.runs.length} start vectors × ${steps} steps, bounds [${s.bounds.lower.toPrecision(6)}, ${s.bounds.upper.toPrecision(6)}], σ = ${s.sigma.toPrecision(3)}`);
+    text.push(
+      `SLQ: ${s.runs.length} start vectors × ${steps} steps, bounds [${s.bounds.lower.toPrecision(6)}, ${s.bounds.upper.toPrecision(6)}], σ = ${s.sigma.toPrecision(3)}`,
+    );
     if (wantDensity) out.density = { x: arr(s.density.x), y: arr(s.density.y) };
     if (wantLog) {
       const l = logSpectrumDensity(s.measure, { steps, gridSize: grid, runs: s.runs });
-      out.logDensity = { positive: { x: arr(l.positive.x), y: arr(l.positive.y) }, negative: { x: arr(l.negative.x), y: arr(l.negative.y) } };
-      text.push(`log-spectrum: positive mass ${l.positive.mass.toFixed(4)}, negative mass ${l.negative.mass.toFixed(4)}, ε = ${l.epsilon.toExponential(2)}`);
+      out.logDensity = {
+        positive: { x: arr(l.positive.x), y: arr(l.positive.y) },
+        negative: { x: arr(l.negative.x), y: arr(l.negative.y) },
+      };
+      text.push(
+        `log-spectrum: positive mass ${l.positive.mass.toFixed(4)}, negative mass ${l.negative.mass.toFixed(4)}, ε = ${l.epsilon.toExponential(2)}`,
+      );
     }
   }
   if (f.kpm === true) {
-    const k = await kpmDensity(op, { moments: 2 * steps + 1, startVectors, seed, gridSize: grid, ...(bounds !== undefined && { bounds }) });
+    const k = await kpmDensity(op, {
+      moments: 2 * steps + 1,
+      startVectors,
+      seed,
+      gridSize: grid,
+      ...(bounds !== undefined && { bounds }),
+    });
     out.kpm = { x: arr(k.density.x), y: arr(k.density.y) };
     text.push(`KPM: ${k.moments.length} moments, ${k.startVectorsUsed} probes`);
   }

@@ -1,11 +1,8 @@
 import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
 import { SpecpipeError } from '../../util/errors.js';
-import { parseRedisUrl } from '../../executor/bullmq/redisConnection.js';
 import { DEFAULT_STAGE_QUEUE } from '../../executor/bullmq/jobGraph.js';
-import { startStageWorker, type StageHandler } from '../../executor/bullmq/stageWorker.js';
-import { demoHandlers } from '../../executor/bullmq/demoHandlers.js';
-import { STAGE_JOB_KIND, loadStageHandler } from '../../executor/bullmq/stageHandler.js';
+import type { StageHandler } from '../../executor/bullmq/stageWorker.js';
 
 const USAGE = `usage: specpipe worker --redis redis://HOST[:PORT][/DB] --store PATH [options]
 
@@ -66,6 +63,11 @@ export async function workerCommand(argv: string[]): Promise<number> {
   }
   if (v.redis === undefined) throw new SpecpipeError('bad-option', `--redis is required\n\n${USAGE}`, 2);
   if (v.store === undefined) throw new SpecpipeError('bad-option', `--store is required\n\n${USAGE}`, 2);
+  // bullmq and ioredis load only here: every other command starts without them.
+  const { parseRedisUrl } = await import('../../executor/bullmq/redisConnection.js');
+  const { startStageWorker } = await import('../../executor/bullmq/stageWorker.js');
+  const { demoHandlers } = await import('../../executor/bullmq/demoHandlers.js');
+  const { STAGE_JOB_KIND, loadStageHandler } = await import('../../executor/bullmq/stageHandler.js');
   const redis = parseRedisUrl(v.redis);
   const store = resolve(v.store);
   const handlers = new Map<string, StageHandler>(demoHandlers());

@@ -70,9 +70,9 @@ export async function runPlanDistributed(plan: Plan, store: ArtifactStore, optio
   const byKey = new Map<string, PlanNode[]>();
   for (const n of nodes) byKey.set(n.key, [...(byKey.get(n.key) ?? []), n]);
 
-  type Listener = { event: (e: SchedulerEvent) => void; done: Promise<JobOutcome> };
+  // Per job: the display's event sink (set when its listr2 task starts) and its final outcome.
   const listeners = new Map<string, { event: (e: SchedulerEvent) => void; resolve: (o: JobOutcome) => void }>();
-  const pending = new Map<string, Listener['done']>();
+  const pending = new Map<string, Promise<JobOutcome>>();
   for (const j of jobs) {
     let resolve!: (o: JobOutcome) => void;
     pending.set(j.id, new Promise<JobOutcome>((r) => (resolve = r)));
@@ -162,6 +162,10 @@ export async function runPlanDistributed(plan: Plan, store: ArtifactStore, optio
       status = 'failed';
       const tries = o.failedAttempts === 1 ? '1 attempt' : `${o.failedAttempts} attempts`;
       error = `${o.error ?? 'failed'} (after ${tries} on ${[...new Set(o.workers)].join(', ') || 'no worker'})`;
+    } else if (!store.verify(node.key, 'fast').ok) {
+      // A worker finished it, but not in the store this run reads: --store differs between them.
+      status = 'failed';
+      error = `${o.workerId ?? 'a worker'} wrote ${detail?.artifacts ?? 'its artifact'}, which is not in this run's store ${store.root}: give the run and every worker the same shared --store`;
     } else {
       status = o.status;
     }

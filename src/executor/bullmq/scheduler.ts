@@ -1,5 +1,5 @@
 import { Queue, Job } from 'bullmq';
-import { SpecpipeError } from '../../util/errors.js';
+import { SpecpipeError, isSpecpipeError } from '../../util/errors.js';
 import { type RedisEndpoint, openRedis } from './redisConnection.js';
 import {
   DEFAULT_STAGE_QUEUE,
@@ -125,6 +125,7 @@ export async function runJobGraph(jobs: readonly DistributedJob[], options: RunJ
   const tracked = new Map<string, Tracked>(
     order.map((job) => [job.id, { job, state: 'blocked', startedAttempts: 0, failedAttempts: 0, progressJson: '' }]),
   );
+  const runStartedAt = Date.now();
   let stopped = false; // a permanent failure without keepGoing: queue nothing new
 
   const finish = (t: Tracked, outcome: JobOutcome) => {
@@ -149,16 +150,29 @@ export async function runJobGraph(jobs: readonly DistributedJob[], options: RunJ
       finish(t, reused(t));
       return;
     }
-    const existing = await Job.fromId<QueuedJobData, StageJobResult>(queue, jobIdForKey(t.job.id));
+    // State first, then the job hash (as in observe): a job finishing in between is seen finished.
+    const state = await queue.getJobState(jobIdForKey(t.job.id));
+    const existing = state === 'unknown' ? undefined : await Job.fromId<QueuedJobData, StageJobResult>(queue, jobIdForKey(t.job.id));
     if (existing !== undefined) {
-      const state = await existing.getState();
       if (state === 'completed' && isDone === undefined) {
         emit({ type: 'cached', job: t.job });
         finish(t, reused(t));
         return;
       }
+      if (state === 'completed' && isDone !== undefined && (await isDone(t.job))) {
+        // It completed between the store check above and the state read (a concurrent run queued it).
+        emit({ type: 'cached', job: t.job });
+        finish(t, reused(t));
+        return;
+      }
+      if (state === 'failed' && (existing.finishedOn ?? 0) >= runStartedAt) {
+        // Failed during this run (queued by a concurrent run): report it, do not run it again.
+        t.state = 'queued';
+        await observe(t);
+        return;
+      }
       if (state === 'completed' || state === 'failed') {
-        // A finished job of an earlier run whose artifact is gone, or that failed: run it afresh.
+        // A finished job of an earlier run whose artifact is gone, or that failed then: run it afresh.
         await existing.remove().catch(() => {});
       } else {
         t.state = 'queued'; // waiting, delayed or active: queued by an earlier or concurrent run
@@ -271,7 +285,14 @@ export async function runJobGraph(jobs: readonly DistributedJob[], options: RunJ
     for (;;) {
       const work = round();
       work.catch(() => {}); // a round abandoned at the deadline must not become an unhandled rejection
-      const more = await withDeadline(work);
+      const more = await withDeadline(work).catch((e: unknown) => {
+        if (isSpecpipeError(e)) throw e;
+        throw new SpecpipeError(
+          'redis-error',
+          `the scheduler failed talking to Redis at ${options.redis.display}: ${e instanceof Error ? e.message : String(e)}; ` +
+            'rerun the same command to resume: finished stages are reused',
+        );
+      });
       if (!more) break;
       await sleep(pollMs);
     }

@@ -21,7 +21,7 @@ export interface BatchNormState {
  *   eval:  y = (x − running_mean)/√(running_var + ε) · γ + β  — what curvature analysis uses.
  *
  * Gradients flow through μ and σ² in train mode, as in PyTorch. Written from elementary ops only
- * (mean, sub, square, add, sqrt, div, mul) so tfjs can differentiate it twice.
+ * (sum, sub, square, add, sqrt, div, mul) so tfjs can differentiate it twice.
  */
 export function batchNorm<T extends tf.Tensor>(
   x: T,
@@ -36,9 +36,9 @@ export function batchNorm<T extends tf.Tensor>(
   }
   const axes = x.shape.slice(0, -1).map((_, i) => i);
   const count = x.size / x.shape[x.rank - 1]!;
-  const mean = tf.mean(x, axes);
+  const mean = meanOver(x, axes, count);
   const centered = tf.sub(x, mean);
-  const variance = tf.mean(tf.square(centered), axes);
+  const variance = meanOver(tf.square(centered), axes, count);
   const y = tf.add(tf.mul(centered, tf.div(weight, tf.sqrt(tf.add(variance, BATCH_NORM_EPS)))), bias) as T;
   const m = BATCH_NORM_MOMENTUM;
   const unbiased = count > 1 ? tf.mul(variance, count / (count - 1)) : variance;
@@ -48,4 +48,12 @@ export function batchNorm<T extends tf.Tensor>(
     numBatchesTracked: tf.add(state.numBatchesTracked, 1),
   };
   return { y, updated };
+}
+
+/**
+ * mean over `axes` as (Σ x)·(1/M): the 1/M scaling then happens on the reduced [C] tensor in the backward pass too,
+ * where tf.mean's gradient divides a full-size tensor (measured: ~20% of a ResNet training step on the cpu backend).
+ */
+function meanOver(x: tf.Tensor, axes: number[], count: number): tf.Tensor {
+  return tf.mul(tf.sum(x, axes), 1 / count);
 }
