@@ -62,11 +62,11 @@ export async function resolveModel(model: TrainSgdParams['model'], shape: readon
 /** `train/sgd`: trains a net on the upstream dataset; writes checkpoints (safetensors, PyTorch layout) and metrics.arrow. */
 export const trainSgdStage: StageKind<TrainSgdParams> = {
   kind: 'train/sgd',
-  version: 1,
+  version: 2,
   description: 'Mini-batch SGD (momentum, weight decay, PyTorch semantics) with checkpoints at chosen epochs.',
   paramsSchema: loadSchema('stages/train-sgd.schema.json'),
   usesBackend: true,
-  outputs: { 'checkpoint-epoch-<E>.safetensors': 'weights after epoch E (PyTorch state_dict layout)', [TRAIN_METRICS_FILE]: 'per-epoch loss/accuracy' },
+  outputs: { 'report-fragment.json': 'training curves for the report', 'checkpoint-epoch-<E>.safetensors': 'weights after epoch E (PyTorch state_dict layout)', [TRAIN_METRICS_FILE]: 'per-epoch loss/accuracy' },
   async run(ctx) {
     const p = ctx.params;
     const tf = await import('@tensorflow/tfjs-core');
@@ -123,6 +123,15 @@ export const trainSgdStage: StageKind<TrainSgdParams> = {
       seconds: Float64Array.from(hist, (m) => m.seconds),
     }, { 'specpipe.model': JSON.stringify(spec) });
     tf.dispose([...result.params, ...result.buffers]);
+    // The report's training curves (loss and accuracy per epoch on train and test).
+    const { REPORT_FRAGMENT_FILE } = await import('../report/reportFragment.js');
+    const { writeFileSync } = await import('node:fs');
+    const tags = { dataset: data.name.replace(/^data\//, ''), model: spec.kind, ...(p.train_per_class !== undefined && { samplesPerClass: p.train_per_class }) };
+    const training = hist.flatMap((m) => [
+      { ...tags, epoch: m.epoch, split: 'train' as const, loss: m.trainLoss, accuracy: m.trainAcc },
+      ...(Number.isNaN(m.testLoss) ? [] : [{ ...tags, epoch: m.epoch, split: 'test' as const, loss: m.testLoss, accuracy: m.testAcc }]),
+    ]);
+    writeFileSync(join(ctx.outDir, REPORT_FRAGMENT_FILE), JSON.stringify({ training }) + '\n');
     const last = hist[hist.length - 1];
     const metrics: Record<string, number> = { parameters: network.size, train_samples: prepared.train.shape[0], test_samples: prepared.test.shape[0] };
     if (last !== undefined) {

@@ -85,7 +85,6 @@ for (const c of CASES) {
     const gm = await shifted(-step);
     const fd = gp.map((x, i) => (x - gm[i]!) / (2 * step));
     const err = Math.sqrt(dot(fd.map((x, i) => x - hv[i]!), fd.map((x, i) => x - hv[i]!)) / dot(fd, fd));
-    if (process.env.CURV_DEBUG) console.log(c.name, { fd: Math.sqrt(dot(fd, fd)), hv: Math.sqrt(dot(hv, hv)), err });
     assert.ok(err <= 1e-3, `Hess·v vs central differences: relative error ${err}`);
     // symmetry and positivity
     const hu = await cv.hessianVector(u);

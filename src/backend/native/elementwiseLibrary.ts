@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NATIVE_C_SOURCE, NATIVE_SOURCE_VERSION } from './elementwiseSource.js';
@@ -39,6 +39,18 @@ function libraryName(cc: string, flags: string[]): string {
   return `specpipe-kernels-v${NATIVE_SOURCE_VERSION}-${h}.so`;
 }
 
+/** Deletes builds of other source versions/compilers (safe on POSIX even if one is loaded elsewhere). */
+function removeOtherBuilds(dir: string, keep: string): void {
+  try {
+    for (const f of readdirSync(dir)) {
+      const p = join(dir, f);
+      if (p !== keep && /^specpipe-kernels-v\d+-[0-9a-f]{16}\.so$/.test(f)) rmSync(p, { force: true });
+    }
+  } catch {
+    // best effort
+  }
+}
+
 /**
  * Compiles the C library if no cached build exists (`cc -O3 -fPIC -shared`, compiler from `CC`,
  * default `cc`), atomically (temp file + rename, so concurrent processes and worker threads are
@@ -62,6 +74,7 @@ export function buildNativeLibrary(): { ok: true; path: string; built: boolean }
         writeFileSync(src, NATIVE_C_SOURCE);
         execFileSync(cc, [...flags, '-o', tmp, src, '-lm'], { stdio: ['ignore', 'ignore', 'pipe'], timeout: 120_000 });
         renameSync(tmp, path);
+        removeOtherBuilds(dir, path);
         return { ok: true, path, built: true };
       } catch (e) {
         const err = e as { code?: string; stderr?: Buffer };

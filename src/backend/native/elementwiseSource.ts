@@ -13,7 +13,7 @@
  * in JS numbers); max-pool routes each window's gradient to its first maximum in row-major window
  * order under strict `>` (tfjs's maxPoolPositions), NaN never being a maximum.
  */
-export const NATIVE_SOURCE_VERSION = 9;
+export const NATIVE_SOURCE_VERSION = 10;
 
 export const NATIVE_C_SOURCE = String.raw`
 #include <math.h>
@@ -221,9 +221,10 @@ static void sp_maxpool_impl(const float *x, const int32_t *g, float *y, const fl
             const float *p = img + base;
             if (dy) {
               for (int64_t c = 0; c < C; c++) {
-                const int gt = p[c] > best[c];
-                best[c] = gt ? p[c] : best[c];
-                pos[c] = gt ? base + (int32_t)c : pos[c];
+                const float v = p[c], b = best[c];
+                const int32_t m = -(int32_t)(v > b); /* all ones where v is a new maximum */
+                best[c] = v > b ? v : b;
+                pos[c] = (pos[c] & ~m) | ((base + (int32_t)c) & m);
               }
             } else {
               for (int64_t c = 0; c < C; c++) best[c] = p[c] > best[c] ? p[c] : best[c];
