@@ -314,6 +314,9 @@ export function gradientConfigs(routeMaxPool: MaxPoolRouteAdjoint): tf.GradConfi
       x: () => avgPoolGradKernel(dy, x!, attrs),
     })),
     // AvgPoolGrad is AvgPool's transpose (linear in dy): ∂/∂dy ⟨ddx, AvgPoolGrad(dy)⟩ = avgPool(ddx).
+    // Exact for 'valid' padding (every specpipe model). With 'same' padding tfjs's own AvgPoolGrad
+    // divides by the full window while AvgPool divides by the in-image count, so tfjs's first-order
+    // avg-pool gradient is already off at the borders there.
     rule('AvgPoolGrad', ['dy', 'input'], (ddx, [, input], attrs) => ({
       dy: () => tf.avgPool(ddx as tf.Tensor4D, attrs['filterSize'] as Pair, attrs['strides'] as Pair, attrs['pad'] as Pad),
       input: () => tf.zerosLike(input!),

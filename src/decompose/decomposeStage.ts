@@ -1,10 +1,11 @@
 import { join } from 'node:path';
 import type { StageContext, StageKind } from '../stages/registry.js';
-import { loadTrainedProblem } from '../stages/trainedProblem.js';
+import { loadTrainedProblem, trainUpstream } from '../stages/trainedProblem.js';
+import { reportSeriesTags } from '../stages/spectrumStage.js';
 import { Curvature, type CurvatureProblem } from '../curvature/curvatureOperators.js';
 import { selectSamples } from '../data/batches.js';
 import { tagsFromCoords } from '../report/reportFragment.js';
-import type { Split } from '../report/reportData.js';
+import type { SeriesTags, Split } from '../report/reportData.js';
 import { SpecpipeError } from '../util/errors.js';
 import { classGradientsFromCurvature } from './curvatureClassGradients.js';
 import {
@@ -41,6 +42,8 @@ export interface DecomposeParams {
 export interface LoadedProblem {
   readonly problem: CurvatureProblem;
   readonly split: Split;
+  /** Checkpoint epoch of the net (tags the report's series). */
+  readonly epoch?: number;
   /** Frees tensors. */
   dispose(): void;
 }
@@ -57,13 +60,20 @@ export const checkpointProblemLoader: CurvatureProblemLoader = async (ctx) => {
     ...(ctx.params.samples_per_class !== undefined && { samplesPerClass: ctx.params.samples_per_class }),
     batchSize: ctx.params.batch_size ?? 256,
   });
-  return { problem: loaded.problem, split, dispose: loaded.dispose };
+  return { problem: loaded.problem, split, epoch: loaded.epoch, dispose: loaded.dispose };
 };
+
+/** Report tags: those of the analysed train/sgd net when there is one upstream, else from the matrix coordinates. */
+function seriesTagsOf(ctx: StageContext<DecomposeParams>, epoch: number | undefined): SeriesTags {
+  const hasTrain = Object.values(ctx.needs).some((u) => u.kind === 'train/sgd');
+  if (hasTrain && epoch !== undefined) return reportSeriesTags(ctx, trainUpstream(ctx), epoch);
+  return tagsFromCoords(ctx.instance.coords, ctx.params as Record<string, unknown>);
+}
 
 export function decomposeStageKind(load: CurvatureProblemLoader = checkpointProblemLoader): StageKind<DecomposeParams> {
   return {
     kind: 'decompose/class-gradients',
-    version: 1,
+    version: 2,
     description: "Papyan's class / cross-class decomposition of G: g_c, g_cc', exact spectra of A1, A2, B1; tr B2",
     usesBackend: true,
     outputs: { [CLASS_GRADIENTS_FILE]: 'table', [DECOMPOSITION_FILE]: 'data', 'report-fragment.json': 'data' },
@@ -109,7 +119,7 @@ export function decomposeStageKind(load: CurvatureProblemLoader = checkpointProb
             ctx.outDir,
             cg,
             summary,
-            tagsFromCoords(ctx.instance.coords, ctx.params as Record<string, unknown>),
+            seriesTagsOf(ctx, loaded.epoch),
             loaded.split,
           );
           return {

@@ -5,6 +5,7 @@ import { writeArrowFile } from '../store/arrowFile.js';
 import { decodeClassGradients } from '../decompose/classGradientsArrow.js';
 import { CLASS_GRADIENTS_FILE } from '../decompose/decomposeArtifact.js';
 import { REPORT_FRAGMENT_FILE, tagsFromCoords, type ReportFragment } from '../report/reportFragment.js';
+import type { SeriesTags } from '../report/reportData.js';
 import { SpecpipeError } from '../util/errors.js';
 import { embedClassGradients, type GradientEmbedding } from './embedGradients.js';
 
@@ -59,7 +60,7 @@ function writeEmbedding(ctx: StageContext<unknown>, upstream: UpstreamArtifact, 
   const fragment: ReportFragment = {
     embeddings: [
       {
-        ...tagsFromCoords(ctx.instance.coords, upstream.params),
+        ...embeddingTags(ctx, upstream),
         method: e.method,
         ...(split === 'train' || split === 'test' ? { split } : {}),
         points: e.points,
@@ -69,11 +70,31 @@ function writeEmbedding(ctx: StageContext<unknown>, upstream: UpstreamArtifact, 
   writeFileSync(join(ctx.outDir, REPORT_FRAGMENT_FILE), JSON.stringify(fragment) + '\n');
 }
 
+/** The decomposition's own report tags (dataset, model, epoch, samples per class), else the matrix coordinates'. */
+function embeddingTags(ctx: StageContext<unknown>, upstream: UpstreamArtifact): SeriesTags {
+  try {
+    const f = JSON.parse(readFileSync(join(upstream.dir, REPORT_FRAGMENT_FILE), 'utf8')) as ReportFragment;
+    const e = f.exactEigenvalues?.[0];
+    if (e !== undefined) {
+      const { dataset, model, epoch, samplesPerClass } = e;
+      return {
+        ...(dataset !== undefined && { dataset }),
+        ...(model !== undefined && { model }),
+        ...(epoch !== undefined && { epoch }),
+        ...(samplesPerClass !== undefined && { samplesPerClass }),
+      };
+    }
+  } catch {
+    /* no fragment: fall back to the coordinates */
+  }
+  return tagsFromCoords(ctx.instance.coords, upstream.params);
+}
+
 const common = { type: 'object', additionalProperties: false } as const;
 
 export const embedTsneStage: StageKind<TsneParams> = {
   kind: 'embed/tsne',
-  version: 1,
+  version: 2,
   description: "t-SNE of the class means g_c and cross-class means g_cc' (Papyan's Figure 2)",
   usesBackend: false,
   outputs: { [EMBEDDING_FILE]: 'data', 'embedding.arrow': 'table', [REPORT_FRAGMENT_FILE]: 'data' },
@@ -105,7 +126,7 @@ export const embedTsneStage: StageKind<TsneParams> = {
 
 export const embedUmapStage: StageKind<UmapParams> = {
   kind: 'embed/umap',
-  version: 1,
+  version: 2,
   description: "UMAP (umap-js) of the class means g_c and cross-class means g_cc'",
   usesBackend: false,
   outputs: { [EMBEDDING_FILE]: 'data', 'embedding.arrow': 'table', [REPORT_FRAGMENT_FILE]: 'data' },

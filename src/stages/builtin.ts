@@ -2,9 +2,19 @@ import { getStageKind, registerLazyStageKind, registerStageKind, type StageKind 
 import { dataFashionMnistStage, dataMnistStage, dataTensorsStage } from './dataStages.js';
 import { trainSgdStage } from './trainStage.js';
 import { spectrumSlqStage } from './spectrumStage.js';
+import { dataCifar100Stage, dataCifar10Stage, dataImageFolderStage } from './imageDataStages.js';
 
 /** Built-in kinds. Their heavy modules (tfjs, data loaders) are imported inside `run`, so planning stays fast. */
-const BUILTIN: StageKind[] = [dataMnistStage, dataFashionMnistStage, dataTensorsStage, trainSgdStage, spectrumSlqStage];
+const BUILTIN: StageKind[] = [
+  dataMnistStage,
+  dataFashionMnistStage,
+  dataTensorsStage,
+  dataCifar10Stage,
+  dataCifar100Stage,
+  dataImageFolderStage,
+  trainSgdStage,
+  spectrumSlqStage,
+];
 
 /** Kinds from other layers whose modules import tfjs or the report renderer at load: imported when a pipeline uses them. */
 const LAZY: Record<string, () => Promise<StageKind>> = {

@@ -60,8 +60,8 @@ function decomposeUpstream(ctx: StageContext<unknown>): UpstreamArtifact | undef
   return Object.values(ctx.needs).find((u) => u.kind === 'decompose/class-gradients');
 }
 
-/** Report tags of the analysed net: dataset (data stage kind), model kind, epoch, training samples per class. */
-function seriesTags(ctx: StageContext<unknown>, train: UpstreamArtifact, epoch: number): SeriesTags {
+/** Report tags of an analysed net: dataset (its data stage's kind without "data/"), model kind, checkpoint epoch, training samples per class. */
+export function reportSeriesTags(ctx: StageContext<unknown>, train: UpstreamArtifact, epoch: number): SeriesTags {
   let dataset: string | undefined;
   try {
     const m = JSON.parse(readFileSync(join(findDatasetArtifact(ctx).dir, 'manifest.json'), 'utf8')) as { kind?: string };
@@ -169,7 +169,7 @@ export const spectrumSlqStage: StageKind<SpectrumSlqParams> = {
         cleanup.push(() => curvature.close());
         op = curvature.operator(p.operator as (typeof CURVATURE_OPERATORS)[number]);
       }
-      const tags = seriesTags(ctx, train, epoch);
+      const tags = reportSeriesTags(ctx, train, epoch);
       const k = Math.max(p.top_k, p.deflate);
       const kBudget = k > 0 ? (p.top_k_matvecs ?? 20 * k + 40) : 0;
       const total = p.lanczos_steps * p.start_vectors + kBudget + 2 * k + (p.trace ? p.trace_matvecs : 0);

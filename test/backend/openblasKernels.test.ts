@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import { Worker } from 'node:worker_threads';
+import { rmSync } from 'node:fs';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
@@ -409,6 +410,7 @@ test('without a C compiler: GEMM kernels register, JavaScript im2col and fallbac
     checkAvgPools();
   } finally {
     delete process.env.CC;
+    rmSync(process.env.SPECPIPE_NATIVE_DIR!, { recursive: true, force: true });
     delete process.env.SPECPIPE_NATIVE_DIR;
     unregisterOpenBlasKernels();
   }

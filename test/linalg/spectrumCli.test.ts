@@ -13,10 +13,9 @@ import { exactEigenvalues, wishartWithOutliers } from './fixtures.js';
 async function run(argv: string[]): Promise<{ code: number; stdout: string }> {
   const chunks: string[] = [];
   const original = process.stdout.write.bind(process.stdout);
-  process.stdout.write = ((chunk: string | Uint8Array): boolean => {
-    chunks.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString());
-    return true;
-  }) as typeof process.stdout.write;
+  // Buffers are the test runner's own reports (node --test's serializer): pass them through.
+  process.stdout.write = ((chunk: string | Uint8Array, ...rest: unknown[]): boolean =>
+    typeof chunk === 'string' ? (chunks.push(chunk), true) : original(chunk, ...(rest as []))) as typeof process.stdout.write;
   try {
     const code = await spectrumCommand(argv);
     return { code, stdout: chunks.join('') };

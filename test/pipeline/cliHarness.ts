@@ -101,7 +101,10 @@ async function runInProcess(args: readonly string[], options: CliOptions): Promi
     savedEnv[k] = process.env[k];
     process.env[k] = v;
   }
-  process.stdout.write = ((chunk: string | Uint8Array) => ((stdout += chunk.toString()), true)) as typeof process.stdout.write;
+  // The test runner's own reporter (node --test's v8 serializer) writes Buffers to this process's stdout:
+  // they pass through untouched; the commands write strings, which are captured.
+  process.stdout.write = ((chunk: string | Uint8Array, ...rest: unknown[]) =>
+    typeof chunk === 'string' ? ((stdout += chunk), true) : out(chunk, ...(rest as []))) as typeof process.stdout.write;
   process.stderr.write = ((chunk: string | Uint8Array) => ((stderr += chunk.toString()), true)) as typeof process.stderr.write;
   process.chdir(options.cwd);
   let code: number;
