@@ -6,6 +6,7 @@ import type { Split } from '../data/dataset.js';
 import type { BackendChoice } from '../backend/backend.js';
 import { LocalProductEngine, WorkerProductEngine, type ProductEngine } from './productEngine.js';
 import type { ProductRequest } from './productRequest.js';
+import { ProcessProductEngine } from './processProductEngine.js';
 import { defaultNetworkBuilder, type NetworkBuilderRef } from './networkBuilder.js';
 import { SpecpipeError } from '../util/errors.js';
 
@@ -29,6 +30,13 @@ export interface CurvatureProblem {
   readonly batchSize: number;
   /** Worker threads to split each product over (0 or absent: this thread). */
   readonly workers?: number;
+  /**
+   * Shard processes on this machine to split each product over (child_process.fork; 0 or absent:
+   * none). Takes precedence over `workers`. Same contract and results as the thread split.
+   */
+  readonly processes?: number;
+  /** With `processes`: longest wait for one shard's answer to one product, in ms (absent: no limit). */
+  readonly productTimeoutMs?: number;
   /** Backend each worker starts (default 'auto'). */
   readonly backend?: BackendChoice;
   /** How workers rebuild the network (default: buildNetwork(network.spec) from src/nn/build.ts). */
@@ -75,14 +83,27 @@ export class Curvature {
   static async open(problem: CurvatureProblem): Promise<Curvature> {
     validateProblem(problem);
     const workers = problem.workers ?? 0;
+    const processes = problem.processes ?? 0;
     const engine =
-      workers > 0
+      processes > 0
+        ? await ProcessProductEngine.start(problem, {
+            processes,
+            builder: problem.builder ?? defaultNetworkBuilder(),
+            backend: problem.backend ?? 'auto',
+            ...(problem.productTimeoutMs !== undefined && { productTimeoutMs: problem.productTimeoutMs }),
+          })
+        : workers > 0
         ? await WorkerProductEngine.start(problem, workers, problem.builder ?? defaultNetworkBuilder(), problem.backend ?? 'auto')
         : new LocalProductEngine(problem);
     return new Curvature(engine, problem.network.spec.classes);
   }
 
-  /** Worker threads in use (0: this thread). */
+  /** Process ids of the shard processes (`processes`); empty for threads or in-process. */
+  get processIds(): number[] {
+    return this.#engine instanceof ProcessProductEngine ? this.#engine.pids : [];
+  }
+
+  /** Worker threads or shard processes in use (0: this thread). */
   get workers(): number {
     return this.#engine.workers;
   }

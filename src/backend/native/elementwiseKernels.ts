@@ -200,6 +200,50 @@ function maxPoolGrad(native: NativeKernels): ElementwiseKernelMaker {
   };
 }
 
+/**
+ * The same transpose with size-1 dimensions dropped and dimensions that stay adjacent (in order)
+ * merged: NHWC → NCHW ([0, 3, 1, 2]) becomes [N, H·W, C] → [0, 2, 1], a batched 2-D transpose.
+ */
+export function transposeCanonical(shape: readonly number[], perm: readonly number[]): { shape: number[]; perm: number[] } {
+  const kept = shape.map((_, i) => i).filter((i) => shape[i] !== 1);
+  const rank = new Map(kept.map((d, i) => [d, i]));
+  const p = perm.filter((d) => rank.has(d)).map((d) => rank.get(d)!);
+  const s = kept.map((d) => shape[d]!);
+  // Groups of input dims that appear consecutively (and in order) in the output.
+  const groups: number[][] = [];
+  for (const d of p) {
+    const last = groups[groups.length - 1];
+    if (last !== undefined && last[last.length - 1]! + 1 === d) last.push(d);
+    else groups.push([d]);
+  }
+  const byInput = groups.map((g, out) => ({ first: g[0]!, out, size: g.reduce((a, d) => a * s[d]!, 1) })).sort((a, b) => a.first - b.first);
+  const newIndex = new Map(byInput.map((g, i) => [g.out, i]));
+  return { shape: byInput.map((g) => g.size), perm: groups.map((_, out) => newIndex.get(out)!) };
+}
+
+/** Transpose of float32 and int32 tensors (32-bit words moved as they are); other dtypes go to the stock kernel. */
+function transpose(native: NativeKernels): ElementwiseKernelMaker {
+  return (stock) => (args) => {
+    const x = args.inputs.x;
+    if (x === undefined || (x.dtype !== 'float32' && x.dtype !== 'int32')) return stock(args);
+    const values = args.backend.data.get(x.dataId).values;
+    if (!(values instanceof Float32Array) && !(values instanceof Int32Array)) return stock(args);
+    const perm = (args.attrs?.perm as number[] | undefined) ?? x.shape.map((_, i) => x.shape.length - 1 - i);
+    if (perm.length !== x.shape.length) return stock(args);
+    const c = transposeCanonical(x.shape, perm);
+    if (c.shape.length > 8) return stock(args);
+    const n = values.length;
+    const out = values instanceof Float32Array ? new Float32Array(n) : new Int32Array(n);
+    const asF32 = (a: Float32Array | Int32Array): Float32Array => (a instanceof Float32Array ? a : new Float32Array(a.buffer, a.byteOffset, a.length));
+    if (n > 0) native.transpose(asF32(values), asF32(out), Int32Array.from(c.shape), Int32Array.from(c.perm));
+    return args.backend.makeTensorInfo(
+      perm.map((p) => x.shape[p]!),
+      x.dtype,
+      out,
+    );
+  };
+}
+
 /** Kernel makers over an implementation (the C library, or JS_KERNELS for a subset). */
 export function elementwiseKernelMakers(impl: NativeKernels, only?: readonly string[]): Record<string, ElementwiseKernelMaker> {
   const kernels: Record<string, ElementwiseKernelMaker> = {};
@@ -211,6 +255,7 @@ export function elementwiseKernelMakers(impl: NativeKernels, only?: readonly str
   kernels.MaxPoolGrad = maxPoolGrad(impl);
   kernels.AvgPool = avgPool(impl);
   kernels.AvgPoolGrad = avgPoolGrad(impl);
+  kernels.Transpose = transpose(impl);
   if (only === undefined) return kernels;
   return Object.fromEntries(Object.entries(kernels).filter(([name]) => only.includes(name)));
 }
@@ -229,4 +274,4 @@ export function nativeElementwiseKernels():
 }
 
 /** Kernel names `nativeElementwiseKernels` can provide. */
-export const NATIVE_ELEMENTWISE_KERNEL_NAMES: readonly string[] = [...Object.keys(UNARY_OPS), ...Object.keys(BINARY_OPS), 'Sum', 'Mean', 'MaxPool', 'MaxPoolGrad', 'AvgPool', 'AvgPoolGrad'];
+export const NATIVE_ELEMENTWISE_KERNEL_NAMES: readonly string[] = [...Object.keys(UNARY_OPS), ...Object.keys(BINARY_OPS), 'Sum', 'Mean', 'MaxPool', 'MaxPoolGrad', 'AvgPool', 'AvgPoolGrad', 'Transpose'];

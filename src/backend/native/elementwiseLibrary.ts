@@ -20,6 +20,11 @@ export interface NativeKernels {
   maxPoolGrad(x: Float32Array, dy: Float32Array, g: Int32Array, dx: Float32Array): void;
   avgPool(x: Float32Array, g: Int32Array, y: Float32Array): void;
   avgPoolGrad(dy: Float32Array, g: Int32Array, dx: Float32Array): void;
+  /**
+   * y = x transposed by `perm` (32-bit words moved bit-exactly; Float32Array views of int32 data
+   * are fine), shape/perm canonical as `transposeCanonical` returns them (rank ≤ 8).
+   */
+  transpose(x: Float32Array, y: Float32Array, shape: Int32Array, perm: Int32Array): void;
 }
 
 /**
@@ -123,9 +128,11 @@ function loadUncached(): { ok: true; kernels: NativeKernels } | { ok: false; rea
     const maxPoolGrad = lib.func('void sp_maxpool_grad(const float *x, const float *dy, const int32_t *g, float *dx)') as (...a: unknown[]) => void;
     const avgPool = lib.func('void sp_avgpool(const float *x, const int32_t *g, float *y)') as (...a: unknown[]) => void;
     const avgPoolGrad = lib.func('void sp_avgpool_grad(const float *dy, const int32_t *g, float *dx)') as (...a: unknown[]) => void;
+    const transpose = lib.func('void sp_transpose(const float *x, float *y, int32_t rank, const int32_t *shape, const int32_t *perm)') as (...a: unknown[]) => void;
     return {
       ok: true,
       kernels: {
+        transpose: (x, y, shape, perm) => transpose(x, y, shape.length, shape, perm),
         library: built.path,
         unary: (op, x, y, n, alpha) => unary(op, x, y, n, alpha),
         binary: (op, mode, a, b, y, n, inner) => binary(op, mode, a, b, y, n, inner),

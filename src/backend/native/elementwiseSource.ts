@@ -13,7 +13,7 @@
  * in JS numbers); max-pool routes each window's gradient to its first maximum in row-major window
  * order under strict `>` (tfjs's maxPoolPositions), NaN never being a maximum.
  */
-export const NATIVE_SOURCE_VERSION = 10;
+export const NATIVE_SOURCE_VERSION = 11;
 
 export const NATIVE_C_SOURCE = String.raw`
 #include <math.h>
@@ -299,6 +299,53 @@ void sp_avgpool_grad(const float *dy, const int32_t *g, float *dx) {
             for (int64_t c = 0; c < C; c++) p[c] += d[c] * scale;
           }
       }
+    }
+  }
+}
+/* Transpose of 32-bit words: y = x permuted, rank ≤ 8, shape/perm already canonical (adjacent
+   dims that stay adjacent merged, size-1 dims dropped: transposeCanonical in elementwiseKernels.ts).
+   Batched 2-D transposes ([B, R, C] → [B, C, R], B may be 1) run in 32×32 tiles (cache-friendly
+   in both directions); other permutations walk the output in order with an odometer over the
+   input strides. Pure data movement: bit-exact. */
+static void sp_transpose2d(const uint32_t *x, uint32_t *y, int64_t R, int64_t C) {
+  const int64_t T = 32;
+  for (int64_t r0 = 0; r0 < R; r0 += T) {
+    const int64_t r1 = r0 + T < R ? r0 + T : R;
+    for (int64_t c0 = 0; c0 < C; c0 += T) {
+      const int64_t c1 = c0 + T < C ? c0 + T : C;
+      for (int64_t c = c0; c < c1; c++)
+        for (int64_t r = r0; r < r1; r++) y[c * R + r] = x[r * C + c];
+    }
+  }
+}
+
+void sp_transpose(const uint32_t *x, uint32_t *y, int32_t rank, const int32_t *shape, const int32_t *perm) {
+  int64_t total = 1;
+  for (int32_t d = 0; d < rank; d++) total *= shape[d];
+  if (total == 0) return;
+  if (rank <= 1) { memcpy(y, x, (size_t)total * 4); return; }
+  if (rank == 2 && perm[0] == 1 && perm[1] == 0) { sp_transpose2d(x, y, shape[0], shape[1]); return; }
+  if (rank == 3 && perm[0] == 0 && perm[1] == 2 && perm[2] == 1) {
+    const int64_t R = shape[1], C = shape[2];
+    for (int64_t b = 0; b < shape[0]; b++) sp_transpose2d(x + b * R * C, y + b * R * C, R, C);
+    return;
+  }
+  int64_t inStride[8], os[8], ostr[8], idx[8];
+  inStride[rank - 1] = 1;
+  for (int32_t d = rank - 2; d >= 0; d--) inStride[d] = inStride[d + 1] * shape[d + 1];
+  for (int32_t d = 0; d < rank; d++) { os[d] = shape[perm[d]]; ostr[d] = inStride[perm[d]]; idx[d] = 0; }
+  const int64_t inner = os[rank - 1], s = ostr[rank - 1];
+  int64_t off = 0;
+  for (int64_t o = 0; o < total; o += inner) {
+    const uint32_t *p = x + off;
+    uint32_t *q = y + o;
+    for (int64_t i = 0; i < inner; i++) q[i] = p[i * s];
+    for (int32_t d = rank - 2; d >= 0; d--) {
+      idx[d]++;
+      off += ostr[d];
+      if (idx[d] < os[d]) break;
+      off -= ostr[d] * os[d];
+      idx[d] = 0;
     }
   }
 }

@@ -109,6 +109,59 @@ function maxPoolImpl(x: Float32Array, g: Int32Array, y: Float32Array | undefined
   });
 }
 
+/**
+ * Transpose with the C library's contract (canonical shape/perm): batched 2-D in 32×32 tiles,
+ * other permutations in output order with an odometer over the input strides.
+ */
+function transpose(x: Float32Array, y: Float32Array, shape: Int32Array, perm: Int32Array): void {
+  const rank = shape.length;
+  const total = shape.reduce((a, b) => a * b, 1);
+  if (total === 0) return;
+  if (rank <= 1) {
+    y.set(x.subarray(0, total));
+    return;
+  }
+  // Copy 32-bit words through an integer view: a Float32Array copy could canonicalise NaN payloads.
+  const xi = new Int32Array(x.buffer, x.byteOffset, total);
+  const yi = new Int32Array(y.buffer, y.byteOffset, total);
+  const batched = rank === 3 && perm[0] === 0 && perm[1] === 2 && perm[2] === 1;
+  if ((rank === 2 && perm[0] === 1) || batched) {
+    const B = batched ? shape[0]! : 1;
+    const R = shape[rank - 2]!;
+    const C = shape[rank - 1]!;
+    const T = 32;
+    for (let b = 0; b < B; b++) {
+      const o = b * R * C;
+      for (let r0 = 0; r0 < R; r0 += T) {
+        const r1 = Math.min(R, r0 + T);
+        for (let c0 = 0; c0 < C; c0 += T) {
+          const c1 = Math.min(C, c0 + T);
+          for (let c = c0; c < c1; c++) for (let r = r0; r < r1; r++) yi[o + c * R + r] = xi[o + r * C + c]!;
+        }
+      }
+    }
+    return;
+  }
+  const inStride = new Array<number>(rank).fill(1);
+  for (let d = rank - 2; d >= 0; d--) inStride[d] = inStride[d + 1]! * shape[d + 1]!;
+  const os = Array.from(perm, (p) => shape[p]!);
+  const ostr = Array.from(perm, (p) => inStride[p]!);
+  const idx = new Array<number>(rank).fill(0);
+  const inner = os[rank - 1]!;
+  const s = ostr[rank - 1]!;
+  let off = 0;
+  for (let o = 0; o < total; o += inner) {
+    for (let i = 0; i < inner; i++) yi[o + i] = xi[off + i * s]!;
+    for (let d = rank - 2; d >= 0; d--) {
+      idx[d]!++;
+      off += ostr[d]!;
+      if (idx[d]! < os[d]!) break;
+      off -= ostr[d]! * os[d]!;
+      idx[d] = 0;
+    }
+  }
+}
+
 /** The JavaScript fallback, with the C library's interface. */
 export const JS_KERNELS: NativeKernels = {
   library: 'javascript',
@@ -116,6 +169,7 @@ export const JS_KERNELS: NativeKernels = {
     throw new Error('JS_KERNELS.unary: unary ops stay with tfjs');
   },
   binary,
+  transpose,
   sumRows(x, y, rows, cols) {
     for (let r = 0; r < rows; r++) {
       let s = 0;
@@ -176,4 +230,4 @@ export const JS_KERNELS: NativeKernels = {
 };
 
 /** Kernels served by JS_KERNELS when the C library is unavailable. */
-export const JS_FALLBACK_KERNEL_NAMES: readonly string[] = ['Add', 'Sub', 'Multiply', 'RealDiv', 'Sum', 'Mean', 'MaxPoolGrad', 'AvgPoolGrad'];
+export const JS_FALLBACK_KERNEL_NAMES: readonly string[] = ['Add', 'Sub', 'Multiply', 'RealDiv', 'Sum', 'Mean', 'MaxPoolGrad', 'AvgPoolGrad', 'Transpose'];
