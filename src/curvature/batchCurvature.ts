@@ -3,6 +3,7 @@ import type { Network } from '../nn/network.js';
 import { lossFunction, type LossKind } from '../nn/loss.js';
 import type { Batch } from '../data/batches.js';
 import { flatSize, flattenToFloat32 } from './flatParameters.js';
+import { RecordedTape, sharedTapeAvailable } from './sharedTape.js';
 
 /**
  * Curvature products over ONE batch of samples, in float32 tfjs, by reverse-over-reverse
@@ -18,6 +19,13 @@ export class BatchCurvature {
   readonly size: number;
   /** Number of batch-level product evaluations run (the spy tests use to prove the matrix-free path ran). */
   evaluations = 0;
+  /**
+   * Second-order products back-propagate through a kept tape (sharedTape.ts; default whenever
+   * tfjs's tape internals are available): G·v and (Hess·v, G·v) reuse the forward pass recorded
+   * for J·v in their final VJP, and every second backward skips zero-derivative inputs (ReLU's
+   * step mask, max-pool routing). false: plain tf.grads, running the network again for the VJP.
+   */
+  shareForward = sharedTapeAvailable();
   readonly #network: Network;
   readonly #params: readonly tf.Tensor[];
   readonly #buffers: readonly tf.Tensor[];
@@ -68,41 +76,94 @@ export class BatchCurvature {
     return tidyArrays(() => {
       const { x, labels } = this.#inputs(batch);
       const grad = tf.grads((...theta: tf.Tensor[]) => this.#lossSum(this.#logits(theta, x), labels));
-      const hv = tf.grads((...theta: tf.Tensor[]) => dot(grad(theta), v))([...this.#params]);
-      return flattenToFloat32(hv, this.size);
+      if (!this.shareForward) {
+        const hv = tf.grads((...theta: tf.Tensor[]) => dot(grad(theta), v))([...this.#params]);
+        return flattenToFloat32(hv, this.size);
+      }
+      const { tape, result } = RecordedTape.record(() => dot(grad([...this.#params]), v));
+      try {
+        return flattenToFloat32(tape.gradients(this.#params, result), this.size);
+      } finally {
+        tape.release();
+      }
     });
   }
 
   /**
    * Σ_i J_iᵀ Q_i J_i v (Gauss–Newton): J v by the double-VJP trick J v = ∇_u[(Jᵀu)·v] at u = 0,
-   * w_i = Q_i (J v)_i in logit space, then one VJP Σ_i J_iᵀ w_i.
+   * w_i = Q_i (J v)_i in logit space, then one VJP Σ_i J_iᵀ w_i. The final VJP back-propagates
+   * through the forward pass recorded for J v (sharedTape.ts) instead of running the network again.
    */
   ggnVectorSum(batch: Batch, v: readonly tf.Tensor[]): Float32Array {
     this.evaluations++;
     return tidyArrays(() => {
       const { x } = this.#inputs(batch);
-      const { jv, logits } = this.#jacobianVector(x, v, undefined);
-      const out = this.#vjp(x, this.#lossHessianTimes(logits, jv));
-      logits.dispose();
-      return out;
+      if (!this.shareForward) {
+        const { jv, logits } = this.#jacobianVector(x, v, undefined);
+        const out = this.#vjp(x, this.#lossHessianTimes(logits, jv));
+        logits.dispose();
+        return out;
+      }
+      const { tape, logits, directional, u } = this.#recordDirectional(x, v, undefined);
+      try {
+        const [jv] = tape.gradients([u], directional);
+        const w = this.#lossHessianTimes(logits, jv as tf.Tensor2D);
+        return flattenToFloat32(tape.gradients(this.#params, logits, w), this.size);
+      } finally {
+        tape.release();
+        logits.dispose();
+      }
     });
   }
 
   /**
    * Both Σ_i ∂²ℓ_i/∂θ² v and Σ_i J_iᵀQ_iJ_i v from one double-backward pass plus one VJP:
    * with a dummy cotangent u (= 0), F(θ, u) = ∇_θ[Σ_i ℓ_i + Σ_i z_i·u_i] · v gives
-   * ∂F/∂θ = Hess v (the u-term vanishes at u = 0) and ∂F/∂u = J v.
+   * ∂F/∂θ = Hess v (the u-term vanishes at u = 0) and ∂F/∂u = J v; the VJP reuses F's forward pass.
    */
   hessianAndGgnVectorSum(batch: Batch, v: readonly tf.Tensor[]): { hessian: Float32Array; ggn: Float32Array } {
     this.evaluations++;
     return tidyArrays(() => {
       const { x, labels } = this.#inputs(batch);
-      const { jv, logits, hv } = this.#jacobianVector(x, v, labels);
-      const hessian = flattenToFloat32(hv!, this.size);
-      const ggn = this.#vjp(x, this.#lossHessianTimes(logits, jv));
-      logits.dispose();
-      return { hessian, ggn };
+      if (!this.shareForward) {
+        const { jv, logits, hv } = this.#jacobianVector(x, v, labels);
+        const hessian = flattenToFloat32(hv!, this.size);
+        const ggn = this.#vjp(x, this.#lossHessianTimes(logits, jv));
+        logits.dispose();
+        return { hessian, ggn };
+      }
+      const { tape, logits, directional, u } = this.#recordDirectional(x, v, labels);
+      try {
+        const all = tape.gradients([...this.#params, u], directional);
+        const np = this.#params.length;
+        const hessian = flattenToFloat32(all.slice(0, np), this.size);
+        const w = this.#lossHessianTimes(logits, all[np] as tf.Tensor2D);
+        return { hessian, ggn: flattenToFloat32(tape.gradients(this.#params, logits, w), this.size) };
+      } finally {
+        tape.release();
+        logits.dispose();
+      }
     });
+  }
+
+  /**
+   * Records F(θ, u) = ∇_θ[Σ_i ℓ_i (if labels) + Σ_i z_i·u_i] · v at u = 0 on a kept tape, so
+   * that ∂F/∂(θ, u) and later VJPs through the logits z can all be back-propagated from it.
+   * `logits` is kept (the caller disposes it).
+   */
+  #recordDirectional(x: tf.Tensor4D, v: readonly tf.Tensor[], labels: tf.Tensor1D | undefined): { tape: RecordedTape; logits: tf.Tensor2D; directional: tf.Scalar; u: tf.Tensor2D } {
+    const u = tf.zeros([x.shape[0], this.#network.spec.classes]) as tf.Tensor2D;
+    let logits: tf.Tensor2D | undefined;
+    const { tape, result } = RecordedTape.record(() => {
+      const inner = tf.grads((...theta: tf.Tensor[]) => {
+        const z = this.#logits(theta, x);
+        logits = tf.keep(z);
+        const coupling = tf.sum(tf.mul(z, u));
+        return labels === undefined ? coupling : tf.add(this.#lossSum(z, labels), coupling);
+      });
+      return dot(inner([...this.#params]), v);
+    });
+    return { tape, logits: logits!, directional: result, u };
   }
 
   /**

@@ -35,7 +35,13 @@ export interface CurvatureProblem {
    * none). Takes precedence over `workers`. Same contract and results as the thread split.
    */
   readonly processes?: number;
-  /** With `processes`: longest wait for one shard's answer to one product, in ms (absent: no limit). */
+  /**
+   * Shards served over Redis + BullMQ by product-shard workers on any machine
+   * (src/executor/bullmq/productShards.ts; `specpipe worker` runs one). Takes precedence over
+   * `processes` and `workers`.
+   */
+  readonly redis?: { readonly url: string; readonly shards: number; readonly queue?: string };
+  /** With `processes` or `redis`: longest wait for one product's shard answers, in ms (processes: no limit; redis: 10 min). */
   readonly productTimeoutMs?: number;
   /** Backend each worker starts (default 'auto'). */
   readonly backend?: BackendChoice;
@@ -84,8 +90,11 @@ export class Curvature {
     validateProblem(problem);
     const workers = problem.workers ?? 0;
     const processes = problem.processes ?? 0;
+    const redis = problem.redis;
     const engine =
-      processes > 0
+      redis !== undefined
+        ? await openRedisEngine(problem, redis)
+        : processes > 0
         ? await ProcessProductEngine.start(problem, {
             processes,
             builder: problem.builder ?? defaultNetworkBuilder(),
@@ -226,6 +235,20 @@ export async function ggnOperator(problem: CurvatureProblem): Promise<CurvatureO
 /** H = Hess − G as an operator, both from one pass per batch (opens its own session). */
 export async function residualOperator(problem: CurvatureProblem): Promise<CurvatureOperator> {
   return (await Curvature.open(problem)).operator('residual');
+}
+
+async function openRedisEngine(problem: CurvatureProblem, redis: NonNullable<CurvatureProblem['redis']>): Promise<ProductEngine> {
+  // bullmq and ioredis load only here.
+  const { RedisProductEngine } = await import('../executor/bullmq/productShards.js');
+  const { parseRedisUrl } = await import('../executor/bullmq/redisConnection.js');
+  return RedisProductEngine.start(problem, {
+    redis: parseRedisUrl(redis.url, 'redis.url'),
+    shards: redis.shards,
+    builder: problem.builder ?? defaultNetworkBuilder(),
+    backend: problem.backend ?? 'auto',
+    ...(redis.queue !== undefined && { queueName: redis.queue }),
+    ...(problem.productTimeoutMs !== undefined && { productTimeoutMs: problem.productTimeoutMs }),
+  });
 }
 
 function validateProblem(p: CurvatureProblem): void {

@@ -60,15 +60,19 @@ function decomposeUpstream(ctx: StageContext<unknown>): UpstreamArtifact | undef
   return Object.values(ctx.needs).find((u) => u.kind === 'decompose/class-gradients');
 }
 
-/** Report tags of an analysed net: dataset (its data stage's kind without "data/"), model kind, checkpoint epoch, training samples per class. */
-export function reportSeriesTags(ctx: StageContext<unknown>, train: UpstreamArtifact, epoch: number): SeriesTags {
-  let dataset: string | undefined;
+/** The report's dataset tag of a stage: its upstream data stage's kind without "data/" ("mnist", "fashion-mnist", "cifar10"…). */
+export function datasetTag(ctx: StageContext<unknown>): string | undefined {
   try {
     const m = JSON.parse(readFileSync(join(findDatasetArtifact(ctx).dir, 'manifest.json'), 'utf8')) as { kind?: string };
-    dataset = m.kind?.replace(/^data\//, '');
+    return m.kind?.replace(/^data\//, '');
   } catch {
-    dataset = undefined;
+    return undefined;
   }
+}
+
+/** Report tags of an analysed net: dataset (its data stage's kind without "data/"), model kind, checkpoint epoch, training samples per class. */
+export function reportSeriesTags(ctx: StageContext<unknown>, train: UpstreamArtifact, epoch: number): SeriesTags {
+  const dataset = datasetTag(ctx);
   const tp = train.params as unknown as TrainSgdParams;
   const model = typeof tp.model === 'string' ? tp.model.split(/[\s:(]/)[0] : String((tp.model as { kind?: unknown }).kind ?? 'model');
   return {
@@ -91,7 +95,7 @@ export function reportSeriesTags(ctx: StageContext<unknown>, train: UpstreamArti
  */
 export const spectrumSlqStage: StageKind<SpectrumSlqParams> = {
   kind: 'spectrum/slq',
-  version: 2,
+  version: 3,
   description: 'Stochastic Lanczos quadrature (+ top-k, deflation, Hutch++ trace) of hessian | ggn | residual of a trained checkpoint, or of a piece a1 | a2 | b1 | b2 of G.',
   paramsSchema: loadSchema('stages/spectrum-slq.schema.json'),
   usesBackend: true,
@@ -289,8 +293,7 @@ export const spectrumSlqStage: StageKind<SpectrumSlqParams> = {
       if (trace !== undefined) num(`tr ${label} (Hutch++, ${trace.matvecs} products)`, trace.value, `± ${trace.stderr.toPrecision(2)}`);
       const scalars: ScalarPoint[] = [];
       if (isPiece || deflated) {
-        const { epoch: e, samplesPerClass } = tags;
-        const base = { split, epoch: e, ...(samplesPerClass !== undefined && { samplesPerClass }) };
+        const base = { ...tags, split };
         scalars.push({ ...base, name: `λ_max(${opName})`, value: pairs[0]?.value ?? top });
         if (trace !== undefined) scalars.push({ ...base, name: `tr(${opName})`, value: trace.value });
       }

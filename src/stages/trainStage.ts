@@ -62,7 +62,7 @@ export async function resolveModel(model: TrainSgdParams['model'], shape: readon
 /** `train/sgd`: trains a net on the upstream dataset; writes checkpoints (safetensors, PyTorch layout) and metrics.arrow. */
 export const trainSgdStage: StageKind<TrainSgdParams> = {
   kind: 'train/sgd',
-  version: 2,
+  version: 3,
   description: 'Mini-batch SGD (momentum, weight decay, PyTorch semantics) with checkpoints at chosen epochs.',
   paramsSchema: loadSchema('stages/train-sgd.schema.json'),
   usesBackend: true,
@@ -88,7 +88,7 @@ export const trainSgdStage: StageKind<TrainSgdParams> = {
     const network = buildNetwork(spec);
     const roles: Record<string, 'checkpoint' | 'table'> = { [TRAIN_METRICS_FILE]: 'table' };
     const meta = { 'specpipe.backend': ctx.backend, 'specpipe.train': JSON.stringify(p), 'specpipe.seed': String(ctx.seed) };
-    const result = trainModel(
+    const result = await trainModel(
       {
         network,
         train: prepared.train,
@@ -126,7 +126,8 @@ export const trainSgdStage: StageKind<TrainSgdParams> = {
     // The report's training curves (loss and accuracy per epoch on train and test).
     const { REPORT_FRAGMENT_FILE } = await import('../report/reportFragment.js');
     const { writeFileSync } = await import('node:fs');
-    const tags = { dataset: data.name.replace(/^data\//, ''), model: spec.kind, ...(p.train_per_class !== undefined && { samplesPerClass: p.train_per_class }) };
+    const { datasetTag } = await import('./spectrumStage.js');
+    const tags = { dataset: datasetTag(ctx) ?? data.name, model: spec.kind, ...(p.train_per_class !== undefined && { samplesPerClass: p.train_per_class }) };
     const training = hist.flatMap((m) => [
       { ...tags, epoch: m.epoch, split: 'train' as const, loss: m.trainLoss, accuracy: m.trainAcc },
       ...(Number.isNaN(m.testLoss) ? [] : [{ ...tags, epoch: m.epoch, split: 'test' as const, loss: m.testLoss, accuracy: m.testAcc }]),

@@ -105,7 +105,7 @@ function checkOptions(o: TrainOptions): void {
  * (the last batch may be smaller), BatchNorm in train mode (its running statistics updated every step).
  * Same seed, options, data and backend ⇒ bit-identical weights.
  */
-export function trainModel(options: TrainOptions, onProgress?: (p: TrainProgress) => void): TrainResult {
+export async function trainModel(options: TrainOptions, onProgress?: (p: TrainProgress) => void): Promise<TrainResult> {
   checkOptions(options);
   const { network, train, epochs, batchSize } = options;
   const schedule = options.schedule ?? { kind: 'constant' };
@@ -135,6 +135,7 @@ export function trainModel(options: TrainOptions, onProgress?: (p: TrainProgress
 
   const n = train.shape[0];
   const order = new Int32Array(n);
+  let lastYield = performance.now();
   for (let epoch = 0; epoch < epochs; epoch++) {
     const t0 = performance.now();
     const lr = learningRate(options.lr, schedule, epoch, epochs);
@@ -180,6 +181,10 @@ export function trainModel(options: TrainOptions, onProgress?: (p: TrainProgress
         buffers = out.updated;
       }
       onProgress?.({ kind: 'batch', epoch: epoch + 1, batch: bi + 1, batches: nBatches, loss: batchLoss });
+      if (performance.now() - lastYield > YIELD_MS) {
+        await yieldToEventLoop();
+        lastYield = performance.now();
+      }
     }
     const trainSeconds = (performance.now() - t0) / 1000;
     const test = options.test === undefined ? undefined : evaluateModel(network, params, buffers, options.test, { batchSize: options.evalBatchSize, loss: options.loss });
@@ -196,7 +201,16 @@ export function trainModel(options: TrainOptions, onProgress?: (p: TrainProgress
     history.push(metrics);
     onProgress?.({ kind: 'epoch', metrics });
     emitCheckpoint(epoch + 1);
+    await yieldToEventLoop();
+    lastYield = performance.now();
   }
   tf.dispose(velocity ?? []);
   return { params, buffers, history, checkpoints };
+}
+
+/** Training yields to the event loop this often (ms) so progress displays and signals are served live. */
+const YIELD_MS = 100;
+
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }

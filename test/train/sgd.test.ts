@@ -19,12 +19,12 @@ function syntheticSplit(n: number, shape: [number, number, number], classes: num
   return { images, shape: [n, ...shape], labels };
 }
 
-test('SGD follows PyTorch semantics: d = g + λθ, b ← μb + d (b = d at first), θ ← θ − η_e b; per-epoch step schedule', () => {
+test('SGD follows PyTorch semantics: d = g + λθ, b ← μb + d (b = d at first), θ ← θ − η_e b; per-epoch step schedule', async () => {
   const spec = { kind: 'mlp', input: [4], hidden: [], activation: 'relu', classes: 3 } as const;
   const network = buildNetwork(spec);
   const train = syntheticSplit(6, [4, 1, 1], 3, 2);
   const opts = { network, train, epochs: 3, lr: 0.3, momentum: 0.9, weightDecay: 0.01, batchSize: 6, seed: 5, schedule: { kind: 'step', stepSize: 1, gamma: 0.5 } as const, checkpoints: [0] };
-  const result = trainModel(opts);
+  const result = await trainModel(opts);
   const init = result.checkpoints[0]!;
   // float64 reference in PyTorch layout: W [3, 4] from tfjs [4, 3].
   const W = Array.from({ length: 3 }, (_, o) => Array.from({ length: 4 }, (_, i) => init.params[0]![i * 3 + o]!));
@@ -84,22 +84,22 @@ test('schedules: StepLR and CosineAnnealingLR values', () => {
   assert.throws(() => parseSchedule('linear', 4), /--schedule must be one of constant\|step\|cosine, received "linear"/);
 });
 
-test('same seed ⇒ identical weights and running statistics (BatchNorm net); other seed differs; no tensor leaks; checkpoints', () => {
+test('same seed ⇒ identical weights and running statistics (BatchNorm net); other seed differs; no tensor leaks; checkpoints', async () => {
   const spec = { kind: 'resnet18', input: [2, 6, 6], width: 1 / 32, classes: 3 } as const;
   const network = buildNetwork(spec);
   const train = syntheticSplit(10, [2, 6, 6], 3, 1);
   const test = syntheticSplit(6, [2, 6, 6], 3, 2);
-  const run = (seed: number): { params: Float32Array[]; buffers: Float32Array[]; checkpoints: StateSnapshot[]; testAcc: number } => {
-    const r = trainModel({ network, train, test, epochs: 2, lr: 0.05, momentum: 0.9, weightDecay: 5e-4, batchSize: 4, seed, checkpoints: [0, 2] });
+  const run = async (seed: number): Promise<{ params: Float32Array[]; buffers: Float32Array[]; checkpoints: StateSnapshot[]; testAcc: number }> => {
+    const r = await trainModel({ network, train, test, epochs: 2, lr: 0.05, momentum: 0.9, weightDecay: 5e-4, batchSize: 4, seed, checkpoints: [0, 2] });
     const out = { params: r.params.map((t) => t.dataSync() as Float32Array), buffers: r.buffers.map((t) => t.dataSync() as Float32Array), checkpoints: r.checkpoints, testAcc: r.history[1]!.testAcc };
     tf.dispose([...r.params, ...r.buffers]);
     return out;
   };
   const before = tf.memory().numTensors;
-  const a = run(3);
+  const a = await run(3);
   assert.equal(tf.memory().numTensors, before, 'trainModel leaves no tensors behind');
-  const b = run(3);
-  const c = run(4);
+  const b = await run(3);
+  const c = await run(4);
   a.params.forEach((p, i) => assert.deepEqual(Array.from(b.params[i]!), Array.from(p), network.params[i]!.name));
   a.buffers.forEach((p, i) => assert.deepEqual(Array.from(b.buffers[i]!), Array.from(p), network.buffers[i]!.name));
   assert.notDeepEqual(Array.from(c.params[0]!), Array.from(a.params[0]!));
@@ -114,11 +114,11 @@ test('same seed ⇒ identical weights and running statistics (BatchNorm net); ot
   assert.ok(a.testAcc >= 0 && a.testAcc <= 1);
 });
 
-test('invalid training options are errors naming the value', () => {
+test('invalid training options are errors naming the value', async () => {
   const network = buildNetwork({ kind: 'mlp', input: [4], hidden: [], activation: 'relu', classes: 3 });
   const train = syntheticSplit(6, [4, 1, 1], 3, 2);
   const base = { network, train, epochs: 2, lr: 0.1, momentum: 0.9, weightDecay: 0, batchSize: 2, seed: 0 };
-  assert.throws(() => trainModel({ ...base, checkpoints: [0, 3] }), /checkpoint epochs must be integers in \[0, 2\], received 3/);
-  assert.throws(() => trainModel({ ...base, batchSize: 0 }), /batch size must be a positive integer, received 0/);
-  assert.throws(() => trainModel({ ...base, momentum: 1 }), /momentum must be in \[0, 1\), received 1/);
+  await assert.rejects(() => trainModel({ ...base, checkpoints: [0, 3] }), /checkpoint epochs must be integers in \[0, 2\], received 3/);
+  await assert.rejects(() => trainModel({ ...base, batchSize: 0 }), /batch size must be a positive integer, received 0/);
+  await assert.rejects(() => trainModel({ ...base, momentum: 1 }), /momentum must be in \[0, 1\), received 1/);
 });

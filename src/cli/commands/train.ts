@@ -81,9 +81,9 @@ export async function startBackend(choice: BackendChoice): Promise<BackendInfo> 
 }
 
 /** Turns tfjs's "Kernel 'K' not registered for backend 'B'" into a user-facing error that says what to do. */
-export function withKernelHint<T>(backend: BackendInfo, model: string, run: () => T): T {
+export async function withKernelHint<T>(backend: BackendInfo, model: string, run: () => Promise<T>): Promise<T> {
   try {
-    return run();
+    return await run();
   } catch (e) {
     const m = e instanceof Error ? /Kernel '(\w+)' not registered for backend '(\w+)'/.exec(e.message) : null;
     if (m === null) throw e;
@@ -206,7 +206,7 @@ export async function trainCommand(argv: string[], write: (text: string) => void
   };
   const baseMeta = { 'specpipe.backend': backendId(backend), 'specpipe.train': JSON.stringify(trainMeta), 'specpipe.data': formatDataSource(dataSpec), 'specpipe.seed': String(seed) };
   const written: string[] = [];
-  const result = withKernelHint(backend, spec.kind, () => trainModel(
+  const result = await withKernelHint(backend, spec.kind, () => trainModel(
     { network, train: prepared.train, test: prepared.test, epochs, lr, momentum, weightDecay, batchSize, seed, schedule, checkpoints: checkpointEpochs, loss },
     (p) => {
       if (p.kind === 'epoch') say(formatEpoch(p.metrics, epochs));

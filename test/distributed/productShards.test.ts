@@ -1,0 +1,166 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import * as tf from '@tensorflow/tfjs-core';
+import { initBackend } from '../../src/backend/backend.js';
+import { Curvature, type CurvatureProblem } from '../../src/curvature/curvatureOperators.js';
+import { registerSecondOrderGradients } from '../../src/curvature/secondOrderGradients.js';
+import { buildNetwork } from '../../src/nn/build.js';
+import type { ModelSpec } from '../../src/nn/network.js';
+import type { Split } from '../../src/data/dataset.js';
+import { Rng } from '../../src/util/random.js';
+import { Queue } from 'bullmq';
+import { redisOptions } from '../../src/executor/bullmq/redisConnection.js';
+import { redisMissing, startRedisServer, type RedisTestServer } from './redisServer.js';
+
+/**
+ * Data-parallel products over Redis + BullMQ (issue 7, item 5): shards served by product-shard
+ * worker processes equal the in-thread products to float64 rounding; a worker killed mid-product
+ * loses its shard to another worker and the product still completes; with no worker the product
+ * fails with an error naming the shards instead of hanging.
+ */
+
+const underTsx = import.meta.url.endsWith('.ts');
+const SPEC: ModelSpec = { kind: 'mlp', input: [1, 3, 3], hidden: [5, 4], activation: 'tanh', classes: 3 };
+const SAMPLES = 23;
+
+let redis: RedisTestServer | undefined;
+const workers: ChildProcess[] = [];
+
+async function spawnProductWorker(queue: string, answerDelayMs?: number): Promise<ChildProcess> {
+  const script = fileURLToPath(new URL(`./fixtures/productShardWorkerMain${underTsx ? '.ts' : '.js'}`, import.meta.url));
+  const child = spawn(process.execPath, [...(underTsx ? ['--import', 'tsx'] : []), script, redis!.url, queue, ...(answerDelayMs !== undefined ? [String(answerDelayMs)] : [])], { stdio: ['ignore', 'pipe', 'pipe'] });
+  workers.push(child);
+  let out = '';
+  child.stderr?.on('data', (c: Buffer) => (out += c.toString()));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`product worker not ready in 60 s:\n${out}`)), 60_000);
+    child.stdout?.on('data', (c: Buffer) => {
+      out += c.toString();
+      if (/ ready/.test(out)) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`product worker exited with ${code}:\n${out}`));
+    });
+  });
+  return child;
+}
+
+async function stop(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill(signal);
+  await exited;
+}
+
+function problemOf(): CurvatureProblem {
+  const network = buildNetwork(SPEC);
+  const { params, buffers } = network.init(3);
+  const rng = new Rng(9);
+  const data: Split = {
+    images: Float32Array.from({ length: SAMPLES * 9 }, () => rng.normal()),
+    shape: [SAMPLES, 1, 3, 3],
+    labels: Int32Array.from({ length: SAMPLES }, () => rng.int(3)),
+  };
+  return { network, params, buffers, data, loss: 'cross-entropy', batchSize: 4, backend: 'cpu' };
+}
+
+function maxRelativeDifference(a: Float64Array, b: Float64Array): number {
+  let d = 0;
+  let n = 0;
+  for (let i = 0; i < a.length; i++) {
+    d = Math.max(d, Math.abs(a[i]! - b[i]!));
+    n = Math.max(n, Math.abs(b[i]!));
+  }
+  return d / n;
+}
+
+before(async () => {
+  await initBackend('cpu');
+  registerSecondOrderGradients();
+  if (!redisMissing) redis = await startRedisServer();
+});
+
+after(async () => {
+  await Promise.all(workers.map((w) => stop(w, 'SIGKILL')));
+  await redis?.stop();
+});
+
+test('2 product-shard workers: 2 and 3 shards give the in-thread Hess·v, G·v, H·v, gradient, logits and Σ Jᵀu (≤ 1e-12)', { skip: redisMissing }, async () => {
+  const queue = 'products-a';
+  await Promise.all([spawnProductWorker(queue), spawnProductWorker(queue)]);
+  const problem = problemOf();
+  const local = await Curvature.open(problem);
+  const rng = new Rng(2);
+  const v = Float64Array.from({ length: local.size }, () => rng.normal());
+  const cot = [0, 1].map(() => Float64Array.from({ length: SAMPLES * 3 }, () => rng.normal()));
+  const all = async (c: Curvature) => {
+    const [c0, c1] = await c.weightedCotangentProduct(cot);
+    return {
+      hessian: await c.operator('hessian').matvec(v),
+      ggn: await c.operator('ggn').matvec(v),
+      residual: await c.operator('residual').matvec(v),
+      gradient: await c.fullGradient(),
+      logits: await c.perSampleLogits(),
+      cotangent0: c0!,
+      cotangent1: c1!,
+    };
+  };
+  const expected = await all(local);
+  for (const shards of [2, 3]) {
+    const par = await Curvature.open({ ...problem, redis: { url: redis!.url, shards, queue } });
+    try {
+      assert.equal(par.workers, shards);
+      const got = await all(par);
+      for (const key of Object.keys(expected) as (keyof typeof expected)[]) {
+        const e = maxRelativeDifference(got[key], expected[key]);
+        assert.ok(e <= 1e-12, `${shards} shards over Redis, ${key}: max relative difference ${e}`);
+      }
+      assert.equal(await par.operator('ggn').batchEvaluations(), 5 * Math.ceil(SAMPLES / 4));
+    } finally {
+      await par.close();
+    }
+  }
+  tf.dispose([...problem.params, ...problem.buffers]);
+});
+
+test('a product-shard worker killed (kill -9) mid-product loses its shard to another worker; the product completes unchanged', { skip: redisMissing }, async () => {
+  const queue = 'products-b';
+  const problem = problemOf();
+  const local = await Curvature.open(problem);
+  const v = Float64Array.from({ length: local.size }, (_, i) => Math.sin(i));
+  const expected = await local.hessianVector(v);
+  // the only worker answers each job after 1.5 s: it is surely mid-product when killed
+  const slow = await spawnProductWorker(queue, 1500);
+  const par = await Curvature.open({ ...problem, redis: { url: redis!.url, shards: 2, queue } });
+  const counts = new Queue(queue, { connection: redisOptions(redis!.endpoint) });
+  try {
+    const product = par.hessianVector(v);
+    for (let i = 0; i < 200 && (await counts.getActiveCount()) === 0; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(await counts.getActiveCount(), 1, 'the slow worker took a shard job');
+    await stop(slow, 'SIGKILL');
+    await spawnProductWorker(queue); // finds the stalled job and answers both shards
+    const e = maxRelativeDifference(await product, expected);
+    assert.ok(e <= 1e-12, `after a worker was killed mid-product: ${e}`);
+  } finally {
+    await counts.close();
+    await par.close();
+  }
+  tf.dispose([...problem.params, ...problem.buffers]);
+});
+
+test('no product-shard worker on the queue: the start fails naming the shards, not a hang', { skip: redisMissing }, async () => {
+  const problem = problemOf();
+  const t0 = Date.now();
+  await assert.rejects(
+    () => Curvature.open({ ...problem, productTimeoutMs: 500, redis: { url: redis!.url, shards: 2, queue: 'nobody-listens' } }),
+    /curvature shard 1 of 2 \(samples \[0, 12\), session [0-9a-f]+\), curvature shard 2 of 2 \(samples \[12, 23\), session [0-9a-f]+\) did not answer the logits within/,
+  );
+  assert.ok(Date.now() - t0 < 30_000);
+  tf.dispose([...problem.params, ...problem.buffers]);
+});
