@@ -6,6 +6,9 @@
  * backend, for an MLP 784-128-64-10 and `lenet` on 4,096 MNIST-sized samples in batches of 256.
  *   npm run bench curvature            (SPECPIPE_BENCH_QUICK=1: 1,024 samples, for a smoke run)
  * Timing: best of 3 (quick: 2) full-data products after a warm-up batch (the machine is shared).
+ * Also, side by side: each second-order product with plain tf.grads and with the recorded tape
+ * (src/curvature/sharedTape.ts: G·v's VJP reuses the J·v forward pass, zero-derivative inputs
+ * are skipped), and Hess·v GFLOP/s on 1 and 2 worker threads (the issue's 2-core goal).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend, backendId, type BackendChoice } from '../src/backend/backend.js';
@@ -122,6 +125,32 @@ async function runBackend(choice: BackendChoice): Promise<void> {
       const ratio = p === 'gradient' ? '' : `  ${(time[p] / time.gradient).toFixed(2)}× gradient`;
       console.log(`    ${p.padEnd(9)} ${(time[p] * 1000).toFixed(0).padStart(7)} ms  ${(flops[p] / 1e9).toFixed(2).padStart(6)} GFLOP  ${(flops[p] / 1e9 / time[p]).toFixed(1).padStart(6)} GFLOP/s${ratio}`);
     }
+    // The same per-batch products, plain tf.grads (network re-run for G·v's VJP, zero-derivative
+    // inputs back-propagated) against the recorded tape (BatchCurvature.shareForward), side by side.
+    if (bc.shareForward) {
+      const batches = Array.from({ length: SAMPLES / BATCH }, (_, k) => sliceBatch(split, k * BATCH, BATCH));
+      const perBatch = async (p: Product, share: boolean): Promise<number> => {
+        bc.shareForward = share;
+        return seconds(async () => {
+          for (const b of batches) {
+            if (p === 'gradient') bc.gradientSum(b);
+            else if (p === 'hessian') bc.hessianVectorSum(b, vt2);
+            else if (p === 'ggn') bc.ggnVectorSum(b, vt2);
+            else bc.hessianAndGgnVectorSum(b, vt2);
+          }
+        });
+      };
+      const vt2 = unflattenParameters(v, network.params);
+      const cells: string[] = [];
+      for (const p of ['hessian', 'ggn', 'residual'] as const) {
+        const plain = await perBatch(p, false);
+        const taped = await perBatch(p, true);
+        cells.push(`${p} ${(plain * 1000).toFixed(0)} → ${(taped * 1000).toFixed(0)} ms (${(plain / taped).toFixed(2)}×)`);
+      }
+      bc.shareForward = true;
+      tf.dispose(vt2);
+      console.log(`    plain tf.grads → recorded tape, in-process over all batches: ${cells.join(', ')}`);
+    }
     if (choice === 'cpu') {
       const t: number[] = [];
       for (const workers of [1, 2]) {
@@ -130,7 +159,10 @@ async function runBackend(choice: BackendChoice): Promise<void> {
         t.push(await seconds(() => par.operator('hessian').matvec(v)));
         await par.close();
       }
-      console.log(`    Hess·v over worker threads: 1 worker ${(t[0]! * 1000).toFixed(0)} ms, 2 workers ${(t[1]! * 1000).toFixed(0)} ms: speed-up ${(t[0]! / t[1]!).toFixed(2)}×`);
+      console.log(
+        `    Hess·v over worker threads: 1 worker ${(t[0]! * 1000).toFixed(0)} ms (${(flops.hessian / 1e9 / t[0]!).toFixed(1)} GFLOP/s), ` +
+          `2 workers ${(t[1]! * 1000).toFixed(0)} ms (${(flops.hessian / 1e9 / t[1]!).toFixed(1)} GFLOP/s): speed-up ${(t[0]! / t[1]!).toFixed(2)}×`,
+      );
     }
     tf.dispose([...params, ...buffers]);
   }

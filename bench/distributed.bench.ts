@@ -52,26 +52,48 @@ async function matrixBench(): Promise<void> {
     workers.push(await spawnWorker(['--redis', redis.url, '--store', store, '--queue', 'bench', '--quiet'], { cli: true }));
   };
   const matrix = (tag: string): DistributedJob[] =>
-    Array.from({ length: STAGES }, (_, i) => ({ id: `${tag}-cell${i}`, name: `train[cell=${i}]`, deps: [], kind: HASH_CHAIN_KIND, payload: { seed: `${tag}-${i}`, cpuRounds } }));
+    Array.from({ length: STAGES }, (_, i) => ({
+      id: `${tag}-cell${i}`,
+      name: `train[cell=${i}]`,
+      deps: [],
+      kind: HASH_CHAIN_KIND,
+      payload: { seed: `${tag}-${i}`, cpuRounds },
+    }));
   const timeRun = async (tag: string): Promise<{ wall: number; perStage: number; workers: number }> => {
     const jobs = matrix(tag);
     const t = performance.now();
-    const r = await runJobGraph(jobs, { redis: redis.endpoint, queueName: 'bench', pollMs: 20, isDone: (j) => hashChainArtifactExists(store, j.id) });
+    const r = await runJobGraph(jobs, {
+      redis: redis.endpoint,
+      queueName: 'bench',
+      pollMs: 20,
+      isDone: (j) => hashChainArtifactExists(store, j.id),
+    });
     const wall = (performance.now() - t) / 1000;
-    if (r.outcomes.some((o) => o.status !== 'executed')) throw new Error(`bench run ${tag}: ${JSON.stringify(r.outcomes.map((o) => o.status))}`);
-    return { wall, perStage: r.outcomes.reduce((s, o) => s + o.seconds, 0) / STAGES, workers: new Set(r.outcomes.map((o) => o.workerId)).size };
+    if (r.outcomes.some((o) => o.status !== 'executed'))
+      throw new Error(`bench run ${tag}: ${JSON.stringify(r.outcomes.map((o) => o.status))}`);
+    return {
+      wall,
+      perStage: r.outcomes.reduce((s, o) => s + o.seconds, 0) / STAGES,
+      workers: new Set(r.outcomes.map((o) => o.workerId)).size,
+    };
   };
   try {
     await addWorker();
     const one = await timeRun('w1');
     await addWorker();
     const two = await timeRun('w2');
-    console.log(`matrix of ${STAGES} CPU-bound stages (${cpuRounds} SHA-256 rounds ≈ ${STAGE_S} s each), BullMQ on a private redis-server`);
+    console.log(
+      `matrix of ${STAGES} CPU-bound stages (${cpuRounds} SHA-256 rounds ≈ ${STAGE_S} s each), BullMQ on a private redis-server`,
+    );
     console.log(`  1 worker process : ${one.wall.toFixed(2)} s wall (${one.perStage.toFixed(2)} s per stage on its worker)`);
-    console.log(`  2 worker processes: ${two.wall.toFixed(2)} s wall (${two.perStage.toFixed(2)} s per stage; ${two.workers} workers took jobs)`);
+    console.log(
+      `  2 worker processes: ${two.wall.toFixed(2)} s wall (${two.perStage.toFixed(2)} s per stage; ${two.workers} workers took jobs)`,
+    );
     console.log(`  speedup 1 → 2 workers: ${(one.wall / two.wall).toFixed(2)}x (ideal 2.00x on 2 idle cores)`);
     // Queueing cost: wall time beyond the stages themselves, per stage, with one worker (stages run back to back).
-    console.log(`  executor overhead with 1 worker: ${(((one.wall - STAGES * one.perStage) / STAGES) * 1000).toFixed(0)} ms per stage`);
+    console.log(
+      `  executor overhead with 1 worker: ${(((one.wall - STAGES * one.perStage) / STAGES) * 1000).toFixed(0)} ms per stage`,
+    );
   } finally {
     await Promise.all(workers.map((w) => w.stop()));
     await redis.stop();
@@ -85,7 +107,10 @@ async function processProductBench(): Promise<void> {
   const info = await initBackend('auto');
   tf.env().set('IS_TEST', true);
   const mnist = loadMnist();
-  const data = selectSamples(mnist.train, Int32Array.from({ length: samples }, (_, i) => i));
+  const data = selectSamples(
+    mnist.train,
+    Int32Array.from({ length: samples }, (_, i) => i),
+  );
   const network = buildNetwork({ kind: 'mlp', input: [1, 28, 28], hidden: [128, 64], activation: 'tanh', classes: 10 });
   const { params, buffers } = network.init(1);
   const problem = { network, params, buffers, data, loss: 'cross-entropy' as const, batchSize: 256, backend: 'auto' as const };
@@ -129,12 +154,19 @@ async function processProductBench(): Promise<void> {
   if (!redisMissing) {
     const redis = await startRedisServer();
     const script = fileURLToPath(new URL('../test/distributed/fixtures/productShardWorkerMain.js', import.meta.url));
-    const children = [0, 1].map(() => spawn(process.execPath, [script, redis.url, 'bench-products'], { stdio: ['ignore', 'pipe', 'inherit'] }));
+    const children = [0, 1].map(() =>
+      spawn(process.execPath, [script, redis.url, 'bench-products'], { stdio: ['ignore', 'pipe', 'inherit'] }),
+    );
     try {
-      await Promise.all(children.map((c) => new Promise<void>((resolve, reject) => {
-        c.stdout?.on('data', (d: Buffer) => / ready/.test(d.toString()) && resolve());
-        c.once('exit', (code) => reject(new Error(`product-shard worker exited with ${code}`)));
-      })));
+      await Promise.all(
+        children.map(
+          (c) =>
+            new Promise<void>((resolve, reject) => {
+              c.stdout?.on('data', (d: Buffer) => / ready/.test(d.toString()) && resolve());
+              c.once('exit', (code) => reject(new Error(`product-shard worker exited with ${code}`)));
+            }),
+        ),
+      );
       for (const shards of [1, 2]) {
         const c = await Curvature.open({ ...problem, redis: { url: redis.url, shards, queue: 'bench-products' } });
         try {
@@ -145,24 +177,37 @@ async function processProductBench(): Promise<void> {
         }
       }
     } finally {
-      await Promise.all(children.map((c) => new Promise<void>((resolve) => {
-        if (c.exitCode !== null || c.signalCode !== null) return resolve();
-        c.once('exit', () => resolve());
-        c.kill('SIGTERM');
-      })));
+      await Promise.all(
+        children.map(
+          (c) =>
+            new Promise<void>((resolve) => {
+              if (c.exitCode !== null || c.signalCode !== null) return resolve();
+              c.once('exit', () => resolve());
+              c.kill('SIGTERM');
+            }),
+        ),
+      );
       await redis.stop();
     }
   }
   tf.dispose([...params, ...buffers]);
   const [one, two] = timed as [(typeof timed)[0], (typeof timed)[0]];
-  console.log(`\nfull-data Hess·v, mlp 784-128-64-10 (P = ${network.size}), ${samples} MNIST digits in batches of 256, ${backendId(info)}, best of 3`);
+  console.log(
+    `\nfull-data Hess·v, mlp 784-128-64-10 (P = ${network.size}), ${samples} MNIST digits in batches of 256, ${backendId(info)}, best of 3`,
+  );
   console.log(`  in this thread     : ${(inThread.s * 1000).toFixed(0)} ms`);
   for (const t of timed) {
-    console.log(`  ${t.processes} shard process${t.processes > 1 ? 'es' : ''}${t.processes > 1 ? '' : '  '}: ${(t.s * 1000).toFixed(0)} ms (start ${t.start.toFixed(1)} s; max relative difference to this thread ${t.err.toExponential(1)})`);
+    console.log(
+      `  ${t.processes} shard process${t.processes > 1 ? 'es' : ''}${t.processes > 1 ? '' : '  '}: ${(t.s * 1000).toFixed(0)} ms (start ${t.start.toFixed(1)} s; max relative difference to this thread ${t.err.toExponential(1)})`,
+    );
   }
-  console.log(`  speedup 1 → 2 shard processes: ${(one.s / two.s).toFixed(2)}x (ideal 2.00x on 2 idle cores); 1 process ÷ this thread: ${(one.s / inThread.s).toFixed(2)}x (IPC cost)`);
+  console.log(
+    `  speedup 1 → 2 shard processes: ${(one.s / two.s).toFixed(2)}x (ideal 2.00x on 2 idle cores); 1 process ÷ this thread: ${(one.s / inThread.s).toFixed(2)}x (IPC cost)`,
+  );
   for (const r of overRedis) {
-    console.log(`  Redis, ${r.shards} shard${r.shards > 1 ? 's' : ' '} on 2 product-shard workers: ${(r.s * 1000).toFixed(0)} ms (max relative difference to this thread ${r.err.toExponential(1)})`);
+    console.log(
+      `  Redis, ${r.shards} shard${r.shards > 1 ? 's' : ' '} on 2 product-shard workers: ${(r.s * 1000).toFixed(0)} ms (max relative difference to this thread ${r.err.toExponential(1)})`,
+    );
   }
   if (overRedis.length === 2) console.log(`  speedup 1 → 2 Redis shards: ${(overRedis[0]!.s / overRedis[1]!.s).toFixed(2)}x`);
 }

@@ -88,23 +88,7 @@ export class Curvature {
 
   static async open(problem: CurvatureProblem): Promise<Curvature> {
     validateProblem(problem);
-    const workers = problem.workers ?? 0;
-    const processes = problem.processes ?? 0;
-    const redis = problem.redis;
-    const engine =
-      redis !== undefined
-        ? await openRedisEngine(problem, redis)
-        : processes > 0
-        ? await ProcessProductEngine.start(problem, {
-            processes,
-            builder: problem.builder ?? defaultNetworkBuilder(),
-            backend: problem.backend ?? 'auto',
-            ...(problem.productTimeoutMs !== undefined && { productTimeoutMs: problem.productTimeoutMs }),
-          })
-        : workers > 0
-        ? await WorkerProductEngine.start(problem, workers, problem.builder ?? defaultNetworkBuilder(), problem.backend ?? 'auto')
-        : new LocalProductEngine(problem);
-    return new Curvature(engine, problem.network.spec.classes);
+    return new Curvature(await openEngine(problem), problem.network.spec.classes);
   }
 
   /** Process ids of the shard processes (`processes`); empty for threads or in-process. */
@@ -235,6 +219,23 @@ export async function ggnOperator(problem: CurvatureProblem): Promise<CurvatureO
 /** H = Hess − G as an operator, both from one pass per batch (opens its own session). */
 export async function residualOperator(problem: CurvatureProblem): Promise<CurvatureOperator> {
   return (await Curvature.open(problem)).operator('residual');
+}
+
+/** The product engine a problem asks for: Redis shards, shard processes, worker threads, or this thread. */
+async function openEngine(problem: CurvatureProblem): Promise<ProductEngine> {
+  const builder = problem.builder ?? defaultNetworkBuilder();
+  const backend = problem.backend ?? 'auto';
+  if (problem.redis !== undefined) return openRedisEngine(problem, problem.redis);
+  if ((problem.processes ?? 0) > 0) {
+    return ProcessProductEngine.start(problem, {
+      processes: problem.processes!,
+      builder,
+      backend,
+      ...(problem.productTimeoutMs !== undefined && { productTimeoutMs: problem.productTimeoutMs }),
+    });
+  }
+  const workers = problem.workers ?? 0;
+  return workers > 0 ? WorkerProductEngine.start(problem, workers, builder, backend) : new LocalProductEngine(problem);
 }
 
 async function openRedisEngine(problem: CurvatureProblem, redis: NonNullable<CurvatureProblem['redis']>): Promise<ProductEngine> {

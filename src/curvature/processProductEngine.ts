@@ -126,7 +126,10 @@ export class ProcessProductEngine implements ProductEngine {
       (s) =>
         new Promise<void>((resolve, reject) => {
           const name = shardName(s, shards.length);
-          const timer = setTimeout(() => reject(new SpecpipeError('shard-start', `${name} did not load its problem within ${timeout / 1000} s`)), timeout);
+          const timer = setTimeout(
+            () => reject(new SpecpipeError('shard-start', `${name} did not load its problem within ${timeout / 1000} s`)),
+            timeout,
+          );
           const done = (): void => {
             clearTimeout(timer);
             s.child.off('message', onMessage);
@@ -143,7 +146,12 @@ export class ProcessProductEngine implements ProductEngine {
           };
           const onExit = (code: number | null, signal: string | null): void => {
             done();
-            reject(new SpecpipeError('shard-start', `${name} exited (${signal ?? `code ${code}`}) before it was ready${stderrTail(s)}`));
+            reject(
+              new SpecpipeError(
+                'shard-start',
+                `${name} exited (${signal ?? `code ${code}`}) before it was ready${stderrTail(s)}`,
+              ),
+            );
           };
           s.child.on('message', onMessage);
           s.child.once('exit', onExit);
@@ -226,8 +234,16 @@ export class ProcessProductEngine implements ProductEngine {
   }
 
   async run(request: ProductRequest): Promise<Float64Array[]> {
-    const parts = await Promise.all(this.#shards.map((s, k) => this.#ask(k, { kind: 'request', request: shardRequest(request, s.range, this.#classes) })));
-    return combineShardAnswers(request, parts, this.#shards.map((s) => s.range), this.samples, this.#classes);
+    const parts = await Promise.all(
+      this.#shards.map((s, k) => this.#ask(k, { kind: 'request', request: shardRequest(request, s.range, this.#classes) })),
+    );
+    return combineShardAnswers(
+      request,
+      parts,
+      this.#shards.map((s) => s.range),
+      this.samples,
+      this.#classes,
+    );
   }
 
   async evaluations(): Promise<number> {

@@ -78,5 +78,9 @@ export function combineShardAnswers(
 
 /** Words for a request in error messages ("a hessian product"). */
 export function describeRequest(request: ProductRequest | { kind: 'evaluations' }): string {
-  return request.kind === 'evaluations' ? 'an evaluation count' : request.kind === 'logits' ? 'the logits' : `a ${request.kind} product`;
+  return request.kind === 'evaluations'
+    ? 'an evaluation count'
+    : request.kind === 'logits'
+      ? 'the logits'
+      : `a ${request.kind} product`;
 }

@@ -53,8 +53,20 @@ function randomSplit(spec: ModelSpec, n: number, seed: number): Split {
 }
 
 const NETS: { name: string; spec: ModelSpec; loss: 'cross-entropy' | 'mse'; samples: number; batchSize: number }[] = [
-  { name: 'tiny MLP (tanh)', spec: { kind: 'mlp', input: [1, 3, 3], hidden: [5, 4], activation: 'tanh', classes: 3 }, loss: 'cross-entropy', samples: 23, batchSize: 4 },
-  { name: 'lenet', spec: { kind: 'lenet', input: [1, 8, 8], channels: [2, 3], hidden: 6, kernel: 3, classes: 4 }, loss: 'mse', samples: 13, batchSize: 2 },
+  {
+    name: 'tiny MLP (tanh)',
+    spec: { kind: 'mlp', input: [1, 3, 3], hidden: [5, 4], activation: 'tanh', classes: 3 },
+    loss: 'cross-entropy',
+    samples: 23,
+    batchSize: 4,
+  },
+  {
+    name: 'lenet',
+    spec: { kind: 'lenet', input: [1, 8, 8], channels: [2, 3], hidden: 6, kernel: 3, classes: 4 },
+    loss: 'mse',
+    samples: 13,
+    batchSize: 2,
+  },
 ];
 
 for (const net of NETS) {
@@ -62,7 +74,15 @@ for (const net of NETS) {
     const network = buildNetwork(net.spec);
     const { params, buffers } = network.init(3);
     const data = randomSplit(net.spec, net.samples, 9);
-    const problem: CurvatureProblem = { network, params, buffers, data, loss: net.loss, batchSize: net.batchSize, backend: 'cpu' };
+    const problem: CurvatureProblem = {
+      network,
+      params,
+      buffers,
+      data,
+      loss: net.loss,
+      batchSize: net.batchSize,
+      backend: 'cpu',
+    };
     const local = await Curvature.open(problem);
     const rng = new Rng(2);
     const v = Float64Array.from({ length: local.size }, () => rng.normal());
@@ -126,7 +146,10 @@ test('a shard process killed mid-product fails that product and every later one 
     const v = new Float32Array(engine.size).fill(0.5);
     const product = engine.run({ kind: 'hessian', v });
     process.kill(pids[1]!, 'SIGKILL');
-    await assert.rejects(product, /curvature shard 2 of 2 \(samples \[20, 40\), pid \d+\) exited \(signal SIGKILL\) during a hessian product/);
+    await assert.rejects(
+      product,
+      /curvature shard 2 of 2 \(samples \[20, 40\), pid \d+\) exited \(signal SIGKILL\) during a hessian product/,
+    );
     // no hang afterwards: the engine stays failed
     await assert.rejects(engine.run({ kind: 'gradient' }), /curvature shard 2 of 2 .* exited \(signal SIGKILL\)/);
   } finally {
@@ -140,7 +163,10 @@ test('a hung shard process (SIGSTOP) fails the product after productTimeoutMs in
   const pids = engine.pids;
   try {
     process.kill(pids[0]!, 'SIGSTOP');
-    await assert.rejects(engine.run({ kind: 'gradient' }), /curvature shard 1 of 2 \(samples \[0, 20\), pid \d+\) did not answer within 1\.5 s \(stopped\) during a gradient product/);
+    await assert.rejects(
+      engine.run({ kind: 'gradient' }),
+      /curvature shard 1 of 2 \(samples \[0, 20\), pid \d+\) did not answer within 1\.5 s \(stopped\) during a gradient product/,
+    );
   } finally {
     await engine.close();
   }
@@ -153,11 +179,22 @@ test('a shard process that cannot rebuild its network fails the start with the r
   await assert.rejects(
     () =>
       Curvature.open({
-        network, params, buffers, data: randomSplit(MLP.spec, 8, 1), loss: 'mse', batchSize: 2, processes: 2, backend: 'cpu',
+        network,
+        params,
+        buffers,
+        data: randomSplit(MLP.spec, 8, 1),
+        loss: 'mse',
+        batchSize: 2,
+        processes: 2,
+        backend: 'cpu',
         builder: { ...defaultNetworkBuilder(), exportName: 'noSuchBuilder' },
       }),
     /curvature shard process failed to start: curvature shard \d of 2 .*no function export "noSuchBuilder"/,
   );
-  await assert.rejects(() => Curvature.open({ network, params, buffers, data: randomSplit(MLP.spec, 8, 1), loss: 'mse', batchSize: 2, processes: 1.5 }), /processes\) must be an integer ≥ 1, received 1.5/);
+  await assert.rejects(
+    () =>
+      Curvature.open({ network, params, buffers, data: randomSplit(MLP.spec, 8, 1), loss: 'mse', batchSize: 2, processes: 1.5 }),
+    /processes\) must be an integer ≥ 1, received 1.5/,
+  );
   tf.dispose([...params, ...buffers]);
 });

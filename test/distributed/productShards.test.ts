@@ -30,7 +30,17 @@ const workers: ChildProcess[] = [];
 
 async function spawnProductWorker(queue: string, answerDelayMs?: number): Promise<ChildProcess> {
   const script = fileURLToPath(new URL(`./fixtures/productShardWorkerMain${underTsx ? '.ts' : '.js'}`, import.meta.url));
-  const child = spawn(process.execPath, [...(underTsx ? ['--import', 'tsx'] : []), script, redis!.url, queue, ...(answerDelayMs !== undefined ? [String(answerDelayMs)] : [])], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(
+    process.execPath,
+    [
+      ...(underTsx ? ['--import', 'tsx'] : []),
+      script,
+      redis!.url,
+      queue,
+      ...(answerDelayMs !== undefined ? [String(answerDelayMs)] : []),
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   workers.push(child);
   let out = '';
   child.stderr?.on('data', (c: Buffer) => (out += c.toString()));
@@ -91,68 +101,76 @@ after(async () => {
   await redis?.stop();
 });
 
-test('2 product-shard workers: 2 and 3 shards give the in-thread Hess·v, G·v, H·v, gradient, logits and Σ Jᵀu (≤ 1e-12)', { skip: redisMissing }, async () => {
-  const queue = 'products-a';
-  await Promise.all([spawnProductWorker(queue), spawnProductWorker(queue)]);
-  const problem = problemOf();
-  const local = await Curvature.open(problem);
-  const rng = new Rng(2);
-  const v = Float64Array.from({ length: local.size }, () => rng.normal());
-  const cot = [0, 1].map(() => Float64Array.from({ length: SAMPLES * 3 }, () => rng.normal()));
-  const all = async (c: Curvature) => {
-    const [c0, c1] = await c.weightedCotangentProduct(cot);
-    return {
-      hessian: await c.operator('hessian').matvec(v),
-      ggn: await c.operator('ggn').matvec(v),
-      residual: await c.operator('residual').matvec(v),
-      gradient: await c.fullGradient(),
-      logits: await c.perSampleLogits(),
-      cotangent0: c0!,
-      cotangent1: c1!,
+test(
+  '2 product-shard workers: 2 and 3 shards give the in-thread Hess·v, G·v, H·v, gradient, logits and Σ Jᵀu (≤ 1e-12)',
+  { skip: redisMissing },
+  async () => {
+    const queue = 'products-a';
+    await Promise.all([spawnProductWorker(queue), spawnProductWorker(queue)]);
+    const problem = problemOf();
+    const local = await Curvature.open(problem);
+    const rng = new Rng(2);
+    const v = Float64Array.from({ length: local.size }, () => rng.normal());
+    const cot = [0, 1].map(() => Float64Array.from({ length: SAMPLES * 3 }, () => rng.normal()));
+    const all = async (c: Curvature) => {
+      const [c0, c1] = await c.weightedCotangentProduct(cot);
+      return {
+        hessian: await c.operator('hessian').matvec(v),
+        ggn: await c.operator('ggn').matvec(v),
+        residual: await c.operator('residual').matvec(v),
+        gradient: await c.fullGradient(),
+        logits: await c.perSampleLogits(),
+        cotangent0: c0!,
+        cotangent1: c1!,
+      };
     };
-  };
-  const expected = await all(local);
-  for (const shards of [2, 3]) {
-    const par = await Curvature.open({ ...problem, redis: { url: redis!.url, shards, queue } });
-    try {
-      assert.equal(par.workers, shards);
-      const got = await all(par);
-      for (const key of Object.keys(expected) as (keyof typeof expected)[]) {
-        const e = maxRelativeDifference(got[key], expected[key]);
-        assert.ok(e <= 1e-12, `${shards} shards over Redis, ${key}: max relative difference ${e}`);
+    const expected = await all(local);
+    for (const shards of [2, 3]) {
+      const par = await Curvature.open({ ...problem, redis: { url: redis!.url, shards, queue } });
+      try {
+        assert.equal(par.workers, shards);
+        const got = await all(par);
+        for (const key of Object.keys(expected) as (keyof typeof expected)[]) {
+          const e = maxRelativeDifference(got[key], expected[key]);
+          assert.ok(e <= 1e-12, `${shards} shards over Redis, ${key}: max relative difference ${e}`);
+        }
+        assert.equal(await par.operator('ggn').batchEvaluations(), 5 * Math.ceil(SAMPLES / 4));
+      } finally {
+        await par.close();
       }
-      assert.equal(await par.operator('ggn').batchEvaluations(), 5 * Math.ceil(SAMPLES / 4));
+    }
+    tf.dispose([...problem.params, ...problem.buffers]);
+  },
+);
+
+test(
+  'a product-shard worker killed (kill -9) mid-product loses its shard to another worker; the product completes unchanged',
+  { skip: redisMissing },
+  async () => {
+    const queue = 'products-b';
+    const problem = problemOf();
+    const local = await Curvature.open(problem);
+    const v = Float64Array.from({ length: local.size }, (_, i) => Math.sin(i));
+    const expected = await local.hessianVector(v);
+    // the only worker answers each job after 1.5 s: it is surely mid-product when killed
+    const slow = await spawnProductWorker(queue, 1500);
+    const par = await Curvature.open({ ...problem, redis: { url: redis!.url, shards: 2, queue } });
+    const counts = new Queue(queue, { connection: redisOptions(redis!.endpoint) });
+    try {
+      const product = par.hessianVector(v);
+      for (let i = 0; i < 200 && (await counts.getActiveCount()) === 0; i++) await new Promise((r) => setTimeout(r, 20));
+      assert.equal(await counts.getActiveCount(), 1, 'the slow worker took a shard job');
+      await stop(slow, 'SIGKILL');
+      await spawnProductWorker(queue); // finds the stalled job and answers both shards
+      const e = maxRelativeDifference(await product, expected);
+      assert.ok(e <= 1e-12, `after a worker was killed mid-product: ${e}`);
     } finally {
+      await counts.close();
       await par.close();
     }
-  }
-  tf.dispose([...problem.params, ...problem.buffers]);
-});
-
-test('a product-shard worker killed (kill -9) mid-product loses its shard to another worker; the product completes unchanged', { skip: redisMissing }, async () => {
-  const queue = 'products-b';
-  const problem = problemOf();
-  const local = await Curvature.open(problem);
-  const v = Float64Array.from({ length: local.size }, (_, i) => Math.sin(i));
-  const expected = await local.hessianVector(v);
-  // the only worker answers each job after 1.5 s: it is surely mid-product when killed
-  const slow = await spawnProductWorker(queue, 1500);
-  const par = await Curvature.open({ ...problem, redis: { url: redis!.url, shards: 2, queue } });
-  const counts = new Queue(queue, { connection: redisOptions(redis!.endpoint) });
-  try {
-    const product = par.hessianVector(v);
-    for (let i = 0; i < 200 && (await counts.getActiveCount()) === 0; i++) await new Promise((r) => setTimeout(r, 20));
-    assert.equal(await counts.getActiveCount(), 1, 'the slow worker took a shard job');
-    await stop(slow, 'SIGKILL');
-    await spawnProductWorker(queue); // finds the stalled job and answers both shards
-    const e = maxRelativeDifference(await product, expected);
-    assert.ok(e <= 1e-12, `after a worker was killed mid-product: ${e}`);
-  } finally {
-    await counts.close();
-    await par.close();
-  }
-  tf.dispose([...problem.params, ...problem.buffers]);
-});
+    tf.dispose([...problem.params, ...problem.buffers]);
+  },
+);
 
 test('no product-shard worker on the queue: the start fails naming the shards, not a hang', { skip: redisMissing }, async () => {
   const problem = problemOf();

@@ -6,6 +6,17 @@ export type KernelImpl = (args: KernelArgs) => TensorInfo | TensorInfo[];
 /** Builds a native kernel around the stock one it falls back to for uncovered inputs. */
 export type ElementwiseKernelMaker = (stock: Fallback) => KernelImpl;
 
+/**
+ * A Float32Array for a kernel that writes EVERY element: not zero-filled (Buffer.allocUnsafeSlow),
+ * which measured 110 → 10 µs for a 4.8 MB output. Kernels that accumulate into their output use
+ * `new Float32Array` (zeroed).
+ */
+export function outputArray(n: number): Float32Array {
+  if (n < 1024) return new Float32Array(n);
+  const b = Buffer.allocUnsafeSlow(n * 4);
+  return new Float32Array(b.buffer, b.byteOffset, n);
+}
+
 function f32(backend: CpuBackendLike, t: TensorInfo | undefined): Float32Array | undefined {
   if (t === undefined || t.dtype !== 'float32') return undefined;
   const v = backend.data.get(t.dataId).values;
@@ -22,7 +33,7 @@ function unary(native: NativeKernels, op: number): ElementwiseKernelMaker {
     const x = args.inputs.x;
     const xv = f32(args.backend, x);
     if (x === undefined || xv === undefined) return stock(args);
-    const y = new Float32Array(xv.length);
+    const y = outputArray(xv.length);
     const alpha = op === 1 ? Number(args.attrs?.alpha ?? 0) : 0;
     native.unary(op, xv, y, xv.length, alpha);
     return args.backend.makeTensorInfo(x.shape.slice(), 'float32', y);
@@ -80,7 +91,7 @@ function binary(native: NativeKernels, op: number): ElementwiseKernelMaker {
       mode = p === 'suffix' ? 4 : 6;
       inner = p === 'suffix' ? av.length : n / av.length;
     } else return stock(args);
-    const y = new Float32Array(n);
+    const y = outputArray(n);
     if (n > 0) native.binary(op, mode, av, bv, y, n, inner);
     return args.backend.makeTensorInfo(outShape, 'float32', y);
   };
@@ -154,7 +165,7 @@ function maxPool(native: NativeKernels): ElementwiseKernelMaker {
     const xv = f32(args.backend, x);
     const info = x === undefined ? undefined : poolInfo(x, args.attrs ?? {});
     if (x === undefined || xv === undefined || info === undefined) return stock(args);
-    const y = new Float32Array(util.sizeFromShape(info.outShape));
+    const y = outputArray(util.sizeFromShape(info.outShape));
     native.maxPool(xv, poolGeometry(info), y);
     return args.backend.makeTensorInfo(info.outShape, 'float32', y);
   };
@@ -167,7 +178,7 @@ function avgPool(native: NativeKernels): ElementwiseKernelMaker {
     const xv = f32(args.backend, x);
     const info = x === undefined ? undefined : poolInfo(x, args.attrs ?? {});
     if (x === undefined || xv === undefined || info === undefined) return stock(args);
-    const y = new Float32Array(util.sizeFromShape(info.outShape));
+    const y = outputArray(util.sizeFromShape(info.outShape));
     native.avgPool(xv, poolGeometry(info), y);
     return args.backend.makeTensorInfo(info.outShape, 'float32', y);
   };
@@ -233,7 +244,8 @@ function transpose(native: NativeKernels): ElementwiseKernelMaker {
     const c = transposeCanonical(x.shape, perm);
     if (c.shape.length > 8) return stock(args);
     const n = values.length;
-    const out = values instanceof Float32Array ? new Float32Array(n) : new Int32Array(n);
+    const raw = outputArray(n);
+    const out = values instanceof Float32Array ? raw : new Int32Array(raw.buffer, raw.byteOffset, n);
     const asF32 = (a: Float32Array | Int32Array): Float32Array => (a instanceof Float32Array ? a : new Float32Array(a.buffer, a.byteOffset, a.length));
     if (n > 0) native.transpose(asF32(values), asF32(out), Int32Array.from(c.shape), Int32Array.from(c.perm));
     return args.backend.makeTensorInfo(

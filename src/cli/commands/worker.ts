@@ -22,6 +22,8 @@ options:
   --isolate thread|none       run each stage in a worker thread (default), so a stage that
                               never yields cannot starve the job's lock renewal; or in this
                               thread (cheaper start)
+  --products                  also serve curvature product shards (spectrum stages with
+                              redis_shards > 0 spread their Hess·v / G·v products over these)
   --quiet                     print only the ready line and errors`;
 
 function positiveInt(option: string, text: string | undefined, fallback: number): number {
@@ -48,6 +50,7 @@ export async function workerCommand(argv: string[]): Promise<number> {
         'max-stalled': { type: 'string' },
         isolate: { type: 'string' },
         quiet: { type: 'boolean' },
+        products: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -95,6 +98,11 @@ export async function workerCommand(argv: string[]): Promise<number> {
     },
   });
   await worker.ready();
+  const products =
+    v.products === true
+      ? (await import('../../executor/bullmq/productShards.js')).startProductShardWorker({ redis, workerId: `${worker.id}/products` })
+      : undefined;
+  await products?.ready();
   process.stdout.write(`worker ${worker.id} ready: queue ${v.queue ?? DEFAULT_STAGE_QUEUE} on ${redis.display}, store ${store}\n`);
   await new Promise<void>((resolveStop) => {
     const stop = (signal: string) => {
@@ -105,5 +113,6 @@ export async function workerCommand(argv: string[]): Promise<number> {
     process.once('SIGTERM', () => stop('SIGTERM'));
   });
   await worker.close();
+  await products?.close();
   return 0;
 }

@@ -9,7 +9,13 @@ import type { EngineSetup, ProductEngine, WorkerInit, WorkerReply } from '../../
 import type { ProductRequest } from '../../curvature/productRequest.js';
 import { flattenToFloat32 } from '../../curvature/flatParameters.js';
 import { moduleExtension, type NetworkBuilderRef } from '../../curvature/networkBuilder.js';
-import { batchShardRanges, combineShardAnswers, describeRequest, shardOfSplit, shardRequest } from '../../curvature/productShards.js';
+import {
+  batchShardRanges,
+  combineShardAnswers,
+  describeRequest,
+  shardOfSplit,
+  shardRequest,
+} from '../../curvature/productShards.js';
 import { SpecpipeError } from '../../util/errors.js';
 import { openRedis, redisOptions, type RedisEndpoint } from './redisConnection.js';
 
@@ -87,7 +93,14 @@ export class RedisProductEngine implements ProductEngine {
   /** Products are asked one at a time (one blocking connection). */
   #chain: Promise<unknown> = Promise.resolve();
 
-  private constructor(options: RedisEngineOptions, session: string, ranges: [number, number][], size: number, samples: number, classes: number) {
+  private constructor(
+    options: RedisEngineOptions,
+    session: string,
+    ranges: [number, number][],
+    size: number,
+    samples: number,
+    classes: number,
+  ) {
     this.session = session;
     this.#ranges = ranges;
     this.size = size;
@@ -149,7 +162,9 @@ export class RedisProductEngine implements ProductEngine {
     const what = describeRequest(request);
     const S = this.#ranges.length;
     const multi = this.#client.multi();
-    this.#ranges.forEach((range, k) => multi.set(keyOf(s, `req:${id}:${k}`), serialize(shardRequest(request, range, this.#classes)), 'EX', KEY_TTL_S));
+    this.#ranges.forEach((range, k) =>
+      multi.set(keyOf(s, `req:${id}:${k}`), serialize(shardRequest(request, range, this.#classes)), 'EX', KEY_TTL_S),
+    );
     await multi.exec();
     await this.#queue.addBulk(
       this.#ranges.map((_, k) => ({
@@ -175,9 +190,14 @@ export class RedisProductEngine implements ProductEngine {
         }
         const note = JSON.parse(got[1]) as DoneNote;
         if (parts[note.shard] !== undefined) continue; // a retaken job answered twice
-        if (!note.ok) throw new SpecpipeError('shard-product', `${this.#shardName(note.shard)}: ${what} failed on worker ${note.worker}: ${note.error ?? 'unknown error'}`);
+        if (!note.ok)
+          throw new SpecpipeError(
+            'shard-product',
+            `${this.#shardName(note.shard)}: ${what} failed on worker ${note.worker}: ${note.error ?? 'unknown error'}`,
+          );
         const blob = await this.#client.getBuffer(keyOf(s, `res:${id}:${note.shard}`));
-        if (blob === null) throw new SpecpipeError('shard-product', `${this.#shardName(note.shard)}: the answer to ${what} vanished from Redis`);
+        if (blob === null)
+          throw new SpecpipeError('shard-product', `${this.#shardName(note.shard)}: the answer to ${what} vanished from Redis`);
         parts[note.shard] = deserialize(blob) as Float64Array[];
         this.#evaluations += note.evaluations ?? 0;
         received++;
@@ -227,7 +247,11 @@ async function startShardThread(init: WorkerInit): Promise<ShardThread> {
   const thread =
     moduleExtension() === '.js'
       ? new Thread(url, { workerData: init })
-      : new Thread(`import('tsx/esm/api').then((api) => { api.register(); return import(${JSON.stringify(url.href)}); })`, { eval: true, workerData: init, execArgv: [] });
+      : new Thread(`import('tsx/esm/api').then((api) => { api.register(); return import(${JSON.stringify(url.href)}); })`, {
+          eval: true,
+          workerData: init,
+          execArgv: [],
+        });
   await new Promise<void>((resolve, reject) => {
     const onMessage = (m: { ready?: boolean; error?: string }): void => {
       if (m.ready === true) {
@@ -314,7 +338,10 @@ export function startProductShardWorker(options: ProductShardWorkerOptions): Pro
       while (cache.size > limit) {
         const [oldest, thread] = cache.entries().next().value as [string, Promise<ShardThread>];
         cache.delete(oldest);
-        void thread.then((x) => x.terminate(), () => {});
+        void thread.then(
+          (x) => x.terminate(),
+          () => {},
+        );
       }
     } else {
       // most recently used last
@@ -327,7 +354,11 @@ export function startProductShardWorker(options: ProductShardWorkerOptions): Pro
     const { session, id, shard } = job.data;
     const done = keyOf(session, `done:${id}`);
     const note = async (n: Omit<DoneNote, 'worker' | 'shard'>): Promise<void> => {
-      await client.multi().rpush(done, JSON.stringify({ ...n, shard, worker: workerId })).expire(done, KEY_TTL_S).exec();
+      await client
+        .multi()
+        .rpush(done, JSON.stringify({ ...n, shard, worker: workerId }))
+        .expire(done, KEY_TTL_S)
+        .exec();
     };
     try {
       const thread = await shardOf(session, shard);
@@ -361,7 +392,14 @@ export function startProductShardWorker(options: ProductShardWorkerOptions): Pro
     ready: () => worker.waitUntilReady().then(() => undefined),
     close: async () => {
       await worker.close();
-      await Promise.all([...cache.values()].map((t) => t.then((x) => x.terminate(), () => {})));
+      await Promise.all(
+        [...cache.values()].map((t) =>
+          t.then(
+            (x) => x.terminate(),
+            () => {},
+          ),
+        ),
+      );
       cache.clear();
       client.disconnect();
     },
