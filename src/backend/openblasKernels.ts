@@ -12,7 +12,7 @@ import {
   type Fallback,
   type KernelArgs,
 } from './native/gemmKernels.js';
-import { elementwiseKernelMakers, nativeElementwiseKernels, type ElementwiseKernelMaker } from './native/elementwiseKernels.js';
+import { MAX_POOL_ROUTE_KERNEL, elementwiseKernelMakers, maxPoolRouteKernel, nativeElementwiseKernels, type ElementwiseKernelMaker } from './native/elementwiseKernels.js';
 import { JS_FALLBACK_KERNEL_NAMES, JS_KERNELS } from './native/jsKernels.js';
 
 /*
@@ -21,9 +21,16 @@ import { JS_FALLBACK_KERNEL_NAMES, JS_KERNELS } from './native/jsKernels.js';
  * - GEMM kernels (OPENBLAS_KERNEL_NAMES) call OpenBLAS's cblas_sgemm through koffi (prebuilt FFI,
  *   no compiler): matmuls directly, convolutions as im2col + sgemm (NHWC, dilation 1; other
  *   layouts and dilations go to the stock kernel).
- * - Elementwise, reduction and pooling kernels (native/elementwiseKernels.ts) run a small C
- *   library compiled on first use with the system C compiler (native/elementwiseLibrary.ts); the
- *   GEMM kernels then also use its im2col/col2im. Without a compiler they stay JavaScript.
+ * - Elementwise, reduction, pooling and Transpose kernels (native/elementwiseKernels.ts) run a
+ *   small C library compiled on first use with the system C compiler (native/elementwiseLibrary.ts);
+ *   the GEMM kernels then also use its im2col/col2im. Without a compiler, plain-JavaScript versions
+ *   serve the ones where tfjs's own are slow (JS_FALLBACK_KERNEL_NAMES; Transpose: tfjs's took 54 of
+ *   107 ms of a LeNet gradient at batch 256, from Flatten's NHWC → NCHW permutation).
+ * - One kernel of specpipe's own, MAX_POOL_ROUTE_KERNEL (the max-pool routing adjoint that
+ *   second-order rules need; src/curvature/secondOrderGradients.ts uses it when registered).
+ * - The GEMM kernels return +0s without a GEMM when one operand is all zeros and the other
+ *   finite (exactly what the stock kernels compute; G·v's J·v step back-propagates a zero
+ *   cotangent), as MaxPoolGrad does for an all-zero dy.
  * Every native kernel delegates inputs it does not cover (non-float32 dtypes, other broadcast
  * patterns or axis sets) to the stock kernel, and agrees with it to float32 rounding
  * (test/backend/openblasKernels.test.ts).
@@ -151,6 +158,11 @@ export function registerOpenBlasKernels(): { ok: true } | { ok: false; reason: s
   };
   if (elementwise.ok) install(elementwise.kernels, names);
   else if (process.env.SPECPIPE_NO_NATIVE_ELEMENTWISE !== '1') install(elementwiseKernelMakers(JS_KERNELS, JS_FALLBACK_KERNEL_NAMES), javascript);
+  // specpipe's own kernel (no stock one): max-pool routing adjoint for second-order rules.
+  const route = elementwise.ok ? elementwise.native : process.env.SPECPIPE_NO_NATIVE_ELEMENTWISE !== '1' ? JS_KERNELS : undefined;
+  if (route !== undefined && getKernel(MAX_POOL_ROUTE_KERNEL, 'cpu') === undefined) {
+    registerKernel({ kernelName: MAX_POOL_ROUTE_KERNEL, backendName: 'cpu', kernelFunc: maxPoolRouteKernel(route) as unknown as KernelFunc });
+  }
   const mallocTuned = tuneMallocForLargeArrays();
   status = {
     mallocTuned,
@@ -165,6 +177,7 @@ export function registerOpenBlasKernels(): { ok: true } | { ok: false; reason: s
 
 /** Restores every stock kernel that `registerOpenBlasKernels` replaced (tests and bench toggle with it). */
 export function unregisterOpenBlasKernels(): void {
+  if (getKernel(MAX_POOL_ROUTE_KERNEL, 'cpu') !== undefined) unregisterKernel(MAX_POOL_ROUTE_KERNEL, 'cpu');
   for (const [name, cfg] of stockConfigs) {
     if (getKernel(name, 'cpu') !== undefined) unregisterKernel(name, 'cpu');
     registerKernel(cfg);

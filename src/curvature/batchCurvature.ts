@@ -3,7 +3,7 @@ import type { Network } from '../nn/network.js';
 import { lossFunction, type LossKind } from '../nn/loss.js';
 import type { Batch } from '../data/batches.js';
 import { flatSize, flattenToFloat32 } from './flatParameters.js';
-import { RecordedTape, sharedTapeAvailable } from './sharedTape.js';
+import { RecordedTape, canRecordTape, sharedTapeAvailable } from './sharedTape.js';
 
 /**
  * Curvature products over ONE batch of samples, in float32 tfjs, by reverse-over-reverse
@@ -76,7 +76,7 @@ export class BatchCurvature {
     return tidyArrays(() => {
       const { x, labels } = this.#inputs(batch);
       const grad = tf.grads((...theta: tf.Tensor[]) => this.#lossSum(this.#logits(theta, x), labels));
-      if (!this.shareForward) {
+      if (!this.shareForward || !canRecordTape()) {
         const hv = tf.grads((...theta: tf.Tensor[]) => dot(grad(theta), v))([...this.#params]);
         return flattenToFloat32(hv, this.size);
       }
@@ -98,7 +98,7 @@ export class BatchCurvature {
     this.evaluations++;
     return tidyArrays(() => {
       const { x } = this.#inputs(batch);
-      if (!this.shareForward) {
+      if (!this.shareForward || !canRecordTape()) {
         const { jv, logits } = this.#jacobianVector(x, v, undefined);
         const out = this.#vjp(x, this.#lossHessianTimes(logits, jv));
         logits.dispose();
@@ -125,7 +125,7 @@ export class BatchCurvature {
     this.evaluations++;
     return tidyArrays(() => {
       const { x, labels } = this.#inputs(batch);
-      if (!this.shareForward) {
+      if (!this.shareForward || !canRecordTape()) {
         const { jv, logits, hv } = this.#jacobianVector(x, v, labels);
         const hessian = flattenToFloat32(hv!, this.size);
         const ggn = this.#vjp(x, this.#lossHessianTimes(logits, jv));

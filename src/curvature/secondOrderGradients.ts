@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { gradientConfigs, type MaxPoolRouteAdjoint } from './gradientConfigs.js';
+import { MAX_POOL_ROUTE_KERNEL } from '../backend/native/elementwiseKernels.js';
 
 /**
  * Registers gradient rules for every kernel specpipe's layers and losses use, made
@@ -39,6 +40,7 @@ type PoolPad = 'valid' | 'same' | number;
  * - Overlapping windows or padding: argmax positions from MaxPoolWithArgmax, then one gather.
  * (Measured on the cpu backend, 256 LeNet samples: a k_h·k_w StridedSlice formulation took
  * 7.5 s, argmax + gather 1.6 s, the mask formulation ≈ 0.1 s.)
+ * - On the cpu backend with specpipe's kernels registered: one MAX_POOL_ROUTE_KERNEL pass.
  */
 export const maxPoolRouteAdjoint: MaxPoolRouteAdjoint = function maxPoolRouteAdjoint(
   ddx: tf.Tensor4D,
@@ -49,6 +51,10 @@ export const maxPoolRouteAdjoint: MaxPoolRouteAdjoint = function maxPoolRouteAdj
   pad: PoolPad,
   dimRoundingMode?: 'floor' | 'round' | 'ceil',
 ): tf.Tensor4D {
+  if (tf.getKernel(MAX_POOL_ROUTE_KERNEL, tf.getBackend()) !== undefined) {
+    // One native pass (cpu backend with specpipe's kernels, src/backend/native/elementwiseKernels.ts).
+    return tf.engine().runKernel(MAX_POOL_ROUTE_KERNEL, { ddx, x }, { filterSize, strides, pad, dimRoundingMode } as unknown as tf.NamedAttrMap) as tf.Tensor4D;
+  }
   return tf.tidy(() => {
     const [fh, fw] = typeof filterSize === 'number' ? [filterSize, filterSize] : filterSize;
     const [sh, sw] = typeof strides === 'number' ? [strides, strides] : strides;

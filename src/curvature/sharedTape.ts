@@ -37,6 +37,11 @@ export function sharedTapeAvailable(): boolean {
   return typeof e.startTape === 'function' && typeof e.endTape === 'function' && e.state !== undefined && typeof e.state.gradientDepth === 'number' && typeof (e.state as { nextTapeNodeId?: unknown }).nextTapeNodeId === 'number';
 }
 
+/** Whether `RecordedTape.record` can run now: internals available and no gradient computation in progress. */
+export function canRecordTape(): boolean {
+  return sharedTapeAvailable() && engine().state.gradientDepth === 0;
+}
+
 /** A recorded tape: back-propagate through it any number of times, then `release()` it. */
 export class RecordedTape {
   readonly #nodes: TapeNode[];

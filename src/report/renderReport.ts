@@ -196,7 +196,10 @@ function caseFigures(data: ReportData, c: Case, fitRows: NumberRow[]): { title: 
   // Figure 2
   const embeds = inCase(data.embeddings);
   const embed =
-    embeds.find((e) => sameSnapshot(e, snap) && e.method === 'tsne') ?? embeds.find((e) => sameSnapshot(e, snap)) ?? embeds[0];
+    embeds.find((e) => sameSnapshot(e, snap) && e.method === 'tsne' && e.split !== 'test') ??
+    embeds.find((e) => sameSnapshot(e, snap) && e.method === 'tsne') ??
+    embeds.find((e) => sameSnapshot(e, snap)) ??
+    embeds[0];
   figures.push(
     embed !== undefined
       ? {
@@ -207,9 +210,12 @@ function caseFigures(data: ReportData, c: Case, fitRows: NumberRow[]): { title: 
       : missing('embedding', 'Figure 2 style: embedding of {g_c} ∪ {g_cc′}.', 'no embedding'),
   );
   for (const other of embeds.filter((e) => e !== embed && sameSnapshot(e, snap))) {
+    const sameSplit = other.split === embed?.split;
     figures.push({
-      id: `embedding-${other.method}`,
-      caption: `The same points by ${other.method === 'tsne' ? 't-SNE' : 'UMAP'}.`,
+      id: `embedding-${other.method}${sameSplit || other.split === undefined ? '' : `-${other.split}`}`,
+      caption: sameSplit
+        ? `The same points by ${other.method === 'tsne' ? 't-SNE' : 'UMAP'}.`
+        : `${other.method === 'tsne' ? 't-SNE' : 'UMAP'} of the ${other.split ?? ''} samples' class and cross-class means.`,
       spec: embeddingSpec(other, `${title} — ${other.method}`),
     });
   }

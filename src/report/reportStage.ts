@@ -27,7 +27,7 @@ function view(a: UpstreamArtifact): ArtifactView {
 
 export const reportHtmlStage: StageKind<ReportParams> = {
   kind: 'report/html',
-  version: 1,
+  version: 2,
   description: 'one self-contained HTML report (Vega-Lite figures rendered to inline SVG) of the gathered stages',
   usesBackend: false,
   outputs: { [REPORT_HTML_FILE]: 'data', [REPORT_DATA_FILE]: 'data' },

@@ -74,10 +74,16 @@ export function datasetTag(ctx: StageContext<unknown>): string | undefined {
 export function reportSeriesTags(ctx: StageContext<unknown>, train: UpstreamArtifact, epoch: number): SeriesTags {
   const dataset = datasetTag(ctx);
   const tp = train.params as unknown as TrainSgdParams;
-  const model = typeof tp.model === 'string' ? tp.model.split(/[\s:(]/)[0] : String((tp.model as { kind?: unknown }).kind ?? 'model');
+  const raw = tp.model as unknown;
+  const model =
+    typeof raw === 'string'
+      ? raw.split(/[\s:(]/)[0]
+      : typeof raw === 'object' && raw !== null && typeof (raw as { kind?: unknown }).kind === 'string'
+        ? (raw as { kind: string }).kind
+        : undefined;
   return {
     ...(dataset !== undefined && { dataset }),
-    ...(model !== undefined && { model }),
+    ...(model !== undefined && model !== '' && { model }),
     epoch,
     ...(tp.train_per_class !== undefined && { samplesPerClass: tp.train_per_class }),
   };

@@ -53,8 +53,8 @@ test('the paper pipeline (tiny) runs through report/html; pieces add up to G; th
   const run = await runJson([DEFAULT, ...TINY], { cwd: dir });
   assert.ok(run.stages.every((s) => s.status === 'executed'), JSON.stringify(statuses(run)));
   const byName = new Map(run.stages.map((s) => [s.name, s]));
-  // 1 data, 2 train, 12 spectra, 4 bulk, 2×2×3 dynamics, 2×3 decompose, 6×4 pieces, 6 t-SNE, 6 UMAP, 1 report
-  assert.equal(run.stages.length, 1 + 2 + 12 + 4 + 12 + 6 + 24 + 6 + 6 + 1);
+  // 1 data, 2 train, 12 spectra, 8 bulk, 2×2×3 dynamics, 2×3 decompose, 6×4 pieces, 6 t-SNE, 6 UMAP, 1 report
+  assert.equal(run.stages.length, 1 + 2 + 12 + 8 + 12 + 6 + 24 + 6 + 6 + 1);
 
   // Artifacts on disk.
   const spec = byName.get('spectra[train_per_class=8,operator=hessian,split=train]')!;
@@ -66,7 +66,7 @@ test('the paper pipeline (tiny) runs through report/html; pieces add up to G; th
   assert.ok(values[0]! >= values[1]! && values[1]! >= values[2]!, `top-k descending: ${values}`);
   const train = byName.get('train[train_per_class=8]')!;
   assert.ok(existsSync(join(train.artifacts, 'report-fragment.json')), 'training curves fragment');
-  const bulkName = 'bulk[train_per_class=8,operator=hessian]';
+  const bulkName = 'bulk[train_per_class=8,operator=hessian,split=train]';
   const bulk = readArrowFile(join(byName.get(bulkName)!.artifacts, 'spectrum.arrow'));
   assert.equal(bulk.metadata['operator'], 'hessian-deflated');
   // Deflating the top 3 eigenpairs leaves a top eigenvalue below λ_1 of Hess.

@@ -17,6 +17,12 @@ export function outputArray(n: number): Float32Array {
   return new Float32Array(b.buffer, b.byteOffset, n);
 }
 
+/** True when every entry is ±0 (exits at the first other entry: a few reads on ordinary data). */
+function allZero(v: Float32Array): boolean {
+  for (let i = 0; i < v.length; i++) if (v[i] !== 0) return false;
+  return true;
+}
+
 function f32(backend: CpuBackendLike, t: TensorInfo | undefined): Float32Array | undefined {
   if (t === undefined || t.dtype !== 'float32') return undefined;
   const v = backend.data.get(t.dataId).values;
@@ -206,7 +212,8 @@ function maxPoolGrad(native: NativeKernels): ElementwiseKernelMaker {
     const info = input === undefined ? undefined : poolInfo(input, args.attrs ?? {});
     if (input === undefined || xv === undefined || dyv === undefined || info === undefined) return stock(args);
     const dx = new Float32Array(xv.length);
-    native.maxPoolGrad(xv, dyv, poolGeometry(info), dx);
+    // dy all ±0 (G·v's zero-cotangent J·v step): every dx entry is a sum of ±0, i.e. +0, whatever x holds.
+    if (!allZero(dyv)) native.maxPoolGrad(xv, dyv, poolGeometry(info), dx);
     return args.backend.makeTensorInfo(input.shape.slice(), 'float32', dx);
   };
 }
@@ -253,6 +260,29 @@ function transpose(native: NativeKernels): ElementwiseKernelMaker {
       x.dtype,
       out,
     );
+  };
+}
+
+/**
+ * Name of specpipe's own cpu kernel for the adjoint of max-pool gradient routing (inputs ddx, x;
+ * MaxPool's attrs): ddy[window] = ddx[first argmax of x in the window], the rule
+ * src/curvature/secondOrderGradients.ts otherwise builds from five tfjs kernels.
+ */
+export const MAX_POOL_ROUTE_KERNEL = 'SpecpipeMaxPoolRoute';
+
+/** The MAX_POOL_ROUTE_KERNEL kernel over an implementation (float32 NHWC, dilation 1). */
+export function maxPoolRouteKernel(native: NativeKernels): KernelImpl {
+  return (args) => {
+    const { ddx, x } = args.inputs;
+    const xv = f32(args.backend, x);
+    const dv = f32(args.backend, ddx);
+    const info = x === undefined ? undefined : poolInfo(x, args.attrs ?? {});
+    if (x === undefined || ddx === undefined || xv === undefined || dv === undefined || info === undefined || !sameShape(x.shape, ddx.shape)) {
+      throw new Error(`${MAX_POOL_ROUTE_KERNEL}: needs float32 NHWC x and ddx of one shape, dilation 1`);
+    }
+    const y = outputArray(util.sizeFromShape(info.outShape));
+    native.maxPoolRoute(xv, dv, poolGeometry(info), y);
+    return args.backend.makeTensorInfo(info.outShape, 'float32', y);
   };
 }
 

@@ -18,6 +18,8 @@ export interface NativeKernels {
   col2im(cols: Float32Array, g: Int32Array, n0: number, count: number, dx: Float32Array): void;
   maxPool(x: Float32Array, g: Int32Array, y: Float32Array): void;
   maxPoolGrad(x: Float32Array, dy: Float32Array, g: Int32Array, dx: Float32Array): void;
+  /** ddy[window] = ddx[first argmax of x in the window] (the adjoint of MaxPoolGrad in dy); 0 for a window with no number. */
+  maxPoolRoute(x: Float32Array, ddx: Float32Array, g: Int32Array, ddy: Float32Array): void;
   avgPool(x: Float32Array, g: Int32Array, y: Float32Array): void;
   avgPoolGrad(dy: Float32Array, g: Int32Array, dx: Float32Array): void;
   /**
@@ -126,6 +128,7 @@ function loadUncached(): { ok: true; kernels: NativeKernels } | { ok: false; rea
     const col2im = lib.func('void sp_col2im(const float *cols, const int32_t *g, int64_t n0, int64_t count, float *dx)') as (...a: unknown[]) => void;
     const maxPool = lib.func('void sp_maxpool(const float *x, const int32_t *g, float *y)') as (...a: unknown[]) => void;
     const maxPoolGrad = lib.func('void sp_maxpool_grad(const float *x, const float *dy, const int32_t *g, float *dx)') as (...a: unknown[]) => void;
+    const maxPoolRoute = lib.func('void sp_maxpool_route(const float *x, const float *ddx, const int32_t *g, float *ddy)') as (...a: unknown[]) => void;
     const avgPool = lib.func('void sp_avgpool(const float *x, const int32_t *g, float *y)') as (...a: unknown[]) => void;
     const avgPoolGrad = lib.func('void sp_avgpool_grad(const float *dy, const int32_t *g, float *dx)') as (...a: unknown[]) => void;
     const transpose = lib.func('void sp_transpose(const float *x, float *y, int32_t rank, const int32_t *shape, const int32_t *perm)') as (...a: unknown[]) => void;
@@ -142,6 +145,7 @@ function loadUncached(): { ok: true; kernels: NativeKernels } | { ok: false; rea
         col2im: (cols, g, n0, count, dx) => col2im(cols, g, n0, count, dx),
         maxPool: (x, g, y) => maxPool(x, g, y),
         maxPoolGrad: (x, dy, g, dx) => maxPoolGrad(x, dy, g, dx),
+        maxPoolRoute: (x, ddx, g, ddy) => maxPoolRoute(x, ddx, g, ddy),
         avgPool: (x, g, y) => avgPool(x, g, y),
         avgPoolGrad: (dy, g, dx) => avgPoolGrad(dy, g, dx),
       },

@@ -13,7 +13,7 @@
  * in JS numbers); max-pool routes each window's gradient to its first maximum in row-major window
  * order under strict `>` (tfjs's maxPoolPositions), NaN never being a maximum.
  */
-export const NATIVE_SOURCE_VERSION = 11;
+export const NATIVE_SOURCE_VERSION = 12;
 
 export const NATIVE_C_SOURCE = String.raw`
 #include <math.h>
@@ -200,7 +200,7 @@ void sp_col2im(const float *cols, const int32_t *g, int64_t n0, int64_t count, f
    (dx zeroed by the caller); else y[window] = max (−inf for a window with no number).
    Branch-free selects over the channel vector (argmax = first strict maximum in row-major
    window order, NaN never one), so the inner loops vectorise. */
-static void sp_maxpool_impl(const float *x, const int32_t *g, float *y, const float *dy, float *dx) {
+static void sp_maxpool_impl(const float *x, const int32_t *g, float *y, const float *dy, float *dx, const float *ddx) {
   const int64_t N = g[0];
   SP_GEOM
   float *best = (float *)malloc((size_t)(C > 0 ? C : 1) * sizeof(float));
@@ -219,7 +219,7 @@ static void sp_maxpool_impl(const float *x, const int32_t *g, float *y, const fl
           for (int64_t q = cLo; q < cHi; q++) {
             const int32_t base = (int32_t)((r * W + q) * C);
             const float *p = img + base;
-            if (dy) {
+            if (dy || ddx) {
               for (int64_t c = 0; c < C; c++) {
                 const float v = p[c], b = best[c];
                 const int32_t m = -(int32_t)(v > b); /* all ones where v is a new maximum */
@@ -235,6 +235,9 @@ static void sp_maxpool_impl(const float *x, const int32_t *g, float *y, const fl
         if (dy) {
           float *d = dx + n * H * W * C;
           for (int64_t c = 0; c < C; c++) if (pos[c] >= 0) d[pos[c]] += dy[o + c];
+        } else if (ddx) {
+          const float *d = ddx + n * H * W * C;
+          for (int64_t c = 0; c < C; c++) y[o + c] = pos[c] >= 0 ? d[pos[c]] : 0.0f;
         } else {
           for (int64_t c = 0; c < C; c++) y[o + c] = best[c];
         }
@@ -245,8 +248,10 @@ static void sp_maxpool_impl(const float *x, const int32_t *g, float *y, const fl
   free(pos);
 }
 
-void sp_maxpool(const float *x, const int32_t *g, float *y) { sp_maxpool_impl(x, g, y, 0, 0); }
-void sp_maxpool_grad(const float *x, const float *dy, const int32_t *g, float *dx) { sp_maxpool_impl(x, g, 0, dy, dx); }
+void sp_maxpool(const float *x, const int32_t *g, float *y) { sp_maxpool_impl(x, g, y, 0, 0, 0); }
+void sp_maxpool_grad(const float *x, const float *dy, const int32_t *g, float *dx) { sp_maxpool_impl(x, g, 0, dy, dx, 0); }
+/* Adjoint of MaxPoolGrad's routing in dy: ddy[window] = ddx[the window's first argmax of x] (0 when none). */
+void sp_maxpool_route(const float *x, const float *ddx, const int32_t *g, float *ddy) { sp_maxpool_impl(x, g, ddy, 0, 0, ddx); }
 
 /* Average pooling (NHWC): y = mean of the window's in-bounds pixels (tfjs's pool(): padding not
    counted), accumulated in double. */

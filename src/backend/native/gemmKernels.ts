@@ -85,6 +85,35 @@ function runRegistered(name: string, args: KernelArgs): TensorInfo {
 }
 
 /**
+ * True when every entry is ±0. Exits at the first other entry, so on ordinary data it costs a
+ * few reads; only all-zero operands are scanned in full.
+ */
+function allZero(v: Float32Array): boolean {
+  for (let i = 0; i < v.length; i++) if (v[i] !== 0) return false;
+  return true;
+}
+
+/** True when no entry is NaN or ±Inf. */
+function allFinite(v: Float32Array): boolean {
+  for (let i = 0; i < v.length; i++) {
+    const t = v[i]!;
+    if (t - t !== 0) return false;
+  }
+  return true;
+}
+
+/**
+ * Whether a bilinear kernel's output is exactly +0 everywhere: one operand all zeros and the other
+ * finite (the stock kernels then sum products 0·w into +0 too; with a NaN or ±Inf in the other
+ * operand they give NaN, so those go through the GEMM). Skipping the GEMM there matters for G·v:
+ * the J·v step back-propagates a zero cotangent (the double-VJP trick at u = 0) whose values
+ * nothing downstream reads, so its matmuls and convolutions are all of this kind.
+ */
+function zeroProduct(likelyZero: Float32Array, other: Float32Array): boolean {
+  return (allZero(likelyZero) && allFinite(other)) || (allZero(other) && allFinite(likelyZero));
+}
+
+/**
  * BatchMatMul: out[b] = op(A[b mod batchA]) · op(B[b mod batchB]), op = transpose when the attr
  * says so; the batch indexing is tfjs-backend-cpu's (BatchMatMul.ts). One sgemm per batch entry,
  * or a single sgemm over the stacked rows when B is shared and A is not transposed.
@@ -113,7 +142,7 @@ export function makeBatchMatMul(blas: OpenBlas, stock: Fallback): (args: KernelA
     const outShape = outerShape.concat([M, N]);
     const batch = Math.max(batchA, batchB);
     const out = new Float32Array(batch * M * N);
-    if (K > 0 && M > 0 && N > 0) {
+    if (K > 0 && M > 0 && N > 0 && !zeroProduct(av, bv)) {
       const lda = transposeA ? M : K;
       const ldb = transposeB ? K : N;
       if (batchB === 1 && !transposeA) {
@@ -282,7 +311,7 @@ export function makeConv2D(blas: OpenBlas, stock: Fallback, ic: Im2col = im2colI
       false,
       'channelsLast',
     );
-    const y = conv2dForward(blas, ic, xv, wv, info);
+    const y = zeroProduct(xv, wv) ? new Float32Array(util.sizeFromShape(info.outShape)) : conv2dForward(blas, ic, xv, wv, info);
     return backend.makeTensorInfo(info.outShape, 'float32', y);
   };
 }
@@ -330,7 +359,9 @@ export function makeConv2DBackpropInput(blas: OpenBlas, stock: Fallback, ic: Im2
     const P = g.outHeight * g.outWidth;
     const N = info.batchSize;
     const dx = new Float32Array(N * g.inHeight * g.inWidth * g.inChannels);
-    if (isPointwise(g)) {
+    if (zeroProduct(dyv, wv)) {
+      // dx = 0 exactly (see zeroProduct)
+    } else if (isPointwise(g)) {
       blas.sgemm(false, true, N * P, K, O, 1, dyv, O, wv, O, 0, dx, K);
     } else {
       const chunk = imagesPerChunk(g, N);
@@ -371,7 +402,7 @@ export function makeConv2DBackpropFilter(blas: OpenBlas, stock: Fallback, ic: Im
     const P = g.outHeight * g.outWidth;
     const N = info.batchSize;
     const dw = new Float32Array(K * O);
-    if (N * P > 0) {
+    if (N * P > 0 && !zeroProduct(dyv, xv)) {
       if (isPointwise(g)) {
         blas.sgemm(true, false, K, O, N * P, 1, xv, K, dyv, O, 0, dw, O);
       } else {

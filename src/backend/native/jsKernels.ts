@@ -80,7 +80,7 @@ function pool(x: Float32Array, g: Int32Array, visit: (n: number, window: { rLo: 
   void x;
 }
 
-function maxPoolImpl(x: Float32Array, g: Int32Array, y: Float32Array | undefined, dy: Float32Array | undefined, dx: Float32Array | undefined): void {
+function maxPoolImpl(x: Float32Array, g: Int32Array, y: Float32Array | undefined, dy: Float32Array | undefined, dx: Float32Array | undefined, ddx?: Float32Array): void {
   const G = geometryOf(g);
   const C = G.inChannels;
   const best = new Float64Array(C);
@@ -103,6 +103,8 @@ function maxPoolImpl(x: Float32Array, g: Int32Array, y: Float32Array | undefined
     }
     if (dy !== undefined && dx !== undefined) {
       for (let c = 0; c < C; c++) if (pos[c]! >= 0) dx[img + pos[c]!] = dx[img + pos[c]!]! + dy[o + c]!;
+    } else if (ddx !== undefined && y !== undefined) {
+      for (let c = 0; c < C; c++) y[o + c] = pos[c]! >= 0 ? ddx[img + pos[c]!]! : 0;
     } else if (y !== undefined) {
       for (let c = 0; c < C; c++) y[o + c] = best[c]!;
     }
@@ -197,6 +199,9 @@ export const JS_KERNELS: NativeKernels = {
   },
   maxPoolGrad(x, dy, g, dx) {
     maxPoolImpl(x, g, undefined, dy, dx);
+  },
+  maxPoolRoute(x, ddx, g, ddy) {
+    maxPoolImpl(x, g, ddy, undefined, undefined, ddx);
   },
   avgPool(x, g, y) {
     const G = geometryOf(g);
