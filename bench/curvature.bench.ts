@@ -72,17 +72,6 @@ function kernelFlops(k: { name: string; inputShapes: number[][]; outputShapes: n
 
 const REPEATS = QUICK ? 2 : 5;
 
-/** Best wall time of REPEATS runs (the machine is shared: the minimum is the least disturbed). */
-async function seconds(f: () => Promise<unknown>): Promise<number> {
-  let best = Infinity;
-  for (let r = 0; r < REPEATS; r++) {
-    const t0 = performance.now();
-    await f();
-    best = Math.min(best, (performance.now() - t0) / 1000);
-  }
-  return best;
-}
-
 type Product = 'gradient' | 'hessian' | 'ggn' | 'residual';
 const PRODUCTS: readonly Product[] = ['gradient', 'hessian', 'ggn', 'residual'];
 
@@ -142,22 +131,29 @@ async function runBackend(choice: BackendChoice): Promise<void> {
     // inputs back-propagated) against the recorded tape (BatchCurvature.shareForward), side by side.
     if (bc.shareForward) {
       const batches = Array.from({ length: SAMPLES / BATCH }, (_, k) => sliceBatch(split, k * BATCH, (k + 1) * BATCH));
-      const perBatch = async (p: Product, share: boolean): Promise<number> => {
-        bc.shareForward = share;
-        return seconds(async () => {
-          for (const b of batches) {
-            if (p === 'gradient') bc.gradientSum(b);
-            else if (p === 'hessian') bc.hessianVectorSum(b, vt2);
-            else if (p === 'ggn') bc.ggnVectorSum(b, vt2);
-            else bc.hessianAndGgnVectorSum(b, vt2);
-          }
-        });
-      };
       const vt2 = unflattenParameters(v, network.params);
+      const allBatches = (p: Product): void => {
+        for (const b of batches) {
+          if (p === 'hessian') bc.hessianVectorSum(b, vt2);
+          else if (p === 'ggn') bc.ggnVectorSum(b, vt2);
+          else bc.hessianAndGgnVectorSum(b, vt2);
+        }
+      };
       const cells: string[] = [];
       for (const p of ['hessian', 'ggn', 'residual'] as const) {
-        const plain = await perBatch(p, false);
-        const taped = await perBatch(p, true);
+        let plain = Infinity;
+        let taped = Infinity;
+        for (let r = 0; r < REPEATS; r++) {
+          // alternating, best of REPEATS each
+          for (const share of [false, true]) {
+            bc.shareForward = share;
+            const t0 = performance.now();
+            allBatches(p);
+            const t = (performance.now() - t0) / 1000;
+            if (share) taped = Math.min(taped, t);
+            else plain = Math.min(plain, t);
+          }
+        }
         cells.push(`${p} ${(plain * 1000).toFixed(0)} → ${(taped * 1000).toFixed(0)} ms (${(plain / taped).toFixed(2)}×)`);
       }
       bc.shareForward = true;
@@ -165,13 +161,22 @@ async function runBackend(choice: BackendChoice): Promise<void> {
       console.log(`    plain tf.grads → recorded tape, in-process over all batches: ${cells.join(', ')}`);
     }
     if (choice === 'cpu') {
-      const t: number[] = [];
+      const t = [Infinity, Infinity];
+      const pars = [];
       for (const workers of [1, 2]) {
         const par = await Curvature.open({ network, params, buffers, data: split, loss: 'cross-entropy', batchSize: BATCH, workers, backend: choice });
         await par.operator('hessian').matvec(v); // warm-up (JIT, scratch buffers)
-        t.push(await seconds(() => par.operator('hessian').matvec(v)));
-        await par.close();
+        pars.push(par);
       }
+      for (let r = 0; r < REPEATS; r++) {
+        // alternating 1 and 2 workers, best of REPEATS each
+        for (let k = 0; k < 2; k++) {
+          const t0 = performance.now();
+          await pars[k]!.operator('hessian').matvec(v);
+          t[k] = Math.min(t[k]!, (performance.now() - t0) / 1000);
+        }
+      }
+      for (const par of pars) await par.close();
       console.log(
         `    Hess·v over worker threads: 1 worker ${(t[0]! * 1000).toFixed(0)} ms (${(flops.hessian / 1e9 / t[0]!).toFixed(1)} GFLOP/s), ` +
           `2 workers ${(t[1]! * 1000).toFixed(0)} ms (${(flops.hessian / 1e9 / t[1]!).toFixed(1)} GFLOP/s): speed-up ${(t[0]! / t[1]!).toFixed(2)}×`,

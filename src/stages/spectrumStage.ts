@@ -6,7 +6,7 @@ import { SpecpipeError } from '../util/errors.js';
 import type { NumberRow, ScalarPoint, SeriesTags } from '../report/reportData.js';
 import type { ReportFragment } from '../report/reportFragment.js';
 import type { StageContext, StageKind, UpstreamArtifact } from './registry.js';
-import { loadTrainedProblem, trainUpstream } from './trainedProblem.js';
+import { loadTrainedProblem, trainUpstream, type ProblemSelection } from './trainedProblem.js';
 import { findDatasetArtifact } from './stageFiles.js';
 import { checkpointEpochs, type TrainSgdParams } from './trainStage.js';
 
@@ -26,6 +26,10 @@ export interface SpectrumSlqParams {
   max_samples?: number;
   batch_size: number;
   workers: number;
+  /** Shard processes per product on this machine (0: none); results equal in-thread to float64 rounding. */
+  processes: number;
+  /** Shards per product served by `specpipe worker --products` over Redis (0: none); URL from SPECPIPE_PRODUCTS_REDIS. */
+  redis_shards: number;
   grid_size: number;
   /** The k largest eigenpairs by thick-restart Lanczos, with their residuals ‖Av − λv‖ (0: none). */
   top_k: number;
@@ -148,6 +152,7 @@ export const spectrumSlqStage: StageKind<SpectrumSlqParams> = {
             ...(dp.samples_per_class !== undefined && { samplesPerClass: dp.samples_per_class }),
             batchSize: p.batch_size,
             workers: p.workers,
+            ...productSharding(p),
           });
           cleanup.push(() => loaded.dispose());
           let data = loaded.problem.data;
@@ -171,6 +176,7 @@ export const spectrumSlqStage: StageKind<SpectrumSlqParams> = {
           ...(p.max_samples !== undefined && { maxSamples: p.max_samples }),
           batchSize: p.batch_size,
           workers: p.workers,
+          ...productSharding(p),
         });
         cleanup.push(() => loaded.dispose());
         epoch = loaded.epoch;
@@ -344,3 +350,11 @@ export const spectrumSlqStage: StageKind<SpectrumSlqParams> = {
     }
   },
 };
+
+/** Where a stage's full-data products run besides this thread and its workers (issue 7, item 5). */
+function productSharding(p: SpectrumSlqParams): Pick<ProblemSelection, 'processes' | 'redis'> {
+  return {
+    processes: p.processes,
+    ...(p.redis_shards > 0 && { redis: { url: process.env['SPECPIPE_PRODUCTS_REDIS'] ?? 'redis://127.0.0.1:6379', shards: p.redis_shards } }),
+  };
+}

@@ -18,7 +18,12 @@ export interface ProblemSelection {
   /** Keep at most this many samples of each class. */
   readonly samplesPerClass?: number;
   readonly batchSize: number;
+  /** Worker threads per product. */
   readonly workers?: number;
+  /** Shard processes per product on this machine. */
+  readonly processes?: number;
+  /** Shards per product served over Redis by `specpipe worker --products` processes on any machine. */
+  readonly redis?: { readonly url: string; readonly shards: number };
 }
 
 export interface TrainedProblem {
@@ -85,6 +90,8 @@ export async function loadTrainedProblem(ctx: StageContext<unknown>, sel: Proble
       loss: tp.loss ?? 'cross-entropy',
       batchSize: sel.batchSize,
       ...(sel.workers !== undefined && { workers: sel.workers }),
+      ...(sel.processes !== undefined && sel.processes > 0 && { processes: sel.processes }),
+      ...(sel.redis !== undefined && sel.redis.shards > 0 && { redis: sel.redis }),
       backend: 'auto',
     },
     epoch,

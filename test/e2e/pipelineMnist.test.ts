@@ -58,3 +58,21 @@ test('the default pipeline runs on real MNIST (shrunk), then reruns fully cached
   const engineSeconds = Number(/in (\d+\.\d+) s \(run/.exec(again.stderr)![1]);
   assert.ok(engineSeconds < 2, `cached rerun took ${engineSeconds} s in the engine`);
 });
+
+test('a spectrum stage spread over 2 shard processes (with.processes) gives the in-thread spectrum', async () => {
+  const dir = tempWorkspace();
+  const only = ['--only', 'spectra[train_per_class=10,operator=hessian,split=train]'];
+  const inThread = await runJson([DEFAULT, ...SHRINK, ...only], { cwd: dir });
+  const sharded = await runJson([DEFAULT, ...SHRINK, ...only, '--set', 'spectra.with.processes=2'], { cwd: dir });
+  const spectrum = (r: typeof inThread): Float64Array => {
+    const s = r.stages.find((x) => x.name.startsWith('spectra['))!;
+    return readArrowFile(join(s.artifacts, 'spectrum.arrow')).columns['nodes'] as Float64Array;
+  };
+  const shardedStage = sharded.stages.find((x) => x.name.startsWith('spectra['))!;
+  assert.equal(shardedStage.status, 'executed', 'processes is a param: a new instance');
+  const a = spectrum(inThread);
+  const b = spectrum(sharded);
+  assert.equal(b.length, a.length);
+  const scale = Math.max(...Array.from(a, Math.abs));
+  a.forEach((x, i) => assert.ok(Math.abs(x - b[i]!) <= 1e-6 * scale, `Ritz value ${i}: ${x} vs ${b[i]}`));
+});
