@@ -13,9 +13,11 @@ interface DataParams {
   root?: string;
   path?: string;
   sha256?: string;
+  image_size?: number;
 }
 
-async function runData(ctx: StageContext<DataParams>, spec: import('../data/sources.js').DataSourceSpec) {
+/** Loads a data source with the stage's subset params and writes it as the stage's dataset artifact. */
+export async function runData(ctx: StageContext<DataParams>, spec: import('../data/sources.js').DataSourceSpec) {
   const { loadDataSource } = await import('../data/sources.js');
   const p = ctx.params;
   ctx.progress({ done: 0, total: 1, unit: 'load' });
@@ -24,6 +26,7 @@ async function runData(ctx: StageContext<DataParams>, spec: import('../data/sour
     ...(p.train_per_class !== undefined && { trainPerClass: p.train_per_class }),
     ...(p.test_per_class !== undefined && { testPerClass: p.test_per_class }),
     ...(p.classes !== undefined && { classes: p.classes }),
+    ...(p.image_size !== undefined && { imageSize: p.image_size }),
   });
   await writeDatasetFile(join(ctx.outDir, DATASET_FILE), data);
   ctx.progress({ done: 1, total: 1, unit: 'load' });

@@ -1,0 +1,143 @@
+import { test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import { registerSecondOrderGradients } from '../../src/curvature/secondOrderGradients.js';
+import { BatchCurvature } from '../../src/curvature/batchCurvature.js';
+import { RecordedTape, canRecordTape, sharedTapeAvailable } from '../../src/curvature/sharedTape.js';
+import { unflattenParameters } from '../../src/curvature/flatParameters.js';
+import { sliceBatch } from '../../src/data/batches.js';
+import { Rng } from '../../src/util/random.js';
+import type { TinyNetSpec } from '../reference/tinyNetSpec.js';
+import { buildTinyNetwork, randomSplit } from './tinyNetworks.js';
+
+/**
+ * The recorded-tape products (src/curvature/sharedTape.ts: G·v's VJP reuses the J·v forward pass;
+ * second backwards skip zero-derivative inputs) against plain tf.grads, on tiny nets with every
+ * supported layer and both losses: same Hess·v, G·v and (Hess·v, G·v) to float32 rounding, no
+ * tensor kept. (Both paths are checked against the float64 reference in curvatureOperators.test.ts;
+ * the default is the recorded tape.)
+ */
+const MODELS: readonly TinyNetSpec[] = [
+  {
+    kind: 'tiny',
+    name: 'cnn(conv, relu, maxpool, flatten)',
+    input: [6, 6, 2],
+    classes: 3,
+    layers: [
+      { op: 'conv', out: 3, k: 3, stride: 1, pad: 'same' },
+      { op: 'relu' },
+      { op: 'maxpool', k: 2, stride: 2 },
+      { op: 'conv', out: 4, k: 3, stride: 2, pad: 'same' },
+      { op: 'tanh' },
+      { op: 'flatten' },
+      { op: 'dense', out: 3 },
+    ],
+  },
+  {
+    kind: 'tiny',
+    name: 'cnn(avgpool, gap)',
+    input: [7, 7, 1],
+    classes: 3,
+    layers: [{ op: 'conv', out: 2, k: 3, stride: 2, pad: 'valid' }, { op: 'relu' }, { op: 'avgpool', k: 2, stride: 1 }, { op: 'gap' }, { op: 'dense', out: 3 }],
+  },
+  {
+    kind: 'tiny',
+    name: 'resnet-densenet(bn, residual, concat)',
+    input: [5, 5, 2],
+    classes: 3,
+    layers: [
+      { op: 'conv', out: 3, k: 3, stride: 1, pad: 'same' },
+      { op: 'bn' },
+      { op: 'relu' },
+      { op: 'residual', body: [{ op: 'conv', out: 3, k: 3, stride: 1, pad: 'same' }, { op: 'bnFused' }, { op: 'tanh' }] },
+      { op: 'concat', body: [{ op: 'bn' }, { op: 'tanh' }, { op: 'conv', out: 2, k: 1, stride: 1, pad: 'valid' }] },
+      { op: 'gap' },
+      { op: 'dense', out: 3 },
+    ],
+  },
+  {
+    kind: 'tiny',
+    name: 'mlp(relu, dropout)',
+    input: [2, 2, 3],
+    classes: 3,
+    layers: [{ op: 'flatten' }, { op: 'dense', out: 6 }, { op: 'relu' }, { op: 'dropout' }, { op: 'dense', out: 3 }],
+  },
+];
+
+before(async () => {
+  await tf.setBackend('cpu');
+  registerSecondOrderGradients();
+});
+
+function relativeError(a: Float32Array, b: Float32Array): number {
+  let d = 0;
+  let n = 0;
+  for (let i = 0; i < b.length; i++) {
+    d += (a[i]! - b[i]!) ** 2;
+    n += b[i]! ** 2;
+  }
+  return Math.sqrt(d / n);
+}
+
+test('the tape internals are available in this tfjs-core', () => {
+  assert.ok(sharedTapeAvailable());
+  assert.ok(canRecordTape());
+});
+
+for (const spec of MODELS) {
+  for (const loss of ['cross-entropy', 'mse'] as const) {
+    test(`${spec.name} × ${loss}: recorded tape = plain tf.grads, no tensor kept`, () => {
+      const network = buildTinyNetwork(spec);
+      const { params, buffers } = network.init(3);
+      const batch = sliceBatch(randomSplit(spec, 5, 9), 0, 5);
+      const bc = new BatchCurvature(network, params, buffers, loss);
+      assert.equal(bc.shareForward, true, 'recorded tape is the default');
+      const rng = new Rng(4);
+      const v = unflattenParameters(Float64Array.from({ length: bc.size }, () => rng.normal()), network.params);
+      const tensors = tf.memory().numTensors;
+      const run = (share: boolean) => {
+        bc.shareForward = share;
+        return { hessian: bc.hessianVectorSum(batch, v), ggn: bc.ggnVectorSum(batch, v), both: bc.hessianAndGgnVectorSum(batch, v) };
+      };
+      const taped = run(true);
+      const plain = run(false);
+      assert.equal(tf.memory().numTensors, tensors, 'no tensor kept');
+      for (const [name, a, b] of [
+        ['Hess·v', taped.hessian, plain.hessian],
+        ['G·v', taped.ggn, plain.ggn],
+        ['(Hess·v, G·v).hessian', taped.both.hessian, plain.both.hessian],
+        ['(Hess·v, G·v).ggn', taped.both.ggn, plain.both.ggn],
+        ['G·v alone vs with Hess·v', taped.ggn, taped.both.ggn],
+      ] as const) {
+        const e = relativeError(a, b);
+        assert.ok(e <= 1e-6, `${name}: relative difference ${e}`);
+      }
+      tf.dispose([...v, ...params, ...buffers]);
+    });
+  }
+}
+
+test('RecordedTape: several back-propagations through one forward pass; released tapes refuse; nesting refused', () => {
+  const x = tf.tensor1d([0.5, -1, 2]);
+  const w = tf.scalar(1.5);
+  let y: tf.Tensor | undefined;
+  const { tape, result } = RecordedTape.record(() => {
+    y = tf.keep(tf.mul(tf.tanh(tf.mul(x, w)), w)); // y = w·tanh(w x)
+    return tf.sum(y);
+  });
+  const xs = x.arraySync();
+  const [dw1] = tape.gradients([w], result); // d/dw Σ w·tanh(w x)
+  const [dw2] = tape.gradients([w], y!, tf.tensor1d([1, 0, 0])); // d/dw of y_0 only
+  const want1 = xs.reduce((s, xi) => s + Math.tanh(1.5 * xi) + 1.5 * xi * (1 - Math.tanh(1.5 * xi) ** 2), 0);
+  const want2 = Math.tanh(1.5 * xs[0]!) + 1.5 * xs[0]! * (1 - Math.tanh(1.5 * xs[0]!) ** 2);
+  assert.ok(Math.abs(dw1!.arraySync() as number - want1) < 1e-5, `${dw1!.arraySync()} vs ${want1}`);
+  assert.ok(Math.abs(dw2!.arraySync() as number - want2) < 1e-5, `${dw2!.arraySync()} vs ${want2}`);
+  tape.release();
+  assert.throws(() => tape.gradients([w], result), /already released/);
+  assert.throws(
+    () => tf.grads((a: tf.Tensor) => RecordedTape.record(() => tf.sum(a)).result)([x]),
+    /inside another gradient computation/,
+  );
+  tf.dispose([x, w, y!, result, dw1!, dw2!]);
+});
