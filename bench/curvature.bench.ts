@@ -29,7 +29,10 @@ tf.env().set('IS_TEST', true);
 
 const MODELS: readonly { name: string; spec: ModelSpec }[] = [
   { name: 'mlp 784-128-64-10', spec: { kind: 'mlp', input: [1, 28, 28], hidden: [128, 64], activation: 'tanh', classes: 10 } },
-  { name: 'lenet 1×28×28 6-16-120', spec: { kind: 'lenet', input: [1, 28, 28], channels: [6, 16], hidden: 120, kernel: 5, classes: 10 } },
+  {
+    name: 'lenet 1×28×28 6-16-120',
+    spec: { kind: 'lenet', input: [1, 28, 28], channels: [6, 16], hidden: 120, kernel: 5, classes: 10 },
+  },
 ];
 
 /** MNIST-sized random data (pixel statistics do not change the cost). */
@@ -64,7 +67,7 @@ function kernelFlops(k: { name: string; inputShapes: number[][]; outputShapes: n
       return 2 * size(k.inputShapes[0]) * (f[0] ?? 1) * (f[1] ?? 1) * (f[2] ?? 1);
     }
     case 'Conv2DBackpropFilter':
-      return 2 * size(k.inputShapes[1]) * size(out) / (out[3] ?? 1);
+      return (2 * size(k.inputShapes[1]) * size(out)) / (out[3] ?? 1);
     default:
       return 0;
   }
@@ -105,7 +108,11 @@ async function runBackend(choice: BackendChoice): Promise<void> {
     }
     tf.dispose(vt);
     const time: Record<Product, number> = { gradient: 0, hessian: 0, ggn: 0, residual: 0 };
-    const op = { hessian: curvature.operator('hessian'), ggn: curvature.operator('ggn'), residual: curvature.operator('residual') };
+    const op = {
+      hessian: curvature.operator('hessian'),
+      ggn: curvature.operator('ggn'),
+      residual: curvature.operator('residual'),
+    };
     // Round-robin over the products, best of REPEATS each: load spikes on the shared machine then
     // hit every product alike instead of whichever was being timed.
     const full: Record<Product, () => Promise<unknown>> = {
@@ -125,7 +132,9 @@ async function runBackend(choice: BackendChoice): Promise<void> {
     console.log(`  ${m.name} (P = ${curvature.size})`);
     for (const p of PRODUCTS) {
       const ratio = p === 'gradient' ? '' : `  ${(time[p] / time.gradient).toFixed(2)}× gradient`;
-      console.log(`    ${p.padEnd(9)} ${(time[p] * 1000).toFixed(0).padStart(7)} ms  ${(flops[p] / 1e9).toFixed(2).padStart(6)} GFLOP  ${(flops[p] / 1e9 / time[p]).toFixed(1).padStart(6)} GFLOP/s${ratio}`);
+      console.log(
+        `    ${p.padEnd(9)} ${(time[p] * 1000).toFixed(0).padStart(7)} ms  ${(flops[p] / 1e9).toFixed(2).padStart(6)} GFLOP  ${(flops[p] / 1e9 / time[p]).toFixed(1).padStart(6)} GFLOP/s${ratio}`,
+      );
     }
     // The same per-batch products, plain tf.grads (network re-run for G·v's VJP, zero-derivative
     // inputs back-propagated) against the recorded tape (BatchCurvature.shareForward), side by side.
@@ -164,7 +173,16 @@ async function runBackend(choice: BackendChoice): Promise<void> {
       const t = [Infinity, Infinity];
       const pars = [];
       for (const workers of [1, 2]) {
-        const par = await Curvature.open({ network, params, buffers, data: split, loss: 'cross-entropy', batchSize: BATCH, workers, backend: choice });
+        const par = await Curvature.open({
+          network,
+          params,
+          buffers,
+          data: split,
+          loss: 'cross-entropy',
+          batchSize: BATCH,
+          workers,
+          backend: choice,
+        });
         await par.operator('hessian').matvec(v); // warm-up (JIT, scratch buffers)
         pars.push(par);
       }

@@ -60,7 +60,9 @@ function rate(work: number, ms: number, unit: Row['unit']): number {
  */
 function compare(title: string, rows: Row[], stockBudget = BUDGET_MS, gemmOnly = false): void {
   console.log(`\n-- ${title}`);
-  console.log(`${pad('case', 44)} ${pad('stock', 18)} ${gemmOnly ? pad('no C compiler', 18) + ' ' : ''}${pad('native', 18)} speed-up`);
+  console.log(
+    `${pad('case', 44)} ${pad('stock', 18)} ${gemmOnly ? pad('no C compiler', 18) + ' ' : ''}${pad('native', 18)} speed-up`,
+  );
   const timed = (r: Row, budget: number): number | string => {
     try {
       return bestMs(run(r.f), budget, budget > 1 ? 50 : 1);
@@ -97,8 +99,12 @@ function compare(title: string, rows: Row[], stockBudget = BUDGET_MS, gemmOnly =
     }
     const cell = (ms: number): string => pad(`${rate(r.work, ms, r.unit).toFixed(2)} ${r.unit}`, 18);
     const mid = gemmOnly ? `${cell(g as number)} ` : '';
-    const ratios = gemmOnly ? `${((s as number) / (g as number)).toFixed(1)}× / ${((s as number) / (n as number)).toFixed(1)}×` : `${((s as number) / (n as number)).toFixed(1)}×`;
-    const times = gemmOnly ? `${(s as number).toFixed(1)} → ${(g as number).toFixed(2)} → ${(n as number).toFixed(2)} ms` : `${(s as number).toFixed(1)} → ${(n as number).toFixed(2)} ms`;
+    const ratios = gemmOnly
+      ? `${((s as number) / (g as number)).toFixed(1)}× / ${((s as number) / (n as number)).toFixed(1)}×`
+      : `${((s as number) / (n as number)).toFixed(1)}×`;
+    const times = gemmOnly
+      ? `${(s as number).toFixed(1)} → ${(g as number).toFixed(2)} → ${(n as number).toFixed(2)} ms`
+      : `${(s as number).toFixed(1)} → ${(n as number).toFixed(2)} ms`;
     console.log(`${pad(r.name, 44)} ${cell(s as number)} ${mid}${cell(n as number)} ${ratios}  (${times})`);
   });
 }
@@ -113,7 +119,9 @@ if (!status0.ok) {
   process.exit(0);
 }
 const st = openBlasKernelStatus()!;
-console.log(`OpenBLAS: ${st.library}, ${st.threads} thread(s); native elementwise: ${st.elementwise.ok ? st.elementwise.library : `no (${st.elementwise.reason})`}`);
+console.log(
+  `OpenBLAS: ${st.library}, ${st.threads} thread(s); native elementwise: ${st.elementwise.ok ? st.elementwise.library : `no (${st.elementwise.reason})`}`,
+);
 
 // ---- matMul: MLP 784-128 layer at batch 256, its two gradient products, and a batched matmul.
 {
@@ -124,9 +132,24 @@ console.log(`OpenBLAS: ${st.library}, ${st.threads} thread(s); native elementwis
   const b = randn([32, 64, 64]);
   compare('matMul (BatchMatMul kernel), batch 256', [
     { name: 'x·W        [256,784]·[784,128]', work: 2 * 256 * 784 * 128, unit: 'GFLOP/s', f: () => tf.matMul(x, w) },
-    { name: 'dy·Wᵀ      [256,128]·[784,128]ᵀ', work: 2 * 256 * 784 * 128, unit: 'GFLOP/s', f: () => tf.matMul(dy, w, false, true) },
-    { name: 'xᵀ·dy      [256,784]ᵀ·[256,128]', work: 2 * 256 * 784 * 128, unit: 'GFLOP/s', f: () => tf.matMul(x, dy, true, false) },
-    { name: 'batched    32×[64,64]·[64,64]ᵀ', work: 2 * 32 * 64 * 64 * 64, unit: 'GFLOP/s', f: () => tf.matMul(a, b, false, true) },
+    {
+      name: 'dy·Wᵀ      [256,128]·[784,128]ᵀ',
+      work: 2 * 256 * 784 * 128,
+      unit: 'GFLOP/s',
+      f: () => tf.matMul(dy, w, false, true),
+    },
+    {
+      name: 'xᵀ·dy      [256,784]ᵀ·[256,128]',
+      work: 2 * 256 * 784 * 128,
+      unit: 'GFLOP/s',
+      f: () => tf.matMul(x, dy, true, false),
+    },
+    {
+      name: 'batched    32×[64,64]·[64,64]ᵀ',
+      work: 2 * 32 * 64 * 64 * 64,
+      unit: 'GFLOP/s',
+      f: () => tf.matMul(a, b, false, true),
+    },
   ]);
 }
 
@@ -148,13 +171,25 @@ console.log(`OpenBLAS: ${st.library}, ${st.threads} thread(s); native elementwis
       name: `BackpropInput ${c.name.split(' ')[0]}`,
       work: flops,
       unit: 'GFLOP/s',
-      f: () => tf.engine().runKernel('Conv2DBackpropInput', { dy, filter: w }, { inputShape: c.x, strides: 1, pad: c.pad, dataFormat: 'NHWC' } as never) as tf.Tensor,
+      f: () =>
+        tf.engine().runKernel('Conv2DBackpropInput', { dy, filter: w }, {
+          inputShape: c.x,
+          strides: 1,
+          pad: c.pad,
+          dataFormat: 'NHWC',
+        } as never) as tf.Tensor,
     });
     rows.push({
       name: `BackpropFilter ${c.name.split(' ')[0]}`,
       work: flops,
       unit: 'GFLOP/s',
-      f: () => tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, { filterShape: c.w, strides: 1, pad: c.pad, dataFormat: 'NHWC' } as never) as tf.Tensor,
+      f: () =>
+        tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, {
+          filterShape: c.w,
+          strides: 1,
+          pad: c.pad,
+          dataFormat: 'NHWC',
+        } as never) as tf.Tensor,
     });
   }
   compare('LeNet convolutions, batch 256 (stock: one timed run each)', rows, 1);
@@ -180,7 +215,12 @@ console.log(`OpenBLAS: ${st.library}, ${st.threads} thread(s); native elementwis
       name: 'MaxPoolGrad 2×2/2',
       work: n,
       unit: 'Melem/s',
-      f: () => tf.engine().runKernel('MaxPoolGrad', { dy, input: x, output: y }, { filterSize: 2, strides: 2, pad: 'valid' } as never) as tf.Tensor,
+      f: () =>
+        tf.engine().runKernel('MaxPoolGrad', { dy, input: x, output: y }, {
+          filterSize: 2,
+          strides: 2,
+          pad: 'valid',
+        } as never) as tf.Tensor,
     },
   ]);
 }
@@ -237,7 +277,18 @@ console.log(`OpenBLAS: ${st.library}, ${st.threads} thread(s); native elementwis
       h = tf.relu(tf.add(tf.matMul(h, p[2]!), p[3]!));
       return ce(tf.add(tf.matMul(h, p[4]!), p[5]!));
     };
-    const lenet = [randn([5, 5, 1, 6], 0.2), randn([6]), randn([5, 5, 6, 16], 0.1), randn([16]), randn([400, 120], 0.05), randn([120]), randn([120, 84], 0.1), randn([84]), randn([84, 10], 0.1), randn([10])];
+    const lenet = [
+      randn([5, 5, 1, 6], 0.2),
+      randn([6]),
+      randn([5, 5, 6, 16], 0.1),
+      randn([16]),
+      randn([400, 120], 0.05),
+      randn([120]),
+      randn([120, 84], 0.1),
+      randn([84]),
+      randn([84, 10], 0.1),
+      randn([10]),
+    ];
     const lenetLoss = (...p: tf.Tensor[]): tf.Scalar => {
       let h: tf.Tensor = tf.relu(tf.add(tf.conv2d(xImg, p[0] as tf.Tensor4D, 1, 'same'), p[1]!));
       h = tf.maxPool(h as tf.Tensor4D, 2, 2, 'valid');
@@ -258,14 +309,27 @@ console.log(`OpenBLAS: ${st.library}, ${st.threads} thread(s); native elementwis
     };
     const lenetFlops = 2 * B * (784 * 25 * 6 + 100 * 150 * 16 + 400 * 120 + 120 * 84 + 84 * 10);
     const mlpFlops = 2 * B * (784 * 128 + 128 * 64 + 64 * 10);
-    compare('whole gradient steps, batch 256 (GFLOP/s counts forward GEMM work × 3 for a gradient)', [
-      { name: 'MLP 784-128-64-10 gradient', work: 3 * mlpFlops, unit: 'GFLOP/s', f: () => tf.grads(mlpLoss)(mlp) },
-      { name: 'MLP 784-128-64-10 Hess·v (grad of grad)', work: 8 * mlpFlops, unit: 'GFLOP/s', f: hvp(mlpLoss, mlp) },
-      { name: 'LeNet (5×5 convs, max-pool) gradient', work: 3 * lenetFlops, unit: 'GFLOP/s', f: () => tf.grads(lenetLoss)(lenet) },
-    ], 1, true);
+    compare(
+      'whole gradient steps, batch 256 (GFLOP/s counts forward GEMM work × 3 for a gradient)',
+      [
+        { name: 'MLP 784-128-64-10 gradient', work: 3 * mlpFlops, unit: 'GFLOP/s', f: () => tf.grads(mlpLoss)(mlp) },
+        { name: 'MLP 784-128-64-10 Hess·v (grad of grad)', work: 8 * mlpFlops, unit: 'GFLOP/s', f: hvp(mlpLoss, mlp) },
+        {
+          name: 'LeNet (5×5 convs, max-pool) gradient',
+          work: 3 * lenetFlops,
+          unit: 'GFLOP/s',
+          f: () => tf.grads(lenetLoss)(lenet),
+        },
+      ],
+      1,
+      true,
+    );
     // Native only (stock LeNet Hess·v takes minutes): Hess·v ÷ gradient with the native kernels.
     console.log('\n-- native kernels: Hess·v (grad of grad) ÷ gradient, batch 256');
-    for (const [name, loss, params] of [['MLP 784-128-64-10', mlpLoss, mlp], ['LeNet', lenetLoss, lenet]] as const) {
+    for (const [name, loss, params] of [
+      ['MLP 784-128-64-10', mlpLoss, mlp],
+      ['LeNet', lenetLoss, lenet],
+    ] as const) {
       const g = bestMs(run(() => tf.grads(loss)(params)));
       let h: number | string;
       try {
@@ -273,7 +337,9 @@ console.log(`OpenBLAS: ${st.library}, ${st.threads} thread(s); native elementwis
       } catch (e) {
         h = (e instanceof Error ? e.message : String(e)).split('\n')[0]!;
       }
-      console.log(`${pad(name, 44)} gradient ${g.toFixed(1)} ms, Hess·v ${typeof h === 'number' ? `${h.toFixed(1)} ms: ${(h / g).toFixed(2)}×` : `failed: ${h}`}`);
+      console.log(
+        `${pad(name, 44)} gradient ${g.toFixed(1)} ms, Hess·v ${typeof h === 'number' ? `${h.toFixed(1)} ms: ${(h / g).toFixed(2)}×` : `failed: ${h}`}`,
+      );
     }
   }
 }

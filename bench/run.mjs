@@ -6,7 +6,9 @@ import { join } from 'node:path';
 
 const dir = join(process.cwd(), 'dist', 'bench');
 const filter = process.argv[2] ?? '';
-const files = readdirSync(dir).filter((f) => f.endsWith('.bench.js') && f.includes(filter)).sort();
+const files = readdirSync(dir)
+  .filter((f) => f.endsWith('.bench.js') && f.includes(filter))
+  .sort();
 let failed = 0;
 for (const f of files) {
   console.log(`\n== ${f.replace(/\.bench\.js$/, '')}`);

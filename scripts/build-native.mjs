@@ -15,6 +15,14 @@ const { buildNativeLibrary } = await import(new URL('elementwiseLibrary.js', dis
 const { loadOpenBlas } = await import(new URL('openblasLibrary.js', dist).href);
 
 const blas = loadOpenBlas();
-console.log(blas.ok ? `OpenBLAS: ${blas.blas.library}` : `OpenBLAS: unavailable (${blas.reason}); matMul/conv use tfjs's JavaScript kernels`);
+console.log(
+  blas.ok
+    ? `OpenBLAS: ${blas.blas.library}`
+    : `OpenBLAS: unavailable (${blas.reason}); matMul/conv use tfjs's JavaScript kernels`,
+);
 const built = buildNativeLibrary();
-console.log(built.ok ? `native kernels: ${built.path}${built.built ? ' (built now)' : ' (already built)'}` : `native kernels: unavailable (${built.reason}); elementwise ops use tfjs's JavaScript kernels`);
+console.log(
+  built.ok
+    ? `native kernels: ${built.path}${built.built ? ' (built now)' : ' (already built)'}`
+    : `native kernels: unavailable (${built.reason}); elementwise ops use tfjs's JavaScript kernels`,
+);

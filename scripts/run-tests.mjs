@@ -13,5 +13,7 @@ function testFiles(dir) {
 }
 
 const files = testFiles(join(process.cwd(), 'dist', 'test')).sort();
-const r = spawnSync(process.execPath, ['--test', '--test-concurrency=2', ...process.argv.slice(2), ...files], { stdio: 'inherit' });
+const r = spawnSync(process.execPath, ['--test', '--test-concurrency=2', ...process.argv.slice(2), ...files], {
+  stdio: 'inherit',
+});
 process.exitCode = r.status ?? 1;

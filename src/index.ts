@@ -2,7 +2,14 @@
 // Internals (kernels, workers, store locks, CLI plumbing) stay internal.
 
 // Backends
-export { initBackend, activeBackend, backendId, BACKEND_CHOICES, type BackendChoice, type BackendInfo } from './backend/backend.js';
+export {
+  initBackend,
+  activeBackend,
+  backendId,
+  BACKEND_CHOICES,
+  type BackendChoice,
+  type BackendInfo,
+} from './backend/backend.js';
 
 // Data
 export type { Dataset, Split } from './data/dataset.js';

@@ -4,11 +4,14 @@ import * as tf from '@tensorflow/tfjs-core';
 import { initBackend, BackendError } from '../src/backend/backend.js';
 
 test('initBackend rejects an unknown choice, naming the value', async () => {
-  await assert.rejects(() => initBackend('gpu' as never), (e: unknown) => {
-    assert.ok(e instanceof BackendError);
-    assert.match(e.message, /--backend must be one of auto\|tensorflow\|wasm\|cpu, received "gpu"/);
-    return true;
-  });
+  await assert.rejects(
+    () => initBackend('gpu' as never),
+    (e: unknown) => {
+      assert.ok(e instanceof BackendError);
+      assert.match(e.message, /--backend must be one of auto\|tensorflow\|wasm\|cpu, received "gpu"/);
+      return true;
+    },
+  );
 });
 
 test('initBackend auto picks a working backend and says why', async () => {

@@ -3,7 +3,18 @@ import assert from 'node:assert/strict';
 import * as specpipe from '../src/index.js';
 
 test('the public index exposes the library: a top eigenvalue through it matches the known spectrum', async () => {
-  for (const name of ['initBackend', 'loadDataSource', 'buildNetwork', 'trainModel', 'Curvature', 'slqDensity', 'gaussNewtonPieces', 'renderReport', 'preparePlan', 'runPlanLocally']) {
+  for (const name of [
+    'initBackend',
+    'loadDataSource',
+    'buildNetwork',
+    'trainModel',
+    'Curvature',
+    'slqDensity',
+    'gaussNewtonPieces',
+    'renderReport',
+    'preparePlan',
+    'runPlanLocally',
+  ]) {
     assert.equal(typeof (specpipe as Record<string, unknown>)[name], 'function', name);
   }
   const op = specpipe.diagonalOperator(Float64Array.from({ length: 50 }, (_, i) => i + 1));

@@ -109,7 +109,10 @@ export async function initBackend(choice: BackendChoice = 'auto'): Promise<Backe
   if (choice === 'tensorflow') {
     const tfOk = await startTensorflow();
     if (typeof tfOk === 'string') {
-      throw new BackendError(choice, `--backend tensorflow: neither @tensorflow/tfjs-node-gpu nor @tensorflow/tfjs-node could be loaded (${tfOk}); install one of them or use --backend auto`);
+      throw new BackendError(
+        choice,
+        `--backend tensorflow: neither @tensorflow/tfjs-node-gpu nor @tensorflow/tfjs-node could be loaded (${tfOk}); install one of them or use --backend auto`,
+      );
     }
     info = tfOk;
   } else if (choice === 'wasm') {
@@ -126,10 +129,15 @@ export async function initBackend(choice: BackendChoice = 'auto'): Promise<Backe
     } else {
       const c = await startCpu(true);
       if (c.kernels === 'openblas') {
-        info = { ...c, reason: 'auto: tfjs-node not installed; cpu with OpenBLAS kernels is the fastest offline backend (bench/: faster than wasm on every product)' };
+        info = {
+          ...c,
+          reason:
+            'auto: tfjs-node not installed; cpu with OpenBLAS kernels is the fastest offline backend (bench/: faster than wasm on every product)',
+        };
       } else {
         const w = await startWasm();
-        if (typeof w !== 'string') info = { ...w, reason: `auto: tfjs-node not installed and libopenblas not loadable${c.reason}; using wasm` };
+        if (typeof w !== 'string')
+          info = { ...w, reason: `auto: tfjs-node not installed and libopenblas not loadable${c.reason}; using wasm` };
         else {
           await tf.setBackend('cpu');
           info = { ...c, reason: `auto: tfjs-node, OpenBLAS and wasm unavailable (${w}); using plain cpu` };

@@ -12,7 +12,13 @@ import {
   type Fallback,
   type KernelArgs,
 } from './native/gemmKernels.js';
-import { MAX_POOL_ROUTE_KERNEL, elementwiseKernelMakers, maxPoolRouteKernel, nativeElementwiseKernels, type ElementwiseKernelMaker } from './native/elementwiseKernels.js';
+import {
+  MAX_POOL_ROUTE_KERNEL,
+  elementwiseKernelMakers,
+  maxPoolRouteKernel,
+  nativeElementwiseKernels,
+  type ElementwiseKernelMaker,
+} from './native/elementwiseKernels.js';
 import { JS_FALLBACK_KERNEL_NAMES, JS_KERNELS } from './native/jsKernels.js';
 
 /*
@@ -50,7 +56,14 @@ import { JS_FALLBACK_KERNEL_NAMES, JS_KERNELS } from './native/jsKernels.js';
  * (its gradient: two BatchMatMul with transposes), fused.matMul → _FusedMatMul, conv2d → Conv2D
  * (gradient: Conv2DBackpropInput + Conv2DBackpropFilter), fused.conv2d → FusedConv2D.
  */
-export const OPENBLAS_KERNEL_NAMES = ['BatchMatMul', '_FusedMatMul', 'Conv2D', 'FusedConv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter'] as const;
+export const OPENBLAS_KERNEL_NAMES = [
+  'BatchMatMul',
+  '_FusedMatMul',
+  'Conv2D',
+  'FusedConv2D',
+  'Conv2DBackpropInput',
+  'Conv2DBackpropFilter',
+] as const;
 
 /** What `registerOpenBlasKernels` installed, for run records and the bench. */
 export interface OpenBlasKernelStatus {
@@ -99,7 +112,8 @@ export function blasThreadsFromEnv(): number {
 
 function replace(name: string, kernelFunc: (args: KernelArgs) => unknown): void {
   const current = getKernel(name, 'cpu');
-  if (current === undefined) throw new Error(`stock cpu kernel ${name} is not registered (is @tensorflow/tfjs-backend-cpu loaded?)`);
+  if (current === undefined)
+    throw new Error(`stock cpu kernel ${name} is not registered (is @tensorflow/tfjs-backend-cpu loaded?)`);
   if (!stockConfigs.has(name)) stockConfigs.set(name, current);
   unregisterKernel(name, 'cpu');
   registerKernel({ kernelName: name, backendName: 'cpu', kernelFunc: kernelFunc as unknown as KernelFunc });
@@ -131,7 +145,8 @@ export function registerOpenBlasKernels(): { ok: true } | { ok: false; reason: s
   const blas: OpenBlas = loaded.blas;
   blas.setThreads(threads);
   for (const name of OPENBLAS_KERNEL_NAMES) {
-    if (getKernel(name, 'cpu') === undefined) return { ok: false, reason: `stock cpu kernel ${name} is not registered (is @tensorflow/tfjs-backend-cpu loaded?)` };
+    if (getKernel(name, 'cpu') === undefined)
+      return { ok: false, reason: `stock cpu kernel ${name} is not registered (is @tensorflow/tfjs-backend-cpu loaded?)` };
   }
   // Build every kernel before replacing any, so a failure leaves the stock set untouched.
   const elementwise = nativeElementwiseKernels();
@@ -157,11 +172,16 @@ export function registerOpenBlasKernels(): { ok: true } | { ok: false; reason: s
     }
   };
   if (elementwise.ok) install(elementwise.kernels, names);
-  else if (process.env.SPECPIPE_NO_NATIVE_ELEMENTWISE !== '1') install(elementwiseKernelMakers(JS_KERNELS, JS_FALLBACK_KERNEL_NAMES), javascript);
+  else if (process.env.SPECPIPE_NO_NATIVE_ELEMENTWISE !== '1')
+    install(elementwiseKernelMakers(JS_KERNELS, JS_FALLBACK_KERNEL_NAMES), javascript);
   // specpipe's own kernel (no stock one): max-pool routing adjoint for second-order rules.
   const route = elementwise.ok ? elementwise.native : process.env.SPECPIPE_NO_NATIVE_ELEMENTWISE !== '1' ? JS_KERNELS : undefined;
   if (route !== undefined && getKernel(MAX_POOL_ROUTE_KERNEL, 'cpu') === undefined) {
-    registerKernel({ kernelName: MAX_POOL_ROUTE_KERNEL, backendName: 'cpu', kernelFunc: maxPoolRouteKernel(route) as unknown as KernelFunc });
+    registerKernel({
+      kernelName: MAX_POOL_ROUTE_KERNEL,
+      backendName: 'cpu',
+      kernelFunc: maxPoolRouteKernel(route) as unknown as KernelFunc,
+    });
   }
   const mallocTuned = tuneMallocForLargeArrays();
   status = {

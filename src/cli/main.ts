@@ -5,18 +5,56 @@ type Command = (argv: string[]) => Promise<number>;
 
 /** Each command's module is imported only when that command runs: a cached `specpipe run` must not pay for tfjs or BullMQ. */
 const COMMANDS: Record<string, { load: () => Promise<Command>; summary: string; usage?: string }> = {
-  run: { load: async () => (await import('./commands/run.js')).runCommand, summary: 'run a pipeline YAML (cached stages are reused)' },
-  validate: { load: async () => (await import('./commands/validate.js')).validateCommand, summary: 'check a pipeline YAML against the schemas', usage: 'usage: specpipe validate FILE… [--set STAGE.with.PARAM=VALUE] [--json]' },
-  explain: { load: async () => (await import('./commands/explain.js')).explainCommand, summary: 'say why a stage would (re)run, ingredient by ingredient', usage: 'usage: specpipe explain [FILE] STAGE… [--set …] [--store PATH] [--runs PATH] [--json]\n  STAGE is a stage name (all its instances) or an instance name; without FILE, the pipeline of the last run is used.' },
-  diff: { load: async () => (await import('./commands/diff.js')).diffCommand, summary: 'compare two runs: params, metrics, spectra', usage: 'usage: specpipe diff RUN_A RUN_B [--store PATH] [--runs PATH] [--json]  (RUN: id, unique prefix, last, last~1)' },
-  show: { load: async () => (await import('./commands/show.js')).showCommand, summary: 'show a run or a stage instance', usage: 'usage: specpipe show RUN|STAGE|INSTANCE|KEY [--run RUN] [--store PATH] [--runs PATH] [--json]' },
-  runs: { load: async () => (await import('./commands/runs.js')).runsCommand, summary: 'list recorded runs', usage: 'usage: specpipe runs [--store PATH] [--runs PATH] [--json]' },
-  gc: { load: async () => (await import('./commands/gc.js')).gcCommand, summary: 'remove artifacts no recent run references', usage: 'usage: specpipe gc [--keep-runs K (default 10)] [--max-size SIZE e.g. 2G] [--max-age AGE e.g. 7d] [--dry-run] [--store PATH] [--runs PATH] [--json]' },
+  run: {
+    load: async () => (await import('./commands/run.js')).runCommand,
+    summary: 'run a pipeline YAML (cached stages are reused)',
+  },
+  validate: {
+    load: async () => (await import('./commands/validate.js')).validateCommand,
+    summary: 'check a pipeline YAML against the schemas',
+    usage: 'usage: specpipe validate FILE… [--set STAGE.with.PARAM=VALUE] [--json]',
+  },
+  explain: {
+    load: async () => (await import('./commands/explain.js')).explainCommand,
+    summary: 'say why a stage would (re)run, ingredient by ingredient',
+    usage:
+      'usage: specpipe explain [FILE] STAGE… [--set …] [--store PATH] [--runs PATH] [--json]\n  STAGE is a stage name (all its instances) or an instance name; without FILE, the pipeline of the last run is used.',
+  },
+  diff: {
+    load: async () => (await import('./commands/diff.js')).diffCommand,
+    summary: 'compare two runs: params, metrics, spectra',
+    usage: 'usage: specpipe diff RUN_A RUN_B [--store PATH] [--runs PATH] [--json]  (RUN: id, unique prefix, last, last~1)',
+  },
+  show: {
+    load: async () => (await import('./commands/show.js')).showCommand,
+    summary: 'show a run or a stage instance',
+    usage: 'usage: specpipe show RUN|STAGE|INSTANCE|KEY [--run RUN] [--store PATH] [--runs PATH] [--json]',
+  },
+  runs: {
+    load: async () => (await import('./commands/runs.js')).runsCommand,
+    summary: 'list recorded runs',
+    usage: 'usage: specpipe runs [--store PATH] [--runs PATH] [--json]',
+  },
+  gc: {
+    load: async () => (await import('./commands/gc.js')).gcCommand,
+    summary: 'remove artifacts no recent run references',
+    usage:
+      'usage: specpipe gc [--keep-runs K (default 10)] [--max-size SIZE e.g. 2G] [--max-age AGE e.g. 7d] [--dry-run] [--store PATH] [--runs PATH] [--json]',
+  },
   report: { load: async () => (await import('./commands/report.js')).reportCommand, summary: 'write the HTML report of a run' },
-  worker: { load: async () => (await import('./commands/worker.js')).workerCommand, summary: 'take stage jobs from a BullMQ queue' },
-  train: { load: async () => (await import('./commands/train.js')).trainCommand, summary: 'train a model on a data source, write checkpoints' },
+  worker: {
+    load: async () => (await import('./commands/worker.js')).workerCommand,
+    summary: 'take stage jobs from a BullMQ queue',
+  },
+  train: {
+    load: async () => (await import('./commands/train.js')).trainCommand,
+    summary: 'train a model on a data source, write checkpoints',
+  },
   eval: { load: async () => (await import('./commands/eval.js')).evalCommand, summary: 'evaluate a checkpoint on a data source' },
-  spectrum: { load: async () => (await import('./commands/spectrum.js')).spectrumCommand, summary: 'spectral estimates of a matrix or a curvature operator' },
+  spectrum: {
+    load: async () => (await import('./commands/spectrum.js')).spectrumCommand,
+    summary: 'spectral estimates of a matrix or a curvature operator',
+  },
 };
 
 function usage(): string {
@@ -42,7 +80,9 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   try {
-    return await (await command.load())(rest);
+    return await (
+      await command.load()
+    )(rest);
   } catch (e) {
     if (isSpecpipeError(e)) {
       process.stderr.write(`specpipe ${name}: ${e.message}\n`);

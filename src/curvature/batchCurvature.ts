@@ -151,7 +151,11 @@ export class BatchCurvature {
    * that ∂F/∂(θ, u) and later VJPs through the logits z can all be back-propagated from it.
    * `logits` is kept (the caller disposes it).
    */
-  #recordDirectional(x: tf.Tensor4D, v: readonly tf.Tensor[], labels: tf.Tensor1D | undefined): { tape: RecordedTape; logits: tf.Tensor2D; directional: tf.Scalar; u: tf.Tensor2D } {
+  #recordDirectional(
+    x: tf.Tensor4D,
+    v: readonly tf.Tensor[],
+    labels: tf.Tensor1D | undefined,
+  ): { tape: RecordedTape; logits: tf.Tensor2D; directional: tf.Scalar; u: tf.Tensor2D } {
     const u = tf.zeros([x.shape[0], this.#network.spec.classes]) as tf.Tensor2D;
     let logits: tf.Tensor2D | undefined;
     const { tape, result } = RecordedTape.record(() => {
@@ -189,7 +193,11 @@ export class BatchCurvature {
    * J v (and Hess v when labels are given) by differentiating, with respect to a zero dummy
    * cotangent u, the directional derivative ∇_θ[Σ ℓ_i + Σ z_i·u_i]·v. Also returns the logits.
    */
-  #jacobianVector(x: tf.Tensor4D, v: readonly tf.Tensor[], labels: tf.Tensor1D | undefined): { jv: tf.Tensor2D; logits: tf.Tensor2D; hv?: tf.Tensor[] } {
+  #jacobianVector(
+    x: tf.Tensor4D,
+    v: readonly tf.Tensor[],
+    labels: tf.Tensor1D | undefined,
+  ): { jv: tf.Tensor2D; logits: tf.Tensor2D; hv?: tf.Tensor[] } {
     const n = x.shape[0];
     const c = this.#network.spec.classes;
     const u = tf.zeros([n, c]) as tf.Tensor2D;

@@ -43,7 +43,10 @@ export async function curvatureOperatorForCli(options: CurvatureCliOptions): Pro
   const ckpt = loadCheckpoint(options.checkpoint, options.model !== undefined ? parseModelSpec(options.model) : undefined);
   const lossText = ckpt.metadata[LOSS_METADATA_KEY] ?? 'cross-entropy';
   if (lossText !== 'cross-entropy' && lossText !== 'mse') {
-    throw new SpecpipeError('checkpoint-loss', `${options.checkpoint}: "${LOSS_METADATA_KEY}" metadata must be cross-entropy or mse, received ${JSON.stringify(lossText)}`);
+    throw new SpecpipeError(
+      'checkpoint-loss',
+      `${options.checkpoint}: "${LOSS_METADATA_KEY}" metadata must be cross-entropy or mse, received ${JSON.stringify(lossText)}`,
+    );
   }
   const loss: LossKind = lossText;
   const perClass = options.samplesPerClass;
@@ -55,7 +58,10 @@ export async function curvatureOperatorForCli(options: CurvatureCliOptions): Pro
   const split = ckpt.preprocess !== undefined ? preprocessSplit(raw, ckpt.preprocess) : raw;
   const classes = ckpt.network.spec.classes;
   if (data.classes.length > classes) {
-    throw new SpecpipeError('data-classes', `--data ${options.data} has ${data.classes.length} classes but the checkpoint's model predicts ${classes}`);
+    throw new SpecpipeError(
+      'data-classes',
+      `--data ${options.data} has ${data.classes.length} classes but the checkpoint's model predicts ${classes}`,
+    );
   }
   const curvature = await Curvature.open({
     network: ckpt.network,

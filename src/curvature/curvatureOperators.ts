@@ -149,7 +149,7 @@ export class Curvature {
       let m = -Infinity;
       for (let k = 0; k < c; k++) m = Math.max(m, z[i * c + k]!);
       let s = 0;
-      for (let k = 0; k < c; k++) s += (z[i * c + k] = Math.exp(z[i * c + k]! - m));
+      for (let k = 0; k < c; k++) s += z[i * c + k] = Math.exp(z[i * c + k]! - m);
       for (let k = 0; k < c; k++) z[i * c + k]! /= s;
     }
     return z;
@@ -164,7 +164,10 @@ export class Curvature {
     const rows = this.samples * this.classes;
     cotangents.forEach((u, k) => {
       if (u.length !== rows) {
-        throw new SpecpipeError('cotangent-length', `weightedCotangentProduct: cotangents[${k}] must have N·C = ${this.samples}·${this.classes} = ${rows} entries, received ${u.length}`);
+        throw new SpecpipeError(
+          'cotangent-length',
+          `weightedCotangentProduct: cotangents[${k}] must have N·C = ${this.samples}·${this.classes} = ${rows} entries, received ${u.length}`,
+        );
       }
     });
     if (cotangents.length === 0) return [];
@@ -174,7 +177,10 @@ export class Curvature {
   /** The curvature of the given kind as a LinearOperator on R^P (symmetric). */
   operator(kind: CurvatureKind, name?: string): CurvatureOperator {
     if (!CURVATURE_KINDS.includes(kind)) {
-      throw new SpecpipeError('operator-kind', `curvature operator must be one of ${CURVATURE_KINDS.join('|')}, received "${String(kind)}"`);
+      throw new SpecpipeError(
+        'operator-kind',
+        `curvature operator must be one of ${CURVATURE_KINDS.join('|')}, received "${String(kind)}"`,
+      );
     }
     let products = 0;
     const matvec = async (v: Float64Array): Promise<Float64Array> => {
@@ -256,12 +262,19 @@ function validateProblem(p: CurvatureProblem): void {
   if (!Number.isInteger(p.batchSize) || p.batchSize < 1) {
     throw new SpecpipeError('batch-size', `curvature batch size must be an integer ≥ 1, received ${p.batchSize}`);
   }
-  if (p.data.shape[0] < 1) throw new SpecpipeError('empty-split', 'curvature operators need at least one sample, received an empty split');
+  if (p.data.shape[0] < 1)
+    throw new SpecpipeError('empty-split', 'curvature operators need at least one sample, received an empty split');
   if (p.params.length !== p.network.params.length) {
-    throw new SpecpipeError('params', `expected ${p.network.params.length} parameter tensors (network.params), received ${p.params.length}`);
+    throw new SpecpipeError(
+      'params',
+      `expected ${p.network.params.length} parameter tensors (network.params), received ${p.params.length}`,
+    );
   }
   if (p.buffers.length !== p.network.buffers.length) {
-    throw new SpecpipeError('buffers', `expected ${p.network.buffers.length} buffer tensors (network.buffers), received ${p.buffers.length}`);
+    throw new SpecpipeError(
+      'buffers',
+      `expected ${p.network.buffers.length} buffer tensors (network.buffers), received ${p.buffers.length}`,
+    );
   }
   if (p.loss !== 'cross-entropy' && p.loss !== 'mse') {
     throw new SpecpipeError('loss', `loss must be cross-entropy|mse, received "${String(p.loss)}"`);

@@ -27,10 +27,16 @@ export function flattenParameters(tensors: readonly tf.Tensor[]): Float64Array {
 }
 
 /** Splits θ (any float array of length P) into float32 tensors shaped like `specs`, in order. */
-export function unflattenParameters(theta: ArrayLike<number>, specs: readonly { readonly shape: readonly number[]; readonly name?: string }[]): tf.Tensor[] {
+export function unflattenParameters(
+  theta: ArrayLike<number>,
+  specs: readonly { readonly shape: readonly number[]; readonly name?: string }[],
+): tf.Tensor[] {
   const p = flatSize(specs);
   if (theta.length !== p) {
-    throw new SpecpipeError('parameter-length', `flat parameter vector must have length P = ${p} (sum of the parameter sizes), received length ${theta.length}`);
+    throw new SpecpipeError(
+      'parameter-length',
+      `flat parameter vector must have length P = ${p} (sum of the parameter sizes), received length ${theta.length}`,
+    );
   }
   const out: tf.Tensor[] = [];
   let o = 0;

@@ -205,7 +205,11 @@ export function gradientConfigs(routeMaxPool: MaxPoolRouteAdjoint): tf.GradConfi
       gradFunc: (dy, saved, attrs) => {
         const shapes = (saved as Saved).map((t) => t.shape);
         const axis = tf.util.parseAxisParam((attrs as unknown as { axis: number }).axis, shapes[0]!)[0]!;
-        const parts = tf.split(dy as tf.Tensor, shapes.map((s) => s[axis]!), axis);
+        const parts = tf.split(
+          dy as tf.Tensor,
+          shapes.map((s) => s[axis]!),
+          axis,
+        );
         return parts.map((t) => () => t) as unknown as Record<string, () => tf.Tensor>;
       },
     },
@@ -222,11 +226,19 @@ export function gradientConfigs(routeMaxPool: MaxPoolRouteAdjoint): tf.GradConfi
     rule('Slice', ['x'], (dy, [x], attrs) => ({
       x: () => {
         const [begin, size] = tf.slice_util.parseSliceParams(x!, attrs['begin'] as number[], attrs['size'] as number[]);
-        return tf.pad(dy, begin!.map((b, i) => [b, x!.shape[i]! - b - size![i]!] as [number, number]));
+        return tf.pad(
+          dy,
+          begin!.map((b, i) => [b, x!.shape[i]! - b - size![i]!] as [number, number]),
+        );
       },
     })),
     rule('PadV2', ['x'], (dy, [x], attrs) => ({
-      x: () => tf.slice(dy, (attrs['paddings'] as [number, number][]).map((p) => p[0]), x!.shape),
+      x: () =>
+        tf.slice(
+          dy,
+          (attrs['paddings'] as [number, number][]).map((p) => p[0]),
+          x!.shape,
+        ),
     })),
     rule('Tile', ['x'], (dy, [x], attrs) => ({
       x: () => {
@@ -234,7 +246,10 @@ export function gradientConfigs(routeMaxPool: MaxPoolRouteAdjoint): tf.GradConfi
         const reps = attrs['reps'] as number[];
         const split: number[] = [];
         x!.shape.forEach((s, i) => split.push(reps[i]!, s));
-        return tf.sum(tf.reshape(dy, split), reps.map((_, i) => 2 * i));
+        return tf.sum(
+          tf.reshape(dy, split),
+          reps.map((_, i) => 2 * i),
+        );
       },
     })),
     rule('BroadcastTo', [], (dy, _s, attrs) => ({
@@ -269,8 +284,23 @@ export function gradientConfigs(routeMaxPool: MaxPoolRouteAdjoint): tf.GradConfi
       const pad = attrs['pad'] as Pad;
       const fmt = attrs['dataFormat'] as 'NHWC' | 'NCHW';
       return {
-        x: () => tf.conv2dTranspose(dy as tf.Tensor4D, filter as tf.Tensor4D, x!.shape as [number, number, number, number], strides, pad),
-        filter: () => conv2dBackpropFilter(x as tf.Tensor4D, dy as tf.Tensor4D, filter!.shape as [number, number, number, number], strides, pad, fmt),
+        x: () =>
+          tf.conv2dTranspose(
+            dy as tf.Tensor4D,
+            filter as tf.Tensor4D,
+            x!.shape as [number, number, number, number],
+            strides,
+            pad,
+          ),
+        filter: () =>
+          conv2dBackpropFilter(
+            x as tf.Tensor4D,
+            dy as tf.Tensor4D,
+            filter!.shape as [number, number, number, number],
+            strides,
+            pad,
+            fmt,
+          ),
       };
     }),
     // dx = conv2DBackpropInput(dy, W) is bilinear: ∂/∂dy ⟨ddx, dx⟩ = conv2d(ddx, W), ∂/∂W = backpropFilter(ddx, dy)
@@ -281,7 +311,16 @@ export function gradientConfigs(routeMaxPool: MaxPoolRouteAdjoint): tf.GradConfi
       const rounding = attrs['dimRoundingMode'] as Rounding;
       return {
         dy: () => tf.conv2d(ddx as tf.Tensor4D, filter as tf.Tensor4D, strides, pad, fmt, 1, rounding),
-        filter: () => conv2dBackpropFilter(ddx as tf.Tensor4D, dy as tf.Tensor4D, filter!.shape as [number, number, number, number], strides, pad, fmt, rounding),
+        filter: () =>
+          conv2dBackpropFilter(
+            ddx as tf.Tensor4D,
+            dy as tf.Tensor4D,
+            filter!.shape as [number, number, number, number],
+            strides,
+            pad,
+            fmt,
+            rounding,
+          ),
       };
     }),
     // dW = backpropFilter(x, dy) is bilinear: ∂/∂x ⟨ddW, dW⟩ = backpropInput(dy, ddW), ∂/∂dy = conv2d(x, ddW)
@@ -291,7 +330,15 @@ export function gradientConfigs(routeMaxPool: MaxPoolRouteAdjoint): tf.GradConfi
       const fmt = attrs['dataFormat'] as 'NHWC' | 'NCHW';
       const rounding = attrs['dimRoundingMode'] as Rounding;
       return {
-        x: () => tf.conv2dTranspose(dy as tf.Tensor4D, ddw as tf.Tensor4D, x!.shape as [number, number, number, number], strides, pad, rounding),
+        x: () =>
+          tf.conv2dTranspose(
+            dy as tf.Tensor4D,
+            ddw as tf.Tensor4D,
+            x!.shape as [number, number, number, number],
+            strides,
+            pad,
+            rounding,
+          ),
         dy: () => tf.conv2d(x as tf.Tensor4D, ddw as tf.Tensor4D, strides, pad, fmt, 1, rounding),
       };
     }),
@@ -306,7 +353,16 @@ export function gradientConfigs(routeMaxPool: MaxPoolRouteAdjoint): tf.GradConfi
     ),
     // MaxPoolGrad routes dy to each window's first maximum: linear in dy, piecewise constant in x.
     rule('MaxPoolGrad', ['dy', 'input', 'output'], (ddx, [, input, output], attrs) => ({
-      dy: () => routeMaxPool(ddx as tf.Tensor4D, input as tf.Tensor4D, output as tf.Tensor4D, attrs['filterSize'] as Pair, attrs['strides'] as Pair, attrs['pad'] as Pad, attrs['dimRoundingMode'] as Rounding),
+      dy: () =>
+        routeMaxPool(
+          ddx as tf.Tensor4D,
+          input as tf.Tensor4D,
+          output as tf.Tensor4D,
+          attrs['filterSize'] as Pair,
+          attrs['strides'] as Pair,
+          attrs['pad'] as Pad,
+          attrs['dimRoundingMode'] as Rounding,
+        ),
       input: () => tf.zerosLike(input!),
       output: () => tf.zerosLike(output!),
     })),
@@ -331,7 +387,8 @@ export function gradientConfigs(routeMaxPool: MaxPoolRouteAdjoint): tf.GradConfi
       return {
         x: () => tf.mul(tf.mul(dy, inv), s),
         mean: () => unbroadcast(tf.neg(tf.mul(tf.mul(dy, s), inv)), mean.shape),
-        variance: () => unbroadcast(tf.mul(tf.mul(tf.mul(dy, s), xc), tf.mul(tf.scalar(-0.5), tf.mul(inv, tf.square(inv)))), variance.shape),
+        variance: () =>
+          unbroadcast(tf.mul(tf.mul(tf.mul(dy, s), xc), tf.mul(tf.scalar(-0.5), tf.mul(inv, tf.square(inv)))), variance.shape),
         scale: () => unbroadcast(tf.mul(dy, tf.mul(xc, inv)), (scale ?? mean).shape),
         offset: () => unbroadcast(dy, mean.shape),
       };

@@ -114,7 +114,12 @@ export class WorkerProductEngine implements ProductEngine {
   }
 
   /** Starts `workers` threads, each holding its share of whole batches of `setup.data`. */
-  static async start(setup: EngineSetup, workers: number, builder: NetworkBuilderRef, backend: BackendChoice): Promise<WorkerProductEngine> {
+  static async start(
+    setup: EngineSetup,
+    workers: number,
+    builder: NetworkBuilderRef,
+    backend: BackendChoice,
+  ): Promise<WorkerProductEngine> {
     if (!Number.isInteger(workers) || workers < 1) {
       throw new SpecpipeError('workers', `curvature workers must be an integer ≥ 1, received ${workers}`);
     }
@@ -138,7 +143,16 @@ export class WorkerProductEngine implements ProductEngine {
         shape: [end - start, c, h, wd],
         labels: setup.data.labels.slice(start, end),
       };
-      const init: WorkerInit = { builder, spec: setup.network.spec, params, buffers, data, loss: setup.loss, batchSize: setup.batchSize, backend };
+      const init: WorkerInit = {
+        builder,
+        spec: setup.network.spec,
+        params,
+        buffers,
+        data,
+        loss: setup.loss,
+        batchSize: setup.batchSize,
+        backend,
+      };
       const t = startWorker(url, init);
       threads.push(t);
       ready.push(

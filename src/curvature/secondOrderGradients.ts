@@ -53,7 +53,12 @@ export const maxPoolRouteAdjoint: MaxPoolRouteAdjoint = function maxPoolRouteAdj
 ): tf.Tensor4D {
   if (tf.getKernel(MAX_POOL_ROUTE_KERNEL, tf.getBackend()) !== undefined) {
     // One native pass (cpu backend with specpipe's kernels, src/backend/native/elementwiseKernels.ts).
-    return tf.engine().runKernel(MAX_POOL_ROUTE_KERNEL, { ddx, x }, { filterSize, strides, pad, dimRoundingMode } as unknown as tf.NamedAttrMap) as tf.Tensor4D;
+    return tf.engine().runKernel(MAX_POOL_ROUTE_KERNEL, { ddx, x }, {
+      filterSize,
+      strides,
+      pad,
+      dimRoundingMode,
+    } as unknown as tf.NamedAttrMap) as tf.Tensor4D;
   }
   return tf.tidy(() => {
     const [fh, fw] = typeof filterSize === 'number' ? [filterSize, filterSize] : filterSize;

@@ -34,7 +34,13 @@ function engine(): EngineInternals {
 /** Whether this tfjs-core exposes the tape internals used here. */
 export function sharedTapeAvailable(): boolean {
   const e = engine() as Partial<EngineInternals>;
-  return typeof e.startTape === 'function' && typeof e.endTape === 'function' && e.state !== undefined && typeof e.state.gradientDepth === 'number' && typeof (e.state as { nextTapeNodeId?: unknown }).nextTapeNodeId === 'number';
+  return (
+    typeof e.startTape === 'function' &&
+    typeof e.endTape === 'function' &&
+    e.state !== undefined &&
+    typeof e.state.gradientDepth === 'number' &&
+    typeof (e.state as { nextTapeNodeId?: unknown }).nextTapeNodeId === 'number'
+  );
 }
 
 /** Whether `RecordedTape.record` can run now: internals available and no gradient computation in progress. */
@@ -160,7 +166,8 @@ function getFilteredNodes(tape: readonly TapeNode[], xs: readonly tf.Tensor[], y
   for (const node of tape) {
     if (!nodesFromX.has(node.id) || !nodesToY.has(node.id)) continue;
     const inputs: Record<string, tf.Tensor> = {};
-    for (const name in node.inputs) if (fromX.has(node.inputs[name]!.id) && differentiable(node, name)) inputs[name] = node.inputs[name]!;
+    for (const name in node.inputs)
+      if (fromX.has(node.inputs[name]!.id) && differentiable(node, name)) inputs[name] = node.inputs[name]!;
     out.push({ ...node, inputs });
   }
   return out;
@@ -172,15 +179,23 @@ function backpropagate(acc: Record<number, tf.Tensor>, filtered: readonly TapeNo
     const node = filtered[i]!;
     const dys = node.outputs.map((o) => acc[o.id] ?? null);
     if (dys.every((d) => d === null)) continue; // zero cotangent: zero contribution
-    if (node.gradient === undefined) throw new Error(`Cannot compute gradient: gradient function not found for ${node.kernelName}.`);
+    if (node.gradient === undefined)
+      throw new Error(`Cannot compute gradient: gradient function not found for ${node.kernelName}.`);
     const grads = node.gradient(dys);
     for (const name in node.inputs) {
       const g = grads[name];
-      if (g === undefined) throw new Error(`Cannot backprop through input ${name} of ${node.kernelName}. Available gradients found: ${Object.keys(grads)}.`);
+      if (g === undefined)
+        throw new Error(
+          `Cannot backprop through input ${name} of ${node.kernelName}. Available gradients found: ${Object.keys(grads)}.`,
+        );
       const dx = tf.tidy(g);
       const x = node.inputs[name]!;
-      if (dx.dtype !== 'float32') throw new Error(`Error in gradient for op ${node.kernelName}: gradient of input ${name} has dtype ${dx.dtype}`);
-      if (!tf.util.arraysEqual(dx.shape, x.shape)) throw new Error(`Error in gradient for op ${node.kernelName}: gradient of input ${name} has shape ${dx.shape}, input ${x.shape}`);
+      if (dx.dtype !== 'float32')
+        throw new Error(`Error in gradient for op ${node.kernelName}: gradient of input ${name} has dtype ${dx.dtype}`);
+      if (!tf.util.arraysEqual(dx.shape, x.shape))
+        throw new Error(
+          `Error in gradient for op ${node.kernelName}: gradient of input ${name} has shape ${dx.shape}, input ${x.shape}`,
+        );
       const prev = acc[x.id];
       if (prev === undefined) acc[x.id] = dx;
       else {

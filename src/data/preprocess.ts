@@ -40,7 +40,10 @@ export function channelStatistics(split: Split): { mean: number[]; std: number[]
 export function preprocessSplit(split: Split, p: Preprocess): Split {
   const [n, c, h, w] = split.shape;
   if (p.mean.length !== c || p.std.length !== c) {
-    throw new SpecpipeError('preprocess-channels', `preprocess mean/std must have one entry per channel (${c}), received mean of length ${p.mean.length} and std of length ${p.std.length}`);
+    throw new SpecpipeError(
+      'preprocess-channels',
+      `preprocess mean/std must have one entry per channel (${c}), received mean of length ${p.mean.length} and std of length ${p.std.length}`,
+    );
   }
   const pad = p.pad;
   const H = h + 2 * pad;

@@ -50,7 +50,6 @@ export interface LoadedProblem {
 
 export type CurvatureProblemLoader = (ctx: StageContext<DecomposeParams>) => Promise<LoadedProblem>;
 
-
 /** Default loader: the upstream train/sgd checkpoint and the very samples it trained (or was tested) on. */
 export const checkpointProblemLoader: CurvatureProblemLoader = async (ctx) => {
   const split: Split = ctx.params.split ?? 'train';
@@ -115,13 +114,7 @@ export function decomposeStageKind(load: CurvatureProblemLoader = checkpointProb
             ggn = curvature.operator('ggn');
           }
           const summary = await summarizeDecomposition(cg, { ...(ggn !== undefined && { ggn }), traceMatvecs, seed: ctx.seed });
-          writeDecompositionArtifact(
-            ctx.outDir,
-            cg,
-            summary,
-            seriesTagsOf(ctx, loaded.epoch),
-            loaded.split,
-          );
+          writeDecompositionArtifact(ctx.outDir, cg, summary, seriesTagsOf(ctx, loaded.epoch), loaded.split);
           return {
             metrics: {
               classes: cg.classes.length,

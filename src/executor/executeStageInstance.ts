@@ -3,7 +3,13 @@ import { readFileSync, rmSync } from 'node:fs';
 import { SpecpipeError, isSpecpipeError } from '../util/errors.js';
 import { ArtifactStore, type VerifyMode } from '../store/artifactStore.js';
 import type { Manifest } from '../store/manifest.js';
-import { getStageKind, loadStageKinds, type StageContext, type StageProgress, type UpstreamArtifact } from '../stages/registry.js';
+import {
+  getStageKind,
+  loadStageKinds,
+  type StageContext,
+  type StageProgress,
+  type UpstreamArtifact,
+} from '../stages/registry.js';
 import type { PlanNode, PlanUpstream } from '../pipeline/plan.js';
 import type { InstanceStatus } from '../store/runRecord.js';
 
@@ -52,9 +58,22 @@ function specpipeVersion(): string {
 function upstreamArtifact(store: ArtifactStore, u: PlanUpstream, verify: VerifyMode, of: string): UpstreamArtifact {
   const v = store.verify(u.key, verify);
   if (!v.ok) {
-    throw new SpecpipeError('upstream-missing', `${of}: upstream artifact ${u.name} (${u.key.slice(0, 12)}) is not usable: ${v.reason}`);
+    throw new SpecpipeError(
+      'upstream-missing',
+      `${of}: upstream artifact ${u.name} (${u.key.slice(0, 12)}) is not usable: ${v.reason}`,
+    );
   }
-  return { stage: u.stage, name: u.name, kind: u.kind, key: u.key, matrix: u.matrix, coords: u.coords, params: v.manifest.params, dir: store.dir(u.key), manifest: v.manifest };
+  return {
+    stage: u.stage,
+    name: u.name,
+    kind: u.kind,
+    key: u.key,
+    matrix: u.matrix,
+    coords: u.coords,
+    params: v.manifest.params,
+    dir: store.dir(u.key),
+    manifest: v.manifest,
+  };
 }
 
 /**
@@ -68,7 +87,11 @@ function upstreamArtifact(store: ArtifactStore, u: PlanUpstream, verify: VerifyM
  * (and cleaned) by the next process. `node` is plain JSON, so a distributed worker can call this
  * with a plan node received from a queue and the path of a shared store.
  */
-export async function executeStageInstance(node: PlanNode, storeOrPath: ArtifactStore | string, options: ExecuteOptions = {}): Promise<InstanceOutcome> {
+export async function executeStageInstance(
+  node: PlanNode,
+  storeOrPath: ArtifactStore | string,
+  options: ExecuteOptions = {},
+): Promise<InstanceOutcome> {
   const store = typeof storeOrPath === 'string' ? new ArtifactStore(storeOrPath) : storeOrPath;
   const verify = options.verify ?? 'fast';
   const t0 = performance.now();
@@ -90,7 +113,9 @@ export async function executeStageInstance(node: PlanNode, storeOrPath: Artifact
     if (v.ok) return cached(v.manifest);
     if (v.present) note = `recomputed: ${v.reason}`;
   }
-  const lock = await store.lock(node.key, node.name, (owner) => options.onWait?.(owner !== undefined ? `${owner.what} on ${owner.host}:${owner.pid}` : 'another process'));
+  const lock = await store.lock(node.key, node.name, (owner) =>
+    options.onWait?.(owner !== undefined ? `${owner.what} on ${owner.host}:${owner.pid}` : 'another process'),
+  );
   try {
     if (options.force !== true) {
       const v = store.verify(node.key, verify);
@@ -102,22 +127,30 @@ export async function executeStageInstance(node: PlanNode, storeOrPath: Artifact
 
     await loadStageKinds([node.kind]);
     const kind = getStageKind(node.kind);
-    if (kind === undefined) throw new SpecpipeError('unknown-stage-kind', `${node.name}: stage kind ${node.kind} is not registered in this process`);
+    if (kind === undefined)
+      throw new SpecpipeError('unknown-stage-kind', `${node.name}: stage kind ${node.kind} is not registered in this process`);
     if (kind.version !== node.version) {
-      throw new SpecpipeError('stage-version-mismatch', `${node.name}: the plan was made for ${node.kind} version ${node.version}, this process has version ${kind.version}`);
+      throw new SpecpipeError(
+        'stage-version-mismatch',
+        `${node.name}: the plan was made for ${node.kind} version ${node.version}, this process has version ${kind.version}`,
+      );
     }
     let backend = 'none';
     if (kind.usesBackend) {
       const { initBackend, backendId } = await import('../backend/backend.js');
       backend = backendId(await initBackend(node.backendChoice));
       if (backend !== node.ingredients.backend) {
-        throw new SpecpipeError('backend-mismatch', `${node.name}: the key was computed for backend ${node.ingredients.backend}, this process runs ${backend}`);
+        throw new SpecpipeError(
+          'backend-mismatch',
+          `${node.name}: the key was computed for backend ${node.ingredients.backend}, this process runs ${backend}`,
+        );
       }
     }
     const needs: Record<string, UpstreamArtifact> = {};
     for (const u of node.needs) needs[u.stage] = upstreamArtifact(store, u, verify, node.name);
     const gathered: Record<string, UpstreamArtifact[]> = {};
-    for (const [g, list] of Object.entries(node.gather)) gathered[g] = list.map((u) => upstreamArtifact(store, u, verify, node.name));
+    for (const [g, list] of Object.entries(node.gather))
+      gathered[g] = list.map((u) => upstreamArtifact(store, u, verify, node.name));
 
     outDir = store.tempDir(node.key);
     const started = new Date();
@@ -137,7 +170,11 @@ export async function executeStageInstance(node: PlanNode, storeOrPath: Artifact
     };
     const result = (await kind.run(ctx)) ?? {};
     const finished = new Date();
-    const versions: Record<string, string> = { specpipe: specpipeVersion(), node: process.version, [node.kind]: String(kind.version) };
+    const versions: Record<string, string> = {
+      specpipe: specpipeVersion(),
+      node: process.version,
+      [node.kind]: String(kind.version),
+    };
     const m = store.commit(
       node.key,
       outDir,
@@ -157,12 +194,23 @@ export async function executeStageInstance(node: PlanNode, storeOrPath: Artifact
         seed: node.seed,
         metrics: result.metrics ?? {},
         versions,
-        timings: { started: started.toISOString(), finished: finished.toISOString(), seconds: (finished.getTime() - started.getTime()) / 1000 },
+        timings: {
+          started: started.toISOString(),
+          finished: finished.toISOString(),
+          seconds: (finished.getTime() - started.getTime()) / 1000,
+        },
         producedBy: { host: hostname(), pid: process.pid },
       },
       result.roles ?? {},
     );
-    return { status: 'executed', key: node.key, seconds: seconds(), artifacts, metrics: m.metrics, ...(note !== undefined ? { note } : {}) };
+    return {
+      status: 'executed',
+      key: node.key,
+      seconds: seconds(),
+      artifacts,
+      metrics: m.metrics,
+      ...(note !== undefined ? { note } : {}),
+    };
   } catch (e) {
     const msg = isSpecpipeError(e) ? e.message : e instanceof Error ? (e.stack ?? e.message) : String(e);
     if (outDir !== undefined) rmSync(outDir, { recursive: true, force: true });

@@ -82,13 +82,22 @@ export async function runPlanLocally(plan: Plan, store: ArtifactStore, options: 
   const promises = new Map<string, Promise<InstanceOutcome>>();
   let stopReason: string | undefined;
   const byName = new Map(nodes.map((n) => [n.name, n]));
-  const listeners = new Map<string, { progress: (p: StageProgress) => void; log: (m: string) => void; wait: (w: string) => void }>();
+  const listeners = new Map<
+    string,
+    { progress: (p: StageProgress) => void; log: (m: string) => void; wait: (w: string) => void }
+  >();
 
   const runNode = async (node: PlanNode): Promise<InstanceOutcome> => {
     const deps = [...node.needs, ...Object.values(node.gather).flat()].map((u) => u.name).filter((n) => byName.has(n));
     const depOutcomes = await Promise.all(deps.map((d) => promises.get(d)!));
     const failedDep = deps.find((_, i) => depOutcomes[i]!.status === 'failed');
-    const notRun = (why: string): InstanceOutcome => ({ status: 'failed', key: node.key, seconds: 0, artifacts: store.dir(node.key), error: `not run: ${why}` });
+    const notRun = (why: string): InstanceOutcome => ({
+      status: 'failed',
+      key: node.key,
+      seconds: 0,
+      artifacts: store.dir(node.key),
+      error: `not run: ${why}`,
+    });
     if (failedDep !== undefined) return notRun(`upstream ${failedDep} failed`);
     await sem.acquire();
     try {
@@ -100,7 +109,8 @@ export async function runPlanLocally(plan: Plan, store: ArtifactStore, options: 
         log: (m) => listeners.get(node.name)?.log(m),
         onWait: (w) => listeners.get(node.name)?.wait(w),
       });
-      if (outcome.status === 'failed' && options.keepGoing !== true && stopReason === undefined) stopReason = `the run stopped after ${node.name} failed (use --keep-going to continue)`;
+      if (outcome.status === 'failed' && options.keepGoing !== true && stopReason === undefined)
+        stopReason = `the run stopped after ${node.name} failed (use --keep-going to continue)`;
       return outcome;
     } finally {
       sem.release();
@@ -153,7 +163,13 @@ export async function runPlanLocally(plan: Plan, store: ArtifactStore, options: 
     /* failures are in outcomes */
   }
   const stages: RunStageRecord[] = nodes.map((node) => {
-    const o = outcomes.get(node.name) ?? { status: 'failed' as InstanceStatus, key: node.key, seconds: 0, artifacts: store.dir(node.key), error: 'not run' };
+    const o = outcomes.get(node.name) ?? {
+      status: 'failed' as InstanceStatus,
+      key: node.key,
+      seconds: 0,
+      artifacts: store.dir(node.key),
+      error: 'not run',
+    };
     return {
       name: node.name,
       stage: node.stage,

@@ -55,7 +55,8 @@ function parseModelText(text: string): ModelSpec {
   const kind = parts[0];
   const bad = (why: string): SpecpipeError => new SpecpipeError('model-spec', `--model "${text}": ${why}; ${SHORTHAND_HELP}`);
   const int = (s: string | undefined, what: string): number => {
-    if (s === undefined || !/^\d+$/.test(s) || Number(s) < 1) throw bad(`${what} must be a positive integer, received "${s ?? ''}"`);
+    if (s === undefined || !/^\d+$/.test(s) || Number(s) < 1)
+      throw bad(`${what} must be a positive integer, received "${s ?? ''}"`);
     return Number(s);
   };
   const dims = (s: string | undefined): [number, number, number] => {
@@ -80,15 +81,24 @@ function parseModelText(text: string): ModelSpec {
       let kernel = 5;
       if (parts[4] !== undefined) {
         const m = /^k(\d+)$/.exec(parts[4]);
-        if (m === null || Number(m[1]) % 2 === 0 || Number(m[1]) < 1) throw bad(`kernel suffix must be :kK with K odd, received ":${parts[4]}"`);
+        if (m === null || Number(m[1]) % 2 === 0 || Number(m[1]) < 1)
+          throw bad(`kernel suffix must be :kK with K odd, received ":${parts[4]}"`);
         kernel = Number(m[1]);
       }
-      return { kind: 'lenet', input, channels: [int(sizes[0], 'C1'), int(sizes[1], 'C2')], hidden: int(sizes[2], 'HIDDEN'), kernel, classes: int(parts[3], 'CLASSES') };
+      return {
+        kind: 'lenet',
+        input,
+        channels: [int(sizes[0], 'C1'), int(sizes[1], 'C2')],
+        hidden: int(sizes[2], 'HIDDEN'),
+        kernel,
+        classes: int(parts[3], 'CLASSES'),
+      };
     }
     case 'vgg11':
     case 'resnet18':
     case 'densenet40': {
-      if (parts.length !== 4) throw bad(`${kind} shorthand has the form ${kind}:CxHxW:${kind === 'densenet40' ? 'GROWTH' : 'WIDTH'}:CLASSES`);
+      if (parts.length !== 4)
+        throw bad(`${kind} shorthand has the form ${kind}:CxHxW:${kind === 'densenet40' ? 'GROWTH' : 'WIDTH'}:CLASSES`);
       const input = dims(parts[1]);
       const classes = int(parts[3], 'CLASSES');
       if (kind === 'densenet40') return { kind, input, growth: int(parts[2], 'GROWTH'), classes };
@@ -101,7 +111,10 @@ function parseModelText(text: string): ModelSpec {
       try {
         json = readFileSync(t, 'utf8');
       } catch (e) {
-        throw new SpecpipeError('model-spec', `--model "${text}": not a known model kind (mlp, lenet, vgg11, resnet18, densenet40) and not a readable JSON file (${(e as NodeJS.ErrnoException).code ?? String(e)}); ${SHORTHAND_HELP}`);
+        throw new SpecpipeError(
+          'model-spec',
+          `--model "${text}": not a known model kind (mlp, lenet, vgg11, resnet18, densenet40) and not a readable JSON file (${(e as NodeJS.ErrnoException).code ?? String(e)}); ${SHORTHAND_HELP}`,
+        );
       }
       return parseJsonSpec(json, t);
     }
@@ -126,7 +139,8 @@ export function validateModelSpec(value: unknown, where: string): ModelSpec {
   const fail = (why: string): never => {
     throw new SpecpipeError('model-spec', `${where}: ${why}`);
   };
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) fail(`a model spec must be a JSON object, received ${JSON.stringify(value)}`);
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    fail(`a model spec must be a JSON object, received ${JSON.stringify(value)}`);
   const o = value as Record<string, unknown>;
   const show = (v: unknown): string => JSON.stringify(v) ?? String(v);
   const posInt = (key: string): number => {
@@ -136,13 +150,18 @@ export function validateModelSpec(value: unknown, where: string): ModelSpec {
   };
   const intList = (key: string, length?: number): number[] => {
     const v = o[key];
-    if (!Array.isArray(v) || v.some((x) => typeof x !== 'number' || !Number.isInteger(x) || x < 1) || (length !== undefined && v.length !== length)) {
+    if (
+      !Array.isArray(v) ||
+      v.some((x) => typeof x !== 'number' || !Number.isInteger(x) || x < 1) ||
+      (length !== undefined && v.length !== length)
+    ) {
       fail(`"${key}" must be a list of ${length ?? 'any number of'} positive integers, received ${show(v)}`);
     }
     return [...(v as number[])];
   };
   const only = (keys: string[]): void => {
-    for (const k of Object.keys(o)) if (!keys.includes(k)) fail(`unknown field "${k}" for kind "${String(o.kind)}" (allowed: ${keys.join(', ')})`);
+    for (const k of Object.keys(o))
+      if (!keys.includes(k)) fail(`unknown field "${k}" for kind "${String(o.kind)}" (allowed: ${keys.join(', ')})`);
   };
   const input3 = (): [number, number, number] => intList('input', 3) as [number, number, number];
   switch (o.kind) {
@@ -151,24 +170,43 @@ export function validateModelSpec(value: unknown, where: string): ModelSpec {
       const input = intList('input');
       if (input.length === 0 || input.length > 3) fail(`"input" must be [D] or [C, H, W], received ${show(o.input)}`);
       const activation = o.activation ?? 'relu';
-      if (activation !== 'relu' && activation !== 'tanh') fail(`"activation" must be "relu" or "tanh", received ${show(o.activation)}`);
-      return { kind: 'mlp', input, hidden: intList('hidden'), activation: activation as 'relu' | 'tanh', classes: posInt('classes') };
+      if (activation !== 'relu' && activation !== 'tanh')
+        fail(`"activation" must be "relu" or "tanh", received ${show(o.activation)}`);
+      return {
+        kind: 'mlp',
+        input,
+        hidden: intList('hidden'),
+        activation: activation as 'relu' | 'tanh',
+        classes: posInt('classes'),
+      };
     }
     case 'lenet': {
       only(['kind', 'input', 'channels', 'hidden', 'kernel', 'classes']);
       const kernel = o.kernel === undefined ? 5 : posInt('kernel');
       if (kernel % 2 === 0) fail(`"kernel" must be odd (padding k//2 keeps the size), received ${kernel}`);
       const input = input3();
-      if (input[1] < 4 || input[2] < 4) fail(`lenet needs inputs of at least 4×4 (two 2×2 max-pools), received input ${show(o.input)}`);
-      return { kind: 'lenet', input, channels: intList('channels', 2) as [number, number], hidden: posInt('hidden'), kernel, classes: posInt('classes') };
+      if (input[1] < 4 || input[2] < 4)
+        fail(`lenet needs inputs of at least 4×4 (two 2×2 max-pools), received input ${show(o.input)}`);
+      return {
+        kind: 'lenet',
+        input,
+        channels: intList('channels', 2) as [number, number],
+        hidden: posInt('hidden'),
+        kernel,
+        classes: posInt('classes'),
+      };
     }
     case 'vgg11':
     case 'resnet18': {
       only(['kind', 'input', 'width', 'classes']);
       const width = o.width ?? 1;
-      if (typeof width !== 'number' || !(width > 0) || !Number.isFinite(width)) fail(`"width" must be a positive number, received ${show(o.width)}`);
+      if (typeof width !== 'number' || !(width > 0) || !Number.isFinite(width))
+        fail(`"width" must be a positive number, received ${show(o.width)}`);
       const spec = { kind: o.kind, input: input3(), width: width as number, classes: posInt('classes') };
-      if (o.kind === 'vgg11' && (spec.input[1] < 32 || spec.input[2] < 32)) fail(`vgg11 needs inputs of at least 32×32 (five 2×2 max-pools), received input ${show(o.input)}; pad 28×28 images with --pad 2`);
+      if (o.kind === 'vgg11' && (spec.input[1] < 32 || spec.input[2] < 32))
+        fail(
+          `vgg11 needs inputs of at least 32×32 (five 2×2 max-pools), received input ${show(o.input)}; pad 28×28 images with --pad 2`,
+        );
       return spec;
     }
     case 'densenet40': {
@@ -189,13 +227,19 @@ export function resolveModelSpecInput(spec: ModelSpec, dataShape: readonly [numb
   const [c, h, w] = dataShape;
   if (spec.kind === 'mlp') {
     if (shapeSize(spec.input) !== c * h * w) {
-      throw new SpecpipeError('model-input-shape', `model mlp expects ${shapeSize(spec.input)} input features (input [${spec.input.join(', ')}]), but the data has [${c}, ${h}, ${w}] = ${c * h * w}`);
+      throw new SpecpipeError(
+        'model-input-shape',
+        `model mlp expects ${shapeSize(spec.input)} input features (input [${spec.input.join(', ')}]), but the data has [${c}, ${h}, ${w}] = ${c * h * w}`,
+      );
     }
     return { ...spec, input: [c, h, w] };
   }
   const [ec, eh, ew] = spec.input;
   if (ec !== c || eh !== h || ew !== w) {
-    throw new SpecpipeError('model-input-shape', `model ${spec.kind} expects input [${spec.input.join(', ')}] (C, H, W), but the data has [${c}, ${h}, ${w}]${eh === h + 4 ? ' (pad 2 with --pad 2?)' : ''}`);
+    throw new SpecpipeError(
+      'model-input-shape',
+      `model ${spec.kind} expects input [${spec.input.join(', ')}] (C, H, W), but the data has [${c}, ${h}, ${w}]${eh === h + 4 ? ' (pad 2 with --pad 2?)' : ''}`,
+    );
   }
   return spec;
 }

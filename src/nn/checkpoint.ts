@@ -34,16 +34,26 @@ function valuesOf(v: TensorValues): Float32Array {
  * The PyTorch state_dict of a network: parameters and buffers converted to PyTorch layout
  * (Linear [out, in], Conv2d [out, in, kh, kw]) under their state_dict names; num_batches_tracked as I64.
  */
-export function toStateDict(net: Network, params: readonly TensorValues[], buffers: readonly TensorValues[]): Record<string, SafeTensor> {
-  if (!isLayoutNetwork(net)) throw new Error(`internal: checkpoints need a network built by buildNetwork (src/nn/build.ts), received one for ${JSON.stringify(net.spec)} without PyTorch layouts`);
+export function toStateDict(
+  net: Network,
+  params: readonly TensorValues[],
+  buffers: readonly TensorValues[],
+): Record<string, SafeTensor> {
+  if (!isLayoutNetwork(net))
+    throw new Error(
+      `internal: checkpoints need a network built by buildNetwork (src/nn/build.ts), received one for ${JSON.stringify(net.spec)} without PyTorch layouts`,
+    );
   const network: LayoutNetwork = net;
   if (params.length !== network.paramEntries.length || buffers.length !== network.bufferEntries.length) {
-    throw new Error(`internal: ${network.spec.kind} has ${network.paramEntries.length} parameters and ${network.bufferEntries.length} buffers, received ${params.length} and ${buffers.length}`);
+    throw new Error(
+      `internal: ${network.spec.kind} has ${network.paramEntries.length} parameters and ${network.bufferEntries.length} buffers, received ${params.length} and ${buffers.length}`,
+    );
   }
   const out: Record<string, SafeTensor> = {};
   const put = (e: TensorEntry, v: TensorValues): void => {
     const data = valuesOf(v);
-    if (data.length !== shapeSize(e.shape)) throw new Error(`internal: "${e.name}" has ${data.length} values, expected shape [${e.shape.join(', ')}]`);
+    if (data.length !== shapeSize(e.shape))
+      throw new Error(`internal: "${e.name}" has ${data.length} values, expected shape [${e.shape.join(', ')}]`);
     if (e.torchDtype === 'I64') {
       out[e.name] = { dtype: 'I64', shape: [...e.torchShape], data: BigInt64Array.from(data, (x) => BigInt(Math.round(x))) };
     } else {
@@ -88,13 +98,19 @@ export function loadCheckpoint(path: string, specOverride?: ModelSpec): LoadedCh
   else {
     const text = metadata[MODEL_METADATA_KEY];
     if (text === undefined) {
-      throw new SpecpipeError('checkpoint-no-model', `${path}: no "${MODEL_METADATA_KEY}" in the safetensors __metadata__; pass the model spec (--model) for a state_dict saved outside specpipe`);
+      throw new SpecpipeError(
+        'checkpoint-no-model',
+        `${path}: no "${MODEL_METADATA_KEY}" in the safetensors __metadata__; pass the model spec (--model) for a state_dict saved outside specpipe`,
+      );
     }
     let parsed: unknown;
     try {
       parsed = JSON.parse(text);
     } catch {
-      throw new SpecpipeError('checkpoint-model-json', `${path}: "${MODEL_METADATA_KEY}" metadata is not valid JSON, received ${JSON.stringify(text)}`);
+      throw new SpecpipeError(
+        'checkpoint-model-json',
+        `${path}: "${MODEL_METADATA_KEY}" metadata is not valid JSON, received ${JSON.stringify(text)}`,
+      );
     }
     spec = validateModelSpec(parsed, `${path}: "${MODEL_METADATA_KEY}" metadata`);
   }
@@ -102,19 +118,31 @@ export function loadCheckpoint(path: string, specOverride?: ModelSpec): LoadedCh
   const expected = new Set([...network.paramEntries, ...network.bufferEntries].map((e) => e.name));
   const unexpected = Object.keys(tensors).filter((k) => !expected.has(k));
   if (unexpected.length > 0) {
-    throw new SpecpipeError('checkpoint-unexpected-key', `${path}: unexpected key${unexpected.length > 1 ? 's' : ''} ${unexpected.map((k) => `"${k}"`).join(', ')} for model ${JSON.stringify(spec)}`);
+    throw new SpecpipeError(
+      'checkpoint-unexpected-key',
+      `${path}: unexpected key${unexpected.length > 1 ? 's' : ''} ${unexpected.map((k) => `"${k}"`).join(', ')} for model ${JSON.stringify(spec)}`,
+    );
   }
   const read = (e: TensorEntry): tf.Tensor => {
     const t = tensors[e.name];
     if (t === undefined) {
-      throw new SpecpipeError('checkpoint-missing-key', `${path}: missing key "${e.name}" (expected ${e.torchDtype} [${e.torchShape.join(', ')}]) for model ${JSON.stringify(spec)}`);
+      throw new SpecpipeError(
+        'checkpoint-missing-key',
+        `${path}: missing key "${e.name}" (expected ${e.torchDtype} [${e.torchShape.join(', ')}]) for model ${JSON.stringify(spec)}`,
+      );
     }
     if (t.shape.length !== e.torchShape.length || t.shape.some((d, i) => d !== e.torchShape[i])) {
-      throw new SpecpipeError('checkpoint-shape', `${path}: key "${e.name}" has shape [${t.shape.join(', ')}], expected [${e.torchShape.join(', ')}]`);
+      throw new SpecpipeError(
+        'checkpoint-shape',
+        `${path}: key "${e.name}" has shape [${t.shape.join(', ')}], expected [${e.torchShape.join(', ')}]`,
+      );
     }
     const floatKind = ['F32', 'F64', 'F16', 'BF16'].includes(t.dtype);
     if (e.torchDtype === 'F32' ? !floatKind : floatKind || t.dtype === 'BOOL') {
-      throw new SpecpipeError('checkpoint-dtype', `${path}: key "${e.name}" has dtype ${t.dtype}, expected ${e.torchDtype === 'F32' ? 'a floating dtype (F32)' : 'an integer dtype (I64)'}`);
+      throw new SpecpipeError(
+        'checkpoint-dtype',
+        `${path}: key "${e.name}" has dtype ${t.dtype}, expected ${e.torchDtype === 'F32' ? 'a floating dtype (F32)' : 'an integer dtype (I64)'}`,
+      );
     }
     return tf.tensor(fromTorchLayout(e, toFloat32(t)), [...e.shape], 'float32');
   };
@@ -133,12 +161,26 @@ function parsePreprocess(text: string | undefined, path: string): Preprocess | u
   }
   const o = v as { mean?: unknown; std?: unknown; pad?: unknown } | undefined;
   const nums = (a: unknown): a is number[] => Array.isArray(a) && a.every((x) => typeof x === 'number' && Number.isFinite(x));
-  if (o === undefined || typeof o !== 'object' || o === null || !nums(o.mean) || !nums(o.std) || o.mean.length !== o.std.length || o.std.some((s) => s <= 0)) {
-    throw new SpecpipeError('checkpoint-preprocess', `${path}: "${PREPROCESS_METADATA_KEY}" metadata must be {"mean": [...], "std": [...] (positive), "pad": n}, received ${JSON.stringify(text)}`);
+  if (
+    o === undefined ||
+    typeof o !== 'object' ||
+    o === null ||
+    !nums(o.mean) ||
+    !nums(o.std) ||
+    o.mean.length !== o.std.length ||
+    o.std.some((s) => s <= 0)
+  ) {
+    throw new SpecpipeError(
+      'checkpoint-preprocess',
+      `${path}: "${PREPROCESS_METADATA_KEY}" metadata must be {"mean": [...], "std": [...] (positive), "pad": n}, received ${JSON.stringify(text)}`,
+    );
   }
   const pad = o.pad ?? 0;
   if (typeof pad !== 'number' || !Number.isInteger(pad) || pad < 0) {
-    throw new SpecpipeError('checkpoint-preprocess', `${path}: "${PREPROCESS_METADATA_KEY}" pad must be a non-negative integer, received ${JSON.stringify(o.pad)}`);
+    throw new SpecpipeError(
+      'checkpoint-preprocess',
+      `${path}: "${PREPROCESS_METADATA_KEY}" pad must be a non-negative integer, received ${JSON.stringify(o.pad)}`,
+    );
   }
   return { mean: o.mean, std: o.std, pad };
 }

@@ -54,7 +54,11 @@ export class ModelContext {
       x,
       this.param(`${prefix}.weight`),
       this.param(`${prefix}.bias`),
-      { runningMean: this.buffer(`${prefix}.running_mean`), runningVar: this.buffer(`${prefix}.running_var`), numBatchesTracked: this.buffer(`${prefix}.num_batches_tracked`) },
+      {
+        runningMean: this.buffer(`${prefix}.running_mean`),
+        runningVar: this.buffer(`${prefix}.running_var`),
+        numBatchesTracked: this.buffer(`${prefix}.num_batches_tracked`),
+      },
       this.mode,
     );
     if (updated !== undefined) {
@@ -92,14 +96,19 @@ export function makeNetwork(spec: ModelSpec, layout: ParameterLayout, body: Mode
     size: layout.params.reduce((s, e) => s + shapeSize(e.shape), 0),
     forward(params, buffers, x, mode) {
       if (params.length !== layout.params.length || buffers.length !== layout.buffers.length) {
-        throw new Error(`internal: ${spec.kind} forward expects ${layout.params.length} parameters and ${layout.buffers.length} buffers, received ${params.length} and ${buffers.length}`);
+        throw new Error(
+          `internal: ${spec.kind} forward expects ${layout.params.length} parameters and ${layout.buffers.length} buffers, received ${params.length} and ${buffers.length}`,
+        );
       }
       const [, h, w, c] = x.shape;
       const expectFlat = spec.input.length !== 3;
       const [ec, eh, ew] = spec.input as readonly number[];
       const ok = expectFlat ? h * w * c === inputSize : c === ec && h === eh && w === ew;
       if (!ok) {
-        throw new SpecpipeError('model-input-shape', `model ${spec.kind} expects inputs of shape [${spec.input.join(', ')}] (C, H, W), received [${c}, ${h}, ${w}]`);
+        throw new SpecpipeError(
+          'model-input-shape',
+          `model ${spec.kind} expects inputs of shape [${spec.input.join(', ')}] (C, H, W), received [${c}, ${h}, ${w}]`,
+        );
       }
       const ctx = new ModelContext(layout, params, buffers, mode);
       const logits = body(ctx, x);

@@ -36,23 +36,67 @@ export class ParameterLayout {
   /** nn.Linear(in, out[, bias]) named `prefix.weight` / `prefix.bias`; tfjs weight [in, out]. */
   linear(prefix: string, inFeatures: number, outFeatures: number, bias = true): void {
     const init = { kind: 'uniform-fan-in', fanIn: inFeatures } as const;
-    this.params.push({ name: `${prefix}.weight`, shape: [inFeatures, outFeatures], torchShape: [outFeatures, inFeatures], layout: 'linear', torchDtype: 'F32', init });
-    if (bias) this.params.push({ name: `${prefix}.bias`, shape: [outFeatures], torchShape: [outFeatures], layout: 'same', torchDtype: 'F32', init });
+    this.params.push({
+      name: `${prefix}.weight`,
+      shape: [inFeatures, outFeatures],
+      torchShape: [outFeatures, inFeatures],
+      layout: 'linear',
+      torchDtype: 'F32',
+      init,
+    });
+    if (bias)
+      this.params.push({
+        name: `${prefix}.bias`,
+        shape: [outFeatures],
+        torchShape: [outFeatures],
+        layout: 'same',
+        torchDtype: 'F32',
+        init,
+      });
   }
 
   /** nn.Conv2d(in, out, k[, bias]) named `prefix.weight` / `prefix.bias`; tfjs weight [k, k, in, out]; fan_in = in·k·k. */
   conv(prefix: string, inChannels: number, outChannels: number, kernel: number, bias: boolean): void {
     const init = { kind: 'uniform-fan-in', fanIn: inChannels * kernel * kernel } as const;
-    this.params.push({ name: `${prefix}.weight`, shape: [kernel, kernel, inChannels, outChannels], torchShape: [outChannels, inChannels, kernel, kernel], layout: 'conv', torchDtype: 'F32', init });
-    if (bias) this.params.push({ name: `${prefix}.bias`, shape: [outChannels], torchShape: [outChannels], layout: 'same', torchDtype: 'F32', init });
+    this.params.push({
+      name: `${prefix}.weight`,
+      shape: [kernel, kernel, inChannels, outChannels],
+      torchShape: [outChannels, inChannels, kernel, kernel],
+      layout: 'conv',
+      torchDtype: 'F32',
+      init,
+    });
+    if (bias)
+      this.params.push({
+        name: `${prefix}.bias`,
+        shape: [outChannels],
+        torchShape: [outChannels],
+        layout: 'same',
+        torchDtype: 'F32',
+        init,
+      });
   }
 
   /** nn.BatchNorm2d(c): params weight, bias; buffers running_mean, running_var, num_batches_tracked (I64 scalar). */
   batchNorm(prefix: string, channels: number): void {
-    const vec = (name: string, value: number): TensorEntry => ({ name: `${prefix}.${name}`, shape: [channels], torchShape: [channels], layout: 'same', torchDtype: 'F32', init: { kind: 'constant', value } });
+    const vec = (name: string, value: number): TensorEntry => ({
+      name: `${prefix}.${name}`,
+      shape: [channels],
+      torchShape: [channels],
+      layout: 'same',
+      torchDtype: 'F32',
+      init: { kind: 'constant', value },
+    });
     this.params.push(vec('weight', 1), vec('bias', 0));
     this.buffers.push(vec('running_mean', 0), vec('running_var', 1));
-    this.buffers.push({ name: `${prefix}.num_batches_tracked`, shape: [], torchShape: [], layout: 'same', torchDtype: 'I64', init: { kind: 'constant', value: 0 } });
+    this.buffers.push({
+      name: `${prefix}.num_batches_tracked`,
+      shape: [],
+      torchShape: [],
+      layout: 'same',
+      torchDtype: 'I64',
+      init: { kind: 'constant', value: 0 },
+    });
   }
 }
 

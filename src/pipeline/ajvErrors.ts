@@ -57,33 +57,57 @@ export function schemaProblems(errors: readonly ErrorObject[] | null | undefined
       p = {
         path: [...base, key],
         atKey: true,
-        message: (label) => `unknown key "${key}" in ${pathLabel(base)}${didYouMean(key, props)}${props.length > 0 && didYouMean(key, props) === '' ? ` (expected one of: ${props.join(', ')})` : ''}`,
+        message: (label) =>
+          `unknown key "${key}" in ${pathLabel(base)}${didYouMean(key, props)}${props.length > 0 && didYouMean(key, props) === '' ? ` (expected one of: ${props.join(', ')})` : ''}`,
       };
     } else if (e.keyword === 'propertyNames') {
       const key = String((e.params as { propertyName: string }).propertyName);
-      p = { path: [...base, key], atKey: true, message: () => `invalid name "${key}" in ${pathLabel(base)}: names start with a letter and hold letters, digits, "_" and "-"` };
+      p = {
+        path: [...base, key],
+        atKey: true,
+        message: () =>
+          `invalid name "${key}" in ${pathLabel(base)}: names start with a letter and hold letters, digits, "_" and "-"`,
+      };
     } else if (e.keyword === 'pattern' && e.propertyName !== undefined) {
       continue; // reported by propertyNames
     } else if (e.keyword === 'required') {
       const key = String((e.params as { missingProperty: string }).missingProperty);
       p = { path: base, atKey: base.length > 0, message: (label) => `${label} is missing the required key "${key}"` };
     } else if (e.keyword === 'enum') {
-      const allowed = ((e.params as { allowedValues: unknown[] }).allowedValues ?? []).map((v) => (typeof v === 'string' ? v : JSON.stringify(v)));
+      const allowed = ((e.params as { allowedValues: unknown[] }).allowedValues ?? []).map((v) =>
+        typeof v === 'string' ? v : JSON.stringify(v),
+      );
       const hint = typeof e.data === 'string' ? didYouMean(e.data, allowed) : '';
-      p = { path: base, atKey: false, message: (label) => `${label} must be one of ${allowed.join('|')}, received ${showValue(e.data)}${hint}` };
+      p = {
+        path: base,
+        atKey: false,
+        message: (label) => `${label} must be one of ${allowed.join('|')}, received ${showValue(e.data)}${hint}`,
+      };
     } else if (e.keyword === 'type') {
       const t = (e.params as { type: string | string[] }).type;
       const ts = Array.isArray(t) ? t.join(' or ') : t;
-      p = { path: base, atKey: false, message: (label) => `${label} must be ${/^[aeiou]/.test(ts) ? 'an' : 'a'} ${ts}, received ${showValue(e.data)}` };
+      p = {
+        path: base,
+        atKey: false,
+        message: (label) => `${label} must be ${/^[aeiou]/.test(ts) ? 'an' : 'a'} ${ts}, received ${showValue(e.data)}`,
+      };
     } else if (e.keyword === 'minItems' || e.keyword === 'maxItems') {
       const limit = (e.params as { limit: number }).limit;
       const word = e.keyword === 'minItems' ? 'at least' : 'at most';
-      p = { path: base, atKey: false, message: (label) => `${label} must list ${word} ${limit} value${limit === 1 ? '' : 's'}, received ${showValue(e.data)}` };
+      p = {
+        path: base,
+        atKey: false,
+        message: (label) => `${label} must list ${word} ${limit} value${limit === 1 ? '' : 's'}, received ${showValue(e.data)}`,
+      };
     } else if (e.keyword === 'if' || e.keyword === 'anyOf' || e.keyword === 'oneOf') {
       continue; // their branch errors say more
     } else {
       if (typeErrorAt.has(e.instancePath)) continue;
-      p = { path: base, atKey: false, message: (label) => `${label} ${e.message ?? 'is invalid'}, received ${showValue(e.data)}` };
+      p = {
+        path: base,
+        atKey: false,
+        message: (label) => `${label} ${e.message ?? 'is invalid'}, received ${showValue(e.data)}`,
+      };
     }
     const id = `${p.path.join('\u0000')}|${p.message('x')}`;
     if (seen.has(id)) continue;

@@ -50,9 +50,11 @@ function short(v: unknown): string {
 }
 
 function upstreamSummary(u: KeyIngredients['upstream']): string {
-  return Object.entries(u)
-    .map(([s, k]) => (typeof k === 'string' ? `${s}=${k.slice(0, 12)}` : `${s}=[${Object.keys(k).length} instances]`))
-    .join(', ') || '(none)';
+  return (
+    Object.entries(u)
+      .map(([s, k]) => (typeof k === 'string' ? `${s}=${k.slice(0, 12)}` : `${s}=[${Object.keys(k).length} instances]`))
+      .join(', ') || '(none)'
+  );
 }
 
 /** Compares each ingredient of a key with the one recorded by the previous run of the same instance. */
@@ -73,12 +75,14 @@ export function compareIngredients(current: KeyIngredients, previous: KeyIngredi
         const ka = a[s];
         const kb = b[s];
         if (canonicalJson(ka) === canonicalJson(kb)) continue;
-        if (typeof ka === 'string' && typeof kb === 'string') detail.push(`${s}: ${ka.slice(0, 12)} → ${kb.slice(0, 12)} (upstream key changed)`);
+        if (typeof ka === 'string' && typeof kb === 'string')
+          detail.push(`${s}: ${ka.slice(0, 12)} → ${kb.slice(0, 12)} (upstream key changed)`);
         else if (ka === undefined) detail.push(`${s}: added`);
         else if (kb === undefined) detail.push(`${s}: removed`);
         else if (typeof ka === 'object' && typeof kb === 'object') {
           for (const inst of [...new Set([...Object.keys(ka), ...Object.keys(kb)])].sort()) {
-            if (ka[inst] !== kb[inst]) detail.push(`${s} ${inst}: ${ka[inst]?.slice(0, 12) ?? '(absent)'} → ${kb[inst]?.slice(0, 12) ?? '(absent)'}`);
+            if (ka[inst] !== kb[inst])
+              detail.push(`${s} ${inst}: ${ka[inst]?.slice(0, 12) ?? '(absent)'} → ${kb[inst]?.slice(0, 12) ?? '(absent)'}`);
           }
         } else detail.push(`${s}: changed`);
       }

@@ -100,7 +100,10 @@ export function loadPipeline(file: string, options: LoadOptions = {}): LoadedPip
     try {
       source = readFileSync(file, 'utf8');
     } catch (e) {
-      throw new SpecpipeError('pipeline-unreadable', `${file}: cannot read pipeline file (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
+      throw new SpecpipeError(
+        'pipeline-unreadable',
+        `${file}: cannot read pipeline file (${(e as NodeJS.ErrnoException).code ?? String(e)})`,
+      );
     }
   }
   const lc = new LineCounter();
@@ -122,8 +125,17 @@ export function loadPipeline(file: string, options: LoadOptions = {}): LoadedPip
   const syntax: Diagnostic[] = [];
   for (const e of [...doc.errors, ...doc.warnings]) {
     const pos = e.linePos?.[0] ?? lc.linePos(e.pos[0]);
-    const msg = e.code === 'TAG_RESOLVE_FAILED' ? `${yamlMessage(e.message)} (pipeline files hold plain data only: no custom tags)` : yamlMessage(e.message);
-    syntax.push({ file, line: pos.line, column: pos.col, length: Math.max(1, e.pos[1] - e.pos[0]), message: `YAML syntax error: ${msg}` });
+    const msg =
+      e.code === 'TAG_RESOLVE_FAILED'
+        ? `${yamlMessage(e.message)} (pipeline files hold plain data only: no custom tags)`
+        : yamlMessage(e.message);
+    syntax.push({
+      file,
+      line: pos.line,
+      column: pos.col,
+      length: Math.max(1, e.pos[1] - e.pos[0]),
+      message: `YAML syntax error: ${msg}`,
+    });
   }
   if (syntax.length > 0) fail('yaml-syntax', syntax);
 
@@ -134,11 +146,15 @@ export function loadPipeline(file: string, options: LoadOptions = {}): LoadedPip
     fail('yaml-syntax', [{ file, line: 1, column: 1, message: `YAML error: ${e instanceof Error ? e.message : String(e)}` }]);
   }
   if (!isPlainObject(data)) {
-    fail('pipeline-not-a-map', [diagnostic([], `a pipeline file is a map with keys name, stages, …; received ${showValue(data ?? null)}`)]);
+    fail('pipeline-not-a-map', [
+      diagnostic([], `a pipeline file is a map with keys name, stages, …; received ${showValue(data ?? null)}`),
+    ]);
   }
 
   // --set overrides edit the document, so every other value keeps its position.
-  const stageNames0 = isPlainObject((data as Record<string, unknown>)['stages']) ? Object.keys((data as { stages: object }).stages) : [];
+  const stageNames0 = isPlainObject((data as Record<string, unknown>)['stages'])
+    ? Object.keys((data as { stages: object }).stages)
+    : [];
   for (const o of overrides) {
     const eq = o.indexOf('=');
     if (eq <= 0) throw new SpecpipeError('bad-set', `--set expects path=value (e.g. train.with.epochs=5), received "${o}"`);
@@ -147,7 +163,10 @@ export function loadPipeline(file: string, options: LoadOptions = {}): LoadedPip
     try {
       value = parseYamlValue(o.slice(eq + 1));
     } catch (e) {
-      throw new SpecpipeError('bad-set', `--set ${o}: the value is not valid YAML (${e instanceof Error ? yamlMessage(e.message) : String(e)})`);
+      throw new SpecpipeError(
+        'bad-set',
+        `--set ${o}: the value is not valid YAML (${e instanceof Error ? yamlMessage(e.message) : String(e)})`,
+      );
     }
     const segs = lhs.split('.');
     let path: string[];
@@ -158,7 +177,10 @@ export function loadPipeline(file: string, options: LoadOptions = {}): LoadedPip
         throw new SpecpipeError('bad-set', `--set ${o}: no stage "${stage}" in ${file}${didYouMean(stage, stageNames0)}`);
       }
       if (segs.length < 2 || !['with', 'matrix', 'needs', 'gather', 'uses'].includes(segs[1]!)) {
-        throw new SpecpipeError('bad-set', `--set ${o}: expected STAGE.with.PARAM=VALUE or STAGE.matrix.AXIS=[…], received "${lhs}"`);
+        throw new SpecpipeError(
+          'bad-set',
+          `--set ${o}: expected STAGE.with.PARAM=VALUE or STAGE.matrix.AXIS=[…], received "${lhs}"`,
+        );
       }
       path = ['stages', ...segs];
     }
@@ -186,18 +208,38 @@ export function loadPipeline(file: string, options: LoadOptions = {}): LoadedPip
     const s = rawStages[name]!;
     const uses = s['uses'] as string;
     if (getStageKind(uses) === undefined) {
-      diags.push(diagnostic(['stages', name, 'uses'], `unknown stage kind "${uses}"${didYouMean(uses, stageKindNames())}${didYouMean(uses, stageKindNames()) === '' ? ` (known kinds: ${stageKindNames().join(', ')})` : ''}`));
+      diags.push(
+        diagnostic(
+          ['stages', name, 'uses'],
+          `unknown stage kind "${uses}"${didYouMean(uses, stageKindNames())}${didYouMean(uses, stageKindNames()) === '' ? ` (known kinds: ${stageKindNames().join(', ')})` : ''}`,
+        ),
+      );
     }
     const needs = (s['needs'] as string[] | undefined) ?? [];
     const gather = (s['gather'] as string[] | undefined) ?? [];
-    for (const [field, list] of [['needs', needs], ['gather', gather]] as const) {
+    for (const [field, list] of [
+      ['needs', needs],
+      ['gather', gather],
+    ] as const) {
       list.forEach((ref, i) => {
         if (ref === name) diags.push(diagnostic(['stages', name, field, i], `stage "${name}" lists itself in ${field}`));
-        else if (!names.includes(ref)) diags.push(diagnostic(['stages', name, field, i], `stages.${name}.${field} names an unknown stage "${ref}"${didYouMean(ref, names)}`));
+        else if (!names.includes(ref))
+          diags.push(
+            diagnostic(
+              ['stages', name, field, i],
+              `stages.${name}.${field} names an unknown stage "${ref}"${didYouMean(ref, names)}`,
+            ),
+          );
       });
     }
     for (const ref of needs) {
-      if (gather.includes(ref)) diags.push(diagnostic(['stages', name, 'gather', gather.indexOf(ref)], `stage "${ref}" is in both needs and gather of "${name}"; list it once`));
+      if (gather.includes(ref))
+        diags.push(
+          diagnostic(
+            ['stages', name, 'gather', gather.indexOf(ref)],
+            `stage "${ref}" is in both needs and gather of "${name}"; list it once`,
+          ),
+        );
     }
     let matrix: MatrixSpec | undefined;
     const m = s['matrix'] as Record<string, unknown> | undefined;
@@ -214,7 +256,14 @@ export function loadPipeline(file: string, options: LoadOptions = {}): LoadedPip
       }
       matrix.exclude.forEach((cell, i) => {
         for (const k of Object.keys(cell)) {
-          if (!(k in axes)) diags.push(diagnostic(['stages', name, 'matrix', 'exclude', i, k], `stages.${name}.matrix.exclude[${i}] names "${k}", which is not a matrix axis${didYouMean(k, Object.keys(axes))}`, true));
+          if (!(k in axes))
+            diags.push(
+              diagnostic(
+                ['stages', name, 'matrix', 'exclude', i, k],
+                `stages.${name}.matrix.exclude[${i}] names "${k}", which is not a matrix axis${didYouMean(k, Object.keys(axes))}`,
+                true,
+              ),
+            );
         }
       });
     }
@@ -236,13 +285,18 @@ export function loadPipeline(file: string, options: LoadOptions = {}): LoadedPip
     state.set(n, 'visiting');
     stack.push(n);
     const st = stages[n]!;
-    for (const [field, list] of [['needs', st.needs], ['gather', st.gather]] as const) {
+    for (const [field, list] of [
+      ['needs', st.needs],
+      ['gather', st.gather],
+    ] as const) {
       for (let i = 0; i < list.length; i++) {
         const up = list[i]!;
         const s = state.get(up);
         if (s === 'visiting') {
           const cycle = [...stack.slice(stack.indexOf(up)), up];
-          fail('pipeline-cycle', [diagnostic(['stages', n, field, i], `needs form a cycle: ${cycle.join(' → ')} (each stage needs the next)`)]);
+          fail('pipeline-cycle', [
+            diagnostic(['stages', n, field, i], `needs form a cycle: ${cycle.join(' → ')} (each stage needs the next)`),
+          ]);
         }
         if (s === undefined) visit(up);
       }
@@ -261,4 +315,3 @@ export function loadPipeline(file: string, options: LoadOptions = {}): LoadedPip
   };
   return { file, source, sha256: sha256Hex(source), overrides, spec, diagnostic, fail };
 }
-

@@ -48,7 +48,12 @@ export interface PlanNode {
 }
 
 export interface Plan {
-  readonly pipeline: { readonly name: string; readonly file: string; readonly sha256: string; readonly overrides: readonly string[] };
+  readonly pipeline: {
+    readonly name: string;
+    readonly file: string;
+    readonly sha256: string;
+    readonly overrides: readonly string[];
+  };
   readonly seed: number;
   readonly backendChoice: BackendChoice;
   /** Backend id put into the keys of kinds that use the backend. */
@@ -120,12 +125,15 @@ export function buildPlan(loaded: LoadedPipeline, options: { backendId: string }
     };
 
     // Compatible combinations of upstream instances.
-    let combos: { lineage: Record<string, string>; picks: { node: PlanNode; coords: Coord[] }[] }[] = [{ lineage: {}, picks: [] }];
+    let combos: { lineage: Record<string, string>; picks: { node: PlanNode; coords: Coord[] }[] }[] = [
+      { lineage: {}, picks: [] },
+    ];
     for (const need of st.needs) {
       const next: typeof combos = [];
       for (const c of combos) {
         for (const up of nodesByStage.get(need) ?? []) {
-          if (compatible(c.lineage, up.node.lineage)) next.push({ lineage: { ...c.lineage, ...up.node.lineage }, picks: [...c.picks, up] });
+          if (compatible(c.lineage, up.node.lineage))
+            next.push({ lineage: { ...c.lineage, ...up.node.lineage }, picks: [...c.picks, up] });
         }
       }
       combos = next;
@@ -135,12 +143,17 @@ export function buildPlan(loaded: LoadedPipeline, options: { backendId: string }
     for (const combo of combos) {
       for (const cell of cells) {
         const coords: Coord[] = [];
-        for (const p of combo.picks) for (const c of p.coords) if (!coords.some((x) => x.stage === c.stage && x.axis === c.axis)) coords.push(c);
+        for (const p of combo.picks)
+          for (const c of p.coords) if (!coords.some((x) => x.stage === c.stage && x.axis === c.axis)) coords.push(c);
         for (const [axis, value] of Object.entries(cell)) coords.push({ stage: stageName, axis, value });
-        const label = (c: Coord): string => (coords.filter((x) => x.axis === c.axis).length > 1 ? `${c.stage}.${c.axis}` : c.axis);
+        const label = (c: Coord): string =>
+          coords.filter((x) => x.axis === c.axis).length > 1 ? `${c.stage}.${c.axis}` : c.axis;
         const coordRecord: Record<string, unknown> = {};
         for (const c of coords) coordRecord[label(c)] = c.value;
-        const name = coords.length === 0 ? stageName : `${stageName}[${coords.map((c) => `${label(c)}=${cellValueLabel(c.value)}`).join(',')}]`;
+        const name =
+          coords.length === 0
+            ? stageName
+            : `${stageName}[${coords.map((c) => `${label(c)}=${cellValueLabel(c.value)}`).join(',')}]`;
 
         let params = structuredClone({ ...st.with, ...(cell as MatrixCell) }) as Record<string, unknown>;
         if (!validate(params)) {
@@ -150,12 +163,15 @@ export function buildPlan(loaded: LoadedPipeline, options: { backendId: string }
             const keyFromCell = typeof head === 'string' && head in cell && p.path.length === 1 && p.atKey;
             let path: DataPath;
             let atKey = p.atKey;
-            if (keyFromCell) path = st.matrix!.axes[head] !== undefined ? ['stages', stageName, 'matrix', head] : cellPath(head, cell[head]);
+            if (keyFromCell)
+              path = st.matrix!.axes[head] !== undefined ? ['stages', stageName, 'matrix', head] : cellPath(head, cell[head]);
             else if (fromCell) {
               path = cellPath(head, cell[head]);
               atKey = false;
             } else path = ['stages', stageName, 'with', ...p.path];
-            const label = fromCell ? `${pathLabel(path)} (matrix value for stages.${stageName}.with.${pathLabel(p.path)})` : pathLabel(['stages', stageName, 'with', ...p.path]);
+            const label = fromCell
+              ? `${pathLabel(path)} (matrix value for stages.${stageName}.with.${pathLabel(p.path)})`
+              : pathLabel(['stages', stageName, 'with', ...p.path]);
             const msg = p.message(label).replace(/ in \(top level\)/, ` in stages.${stageName}.with (params of ${st.uses})`);
             const d = loaded.diagnostic(path, msg, atKey);
             const id = `${d.line}:${d.column}:${d.message}`;
@@ -184,7 +200,9 @@ export function buildPlan(loaded: LoadedPipeline, options: { backendId: string }
         const needs: PlanUpstream[] = combo.picks.map((p) => asUpstream(p.node));
         for (const n of needs) upstreamKeys[n.stage] = n.key;
         for (const g of st.gather) {
-          const list = (nodesByStage.get(g) ?? []).filter((u) => compatible(combo.lineage, u.node.lineage)).map((u) => asUpstream(u.node));
+          const list = (nodesByStage.get(g) ?? [])
+            .filter((u) => compatible(combo.lineage, u.node.lineage))
+            .map((u) => asUpstream(u.node));
           gather[g] = list;
           upstreamKeys[g] = Object.fromEntries(list.map((u) => [u.name, u.key]));
         }

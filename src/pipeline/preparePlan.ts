@@ -33,7 +33,11 @@ function usedKinds(file: string): string[] {
  * with tensors (its id is a key ingredient of those stages); `resolveBackend: false` (validate)
  * puts "unresolved" in its place.
  */
-export async function preparePlan(file: string, overrides: readonly string[], options: { resolveBackend?: boolean } = {}): Promise<PreparedPlan> {
+export async function preparePlan(
+  file: string,
+  overrides: readonly string[],
+  options: { resolveBackend?: boolean } = {},
+): Promise<PreparedPlan> {
   await registerStageKinds();
   await loadStageKinds([...usedKinds(file), ...overrides.flatMap((o) => /^[^.=]+\.uses=(.+)$/.exec(o)?.[1] ?? [])]);
   const loaded = loadPipeline(file, { overrides });

@@ -16,7 +16,11 @@ export function schemasDirectory(): string {
     const candidate = join(dir, 'schemas');
     if (existsSync(join(candidate, 'pipeline.schema.json'))) return (schemasDir = candidate);
     const up = dirname(dir);
-    if (up === dir) throw new SpecpipeError('schemas-missing', `cannot find schemas/pipeline.schema.json above ${fileURLToPath(import.meta.url)}`);
+    if (up === dir)
+      throw new SpecpipeError(
+        'schemas-missing',
+        `cannot find schemas/pipeline.schema.json above ${fileURLToPath(import.meta.url)}`,
+      );
     dir = up;
   }
 }
@@ -27,6 +31,9 @@ export function loadSchema(relative: string): Record<string, unknown> {
   try {
     return JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
   } catch (e) {
-    throw new SpecpipeError('schema-unreadable', `${path}: cannot read JSON Schema (${e instanceof Error ? e.message : String(e)})`);
+    throw new SpecpipeError(
+      'schema-unreadable',
+      `${path}: cannot read JSON Schema (${e instanceof Error ? e.message : String(e)})`,
+    );
   }
 }

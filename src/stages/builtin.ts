@@ -18,7 +18,8 @@ const BUILTIN: StageKind[] = [
 
 /** Kinds from other layers whose modules import tfjs or the report renderer at load: imported when a pipeline uses them. */
 const LAZY: Record<string, () => Promise<StageKind>> = {
-  'decompose/class-gradients': async () => (await import('../decompose/decomposeStage.js')).decomposeClassGradientsStage as StageKind,
+  'decompose/class-gradients': async () =>
+    (await import('../decompose/decomposeStage.js')).decomposeClassGradientsStage as StageKind,
   'embed/tsne': async () => (await import('../embed/embedStages.js')).embedTsneStage as StageKind,
   'embed/umap': async () => (await import('../embed/embedStages.js')).embedUmapStage as StageKind,
   'report/html': async () => (await import('../report/reportStage.js')).reportHtmlStage as StageKind,

@@ -32,7 +32,14 @@ export async function runData(ctx: StageContext<DataParams>, spec: import('../da
   ctx.progress({ done: 1, total: 1, unit: 'load' });
   const [, c, h, w] = data.train.shape;
   return {
-    metrics: { train_samples: data.train.shape[0], test_samples: data.test.shape[0], classes: data.classes.length, channels: c, height: h, width: w },
+    metrics: {
+      train_samples: data.train.shape[0],
+      test_samples: data.test.shape[0],
+      classes: data.classes.length,
+      channels: c,
+      height: h,
+      width: w,
+    },
     roles: { [DATASET_FILE]: 'data' as const },
   };
 }
@@ -80,10 +87,16 @@ export const dataTensorsStage: StageKind<DataParams> = {
     try {
       sha = sha256OfFile(path);
     } catch (e) {
-      throw new SpecpipeError('tensors-unreadable', `data/tensors: cannot read path "${params.path}" (${(e as NodeJS.ErrnoException).code ?? String(e)}; relative paths are relative to the pipeline file)`);
+      throw new SpecpipeError(
+        'tensors-unreadable',
+        `data/tensors: cannot read path "${params.path}" (${(e as NodeJS.ErrnoException).code ?? String(e)}; relative paths are relative to the pipeline file)`,
+      );
     }
     if (params.sha256 !== undefined && params.sha256 !== sha) {
-      throw new SpecpipeError('tensors-hash', `data/tensors: ${path} has sha256 ${sha}, but the pipeline pins sha256 ${params.sha256}`);
+      throw new SpecpipeError(
+        'tensors-hash',
+        `data/tensors: ${path} has sha256 ${sha}, but the pipeline pins sha256 ${params.sha256}`,
+      );
     }
     return { ...params, path, sha256: sha };
   },

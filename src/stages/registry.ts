@@ -44,7 +44,13 @@ export interface StageProgress {
 export interface StageContext<P = Record<string, unknown>> {
   readonly params: P;
   /** This instance. */
-  readonly instance: { readonly stage: string; readonly name: string; readonly key: string; readonly matrix: Readonly<Record<string, unknown>>; readonly coords: Readonly<Record<string, unknown>> };
+  readonly instance: {
+    readonly stage: string;
+    readonly name: string;
+    readonly key: string;
+    readonly matrix: Readonly<Record<string, unknown>>;
+    readonly coords: Readonly<Record<string, unknown>>;
+  };
   /** One artifact per `needs:` stage (the compatible instance of each). */
   readonly needs: Readonly<Record<string, UpstreamArtifact>>;
   /** Every instance of each `gather:` stage, in plan order. */
@@ -99,7 +105,10 @@ export function registerStageKind(kind: StageKind, options: { replace?: boolean 
     throw new SpecpipeError('bad-stage-kind', `stage kind names are "group/name" in lower case, received "${kind.kind}"`);
   }
   if (!Number.isInteger(kind.version) || kind.version < 1) {
-    throw new SpecpipeError('bad-stage-kind', `stage kind ${kind.kind}: version must be a positive integer, received ${String(kind.version)}`);
+    throw new SpecpipeError(
+      'bad-stage-kind',
+      `stage kind ${kind.kind}: version must be a positive integer, received ${String(kind.version)}`,
+    );
   }
   if (kinds.has(kind.kind) && options.replace !== true) {
     throw new SpecpipeError('duplicate-stage-kind', `stage kind ${kind.kind} is already registered`);
@@ -123,7 +132,8 @@ export async function loadStageKinds(names: Iterable<string>): Promise<void> {
     } catch (e) {
       throw new SpecpipeError('stage-module', `cannot load stage kind ${name} (${e instanceof Error ? e.message : String(e)})`);
     }
-    if (kind.kind !== name) throw new SpecpipeError('bad-stage-kind', `lazy stage kind "${name}" loaded a kind named "${kind.kind}"`);
+    if (kind.kind !== name)
+      throw new SpecpipeError('bad-stage-kind', `lazy stage kind "${name}" loaded a kind named "${kind.kind}"`);
     if (!kinds.has(name)) registerStageKind(kind);
     lazyKinds.delete(name);
   }
@@ -153,7 +163,10 @@ export async function loadStageModules(env: NodeJS.ProcessEnv = process.env): Pr
     try {
       await import(pathToFileURL(resolve(p)).href);
     } catch (e) {
-      throw new SpecpipeError('stage-module', `SPECPIPE_STAGE_MODULES: cannot import ${p} (${e instanceof Error ? e.message : String(e)})`);
+      throw new SpecpipeError(
+        'stage-module',
+        `SPECPIPE_STAGE_MODULES: cannot import ${p} (${e instanceof Error ? e.message : String(e)})`,
+      );
     }
   }
 }

@@ -57,7 +57,16 @@ export const SPECTRUM_FILES = {
   outliers: 'outliers.arrow',
 } as const;
 
-const CLAIM_OF: Record<string, string> = { hessian: 'a', residual: 'b', ggn: 'c', a1: 'c', a2: 'c', b1: 'f', b2: 'f', 'a1+a2+b1': 'c' };
+const CLAIM_OF: Record<string, string> = {
+  hessian: 'a',
+  residual: 'b',
+  ggn: 'c',
+  a1: 'c',
+  a2: 'c',
+  b1: 'f',
+  b2: 'f',
+  'a1+a2+b1': 'c',
+};
 
 /** The decompose/class-gradients artifact among the needs, if any. */
 function decomposeUpstream(ctx: StageContext<unknown>): UpstreamArtifact | undefined {
@@ -106,10 +115,14 @@ export function reportSeriesTags(ctx: StageContext<unknown>, train: UpstreamArti
 export const spectrumSlqStage: StageKind<SpectrumSlqParams> = {
   kind: 'spectrum/slq',
   version: 3,
-  description: 'Stochastic Lanczos quadrature (+ top-k, deflation, Hutch++ trace) of hessian | ggn | residual of a trained checkpoint, or of a piece a1 | a2 | b1 | b2 of G.',
+  description:
+    'Stochastic Lanczos quadrature (+ top-k, deflation, Hutch++ trace) of hessian | ggn | residual of a trained checkpoint, or of a piece a1 | a2 | b1 | b2 of G.',
   paramsSchema: loadSchema('stages/spectrum-slq.schema.json'),
   usesBackend: true,
-  outputs: { ...Object.fromEntries(Object.values(SPECTRUM_FILES).map((f) => [f, 'Arrow table'])), 'report-fragment.json': 'report fragment' },
+  outputs: {
+    ...Object.fromEntries(Object.values(SPECTRUM_FILES).map((f) => [f, 'Arrow table'])),
+    'report-fragment.json': 'report fragment',
+  },
   async run(ctx) {
     const p = ctx.params;
     const { Curvature } = await import('../curvature/curvatureOperators.js');
@@ -134,7 +147,13 @@ export const spectrumSlqStage: StageKind<SpectrumSlqParams> = {
             'piece-needs-decompose',
             `${ctx.instance.name}: with.operator is "${p.operator}", a piece of G read from a decompose/class-gradients artifact; add that stage to its needs`,
           );
-        const dp = dec.params as { split?: 'train' | 'test'; checkpoint?: number | 'final'; samples_per_class?: number; batch_size?: number; classes?: number[] };
+        const dp = dec.params as {
+          split?: 'train' | 'test';
+          checkpoint?: number | 'final';
+          samples_per_class?: number;
+          batch_size?: number;
+          classes?: number[];
+        };
         split = dp.split ?? 'train';
         const saved = checkpointEpochs(tp);
         const ck = dp.checkpoint ?? 'final';
@@ -208,7 +227,12 @@ export const spectrumSlqStage: StageKind<SpectrumSlqParams> = {
       if (k > 0) {
         const { topEigenpairs } = await import('../linalg/outliers.js');
         const r = await topEigenpairs(counted, k, { maxMatvecs: kBudget, seed: ctx.seed, vectors: p.deflate > 0, tol: 1e-4 });
-        pairs = r.pairs.map((x) => ({ value: x.value, residual: x.residual, converged: x.converged, ...(x.vector !== undefined && { vector: x.vector }) }));
+        pairs = r.pairs.map((x) => ({
+          value: x.value,
+          residual: x.residual,
+          converged: x.converged,
+          ...(x.vector !== undefined && { vector: x.vector }),
+        }));
       }
       let analysed: LinearOperator = counted;
       const deflated = p.deflate > 0;
@@ -219,7 +243,12 @@ export const spectrumSlqStage: StageKind<SpectrumSlqParams> = {
       }
       const opName = deflated ? `${p.operator}-deflated` : p.operator;
 
-      const res = await slqDensity(analysed, { steps: p.lanczos_steps, startVectors: p.start_vectors, seed: ctx.seed, gridSize: p.grid_size });
+      const res = await slqDensity(analysed, {
+        steps: p.lanczos_steps,
+        startVectors: p.start_vectors,
+        seed: ctx.seed,
+        gridSize: p.grid_size,
+      });
       const m = res.measure;
       const meta: Record<string, string> = {
         operator: opName,
@@ -232,13 +261,25 @@ export const spectrumSlqStage: StageKind<SpectrumSlqParams> = {
         ...(deflated && { deflated: String(p.deflate) }),
       };
       writeArrowFile(join(ctx.outDir, SPECTRUM_FILES.measure), { nodes: m.nodes, weights: m.weights }, meta);
-      writeArrowFile(join(ctx.outDir, SPECTRUM_FILES.density), { x: res.density.x, y: res.density.y }, { ...meta, sigma: String(res.sigma) });
+      writeArrowFile(
+        join(ctx.outDir, SPECTRUM_FILES.density),
+        { x: res.density.x, y: res.density.y },
+        { ...meta, sigma: String(res.sigma) },
+      );
       const runIdx: number[] = [];
       const runNodes: number[] = [];
       const runWeights: number[] = [];
       res.runs.forEach((r, i) => r.nodes.forEach((x, j) => (runIdx.push(i), runNodes.push(x), runWeights.push(r.weights[j]!))));
-      writeArrowFile(join(ctx.outDir, SPECTRUM_FILES.runs), { run: Int32Array.from(runIdx), nodes: Float64Array.from(runNodes), weights: Float64Array.from(runWeights) }, meta);
-      const roles: Record<string, 'spectrum' | 'table' | 'data'> = { [SPECTRUM_FILES.measure]: 'spectrum', [SPECTRUM_FILES.density]: 'table', [SPECTRUM_FILES.runs]: 'table' };
+      writeArrowFile(
+        join(ctx.outDir, SPECTRUM_FILES.runs),
+        { run: Int32Array.from(runIdx), nodes: Float64Array.from(runNodes), weights: Float64Array.from(runWeights) },
+        meta,
+      );
+      const roles: Record<string, 'spectrum' | 'table' | 'data'> = {
+        [SPECTRUM_FILES.measure]: 'spectrum',
+        [SPECTRUM_FILES.density]: 'table',
+        [SPECTRUM_FILES.runs]: 'table',
+      };
       if (pairs.length > 0) {
         writeArrowFile(
           join(ctx.outDir, SPECTRUM_FILES.outliers),
@@ -259,9 +300,16 @@ export const spectrumSlqStage: StageKind<SpectrumSlqParams> = {
         const ls = logSpectrumDensity(m, { steps: p.lanczos_steps });
         logSpectrum = ls;
         // A half without eigenvalues (G is PSD: no negative half) has no file; its mass is in the metrics.
-        for (const [file, half] of [[SPECTRUM_FILES.logPositive, ls.positive], [SPECTRUM_FILES.logNegative, ls.negative]] as const) {
+        for (const [file, half] of [
+          [SPECTRUM_FILES.logPositive, ls.positive],
+          [SPECTRUM_FILES.logNegative, ls.negative],
+        ] as const) {
           if (half.x.length === 0) continue;
-          writeArrowFile(join(ctx.outDir, file), { x: half.x, y: half.y }, { ...meta, mass: String(half.mass), epsilon: String(ls.epsilon) });
+          writeArrowFile(
+            join(ctx.outDir, file),
+            { x: half.x, y: half.y },
+            { ...meta, mass: String(half.mass), epsilon: String(ls.epsilon) },
+          );
           roles[file] = 'table';
         }
         logMass = { positive_mass: ls.positive.mass, negative_mass: ls.negative.mass };
@@ -288,21 +336,37 @@ export const spectrumSlqStage: StageKind<SpectrumSlqParams> = {
       const P = op.size;
 
       // The report's view: the density (+ outliers, log-spectrum, trace), the numbers behind the claims.
-      const where = [tags.dataset, tags.model, `epoch ${epoch}`, tags.samplesPerClass !== undefined ? `${tags.samplesPerClass}/class` : undefined, split]
+      const where = [
+        tags.dataset,
+        tags.model,
+        `epoch ${epoch}`,
+        tags.samplesPerClass !== undefined ? `${tags.samplesPerClass}/class` : undefined,
+        split,
+      ]
         .filter((x) => x !== undefined)
         .join(', ');
       const label = deflated ? `${p.operator} deflated by top ${p.deflate}` : p.operator;
       const numbers: NumberRow[] = [];
       const claim = CLAIM_OF[p.operator];
       const num = (name: string, value: number | string, note?: string): void => {
-        numbers.push({ ...(claim !== undefined && { claim }), name: `${name} [${where}]`, value, ...(note !== undefined && { note }) });
+        numbers.push({
+          ...(claim !== undefined && { claim }),
+          name: `${name} [${where}]`,
+          value,
+          ...(note !== undefined && { note }),
+        });
       };
       if (pairs.length > 0) {
-        num(`top-${pairs.length} eigenvalues of ${label}`, pairs.map((x) => x.value.toPrecision(4)).join(', '), `max residual ${Math.max(...pairs.map((x) => x.residual)).toPrecision(2)}`);
+        num(
+          `top-${pairs.length} eigenvalues of ${label}`,
+          pairs.map((x) => x.value.toPrecision(4)).join(', '),
+          `max residual ${Math.max(...pairs.map((x) => x.residual)).toPrecision(2)}`,
+        );
       }
       num(`λ_max (SLQ) of ${label}`, top);
       num(`Σλ² = P·∫λ²dμ (SLQ) of ${label}`, P * second);
-      if (trace !== undefined) num(`tr ${label} (Hutch++, ${trace.matvecs} products)`, trace.value, `± ${trace.stderr.toPrecision(2)}`);
+      if (trace !== undefined)
+        num(`tr ${label} (Hutch++, ${trace.matvecs} products)`, trace.value, `± ${trace.stderr.toPrecision(2)}`);
       const scalars: ScalarPoint[] = [];
       if (isPiece || deflated) {
         const base = { ...tags, split };
@@ -355,6 +419,8 @@ export const spectrumSlqStage: StageKind<SpectrumSlqParams> = {
 function productSharding(p: SpectrumSlqParams): Pick<ProblemSelection, 'processes' | 'redis'> {
   return {
     processes: p.processes,
-    ...(p.redis_shards > 0 && { redis: { url: process.env['SPECPIPE_PRODUCTS_REDIS'] ?? 'redis://127.0.0.1:6379', shards: p.redis_shards } }),
+    ...(p.redis_shards > 0 && {
+      redis: { url: process.env['SPECPIPE_PRODUCTS_REDIS'] ?? 'redis://127.0.0.1:6379', shards: p.redis_shards },
+    }),
   };
 }

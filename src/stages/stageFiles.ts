@@ -16,13 +16,22 @@ export function checkpointFile(epoch: number): string {
 /** Writes a Dataset as the data/tensors safetensors form. */
 export async function writeDatasetFile(path: string, data: Dataset): Promise<void> {
   const { writeSafetensors } = await import('../store/safetensors.js');
-  const split = (s: Dataset['train']): { images: { dtype: 'F32'; shape: number[]; data: Float32Array }; labels: { dtype: 'I64'; shape: number[]; data: BigInt64Array } } => ({
+  const split = (
+    s: Dataset['train'],
+  ): {
+    images: { dtype: 'F32'; shape: number[]; data: Float32Array };
+    labels: { dtype: 'I64'; shape: number[]; data: BigInt64Array };
+  } => ({
     images: { dtype: 'F32', shape: [...s.shape], data: s.images },
     labels: { dtype: 'I64', shape: [s.shape[0]], data: BigInt64Array.from(s.labels, (l) => BigInt(l)) },
   });
   const tr = split(data.train);
   const te = split(data.test);
-  writeSafetensors(path, { images: tr.images, labels: tr.labels, test_images: te.images, test_labels: te.labels }, { classes: JSON.stringify(data.classes), source: data.name });
+  writeSafetensors(
+    path,
+    { images: tr.images, labels: tr.labels, test_images: te.images, test_labels: te.labels },
+    { classes: JSON.stringify(data.classes), source: data.name },
+  );
 }
 
 /**
@@ -32,7 +41,10 @@ export async function writeDatasetFile(path: string, data: Dataset): Promise<voi
  */
 export function findDatasetArtifact(ctx: StageContext<unknown>): { dir: string; path: string } {
   const seen = new Set<string>();
-  const queue: { dir: string; manifest?: UpstreamArtifact['manifest'] }[] = Object.values(ctx.needs).map((u) => ({ dir: u.dir, manifest: u.manifest }));
+  const queue: { dir: string; manifest?: UpstreamArtifact['manifest'] }[] = Object.values(ctx.needs).map((u) => ({
+    dir: u.dir,
+    manifest: u.manifest,
+  }));
   while (queue.length > 0) {
     const { dir, manifest } = queue.shift()!;
     if (seen.has(dir)) continue;
@@ -56,5 +68,8 @@ export function findDatasetArtifact(ctx: StageContext<unknown>): { dir: string; 
       }
     }
   }
-  throw new SpecpipeError('no-dataset', `${ctx.instance.name}: none of its upstream artifacts holds ${DATASET_FILE}; add a data stage (data/mnist, data/fashion-mnist, data/tensors) to its needs or its ancestors' needs`);
+  throw new SpecpipeError(
+    'no-dataset',
+    `${ctx.instance.name}: none of its upstream artifacts holds ${DATASET_FILE}; add a data stage (data/mnist, data/fashion-mnist, data/tensors) to its needs or its ancestors' needs`,
+  );
 }

@@ -32,7 +32,11 @@ export function checkpointEpochs(p: Pick<TrainSgdParams, 'checkpoints' | 'epochs
  * instance's balanced subsets (seeded with the pipeline seed, as src/data/sources.ts does).
  * Spectrum stages call this with the train instance's params to see the same samples.
  */
-export async function trainingDataset(datasetPath: string, p: Pick<TrainSgdParams, 'train_per_class' | 'test_per_class'>, seed: number): Promise<Dataset> {
+export async function trainingDataset(
+  datasetPath: string,
+  p: Pick<TrainSgdParams, 'train_per_class' | 'test_per_class'>,
+  seed: number,
+): Promise<Dataset> {
   const { loadTensorsFile } = await import('../data/tensorsFile.js');
   const { balancedSubset } = await import('../data/balancedSubset.js');
   const d = loadTensorsFile(datasetPath);
@@ -44,7 +48,12 @@ export async function trainingDataset(datasetPath: string, p: Pick<TrainSgdParam
 }
 
 /** The model spec for data of shape [C, H, W] with `classes` classes: input and classes filled in. */
-export async function resolveModel(model: TrainSgdParams['model'], shape: readonly [number, number, number], classes: number, where: string): Promise<ModelSpec> {
+export async function resolveModel(
+  model: TrainSgdParams['model'],
+  shape: readonly [number, number, number],
+  classes: number,
+  where: string,
+): Promise<ModelSpec> {
   const { parseModelSpec, resolveModelSpecInput, validateModelSpec } = await import('../nn/build.js');
   let spec: ModelSpec;
   if (typeof model === 'string') spec = resolveModelSpecInput(parseModelSpec(model), shape);
@@ -55,7 +64,8 @@ export async function resolveModel(model: TrainSgdParams['model'], shape: readon
     if (o['kind'] === 'mlp' && o['activation'] === undefined) o['activation'] = 'relu';
     spec = resolveModelSpecInput(validateModelSpec(o, where), shape);
   }
-  if (spec.classes !== classes) throw new SpecpipeError('model-classes', `${where}: the model has ${spec.classes} classes, the data has ${classes}`);
+  if (spec.classes !== classes)
+    throw new SpecpipeError('model-classes', `${where}: the model has ${spec.classes} classes, the data has ${classes}`);
   return spec;
 }
 
@@ -66,7 +76,11 @@ export const trainSgdStage: StageKind<TrainSgdParams> = {
   description: 'Mini-batch SGD (momentum, weight decay, PyTorch semantics) with checkpoints at chosen epochs.',
   paramsSchema: loadSchema('stages/train-sgd.schema.json'),
   usesBackend: true,
-  outputs: { 'report-fragment.json': 'training curves for the report', 'checkpoint-epoch-<E>.safetensors': 'weights after epoch E (PyTorch state_dict layout)', [TRAIN_METRICS_FILE]: 'per-epoch loss/accuracy' },
+  outputs: {
+    'report-fragment.json': 'training curves for the report',
+    'checkpoint-epoch-<E>.safetensors': 'weights after epoch E (PyTorch state_dict layout)',
+    [TRAIN_METRICS_FILE]: 'per-epoch loss/accuracy',
+  },
   async run(ctx) {
     const p = ctx.params;
     const tf = await import('@tensorflow/tfjs-core');
@@ -79,7 +93,11 @@ export const trainSgdStage: StageKind<TrainSgdParams> = {
     const where = `${ctx.instance.name}: with.model`;
     const epochs = checkpointEpochs(p);
     const bad = epochs.find((e) => e > p.epochs);
-    if (bad !== undefined) throw new SpecpipeError('bad-checkpoints', `${ctx.instance.name}: with.checkpoints lists epoch ${bad}, but epochs is ${p.epochs}`);
+    if (bad !== undefined)
+      throw new SpecpipeError(
+        'bad-checkpoints',
+        `${ctx.instance.name}: with.checkpoints lists epoch ${bad}, but epochs is ${p.epochs}`,
+      );
 
     const data = await trainingDataset(findDatasetArtifact(ctx).path, p, ctx.seed);
     const prepared = prepareData(data, p.pad);
@@ -104,37 +122,60 @@ export const trainSgdStage: StageKind<TrainSgdParams> = {
         loss: p.loss,
       },
       (ev) => {
-        if (ev.kind === 'epoch') ctx.progress({ done: ev.metrics.epoch, total: p.epochs, unit: 'epoch', note: `loss ${ev.metrics.trainLoss.toFixed(4)}` });
+        if (ev.kind === 'epoch')
+          ctx.progress({
+            done: ev.metrics.epoch,
+            total: p.epochs,
+            unit: 'epoch',
+            note: `loss ${ev.metrics.trainLoss.toFixed(4)}`,
+          });
         else if (ev.kind === 'checkpoint') {
           const file = checkpointFile(ev.snapshot.epoch);
-          saveCheckpoint(join(ctx.outDir, file), network, ev.snapshot.params, ev.snapshot.buffers, prepared.preprocess, { ...meta, 'specpipe.epoch': String(ev.snapshot.epoch) });
+          saveCheckpoint(join(ctx.outDir, file), network, ev.snapshot.params, ev.snapshot.buffers, prepared.preprocess, {
+            ...meta,
+            'specpipe.epoch': String(ev.snapshot.epoch),
+          });
           roles[file] = 'checkpoint';
         }
       },
     );
     const hist = result.history;
-    writeArrowFile(join(ctx.outDir, TRAIN_METRICS_FILE), {
-      epoch: Int32Array.from(hist, (m) => m.epoch),
-      train_loss: Float64Array.from(hist, (m) => m.trainLoss),
-      train_acc: Float64Array.from(hist, (m) => m.trainAcc),
-      test_loss: Float64Array.from(hist, (m) => m.testLoss),
-      test_acc: Float64Array.from(hist, (m) => m.testAcc),
-      lr: Float64Array.from(hist, (m) => m.lr),
-      seconds: Float64Array.from(hist, (m) => m.seconds),
-    }, { 'specpipe.model': JSON.stringify(spec) });
+    writeArrowFile(
+      join(ctx.outDir, TRAIN_METRICS_FILE),
+      {
+        epoch: Int32Array.from(hist, (m) => m.epoch),
+        train_loss: Float64Array.from(hist, (m) => m.trainLoss),
+        train_acc: Float64Array.from(hist, (m) => m.trainAcc),
+        test_loss: Float64Array.from(hist, (m) => m.testLoss),
+        test_acc: Float64Array.from(hist, (m) => m.testAcc),
+        lr: Float64Array.from(hist, (m) => m.lr),
+        seconds: Float64Array.from(hist, (m) => m.seconds),
+      },
+      { 'specpipe.model': JSON.stringify(spec) },
+    );
     tf.dispose([...result.params, ...result.buffers]);
     // The report's training curves (loss and accuracy per epoch on train and test).
     const { REPORT_FRAGMENT_FILE } = await import('../report/reportFragment.js');
     const { writeFileSync } = await import('node:fs');
     const { datasetTag } = await import('./spectrumStage.js');
-    const tags = { dataset: datasetTag(ctx) ?? data.name, model: spec.kind, ...(p.train_per_class !== undefined && { samplesPerClass: p.train_per_class }) };
+    const tags = {
+      dataset: datasetTag(ctx) ?? data.name,
+      model: spec.kind,
+      ...(p.train_per_class !== undefined && { samplesPerClass: p.train_per_class }),
+    };
     const training = hist.flatMap((m) => [
       { ...tags, epoch: m.epoch, split: 'train' as const, loss: m.trainLoss, accuracy: m.trainAcc },
-      ...(Number.isNaN(m.testLoss) ? [] : [{ ...tags, epoch: m.epoch, split: 'test' as const, loss: m.testLoss, accuracy: m.testAcc }]),
+      ...(Number.isNaN(m.testLoss)
+        ? []
+        : [{ ...tags, epoch: m.epoch, split: 'test' as const, loss: m.testLoss, accuracy: m.testAcc }]),
     ]);
     writeFileSync(join(ctx.outDir, REPORT_FRAGMENT_FILE), JSON.stringify({ training }) + '\n');
     const last = hist[hist.length - 1];
-    const metrics: Record<string, number> = { parameters: network.size, train_samples: prepared.train.shape[0], test_samples: prepared.test.shape[0] };
+    const metrics: Record<string, number> = {
+      parameters: network.size,
+      train_samples: prepared.train.shape[0],
+      test_samples: prepared.test.shape[0],
+    };
     if (last !== undefined) {
       metrics['train_loss'] = last.trainLoss;
       metrics['train_acc'] = last.trainAcc;

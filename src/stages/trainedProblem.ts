@@ -39,7 +39,8 @@ export interface TrainedProblem {
 export function trainUpstream(ctx: StageContext<unknown>): UpstreamArtifact {
   const all = [...Object.values(ctx.needs), ...Object.values(ctx.gathered ?? {}).flat()];
   const t = all.find((u) => u.kind === 'train/sgd');
-  if (t === undefined) throw new SpecpipeError('no-train-upstream', `${ctx.instance.name}: needs a train/sgd stage among its needs`);
+  if (t === undefined)
+    throw new SpecpipeError('no-train-upstream', `${ctx.instance.name}: needs a train/sgd stage among its needs`);
   return t;
 }
 
@@ -65,7 +66,8 @@ export async function loadTrainedProblem(ctx: StageContext<unknown>, sel: Proble
   }
   const data = await trainingDataset(findDatasetArtifact(ctx).path, tp, ctx.seed);
   let split: Split = data[sel.split];
-  if (split.shape[0] === 0) throw new SpecpipeError('empty-split', `${ctx.instance.name}: the ${sel.split} split of ${train.name}'s data is empty`);
+  if (split.shape[0] === 0)
+    throw new SpecpipeError('empty-split', `${ctx.instance.name}: the ${sel.split} split of ${train.name}'s data is empty`);
   if (sel.samplesPerClass !== undefined) {
     const seen = new Map<number, number>();
     const keep: number[] = [];
@@ -77,10 +79,14 @@ export async function loadTrainedProblem(ctx: StageContext<unknown>, sel: Proble
     split = selectSamples(split, keep);
   }
   if (sel.maxSamples !== undefined && sel.maxSamples < split.shape[0]) {
-    split = selectSamples(split, Int32Array.from({ length: sel.maxSamples }, (_, i) => i));
+    split = selectSamples(
+      split,
+      Int32Array.from({ length: sel.maxSamples }, (_, i) => i),
+    );
   }
   const ckpt = loadCheckpoint(checkpointPath);
-  if (ckpt.preprocess === undefined) throw new SpecpipeError('checkpoint-preprocess', `${checkpointPath}: no preprocessing metadata`);
+  if (ckpt.preprocess === undefined)
+    throw new SpecpipeError('checkpoint-preprocess', `${checkpointPath}: no preprocessing metadata`);
   return {
     problem: {
       network: ckpt.network,

@@ -63,7 +63,12 @@ export function encodeArrowTable(columns: Record<string, ArrowColumn>, metadata:
       ? new Table([
           new RecordBatch(
             schema,
-            makeData({ type: new Struct(fields), length: 0, nullCount: 0, children: fields.map((f) => makeData({ type: f.type, length: 0 })) }),
+            makeData({
+              type: new Struct(fields),
+              length: 0,
+              nullCount: 0,
+              children: fields.map((f) => makeData({ type: f.type, length: 0 })),
+            }),
           ),
         ])
       : new Table(schema, Object.fromEntries(names.map((n, i) => [n, vectors[i]!])));
@@ -76,7 +81,10 @@ export function decodeArrowTable(bytes: Uint8Array, path = '<memory>'): ArrowTab
   try {
     table = tableFromIPC(bytes);
   } catch (e) {
-    throw new SpecpipeError('arrow-corrupt', `${path}: not a readable Arrow IPC file (${e instanceof Error ? e.message : String(e)})`);
+    throw new SpecpipeError(
+      'arrow-corrupt',
+      `${path}: not a readable Arrow IPC file (${e instanceof Error ? e.message : String(e)})`,
+    );
   }
   const columns: Record<string, ArrowColumn> = {};
   for (const field of table.schema.fields) {
@@ -84,9 +92,11 @@ export function decodeArrowTable(bytes: Uint8Array, path = '<memory>'): ArrowTab
     if (vec === null) continue;
     const type: DataType = field.type;
     if (DataType.isUtf8(type)) columns[field.name] = Array.from(vec.toArray() as ArrayLike<string>);
-    else if (DataType.isFloat(type) && type.precision === Precision.SINGLE) columns[field.name] = Float32Array.from(vec.toArray() as ArrayLike<number>);
+    else if (DataType.isFloat(type) && type.precision === Precision.SINGLE)
+      columns[field.name] = Float32Array.from(vec.toArray() as ArrayLike<number>);
     else if (DataType.isFloat(type)) columns[field.name] = Float64Array.from(vec.toArray() as ArrayLike<number>);
-    else if (DataType.isInt(type) && type.bitWidth === 32 && type.isSigned) columns[field.name] = Int32Array.from(vec.toArray() as ArrayLike<number>);
+    else if (DataType.isInt(type) && type.bitWidth === 32 && type.isSigned)
+      columns[field.name] = Int32Array.from(vec.toArray() as ArrayLike<number>);
     else columns[field.name] = Float64Array.from(Array.from(vec.toArray() as ArrayLike<number | bigint>, Number));
   }
   return { columns, metadata: Object.fromEntries(table.schema.metadata) };

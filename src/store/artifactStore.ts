@@ -1,5 +1,18 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, openSync, readSync, closeSync, fsyncSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+  openSync,
+  readSync,
+  closeSync,
+  fsyncSync,
+} from 'node:fs';
 import { join, relative, resolve, sep } from 'node:path';
 import { SpecpipeError } from '../util/errors.js';
 import type { ArtifactRole } from '../stages/registry.js';
@@ -15,7 +28,8 @@ export type VerifyMode =
   /** Every file is rehashed (`--verify full`). */
   | 'full';
 
-export type Verdict = { readonly ok: true; readonly manifest: Manifest } | { readonly ok: false; readonly reason: string; readonly present: boolean };
+export type Verdict =
+  { readonly ok: true; readonly manifest: Manifest } | { readonly ok: false; readonly reason: string; readonly present: boolean };
 
 export function sha256File(path: string): string {
   const h = createHash('sha256');
@@ -99,10 +113,16 @@ export class ArtifactStore {
       } catch {
         return { ok: false, reason: `${f.path} is missing`, present: true };
       }
-      if (st.size !== f.bytes) return { ok: false, reason: `${f.path} has ${st.size} bytes, the manifest says ${f.bytes}`, present: true };
+      if (st.size !== f.bytes)
+        return { ok: false, reason: `${f.path} has ${st.size} bytes, the manifest says ${f.bytes}`, present: true };
       if (mode === 'full' || Math.abs(st.mtimeMs - f.mtimeMs) >= 1) {
         const h = sha256File(p);
-        if (h !== f.sha256) return { ok: false, reason: `${f.path} does not match its sha256 (content changed since it was written)`, present: true };
+        if (h !== f.sha256)
+          return {
+            ok: false,
+            reason: `${f.path} does not match its sha256 (content changed since it was written)`,
+            present: true,
+          };
       }
     }
     return { ok: true, manifest: m };
@@ -140,10 +160,19 @@ export class ArtifactStore {
    * Hashes every file of `tmp`, writes manifest.json (last), and renames the directory to `<key>`
    * (caller holds the key's lock and has discarded any previous directory).
    */
-  commit(key: string, tmp: string, manifest: Omit<Manifest, 'files'>, roles: Readonly<Record<string, ArtifactRole>> = {}): Manifest {
+  commit(
+    key: string,
+    tmp: string,
+    manifest: Omit<Manifest, 'files'>,
+    roles: Readonly<Record<string, ArtifactRole>> = {},
+  ): Manifest {
     const files: ManifestFile[] = [];
     for (const path of listFiles(tmp)) {
-      if (path === 'manifest.json') throw new SpecpipeError('stage-wrote-manifest', `stage ${manifest.instance} wrote manifest.json itself; that name is the store's`);
+      if (path === 'manifest.json')
+        throw new SpecpipeError(
+          'stage-wrote-manifest',
+          `stage ${manifest.instance} wrote manifest.json itself; that name is the store's`,
+        );
       const p = join(tmp, path);
       const fd = openSync(p, 'r+');
       try {
@@ -207,7 +236,8 @@ export class ArtifactStore {
         const pid = Number(name.split('.')[1]);
         const lockDir = join(this.root, '.locks', key);
         const owner = lockOwner(lockDir);
-        const writerAlive = owner !== undefined && owner.pid === pid && !lockIsStale(lockDir, this.#lockOptions.staleMs ?? DEFAULT_STALE_MS);
+        const writerAlive =
+          owner !== undefined && owner.pid === pid && !lockIsStale(lockDir, this.#lockOptions.staleMs ?? DEFAULT_STALE_MS);
         if (!writerAlive) {
           rmSync(join(tmpRoot, name), { recursive: true, force: true });
           n++;

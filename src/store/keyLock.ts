@@ -114,7 +114,13 @@ export function tryLock(dir: string, what: string, options: LockOptions = {}): H
     if (lockIsStale(dir, staleMs)) breakStaleLock(dir, staleMs);
     return undefined;
   }
-  const owner: LockOwner = { pid: process.pid, host: hostname(), token: randomBytes(8).toString('hex'), since: new Date().toISOString(), what };
+  const owner: LockOwner = {
+    pid: process.pid,
+    host: hostname(),
+    token: randomBytes(8).toString('hex'),
+    since: new Date().toISOString(),
+    what,
+  };
   writeFileSync(join(dir, 'owner.json'), JSON.stringify(owner));
   let lastBeat = Date.now();
   const touch = (): void => {

@@ -32,7 +32,12 @@ export interface RunStageRecord {
 /** `runs/<id>.json`. */
 export interface RunRecord {
   readonly run: string;
-  readonly pipeline: { readonly name: string; readonly file: string; readonly sha256: string; readonly overrides: readonly string[] };
+  readonly pipeline: {
+    readonly name: string;
+    readonly file: string;
+    readonly sha256: string;
+    readonly overrides: readonly string[];
+  };
   readonly store: string;
   readonly backend: string;
   readonly executor: string;
@@ -96,6 +101,10 @@ export function resolveRunId(runsDir: string, ref: string): string {
   if (ids.includes(ref)) return ref;
   const hits = ids.filter((i) => i.startsWith(ref));
   if (hits.length === 1) return hits[0]!;
-  if (hits.length > 1) throw new SpecpipeError('ambiguous-run', `run "${ref}" is ambiguous: ${hits.slice(0, 5).join(', ')}${hits.length > 5 ? ', …' : ''}`);
+  if (hits.length > 1)
+    throw new SpecpipeError(
+      'ambiguous-run',
+      `run "${ref}" is ambiguous: ${hits.slice(0, 5).join(', ')}${hits.length > 5 ? ', …' : ''}`,
+    );
   throw new SpecpipeError('no-such-run', `no run "${ref}" in ${runsDir} (latest: ${ids.slice(-3).join(', ')})`);
 }

@@ -14,7 +14,8 @@ export interface PreparedData {
  * (population) standard deviation of the *train* split's unpadded pixels, `pad` zeros on each side (2: 28→32).
  */
 export function trainPreprocess(data: Dataset, pad = 0): Preprocess {
-  if (!Number.isInteger(pad) || pad < 0) throw new SpecpipeError('bad-option', `--pad must be a non-negative integer, received ${pad}`);
+  if (!Number.isInteger(pad) || pad < 0)
+    throw new SpecpipeError('bad-option', `--pad must be a non-negative integer, received ${pad}`);
   const { mean, std } = channelStatistics(data.train);
   return { mean, std, pad };
 }

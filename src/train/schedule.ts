@@ -33,7 +33,8 @@ export function parseSchedule(kind: string, epochs: number, stepSize?: number, g
       return { kind: 'constant' };
     case 'step': {
       const s = stepSize ?? Math.max(1, Math.ceil(epochs / 3));
-      if (!Number.isInteger(s) || s < 1) throw new SpecpipeError('bad-option', `--step-size must be a positive integer, received ${stepSize}`);
+      if (!Number.isInteger(s) || s < 1)
+        throw new SpecpipeError('bad-option', `--step-size must be a positive integer, received ${stepSize}`);
       const g = gamma ?? 0.1;
       if (!(g > 0)) throw new SpecpipeError('bad-option', `--gamma must be positive, received ${gamma}`);
       return { kind: 'step', stepSize: s, gamma: g };

@@ -85,13 +85,18 @@ function checkOptions(o: TrainOptions): void {
   const positiveInt = (name: string, v: number): void => {
     if (!Number.isInteger(v) || v < 1) throw new SpecpipeError('bad-option', `${name} must be a positive integer, received ${v}`);
   };
-  if (!Number.isInteger(o.epochs) || o.epochs < 0) throw new SpecpipeError('bad-option', `epochs must be a non-negative integer, received ${o.epochs}`);
+  if (!Number.isInteger(o.epochs) || o.epochs < 0)
+    throw new SpecpipeError('bad-option', `epochs must be a non-negative integer, received ${o.epochs}`);
   positiveInt('batch size', o.batchSize);
-  if (!(o.lr >= 0) || !Number.isFinite(o.lr)) throw new SpecpipeError('bad-option', `lr must be a non-negative number, received ${o.lr}`);
-  if (!(o.momentum >= 0 && o.momentum < 1)) throw new SpecpipeError('bad-option', `momentum must be in [0, 1), received ${o.momentum}`);
-  if (!(o.weightDecay >= 0)) throw new SpecpipeError('bad-option', `weight decay must be non-negative, received ${o.weightDecay}`);
+  if (!(o.lr >= 0) || !Number.isFinite(o.lr))
+    throw new SpecpipeError('bad-option', `lr must be a non-negative number, received ${o.lr}`);
+  if (!(o.momentum >= 0 && o.momentum < 1))
+    throw new SpecpipeError('bad-option', `momentum must be in [0, 1), received ${o.momentum}`);
+  if (!(o.weightDecay >= 0))
+    throw new SpecpipeError('bad-option', `weight decay must be non-negative, received ${o.weightDecay}`);
   for (const e of o.checkpoints ?? []) {
-    if (!Number.isInteger(e) || e < 0 || e > o.epochs) throw new SpecpipeError('bad-option', `checkpoint epochs must be integers in [0, ${o.epochs}], received ${e}`);
+    if (!Number.isInteger(e) || e < 0 || e > o.epochs)
+      throw new SpecpipeError('bad-option', `checkpoint epochs must be integers in [0, ${o.epochs}], received ${e}`);
   }
   if (o.train.shape[0] === 0) throw new SpecpipeError('bad-option', 'the training split is empty');
 }
@@ -187,7 +192,10 @@ export async function trainModel(options: TrainOptions, onProgress?: (p: TrainPr
       }
     }
     const trainSeconds = (performance.now() - t0) / 1000;
-    const test = options.test === undefined ? undefined : evaluateModel(network, params, buffers, options.test, { batchSize: options.evalBatchSize, loss: options.loss });
+    const test =
+      options.test === undefined
+        ? undefined
+        : evaluateModel(network, params, buffers, options.test, { batchSize: options.evalBatchSize, loss: options.loss });
     const metrics: EpochMetrics = {
       epoch: epoch + 1,
       lr,

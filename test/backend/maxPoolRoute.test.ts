@@ -27,7 +27,13 @@ const CASES: readonly { shape: [number, number, number, number]; k: number; s: n
 ];
 
 /** Reference: for each window the first strict maximum in row-major window order. */
-function reference(x: Float32Array, ddx: Float32Array, [n, h, w, c]: readonly [number, number, number, number], k: number, s: number): number[] {
+function reference(
+  x: Float32Array,
+  ddx: Float32Array,
+  [n, h, w, c]: readonly [number, number, number, number],
+  k: number,
+  s: number,
+): number[] {
   const oh = Math.floor((h - k) / s) + 1;
   const ow = Math.floor((w - k) / s) + 1;
   const out: number[] = [];
@@ -61,7 +67,8 @@ function check(label: string): void {
     const y = tf.maxPool(x, k, s, pad);
     assert.ok(tf.getKernel(MAX_POOL_ROUTE_KERNEL, 'cpu') !== undefined, `${label}: route kernel registered`);
     const got = maxPoolRouteAdjoint(ddx, x, y, k, s, pad);
-    if (pad === 'valid') assert.deepEqual(Array.from(got.dataSync()), reference(xv, dv, shape, k, s), `${label} ${shape} k${k}: reference`);
+    if (pad === 'valid')
+      assert.deepEqual(Array.from(got.dataSync()), reference(xv, dv, shape, k, s), `${label} ${shape} k${k}: reference`);
     tf.unregisterKernel(MAX_POOL_ROUTE_KERNEL, 'cpu');
     const want = maxPoolRouteAdjoint(ddx, x, y, k, s, pad);
     unregisterOpenBlasKernels();
@@ -70,7 +77,11 @@ function check(label: string): void {
     // The tfjs formulation averages then multiplies by k² (float32 rounding for k² ≠ 2^j): close, not exact.
     const g = got.dataSync();
     const w = want.dataSync();
-    for (let i = 0; i < w.length; i++) assert.ok(Math.abs(g[i]! - w[i]!) <= 1e-6 * Math.max(1, Math.abs(w[i]!)), `${label} ${shape} k${k}: entry ${i} ${g[i]} vs tfjs formulation ${w[i]}`);
+    for (let i = 0; i < w.length; i++)
+      assert.ok(
+        Math.abs(g[i]! - w[i]!) <= 1e-6 * Math.max(1, Math.abs(w[i]!)),
+        `${label} ${shape} k${k}: entry ${i} ${g[i]} vs tfjs formulation ${w[i]}`,
+      );
     tf.dispose([x, ddx, y, got, want]);
   }
 }

@@ -103,7 +103,13 @@ function ensureGradients(): void {
         const { strides, pad } = attrs as unknown as { strides: [number, number]; pad: 'same' | 'valid' };
         return {
           x: () => tf.conv2dTranspose(dy as tf.Tensor4D, w, x.shape, strides, pad),
-          filter: () => tf.engine().runKernel('Conv2DBackpropFilter', { x, dy: dy as tf.Tensor }, { strides, pad, dataFormat: 'NHWC', filterShape: w.shape } as never) as tf.Tensor,
+          filter: () =>
+            tf.engine().runKernel('Conv2DBackpropFilter', { x, dy: dy as tf.Tensor }, {
+              strides,
+              pad,
+              dataFormat: 'NHWC',
+              filterShape: w.shape,
+            } as never) as tf.Tensor,
         };
       },
     });
@@ -164,7 +170,9 @@ test('BatchMatMul: all transpose combinations, batched, broadcast batch, odd siz
     agree(`matMul ${sa}×${sb} tA=${ta} tB=${tb}`, () => tf.matMul(a, b, ta, tb));
   }
   agree('matMul with zero inner size', () => tf.matMul(tf.zeros([3, 0]), tf.zeros([0, 4])));
-  agree('int32 matMul falls back to stock', () => tf.cast(tf.matMul(tf.tensor2d([[1, 2]], [1, 2], 'int32'), tf.tensor2d([[3], [4]], [2, 1], 'int32')), 'float32'));
+  agree('int32 matMul falls back to stock', () =>
+    tf.cast(tf.matMul(tf.tensor2d([[1, 2]], [1, 2], 'int32'), tf.tensor2d([[3], [4]], [2, 1], 'int32')), 'float32'),
+  );
   assert.throws(() => tf.matMul(tf.zeros([2, 3]), tf.zeros([4, 2])), /inner shapes/);
 });
 
@@ -175,17 +183,34 @@ test('_FusedMatMul: bias and activations', { skip: blasMissing }, () => {
   for (const activation of ['linear', 'relu', 'relu6', 'elu', 'sigmoid', 'leakyrelu'] as const) {
     agree(`fused matMul ${activation}`, () => tf.fused.matMul({ a, b, bias, activation, leakyreluAlpha: 0.1 }));
   }
-  agree('fused matMul transposed, no bias', () => tf.fused.matMul({ a: tf.transpose(a), b, transposeA: true, activation: 'relu' }));
+  agree('fused matMul transposed, no bias', () =>
+    tf.fused.matMul({ a: tf.transpose(a), b, transposeA: true, activation: 'relu' }),
+  );
   const alpha = randn([5]);
   agree('fused matMul prelu', () => tf.fused.matMul({ a, b, bias, activation: 'prelu', preluActivationWeights: alpha }));
 });
 
-const CONV_CASES: { x: number[]; w: number[]; strides: [number, number]; pad: 'same' | 'valid' | [[number, number], [number, number], [number, number], [number, number]] }[] = [
+const CONV_CASES: {
+  x: number[];
+  w: number[];
+  strides: [number, number];
+  pad: 'same' | 'valid' | [[number, number], [number, number], [number, number], [number, number]];
+}[] = [
   { x: [2, 9, 9, 1], w: [5, 5, 1, 3], strides: [1, 1], pad: 'same' },
   { x: [3, 11, 13, 3], w: [3, 4, 3, 5], strides: [2, 2], pad: 'same' },
   { x: [2, 10, 7, 4], w: [3, 3, 4, 6], strides: [1, 2], pad: 'valid' },
   { x: [1, 8, 8, 2], w: [2, 2, 2, 3], strides: [2, 2], pad: 'valid' },
-  { x: [2, 7, 9, 3], w: [3, 3, 3, 2], strides: [2, 1], pad: [[0, 0], [1, 2], [2, 0], [0, 0]] },
+  {
+    x: [2, 7, 9, 3],
+    w: [3, 3, 3, 2],
+    strides: [2, 1],
+    pad: [
+      [0, 0],
+      [1, 2],
+      [2, 0],
+      [0, 0],
+    ],
+  },
   { x: [3, 6, 5, 4], w: [1, 1, 4, 7], strides: [1, 1], pad: 'valid' },
   { x: [2, 6, 5, 4], w: [1, 1, 4, 3], strides: [2, 2], pad: 'same' },
   { x: [1, 5, 5, 2], w: [5, 5, 2, 2], strides: [3, 3], pad: 'same' },
@@ -199,32 +224,63 @@ function convCases(label: string): void {
     agree(`conv2d ${name}`, () => tf.conv2d(x, w, c.strides, c.pad));
     const y = tf.conv2d(x, w, c.strides, c.pad);
     const dy = randn(y.shape);
-    agree(`Conv2DBackpropInput ${name}`, () => tf.engine().runKernel('Conv2DBackpropInput', { dy, filter: w }, { inputShape: c.x, strides: c.strides, pad: c.pad, dataFormat: 'NHWC' } as never) as tf.Tensor);
-    agree(`Conv2DBackpropFilter ${name}`, () => tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, { filterShape: c.w, strides: c.strides, pad: c.pad, dataFormat: 'NHWC' } as never) as tf.Tensor);
+    agree(
+      `Conv2DBackpropInput ${name}`,
+      () =>
+        tf.engine().runKernel('Conv2DBackpropInput', { dy, filter: w }, {
+          inputShape: c.x,
+          strides: c.strides,
+          pad: c.pad,
+          dataFormat: 'NHWC',
+        } as never) as tf.Tensor,
+    );
+    agree(
+      `Conv2DBackpropFilter ${name}`,
+      () =>
+        tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, {
+          filterShape: c.w,
+          strides: c.strides,
+          pad: c.pad,
+          dataFormat: 'NHWC',
+        } as never) as tf.Tensor,
+    );
   }
 }
 
-test('Conv2D, Conv2DBackpropInput, Conv2DBackpropFilter: strides, same/valid/explicit padding, 1×1, odd sizes', { skip: blasMissing }, () => {
-  convCases('native im2col');
-  const x = randn([2, 7, 7, 3]) as tf.Tensor4D;
-  const w = randn([3, 3, 3, 4]) as tf.Tensor4D;
-  const bias = randn([4]);
-  agree('fused conv2d bias+relu', () => tf.fused.conv2d({ x, filter: w, strides: 1, pad: 'same', bias, activation: 'relu' }));
-  agree('dilated conv2d falls back to stock', () => tf.conv2d(x, w, 1, 'same', 'NHWC', 2));
-});
+test(
+  'Conv2D, Conv2DBackpropInput, Conv2DBackpropFilter: strides, same/valid/explicit padding, 1×1, odd sizes',
+  { skip: blasMissing },
+  () => {
+    convCases('native im2col');
+    const x = randn([2, 7, 7, 3]) as tf.Tensor4D;
+    const w = randn([3, 3, 3, 4]) as tf.Tensor4D;
+    const bias = randn([4]);
+    agree('fused conv2d bias+relu', () => tf.fused.conv2d({ x, filter: w, strides: 1, pad: 'same', bias, activation: 'relu' }));
+    agree('dilated conv2d falls back to stock', () => tf.conv2d(x, w, 1, 'same', 'NHWC', 2));
+  },
+);
 
 test('gradients through conv2d and matMul (tf.grads) agree with stock kernels', { skip: blasMissing }, () => {
   ensureGradients();
   const x = randn([3, 9, 8, 2]) as tf.Tensor4D;
   const w = randn([3, 3, 2, 4]) as tf.Tensor4D;
-  for (const [strides, pad] of [[[1, 1], 'same'], [[2, 2], 'same'], [[2, 1], 'valid']] as [[number, number], 'same' | 'valid'][]) {
+  for (const [strides, pad] of [
+    [[1, 1], 'same'],
+    [[2, 2], 'same'],
+    [[2, 1], 'valid'],
+  ] as [[number, number], 'same' | 'valid'][]) {
     const f = (a: tf.Tensor, b: tf.Tensor): tf.Tensor => tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, strides, pad);
     const dy = randn(f(x, w).shape);
     agree(`grad conv2d s=${strides} ${pad}`, () => tf.grads(f)([x, w], dy));
   }
   const a = randn([4, 6, 5]); // M = 6, K = 5
   const b = randn([4, 3, 5]); // N = 3, K = 5
-  for (const [ta, tb] of [[false, false], [true, false], [false, true], [true, true]] as [boolean, boolean][]) {
+  for (const [ta, tb] of [
+    [false, false],
+    [true, false],
+    [false, true],
+    [true, true],
+  ] as [boolean, boolean][]) {
     const A = ta ? tf.transpose(a, [0, 2, 1]) : a;
     const B = tb ? b : tf.transpose(b, [0, 2, 1]);
     const f = (p: tf.Tensor, q: tf.Tensor): tf.Tensor => tf.matMul(p, q, ta, tb);
@@ -251,7 +307,32 @@ test('native elementwise kernels: unary ops incl. NaN, ±Inf and large arguments
   const status = openBlasKernelStatus()!;
   assert.ok(status.elementwise.ok, `native elementwise library: ${JSON.stringify(status.elementwise)}`);
   for (const n of NATIVE_ELEMENTWISE_KERNEL_NAMES) assert.ok(status.kernels.includes(n), `${n} registered`);
-  const special = [NaN, Infinity, -Infinity, 0, -0, 1e-30, -1e-30, 1e-7, 0.3, -0.62, 0.63, 5, -9, 20, 44, -44, 87, 88.5, 89, -87, -88, -104, 1e30, -1e30];
+  const special = [
+    NaN,
+    Infinity,
+    -Infinity,
+    0,
+    -0,
+    1e-30,
+    -1e-30,
+    1e-7,
+    0.3,
+    -0.62,
+    0.63,
+    5,
+    -9,
+    20,
+    44,
+    -44,
+    87,
+    88.5,
+    89,
+    -87,
+    -88,
+    -104,
+    1e30,
+    -1e30,
+  ];
   const values = new Float32Array(4000 + special.length);
   for (let i = 0; i < 4000; i++) values[i] = rng.normal() * 4;
   values.set(special, 4000);
@@ -271,16 +352,34 @@ test('native elementwise kernels: unary ops incl. NaN, ±Inf and large arguments
 
 function checkBinaryOps(): void {
   const shapes: [number[], number[]][] = [
-    [[4, 5, 6, 3], [4, 5, 6, 3]],
+    [
+      [4, 5, 6, 3],
+      [4, 5, 6, 3],
+    ],
     [[4, 5, 6, 3], [3]],
     [[3], [4, 5, 6, 3]],
-    [[4, 5, 6, 3], [1, 1, 1, 3]],
-    [[7, 10], [7, 1]],
-    [[7, 1], [7, 10]],
+    [
+      [4, 5, 6, 3],
+      [1, 1, 1, 3],
+    ],
+    [
+      [7, 10],
+      [7, 1],
+    ],
+    [
+      [7, 1],
+      [7, 10],
+    ],
     [[7, 10], []],
     [[], [7, 10]],
-    [[3, 1], [1, 4]],
-    [[2, 3, 4], [3, 1]],
+    [
+      [3, 1],
+      [1, 4],
+    ],
+    [
+      [2, 3, 4],
+      [3, 1],
+    ],
     [[5, 6], [6]],
   ];
   for (const [sa, sb] of shapes) {
@@ -291,7 +390,9 @@ function checkBinaryOps(): void {
     agree(`mul ${sa}*${sb}`, () => tf.mul(a, b));
     agree(`div ${sa}/${sb}`, () => tf.div(a, b));
   }
-  agree('int32 add falls back to stock', () => tf.cast(tf.add(tf.tensor1d([1, 2], 'int32'), tf.tensor1d([3, 4], 'int32')), 'float32'));
+  agree('int32 add falls back to stock', () =>
+    tf.cast(tf.add(tf.tensor1d([1, 2], 'int32'), tf.tensor1d([3, 4], 'int32')), 'float32'),
+  );
 }
 
 function checkSumsAndMeans(): void {
@@ -319,11 +420,20 @@ function checkMaxPools(): void {
   for (const [shape, size, stride, pad] of cases) {
     const x = randn(shape) as tf.Tensor4D;
     const tied = tf.round(tf.mul(x, 2)) as tf.Tensor4D;
-    for (const [label, input] of [['random', x], ['ties', tied]] as [string, tf.Tensor4D][]) {
+    for (const [label, input] of [
+      ['random', x],
+      ['ties', tied],
+    ] as [string, tf.Tensor4D][]) {
       agree(`maxPool ${label} ${shape} k${size} s${stride} ${pad}`, () => tf.maxPool(input, size, stride, pad));
       const y = tf.maxPool(input, size, stride, pad);
       const dy = randn(y.shape);
-      agree(`MaxPoolGrad ${label} ${shape} k${size} s${stride} ${pad}`, () => tf.engine().runKernel('MaxPoolGrad', { dy, input, output: y }, { filterSize: size, strides: stride, pad } as never) as tf.Tensor);
+      agree(
+        `MaxPoolGrad ${label} ${shape} k${size} s${stride} ${pad}`,
+        () =>
+          tf
+            .engine()
+            .runKernel('MaxPoolGrad', { dy, input, output: y }, { filterSize: size, strides: stride, pad } as never) as tf.Tensor,
+      );
     }
   }
 }
@@ -339,17 +449,33 @@ function checkAvgPools(): void {
     const x = randn(shape) as tf.Tensor4D;
     agree(`avgPool ${shape} k${size} s${stride} ${pad}`, () => tf.avgPool(x, size, stride, pad));
     const dy = randn(tf.avgPool(x, size, stride, pad).shape);
-    agree(`AvgPoolGrad ${shape} k${size} s${stride} ${pad}`, () => tf.engine().runKernel('AvgPoolGrad', { dy, input: x }, { filterSize: size, strides: stride, pad } as never) as tf.Tensor);
+    agree(
+      `AvgPoolGrad ${shape} k${size} s${stride} ${pad}`,
+      () =>
+        tf.engine().runKernel('AvgPoolGrad', { dy, input: x }, { filterSize: size, strides: stride, pad } as never) as tf.Tensor,
+    );
   }
 }
 
-test('native binary ops with broadcasting: same shape, scalar, bias (suffix), per-row (prefix), other', { skip: elementwiseMissing }, checkBinaryOps);
+test(
+  'native binary ops with broadcasting: same shape, scalar, bias (suffix), per-row (prefix), other',
+  { skip: elementwiseMissing },
+  checkBinaryOps,
+);
 
-test('native Sum and Mean: leading axes (bias gradients), trailing axes, all, keepDims, middle axes', { skip: elementwiseMissing }, checkSumsAndMeans);
+test(
+  'native Sum and Mean: leading axes (bias gradients), trailing axes, all, keepDims, middle axes',
+  { skip: elementwiseMissing },
+  checkSumsAndMeans,
+);
 
 test('native MaxPool and MaxPoolGrad: strides, overlap, same/valid padding, ties', { skip: elementwiseMissing }, checkMaxPools);
 
-test('native AvgPool and AvgPoolGrad: strides, overlap, same/valid padding, global average', { skip: elementwiseMissing }, checkAvgPools);
+test(
+  'native AvgPool and AvgPoolGrad: strides, overlap, same/valid padding, global average',
+  { skip: elementwiseMissing },
+  checkAvgPools,
+);
 
 test('SPECPIPE_NO_NATIVE=1: ok:false with the reason, stock kernels stay', { skip: blasMissing }, () => {
   unregisterOpenBlasKernels();
@@ -385,36 +511,51 @@ test('a bad SPECPIPE_BLAS_THREADS is refused with the value received', () => {
   unregisterOpenBlasKernels();
   process.env.SPECPIPE_BLAS_THREADS = 'two';
   try {
-    assert.deepEqual(registerOpenBlasKernels(), { ok: false, reason: 'SPECPIPE_BLAS_THREADS must be a positive integer, received "two"' });
+    assert.deepEqual(registerOpenBlasKernels(), {
+      ok: false,
+      reason: 'SPECPIPE_BLAS_THREADS must be a positive integer, received "two"',
+    });
   } finally {
     delete process.env.SPECPIPE_BLAS_THREADS;
   }
 });
 
-test('without a C compiler: GEMM kernels register, JavaScript im2col and fallback kernels agree with stock', { skip: blasMissing }, () => {
-  unregisterOpenBlasKernels();
-  process.env.CC = '/nonexistent/cc';
-  process.env.SPECPIPE_NATIVE_DIR = `/tmp/specpipe-native-test-${process.pid}`;
-  try {
-    assert.deepEqual(registerOpenBlasKernels(), { ok: true });
-    const status = openBlasKernelStatus()!;
-    assert.deepEqual(status.elementwise, { ok: false, reason: 'no C compiler: "/nonexistent/cc" not found (set CC, or install gcc/clang)' });
-    assert.deepEqual([...status.kernels], [...OPENBLAS_KERNEL_NAMES]);
-    assert.deepEqual([...status.javascript], [...JS_FALLBACK_KERNEL_NAMES]);
-    for (const n of JS_FALLBACK_KERNEL_NAMES) assert.notEqual(tf.getKernel(n, 'cpu')!.kernelFunc, stockKernel(n)!.kernelFunc, `${n} replaced by the JavaScript fallback`);
-    assert.equal(tf.getKernel('Relu', 'cpu')!.kernelFunc, stockKernel('Relu')!.kernelFunc);
-    convCases('JavaScript im2col');
-    checkBinaryOps();
-    checkSumsAndMeans();
-    checkMaxPools();
-    checkAvgPools();
-  } finally {
-    delete process.env.CC;
-    rmSync(process.env.SPECPIPE_NATIVE_DIR!, { recursive: true, force: true });
-    delete process.env.SPECPIPE_NATIVE_DIR;
+test(
+  'without a C compiler: GEMM kernels register, JavaScript im2col and fallback kernels agree with stock',
+  { skip: blasMissing },
+  () => {
     unregisterOpenBlasKernels();
-  }
-});
+    process.env.CC = '/nonexistent/cc';
+    process.env.SPECPIPE_NATIVE_DIR = `/tmp/specpipe-native-test-${process.pid}`;
+    try {
+      assert.deepEqual(registerOpenBlasKernels(), { ok: true });
+      const status = openBlasKernelStatus()!;
+      assert.deepEqual(status.elementwise, {
+        ok: false,
+        reason: 'no C compiler: "/nonexistent/cc" not found (set CC, or install gcc/clang)',
+      });
+      assert.deepEqual([...status.kernels], [...OPENBLAS_KERNEL_NAMES]);
+      assert.deepEqual([...status.javascript], [...JS_FALLBACK_KERNEL_NAMES]);
+      for (const n of JS_FALLBACK_KERNEL_NAMES)
+        assert.notEqual(
+          tf.getKernel(n, 'cpu')!.kernelFunc,
+          stockKernel(n)!.kernelFunc,
+          `${n} replaced by the JavaScript fallback`,
+        );
+      assert.equal(tf.getKernel('Relu', 'cpu')!.kernelFunc, stockKernel('Relu')!.kernelFunc);
+      convCases('JavaScript im2col');
+      checkBinaryOps();
+      checkSumsAndMeans();
+      checkMaxPools();
+      checkAvgPools();
+    } finally {
+      delete process.env.CC;
+      rmSync(process.env.SPECPIPE_NATIVE_DIR!, { recursive: true, force: true });
+      delete process.env.SPECPIPE_NATIVE_DIR;
+      unregisterOpenBlasKernels();
+    }
+  },
+);
 
 test('registers and computes inside a worker thread (data-parallel curvature workers)', { skip: blasMissing }, async () => {
   // Under tsx (running the .ts sources) the worker needs tsx's loader and the .ts path; compiled, neither.

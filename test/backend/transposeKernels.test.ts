@@ -3,7 +3,12 @@ import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
-import { openBlasKernelStatus, registerOpenBlasKernels, stockKernel, unregisterOpenBlasKernels } from '../../src/backend/openblasKernels.js';
+import {
+  openBlasKernelStatus,
+  registerOpenBlasKernels,
+  stockKernel,
+  unregisterOpenBlasKernels,
+} from '../../src/backend/openblasKernels.js';
 import { loadOpenBlas } from '../../src/backend/native/openblasLibrary.js';
 import { transposeCanonical } from '../../src/backend/native/elementwiseKernels.js';
 import { Rng } from '../../src/util/random.js';
@@ -18,19 +23,55 @@ tf.env().set('IS_TEST', true);
 await tf.setBackend('cpu');
 
 const CASES: readonly [number[], number[]][] = [
-  [[7, 5], [1, 0]],
-  [[33, 65], [1, 0]],
-  [[256, 7, 7, 16], [0, 3, 1, 2]],
-  [[3, 16, 7, 7], [0, 2, 3, 1]],
-  [[2, 5, 6, 3], [0, 3, 1, 2]],
-  [[4, 1, 9, 1], [3, 2, 1, 0]],
-  [[1, 1], [1, 0]],
-  [[0, 3], [1, 0]],
+  [
+    [7, 5],
+    [1, 0],
+  ],
+  [
+    [33, 65],
+    [1, 0],
+  ],
+  [
+    [256, 7, 7, 16],
+    [0, 3, 1, 2],
+  ],
+  [
+    [3, 16, 7, 7],
+    [0, 2, 3, 1],
+  ],
+  [
+    [2, 5, 6, 3],
+    [0, 3, 1, 2],
+  ],
+  [
+    [4, 1, 9, 1],
+    [3, 2, 1, 0],
+  ],
+  [
+    [1, 1],
+    [1, 0],
+  ],
+  [
+    [0, 3],
+    [1, 0],
+  ],
   [[5], [0]],
-  [[2, 3, 4], [2, 0, 1]],
-  [[2, 3, 4, 5, 2], [4, 1, 3, 0, 2]],
-  [[2, 2, 3, 1, 2, 3], [5, 3, 0, 4, 1, 2]],
-  [[3, 4, 5], [0, 1, 2]],
+  [
+    [2, 3, 4],
+    [2, 0, 1],
+  ],
+  [
+    [2, 3, 4, 5, 2],
+    [4, 1, 3, 0, 2],
+  ],
+  [
+    [2, 2, 3, 1, 2, 3],
+    [5, 3, 0, 4, 1, 2],
+  ],
+  [
+    [3, 4, 5],
+    [0, 1, 2],
+  ],
 ];
 
 function run(shape: number[], perm: number[], dtype: 'float32' | 'int32'): { shape: number[]; bits: Int32Array } {
@@ -40,9 +81,14 @@ function run(shape: number[], perm: number[], dtype: 'float32' | 'int32'): { sha
   if (dtype === 'float32') {
     const v = Float32Array.from({ length: n }, () => r.normal());
     const special = [NaN, -0, Infinity, -Infinity];
-    for (let i = 0; i < Math.min(n, special.length); i++) v[i * 3 % Math.max(1, n)] = special[i]!;
+    for (let i = 0; i < Math.min(n, special.length); i++) v[(i * 3) % Math.max(1, n)] = special[i]!;
     x = tf.tensor(v, shape);
-  } else x = tf.tensor(Int32Array.from({ length: n }, () => r.int(1 << 30) - (1 << 29)), shape, 'int32');
+  } else
+    x = tf.tensor(
+      Int32Array.from({ length: n }, () => r.int(1 << 30) - (1 << 29)),
+      shape,
+      'int32',
+    );
   const y = tf.transpose(x, perm);
   const raw = y.dataSync() as Float32Array | Int32Array;
   const out = { shape: y.shape, bits: new Int32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength)) };

@@ -15,7 +15,20 @@ test('an unknown option is a usage error naming the option, never a stack trace'
 });
 
 test('every command answers --help with its usage on stdout', () => {
-  for (const name of ['run', 'validate', 'explain', 'diff', 'show', 'runs', 'gc', 'report', 'worker', 'train', 'eval', 'spectrum']) {
+  for (const name of [
+    'run',
+    'validate',
+    'explain',
+    'diff',
+    'show',
+    'runs',
+    'gc',
+    'report',
+    'worker',
+    'train',
+    'eval',
+    'spectrum',
+  ]) {
     const r = cli([name, '--help']);
     assert.equal(r.code, 0, `${name}: ${r.stderr}`);
     assert.match(r.stdout, new RegExp(`usage: specpipe ${name}`), name);

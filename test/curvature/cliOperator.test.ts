@@ -20,12 +20,28 @@ test('spectrum CLI operator: checkpoint + data source + preprocessing give the s
     const preprocess = { mean: [0.13], std: [0.31], pad: 0 };
     const path = join(dir, 'mlp.safetensors');
     saveCheckpoint(path, network, params, buffers, preprocess);
-    const op = await curvatureOperatorForCli({ checkpoint: path, data: 'mnist', split: 'test', operator: 'ggn', backend: 'cpu', seed: 3, samplesPerClass: 2, batchSize: 8 });
+    const op = await curvatureOperatorForCli({
+      checkpoint: path,
+      data: 'mnist',
+      split: 'test',
+      operator: 'ggn',
+      backend: 'cpu',
+      seed: 3,
+      samplesPerClass: 2,
+      batchSize: 8,
+    });
     assert.equal(op.size, 28 * 28 * 8 + 8 + 8 * 10 + 10);
     assert.match(op.name ?? '', /^ggn\[test, 20 samples, cross-entropy\]$/);
     const data = await loadDataSource({ kind: 'mnist' }, { seed: 3, testPerClass: 2 });
     const ckpt = loadCheckpoint(path);
-    const direct = await Curvature.open({ network: ckpt.network, params: ckpt.params, buffers: ckpt.buffers, data: preprocessSplit(data.test, preprocess), loss: 'cross-entropy', batchSize: 8 });
+    const direct = await Curvature.open({
+      network: ckpt.network,
+      params: ckpt.params,
+      buffers: ckpt.buffers,
+      data: preprocessSplit(data.test, preprocess),
+      loss: 'cross-entropy',
+      batchSize: 8,
+    });
     const rng = new Rng(1);
     const v = Float64Array.from({ length: op.size }, () => rng.normal());
     const a = await op.matvec(v);

@@ -23,7 +23,15 @@ const MODELS: readonly TinyNetSpec[] = [
     name: 'mlp(tanh,relu,dropout)',
     input: [2, 2, 3],
     classes: 3,
-    layers: [{ op: 'flatten' }, { op: 'dense', out: 6 }, { op: 'tanh' }, { op: 'dense', out: 5 }, { op: 'relu' }, { op: 'dropout' }, { op: 'dense', out: 3 }],
+    layers: [
+      { op: 'flatten' },
+      { op: 'dense', out: 6 },
+      { op: 'tanh' },
+      { op: 'dense', out: 5 },
+      { op: 'relu' },
+      { op: 'dropout' },
+      { op: 'dense', out: 3 },
+    ],
   },
   {
     kind: 'tiny',
@@ -207,7 +215,10 @@ test('building blocks: logits, probabilities, weighted cotangent products match 
     const e = relativeError(got[k]!, ref.cotangentProduct(u));
     assert.ok(e <= TOLERANCE, `cotangent set ${k}: relative error ${e}`);
   });
-  await assert.rejects(() => curvature.weightedCotangentProduct([new Float64Array(5)]), /cotangents\[0\] must have N·C = 7·3 = 21 entries, received 5/);
+  await assert.rejects(
+    () => curvature.weightedCotangentProduct([new Float64Array(5)]),
+    /cotangents\[0\] must have N·C = 7·3 = 21 entries, received 5/,
+  );
   tf.dispose([...params, ...buffers]);
 });
 
@@ -236,7 +247,10 @@ test('matrix-free spy: each matvec runs exactly ⌈N/B⌉ batch products, alloca
     assert.equal(tf.memory().numTensors, tensorsBefore, `${kind}: tensors leaked across a matvec`);
     assert.equal((await op.batchEvaluations()) - before, 2 * batchesPerProduct, `${kind}: batch evaluations`);
     assert.equal(op.products, 2);
-    assert.ok(profile.peakBytes < 4 * p * p, `${kind}: peak ${profile.peakBytes} bytes ≥ a dense P×P float32 matrix (${4 * p * p})`);
+    assert.ok(
+      profile.peakBytes < 4 * p * p,
+      `${kind}: peak ${profile.peakBytes} bytes ≥ a dense P×P float32 matrix (${4 * p * p})`,
+    );
     const kernels = new Set(profile.kernelNames);
     assert.ok(kernels.has('BatchMatMul'), `${kind}: the tfjs autodiff path ran (kernels: ${[...kernels].join(',')})`);
     const largest = Math.max(...profile.kernels.map((k) => k.totalBytesSnapshot));
@@ -247,7 +261,10 @@ test('matrix-free spy: each matvec runs exactly ⌈N/B⌉ batch products, alloca
 
 test('operator arguments are checked, naming the value', async () => {
   const { curvature, params, buffers } = await setup(CASES[0]!);
-  await assert.rejects(() => curvature.operator('hessian').matvec(new Float64Array(3)), /vector must have length P = \d+, received length 3/);
+  await assert.rejects(
+    () => curvature.operator('hessian').matvec(new Float64Array(3)),
+    /vector must have length P = \d+, received length 3/,
+  );
   assert.throws(() => curvature.operator('fisher' as never), /must be one of hessian\|ggn\|residual, received "fisher"/);
   const network = buildTinyNetwork(CASES[0]!.spec);
   await assert.rejects(

@@ -50,7 +50,16 @@ test('1, 2 and 3 workers give the in-thread products (Hess·v, G·v, H·v, gradi
   const network = buildTinyNetwork(SPEC);
   const { params, buffers } = network.init(3);
   const data = randomSplit(SPEC, 23, 9);
-  const problem = { network, params, buffers, data, loss: 'cross-entropy' as const, batchSize: 4, builder: tinyBuilder(SPEC), backend: 'cpu' as const };
+  const problem = {
+    network,
+    params,
+    buffers,
+    data,
+    loss: 'cross-entropy' as const,
+    batchSize: 4,
+    builder: tinyBuilder(SPEC),
+    backend: 'cpu' as const,
+  };
   const local = await Curvature.open(problem);
   const rng = new Rng(2);
   const v = Float64Array.from({ length: local.size }, () => rng.normal());
@@ -114,7 +123,11 @@ test('workers rebuild specpipe models with the default builder (buildNetwork): l
   const network = buildNetwork({ kind: 'lenet', input: [1, 8, 8], channels: [2, 3], hidden: 6, kernel: 3, classes: 4 });
   const { params, buffers } = network.init(1);
   const rng = new Rng(4);
-  const data = { images: Float32Array.from({ length: 9 * 64 }, () => rng.uniform()), shape: [9, 1, 8, 8] as [number, number, number, number], labels: Int32Array.from({ length: 9 }, () => rng.int(4)) };
+  const data = {
+    images: Float32Array.from({ length: 9 * 64 }, () => rng.uniform()),
+    shape: [9, 1, 8, 8] as [number, number, number, number],
+    labels: Int32Array.from({ length: 9 }, () => rng.int(4)),
+  };
   const problem = { network, params, buffers, data, loss: 'mse' as const, batchSize: 2, backend: 'cpu' as const };
   const local = await Curvature.open(problem);
   const par = await Curvature.open({ ...problem, workers: 2 });

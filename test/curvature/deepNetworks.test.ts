@@ -45,61 +45,83 @@ function unit(p: number, seed: number): Float64Array {
 }
 
 for (const c of CASES) {
-  test(`${c.name}: Hess·v vs central differences of the gradient, symmetry, vᵀGv ≥ 0, H = Hess − G`, { skip: c.slow && !process.env.SPECPIPE_SLOW && 'set SPECPIPE_SLOW=1' }, async () => {
-    const network = buildNetwork(c.spec);
-    const { params, buffers } = network.init(0);
-    const rng = new Rng(5);
-    const n = 4;
-    const [ch, h, w] = c.spec.input as readonly [number, number, number];
-    const data = {
-      images: Float32Array.from({ length: n * ch * h * w }, () => rng.uniform()),
-      shape: [n, ch, h, w] as [number, number, number, number],
-      labels: Int32Array.from([0, 1, 2, 1]),
-    };
-    const problem = { network, buffers, data, loss: 'cross-entropy' as const, batchSize: 3 };
-    const cv = await Curvature.open({ ...problem, params });
-    // v: a unit vector on the classifier (last weight [F, C] and bias [C]); u: anywhere
-    const specs = network.params;
-    const last = specs[specs.length - 1]!;
-    const weight = specs[specs.length - 2]!;
-    assert.deepEqual([weight.shape[1], last.shape[0]], [3, 3], 'the classifier is the last weight and bias');
-    const classifier = weight.shape.reduce((a, b) => a * b, 1) + 3;
-    const v = new Float64Array(cv.size);
-    v.set(unit(classifier, 1), cv.size - classifier);
-    const u = unit(cv.size, 2);
-    const { hessian: hv, ggn: gv } = await cv.hessianAndGgnVector(v);
-    // central differences of the gradient along v
-    const step = 1e-2;
-    const shifted = async (s: number): Promise<Float64Array> => {
-      const moved = params.map((p, k) => {
-        let off = 0;
-        for (let j = 0; j < k; j++) off += params[j]!.size;
-        const d = p.dataSync();
-        return tf.tensor(Float32Array.from(d, (x, i) => x + s * v[off + i]!), p.shape);
-      });
-      const g = await (await Curvature.open({ ...problem, params: moved })).fullGradient();
-      tf.dispose(moved);
-      return g;
-    };
-    const gp = await shifted(step);
-    const gm = await shifted(-step);
-    const fd = gp.map((x, i) => (x - gm[i]!) / (2 * step));
-    const err = Math.sqrt(dot(fd.map((x, i) => x - hv[i]!), fd.map((x, i) => x - hv[i]!)) / dot(fd, fd));
-    assert.ok(err <= 1e-3, `Hess·v vs central differences: relative error ${err}`);
-    // symmetry and positivity
-    const hu = await cv.hessianVector(u);
-    const gu = await cv.ggnVector(u);
-    const scale = Math.sqrt(dot(hv, hv)) + Math.sqrt(dot(hu, hu));
-    assert.ok(Math.abs(dot(u, hv) - dot(v, hu)) <= 1e-4 * scale, `Hess: uᵀHv = ${dot(u, hv)}, vᵀHu = ${dot(v, hu)}`);
-    const gscale = Math.sqrt(dot(gv, gv)) + Math.sqrt(dot(gu, gu));
-    assert.ok(Math.abs(dot(u, gv) - dot(v, gu)) <= 1e-4 * gscale, `G: uᵀGv = ${dot(u, gv)}, vᵀGu = ${dot(v, gu)}`);
-    assert.ok(dot(v, gv) >= 0 && dot(u, gu) >= 0, `vᵀGv = ${dot(v, gv)}, uᵀGu = ${dot(u, gu)}`);
-    // joint pass = separate products
-    const gvSeparate = await cv.ggnVector(v);
-    const hvSeparate = await cv.hessianVector(v);
-    const d1 = Math.sqrt(dot(gvSeparate.map((x, i) => x - gv[i]!), gvSeparate.map((x, i) => x - gv[i]!)) / dot(gv, gv));
-    const d2 = Math.sqrt(dot(hvSeparate.map((x, i) => x - hv[i]!), hvSeparate.map((x, i) => x - hv[i]!)) / dot(hv, hv));
-    assert.ok(d1 <= 1e-5 && d2 <= 1e-5, `joint vs separate: G ${d1}, Hess ${d2}`);
-    tf.dispose([...params, ...buffers]);
-  });
+  test(
+    `${c.name}: Hess·v vs central differences of the gradient, symmetry, vᵀGv ≥ 0, H = Hess − G`,
+    { skip: c.slow && !process.env.SPECPIPE_SLOW && 'set SPECPIPE_SLOW=1' },
+    async () => {
+      const network = buildNetwork(c.spec);
+      const { params, buffers } = network.init(0);
+      const rng = new Rng(5);
+      const n = 4;
+      const [ch, h, w] = c.spec.input as readonly [number, number, number];
+      const data = {
+        images: Float32Array.from({ length: n * ch * h * w }, () => rng.uniform()),
+        shape: [n, ch, h, w] as [number, number, number, number],
+        labels: Int32Array.from([0, 1, 2, 1]),
+      };
+      const problem = { network, buffers, data, loss: 'cross-entropy' as const, batchSize: 3 };
+      const cv = await Curvature.open({ ...problem, params });
+      // v: a unit vector on the classifier (last weight [F, C] and bias [C]); u: anywhere
+      const specs = network.params;
+      const last = specs[specs.length - 1]!;
+      const weight = specs[specs.length - 2]!;
+      assert.deepEqual([weight.shape[1], last.shape[0]], [3, 3], 'the classifier is the last weight and bias');
+      const classifier = weight.shape.reduce((a, b) => a * b, 1) + 3;
+      const v = new Float64Array(cv.size);
+      v.set(unit(classifier, 1), cv.size - classifier);
+      const u = unit(cv.size, 2);
+      const { hessian: hv, ggn: gv } = await cv.hessianAndGgnVector(v);
+      // central differences of the gradient along v
+      const step = 1e-2;
+      const shifted = async (s: number): Promise<Float64Array> => {
+        const moved = params.map((p, k) => {
+          let off = 0;
+          for (let j = 0; j < k; j++) off += params[j]!.size;
+          const d = p.dataSync();
+          return tf.tensor(
+            Float32Array.from(d, (x, i) => x + s * v[off + i]!),
+            p.shape,
+          );
+        });
+        const g = await (await Curvature.open({ ...problem, params: moved })).fullGradient();
+        tf.dispose(moved);
+        return g;
+      };
+      const gp = await shifted(step);
+      const gm = await shifted(-step);
+      const fd = gp.map((x, i) => (x - gm[i]!) / (2 * step));
+      const err = Math.sqrt(
+        dot(
+          fd.map((x, i) => x - hv[i]!),
+          fd.map((x, i) => x - hv[i]!),
+        ) / dot(fd, fd),
+      );
+      assert.ok(err <= 1e-3, `Hess·v vs central differences: relative error ${err}`);
+      // symmetry and positivity
+      const hu = await cv.hessianVector(u);
+      const gu = await cv.ggnVector(u);
+      const scale = Math.sqrt(dot(hv, hv)) + Math.sqrt(dot(hu, hu));
+      assert.ok(Math.abs(dot(u, hv) - dot(v, hu)) <= 1e-4 * scale, `Hess: uᵀHv = ${dot(u, hv)}, vᵀHu = ${dot(v, hu)}`);
+      const gscale = Math.sqrt(dot(gv, gv)) + Math.sqrt(dot(gu, gu));
+      assert.ok(Math.abs(dot(u, gv) - dot(v, gu)) <= 1e-4 * gscale, `G: uᵀGv = ${dot(u, gv)}, vᵀGu = ${dot(v, gu)}`);
+      assert.ok(dot(v, gv) >= 0 && dot(u, gu) >= 0, `vᵀGv = ${dot(v, gv)}, uᵀGu = ${dot(u, gu)}`);
+      // joint pass = separate products
+      const gvSeparate = await cv.ggnVector(v);
+      const hvSeparate = await cv.hessianVector(v);
+      const d1 = Math.sqrt(
+        dot(
+          gvSeparate.map((x, i) => x - gv[i]!),
+          gvSeparate.map((x, i) => x - gv[i]!),
+        ) / dot(gv, gv),
+      );
+      const d2 = Math.sqrt(
+        dot(
+          hvSeparate.map((x, i) => x - hv[i]!),
+          hvSeparate.map((x, i) => x - hv[i]!),
+        ) / dot(hv, hv),
+      );
+      assert.ok(d1 <= 1e-5 && d2 <= 1e-5, `joint vs separate: G ${d1}, Hess ${d2}`);
+      tf.dispose([...params, ...buffers]);
+    },
+  );
 }

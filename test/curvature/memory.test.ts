@@ -10,32 +10,38 @@ import { Rng } from '../../src/util/random.js';
  * Issue 3 memory goal: batches stream, nothing per-sample is held beyond one batch; peak memory
  * for a 1M-parameter net over 60k samples stays under 2 GiB (one Hess·v and one H·v).
  */
-test('1M-parameter MLP over 60,000 samples: peak RSS < 2 GiB, no tensors kept', { skip: !process.env.SPECPIPE_SLOW && 'set SPECPIPE_SLOW=1' }, async () => {
-  await initBackend('cpu');
-  const network = buildNetwork({ kind: 'mlp', input: [1, 28, 28], hidden: [1200, 60], activation: 'relu', classes: 10 });
-  assert.ok(network.size > 1_000_000, `P = ${network.size}`);
-  const { params, buffers } = network.init(0);
-  const n = 60_000;
-  const rng = new Rng(1);
-  const data = {
-    images: Float32Array.from({ length: n * 784 }, () => rng.uniform()),
-    shape: [n, 1, 28, 28] as [number, number, number, number],
-    labels: Int32Array.from({ length: n }, () => rng.int(10)),
-  };
-  const cv = await Curvature.open({ network, params, buffers, data, loss: 'cross-entropy', batchSize: 512 });
-  const v = Float64Array.from({ length: cv.size }, () => rng.normal());
-  let peak = process.memoryUsage().rss;
-  const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 20);
-  const tensors = tf.memory().numTensors;
-  try {
-    await cv.operator('hessian').matvec(v);
-    await cv.operator('residual').matvec(v);
-  } finally {
-    clearInterval(timer);
-  }
-  peak = Math.max(peak, process.memoryUsage().rss);
-  console.log(`peak RSS ${(peak / 2 ** 20).toFixed(0)} MiB (data ${(data.images.byteLength / 2 ** 20).toFixed(0)} MiB, P = ${cv.size})`);
-  assert.equal(tf.memory().numTensors, tensors);
-  assert.ok(peak < 2 * 2 ** 30, `peak RSS ${peak} bytes`);
-  tf.dispose([...params, ...buffers]);
-});
+test(
+  '1M-parameter MLP over 60,000 samples: peak RSS < 2 GiB, no tensors kept',
+  { skip: !process.env.SPECPIPE_SLOW && 'set SPECPIPE_SLOW=1' },
+  async () => {
+    await initBackend('cpu');
+    const network = buildNetwork({ kind: 'mlp', input: [1, 28, 28], hidden: [1200, 60], activation: 'relu', classes: 10 });
+    assert.ok(network.size > 1_000_000, `P = ${network.size}`);
+    const { params, buffers } = network.init(0);
+    const n = 60_000;
+    const rng = new Rng(1);
+    const data = {
+      images: Float32Array.from({ length: n * 784 }, () => rng.uniform()),
+      shape: [n, 1, 28, 28] as [number, number, number, number],
+      labels: Int32Array.from({ length: n }, () => rng.int(10)),
+    };
+    const cv = await Curvature.open({ network, params, buffers, data, loss: 'cross-entropy', batchSize: 512 });
+    const v = Float64Array.from({ length: cv.size }, () => rng.normal());
+    let peak = process.memoryUsage().rss;
+    const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 20);
+    const tensors = tf.memory().numTensors;
+    try {
+      await cv.operator('hessian').matvec(v);
+      await cv.operator('residual').matvec(v);
+    } finally {
+      clearInterval(timer);
+    }
+    peak = Math.max(peak, process.memoryUsage().rss);
+    console.log(
+      `peak RSS ${(peak / 2 ** 20).toFixed(0)} MiB (data ${(data.images.byteLength / 2 ** 20).toFixed(0)} MiB, P = ${cv.size})`,
+    );
+    assert.equal(tf.memory().numTensors, tensors);
+    assert.ok(peak < 2 * 2 ** 30, `peak RSS ${peak} bytes`);
+    tf.dispose([...params, ...buffers]);
+  },
+);

@@ -27,7 +27,20 @@ const CASES: readonly RealCase[] = [
   {
     name: 'mlp 16-6-5-3 tanh',
     model: { kind: 'mlp', input: [1, 4, 4], hidden: [6, 5], activation: 'tanh', classes: 3 },
-    mirror: { kind: 'tiny', name: 'mlp', input: [4, 4, 1], classes: 3, layers: [{ op: 'flatten' }, { op: 'dense', out: 6 }, { op: 'tanh' }, { op: 'dense', out: 5 }, { op: 'tanh' }, { op: 'dense', out: 3 }] },
+    mirror: {
+      kind: 'tiny',
+      name: 'mlp',
+      input: [4, 4, 1],
+      classes: 3,
+      layers: [
+        { op: 'flatten' },
+        { op: 'dense', out: 6 },
+        { op: 'tanh' },
+        { op: 'dense', out: 5 },
+        { op: 'tanh' },
+        { op: 'dense', out: 3 },
+      ],
+    },
   },
   {
     name: 'lenet 2×8×8, channels 2-3, k3',
@@ -78,7 +91,14 @@ for (const c of CASES) {
       const rng = new Rng(7);
       const v = Float64Array.from({ length: curvature.size }, () => Math.fround(rng.normal()));
       const ref = referenceProducts(
-        { spec: c.mirror, theta: flattenParameters(params), buffers: new Float64Array(0), x: toNhwc(data), labels: data.labels, loss },
+        {
+          spec: c.mirror,
+          theta: flattenParameters(params),
+          buffers: new Float64Array(0),
+          x: toNhwc(data),
+          labels: data.labels,
+          loss,
+        },
         v,
       );
       const hess = await curvature.operator('hessian').matvec(v);

@@ -39,7 +39,13 @@ const MODELS: readonly TinyNetSpec[] = [
     name: 'cnn(avgpool, gap)',
     input: [7, 7, 1],
     classes: 3,
-    layers: [{ op: 'conv', out: 2, k: 3, stride: 2, pad: 'valid' }, { op: 'relu' }, { op: 'avgpool', k: 2, stride: 1 }, { op: 'gap' }, { op: 'dense', out: 3 }],
+    layers: [
+      { op: 'conv', out: 2, k: 3, stride: 2, pad: 'valid' },
+      { op: 'relu' },
+      { op: 'avgpool', k: 2, stride: 1 },
+      { op: 'gap' },
+      { op: 'dense', out: 3 },
+    ],
   },
   {
     kind: 'tiny',
@@ -94,11 +100,18 @@ for (const spec of MODELS) {
       const bc = new BatchCurvature(network, params, buffers, loss);
       assert.equal(bc.shareForward, true, 'recorded tape is the default');
       const rng = new Rng(4);
-      const v = unflattenParameters(Float64Array.from({ length: bc.size }, () => rng.normal()), network.params);
+      const v = unflattenParameters(
+        Float64Array.from({ length: bc.size }, () => rng.normal()),
+        network.params,
+      );
       const tensors = tf.memory().numTensors;
       const run = (share: boolean) => {
         bc.shareForward = share;
-        return { hessian: bc.hessianVectorSum(batch, v), ggn: bc.ggnVectorSum(batch, v), both: bc.hessianAndGgnVectorSum(batch, v) };
+        return {
+          hessian: bc.hessianVectorSum(batch, v),
+          ggn: bc.ggnVectorSum(batch, v),
+          both: bc.hessianAndGgnVectorSum(batch, v),
+        };
       };
       const taped = run(true);
       const plain = run(false);
@@ -131,8 +144,8 @@ test('RecordedTape: several back-propagations through one forward pass; released
   const [dw2] = tape.gradients([w], y!, tf.tensor1d([1, 0, 0])); // d/dw of y_0 only
   const want1 = xs.reduce((s, xi) => s + Math.tanh(1.5 * xi) + 1.5 * xi * (1 - Math.tanh(1.5 * xi) ** 2), 0);
   const want2 = Math.tanh(1.5 * xs[0]!) + 1.5 * xs[0]! * (1 - Math.tanh(1.5 * xs[0]!) ** 2);
-  assert.ok(Math.abs(dw1!.arraySync() as number - want1) < 1e-5, `${dw1!.arraySync()} vs ${want1}`);
-  assert.ok(Math.abs(dw2!.arraySync() as number - want2) < 1e-5, `${dw2!.arraySync()} vs ${want2}`);
+  assert.ok(Math.abs((dw1!.arraySync() as number) - want1) < 1e-5, `${dw1!.arraySync()} vs ${want1}`);
+  assert.ok(Math.abs((dw2!.arraySync() as number) - want2) < 1e-5, `${dw2!.arraySync()} vs ${want2}`);
   tape.release();
   assert.throws(() => tape.gradients([w], result), /already released/);
   assert.throws(

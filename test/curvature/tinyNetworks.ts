@@ -12,7 +12,11 @@ import type { NetworkBuilderRef } from '../../src/curvature/networkBuilder.js';
  */
 export function buildTinyNetwork(spec: TinyNetSpec): Network {
   const layout = tinyLayout(spec);
-  const asSpec = (e: { name: string; shape: readonly number[] }): TensorSpec => ({ name: e.name, shape: e.shape, torchShape: e.shape });
+  const asSpec = (e: { name: string; shape: readonly number[] }): TensorSpec => ({
+    name: e.name,
+    shape: e.shape,
+    torchShape: e.shape,
+  });
   const params = layout.params.map(asSpec);
   const buffers = layout.buffers.map(asSpec);
   const size = params.reduce((s, e) => s + e.shape.reduce((a, b) => a * b, 1), 0);
@@ -120,6 +124,8 @@ export function randomSplit(spec: TinyNetSpec, n: number, seed: number): Split {
 export function toNhwc(split: Split): Float32Array {
   const [n, c, h, w] = split.shape;
   const out = new Float32Array(split.images.length);
-  for (let i = 0; i < n; i++) for (let ch = 0; ch < c; ch++) for (let j = 0; j < h * w; j++) out[(i * h * w + j) * c + ch] = split.images[(i * c + ch) * h * w + j]!;
+  for (let i = 0; i < n; i++)
+    for (let ch = 0; ch < c; ch++)
+      for (let j = 0; j < h * w; j++) out[(i * h * w + j) * c + ch] = split.images[(i * c + ch) * h * w + j]!;
   return out;
 }

@@ -22,7 +22,18 @@ before(async () => {
   redis = await startRedisServer({ persistent: true });
   store = mkdtempSync(join(tmpdir(), 'specpipe-dist-store-'));
   // Short locks so a dead worker's job comes back within about 1.5 s.
-  const args = ['--redis', redis.url, '--store', store, '--queue', 'q-faults', '--lock-duration-ms', '1000', '--stalled-interval-ms', '500'];
+  const args = [
+    '--redis',
+    redis.url,
+    '--store',
+    store,
+    '--queue',
+    'q-faults',
+    '--lock-duration-ms',
+    '1000',
+    '--stalled-interval-ms',
+    '500',
+  ];
   workers = await Promise.all([0, 1, 2].map(() => spawnWorker(args)));
 });
 after(async () => {
@@ -40,60 +51,85 @@ function assertArtifactsMatch(store: string, jobs: readonly DistributedJob[]) {
   }
 }
 
-test('kill -9 of a worker mid-stage: its job returns to the queue, another worker finishes it, artifacts equal the local run', { skip: redisMissing }, async () => {
-  const server = redis as RedisTestServer;
-  const jobs = matrixGraph('k', ['a', 'b', 'c'], { sleepMs: 1500 });
-  let killed: { workerId: string; jobId: string } | undefined;
-  const onEvent = (e: SchedulerEvent) => {
-    if (e.type === 'started' && killed === undefined && e.job.id.includes('train')) {
-      const victim = workers.find((w) => e.workerId.endsWith(`:${w.pid}`));
-      if (victim !== undefined) {
-        // Mid-stage: the stage sleeps 1.5 s; 300 ms in, the worker has logged its start.
-        killed = { workerId: e.workerId, jobId: e.job.id };
-        setTimeout(() => victim.child.kill('SIGKILL'), 300);
+test(
+  'kill -9 of a worker mid-stage: its job returns to the queue, another worker finishes it, artifacts equal the local run',
+  { skip: redisMissing },
+  async () => {
+    const server = redis as RedisTestServer;
+    const jobs = matrixGraph('k', ['a', 'b', 'c'], { sleepMs: 1500 });
+    let killed: { workerId: string; jobId: string } | undefined;
+    const onEvent = (e: SchedulerEvent) => {
+      if (e.type === 'started' && killed === undefined && e.job.id.includes('train')) {
+        const victim = workers.find((w) => e.workerId.endsWith(`:${w.pid}`));
+        if (victim !== undefined) {
+          // Mid-stage: the stage sleeps 1.5 s; 300 ms in, the worker has logged its start.
+          killed = { workerId: e.workerId, jobId: e.job.id };
+          setTimeout(() => victim.child.kill('SIGKILL'), 300);
+        }
       }
+    };
+    const r = await runJobGraph(jobs, {
+      redis: server.endpoint,
+      queueName: 'q-faults',
+      pollMs: 20,
+      isDone: (j) => hashChainArtifactExists(store, j.id),
+      onEvent,
+    });
+    assert.ok(killed !== undefined, 'a worker was killed mid-stage');
+    assert.deepEqual(
+      r.outcomes.map((o) => o.status),
+      jobs.map(() => 'executed'),
+    );
+    const victimJob = r.outcomes.find((o) => o.id === killed?.jobId);
+    assert.equal(victimJob?.workers[0], killed.workerId, 'the killed worker started it');
+    assert.notEqual(victimJob?.workerId, killed.workerId, 'another worker finished it');
+    assert.equal(victimJob?.failedAttempts, 0, 'a stall is not a failed attempt');
+    assertArtifactsMatch(store, jobs);
+  },
+);
+
+test(
+  'kill -9 of Redis mid-run: the run stops with a resumable error; the rerun reuses finished stages and computes each stage once',
+  { skip: redisMissing },
+  async () => {
+    const server = redis as RedisTestServer;
+    const alive = workers.filter((w) => w.child.exitCode === null && w.child.signalCode === null);
+    assert.equal(alive.length, 2);
+    const jobs = matrixGraph('r', ['a', 'b', 'c', 'd'], { sleepMs: 400 });
+    let finished = 0;
+    let redisKilled: Promise<void> | undefined;
+    const first = runJobGraph(jobs, {
+      redis: server.endpoint,
+      queueName: 'q-faults',
+      pollMs: 20,
+      redisTimeoutMs: 1000,
+      isDone: (j) => hashChainArtifactExists(store, j.id),
+      onEvent: (e) => {
+        if (e.type === 'finished' && ++finished === 3) redisKilled = server.kill();
+      },
+    });
+    await assert.rejects(first, (e) => isSpecpipeError(e) && e.reason === 'redis-unreachable');
+    await redisKilled;
+    const doneBefore = jobs.filter((j) => hashChainArtifactExists(store, j.id)).map((j) => j.id);
+    assert.ok(doneBefore.length >= 3 && doneBefore.length < jobs.length, `${doneBefore.length} stages done before the crash`);
+
+    await server.restart();
+    const rerun = await runJobGraph(jobs, {
+      redis: server.endpoint,
+      queueName: 'q-faults',
+      pollMs: 20,
+      isDone: (j) => hashChainArtifactExists(store, j.id),
+    });
+    for (const o of rerun.outcomes) {
+      if (doneBefore.includes(o.id)) assert.equal(o.status, 'cached', `${o.id} reused`);
+      else assert.ok(o.status === 'executed' || o.status === 'cached', `${o.id}: ${o.status}`);
     }
-  };
-  const r = await runJobGraph(jobs, { redis: server.endpoint, queueName: 'q-faults', pollMs: 20, isDone: (j) => hashChainArtifactExists(store, j.id), onEvent });
-  assert.ok(killed !== undefined, 'a worker was killed mid-stage');
-  assert.deepEqual(r.outcomes.map((o) => o.status), jobs.map(() => 'executed'));
-  const victimJob = r.outcomes.find((o) => o.id === killed?.jobId);
-  assert.equal(victimJob?.workers[0], killed.workerId, 'the killed worker started it');
-  assert.notEqual(victimJob?.workerId, killed.workerId, 'another worker finished it');
-  assert.equal(victimJob?.failedAttempts, 0, 'a stall is not a failed attempt');
-  assertArtifactsMatch(store, jobs);
-});
-
-test('kill -9 of Redis mid-run: the run stops with a resumable error; the rerun reuses finished stages and computes each stage once', { skip: redisMissing }, async () => {
-  const server = redis as RedisTestServer;
-  const alive = workers.filter((w) => w.child.exitCode === null && w.child.signalCode === null);
-  assert.equal(alive.length, 2);
-  const jobs = matrixGraph('r', ['a', 'b', 'c', 'd'], { sleepMs: 400 });
-  let finished = 0;
-  let redisKilled: Promise<void> | undefined;
-  const first = runJobGraph(jobs, {
-    redis: server.endpoint, queueName: 'q-faults', pollMs: 20, redisTimeoutMs: 1000,
-    isDone: (j) => hashChainArtifactExists(store, j.id),
-    onEvent: (e) => {
-      if (e.type === 'finished' && ++finished === 3) redisKilled = server.kill();
-    },
-  });
-  await assert.rejects(first, (e) => isSpecpipeError(e) && e.reason === 'redis-unreachable');
-  await redisKilled;
-  const doneBefore = jobs.filter((j) => hashChainArtifactExists(store, j.id)).map((j) => j.id);
-  assert.ok(doneBefore.length >= 3 && doneBefore.length < jobs.length, `${doneBefore.length} stages done before the crash`);
-
-  await server.restart();
-  const rerun = await runJobGraph(jobs, { redis: server.endpoint, queueName: 'q-faults', pollMs: 20, isDone: (j) => hashChainArtifactExists(store, j.id) });
-  for (const o of rerun.outcomes) {
-    if (doneBefore.includes(o.id)) assert.equal(o.status, 'cached', `${o.id} reused`);
-    else assert.ok(o.status === 'executed' || o.status === 'cached', `${o.id}: ${o.status}`);
-  }
-  assertArtifactsMatch(store, jobs);
-  // Across the crash, every stage was computed exactly once (a job retaken after the restart finds its artifact).
-  const log = alive.map((w) => w.output()).join('');
-  for (const j of jobs) {
-    const executed = log.split('\n').filter((l) => l.startsWith(`${j.name}: executed`)).length;
-    assert.equal(executed, 1, `${j.name} computed once\n${log}`);
-  }
-});
+    assertArtifactsMatch(store, jobs);
+    // Across the crash, every stage was computed exactly once (a job retaken after the restart finds its artifact).
+    const log = alive.map((w) => w.output()).join('');
+    for (const j of jobs) {
+      const executed = log.split('\n').filter((l) => l.startsWith(`${j.name}: executed`)).length;
+      assert.equal(executed, 1, `${j.name} computed once\n${log}`);
+    }
+  },
+);

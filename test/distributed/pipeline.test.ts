@@ -19,10 +19,16 @@ import { redisMissing, startRedisServer, type RedisTestServer } from './redisSer
 import { spawnWorker, type WorkerProcess } from './workerProcesses.js';
 
 const QUEUE = 'q-pipeline';
-const BLOCKING_STAGE = fileURLToPath(new URL(`./fixtures/blockingStage.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url));
+const BLOCKING_STAGE = fileURLToPath(
+  new URL(`./fixtures/blockingStage.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url),
+);
 /** Whether src/cli/commands/run.ts has been wired to runPlanWithExecutor (it takes --redis). */
-const runWired = readFileSync(fileURLToPath(new URL(`../../src/cli/commands/run.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url)), 'utf8').includes('runPlanWithExecutor');
-const notWired = !runWired && 'specpipe run does not take --executor bullmq yet (wire runPlanWithExecutor into src/cli/commands/run.ts)';
+const runWired = readFileSync(
+  fileURLToPath(new URL(`../../src/cli/commands/run.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url)),
+  'utf8',
+).includes('runPlanWithExecutor');
+const notWired =
+  !runWired && 'specpipe run does not take --executor bullmq yet (wire runPlanWithExecutor into src/cli/commands/run.ts)';
 let redis: RedisTestServer | undefined;
 let dir = '';
 let shared = ''; // the store the workers share
@@ -31,7 +37,18 @@ let workers: WorkerProcess[] = [];
 
 async function addWorker(): Promise<WorkerProcess> {
   const w = await spawnWorker(
-    ['--redis', (redis as RedisTestServer).url, '--store', shared, '--queue', QUEUE, '--lock-duration-ms', '1000', '--stalled-interval-ms', '500'],
+    [
+      '--redis',
+      (redis as RedisTestServer).url,
+      '--store',
+      shared,
+      '--queue',
+      QUEUE,
+      '--lock-duration-ms',
+      '1000',
+      '--stalled-interval-ms',
+      '500',
+    ],
     { cli: true, env: { SPECPIPE_STAGE_MODULES: [TEST_STAGES, BLOCKING_STAGE].join(delimiter), SPECPIPE_TEST_LOG: execLog } },
   );
   workers.push(w);
@@ -72,13 +89,17 @@ stages:
   r:
     uses: test/sum
     gather: [b]
-${opts.broken === true ? `  broken:
+${
+  opts.broken === true
+    ? `  broken:
     uses: test/sum
     with: { fail: true }
   downstream:
     uses: test/sum
     needs: [broken]
-` : ''}`;
+`
+    : ''
+}`;
 }
 
 async function plan(text: string, name: string): Promise<Plan> {
@@ -102,40 +123,75 @@ async function localReference(p: Plan, name: string): Promise<Record<string, Rec
   const store = new ArtifactStore(join(dir, `local-${name}`));
   const r = await runPlanLocally(p, store, { progress: 'quiet' });
   assert.equal(r.counts.failed, 0);
-  return contentHashes(store, p.nodes.map((n) => n.key));
+  return contentHashes(
+    store,
+    p.nodes.map((n) => n.key),
+  );
 }
 
 function executions(key: string): number {
   if (!existsSync(execLog)) return 0;
-  return readFileSync(execLog, 'utf8').split('\n').filter((l) => l.startsWith('end ') && l.endsWith(` ${key}`)).length;
+  return readFileSync(execLog, 'utf8')
+    .split('\n')
+    .filter((l) => l.startsWith('end ') && l.endsWith(` ${key}`)).length;
 }
 
-test('3 workers run a matrix pipeline: same keys and content hashes as a local run; records name the workers', { skip: redisMissing }, async () => {
-  const p = await plan(pipeline(1, { sleepB: 100 }), 'basic');
-  const reference = await localReference(p, 'basic');
-  const store = new ArtifactStore(shared);
-  const r = await runPlanDistributed(p, store, { redis: (redis as RedisTestServer).endpoint, queueName: QUEUE, progress: 'quiet', pollMs: 20 });
-  assert.equal(r.stages.length, 10);
-  assert.deepEqual(r.counts, { executed: 10, cached: 0, failed: 0 });
-  assert.deepEqual(contentHashes(store, p.nodes.map((n) => n.key)), reference);
-  const workerIds = new Set(workers.map((w) => `:${w.pid}`));
-  for (const s of r.stages) assert.ok(s.worker !== undefined && [...workerIds].some((id) => s.worker?.endsWith(id)), `${s.name} ran on ${s.worker}`);
-  assert.ok(new Set(r.stages.map((s) => s.worker)).size >= 2, 'the work was spread');
-  const rSum = r.stages.find((s) => s.name === 'r')?.metrics?.['sum'];
-  assert.equal(rSum, 4 * (1 + 2 + 3) * (1 + 2)); // Σ_scale Σ_value scale·value over size-4 vectors
-  for (const n of p.nodes) assert.equal(executions(n.key), 1, `${n.name} computed once`);
+test(
+  '3 workers run a matrix pipeline: same keys and content hashes as a local run; records name the workers',
+  { skip: redisMissing },
+  async () => {
+    const p = await plan(pipeline(1, { sleepB: 100 }), 'basic');
+    const reference = await localReference(p, 'basic');
+    const store = new ArtifactStore(shared);
+    const r = await runPlanDistributed(p, store, {
+      redis: (redis as RedisTestServer).endpoint,
+      queueName: QUEUE,
+      progress: 'quiet',
+      pollMs: 20,
+    });
+    assert.equal(r.stages.length, 10);
+    assert.deepEqual(r.counts, { executed: 10, cached: 0, failed: 0 });
+    assert.deepEqual(
+      contentHashes(
+        store,
+        p.nodes.map((n) => n.key),
+      ),
+      reference,
+    );
+    const workerIds = new Set(workers.map((w) => `:${w.pid}`));
+    for (const s of r.stages)
+      assert.ok(s.worker !== undefined && [...workerIds].some((id) => s.worker?.endsWith(id)), `${s.name} ran on ${s.worker}`);
+    assert.ok(new Set(r.stages.map((s) => s.worker)).size >= 2, 'the work was spread');
+    const rSum = r.stages.find((s) => s.name === 'r')?.metrics?.['sum'];
+    assert.equal(rSum, 4 * (1 + 2 + 3) * (1 + 2)); // Σ_scale Σ_value scale·value over size-4 vectors
+    for (const n of p.nodes) assert.equal(executions(n.key), 1, `${n.name} computed once`);
 
-  const again = await runPlanDistributed(p, store, { redis: (redis as RedisTestServer).endpoint, queueName: QUEUE, progress: 'quiet', pollMs: 20 });
-  assert.deepEqual(again.counts, { executed: 0, cached: 10, failed: 0 });
-});
+    const again = await runPlanDistributed(p, store, {
+      redis: (redis as RedisTestServer).endpoint,
+      queueName: QUEUE,
+      progress: 'quiet',
+      pollMs: 20,
+    });
+    assert.deepEqual(again.counts, { executed: 0, cached: 10, failed: 0 });
+  },
+);
 
 test('a stage that always throws is reported after its retries; the other branches finish', { skip: redisMissing }, async () => {
   const p = await plan(pipeline(2, { broken: true }), 'broken');
   const r = await runPlanDistributed(p, new ArtifactStore(shared), {
-    redis: (redis as RedisTestServer).endpoint, queueName: QUEUE, progress: 'quiet', pollMs: 20, attempts: 2, backoffMs: 100, keepGoing: true,
+    redis: (redis as RedisTestServer).endpoint,
+    queueName: QUEUE,
+    progress: 'quiet',
+    pollMs: 20,
+    attempts: 2,
+    backoffMs: 100,
+    keepGoing: true,
   });
   const by = new Map(r.stages.map((s) => [s.name, s]));
-  assert.deepEqual([...by.keys()].filter((n) => !/^[ab]\[/.test(n)), ['r', 'broken', 'downstream']);
+  assert.deepEqual(
+    [...by.keys()].filter((n) => !/^[ab]\[/.test(n)),
+    ['r', 'broken', 'downstream'],
+  );
   assert.equal(by.get('broken')?.status, 'failed');
   assert.match(by.get('broken')?.error ?? '', /test\/sum told to fail.*\(after 2 attempts on .+:\d+/s);
   assert.equal(by.get('downstream')?.status, 'failed');
@@ -143,36 +199,61 @@ test('a stage that always throws is reported after its retries; the other branch
   assert.deepEqual(r.counts, { executed: 10, cached: 0, failed: 2 });
 });
 
-test('a stage that blocks its thread past the lock duration is not taken as stalled (it runs in a stage thread)', { skip: redisMissing }, async () => {
-  // Workers hold 1 s locks; this stage holds its thread for 2.5 s without yielding.
-  const p = await plan(`name: dist-block
+test(
+  'a stage that blocks its thread past the lock duration is not taken as stalled (it runs in a stage thread)',
+  { skip: redisMissing },
+  async () => {
+    // Workers hold 1 s locks; this stage holds its thread for 2.5 s without yielding.
+    const p = await plan(
+      `name: dist-block
 stages:
   hog:
     uses: test/block
     with: { block_ms: 2500 }
-`, 'block');
-  const r = await runPlanDistributed(p, new ArtifactStore(shared), { redis: (redis as RedisTestServer).endpoint, queueName: QUEUE, progress: 'quiet', pollMs: 20 });
-  assert.deepEqual(r.counts, { executed: 1, cached: 0, failed: 0 });
-  const hog = p.nodes[0]?.key as string;
-  assert.equal(executions(hog), 1, 'computed once: no second worker took it as stalled');
-  const output = workers.map((w) => w.output()).join('');
-  assert.equal(output.split('\n').filter((l) => l.startsWith('hog: started')).length, 1, output);
-});
+`,
+      'block',
+    );
+    const r = await runPlanDistributed(p, new ArtifactStore(shared), {
+      redis: (redis as RedisTestServer).endpoint,
+      queueName: QUEUE,
+      progress: 'quiet',
+      pollMs: 20,
+    });
+    assert.deepEqual(r.counts, { executed: 1, cached: 0, failed: 0 });
+    const hog = p.nodes[0]?.key as string;
+    assert.equal(executions(hog), 1, 'computed once: no second worker took it as stalled');
+    const output = workers.map((w) => w.output()).join('');
+    assert.equal(output.split('\n').filter((l) => l.startsWith('hog: started')).length, 1, output);
+  },
+);
 
-test('a run whose --store is not the workers\' store is told so, not reported as done', { skip: redisMissing }, async () => {
-  const p = await plan(`name: dist-elsewhere
+test("a run whose --store is not the workers' store is told so, not reported as done", { skip: redisMissing }, async () => {
+  const p = await plan(
+    `name: dist-elsewhere
 stages:
   one:
     uses: test/const
     with: { value: 7 }
-`, 'elsewhere');
+`,
+    'elsewhere',
+  );
   const elsewhere = new ArtifactStore(join(dir, 'not-shared'));
-  const r = await runPlanDistributed(p, elsewhere, { redis: (redis as RedisTestServer).endpoint, queueName: QUEUE, progress: 'quiet', pollMs: 20 });
+  const r = await runPlanDistributed(p, elsewhere, {
+    redis: (redis as RedisTestServer).endpoint,
+    queueName: QUEUE,
+    progress: 'quiet',
+    pollMs: 20,
+  });
   assert.equal(r.stages[0]?.status, 'failed');
-  assert.match(r.stages[0]?.error ?? '', new RegExp(`wrote ${shared}/[0-9a-f]{64}, which is not in this run's store ${join(dir, 'not-shared')}: give the run and every worker the same shared --store`));
+  assert.match(
+    r.stages[0]?.error ?? '',
+    new RegExp(
+      `wrote ${shared}/[0-9a-f]{64}, which is not in this run's store ${join(dir, 'not-shared')}: give the run and every worker the same shared --store`,
+    ),
+  );
 });
 
-test('kill -9 of a worker mid-stage: the run completes with the local run\'s artifacts', { skip: redisMissing }, async () => {
+test("kill -9 of a worker mid-stage: the run completes with the local run's artifacts", { skip: redisMissing }, async () => {
   const p = await plan(pipeline(3, { sleepA: 1200 }), 'kill');
   const reference = await localReference(p, 'kill');
   const store = new ArtifactStore(shared);
@@ -181,18 +262,34 @@ test('kill -9 of a worker mid-stage: the run completes with the local run\'s art
     // Kill the first worker seen inside a stage (its "start" line is in the log, its "end" not yet).
     if (victim !== undefined || !existsSync(execLog)) return;
     const lines = readFileSync(execLog, 'utf8').split('\n');
-    const started = p.nodes.filter((n) => n.stage === 'a' && lines.includes(`start ${n.name} ${n.key}`) && executions(n.key) === 0);
+    const started = p.nodes.filter(
+      (n) => n.stage === 'a' && lines.includes(`start ${n.name} ${n.key}`) && executions(n.key) === 0,
+    );
     if (started.length > 0) {
       victim = workers[0];
       victim?.child.kill('SIGKILL');
     }
   }, 20);
   try {
-    const r = await runPlanDistributed(p, store, { redis: (redis as RedisTestServer).endpoint, queueName: QUEUE, progress: 'quiet', pollMs: 20 });
+    const r = await runPlanDistributed(p, store, {
+      redis: (redis as RedisTestServer).endpoint,
+      queueName: QUEUE,
+      progress: 'quiet',
+      pollMs: 20,
+    });
     assert.ok(victim !== undefined, 'a worker was killed');
     assert.deepEqual(r.counts, { executed: 10, cached: 0, failed: 0 });
-    assert.ok(r.stages.every((s) => !s.worker?.endsWith(`:${victim?.pid}`) || s.stage !== 'a'), 'no stage is credited to the dead worker');
-    assert.deepEqual(contentHashes(store, p.nodes.map((n) => n.key)), reference);
+    assert.ok(
+      r.stages.every((s) => !s.worker?.endsWith(`:${victim?.pid}`) || s.stage !== 'a'),
+      'no stage is credited to the dead worker',
+    );
+    assert.deepEqual(
+      contentHashes(
+        store,
+        p.nodes.map((n) => n.key),
+      ),
+      reference,
+    );
   } finally {
     clearInterval(watch);
     workers = workers.filter((w) => w !== victim);
@@ -212,7 +309,13 @@ test('kill -9 of Redis mid-run, restart: the rerun completes, reusing what finis
   }, 20);
   try {
     await assert.rejects(
-      runPlanDistributed(p, store, { redis: server.endpoint, queueName: QUEUE, progress: 'quiet', pollMs: 20, redisTimeoutMs: 1000 }),
+      runPlanDistributed(p, store, {
+        redis: server.endpoint,
+        queueName: QUEUE,
+        progress: 'quiet',
+        pollMs: 20,
+        redisTimeoutMs: 1000,
+      }),
       (e) => isSpecpipeError(e) && e.reason === 'redis-unreachable',
     );
   } finally {
@@ -225,38 +328,76 @@ test('kill -9 of Redis mid-run, restart: the rerun completes, reusing what finis
   const r = await runPlanDistributed(p, store, { redis: server.endpoint, queueName: QUEUE, progress: 'quiet', pollMs: 20 });
   assert.equal(r.counts.failed, 0);
   for (const s of r.stages) if (before.includes(s.name)) assert.equal(s.status, 'cached', `${s.name} reused`);
-  assert.deepEqual(contentHashes(store, p.nodes.map((n) => n.key)), reference);
+  assert.deepEqual(
+    contentHashes(
+      store,
+      p.nodes.map((n) => n.key),
+    ),
+    reference,
+  );
   for (const n of p.nodes) assert.equal(executions(n.key), 1, `${n.name} computed once across the crash`);
-  assert.deepEqual(readdirSync(join(shared)).filter((f) => /^[0-9a-f]{64}\./.test(f)), [], 'no half-written artifact directory');
+  assert.deepEqual(
+    readdirSync(join(shared)).filter((f) => /^[0-9a-f]{64}\./.test(f)),
+    [],
+    'no half-written artifact directory',
+  );
 });
 
-test('specpipe run --executor bullmq: same keys and content as a local `specpipe run`; run record and `specpipe runs` name the workers', { skip: redisMissing || notWired }, async () => {
-  // runCommand is called in this process without capturing stdout (under `node --test` stdout also
-  // carries the runner's reports); results are read from the run records instead of --json.
-  const server = redis as RedisTestServer;
-  const ws = mkdtempSync(join(dir, 'cli-'));
-  const file = join(ws, 'pipe.yaml');
-  writeFileSync(file, pipeline(5));
-  const distRuns = join(ws, 'runs-dist');
-  const args = [file, '--executor', 'bullmq', '--redis', server.url, '--queue', QUEUE, '--store', shared, '--runs', distRuns, '--quiet'];
-  assert.equal(await runCommand(args), 0);
-  const localRuns = join(ws, 'runs-local');
-  assert.equal(await runCommand([file, '--store', join(ws, 'local'), '--runs', localRuns, '--quiet']), 0);
-  const lastRecord = (runsDir: string): RunRecord => readRunRecord(runsDir, listRunIds(runsDir).at(-1) as string);
-  const dist = lastRecord(distRuns);
-  const local = lastRecord(localRuns);
-  assert.deepEqual(dist.counts, { executed: 10, cached: 0, failed: 0 });
-  assert.deepEqual(dist.stages.map((s) => [s.name, s.key]), local.stages.map((s) => [s.name, s.key]));
-  const keys = dist.stages.map((s) => s.key);
-  assert.deepEqual(contentHashes(new ArtifactStore(shared), keys), contentHashes(new ArtifactStore(join(ws, 'local')), keys));
-  assert.deepEqual(dist.stages.map((s) => s.metrics), local.stages.map((s) => s.metrics));
-  assert.match(dist.executor, /^bullmq \(queue q-pipeline on redis:\/\/127\.0\.0\.1:\d+\)$/);
-  const pids = workers.map((w) => `:${w.pid}`);
-  for (const s of dist.stages) assert.ok(pids.some((pid) => s.worker?.endsWith(pid)), `${s.name} ran on ${s.worker}`);
-  const listed = await runCli(['runs', '--runs', distRuns], { cwd: ws, process: true });
-  assert.equal(listed.code, 0, listed.stderr);
-  for (const w of new Set(dist.stages.map((s) => s.worker))) assert.ok(listed.stdout.includes(w as string), `runs shows ${w}:\n${listed.stdout}`);
+test(
+  'specpipe run --executor bullmq: same keys and content as a local `specpipe run`; run record and `specpipe runs` name the workers',
+  { skip: redisMissing || notWired },
+  async () => {
+    // runCommand is called in this process without capturing stdout (under `node --test` stdout also
+    // carries the runner's reports); results are read from the run records instead of --json.
+    const server = redis as RedisTestServer;
+    const ws = mkdtempSync(join(dir, 'cli-'));
+    const file = join(ws, 'pipe.yaml');
+    writeFileSync(file, pipeline(5));
+    const distRuns = join(ws, 'runs-dist');
+    const args = [
+      file,
+      '--executor',
+      'bullmq',
+      '--redis',
+      server.url,
+      '--queue',
+      QUEUE,
+      '--store',
+      shared,
+      '--runs',
+      distRuns,
+      '--quiet',
+    ];
+    assert.equal(await runCommand(args), 0);
+    const localRuns = join(ws, 'runs-local');
+    assert.equal(await runCommand([file, '--store', join(ws, 'local'), '--runs', localRuns, '--quiet']), 0);
+    const lastRecord = (runsDir: string): RunRecord => readRunRecord(runsDir, listRunIds(runsDir).at(-1) as string);
+    const dist = lastRecord(distRuns);
+    const local = lastRecord(localRuns);
+    assert.deepEqual(dist.counts, { executed: 10, cached: 0, failed: 0 });
+    assert.deepEqual(
+      dist.stages.map((s) => [s.name, s.key]),
+      local.stages.map((s) => [s.name, s.key]),
+    );
+    const keys = dist.stages.map((s) => s.key);
+    assert.deepEqual(contentHashes(new ArtifactStore(shared), keys), contentHashes(new ArtifactStore(join(ws, 'local')), keys));
+    assert.deepEqual(
+      dist.stages.map((s) => s.metrics),
+      local.stages.map((s) => s.metrics),
+    );
+    assert.match(dist.executor, /^bullmq \(queue q-pipeline on redis:\/\/127\.0\.0\.1:\d+\)$/);
+    const pids = workers.map((w) => `:${w.pid}`);
+    for (const s of dist.stages)
+      assert.ok(
+        pids.some((pid) => s.worker?.endsWith(pid)),
+        `${s.name} ran on ${s.worker}`,
+      );
+    const listed = await runCli(['runs', '--runs', distRuns], { cwd: ws, process: true });
+    assert.equal(listed.code, 0, listed.stderr);
+    for (const w of new Set(dist.stages.map((s) => s.worker)))
+      assert.ok(listed.stdout.includes(w as string), `runs shows ${w}:\n${listed.stdout}`);
 
-  assert.equal(await runCommand(args), 0);
-  assert.deepEqual(lastRecord(distRuns).counts, { executed: 0, cached: 10, failed: 0 });
-});
+    assert.equal(await runCommand(args), 0);
+    assert.deepEqual(lastRecord(distRuns).counts, { executed: 0, cached: 10, failed: 0 });
+  },
+);

@@ -47,7 +47,16 @@ export async function startRedisServer(options: { persistent?: boolean } = {}): 
   const dir = mkdtempSync(join(tmpdir(), 'specpipe-redis-'));
   const port = await freePort();
   const args = [
-    '--bind', '127.0.0.1', '--port', String(port), '--protected-mode', 'yes', '--dir', dir, '--save', '',
+    '--bind',
+    '127.0.0.1',
+    '--port',
+    String(port),
+    '--protected-mode',
+    'yes',
+    '--dir',
+    dir,
+    '--save',
+    '',
     ...(options.persistent === true ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no']),
   ];
   let child: ChildProcess | undefined;

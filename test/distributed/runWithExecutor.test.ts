@@ -40,13 +40,23 @@ test('bad executor flags are rejected naming the flag and the value, before anyt
     const cases: Array<[Parameters<typeof runPlanWithExecutor>[0], string]> = [
       [{ executor: 'spark' }, '--executor must be local or bullmq, received "spark"'],
       [{ executor: 'bullmq' }, '--executor bullmq needs --redis redis://HOST:PORT'],
-      [{ redis: 'redis://127.0.0.1:6379' }, '--redis redis://127.0.0.1:6379: only the bullmq executor takes it (add --executor bullmq)'],
-      [{ executor: 'bullmq', redis: 'redis://h:1', jobs: '4' }, '--jobs 4: the bullmq executor runs as many stages at once as its workers take (specpipe worker --concurrency N)'],
+      [
+        { redis: 'redis://127.0.0.1:6379' },
+        '--redis redis://127.0.0.1:6379: only the bullmq executor takes it (add --executor bullmq)',
+      ],
+      [
+        { executor: 'bullmq', redis: 'redis://h:1', jobs: '4' },
+        '--jobs 4: the bullmq executor runs as many stages at once as its workers take (specpipe worker --concurrency N)',
+      ],
       [{ executor: 'bullmq', redis: 'redis://h:1', attempts: '0' }, '--attempts must be a positive integer, received "0"'],
       [{ executor: 'bullmq', redis: 'http://h:1' }, '--redis: expected a redis:// URL, got protocol "http:" in "http://h:1"'],
     ];
     for (const [args, message] of cases) {
-      await assert.rejects(runPlanWithExecutor(args, plan, store, { progress: 'quiet' }), (e) => isSpecpipeError(e) && e.message === message, message);
+      await assert.rejects(
+        runPlanWithExecutor(args, plan, store, { progress: 'quiet' }),
+        (e) => isSpecpipeError(e) && e.message === message,
+        message,
+      );
     }
     const local = await runPlanWithExecutor({}, plan, store, { progress: 'quiet' });
     assert.match(local.executor, /^local \(.+:\d+\)$/);
@@ -66,8 +76,14 @@ test('planJobGraph: one stage job per instance, deps = the keys of its needs and
     const job = (name: string) => jobs.find((j) => j.name === name);
     assert.deepEqual(job('a[value=1]')?.deps, []);
     assert.deepEqual(job('b[value=2]')?.deps, [key('a[value=2]')]);
-    assert.deepEqual(new Set(job('r')?.deps), new Set([key('b[value=1]'), key('b[value=2]'), key('a[value=1]'), key('a[value=2]')]));
-    assert.deepEqual(jobs.map((j) => (j.payload as { force: boolean }).force), plan.nodes.map((n) => n.stage === 'b'));
+    assert.deepEqual(
+      new Set(job('r')?.deps),
+      new Set([key('b[value=1]'), key('b[value=2]'), key('a[value=1]'), key('a[value=2]')]),
+    );
+    assert.deepEqual(
+      jobs.map((j) => (j.payload as { force: boolean }).force),
+      plan.nodes.map((n) => n.stage === 'b'),
+    );
     assert.equal(topologicalJobOrder(jobs).length, jobs.length);
     // The payload is plain JSON: it survives the trip through Redis unchanged.
     for (const j of jobs) assert.deepEqual(JSON.parse(JSON.stringify(j.payload)), j.payload);

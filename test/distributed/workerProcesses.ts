@@ -24,7 +24,10 @@ export interface WorkerProcess {
  * Spawns a worker process (`specpipe worker` with `args`) and resolves once it prints its ready
  * line. `cli: true` runs the real CLI (src/cli/main), otherwise a lighter entry with the same command.
  */
-export async function spawnWorker(args: readonly string[], options: { cli?: boolean; env?: Record<string, string> } = {}): Promise<WorkerProcess> {
+export async function spawnWorker(
+  args: readonly string[],
+  options: { cli?: boolean; env?: Record<string, string> } = {},
+): Promise<WorkerProcess> {
   const script = options.cli === true ? entry('../../src/cli/main.ts') : entry('./fixtures/workerMain.ts');
   const argv = [...(underTsx ? ['--import', 'tsx'] : []), script, ...(options.cli === true ? ['worker'] : []), ...args];
   const child = spawn(process.execPath, argv, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...options.env } });

@@ -51,14 +51,24 @@ interface Frag {
 test('the paper pipeline (tiny) runs through report/html; pieces add up to G; the report renders in Chromium', async (t) => {
   const dir = tempWorkspace('specpipe-paper-');
   const run = await runJson([DEFAULT, ...TINY], { cwd: dir });
-  assert.ok(run.stages.every((s) => s.status === 'executed'), JSON.stringify(statuses(run)));
+  assert.ok(
+    run.stages.every((s) => s.status === 'executed'),
+    JSON.stringify(statuses(run)),
+  );
   const byName = new Map(run.stages.map((s) => [s.name, s]));
   // 1 data, 2 train, 12 spectra, 8 bulk, 2×2×3 dynamics, 2×3 decompose, 6×4 pieces, 6 t-SNE, 6 UMAP, 1 report
   assert.equal(run.stages.length, 1 + 2 + 12 + 8 + 12 + 6 + 24 + 6 + 6 + 1);
 
   // Artifacts on disk.
   const spec = byName.get('spectra[train_per_class=8,operator=hessian,split=train]')!;
-  for (const f of ['spectrum.arrow', 'density.arrow', 'runs.arrow', 'outliers.arrow', 'log_density_positive.arrow', 'report-fragment.json'])
+  for (const f of [
+    'spectrum.arrow',
+    'density.arrow',
+    'runs.arrow',
+    'outliers.arrow',
+    'log_density_positive.arrow',
+    'report-fragment.json',
+  ])
     assert.ok(existsSync(join(spec.artifacts, f)), `hessian spectrum: ${f}`);
   const out = readArrowFile(join(spec.artifacts, 'outliers.arrow')).columns;
   const values = Array.from(out['value'] as Float64Array);
@@ -80,7 +90,8 @@ test('the paper pipeline (tiny) runs through report/html; pieces add up to G; th
     traceB2: { value: number; stderr: number };
   };
   assert.ok(summary.pieces['b1']!.rank <= 10 * 8, `rank B1 ${summary.pieces['b1']!.rank} ≤ C(C−2)`);
-  const sumPieces = summary.pieces['a1']!.trace + summary.pieces['a2']!.trace + summary.pieces['b1']!.trace + summary.traceB2.value;
+  const sumPieces =
+    summary.pieces['a1']!.trace + summary.pieces['a2']!.trace + summary.pieces['b1']!.trace + summary.traceB2.value;
   const ggn = JSON.parse(
     readFileSync(join(byName.get('spectra[train_per_class=8,operator=ggn,split=train]')!.artifacts, 'manifest.json'), 'utf8'),
   ) as { metrics: Record<string, number> };
@@ -109,7 +120,16 @@ test('the paper pipeline (tiny) runs through report/html; pieces add up to G; th
   const { chromium } = await import('playwright-core');
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
   try {
     const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
@@ -131,7 +151,20 @@ test('the paper pipeline (tiny) runs through report/html; pieces add up to G; th
     );
     assert.deepEqual(errors, [], 'no console errors');
     const ids = figures.map((f) => f.id);
-    for (const id of ['figure1', 'attribution-train', 'attribution-test', 'log-spectrum-h', 'pieces', 'a1-vs-outliers', 'embedding', 'dynamics-hessian', 'dynamics-g-vs-h', 'dynamics-b1-b2', 'dynamics-scalars', 'training'])
+    for (const id of [
+      'figure1',
+      'attribution-train',
+      'attribution-test',
+      'log-spectrum-h',
+      'pieces',
+      'a1-vs-outliers',
+      'embedding',
+      'dynamics-hessian',
+      'dynamics-g-vs-h',
+      'dynamics-b1-b2',
+      'dynamics-scalars',
+      'training',
+    ])
       assert.ok(ids.includes(id), `figure ${id} present (${ids.join(', ')})`);
     for (const f of figures) {
       assert.equal(f.status, 'rendered', `${f.id} rendered (${f.missing})`);
@@ -166,7 +199,9 @@ test('the paper pipelines for other datasets validate (not run): stage kinds, in
       assert.ok(text.includes(`uses: ${kind}`), `${f} uses ${kind}`);
   }
   // A missing dataset root is an error naming the path, at run time.
-  const bad = await runCli(['run', files[1]!, '--set', 'data.with.root=/nonexistent/cifar', '--only', 'data'], { cwd: tempWorkspace() });
+  const bad = await runCli(['run', files[1]!, '--set', 'data.with.root=/nonexistent/cifar', '--only', 'data'], {
+    cwd: tempWorkspace(),
+  });
   assert.notEqual(bad.code, 0);
   assert.match(bad.stderr, /\/nonexistent\/cifar/);
 });

@@ -47,8 +47,14 @@ test('run, rerun (all cached), change one param (exactly its downstream re-execu
   const w = workspace();
   const env = { SPECPIPE_TEST_LOG: w.log };
   const first = await runJson([w.file], { cwd: w.dir, env });
-  assert.deepEqual(first.stages.map((s) => s.name), ALL);
-  assert.deepEqual(Object.values(statuses(first)), ALL.map(() => 'executed'));
+  assert.deepEqual(
+    first.stages.map((s) => s.name),
+    ALL,
+  );
+  assert.deepEqual(
+    Object.values(statuses(first)),
+    ALL.map(() => 'executed'),
+  );
   assert.match(first.stderr, /^6 executed, 0 cached, 0 failed in \d+\.\d\d s \(run /m);
   for (const s of first.stages) {
     assert.match(s.key, /^[0-9a-f]{64}$/);
@@ -58,14 +64,29 @@ test('run, rerun (all cached), change one param (exactly its downstream re-execu
   assert.ok(existsSync(join(w.dir, 'runs', `${first.run}.json`)), 'run record next to the store');
 
   const again = await runJson([w.file], { cwd: w.dir, env });
-  assert.deepEqual(Object.values(statuses(again)), ALL.map(() => 'cached'));
-  assert.deepEqual(again.stages.map((s) => s.key), first.stages.map((s) => s.key));
+  assert.deepEqual(
+    Object.values(statuses(again)),
+    ALL.map(() => 'cached'),
+  );
+  assert.deepEqual(
+    again.stages.map((s) => s.key),
+    first.stages.map((s) => s.key),
+  );
   assert.match(again.stderr, /^0 executed, 6 cached, 0 failed in /m);
 
   const changed = await runJson([w.file, '--set', 'b.with.scale=3'], { cwd: w.dir, env });
-  assert.deepEqual(statuses(changed), { 'a[value=1]': 'cached', 'a[value=2]': 'cached', 'b[value=1]': 'executed', 'b[value=2]': 'executed', c: 'cached', r: 'executed' });
+  assert.deepEqual(statuses(changed), {
+    'a[value=1]': 'cached',
+    'a[value=2]': 'cached',
+    'b[value=1]': 'executed',
+    'b[value=2]': 'executed',
+    c: 'cached',
+    r: 'executed',
+  });
   // The results follow the param: r = Σ_v 3·v·1 + 5 over 4 entries.
-  const rec = JSON.parse(readFileSync(join(w.dir, 'runs', `${changed.run}.json`), 'utf8')) as { stages: { name: string; metrics?: Record<string, number> }[] };
+  const rec = JSON.parse(readFileSync(join(w.dir, 'runs', `${changed.run}.json`), 'utf8')) as {
+    stages: { name: string; metrics?: Record<string, number> }[];
+  };
   assert.equal(rec.stages.find((s) => s.name === 'r')!.metrics!['sum'], 4 * (3 * 1 + 3 * 2 + 5));
   assert.equal(logLines(w.log, 'end').length, 6 + 3);
 });
@@ -74,7 +95,10 @@ test('an implementation version bump re-executes its instances and downstream; e
   const w = workspace();
   await runJson([w.file], { cwd: w.dir });
   const bumped = await runJson([w.file], { cwd: w.dir, env: { SPECPIPE_TEST_CONST_VERSION: '2' } });
-  assert.deepEqual(Object.values(statuses(bumped)), ALL.map(() => 'executed'));
+  assert.deepEqual(
+    Object.values(statuses(bumped)),
+    ALL.map(() => 'executed'),
+  );
 
   const ex = await runCli(['explain', w.file, 'a[value=1]', 'b'], { cwd: w.dir, env: { SPECPIPE_TEST_CONST_VERSION: '3' } });
   assert.equal(ex.code, 0, ex.stderr);
@@ -82,7 +106,10 @@ test('an implementation version bump re-executes its instances and downstream; e
   assert.match(out, /^a\[value=1\]  [0-9a-f]{12}  WOULD EXECUTE: version changed: 2 → 3$/m);
   assert.match(out, /^  version      CHANGED  3\n {26}2 → 3$/m);
   assert.match(out, /^  params       same     \{"size":4,"sleep_ms":0,"value":1\}$/m);
-  assert.match(out, /^b\[value=2\]  [0-9a-f]{12}  WOULD EXECUTE: upstream changed: a: [0-9a-f]{12} → [0-9a-f]{12} \(upstream key changed\)$/m);
+  assert.match(
+    out,
+    /^b\[value=2\]  [0-9a-f]{12}  WOULD EXECUTE: upstream changed: a: [0-9a-f]{12} → [0-9a-f]{12} \(upstream key changed\)$/m,
+  );
   const same = await runCli(['explain', w.file, 'c', '--json'], { cwd: w.dir, env: { SPECPIPE_TEST_CONST_VERSION: '2' } });
   const parsed = JSON.parse(same.stdout) as { verdict: string; ingredients: { state: string }[] }[];
   assert.equal(parsed[0]!.verdict, 'cached');
@@ -113,21 +140,29 @@ stages:
   process.kill(-child.pid!, 'SIGKILL');
   const killed = await exited;
   assert.equal(killed.signal, 'SIGKILL');
-  const slowKey = logLines(w.log, 'start').find((l) => l.startsWith('start slow '))!.split(' ')[2]!;
+  const slowKey = logLines(w.log, 'start')
+    .find((l) => l.startsWith('start slow '))!
+    .split(' ')[2]!;
   assert.ok(!existsSync(join(w.dir, 'artifacts', slowKey)), 'no artifact directory for the interrupted stage');
   const leftovers = readdirSync(join(w.dir, 'artifacts', '.tmp'));
   assert.equal(leftovers.length, 1);
   assert.equal(readFileSync(join(w.dir, 'artifacts', '.tmp', leftovers[0]!, 'values.arrow'), 'utf8'), 'partial');
 
-  const rerun = await runJson([w.file], { cwd: w.dir, env: { SPECPIPE_TEST_LOG: w.log, SPECPIPE_TEST_NO_SLEEP: '1' }, process: true });
+  const rerun = await runJson([w.file], {
+    cwd: w.dir,
+    env: { SPECPIPE_TEST_LOG: w.log, SPECPIPE_TEST_NO_SLEEP: '1' },
+    process: true,
+  });
   assert.deepEqual(statuses(rerun), { first: 'cached', slow: 'executed', down: 'executed' });
-  const rec = JSON.parse(readFileSync(join(w.dir, 'runs', `${rerun.run}.json`), 'utf8')) as { stages: { name: string; metrics?: Record<string, number> }[] };
+  const rec = JSON.parse(readFileSync(join(w.dir, 'runs', `${rerun.run}.json`), 'utf8')) as {
+    stages: { name: string; metrics?: Record<string, number> }[];
+  };
   assert.equal(rec.stages.find((s) => s.name === 'down')!.metrics!['sum'], 8, 'down read the complete artifact (4 × 2)');
 
   const gc = await runCli(['gc', '--json'], { cwd: w.dir });
   assert.equal(gc.code, 0, gc.stderr);
   assert.equal((JSON.parse(gc.stdout) as { removed: unknown[] }).removed.length, 0);
-  assert.deepEqual(readdirSync(join(w.dir, 'artifacts', '.tmp')), [], 'gc removed the dead writer\'s temp dir');
+  assert.deepEqual(readdirSync(join(w.dir, 'artifacts', '.tmp')), [], "gc removed the dead writer's temp dir");
 });
 
 test('two concurrent runs of one pipeline both succeed and compute each stage once', async () => {
@@ -143,7 +178,10 @@ stages:
     with: { sleep_ms: 200 }
 `);
   const env = { SPECPIPE_TEST_LOG: w.log };
-  const [r1, r2] = await Promise.all([runJson([w.file], { cwd: w.dir, env, process: true }), runJson([w.file, '--jobs', '2'], { cwd: w.dir, env, process: true })]);
+  const [r1, r2] = await Promise.all([
+    runJson([w.file], { cwd: w.dir, env, process: true }),
+    runJson([w.file, '--jobs', '2'], { cwd: w.dir, env, process: true }),
+  ]);
   const started = logLines(w.log, 'start').map((l) => l.split(' ')[2]!);
   assert.equal(started.length, 6, `each of the 6 instances started once:\n${readFileSync(w.log, 'utf8')}`);
   assert.equal(new Set(started).size, 6);
@@ -151,7 +189,10 @@ stages:
     const pair = [statuses(r1)[name], statuses(r2)[name]].sort();
     assert.deepEqual(pair, ['cached', 'executed'], `${name}: one run computed it, the other reused it`);
   }
-  assert.deepEqual(r1.stages.map((s) => s.key), r2.stages.map((s) => s.key));
+  assert.deepEqual(
+    r1.stages.map((s) => s.key),
+    r2.stages.map((s) => s.key),
+  );
 });
 
 test('a corrupted artifact is detected and recomputed (fast check on mtime change; --verify full on same size+mtime)', async () => {
@@ -164,7 +205,14 @@ test('a corrupted artifact is detected and recomputed (fast check on mtime chang
   corrupt[corrupt.length - 20] = corrupt[corrupt.length - 20]! ^ 0xff;
   writeFileSync(file, corrupt);
   const rerun = await runJson([w.file], { cwd: w.dir });
-  assert.deepEqual(statuses(rerun), { 'a[value=1]': 'executed', 'a[value=2]': 'cached', 'b[value=1]': 'cached', 'b[value=2]': 'cached', c: 'cached', r: 'cached' });
+  assert.deepEqual(statuses(rerun), {
+    'a[value=1]': 'executed',
+    'a[value=2]': 'cached',
+    'b[value=1]': 'cached',
+    'b[value=2]': 'cached',
+    c: 'cached',
+    r: 'cached',
+  });
   assert.deepEqual(readFileSync(file), bytes, 'recomputed bit for bit');
 
   // Same size, mtime put back: the fast check trusts it; --verify full rehashes and recomputes.
@@ -211,27 +259,44 @@ test('diff of two runs that differ in one param: the param, the changed metrics,
 
   // runs / show / gc on the same two runs.
   const runs = await runCli(['runs', '--json'], { cwd: w.dir });
-  assert.deepEqual((JSON.parse(runs.stdout) as { run: string }[]).map((r) => r.run), [ra.run, rb.run]);
+  assert.deepEqual(
+    (JSON.parse(runs.stdout) as { run: string }[]).map((r) => r.run),
+    [ra.run, rb.run],
+  );
   const show = await runCli(['show', 'last'], { cwd: w.dir });
   assert.match(show.stdout, /^r +executed +\d+\.\d\d s  [0-9a-f]{12}  sum=56 inputs=3$/m);
   const gc = await runCli(['gc', '--keep-runs', '1', '--json'], { cwd: w.dir });
   const removed = (JSON.parse(gc.stdout) as { removed: { instance: string }[] }).removed.map((r) => r.instance).sort();
   assert.deepEqual(removed, ['b[value=1]', 'b[value=2]', 'r']);
-  const keys = readdirSync(join(w.dir, 'artifacts')).filter((n) => /^[0-9a-f]{64}$/.test(n)).sort();
+  const keys = readdirSync(join(w.dir, 'artifacts'))
+    .filter((n) => /^[0-9a-f]{64}$/.test(n))
+    .sort();
   assert.deepEqual(keys, rb.stages.map((s) => s.key).sort());
   const showStage = await runCli(['show', 'c', '--json'], { cwd: w.dir });
   const m = JSON.parse(showStage.stdout) as { instance: string; files: { path: string; role: string }[] }[];
   assert.equal(m[0]!.instance, 'c');
-  assert.deepEqual(m[0]!.files.map((f) => [f.path, f.role]), [['values.arrow', 'table']]);
+  assert.deepEqual(
+    m[0]!.files.map((f) => [f.path, f.role]),
+    [['values.arrow', 'table']],
+  );
 });
 
 test('a failing stage: its downstream is not run, independent branches finish with --keep-going, exit code 1', async () => {
   const w = workspace();
   const r = await runJson([w.file, '--set', 'b.with.fail=true', '--keep-going'], { cwd: w.dir }, 1);
-  assert.deepEqual(statuses(r), { 'a[value=1]': 'executed', 'a[value=2]': 'executed', 'b[value=1]': 'failed', 'b[value=2]': 'failed', c: 'executed', r: 'failed' });
+  assert.deepEqual(statuses(r), {
+    'a[value=1]': 'executed',
+    'a[value=2]': 'executed',
+    'b[value=1]': 'failed',
+    'b[value=2]': 'failed',
+    c: 'executed',
+    r: 'failed',
+  });
   assert.match(r.stderr, /^b\[value=1\] failed: .*test\/sum told to fail/m);
   assert.match(r.stderr, /^3 executed, 0 cached, 3 failed in /m);
-  const rec = JSON.parse(readFileSync(join(w.dir, 'runs', `${r.run}.json`), 'utf8')) as { stages: { name: string; error?: string }[] };
+  const rec = JSON.parse(readFileSync(join(w.dir, 'runs', `${r.run}.json`), 'utf8')) as {
+    stages: { name: string; error?: string }[];
+  };
   assert.match(rec.stages.find((s) => s.name === 'r')!.error!, /^not run: upstream b\[value=1\] failed$/);
 });
 
@@ -239,7 +304,10 @@ test('validate prints positioned diagnostics (no stack trace) and exits 1', asyn
   const w = workspace('name: v\nstages:\n  a:\n    uses: test/const\n    with: { value: 1, sise: 2 }\n');
   const r = await runCli(['validate', w.file], { cwd: w.dir, process: true });
   assert.equal(r.code, 1);
-  assert.equal(r.stderr, 'pipe.yaml:5:23: unknown key "sise" in stages.a.with (params of test/const); did you mean "size"?\n      with: { value: 1, sise: 2 }\n                        ^^^^\n');
+  assert.equal(
+    r.stderr,
+    'pipe.yaml:5:23: unknown key "sise" in stages.a.with (params of test/const); did you mean "size"?\n      with: { value: 1, sise: 2 }\n                        ^^^^\n',
+  );
   const ok = await runCli(['validate', w.file, '--set', 'a.with={value: 3}'], { cwd: w.dir, process: true });
   assert.equal(ok.stdout, 'pipe.yaml: ok (1 stages, 1 instances)\n');
 });

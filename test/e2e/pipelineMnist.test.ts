@@ -24,7 +24,9 @@ const SHRINK = [
   'train.with.checkpoints=[0, 1]',
   'spectra.with.lanczos_steps=4',
   'spectra.with.start_vectors=1',
-].flatMap((s) => ['--set', s]).concat(['--only', 'spectra']);
+]
+  .flatMap((s) => ['--set', s])
+  .concat(['--only', 'spectra']);
 
 test('every pipeline in pipelines/ validates', async () => {
   const files = readdirSync(PIPELINES).filter((f) => f.endsWith('.yaml'));
@@ -40,10 +42,14 @@ test('the default pipeline runs on real MNIST (shrunk), then reruns fully cached
   const names = first.stages.map((s) => s.name);
   assert.equal(names.length, 1 + 2 + 12);
   assert.ok(names.includes('spectra[train_per_class=5,operator=residual,split=test]'));
-  assert.ok(first.stages.every((s) => s.status === 'executed'), first.stderr);
+  assert.ok(
+    first.stages.every((s) => s.status === 'executed'),
+    first.stderr,
+  );
 
   const train = first.stages.find((s) => s.name === 'train[train_per_class=10]')!;
-  for (const f of ['checkpoint-epoch-0.safetensors', 'checkpoint-epoch-1.safetensors', 'metrics.arrow']) assert.ok(existsSync(join(train.artifacts, f)), f);
+  for (const f of ['checkpoint-epoch-0.safetensors', 'checkpoint-epoch-1.safetensors', 'metrics.arrow'])
+    assert.ok(existsSync(join(train.artifacts, f)), f);
   const ggn = first.stages.find((s) => s.name === 'spectra[train_per_class=10,operator=ggn,split=train]')!;
   const m = readArrowFile(join(ggn.artifacts, 'spectrum.arrow')).columns;
   const nodes = m['nodes'] as Float64Array;
@@ -54,7 +60,10 @@ test('the default pipeline runs on real MNIST (shrunk), then reruns fully cached
   assert.ok(existsSync(join(ggn.artifacts, 'log_density_positive.arrow')));
 
   const again = await runJson([DEFAULT, ...SHRINK], { cwd: dir });
-  assert.ok(again.stages.every((s) => s.status === 'cached'), JSON.stringify(statuses(again)));
+  assert.ok(
+    again.stages.every((s) => s.status === 'cached'),
+    JSON.stringify(statuses(again)),
+  );
   const engineSeconds = Number(/in (\d+\.\d+) s \(run/.exec(again.stderr)![1]);
   assert.ok(engineSeconds < 2, `cached rerun took ${engineSeconds} s in the engine`);
 });

@@ -11,7 +11,20 @@ import type { ModelSpec } from '../../src/nn/network.js';
 import { readSafetensors, writeSafetensors, type SafeTensor } from '../../src/store/safetensors.js';
 import { Rng } from '../../src/util/random.js';
 import { DENSENET40_LAYERS_PER_BLOCK } from '../../src/nn/models/densenet40.js';
-import { type Act, type StateDict, addAct, bnEval, catAct, conv, get, globalAvg, linear, pool2, reluAct, toNhwc } from './torchReference.js';
+import {
+  type Act,
+  type StateDict,
+  addAct,
+  bnEval,
+  catAct,
+  conv,
+  get,
+  globalAvg,
+  linear,
+  pool2,
+  reluAct,
+  toNhwc,
+} from './torchReference.js';
 
 await initBackend('auto');
 const dir = mkdtempSync(join(tmpdir(), 'specpipe-ckpt-'));
@@ -51,7 +64,13 @@ function referenceLogits(spec: ModelSpec, sd: StateDict, x: Act): Float64Array {
           idx += 1;
         } else {
           const c = Math.max(1, Math.round(item * spec.width));
-          y = reluAct(bnEval(conv(y, get(sd, `features.${idx}.weight`), get(sd, `features.${idx}.bias`), c, 3, 1, 1), sd, `features.${idx + 1}`));
+          y = reluAct(
+            bnEval(
+              conv(y, get(sd, `features.${idx}.weight`), get(sd, `features.${idx}.bias`), c, 3, 1, 1),
+              sd,
+              `features.${idx + 1}`,
+            ),
+          );
           idx += 3;
         }
       }
@@ -67,7 +86,10 @@ function referenceLogits(spec: ModelSpec, sd: StateDict, x: Act): Float64Array {
           const c = wd(base);
           let out = reluAct(bnEval(conv(y, get(sd, `${p}.conv1.weight`), undefined, c, 3, s, 1), sd, `${p}.bn1`));
           out = bnEval(conv(out, get(sd, `${p}.conv2.weight`), undefined, c, 3, 1, 1), sd, `${p}.bn2`);
-          const skip = s !== 1 || y.c !== c ? bnEval(conv(y, get(sd, `${p}.shortcut.0.weight`), undefined, c, 1, s, 0), sd, `${p}.shortcut.1`) : y;
+          const skip =
+            s !== 1 || y.c !== c
+              ? bnEval(conv(y, get(sd, `${p}.shortcut.0.weight`), undefined, c, 1, s, 0), sd, `${p}.shortcut.1`)
+              : y;
           y = reluAct(addAct(out, skip));
         }
       });
@@ -81,7 +103,11 @@ function referenceLogits(spec: ModelSpec, sd: StateDict, x: Act): Float64Array {
           const p = `dense${b}.${i}`;
           y = catAct(y, conv(reluAct(bnEval(y, sd, `${p}.bn`)), get(sd, `${p}.conv.weight`), undefined, k, 3, 1, 1));
         }
-        if (b < 3) y = pool2(conv(reluAct(bnEval(y, sd, `trans${b}.bn`)), get(sd, `trans${b}.conv.weight`), undefined, y.c, 1, 1, 0), 'avg');
+        if (b < 3)
+          y = pool2(
+            conv(reluAct(bnEval(y, sd, `trans${b}.bn`)), get(sd, `trans${b}.conv.weight`), undefined, y.c, 1, 1, 0),
+            'avg',
+          );
       }
       return linear(globalAvg(reluAct(bnEval(y, sd, 'bn'))), get(sd, 'linear.weight'), get(sd, 'linear.bias'), spec.classes);
     }
@@ -105,7 +131,10 @@ function randomStateDict(spec: ModelSpec, seed: number): { safe: Record<string, 
     for (let i = 0; i < n; i++) {
       if (e.name.endsWith('running_var')) data[i] = 0.5 + rng.uniform();
       else if (e.name.endsWith('running_mean')) data[i] = 0.2 * rng.normal();
-      else data[i] = (2 * rng.uniform() - 1) * (e.torchShape.length > 1 ? 1.7 / Math.sqrt(fanIn) : 0.3) + (e.name.endsWith('.weight') && e.torchShape.length === 1 ? 1 : 0);
+      else
+        data[i] =
+          (2 * rng.uniform() - 1) * (e.torchShape.length > 1 ? 1.7 / Math.sqrt(fanIn) : 0.3) +
+          (e.name.endsWith('.weight') && e.torchShape.length === 1 ? 1 : 0);
     }
     safe[e.name] = { dtype: 'F32', shape: [...e.torchShape], data };
     ref[e.name] = { shape: [...e.torchShape], data: Float64Array.from(data) };
@@ -121,12 +150,20 @@ function randomInputs(c: number, h: number, w: number, n: number, seed: number):
 function logitsOf(spec: ModelSpec, params: tf.Tensor[], buffers: tf.Tensor[], xs: Act[]): Float32Array {
   const net = buildNetwork(spec);
   const x0 = xs[0]!;
-  return tf.tidy(() => net.forward(params, buffers, tf.tensor4d(toNhwc(xs), [xs.length, x0.h, x0.w, x0.c]), 'eval').logits.dataSync() as Float32Array);
+  return tf.tidy(
+    () =>
+      net
+        .forward(params, buffers, tf.tensor4d(toNhwc(xs), [xs.length, x0.h, x0.w, x0.c]), 'eval')
+        .logits.dataSync() as Float32Array,
+  );
 }
 
 const CASES: { name: string; spec: ModelSpec }[] = [
   { name: 'mlp (tanh, C=2 input)', spec: { kind: 'mlp', input: [2, 5, 4], hidden: [7, 6], activation: 'tanh', classes: 3 } },
-  { name: 'lenet (k3, C=2 input)', spec: { kind: 'lenet', input: [2, 9, 8], channels: [3, 4], hidden: 6, kernel: 3, classes: 3 } },
+  {
+    name: 'lenet (k3, C=2 input)',
+    spec: { kind: 'lenet', input: [2, 9, 8], channels: [3, 4], hidden: 6, kernel: 3, classes: 3 },
+  },
   { name: 'lenet (k5)', spec: { kind: 'lenet', input: [1, 12, 12], channels: [2, 3], hidden: 5, kernel: 5, classes: 4 } },
   { name: 'vgg11 (BN, width 1/32)', spec: { kind: 'vgg11', input: [3, 32, 32], width: 1 / 32, classes: 3 } },
   { name: 'resnet18 (CIFAR, width 1/32)', spec: { kind: 'resnet18', input: [3, 10, 10], width: 1 / 32, classes: 3 } },
@@ -153,7 +190,11 @@ for (const { name, spec } of CASES) {
     for (const k of Object.keys(safe)) {
       assert.deepEqual(back[k]!.shape, safe[k]!.shape, k);
       assert.equal(back[k]!.dtype, safe[k]!.dtype, k);
-      assert.deepEqual(Array.from(back[k]!.data as ArrayLike<number | bigint>), Array.from(safe[k]!.data as ArrayLike<number | bigint>), k);
+      assert.deepEqual(
+        Array.from(back[k]!.data as ArrayLike<number | bigint>),
+        Array.from(safe[k]!.data as ArrayLike<number | bigint>),
+        k,
+      );
     }
     tf.dispose([...ck.params, ...ck.buffers]);
   });
@@ -219,22 +260,35 @@ test('strict loading: missing, unexpected and wrong-shape keys are errors naming
     return p;
   };
   const { ['3.bias']: _dropped, ...missing } = safe;
-  assert.throws(() => loadCheckpoint(write('missing.safetensors', missing)), (e: Error) => {
-    assert.match(e.message, /missing\.safetensors: missing key "3\.bias" \(expected F32 \[3\]\)/);
-    return true;
-  });
-  assert.throws(() => loadCheckpoint(write('extra.safetensors', { ...safe, 'fc.weight': safe['7.weight']! })), /extra\.safetensors: unexpected key "fc\.weight"/);
   assert.throws(
-    () => loadCheckpoint(write('shape.safetensors', { ...safe, '7.weight': { dtype: 'F32', shape: [5, 12], data: new Float32Array(60) } })),
+    () => loadCheckpoint(write('missing.safetensors', missing)),
+    (e: Error) => {
+      assert.match(e.message, /missing\.safetensors: missing key "3\.bias" \(expected F32 \[3\]\)/);
+      return true;
+    },
+  );
+  assert.throws(
+    () => loadCheckpoint(write('extra.safetensors', { ...safe, 'fc.weight': safe['7.weight']! })),
+    /extra\.safetensors: unexpected key "fc\.weight"/,
+  );
+  assert.throws(
+    () =>
+      loadCheckpoint(
+        write('shape.safetensors', { ...safe, '7.weight': { dtype: 'F32', shape: [5, 12], data: new Float32Array(60) } }),
+      ),
     /shape\.safetensors: key "7\.weight" has shape \[5, 12\], expected \[5, 27\]/,
   );
   assert.throws(
-    () => loadCheckpoint(write('dtype.safetensors', { ...safe, '0.bias': { dtype: 'I64', shape: [2], data: new BigInt64Array(2) } })),
+    () =>
+      loadCheckpoint(write('dtype.safetensors', { ...safe, '0.bias': { dtype: 'I64', shape: [2], data: new BigInt64Array(2) } })),
     /dtype\.safetensors: key "0\.bias" has dtype I64, expected a floating dtype/,
   );
   const noModel = join(dir, 'nomodel.safetensors');
   writeSafetensors(noModel, safe);
-  assert.throws(() => loadCheckpoint(noModel), /nomodel\.safetensors: no "specpipe\.model" in the safetensors __metadata__; pass the model spec/);
+  assert.throws(
+    () => loadCheckpoint(noModel),
+    /nomodel\.safetensors: no "specpipe\.model" in the safetensors __metadata__; pass the model spec/,
+  );
   const badPre = join(dir, 'badpre.safetensors');
   writeSafetensors(badPre, safe, { 'specpipe.model': JSON.stringify(spec), 'specpipe.preprocess': '{"mean":[0.1]}' });
   assert.throws(() => loadCheckpoint(badPre), /badpre\.safetensors: "specpipe\.preprocess" metadata must be/);

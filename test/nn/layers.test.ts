@@ -12,7 +12,8 @@ await initBackend('auto');
 
 function close(got: ArrayLike<number>, want: ArrayLike<number>, tol: number, what: string): void {
   assert.equal(got.length, want.length, `${what}: length`);
-  for (let i = 0; i < want.length; i++) assert.ok(Math.abs(got[i]! - want[i]!) <= tol * Math.max(1, Math.abs(want[i]!)), `${what}[${i}]: ${got[i]} vs ${want[i]}`);
+  for (let i = 0; i < want.length; i++)
+    assert.ok(Math.abs(got[i]! - want[i]!) <= tol * Math.max(1, Math.abs(want[i]!)), `${what}[${i}]: ${got[i]} vs ${want[i]}`);
 }
 
 test('flatten returns PyTorch (C, H, W) order from NHWC activations', () => {
@@ -21,7 +22,9 @@ test('flatten returns PyTorch (C, H, W) order from NHWC activations', () => {
   const y = flatten(tf.tensor4d(data, [n, h, w, c]));
   assert.deepEqual(y.shape, [n, c * h * w]);
   const want: number[] = [];
-  for (let s = 0; s < n; s++) for (let ch = 0; ch < c; ch++) for (let i = 0; i < h; i++) for (let j = 0; j < w; j++) want.push(data[((s * h + i) * w + j) * c + ch]!);
+  for (let s = 0; s < n; s++)
+    for (let ch = 0; ch < c; ch++)
+      for (let i = 0; i < h; i++) for (let j = 0; j < w; j++) want.push(data[((s * h + i) * w + j) * c + ch]!);
   assert.deepEqual(Array.from(y.dataSync()), want);
   y.dispose();
 });
@@ -30,7 +33,10 @@ test('batchNorm train mode: batch statistics, PyTorch running-stat update (momen
   const [n, h, w, c] = [3, 2, 2, 2];
   const rng = new Rng(4);
   const x = Float32Array.from({ length: n * h * w * c }, () => 2 * rng.normal() + 1);
-  const gamma = [1.5, 0.5], beta = [0.1, -0.2], rm = [0.3, -0.1], rv = [2, 0.5];
+  const gamma = [1.5, 0.5],
+    beta = [0.1, -0.2],
+    rm = [0.3, -0.1],
+    rv = [2, 0.5];
   const res = tf.tidy(() => {
     const st = { runningMean: tf.tensor1d(rm), runningVar: tf.tensor1d(rv), numBatchesTracked: tf.scalar(4) };
     const train = batchNorm(tf.tensor4d(x, [n, h, w, c]), tf.tensor1d(gamma), tf.tensor1d(beta), st, 'train');
@@ -38,14 +44,25 @@ test('batchNorm train mode: batch statistics, PyTorch running-stat update (momen
     return [train.y, train.updated!.runningMean, train.updated!.runningVar, train.updated!.numBatchesTracked, ev.y];
   });
   const m = n * h * w;
-  const mean = [0, 0], v = [0, 0];
+  const mean = [0, 0],
+    v = [0, 0];
   for (let i = 0; i < m; i++) for (let ch = 0; ch < c; ch++) mean[ch]! += x[i * c + ch]! / m;
   for (let i = 0; i < m; i++) for (let ch = 0; ch < c; ch++) v[ch]! += (x[i * c + ch]! - mean[ch]!) ** 2 / m;
   const yTrain = Array.from(x, (t, i) => ((t - mean[i % c]!) / Math.sqrt(v[i % c]! + 1e-5)) * gamma[i % c]! + beta[i % c]!);
   const yEval = Array.from(x, (t, i) => ((t - rm[i % c]!) / Math.sqrt(rv[i % c]! + 1e-5)) * gamma[i % c]! + beta[i % c]!);
   close(res[0]!.dataSync(), yTrain, 1e-5, 'train y');
-  close(res[1]!.dataSync(), rm.map((r, ch) => 0.9 * r + 0.1 * mean[ch]!), 1e-6, 'running_mean');
-  close(res[2]!.dataSync(), rv.map((r, ch) => 0.9 * r + 0.1 * v[ch]! * (m / (m - 1))), 1e-6, 'running_var');
+  close(
+    res[1]!.dataSync(),
+    rm.map((r, ch) => 0.9 * r + 0.1 * mean[ch]!),
+    1e-6,
+    'running_mean',
+  );
+  close(
+    res[2]!.dataSync(),
+    rv.map((r, ch) => 0.9 * r + 0.1 * v[ch]! * (m / (m - 1))),
+    1e-6,
+    'running_var',
+  );
   assert.deepEqual(Array.from(res[3]!.dataSync()), [5]);
   close(res[4]!.dataSync(), yEval, 1e-5, 'eval y');
   tf.dispose(res);
@@ -54,7 +71,16 @@ test('batchNorm train mode: batch statistics, PyTorch running-stat update (momen
 test('batchNorm on [N, C] (BatchNorm1d form) normalises over the batch axis', () => {
   const y = tf.tidy(() => {
     const st = { runningMean: tf.zeros([2]), runningVar: tf.ones([2]), numBatchesTracked: tf.scalar(0) };
-    return batchNorm(tf.tensor2d([[1, 10], [3, 30]]), tf.ones([2]), tf.zeros([2]), st, 'train').y;
+    return batchNorm(
+      tf.tensor2d([
+        [1, 10],
+        [3, 30],
+      ]),
+      tf.ones([2]),
+      tf.zeros([2]),
+      st,
+      'train',
+    ).y;
   });
   close(y.dataSync(), [-1, -1, 1, 1], 1e-4, 'y');
   y.dispose();

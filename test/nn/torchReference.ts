@@ -21,7 +21,15 @@ export function get(sd: StateDict, name: string): Float64Array {
 }
 
 /** nn.Conv2d(cin, cout, k, stride, padding): y[o,i,j] = b[o] + Σ_{c,u,v} W[o,c,u,v] x[c, s·i+u−p, s·j+v−p]. */
-export function conv(x: Act, w: Float64Array, b: Float64Array | undefined, cout: number, k: number, stride: number, pad: number): Act {
+export function conv(
+  x: Act,
+  w: Float64Array,
+  b: Float64Array | undefined,
+  cout: number,
+  k: number,
+  stride: number,
+  pad: number,
+): Act {
   const ho = Math.floor((x.h + 2 * pad - k) / stride) + 1;
   const wo = Math.floor((x.w + 2 * pad - k) / stride) + 1;
   const v = new Float64Array(cout * ho * wo);
@@ -46,10 +54,14 @@ export function conv(x: Act, w: Float64Array, b: Float64Array | undefined, cout:
 
 /** nn.BatchNorm2d in eval mode: (x − running_mean)/√(running_var + 1e-5)·weight + bias. */
 export function bnEval(x: Act, sd: StateDict, prefix: string): Act {
-  const g = get(sd, `${prefix}.weight`), b = get(sd, `${prefix}.bias`), m = get(sd, `${prefix}.running_mean`), va = get(sd, `${prefix}.running_var`);
+  const g = get(sd, `${prefix}.weight`),
+    b = get(sd, `${prefix}.bias`),
+    m = get(sd, `${prefix}.running_mean`),
+    va = get(sd, `${prefix}.running_var`);
   const v = new Float64Array(x.v.length);
   const hw = x.h * x.w;
-  for (let c = 0; c < x.c; c++) for (let j = 0; j < hw; j++) v[c * hw + j] = ((x.v[c * hw + j]! - m[c]!) / Math.sqrt(va[c]! + 1e-5)) * g[c]! + b[c]!;
+  for (let c = 0; c < x.c; c++)
+    for (let j = 0; j < hw; j++) v[c * hw + j] = ((x.v[c * hw + j]! - m[c]!) / Math.sqrt(va[c]! + 1e-5)) * g[c]! + b[c]!;
   return { ...x, v };
 }
 
@@ -59,7 +71,8 @@ export function reluAct(x: Act): Act {
 
 /** nn.MaxPool2d(2) / nn.AvgPool2d(2). */
 export function pool2(x: Act, kind: 'max' | 'avg'): Act {
-  const ho = Math.floor(x.h / 2), wo = Math.floor(x.w / 2);
+  const ho = Math.floor(x.h / 2),
+    wo = Math.floor(x.w / 2);
   const v = new Float64Array(x.c * ho * wo);
   for (let c = 0; c < x.c; c++)
     for (let i = 0; i < ho; i++)
@@ -110,7 +123,8 @@ export function toNhwc(samples: readonly Act[]): Float32Array {
   const { c, h, w } = first;
   const out = new Float32Array(samples.length * c * h * w);
   samples.forEach((s, n) => {
-    for (let ch = 0; ch < c; ch++) for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) out[((n * h + y) * w + x) * c + ch] = s.v[(ch * h + y) * w + x]!;
+    for (let ch = 0; ch < c; ch++)
+      for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) out[((n * h + y) * w + x) * c + ch] = s.v[(ch * h + y) * w + x]!;
   });
   return out;
 }

@@ -137,9 +137,14 @@ export interface RunJson {
 }
 
 /** `specpipe run … --json`, parsed; fails with stderr when the exit code is not `expectCode`. */
-export async function runJson(args: readonly string[], options: CliOptions, expectCode = 0): Promise<RunJson & { stderr: string }> {
+export async function runJson(
+  args: readonly string[],
+  options: CliOptions,
+  expectCode = 0,
+): Promise<RunJson & { stderr: string }> {
   const r = await runCli(['run', ...args, '--json'], options);
-  if (r.code !== expectCode) throw new Error(`specpipe run exited ${r.code} (expected ${expectCode})\nstderr:\n${r.stderr}\nstdout:\n${r.stdout}`);
+  if (r.code !== expectCode)
+    throw new Error(`specpipe run exited ${r.code} (expected ${expectCode})\nstderr:\n${r.stderr}\nstdout:\n${r.stdout}`);
   return { ...(JSON.parse(r.stdout) as RunJson), stderr: r.stderr };
 }
 

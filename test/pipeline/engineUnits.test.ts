@@ -16,7 +16,16 @@ import { executeStageInstance } from '../../src/executor/executeStageInstance.js
 
 test('canonical JSON sorts keys at every depth and hashes key order away', () => {
   assert.equal(canonicalJson({ b: 1, a: { d: [1, { z: 0, y: -0 }], c: 'x' } }), '{"a":{"c":"x","d":[1,{"y":0,"z":0}]},"b":1}');
-  const base: KeyIngredients = { kind: 'k/x', version: 1, params: { lr: 0.1, epochs: 3 }, upstream: {}, seed: 0, backend: 'none', numerics: {}, storeSchema: STORE_SCHEMA_VERSION };
+  const base: KeyIngredients = {
+    kind: 'k/x',
+    version: 1,
+    params: { lr: 0.1, epochs: 3 },
+    upstream: {},
+    seed: 0,
+    backend: 'none',
+    numerics: {},
+    storeSchema: STORE_SCHEMA_VERSION,
+  };
   assert.equal(stageKey(base), stageKey({ ...base, params: { epochs: 3, lr: 0.1 } }));
   assert.notEqual(stageKey(base), stageKey({ ...base, version: 2 }));
   assert.notEqual(stageKey(base), stageKey({ ...base, backend: 'wasm' }));
@@ -27,7 +36,10 @@ test('matrix expansion follows GitHub Actions: product, exclude, include (extend
   const cells = expandMatrix({
     axes: { os: ['linux', 'mac'], n: [1, 2] },
     exclude: [{ os: 'mac', n: 2 }],
-    include: [{ os: 'linux', extra: 'x' }, { os: 'win', n: 9 }],
+    include: [
+      { os: 'linux', extra: 'x' },
+      { os: 'win', n: 9 },
+    ],
   });
   assert.deepEqual(cells, [
     { os: 'linux', n: 1, extra: 'x' },
@@ -54,16 +66,35 @@ stages:
   s: { uses: test/sum, needs: [a], gather: [b] }
 `;
   const plan = buildPlan(loadPipeline('p.yaml', { source: src }), { backendId: 'none' });
-  assert.deepEqual(plan.nodes.map((n) => n.name), [
-    'a[value=1]', 'a[value=2]',
-    'b[value=1,scale=1]', 'b[value=1,scale=3]', 'b[value=2,scale=1]', 'b[value=2,scale=3]',
-    'c[value=1,scale=1]', 'c[value=1,scale=3]', 'c[value=2,scale=1]', 'c[value=2,scale=3]',
-    'r', 's[value=1]', 's[value=2]',
-  ]);
+  assert.deepEqual(
+    plan.nodes.map((n) => n.name),
+    [
+      'a[value=1]',
+      'a[value=2]',
+      'b[value=1,scale=1]',
+      'b[value=1,scale=3]',
+      'b[value=2,scale=1]',
+      'b[value=2,scale=3]',
+      'c[value=1,scale=1]',
+      'c[value=1,scale=3]',
+      'c[value=2,scale=1]',
+      'c[value=2,scale=3]',
+      'r',
+      's[value=1]',
+      's[value=2]',
+    ],
+  );
   const c = plan.nodes.find((n) => n.name === 'c[value=2,scale=3]')!;
-  assert.deepEqual(c.needs.map((u) => u.name), ['a[value=2]', 'b[value=2,scale=3]'], 'diamond: only compatible upstream pairs');
+  assert.deepEqual(
+    c.needs.map((u) => u.name),
+    ['a[value=2]', 'b[value=2,scale=3]'],
+    'diamond: only compatible upstream pairs',
+  );
   assert.equal(plan.nodes.find((n) => n.name === 'r')!.gather['b']!.length, 4);
-  assert.deepEqual(plan.nodes.find((n) => n.name === 's[value=1]')!.gather['b']!.map((u) => u.name), ['b[value=1,scale=1]', 'b[value=1,scale=3]']);
+  assert.deepEqual(
+    plan.nodes.find((n) => n.name === 's[value=1]')!.gather['b']!.map((u) => u.name),
+    ['b[value=1,scale=1]', 'b[value=1,scale=3]'],
+  );
   const b = plan.nodes.find((n) => n.name === 'b[value=1,scale=3]')!;
   assert.deepEqual(b.params, { scale: 3, sleep_ms: 0, fail: false }, 'matrix cell merged into params, schema defaults filled');
   assert.equal(b.ingredients.upstream['a'], plan.nodes[0]!.key);
@@ -81,17 +112,22 @@ test('per-key lock: exclusive, stale when the owner pid is dead, released by its
   again.release();
   // A lock left by a dead process (pid 2^22 + 1 is above Linux's default pid_max of 2^22).
   mkdirSync(join(dir, 'dead'));
-  writeFileSync(join(dir, 'dead', 'owner.json'), JSON.stringify({ pid: 4194305, host: hostnameSync(), token: 't', since: '', what: 'x' }));
+  writeFileSync(
+    join(dir, 'dead', 'owner.json'),
+    JSON.stringify({ pid: 4194305, host: hostnameSync(), token: 't', since: '', what: 'x' }),
+  );
   assert.equal(lockIsStale(join(dir, 'dead'), 60_000), true);
   const taken = tryLock(join(dir, 'dead'), 'taker') ?? tryLock(join(dir, 'dead'), 'taker');
   assert.ok(taken !== undefined, 'a stale lock is broken and taken');
   taken.release();
 });
 
-
 test('executeStageInstance: executes, then reuses; a damaged artifact is recomputed, never used', async () => {
   const root = mkdtempSync(join(tmpdir(), 'specpipe-store-'));
-  const plan = buildPlan(loadPipeline('p.yaml', { source: 'name: p\nstages:\n  a: { uses: test/const, with: { value: 3 } }\n' }), { backendId: 'none' });
+  const plan = buildPlan(
+    loadPipeline('p.yaml', { source: 'name: p\nstages:\n  a: { uses: test/const, with: { value: 3 } }\n' }),
+    { backendId: 'none' },
+  );
   const node = plan.nodes[0]!;
   const store = new ArtifactStore(root);
   const first = await executeStageInstance(JSON.parse(JSON.stringify(node)), root);
@@ -144,17 +180,49 @@ test('gc: keeps what recent runs reference; --max-size evicts the oldest unrefer
   });
   const ref = plan.nodes[0]!;
   writeRunRecord(runs, {
-    run: '20260101-000000-000-aaaaaa', pipeline: { name: 'g', file: 'g.yaml', sha256: '', overrides: [] }, store: root, backend: 'none', executor: 'test',
-    started: '', finished: '', seconds: 0, counts: { executed: 1, cached: 0, failed: 0 },
-    stages: [{ name: ref.name, stage: 'a', kind: ref.kind, key: ref.key, status: 'executed', seconds: 0, artifacts: store.dir(ref.key), matrix: ref.matrix, coords: ref.coords, params: ref.params, ingredients: ref.ingredients }],
+    run: '20260101-000000-000-aaaaaa',
+    pipeline: { name: 'g', file: 'g.yaml', sha256: '', overrides: [] },
+    store: root,
+    backend: 'none',
+    executor: 'test',
+    started: '',
+    finished: '',
+    seconds: 0,
+    counts: { executed: 1, cached: 0, failed: 0 },
+    stages: [
+      {
+        name: ref.name,
+        stage: 'a',
+        kind: ref.kind,
+        key: ref.key,
+        status: 'executed',
+        seconds: 0,
+        artifacts: store.dir(ref.key),
+        matrix: ref.matrix,
+        coords: ref.coords,
+        params: ref.params,
+        ingredients: ref.ingredients,
+      },
+    ],
   });
   const one = store.sizeOf(ref.key);
   const aged = collectGarbage(store, runs, { keepRuns: 1, maxAgeMs: 1.5 * 86_400_000 });
-  assert.deepEqual(aged.removed.map((r) => r.instance), ['a[value=2]'], 'only unreferenced artifacts older than 1.5 days');
+  assert.deepEqual(
+    aged.removed.map((r) => r.instance),
+    ['a[value=2]'],
+    'only unreferenced artifacts older than 1.5 days',
+  );
   const capped = collectGarbage(store, runs, { keepRuns: 1, maxBytes: 2 * one + 10 });
-  assert.deepEqual(capped.removed.map((r) => r.instance), ['a[value=3]'], 'oldest unreferenced first, until the cap holds');
+  assert.deepEqual(
+    capped.removed.map((r) => r.instance),
+    ['a[value=3]'],
+    'oldest unreferenced first, until the cap holds',
+  );
   assert.deepEqual(store.keys().sort(), [plan.nodes[0]!.key, plan.nodes[3]!.key].sort());
   const all = collectGarbage(store, runs, { keepRuns: 1 });
-  assert.deepEqual(all.removed.map((r) => r.instance), ['a[value=4]']);
+  assert.deepEqual(
+    all.removed.map((r) => r.instance),
+    ['a[value=4]'],
+  );
   assert.deepEqual(store.keys(), [ref.key], 'the referenced artifact survives every rule');
 });

@@ -37,11 +37,7 @@ const cases: { name: string; source: string; message: string }[] = [
   {
     name: 'unknown key',
     source: 'name: t\nstages:\n  a:\n    uses: test/const\n    with: { value: 1 }\n  b:\n    uses: test/sum\n    need: [a]\n',
-    message: [
-      'bad.yaml:8:5: unknown key "need" in stages.b; did you mean "needs"?',
-      '      need: [a]',
-      '      ^^^^',
-    ].join('\n'),
+    message: ['bad.yaml:8:5: unknown key "need" in stages.b; did you mean "needs"?', '      need: [a]', '      ^^^^'].join('\n'),
   },
   {
     name: 'unknown param',
@@ -54,7 +50,8 @@ const cases: { name: string; source: string; message: string }[] = [
   },
   {
     name: 'cycle',
-    source: 'name: t\nstages:\n  a:\n    uses: test/sum\n    needs: [c]\n  b:\n    uses: test/sum\n    needs: [a]\n  c:\n    uses: test/sum\n    needs: [b]\n',
+    source:
+      'name: t\nstages:\n  a:\n    uses: test/sum\n    needs: [c]\n  b:\n    uses: test/sum\n    needs: [a]\n  c:\n    uses: test/sum\n    needs: [b]\n',
     message: [
       'bad.yaml:8:13: needs form a cycle: a → c → b → a (each stage needs the next)',
       '      needs: [a]',
@@ -63,7 +60,8 @@ const cases: { name: string; source: string; message: string }[] = [
   },
   {
     name: 'missing needs',
-    source: 'name: t\nstages:\n  data:\n    uses: test/const\n    with: { value: 1 }\n  b:\n    uses: test/sum\n    needs: [dta]\n',
+    source:
+      'name: t\nstages:\n  data:\n    uses: test/const\n    with: { value: 1 }\n  b:\n    uses: test/sum\n    needs: [dta]\n',
     message: [
       'bad.yaml:8:13: stages.b.needs names an unknown stage "dta"; did you mean "data"?',
       '      needs: [dta]',
@@ -118,11 +116,7 @@ const cases: { name: string; source: string; message: string }[] = [
   {
     name: 'missing required uses',
     source: 'name: t\nstages:\n  a:\n    with: { value: 1 }\n',
-    message: [
-      'bad.yaml:3:3: stages.a is missing the required key "uses"',
-      '    a:',
-      '    ^',
-    ].join('\n'),
+    message: ['bad.yaml:3:3: stages.a is missing the required key "uses"', '    a:', '    ^'].join('\n'),
   },
 ];
 
@@ -136,7 +130,10 @@ for (const c of cases) {
 test('a bad --set value: positioned at what it replaced, naming the --set', () => {
   let message = 'OK';
   try {
-    const loaded = loadPipeline('bad.yaml', { source: 'name: t\nstages:\n  a:\n    uses: test/const\n    with:\n      value: 1\n', overrides: ['a.with.value=abc'] });
+    const loaded = loadPipeline('bad.yaml', {
+      source: 'name: t\nstages:\n  a:\n    uses: test/const\n    with:\n      value: 1\n',
+      overrides: ['a.with.value=abc'],
+    });
     buildPlan(loaded, { backendId: 'cpu' });
   } catch (e) {
     if (!(e instanceof PipelineError)) throw e;
@@ -144,6 +141,10 @@ test('a bad --set value: positioned at what it replaced, naming the --set', () =
   }
   assert.equal(
     message,
-    ['bad.yaml:6:7: stages.a.with.value must be a number, received "abc" (from --set a.with.value=abc)', '        value: 1', '        ^^^^^^^^'].join('\n'),
+    [
+      'bad.yaml:6:7: stages.a.with.value must be a number, received "abc" (from --set a.with.value=abc)',
+      '        value: 1',
+      '        ^^^^^^^^',
+    ].join('\n'),
   );
 });

@@ -64,7 +64,13 @@ export class DualTape {
       v += this.val[n]!;
       d += this.dot[n]!;
     }
-    return this.#node(v, d, [...nodes], nodes.map(() => 1), nodes.map(() => 0));
+    return this.#node(
+      v,
+      d,
+      [...nodes],
+      nodes.map(() => 1),
+      nodes.map(() => 0),
+    );
   }
 
   /** Σ_k a_k b_k (dot product of node lists). */
@@ -124,7 +130,10 @@ export class DualTape {
    * nodes: real parts = ∂(Σ seed·node)/∂x, tangents = their directional derivatives along the
    * forward tangents.
    */
-  reverse(seeds: ReadonlyMap<number, readonly [number, number]>, wanted: readonly number[]): { val: Float64Array; dot: Float64Array } {
+  reverse(
+    seeds: ReadonlyMap<number, readonly [number, number]>,
+    wanted: readonly number[],
+  ): { val: Float64Array; dot: Float64Array } {
     const n = this.val.length;
     const av = new Float64Array(n);
     const ad = new Float64Array(n);

@@ -146,7 +146,8 @@ export class ReferenceCurvature {
           for (let x = 0; x < ow; x++) {
             for (let c = 0; c < ch; c++) {
               const win: number[] = [];
-              for (let dy = 0; dy < l.k; dy++) for (let dx = 0; dx < l.k; dx++) win.push(a.nodes[((y * l.stride + dy) * W + x * l.stride + dx) * ch + c]!);
+              for (let dy = 0; dy < l.k; dy++)
+                for (let dx = 0; dx < l.k; dx++) win.push(a.nodes[((y * l.stride + dy) * W + x * l.stride + dx) * ch + c]!);
               out.push(l.op === 'maxpool' ? t.selectMax(win) : t.scale(t.sum(win), 1 / win.length));
             }
           }

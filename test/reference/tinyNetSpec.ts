@@ -102,6 +102,7 @@ export function tinyLayout(spec: TinyNetSpec): { params: TinyEntry[]; buffers: T
     }
   };
   const out = walk(spec.layers, spec.input);
-  if (out.length !== 1 || out[0] !== spec.classes) throw new Error(`tiny net ${spec.name} ends in shape ${out}, expected [${spec.classes}]`);
+  if (out.length !== 1 || out[0] !== spec.classes)
+    throw new Error(`tiny net ${spec.name} ends in shape ${out}, expected [${spec.classes}]`);
   return { params, buffers };
 }

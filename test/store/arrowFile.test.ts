@@ -8,7 +8,11 @@ import { readArrowFile, writeArrowFile, encodeArrowTable } from '../../src/store
 test('Arrow files round-trip typed columns and metadata', () => {
   const dir = mkdtempSync(join(tmpdir(), 'arrow-'));
   const p = join(dir, 't.arrow');
-  writeArrowFile(p, { x: new Float64Array([0.5, 1e-300]), y: new Float32Array([1.5, 2]), k: new Int32Array([3, -4]), s: ['a', 'b'] }, { operator: 'ggn' });
+  writeArrowFile(
+    p,
+    { x: new Float64Array([0.5, 1e-300]), y: new Float32Array([1.5, 2]), k: new Int32Array([3, -4]), s: ['a', 'b'] },
+    { operator: 'ggn' },
+  );
   const t = readArrowFile(p);
   assert.deepEqual(Array.from(t.columns.x as Float64Array), [0.5, 1e-300]);
   assert.ok(t.columns.y instanceof Float32Array);
@@ -22,7 +26,10 @@ test('unequal column lengths and corrupt files are named errors', () => {
   const dir = mkdtempSync(join(tmpdir(), 'arrow-'));
   const p = join(dir, 'bad.arrow');
   writeFileSync(p, 'not arrow');
-  assert.throws(() => readArrowFile(p), (e: Error) => e.message.startsWith(`${p}: not a readable Arrow IPC file`));
+  assert.throws(
+    () => readArrowFile(p),
+    (e: Error) => e.message.startsWith(`${p}: not a readable Arrow IPC file`),
+  );
 });
 
 test('a zero-row table round-trips with its column types', () => {

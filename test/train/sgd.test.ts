@@ -23,7 +23,18 @@ test('SGD follows PyTorch semantics: d = g + λθ, b ← μb + d (b = d at first
   const spec = { kind: 'mlp', input: [4], hidden: [], activation: 'relu', classes: 3 } as const;
   const network = buildNetwork(spec);
   const train = syntheticSplit(6, [4, 1, 1], 3, 2);
-  const opts = { network, train, epochs: 3, lr: 0.3, momentum: 0.9, weightDecay: 0.01, batchSize: 6, seed: 5, schedule: { kind: 'step', stepSize: 1, gamma: 0.5 } as const, checkpoints: [0] };
+  const opts = {
+    network,
+    train,
+    epochs: 3,
+    lr: 0.3,
+    momentum: 0.9,
+    weightDecay: 0.01,
+    batchSize: 6,
+    seed: 5,
+    schedule: { kind: 'step', stepSize: 1, gamma: 0.5 } as const,
+    checkpoints: [0],
+  };
   const result = await trainModel(opts);
   const init = result.checkpoints[0]!;
   // float64 reference in PyTorch layout: W [3, 4] from tfjs [4, 3].
@@ -62,7 +73,8 @@ test('SGD follows PyTorch semantics: d = g + λθ, b ← μb + d (b = d at first
   const gotW = result.params[0]!.dataSync();
   const gotB = result.params[1]!.dataSync();
   for (let o = 0; o < 3; o++) {
-    for (let i = 0; i < 4; i++) assert.ok(Math.abs(gotW[i * 3 + o]! - W[o]![i]!) < 1e-5, `W[${o},${i}] ${gotW[i * 3 + o]} vs ${W[o]![i]}`);
+    for (let i = 0; i < 4; i++)
+      assert.ok(Math.abs(gotW[i * 3 + o]! - W[o]![i]!) < 1e-5, `W[${o},${i}] ${gotW[i * 3 + o]} vs ${W[o]![i]}`);
     assert.ok(Math.abs(gotB[o]! - b[o]!) < 1e-5, `b[${o}] ${gotB[o]} vs ${b[o]}`);
   }
   result.history.forEach((h, e) => {
@@ -76,7 +88,10 @@ test('SGD follows PyTorch semantics: d = g + λθ, b ← μb + d (b = d at first
 test('schedules: StepLR and CosineAnnealingLR values', () => {
   const step = parseSchedule('step', 9);
   assert.deepEqual(step, { kind: 'step', stepSize: 3, gamma: 0.1 });
-  assert.deepEqual([0, 2, 3, 6, 8].map((e) => learningRate(1, step, e, 9)), [1, 1, 0.1, 0.1 ** 2, 0.1 ** 2]);
+  assert.deepEqual(
+    [0, 2, 3, 6, 8].map((e) => learningRate(1, step, e, 9)),
+    [1, 1, 0.1, 0.1 ** 2, 0.1 ** 2],
+  );
   const cos = parseSchedule('cosine', 4);
   // η_e = η (1 + cos(π e / E)) / 2 with η = 2, E = 4.
   const want = [2, 1 + Math.SQRT1_2, 1, 1 - Math.SQRT1_2];
@@ -89,9 +104,27 @@ test('same seed ⇒ identical weights and running statistics (BatchNorm net); ot
   const network = buildNetwork(spec);
   const train = syntheticSplit(10, [2, 6, 6], 3, 1);
   const test = syntheticSplit(6, [2, 6, 6], 3, 2);
-  const run = async (seed: number): Promise<{ params: Float32Array[]; buffers: Float32Array[]; checkpoints: StateSnapshot[]; testAcc: number }> => {
-    const r = await trainModel({ network, train, test, epochs: 2, lr: 0.05, momentum: 0.9, weightDecay: 5e-4, batchSize: 4, seed, checkpoints: [0, 2] });
-    const out = { params: r.params.map((t) => t.dataSync() as Float32Array), buffers: r.buffers.map((t) => t.dataSync() as Float32Array), checkpoints: r.checkpoints, testAcc: r.history[1]!.testAcc };
+  const run = async (
+    seed: number,
+  ): Promise<{ params: Float32Array[]; buffers: Float32Array[]; checkpoints: StateSnapshot[]; testAcc: number }> => {
+    const r = await trainModel({
+      network,
+      train,
+      test,
+      epochs: 2,
+      lr: 0.05,
+      momentum: 0.9,
+      weightDecay: 5e-4,
+      batchSize: 4,
+      seed,
+      checkpoints: [0, 2],
+    });
+    const out = {
+      params: r.params.map((t) => t.dataSync() as Float32Array),
+      buffers: r.buffers.map((t) => t.dataSync() as Float32Array),
+      checkpoints: r.checkpoints,
+      testAcc: r.history[1]!.testAcc,
+    };
     tf.dispose([...r.params, ...r.buffers]);
     return out;
   };
@@ -106,7 +139,10 @@ test('same seed ⇒ identical weights and running statistics (BatchNorm net); ot
   // 2 epochs × ⌈10/4⌉ batches = 6 BatchNorm updates.
   const nbt = network.buffers.findIndex((e) => e.name === 'bn1.num_batches_tracked');
   assert.deepEqual(Array.from(a.buffers[nbt]!), [6]);
-  assert.deepEqual(a.checkpoints.map((s) => s.epoch), [0, 2]);
+  assert.deepEqual(
+    a.checkpoints.map((s) => s.epoch),
+    [0, 2],
+  );
   const init = network.init(3);
   init.params.forEach((p, i) => assert.deepEqual(Array.from(a.checkpoints[0]!.params[i]!), Array.from(p.dataSync())));
   a.checkpoints[1]!.params.forEach((p, i) => assert.deepEqual(Array.from(p), Array.from(a.params[i]!)));
@@ -118,7 +154,10 @@ test('invalid training options are errors naming the value', async () => {
   const network = buildNetwork({ kind: 'mlp', input: [4], hidden: [], activation: 'relu', classes: 3 });
   const train = syntheticSplit(6, [4, 1, 1], 3, 2);
   const base = { network, train, epochs: 2, lr: 0.1, momentum: 0.9, weightDecay: 0, batchSize: 2, seed: 0 };
-  await assert.rejects(() => trainModel({ ...base, checkpoints: [0, 3] }), /checkpoint epochs must be integers in \[0, 2\], received 3/);
+  await assert.rejects(
+    () => trainModel({ ...base, checkpoints: [0, 3] }),
+    /checkpoint epochs must be integers in \[0, 2\], received 3/,
+  );
   await assert.rejects(() => trainModel({ ...base, batchSize: 0 }), /batch size must be a positive integer, received 0/);
   await assert.rejects(() => trainModel({ ...base, momentum: 1 }), /momentum must be in \[0, 1\), received 1/);
 });

@@ -16,16 +16,51 @@ process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
 test('specpipe train writes checkpoints + metrics.arrow and prints epochs, samples/s, backend; eval reproduces the test accuracy', async () => {
   const out = join(dir, 'lenet');
   const { code, out: text } = await captureOutput((w) =>
-    trainCommand(['--data', 'mnist', '--model', 'lenet:1x28x28:4-8-32:10:k3', '--epochs', '2', '--out', out, '--train-per-class', '30', '--test-per-class', '10', '--checkpoints', '0,1,2', '--batch-size', '50', '--lr', '0.05', '--json'], w),
+    trainCommand(
+      [
+        '--data',
+        'mnist',
+        '--model',
+        'lenet:1x28x28:4-8-32:10:k3',
+        '--epochs',
+        '2',
+        '--out',
+        out,
+        '--train-per-class',
+        '30',
+        '--test-per-class',
+        '10',
+        '--checkpoints',
+        '0,1,2',
+        '--batch-size',
+        '50',
+        '--lr',
+        '0.05',
+        '--json',
+      ],
+      w,
+    ),
   );
   assert.equal(code, 0);
   assert.match(text, /^backend: cpu\+openblas|^backend: (cpu|wasm|tensorflow)/m);
   assert.match(text, /data: mnist — 300 train \/ 100 test samples of \[1, 28, 28\], 10 classes/);
   assert.match(text, /epoch 1\/2 .* samples\/s/);
   assert.match(text, /test accuracy \d+\.\d\d% .* after 2 epochs; \d+ samples\/s on /);
-  assert.deepEqual(readdirSync(out).sort(), ['checkpoint-epoch-0.safetensors', 'checkpoint-epoch-1.safetensors', 'checkpoint-epoch-2.safetensors', 'metrics.arrow']);
+  assert.deepEqual(readdirSync(out).sort(), [
+    'checkpoint-epoch-0.safetensors',
+    'checkpoint-epoch-1.safetensors',
+    'checkpoint-epoch-2.safetensors',
+    'metrics.arrow',
+  ]);
   const metrics = readArrowFile(join(out, 'metrics.arrow'));
-  assert.deepEqual(Object.keys(metrics.columns).slice(0, 6), ['epoch', 'train_loss', 'train_acc', 'test_loss', 'test_acc', 'seconds']);
+  assert.deepEqual(Object.keys(metrics.columns).slice(0, 6), [
+    'epoch',
+    'train_loss',
+    'train_acc',
+    'test_loss',
+    'test_acc',
+    'seconds',
+  ]);
   assert.deepEqual(Array.from(metrics.columns.epoch as Int32Array), [1, 2]);
   const summary = JSON.parse(text.trim().split('\n').pop()!) as { history: { testAcc: number; testLoss: number }[] };
   assert.equal((metrics.columns.test_acc as Float64Array)[1], summary.history[1]!.testAcc);
@@ -35,7 +70,12 @@ test('specpipe train writes checkpoints + metrics.arrow and prints epochs, sampl
   assert.equal(ck.preprocess!.pad, 0);
   assert.ok(Math.abs(ck.preprocess!.mean[0]! - 0.13) < 0.03, `MNIST pixel mean ${ck.preprocess!.mean[0]}`);
 
-  const ev = await captureOutput((w) => evalCommand(['--checkpoint', join(out, 'checkpoint-epoch-2.safetensors'), '--data', 'mnist', '--test-per-class', '10', '--json'], w));
+  const ev = await captureOutput((w) =>
+    evalCommand(
+      ['--checkpoint', join(out, 'checkpoint-epoch-2.safetensors'), '--data', 'mnist', '--test-per-class', '10', '--json'],
+      w,
+    ),
+  );
   assert.equal(ev.code, 0);
   const r = JSON.parse(ev.out) as { accuracy: number; loss: number; samples: number; split: string };
   assert.equal(r.samples, 100);
@@ -46,22 +86,60 @@ test('specpipe train writes checkpoints + metrics.arrow and prints epochs, sampl
   // The same weights as a bare state_dict (as saved by PyTorch): needs --model, normalises with train statistics.
   const bare = join(dir, 'bare.safetensors');
   writeSafetensors(bare, readSafetensors(join(out, 'checkpoint-epoch-2.safetensors')).tensors);
-  const ev2 = await captureOutput((w) => evalCommand(['--checkpoint', bare, '--data', 'mnist', '--test-per-class', '10', '--model', 'lenet:1x28x28:4-8-32:10:k3'], w));
+  const ev2 = await captureOutput((w) =>
+    evalCommand(['--checkpoint', bare, '--data', 'mnist', '--test-per-class', '10', '--model', 'lenet:1x28x28:4-8-32:10:k3'], w),
+  );
   assert.match(ev2.out, /note: no specpipe\.preprocess metadata: normalised with the train split's channel statistics, pad 0/);
   assert.match(ev2.out, /test split of mnist: 100 samples {2}loss \d\.\d{4} {2}accuracy \d+\.\d\d%/);
-  await assert.rejects(() => evalCommand(['--checkpoint', bare, '--data', 'mnist']), /bare\.safetensors: no "specpipe\.model" in the safetensors __metadata__/);
+  await assert.rejects(
+    () => evalCommand(['--checkpoint', bare, '--data', 'mnist']),
+    /bare\.safetensors: no "specpipe\.model" in the safetensors __metadata__/,
+  );
 });
 
 test('specpipe train: bad options are errors naming the value', async () => {
   const out = join(dir, 'bad');
-  await assert.rejects(() => captureOutput((w) => trainCommand(['--data', 'mnist', '--epochs', '2'], w)), /--out DIR is required/);
-  await assert.rejects(() => captureOutput((w) => trainCommand(['--out', out, '--epochs', '2', '--checkpoints', '0,5'], w)), /--checkpoints: expected comma-separated epochs in \[0, 2\], received "5" in "0,5"/);
-  await assert.rejects(() => captureOutput((w) => trainCommand(['--out', out, '--model', 'mlp:784-64-ten'], w)), /--model "mlp:784-64-ten": layer size must be a positive integer, received "ten"/);
-  await assert.rejects(() => captureOutput((w) => trainCommand(['--out', out, '--lr', 'fast'], w)), /--lr: expected a number ≥ 0, received "fast"/);
-  await assert.rejects(() => captureOutput((w) => trainCommand(['--out', out, '--schedule', 'linear'], w)), /--schedule must be one of constant\|step\|cosine, received "linear"/);
-  await assert.rejects(() => captureOutput((w) => trainCommand(['--out', out, '--backend', 'gpu'], w)), /--backend must be one of auto\|tensorflow\|wasm\|cpu, received "gpu"/);
-  await assert.rejects(() => captureOutput((w) => trainCommand(['--out', out, '--model', 'mlp:784-64-5', '--train-per-class', '5', '--test-per-class', '5'], w)), /--model "mlp:784-64-5" has 5 classes, but data mnist has 10/);
-  await assert.rejects(() => captureOutput((w) => trainCommand(['--out', out, '--model', 'lenet:1x32x32:6-16-120:10', '--train-per-class', '5', '--test-per-class', '5'], w)), /expects input \[1, 32, 32\] \(C, H, W\), but the data has \[1, 28, 28\] \(pad 2 with --pad 2\?\)/);
+  await assert.rejects(
+    () => captureOutput((w) => trainCommand(['--data', 'mnist', '--epochs', '2'], w)),
+    /--out DIR is required/,
+  );
+  await assert.rejects(
+    () => captureOutput((w) => trainCommand(['--out', out, '--epochs', '2', '--checkpoints', '0,5'], w)),
+    /--checkpoints: expected comma-separated epochs in \[0, 2\], received "5" in "0,5"/,
+  );
+  await assert.rejects(
+    () => captureOutput((w) => trainCommand(['--out', out, '--model', 'mlp:784-64-ten'], w)),
+    /--model "mlp:784-64-ten": layer size must be a positive integer, received "ten"/,
+  );
+  await assert.rejects(
+    () => captureOutput((w) => trainCommand(['--out', out, '--lr', 'fast'], w)),
+    /--lr: expected a number ≥ 0, received "fast"/,
+  );
+  await assert.rejects(
+    () => captureOutput((w) => trainCommand(['--out', out, '--schedule', 'linear'], w)),
+    /--schedule must be one of constant\|step\|cosine, received "linear"/,
+  );
+  await assert.rejects(
+    () => captureOutput((w) => trainCommand(['--out', out, '--backend', 'gpu'], w)),
+    /--backend must be one of auto\|tensorflow\|wasm\|cpu, received "gpu"/,
+  );
+  await assert.rejects(
+    () =>
+      captureOutput((w) =>
+        trainCommand(['--out', out, '--model', 'mlp:784-64-5', '--train-per-class', '5', '--test-per-class', '5'], w),
+      ),
+    /--model "mlp:784-64-5" has 5 classes, but data mnist has 10/,
+  );
+  await assert.rejects(
+    () =>
+      captureOutput((w) =>
+        trainCommand(
+          ['--out', out, '--model', 'lenet:1x32x32:6-16-120:10', '--train-per-class', '5', '--test-per-class', '5'],
+          w,
+        ),
+      ),
+    /expects input \[1, 32, 32\] \(C, H, W\), but the data has \[1, 28, 28\] \(pad 2 with --pad 2\?\)/,
+  );
   assert.equal(existsSync(join(out, 'metrics.arrow')), false);
 });
 
@@ -69,7 +147,11 @@ test('MLP 784-64-64-10 with the default recipe reaches ≥ 95% test accuracy on 
   const out = join(dir, 'mlp');
   const { code, out: text } = await captureOutput((w) => trainCommand(['--out', out, '--json'], w));
   assert.equal(code, 0);
-  const summary = JSON.parse(text.trim().split('\n').pop()!) as { history: { testAcc: number }[]; model: unknown; samplesPerSecond: number };
+  const summary = JSON.parse(text.trim().split('\n').pop()!) as {
+    history: { testAcc: number }[];
+    model: unknown;
+    samplesPerSecond: number;
+  };
   assert.deepEqual(summary.model, { kind: 'mlp', input: [1, 28, 28], hidden: [64, 64], activation: 'relu', classes: 10 });
   assert.match(text, /data: mnist — 8000 train \/ 2000 test samples/);
   const acc = summary.history[summary.history.length - 1]!.testAcc;

@@ -20,13 +20,21 @@ export interface RunDiff {
   readonly notes: string[];
 }
 
-function spectrumOf(store: ArtifactStore, s: RunStageRecord, file: string): { nodes: Float64Array; weights: Float64Array } | undefined {
+function spectrumOf(
+  store: ArtifactStore,
+  s: RunStageRecord,
+  file: string,
+): { nodes: Float64Array; weights: Float64Array } | undefined {
   const v = store.verify(s.key);
   if (!v.ok) return undefined;
   const t = readArrowFile(join(store.dir(s.key), file)).columns;
   const nodes = t['nodes'];
   const weights = t['weights'];
-  if (!(nodes instanceof Float64Array || nodes instanceof Float32Array) || !(weights instanceof Float64Array || weights instanceof Float32Array)) return undefined;
+  if (
+    !(nodes instanceof Float64Array || nodes instanceof Float32Array) ||
+    !(weights instanceof Float64Array || weights instanceof Float32Array)
+  )
+    return undefined;
   return { nodes: Float64Array.from(nodes), weights: Float64Array.from(weights) };
 }
 
@@ -41,7 +49,12 @@ export function diffRuns(ra: RunRecord, rb: RunRecord, storeA: ArtifactStore, st
     params: [],
     metrics: [],
     spectra: [],
-    artifacts: { added: [...B.keys()].filter((n) => !A.has(n)), removed: [...A.keys()].filter((n) => !B.has(n)), changed: [], unchanged: 0 },
+    artifacts: {
+      added: [...B.keys()].filter((n) => !A.has(n)),
+      removed: [...A.keys()].filter((n) => !B.has(n)),
+      changed: [],
+      unchanged: 0,
+    },
     notes: [],
   };
   for (const [name, sa] of A) {
@@ -52,7 +65,8 @@ export function diffRuns(ra: RunRecord, rb: RunRecord, storeA: ArtifactStore, st
       continue;
     }
     d.artifacts.changed.push(name);
-    for (const c of changedEntries(sa.params, sb.params)) d.params.push({ instance: name, path: c.path, a: c.before ?? null, b: c.after ?? null });
+    for (const c of changedEntries(sa.params, sb.params))
+      d.params.push({ instance: name, path: c.path, a: c.before ?? null, b: c.after ?? null });
     const ma = sa.metrics ?? {};
     const mb = sb.metrics ?? {};
     for (const m of [...new Set([...Object.keys(ma), ...Object.keys(mb)])].sort()) {
@@ -63,7 +77,9 @@ export function diffRuns(ra: RunRecord, rb: RunRecord, storeA: ArtifactStore, st
     const manA = storeA.readManifest(sa.key);
     const manB = storeB.readManifest(sb.key);
     if (manA === undefined || manB === undefined) {
-      d.notes.push(`${name}: artifact ${manA === undefined ? sa.key.slice(0, 12) : sb.key.slice(0, 12)} is no longer in the store; spectra not compared`);
+      d.notes.push(
+        `${name}: artifact ${manA === undefined ? sa.key.slice(0, 12) : sb.key.slice(0, 12)} is no longer in the store; spectra not compared`,
+      );
       continue;
     }
     for (const f of manA.files.filter((x) => x.role === 'spectrum')) {
@@ -86,17 +102,27 @@ const fmt = (v: number | null): string => (v === null ? '—' : Number.isInteger
 
 export function formatRunDiff(d: RunDiff): string {
   const L: string[] = [`diff ${d.a} → ${d.b}`];
-  if (d.overrides.a.join(' ') !== d.overrides.b.join(' ')) L.push(`--set: [${d.overrides.a.join(' ')}] → [${d.overrides.b.join(' ')}]`);
+  if (d.overrides.a.join(' ') !== d.overrides.b.join(' '))
+    L.push(`--set: [${d.overrides.a.join(' ')}] → [${d.overrides.b.join(' ')}]`);
   L.push('', 'params:');
   if (d.params.length === 0) L.push('  (no param differs)');
   for (const p of d.params) L.push(`  ${p.instance}  ${p.path}: ${p.a ?? '(absent)'} → ${p.b ?? '(absent)'}`);
   L.push('', 'metrics (A → B, change):');
   if (d.metrics.length === 0) L.push('  (no changed instance has metrics)');
-  for (const m of d.metrics) L.push(`  ${m.instance}  ${m.metric}: ${fmt(m.a)} → ${fmt(m.b)}  (${m.change === null ? '—' : (m.change >= 0 ? '+' : '') + fmt(m.change)})`);
+  for (const m of d.metrics)
+    L.push(
+      `  ${m.instance}  ${m.metric}: ${fmt(m.a)} → ${fmt(m.b)}  (${m.change === null ? '—' : (m.change >= 0 ? '+' : '') + fmt(m.change)})`,
+    );
   L.push('', 'spectra (Wasserstein-1 between densities; top eigenvalue A → B):');
   if (d.spectra.length === 0) L.push('  (no spectrum of a changed instance)');
-  for (const s of d.spectra) L.push(`  ${s.instance}  ${s.file}: W1 = ${s.w1.toPrecision(4)}; top ${fmt(s.topA)} → ${fmt(s.topB)} (${s.topChange >= 0 ? '+' : ''}${fmt(s.topChange)})`);
-  L.push('', `artifacts: ${d.artifacts.changed.length} changed, ${d.artifacts.unchanged} unchanged, ${d.artifacts.added.length} added, ${d.artifacts.removed.length} removed`);
+  for (const s of d.spectra)
+    L.push(
+      `  ${s.instance}  ${s.file}: W1 = ${s.w1.toPrecision(4)}; top ${fmt(s.topA)} → ${fmt(s.topB)} (${s.topChange >= 0 ? '+' : ''}${fmt(s.topChange)})`,
+    );
+  L.push(
+    '',
+    `artifacts: ${d.artifacts.changed.length} changed, ${d.artifacts.unchanged} unchanged, ${d.artifacts.added.length} added, ${d.artifacts.removed.length} removed`,
+  );
   for (const n of d.artifacts.changed) L.push(`  changed  ${n}`);
   for (const n of d.artifacts.added) L.push(`  added    ${n}`);
   for (const n of d.artifacts.removed) L.push(`  removed  ${n}`);
@@ -106,8 +132,17 @@ export function formatRunDiff(d: RunDiff): string {
 
 /** `specpipe diff RUN_A RUN_B [--json]`. */
 export async function diffCommand(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { store: { type: 'string' }, runs: { type: 'string' }, json: { type: 'boolean' } } });
-  if (positionals.length !== 2) throw new SpecpipeError('bad-args', 'usage: specpipe diff RUN_A RUN_B [--store PATH] [--runs PATH] [--json]  (RUN: id, unique prefix, last, last~1)', 2);
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { store: { type: 'string' }, runs: { type: 'string' }, json: { type: 'boolean' } },
+  });
+  if (positionals.length !== 2)
+    throw new SpecpipeError(
+      'bad-args',
+      'usage: specpipe diff RUN_A RUN_B [--store PATH] [--runs PATH] [--json]  (RUN: id, unique prefix, last, last~1)',
+      2,
+    );
   const runsDir = values.runs ?? defaultRunsDir(values.store ?? 'artifacts');
   const ra = readRunRecord(runsDir, resolveRunId(runsDir, positionals[0]!));
   const rb = readRunRecord(runsDir, resolveRunId(runsDir, positionals[1]!));

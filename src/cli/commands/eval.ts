@@ -26,7 +26,10 @@ const USAGE = `usage: specpipe eval --checkpoint FILE.safetensors --data SRC [op
   --json                 print one JSON object`;
 
 /** `specpipe eval` (output through `write`, default stdout): loss and accuracy of a checkpoint on a split of a data source (eval mode: BatchNorm running statistics). */
-export async function evalCommand(argv: string[], write: (text: string) => void = (t) => void process.stdout.write(t)): Promise<number> {
+export async function evalCommand(
+  argv: string[],
+  write: (text: string) => void = (t) => void process.stdout.write(t),
+): Promise<number> {
   let v;
   try {
     v = parseArgs({
@@ -58,9 +61,11 @@ export async function evalCommand(argv: string[], write: (text: string) => void 
   if (v.checkpoint === undefined) throw new SpecpipeError('cli-flag', `--checkpoint FILE is required\n${USAGE}`, 2);
   if (v.data === undefined) throw new SpecpipeError('cli-flag', `--data SRC is required\n${USAGE}`, 2);
   const split = v.split ?? 'test';
-  if (split !== 'test' && split !== 'train') throw new SpecpipeError('cli-flag', `--split must be test or train, received "${split}"`, 2);
+  if (split !== 'test' && split !== 'train')
+    throw new SpecpipeError('cli-flag', `--split must be test or train, received "${split}"`, 2);
   const loss = (v.loss ?? 'cross-entropy') as LossKind;
-  if (loss !== 'cross-entropy' && loss !== 'mse') throw new SpecpipeError('cli-flag', `--loss must be cross-entropy or mse, received "${v.loss}"`, 2);
+  if (loss !== 'cross-entropy' && loss !== 'mse')
+    throw new SpecpipeError('cli-flag', `--loss must be cross-entropy or mse, received "${v.loss}"`, 2);
   const batchSize = intOption('batch-size', v['batch-size'], 500);
   const trainPerClass = v['train-per-class'] === undefined ? undefined : intOption('train-per-class', v['train-per-class'], 1);
   const testPerClass = v['test-per-class'] === undefined ? undefined : intOption('test-per-class', v['test-per-class'], 1);
@@ -71,7 +76,11 @@ export async function evalCommand(argv: string[], write: (text: string) => void 
   const backend = await startBackend(backendChoice);
   const ckpt = loadCheckpoint(v.checkpoint, modelOverride);
   const seed = intOption('seed', v.seed, Number(ckpt.metadata['specpipe.seed'] ?? 0), 0);
-  const data = await loadDataSource(dataSpec, { seed, ...(trainPerClass !== undefined && { trainPerClass }), ...(testPerClass !== undefined && { testPerClass }) });
+  const data = await loadDataSource(dataSpec, {
+    seed,
+    ...(trainPerClass !== undefined && { trainPerClass }),
+    ...(testPerClass !== undefined && { testPerClass }),
+  });
   const notes: string[] = [];
   let preprocess = ckpt.preprocess;
   if (preprocess === undefined) {
@@ -80,7 +89,10 @@ export async function evalCommand(argv: string[], write: (text: string) => void 
   } else if (v.pad !== undefined) notes.push('--pad ignored: the checkpoint carries its preprocessing');
   const splitData = preprocessSplit(split === 'test' ? data.test : data.train, preprocess);
   if (ckpt.spec.classes !== data.classes.length) {
-    throw new SpecpipeError('model-classes', `${v.checkpoint}: model has ${ckpt.spec.classes} classes, but data ${formatDataSource(dataSpec)} has ${data.classes.length}`);
+    throw new SpecpipeError(
+      'model-classes',
+      `${v.checkpoint}: model has ${ckpt.spec.classes} classes, but data ${formatDataSource(dataSpec)} has ${data.classes.length}`,
+    );
   }
   const t0 = performance.now();
   const r = evaluateModel(ckpt.network, ckpt.params, ckpt.buffers, splitData, { batchSize, loss });
@@ -88,12 +100,26 @@ export async function evalCommand(argv: string[], write: (text: string) => void 
   tf.dispose([...ckpt.params, ...ckpt.buffers]);
   if (v.json) {
     write(
-      JSON.stringify({ checkpoint: v.checkpoint, data: formatDataSource(dataSpec), split, samples: r.samples, loss: r.loss, accuracy: r.accuracy, backend: backendId(backend), backendReason: backend.reason, model: ckpt.spec, seconds, notes }) + '\n',
+      JSON.stringify({
+        checkpoint: v.checkpoint,
+        data: formatDataSource(dataSpec),
+        split,
+        samples: r.samples,
+        loss: r.loss,
+        accuracy: r.accuracy,
+        backend: backendId(backend),
+        backendReason: backend.reason,
+        model: ckpt.spec,
+        seconds,
+        notes,
+      }) + '\n',
     );
   } else {
     write(`backend: ${backendId(backend)} (${backend.package}) — ${backend.reason}\n`);
     for (const n of notes) write(`note: ${n}\n`);
-    write(`${split} split of ${formatDataSource(dataSpec)}: ${r.samples} samples  loss ${r.loss.toFixed(4)}  accuracy ${(100 * r.accuracy).toFixed(2)}%  (${(r.samples / seconds).toFixed(0)} samples/s)\n`);
+    write(
+      `${split} split of ${formatDataSource(dataSpec)}: ${r.samples} samples  loss ${r.loss.toFixed(4)}  accuracy ${(100 * r.accuracy).toFixed(2)}%  (${(r.samples / seconds).toFixed(0)} samples/s)\n`,
+    );
   }
   return 0;
 }

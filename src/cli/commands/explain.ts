@@ -39,9 +39,11 @@ export function explainNode(node: PlanNode, store: ArtifactStore, runsDir: strin
   const v = store.verify(node.key);
   const reasons: string[] = [];
   if (!v.ok) {
-    for (const c of comparisons) if (c.state === 'changed') reasons.push(`${c.ingredient} changed${c.detail.length > 0 ? `: ${c.detail.join('; ')}` : ''}`);
+    for (const c of comparisons)
+      if (c.state === 'changed') reasons.push(`${c.ingredient} changed${c.detail.length > 0 ? `: ${c.detail.join('; ')}` : ''}`);
     if (prev === undefined) reasons.push('no earlier run of this instance');
-    else if (prev.stage.key === node.key) reasons.push(v.present ? `artifact invalid: ${v.reason}` : 'artifact no longer in the store (removed by gc or by hand)');
+    else if (prev.stage.key === node.key)
+      reasons.push(v.present ? `artifact invalid: ${v.reason}` : 'artifact no longer in the store (removed by gc or by hand)');
     else if (reasons.length === 0) reasons.push(`key changed (${v.reason})`);
   }
   return {
@@ -56,7 +58,9 @@ export function explainNode(node: PlanNode, store: ArtifactStore, runsDir: strin
 }
 
 export function formatExplanation(e: InstanceExplanation): string {
-  const lines = [`${e.name}  ${e.key.slice(0, 12)}  ${e.verdict === 'cached' ? 'cached' : `WOULD EXECUTE: ${e.reasons.join('; ')}`}`];
+  const lines = [
+    `${e.name}  ${e.key.slice(0, 12)}  ${e.verdict === 'cached' ? 'cached' : `WOULD EXECUTE: ${e.reasons.join('; ')}`}`,
+  ];
   lines.push(`  compared with run ${e.comparedWith ?? '(none)'}; store: ${e.store}`);
   for (const c of e.ingredients) {
     const state = c.state === 'changed' ? 'CHANGED' : c.state;
@@ -71,12 +75,19 @@ export async function explainCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { set: { type: 'string', multiple: true }, store: { type: 'string' }, runs: { type: 'string' }, json: { type: 'boolean' } },
+    options: {
+      set: { type: 'string', multiple: true },
+      store: { type: 'string' },
+      runs: { type: 'string' },
+      json: { type: 'boolean' },
+    },
   });
   if (positionals.length === 0) throw new SpecpipeError('bad-args', USAGE, 2);
   const storePath = values.store ?? 'artifacts';
   const runsDir = values.runs ?? defaultRunsDir(storePath);
-  const records = listRunIds(runsDir).reverse().map((id) => readRunRecord(runsDir, id));
+  const records = listRunIds(runsDir)
+    .reverse()
+    .map((id) => readRunRecord(runsDir, id));
   let file: string;
   let overrides = values.set ?? [];
   let targets: string[];
@@ -85,7 +96,12 @@ export async function explainCommand(argv: string[]): Promise<number> {
     targets = positionals.slice(1);
   } else {
     const last = records[0];
-    if (last === undefined) throw new SpecpipeError('no-runs', `explain ${positionals[0]}: no pipeline file given and no runs recorded in ${runsDir}\n${USAGE}`, 2);
+    if (last === undefined)
+      throw new SpecpipeError(
+        'no-runs',
+        `explain ${positionals[0]}: no pipeline file given and no runs recorded in ${runsDir}\n${USAGE}`,
+        2,
+      );
     file = last.pipeline.file;
     if (values.set === undefined) overrides = [...last.pipeline.overrides];
     targets = positionals;
@@ -101,10 +117,15 @@ export async function explainCommand(argv: string[]): Promise<number> {
     throw e;
   }
   const { plan } = prepared;
-  const nodes = targets.length === 0 ? [...plan.nodes] : plan.nodes.filter((n) => targets.includes(n.stage) || targets.includes(n.name));
+  const nodes =
+    targets.length === 0 ? [...plan.nodes] : plan.nodes.filter((n) => targets.includes(n.stage) || targets.includes(n.name));
   for (const t of targets) {
     if (!plan.nodes.some((n) => n.stage === t || n.name === t)) {
-      throw new SpecpipeError('no-such-stage', `explain: no stage or instance "${t}" in ${file}${didYouMean(t, new Set(plan.nodes.map((n) => n.stage)))}`, 2);
+      throw new SpecpipeError(
+        'no-such-stage',
+        `explain: no stage or instance "${t}" in ${file}${didYouMean(t, new Set(plan.nodes.map((n) => n.stage)))}`,
+        2,
+      );
     }
   }
   const store = new ArtifactStore(storePath);

@@ -31,7 +31,11 @@ export interface GcPlan {
  * all of them by default; with `maxAgeMs`, those older than it; with `maxBytes`, the oldest until
  * the store fits (both: either rule). Artifacts being written (locked) are never touched.
  */
-export function collectGarbage(store: ArtifactStore, runsDir: string, options: { keepRuns: number; maxBytes?: number; maxAgeMs?: number; dryRun?: boolean }): GcPlan {
+export function collectGarbage(
+  store: ArtifactStore,
+  runsDir: string,
+  options: { keepRuns: number; maxBytes?: number; maxAgeMs?: number; dryRun?: boolean },
+): GcPlan {
   const ids = listRunIds(runsDir).slice(-options.keepRuns);
   const referenced = new Set<string>();
   for (const id of ids) for (const s of readRunRecord(runsDir, id).stages) referenced.add(s.key);
@@ -95,7 +99,8 @@ export async function gcCommand(argv: string[]): Promise<number> {
   const storePath = values.store ?? 'artifacts';
   const runsDir = values.runs ?? defaultRunsDir(storePath);
   const keepRuns = values['keep-runs'] === undefined ? 10 : Number(values['keep-runs']);
-  if (!Number.isInteger(keepRuns) || keepRuns < 0) throw new SpecpipeError('bad-args', `--keep-runs must be a non-negative integer, received "${values['keep-runs']}"`, 2);
+  if (!Number.isInteger(keepRuns) || keepRuns < 0)
+    throw new SpecpipeError('bad-args', `--keep-runs must be a non-negative integer, received "${values['keep-runs']}"`, 2);
   const plan = collectGarbage(new ArtifactStore(storePath), runsDir, {
     keepRuns,
     ...(values['max-size'] !== undefined ? { maxBytes: parseSize(values['max-size']) } : {}),
@@ -104,8 +109,13 @@ export async function gcCommand(argv: string[]): Promise<number> {
   });
   if (values.json === true) process.stdout.write(JSON.stringify(plan, null, 2) + '\n');
   else {
-    for (const r of plan.removed) process.stdout.write(`${values['dry-run'] === true ? 'would remove' : 'removed'} ${r.key.slice(0, 12)} ${r.instance} (${r.bytes} B)\n`);
-    process.stdout.write(`${plan.removed.length} artifacts ${values['dry-run'] === true ? 'to remove' : 'removed'} (${(plan.freedBytes / 1048576).toFixed(1)} MiB), ${plan.kept} kept (referenced by the last ${keepRuns} runs or within limits); ${plan.sweptEntries} temp/lock entries cleaned\n`);
+    for (const r of plan.removed)
+      process.stdout.write(
+        `${values['dry-run'] === true ? 'would remove' : 'removed'} ${r.key.slice(0, 12)} ${r.instance} (${r.bytes} B)\n`,
+      );
+    process.stdout.write(
+      `${plan.removed.length} artifacts ${values['dry-run'] === true ? 'to remove' : 'removed'} (${(plan.freedBytes / 1048576).toFixed(1)} MiB), ${plan.kept} kept (referenced by the last ${keepRuns} runs or within limits); ${plan.sweptEntries} temp/lock entries cleaned\n`,
+    );
   }
   return 0;
 }

@@ -49,14 +49,22 @@ export async function runCommand(argv: string[]): Promise<number> {
     process.stdout.write(HELP + EXECUTOR_RUN_HELP);
     return 0;
   }
-  if (positionals.length !== 1) throw new SpecpipeError('bad-args', `specpipe run takes one pipeline file, received ${positionals.length === 0 ? 'none' : positionals.join(' ')}\n\n${HELP}`, 2);
+  if (positionals.length !== 1)
+    throw new SpecpipeError(
+      'bad-args',
+      `specpipe run takes one pipeline file, received ${positionals.length === 0 ? 'none' : positionals.join(' ')}\n\n${HELP}`,
+      2,
+    );
   const file = positionals[0]!;
   const jobs = values.jobs === undefined ? 1 : Number(values.jobs);
-  if (!Number.isInteger(jobs) || jobs < 1) throw new SpecpipeError('bad-args', `--jobs must be a positive integer, received "${values.jobs}"`, 2);
+  if (!Number.isInteger(jobs) || jobs < 1)
+    throw new SpecpipeError('bad-args', `--jobs must be a positive integer, received "${values.jobs}"`, 2);
   const verify = (values.verify ?? 'fast') as VerifyMode;
-  if (verify !== 'fast' && verify !== 'full') throw new SpecpipeError('bad-args', `--verify must be fast|full, received "${values.verify}"`, 2);
+  if (verify !== 'fast' && verify !== 'full')
+    throw new SpecpipeError('bad-args', `--verify must be fast|full, received "${values.verify}"`, 2);
   // The distributed executor (and its bullmq import) only when asked for.
-  const distributed = values.executor !== undefined || values.redis !== undefined || values.queue !== undefined || values.attempts !== undefined;
+  const distributed =
+    values.executor !== undefined || values.redis !== undefined || values.queue !== undefined || values.attempts !== undefined;
   const storePath = values.store ?? 'artifacts';
   const runsDir = values.runs ?? defaultRunsDir(storePath);
 
@@ -74,7 +82,11 @@ export async function runCommand(argv: string[]): Promise<number> {
   for (const f of values.force ?? []) {
     if (f !== 'all' && !plan.nodes.some((n) => n.stage === f || n.name === f)) {
       const stages = [...new Set(plan.nodes.map((n) => n.stage))];
-      throw new SpecpipeError('bad-args', `--force ${f}: no such stage or instance in ${file}${didYouMean(f, stages)} (stages: ${stages.join(', ')}; or "all")`, 2);
+      throw new SpecpipeError(
+        'bad-args',
+        `--force ${f}: no such stage or instance in ${file}${didYouMean(f, stages)} (stages: ${stages.join(', ')}; or "all")`,
+        2,
+      );
     }
   }
   const store = new ArtifactStore(storePath);
@@ -118,10 +130,21 @@ export async function runCommand(argv: string[]): Promise<number> {
     stages: result.stages,
   };
   writeRunRecord(runsDir, record);
-  for (const s of result.stages) if (s.status === 'failed' && s.error !== undefined && !s.error.startsWith('not run')) process.stderr.write(`${s.name} failed: ${s.error}\n`);
+  for (const s of result.stages)
+    if (s.status === 'failed' && s.error !== undefined && !s.error.startsWith('not run'))
+      process.stderr.write(`${s.name} failed: ${s.error}\n`);
   process.stderr.write(`${result.summary} (run ${record.run})\n`);
   if (json) {
-    const out = { run: record.run, stages: result.stages.map((s) => ({ name: s.name, key: s.key, status: s.status, seconds: s.seconds, artifacts: s.artifacts })) };
+    const out = {
+      run: record.run,
+      stages: result.stages.map((s) => ({
+        name: s.name,
+        key: s.key,
+        status: s.status,
+        seconds: s.seconds,
+        artifacts: s.artifacts,
+      })),
+    };
     process.stdout.write(JSON.stringify(out, null, 2) + '\n');
   }
   return result.counts.failed === 0 ? 0 : 1;

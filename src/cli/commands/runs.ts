@@ -3,7 +3,10 @@ import { defaultRunsDir, listRunIds, readRunRecord } from '../../store/runRecord
 
 /** `specpipe runs [--store PATH] [--runs PATH] [--json]`: recorded runs, oldest first. */
 export async function runsCommand(argv: string[]): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: { store: { type: 'string' }, runs: { type: 'string' }, json: { type: 'boolean' } } });
+  const { values } = parseArgs({
+    args: argv,
+    options: { store: { type: 'string' }, runs: { type: 'string' }, json: { type: 'boolean' } },
+  });
   const runsDir = values.runs ?? defaultRunsDir(values.store ?? 'artifacts');
   const records = listRunIds(runsDir).map((id) => readRunRecord(runsDir, id));
   if (values.json === true) {
@@ -25,10 +28,18 @@ export async function runsCommand(argv: string[]): Promise<number> {
     process.stdout.write(`no runs recorded in ${runsDir}\n`);
     return 0;
   }
-  process.stdout.write(`${'run'.padEnd(24)} ${'pipeline'.padEnd(16)} ${'executed'.padStart(8)} ${'cached'.padStart(7)} ${'failed'.padStart(7)} ${'seconds'.padStart(8)}  executor / workers / --set\n`);
+  process.stdout.write(
+    `${'run'.padEnd(24)} ${'pipeline'.padEnd(16)} ${'executed'.padStart(8)} ${'cached'.padStart(7)} ${'failed'.padStart(7)} ${'seconds'.padStart(8)}  executor / workers / --set\n`,
+  );
   for (const r of records) {
     const workers = [...new Set(r.stages.map((s) => s.worker).filter((w): w is string => w !== undefined))];
-    const extra = [r.executor, workers.length > 0 ? `workers: ${workers.join(', ')}` : '', r.pipeline.overrides.map((o) => `--set ${o}`).join(' ')].filter((x) => x !== '').join('; ');
+    const extra = [
+      r.executor,
+      workers.length > 0 ? `workers: ${workers.join(', ')}` : '',
+      r.pipeline.overrides.map((o) => `--set ${o}`).join(' '),
+    ]
+      .filter((x) => x !== '')
+      .join('; ');
     process.stdout.write(
       `${r.run.padEnd(24)} ${r.pipeline.name.padEnd(16)} ${String(r.counts.executed).padStart(8)} ${String(r.counts.cached).padStart(7)} ${String(r.counts.failed).padStart(7)} ${r.seconds.toFixed(2).padStart(8)}  ${extra}\n`,
     );

@@ -20,7 +20,9 @@ function formatRun(r: RunRecord): string {
   ];
   const width = Math.max(8, ...r.stages.map((s) => s.name.length));
   for (const s of r.stages) {
-    lines.push(`${s.name.padEnd(width)}  ${s.status.padEnd(8)} ${s.seconds.toFixed(2).padStart(7)} s  ${s.key.slice(0, 12)}  ${formatMetrics(s.metrics)}${s.error !== undefined ? `  error: ${s.error.split('\n')[0]}` : ''}`);
+    lines.push(
+      `${s.name.padEnd(width)}  ${s.status.padEnd(8)} ${s.seconds.toFixed(2).padStart(7)} s  ${s.key.slice(0, 12)}  ${formatMetrics(s.metrics)}${s.error !== undefined ? `  error: ${s.error.split('\n')[0]}` : ''}`,
+    );
   }
   return lines.join('\n');
 }
@@ -35,7 +37,8 @@ function formatManifest(m: Manifest, dir: string): string {
     `metrics ${formatMetrics(m.metrics) || '(none)'}`,
     'files:',
   ];
-  for (const f of m.files) lines.push(`  ${f.path.padEnd(28)} ${String(f.bytes).padStart(10)} B  ${f.role.padEnd(10)} sha256 ${f.sha256.slice(0, 16)}…`);
+  for (const f of m.files)
+    lines.push(`  ${f.path.padEnd(28)} ${String(f.bytes).padStart(10)} B  ${f.role.padEnd(10)} sha256 ${f.sha256.slice(0, 16)}…`);
   return lines.join('\n');
 }
 
@@ -46,7 +49,12 @@ export async function showCommand(argv: string[]): Promise<number> {
     allowPositionals: true,
     options: { store: { type: 'string' }, runs: { type: 'string' }, json: { type: 'boolean' }, run: { type: 'string' } },
   });
-  if (positionals.length !== 1) throw new SpecpipeError('bad-args', 'usage: specpipe show RUN|STAGE|INSTANCE|KEY [--run RUN] [--store PATH] [--runs PATH] [--json]', 2);
+  if (positionals.length !== 1)
+    throw new SpecpipeError(
+      'bad-args',
+      'usage: specpipe show RUN|STAGE|INSTANCE|KEY [--run RUN] [--store PATH] [--runs PATH] [--json]',
+      2,
+    );
   const ref = positionals[0]!;
   const storePath = values.store ?? 'artifacts';
   const runsDir = values.runs ?? defaultRunsDir(storePath);
@@ -66,7 +74,11 @@ export async function showCommand(argv: string[]): Promise<number> {
     const r = readRunRecord(runsDir, resolveRunId(runsDir, values.run ?? 'last'));
     keys = r.stages.filter((s) => s.stage === ref || s.name === ref).map((s) => s.key);
   }
-  if (keys.length === 0) throw new SpecpipeError('not-found', `show ${ref}: no run, artifact key, stage or instance of that name (runs in ${runsDir}, store ${store.root})`);
+  if (keys.length === 0)
+    throw new SpecpipeError(
+      'not-found',
+      `show ${ref}: no run, artifact key, stage or instance of that name (runs in ${runsDir}, store ${store.root})`,
+    );
   const out: Manifest[] = [];
   const text: string[] = [];
   for (const k of keys) {

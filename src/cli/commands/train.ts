@@ -2,7 +2,14 @@ import { parseArgs } from 'node:util';
 import { join } from 'node:path';
 import { mkdirSync } from 'node:fs';
 import { SpecpipeError } from '../../util/errors.js';
-import { BACKEND_CHOICES, BackendError, backendId, initBackend, type BackendChoice, type BackendInfo } from '../../backend/backend.js';
+import {
+  BACKEND_CHOICES,
+  BackendError,
+  backendId,
+  initBackend,
+  type BackendChoice,
+  type BackendInfo,
+} from '../../backend/backend.js';
 import { loadDataSource, parseDataSource, formatDataSource } from '../../data/sources.js';
 import { buildNetwork, parseModelSpec, resolveModelSpecInput } from '../../nn/build.js';
 import { saveCheckpoint } from '../../nn/checkpoint.js';
@@ -53,20 +60,23 @@ const USAGE = `usage: specpipe train --out DIR [--data SRC] [--model SPEC] [--ep
 export function intOption(name: string, raw: string | undefined, fallback: number, min = 1): number {
   if (raw === undefined) return fallback;
   const v = Number(raw);
-  if (raw.trim() === '' || !Number.isInteger(v) || v < min) throw new SpecpipeError('cli-flag', `--${name}: expected an integer ≥ ${min}, received "${raw}"`, 2);
+  if (raw.trim() === '' || !Number.isInteger(v) || v < min)
+    throw new SpecpipeError('cli-flag', `--${name}: expected an integer ≥ ${min}, received "${raw}"`, 2);
   return v;
 }
 
 export function numberOption(name: string, raw: string | undefined, fallback: number, min = 0): number {
   if (raw === undefined) return fallback;
   const v = Number(raw);
-  if (raw.trim() === '' || !Number.isFinite(v) || v < min) throw new SpecpipeError('cli-flag', `--${name}: expected a number ≥ ${min}, received "${raw}"`, 2);
+  if (raw.trim() === '' || !Number.isFinite(v) || v < min)
+    throw new SpecpipeError('cli-flag', `--${name}: expected a number ≥ ${min}, received "${raw}"`, 2);
   return v;
 }
 
 export function backendOption(raw: string | undefined): BackendChoice {
   const b = raw ?? 'auto';
-  if (!(BACKEND_CHOICES as readonly string[]).includes(b)) throw new SpecpipeError('cli-flag', `--backend must be one of ${BACKEND_CHOICES.join('|')}, received "${b}"`, 2);
+  if (!(BACKEND_CHOICES as readonly string[]).includes(b))
+    throw new SpecpipeError('cli-flag', `--backend must be one of ${BACKEND_CHOICES.join('|')}, received "${b}"`, 2);
   return b as BackendChoice;
 }
 
@@ -87,7 +97,10 @@ export async function withKernelHint<T>(backend: BackendInfo, model: string, run
   } catch (e) {
     const m = e instanceof Error ? /Kernel '(\w+)' not registered for backend '(\w+)'/.exec(e.message) : null;
     if (m === null) throw e;
-    throw new SpecpipeError('backend-kernel', `model ${model} needs the tfjs kernel ${m[1]}, which the ${m[2]} backend does not provide; use --backend cpu (or auto)`);
+    throw new SpecpipeError(
+      'backend-kernel',
+      `model ${model} needs the tfjs kernel ${m[1]}, which the ${m[2]} backend does not provide; use --backend cpu (or auto)`,
+    );
   }
 }
 
@@ -96,7 +109,11 @@ function parseCheckpointList(raw: string | undefined, epochs: number): number[] 
   const out = raw.split(',').map((s) => {
     const v = Number(s.trim());
     if (s.trim() === '' || !Number.isInteger(v) || v < 0 || v > epochs) {
-      throw new SpecpipeError('cli-flag', `--checkpoints: expected comma-separated epochs in [0, ${epochs}], received "${s.trim()}" in "${raw}"`, 2);
+      throw new SpecpipeError(
+        'cli-flag',
+        `--checkpoints: expected comma-separated epochs in [0, ${epochs}], received "${s.trim()}" in "${raw}"`,
+        2,
+      );
     }
     return v;
   });
@@ -146,7 +163,10 @@ export function formatEpoch(m: EpochMetrics, epochs: number): string {
 }
 
 /** `specpipe train`: output goes through `write` (default: stdout; tests collect it). Trains a model on a data source with SGD, writes checkpoints (safetensors, PyTorch layout) and metrics.arrow. */
-export async function trainCommand(argv: string[], write: (text: string) => void = (t) => void process.stdout.write(t)): Promise<number> {
+export async function trainCommand(
+  argv: string[],
+  write: (text: string) => void = (t) => void process.stdout.write(t),
+): Promise<number> {
   const v = parseTrainArgs(argv);
   if (v.help) {
     write(USAGE + '\n');
@@ -166,7 +186,8 @@ export async function trainCommand(argv: string[], write: (text: string) => void
   const schedule = parseSchedule(v.schedule ?? TRAIN_DEFAULTS.schedule, epochs, stepSize, gamma);
   const checkpointEpochs = parseCheckpointList(v.checkpoints, epochs);
   const loss = (v.loss ?? 'cross-entropy') as LossKind;
-  if (loss !== 'cross-entropy' && loss !== 'mse') throw new SpecpipeError('cli-flag', `--loss must be cross-entropy or mse, received "${v.loss}"`, 2);
+  if (loss !== 'cross-entropy' && loss !== 'mse')
+    throw new SpecpipeError('cli-flag', `--loss must be cross-entropy or mse, received "${v.loss}"`, 2);
   const trainPerClass = v['train-per-class'] === undefined ? undefined : intOption('train-per-class', v['train-per-class'], 1);
   const testPerClass = v['test-per-class'] === undefined ? undefined : intOption('test-per-class', v['test-per-class'], 1);
   const backendChoice = backendOption(v.backend);
@@ -178,15 +199,24 @@ export async function trainCommand(argv: string[], write: (text: string) => void
   const say = (s: string): void => write(s + '\n');
   say(`backend: ${backendId(backend)} (${backend.package}) — ${backend.reason}`);
 
-  const data = await loadDataSource(dataSpec, { seed, ...(trainPerClass !== undefined && { trainPerClass }), ...(testPerClass !== undefined && { testPerClass }) });
+  const data = await loadDataSource(dataSpec, {
+    seed,
+    ...(trainPerClass !== undefined && { trainPerClass }),
+    ...(testPerClass !== undefined && { testPerClass }),
+  });
   const prepared = prepareData(data, pad);
   const [, c, h, w] = prepared.train.shape;
   const spec = resolveModelSpecInput(parsedModel, [c, h, w]);
   if (spec.classes !== data.classes.length) {
-    throw new SpecpipeError('model-classes', `--model "${modelText}" has ${spec.classes} classes, but data ${formatDataSource(dataSpec)} has ${data.classes.length}`);
+    throw new SpecpipeError(
+      'model-classes',
+      `--model "${modelText}" has ${spec.classes} classes, but data ${formatDataSource(dataSpec)} has ${data.classes.length}`,
+    );
   }
   const network = buildNetwork(spec);
-  say(`data: ${formatDataSource(dataSpec)} — ${prepared.train.shape[0]} train / ${prepared.test.shape[0]} test samples of [${c}, ${h}, ${w}], ${data.classes.length} classes`);
+  say(
+    `data: ${formatDataSource(dataSpec)} — ${prepared.train.shape[0]} train / ${prepared.test.shape[0]} test samples of [${c}, ${h}, ${w}], ${data.classes.length} classes`,
+  );
   say(`model: ${JSON.stringify(spec)} — ${network.size} parameters`);
 
   mkdirSync(v.out, { recursive: true });
@@ -204,36 +234,71 @@ export async function trainCommand(argv: string[], write: (text: string) => void
     ...(trainPerClass !== undefined && { train_per_class: trainPerClass }),
     ...(testPerClass !== undefined && { test_per_class: testPerClass }),
   };
-  const baseMeta = { 'specpipe.backend': backendId(backend), 'specpipe.train': JSON.stringify(trainMeta), 'specpipe.data': formatDataSource(dataSpec), 'specpipe.seed': String(seed) };
+  const baseMeta = {
+    'specpipe.backend': backendId(backend),
+    'specpipe.train': JSON.stringify(trainMeta),
+    'specpipe.data': formatDataSource(dataSpec),
+    'specpipe.seed': String(seed),
+  };
   const written: string[] = [];
-  const result = await withKernelHint(backend, spec.kind, () => trainModel(
-    { network, train: prepared.train, test: prepared.test, epochs, lr, momentum, weightDecay, batchSize, seed, schedule, checkpoints: checkpointEpochs, loss },
-    (p) => {
-      if (p.kind === 'epoch') say(formatEpoch(p.metrics, epochs));
-      else if (p.kind === 'checkpoint') {
-        const path = join(v.out!, `checkpoint-epoch-${p.snapshot.epoch}.safetensors`);
-        saveCheckpoint(path, network, p.snapshot.params, p.snapshot.buffers, prepared.preprocess, { ...baseMeta, 'specpipe.epoch': String(p.snapshot.epoch) });
-        written.push(path);
-      }
-    },
-  ));
+  const result = await withKernelHint(backend, spec.kind, () =>
+    trainModel(
+      {
+        network,
+        train: prepared.train,
+        test: prepared.test,
+        epochs,
+        lr,
+        momentum,
+        weightDecay,
+        batchSize,
+        seed,
+        schedule,
+        checkpoints: checkpointEpochs,
+        loss,
+      },
+      (p) => {
+        if (p.kind === 'epoch') say(formatEpoch(p.metrics, epochs));
+        else if (p.kind === 'checkpoint') {
+          const path = join(v.out!, `checkpoint-epoch-${p.snapshot.epoch}.safetensors`);
+          saveCheckpoint(path, network, p.snapshot.params, p.snapshot.buffers, prepared.preprocess, {
+            ...baseMeta,
+            'specpipe.epoch': String(p.snapshot.epoch),
+          });
+          written.push(path);
+        }
+      },
+    ),
+  );
   const hist = result.history;
   const metricsPath = join(v.out, 'metrics.arrow');
-  writeArrowFile(
-    metricsPath,
-    historyColumns(hist),
-    { 'specpipe.model': JSON.stringify(spec), 'specpipe.backend': backendId(backend), 'specpipe.train': JSON.stringify(trainMeta) },
-  );
+  writeArrowFile(metricsPath, historyColumns(hist), {
+    'specpipe.model': JSON.stringify(spec),
+    'specpipe.backend': backendId(backend),
+    'specpipe.train': JSON.stringify(trainMeta),
+  });
   tf.dispose([...result.params, ...result.buffers]);
   const last = hist[hist.length - 1];
   const trainSeconds = hist.reduce((s, m) => s + prepared.train.shape[0] / m.samplesPerSecond, 0);
   const sps = hist.length === 0 ? NaN : (prepared.train.shape[0] * hist.length) / trainSeconds;
   say(`wrote ${written.length} checkpoint${written.length === 1 ? '' : 's'} and ${metricsPath}`);
   if (last !== undefined) {
-    say(`test accuracy ${(100 * last.testAcc).toFixed(2)}% (loss ${fmt(last.testLoss)}) after ${last.epoch} epochs; ${Math.round(sps)} samples/s on ${backendId(backend)}`);
+    say(
+      `test accuracy ${(100 * last.testAcc).toFixed(2)}% (loss ${fmt(last.testLoss)}) after ${last.epoch} epochs; ${Math.round(sps)} samples/s on ${backendId(backend)}`,
+    );
   }
   if (v.json) {
-    say(JSON.stringify({ backend: backendId(backend), backendReason: backend.reason, model: spec, checkpoints: written, metrics: metricsPath, samplesPerSecond: sps, history: hist }));
+    say(
+      JSON.stringify({
+        backend: backendId(backend),
+        backendReason: backend.reason,
+        model: spec,
+        checkpoints: written,
+        metrics: metricsPath,
+        samplesPerSecond: sps,
+        history: hist,
+      }),
+    );
   }
   return 0;
 }

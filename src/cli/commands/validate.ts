@@ -10,7 +10,8 @@ export async function validateCommand(argv: string[]): Promise<number> {
     allowPositionals: true,
     options: { set: { type: 'string', multiple: true }, json: { type: 'boolean' } },
   });
-  if (positionals.length === 0) throw new SpecpipeError('bad-args', 'usage: specpipe validate FILE… [--set STAGE.with.PARAM=VALUE] [--json]', 2);
+  if (positionals.length === 0)
+    throw new SpecpipeError('bad-args', 'usage: specpipe validate FILE… [--set STAGE.with.PARAM=VALUE] [--json]', 2);
   let bad = 0;
   const report: unknown[] = [];
   for (const file of positionals) {

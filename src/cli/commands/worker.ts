@@ -29,7 +29,8 @@ options:
 function positiveInt(option: string, text: string | undefined, fallback: number): number {
   if (text === undefined) return fallback;
   const n = Number(text);
-  if (!Number.isInteger(n) || n < 1) throw new SpecpipeError('bad-option', `${option}: expected a positive integer, got "${text}"`);
+  if (!Number.isInteger(n) || n < 1)
+    throw new SpecpipeError('bad-option', `${option}: expected a positive integer, got "${text}"`);
   return n;
 }
 
@@ -75,7 +76,8 @@ export async function workerCommand(argv: string[]): Promise<number> {
   const store = resolve(v.store);
   const handlers = new Map<string, StageHandler>(demoHandlers());
   const isolate = v.isolate ?? 'thread';
-  if (isolate !== 'thread' && isolate !== 'none') throw new SpecpipeError('bad-option', `--isolate must be thread or none, got "${isolate}"`, 2);
+  if (isolate !== 'thread' && isolate !== 'none')
+    throw new SpecpipeError('bad-option', `--isolate must be thread or none, got "${isolate}"`, 2);
   handlers.set(STAGE_JOB_KIND, await loadStageHandler(isolate));
   const quiet = v.quiet === true;
   const say = (line: string) => {
@@ -100,10 +102,15 @@ export async function workerCommand(argv: string[]): Promise<number> {
   await worker.ready();
   const products =
     v.products === true
-      ? (await import('../../executor/bullmq/productShards.js')).startProductShardWorker({ redis, workerId: `${worker.id}/products` })
+      ? (await import('../../executor/bullmq/productShards.js')).startProductShardWorker({
+          redis,
+          workerId: `${worker.id}/products`,
+        })
       : undefined;
   await products?.ready();
-  process.stdout.write(`worker ${worker.id} ready: queue ${v.queue ?? DEFAULT_STAGE_QUEUE} on ${redis.display}, store ${store}\n`);
+  process.stdout.write(
+    `worker ${worker.id} ready: queue ${v.queue ?? DEFAULT_STAGE_QUEUE} on ${redis.display}, store ${store}\n`,
+  );
   await new Promise<void>((resolveStop) => {
     const stop = (signal: string) => {
       say(`worker ${worker.id}: ${signal}, finishing running jobs`);

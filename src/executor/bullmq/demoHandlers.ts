@@ -65,7 +65,10 @@ export function hashChainReference(jobs: readonly DistributedJob[]): Map<string,
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** The `demo/hash-chain` handler: writes `<store>/<key>/value.json` through a temporary directory. */
-export const hashChainHandler: StageHandler = async (payload: unknown, ctx: StageHandlerContext): Promise<StageHandlerOutcome> => {
+export const hashChainHandler: StageHandler = async (
+  payload: unknown,
+  ctx: StageHandlerContext,
+): Promise<StageHandlerOutcome> => {
   const p = payload as HashChainPayload;
   if (hashChainArtifactExists(ctx.store, ctx.key)) return { status: 'cached' };
   if (p.alwaysFail === true) throw new Error(`stage ${ctx.name} always fails (attempt ${ctx.attempt})`);

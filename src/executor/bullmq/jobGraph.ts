@@ -43,7 +43,11 @@ export function topologicalJobOrder(jobs: readonly DistributedJob[]): Distribute
   const byId = new Map<string, DistributedJob>();
   for (const job of jobs) {
     if (job.id === '') throw new SpecpipeError('bad-job-graph', `job "${job.name}" has an empty id`);
-    if (byId.has(job.id)) throw new SpecpipeError('bad-job-graph', `job id "${job.id}" appears twice (jobs "${byId.get(job.id)?.name}" and "${job.name}")`);
+    if (byId.has(job.id))
+      throw new SpecpipeError(
+        'bad-job-graph',
+        `job id "${job.id}" appears twice (jobs "${byId.get(job.id)?.name}" and "${job.name}")`,
+      );
     byId.set(job.id, job);
   }
   const indegree = new Map<string, number>();

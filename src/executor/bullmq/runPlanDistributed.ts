@@ -31,14 +31,22 @@ function progressText(p: StageProgress, startedAt: number): string {
 }
 
 function isStageProgress(p: unknown): p is StageProgress {
-  return typeof p === 'object' && p !== null && typeof (p as StageProgress).done === 'number' && typeof (p as StageProgress).total === 'number';
+  return (
+    typeof p === 'object' &&
+    p !== null &&
+    typeof (p as StageProgress).done === 'number' &&
+    typeof (p as StageProgress).total === 'number'
+  );
 }
 
 /**
  * The plan as a job graph: one job per stage key (instances that share a key share a job), its deps
  * the keys of its `needs` and `gather` instances that are part of the run.
  */
-export function planJobGraph(nodes: readonly PlanNode[], options: { force?: readonly string[]; verify?: VerifyMode } = {}): DistributedJob[] {
+export function planJobGraph(
+  nodes: readonly PlanNode[],
+  options: { force?: readonly string[]; verify?: VerifyMode } = {},
+): DistributedJob[] {
   const force = new Set(options.force ?? []);
   const inRun = new Set(nodes.map((n) => n.name));
   const jobs = new Map<string, DistributedJob>();
@@ -61,7 +69,11 @@ export function planJobGraph(nodes: readonly PlanNode[], options: { force?: read
  * Artifacts are written by the workers into the shared store; `store` must be that same directory
  * as this process sees it (finished artifacts are reused without queueing anything).
  */
-export async function runPlanDistributed(plan: Plan, store: ArtifactStore, options: DistributedRunOptions): Promise<LocalRunResult> {
+export async function runPlanDistributed(
+  plan: Plan,
+  store: ArtifactStore,
+  options: DistributedRunOptions,
+): Promise<LocalRunResult> {
   const t0 = performance.now();
   const nodes = selectNodes(plan, options.only ?? []);
   const verify = options.verify ?? 'fast';
@@ -101,9 +113,15 @@ export async function runPlanDistributed(plan: Plan, store: ArtifactStore, optio
         }
       };
       const o = await pending.get(job.id)!;
-      const tag = o.status === 'cached' ? 'cached' : o.status === 'executed' ? `executed in ${o.seconds.toFixed(1)} s on ${o.workerId}` : 'FAILED';
+      const tag =
+        o.status === 'cached'
+          ? 'cached'
+          : o.status === 'executed'
+            ? `executed in ${o.seconds.toFixed(1)} s on ${o.workerId}`
+            : 'FAILED';
       task.title = `${job.name}  ${tag}  ${job.id.slice(0, 12)}`;
-      if (o.status === 'failed' || o.status === 'skipped') throw new Error(`${job.name}: ${o.error ?? `not run: upstream ${o.blockedBy ?? ''} failed`}`);
+      if (o.status === 'failed' || o.status === 'skipped')
+        throw new Error(`${job.name}: ${o.error ?? `not run: upstream ${o.blockedBy ?? ''} failed`}`);
     },
   }));
   const list = new Listr(tasks, {
@@ -143,7 +161,15 @@ export async function runPlanDistributed(plan: Plan, store: ArtifactStore, optio
     // Unblock the display whatever happened (a lost Redis rejects runJobGraph).
     for (const j of jobs) {
       if (!outcomes.has(j.id)) {
-        listeners.get(j.id)?.resolve({ id: j.id, name: j.name, status: 'skipped', seconds: 0, workers: [], failedAttempts: 0, error: 'not run: the run stopped' });
+        listeners.get(j.id)?.resolve({
+          id: j.id,
+          name: j.name,
+          status: 'skipped',
+          seconds: 0,
+          workers: [],
+          failedAttempts: 0,
+          error: 'not run: the run stopped',
+        });
       }
     }
     await shown;

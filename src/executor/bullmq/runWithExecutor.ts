@@ -55,24 +55,39 @@ export async function runPlanWithExecutor(
     throw new SpecpipeError('bad-args', `--executor must be local or bullmq, received "${name}"`, 2);
   }
   if (name === 'local') {
-    for (const [flag, value] of [['--redis', args.redis], ['--queue', args.queue], ['--attempts', args.attempts]] as const) {
-      if (value !== undefined) throw new SpecpipeError('bad-args', `${flag} ${value}: only the bullmq executor takes it (add --executor bullmq)`, 2);
+    for (const [flag, value] of [
+      ['--redis', args.redis],
+      ['--queue', args.queue],
+      ['--attempts', args.attempts],
+    ] as const) {
+      if (value !== undefined)
+        throw new SpecpipeError('bad-args', `${flag} ${value}: only the bullmq executor takes it (add --executor bullmq)`, 2);
     }
     const result = await runPlanLocally(plan, store, options);
     return { ...result, executor: `local (${hostname()}:${process.pid})` };
   }
   if (args.redis === undefined) throw new SpecpipeError('bad-args', '--executor bullmq needs --redis redis://HOST:PORT', 2);
   if (args.jobs !== undefined) {
-    throw new SpecpipeError('bad-args', `--jobs ${args.jobs}: the bullmq executor runs as many stages at once as its workers take (specpipe worker --concurrency N)`, 2);
+    throw new SpecpipeError(
+      'bad-args',
+      `--jobs ${args.jobs}: the bullmq executor runs as many stages at once as its workers take (specpipe worker --concurrency N)`,
+      2,
+    );
   }
   const redis = parseRedisUrl(args.redis);
   let attempts: number | undefined;
   if (args.attempts !== undefined) {
     attempts = Number(args.attempts);
-    if (!Number.isInteger(attempts) || attempts < 1) throw new SpecpipeError('bad-args', `--attempts must be a positive integer, received "${args.attempts}"`, 2);
+    if (!Number.isInteger(attempts) || attempts < 1)
+      throw new SpecpipeError('bad-args', `--attempts must be a positive integer, received "${args.attempts}"`, 2);
   }
   const queueName = args.queue ?? DEFAULT_STAGE_QUEUE;
   const { jobs: _jobs, ...rest } = options;
-  const result = await runPlanDistributed(plan, store, { ...rest, redis, queueName, ...(attempts !== undefined && { attempts }) });
+  const result = await runPlanDistributed(plan, store, {
+    ...rest,
+    redis,
+    queueName,
+    ...(attempts !== undefined && { attempts }),
+  });
   return { ...result, executor: `bullmq (queue ${queueName} on ${redis.display})` };
 }

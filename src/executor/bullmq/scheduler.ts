@@ -1,13 +1,7 @@
 import { Queue, Job } from 'bullmq';
 import { SpecpipeError, isSpecpipeError } from '../../util/errors.js';
 import { type RedisEndpoint, openRedis } from './redisConnection.js';
-import {
-  DEFAULT_STAGE_QUEUE,
-  type DistributedJob,
-  type QueuedJobData,
-  jobIdForKey,
-  topologicalJobOrder,
-} from './jobGraph.js';
+import { DEFAULT_STAGE_QUEUE, type DistributedJob, type QueuedJobData, jobIdForKey, topologicalJobOrder } from './jobGraph.js';
 import type { StageJobResult } from './stageWorker.js';
 
 /**
@@ -135,7 +129,12 @@ export async function runJobGraph(jobs: readonly DistributedJob[], options: RunJ
     emit({ type: 'finished', job: t.job, outcome });
   };
   const reused = (t: Tracked): JobOutcome => ({
-    id: t.job.id, name: t.job.name, status: 'cached', seconds: 0, workers: [], failedAttempts: 0,
+    id: t.job.id,
+    name: t.job.name,
+    status: 'cached',
+    seconds: 0,
+    workers: [],
+    failedAttempts: 0,
   });
 
   const add = async (t: Tracked) => {
@@ -152,7 +151,8 @@ export async function runJobGraph(jobs: readonly DistributedJob[], options: RunJ
     }
     // State first, then the job hash (as in observe): a job finishing in between is seen finished.
     const state = await queue.getJobState(jobIdForKey(t.job.id));
-    const existing = state === 'unknown' ? undefined : await Job.fromId<QueuedJobData, StageJobResult>(queue, jobIdForKey(t.job.id));
+    const existing =
+      state === 'unknown' ? undefined : await Job.fromId<QueuedJobData, StageJobResult>(queue, jobIdForKey(t.job.id));
     if (existing !== undefined) {
       if (state === 'completed' && isDone === undefined) {
         emit({ type: 'cached', job: t.job });
@@ -205,8 +205,13 @@ export async function runJobGraph(jobs: readonly DistributedJob[], options: RunJ
       const r = job.returnvalue;
       const logs = (await queue.getJobLogs(job.id as string)).logs;
       finish(t, {
-        id: t.job.id, name: t.job.name, status: r.status, seconds: r.seconds, workerId: r.workerId,
-        workers: workersFromLogs(logs), failedAttempts: Math.max(0, job.attemptsMade - 1),
+        id: t.job.id,
+        name: t.job.name,
+        status: r.status,
+        seconds: r.seconds,
+        workerId: r.workerId,
+        workers: workersFromLogs(logs),
+        failedAttempts: Math.max(0, job.attemptsMade - 1),
         ...(r.detail !== undefined && { detail: r.detail }),
       });
       return;
@@ -214,14 +219,23 @@ export async function runJobGraph(jobs: readonly DistributedJob[], options: RunJ
     if (state === 'failed') {
       const logs = (await queue.getJobLogs(job.id as string)).logs;
       finish(t, {
-        id: t.job.id, name: t.job.name, status: 'failed', seconds: 0, workers: workersFromLogs(logs),
-        failedAttempts: job.attemptsMade, error: job.failedReason ?? 'unknown error',
+        id: t.job.id,
+        name: t.job.name,
+        status: 'failed',
+        seconds: 0,
+        workers: workersFromLogs(logs),
+        failedAttempts: job.attemptsMade,
+        error: job.failedReason ?? 'unknown error',
       });
       return;
     }
     // A failed attempt waiting for its retry (a job seen active whose hash was read just after it
     // completed also shows attemptsMade > 0: the state check keeps that from looking like a retry).
-    if ((state === 'delayed' || state === 'waiting' || state === 'prioritized') && job.failedReason !== undefined && job.attemptsMade > t.failedAttempts) {
+    if (
+      (state === 'delayed' || state === 'waiting' || state === 'prioritized') &&
+      job.failedReason !== undefined &&
+      job.attemptsMade > t.failedAttempts
+    ) {
       t.failedAttempts = job.attemptsMade;
       emit({ type: 'retrying', job: t.job, failedAttempts: job.attemptsMade, error: job.failedReason ?? 'unknown error' });
     }
@@ -241,10 +255,17 @@ export async function runJobGraph(jobs: readonly DistributedJob[], options: RunJ
     for (const t of tracked.values()) {
       if (t.state !== 'blocked') continue;
       const deps = t.job.deps.map((d) => tracked.get(d) as Tracked);
-      const failedDep = deps.find((d) => d.state === 'done' && (d.outcome?.status === 'failed' || d.outcome?.status === 'skipped'));
+      const failedDep = deps.find(
+        (d) => d.state === 'done' && (d.outcome?.status === 'failed' || d.outcome?.status === 'skipped'),
+      );
       if (failedDep !== undefined) {
         finish(t, {
-          id: t.job.id, name: t.job.name, status: 'skipped', seconds: 0, workers: [], failedAttempts: 0,
+          id: t.job.id,
+          name: t.job.name,
+          status: 'skipped',
+          seconds: 0,
+          workers: [],
+          failedAttempts: 0,
           blockedBy: failedDep.outcome?.blockedBy ?? failedDep.job.name,
         });
       } else if (!stopped && deps.every((d) => d.state === 'done')) {
@@ -263,11 +284,13 @@ export async function runJobGraph(jobs: readonly DistributedJob[], options: RunJ
     const left = Math.max(0, redisTimeoutMs - (performance.now() - lastContact));
     const deadline = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
-        reject(new SpecpipeError(
-          'redis-unreachable',
-          `no answer from Redis at ${options.redis.display} for ${(redisTimeoutMs / 1000).toFixed(1)} s (--redis); ` +
-            'start it and rerun the same command: finished stages are reused',
-        ));
+        reject(
+          new SpecpipeError(
+            'redis-unreachable',
+            `no answer from Redis at ${options.redis.display} for ${(redisTimeoutMs / 1000).toFixed(1)} s (--redis); ` +
+              'start it and rerun the same command: finished stages are reused',
+          ),
+        );
       }, left);
     });
     try {
