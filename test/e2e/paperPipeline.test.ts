@@ -12,11 +12,11 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readArrowFile } from '../../src/store/arrowFile.js';
 import { runJson, statuses, tempWorkspace } from '../pipeline/cliHarness.js';
+import { CHROMIUM, HAVE_CHROMIUM, renderInChromium } from '../report/reportBrowser.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repoRoot = import.meta.url.endsWith('.js') ? join(here, '..', '..', '..') : join(here, '..', '..');
 const DEFAULT = join(repoRoot, 'pipelines', 'mnist-mlp.yaml');
-const CHROMIUM = '/usr/bin/chromium';
 
 const TINY = [
   'data.with.train_per_class=8',
@@ -113,71 +113,36 @@ test('the paper pipeline (tiny) runs through report/html; pieces add up to G; th
   const frag = JSON.parse(readFileSync(join(spec.artifacts, 'report-fragment.json'), 'utf8')) as Frag;
   assert.ok(frag.numbers?.some((n) => n.name.startsWith('top-3 eigenvalues of hessian')));
 
-  if (!existsSync(CHROMIUM)) {
-    t.diagnostic(`${CHROMIUM} not installed: the browser check is skipped`);
+  if (!HAVE_CHROMIUM) {
+    t.skip(`${CHROMIUM} not installed: the browser check did not run`);
     return;
   }
-  const { chromium } = await import('playwright-core');
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
-  try {
-    const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
-    const errors: string[] = [];
-    page.on('console', (m) => {
-      if (m.type() === 'error') errors.push(m.text());
-    });
-    page.on('pageerror', (e) => errors.push(e.message));
-    await page.goto(`file://${htmlPath}`);
-    const figures = await page.$$eval('figure', (fs) =>
-      fs.map((f) => ({
-        id: f.getAttribute('data-figure'),
-        status: f.getAttribute('data-status'),
-        svgs: f.querySelectorAll('svg').length,
-        markGroups: f.querySelectorAll('svg g.role-mark').length,
-        width: f.querySelector('svg')?.getBoundingClientRect().width ?? 0,
-        missing: f.querySelector('.missing')?.textContent ?? '',
-      })),
-    );
-    assert.deepEqual(errors, [], 'no console errors');
-    const ids = figures.map((f) => f.id);
-    for (const id of [
-      'figure1',
-      'attribution-train',
-      'attribution-test',
-      'log-spectrum-h',
-      'pieces',
-      'a1-vs-outliers',
-      'embedding',
-      'dynamics-hessian',
-      'dynamics-g-vs-h',
-      'dynamics-b1-b2',
-      'dynamics-scalars',
-      'training',
-    ])
-      assert.ok(ids.includes(id), `figure ${id} present (${ids.join(', ')})`);
-    for (const f of figures) {
-      assert.equal(f.status, 'rendered', `${f.id} rendered (${f.missing})`);
-      assert.equal(f.svgs, 1, `${f.id} has its SVG`);
-      assert.ok(f.markGroups > 0 && f.width > 100, `${f.id} has visible marks`);
-    }
-    const shot = join(dir, 'report.png');
-    await page.screenshot({ path: shot, fullPage: true });
-    assert.ok(statSync(shot).size > 10_000);
-    t.diagnostic(`screenshot: ${shot}`);
-  } finally {
-    await browser.close();
+  const shot = join(dir, 'report.png');
+  const { errors, figures } = await renderInChromium(htmlPath, shot);
+  assert.deepEqual(errors, [], 'no console errors');
+  const ids = figures.map((f) => f.id);
+  for (const id of [
+    'figure1',
+    'attribution-train',
+    'attribution-test',
+    'log-spectrum-h',
+    'pieces',
+    'a1-vs-outliers',
+    'embedding',
+    'dynamics-hessian',
+    'dynamics-g-vs-h',
+    'dynamics-b1-b2',
+    'dynamics-scalars',
+    'training',
+  ])
+    assert.ok(ids.includes(id), `figure ${id} present (${ids.join(', ')})`);
+  for (const f of figures) {
+    assert.equal(f.status, 'rendered', `${f.id} rendered (${f.missingText})`);
+    assert.equal(f.svgs, 1, `${f.id} has its SVG`);
+    assert.ok(f.markGroups > 0 && f.width > 100, `${f.id} has visible marks`);
   }
+  assert.ok(statSync(shot).size > 10_000);
+  t.diagnostic(`screenshot: ${shot}`);
 });
 
 test('the paper pipelines for other datasets validate (not run): stage kinds, instances, models', async () => {

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, writeFileSync, readFileSync, statSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { renderReport } from '../../src/report/renderReport.js';
@@ -9,8 +9,7 @@ import { fitPowerLaw, fitSemicircle, semicircleDensity } from '../../src/report/
 import { prefixSvgIds } from '../../src/report/vegaSvg.js';
 import { reportCommand } from '../../src/cli/commands/report.js';
 import { syntheticReportData } from './syntheticReportData.js';
-
-const CHROMIUM = '/usr/bin/chromium';
+import { CHROMIUM, HAVE_CHROMIUM, renderInChromium } from './reportBrowser.js';
 
 test('power-law and semicircle fits recover known parameters, and each wins on its own data', () => {
   const grid = Array.from({ length: 60 }, (_, i) => 10 ** (-3 + (3 * i) / 59));
@@ -76,7 +75,7 @@ test('empty report data renders a page that says there is no data', async () => 
 
 test(
   'HTML report from synthetic data: every figure renders in headless Chromium, no console errors, missing panels say so',
-  { skip: !existsSync(CHROMIUM) && `${CHROMIUM} not installed` },
+  { skip: !HAVE_CHROMIUM && `${CHROMIUM} not installed` },
   async (t) => {
     const dir = mkdtempSync(join(tmpdir(), 'specpipe-report-'));
     const dataPath = join(dir, 'data.json');
@@ -96,84 +95,44 @@ test(
     );
     assert.match(html, /power-law exponent α of H's log-spectrum \[train\]<\/td><td class="num">0\.7\d*</);
 
-    const { chromium } = await import('playwright-core');
-    const browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
-    try {
-      const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
-      const errors: string[] = [];
-      page.on('console', (m) => {
-        if (m.type() === 'error') errors.push(m.text());
-      });
-      page.on('pageerror', (e) => errors.push(e.message));
-      await page.goto(`file://${htmlPath}`);
-      const figures = await page.$$eval('figure', (fs) =>
-        fs.map((f) => ({
-          id: f.getAttribute('data-figure'),
-          section: f.closest('section')?.id ?? '',
-          status: f.getAttribute('data-status'),
-          svgs: f.querySelectorAll('svg').length,
-          markGroups: f.querySelectorAll('svg g.role-mark').length,
-          markItems: f.querySelectorAll(
-            'svg g.role-mark > path, svg g.role-mark > line, svg g.role-mark > text, svg g.role-mark > g',
-          ).length,
-          symbols: f.querySelectorAll('svg g.mark-symbol.role-mark > path').length,
-          width: f.querySelector('svg')?.getBoundingClientRect().width ?? 0,
-          missingText: f.querySelector('.missing')?.textContent ?? '',
-        })),
-      );
-      assert.deepEqual(errors, [], 'no console errors');
-      const main = figures.filter((f) => f.section === 'case-0');
-      const expectedIds = [
-        'figure1',
-        'attribution-train',
-        'attribution-test',
-        'log-spectrum-h',
-        'pieces',
-        'a1-vs-outliers',
-        'embedding',
-        'dynamics-hessian',
-        'dynamics-g-vs-h',
-        'dynamics-b1-b2',
-        'dynamics-scalars',
-        'training',
-      ];
-      assert.deepEqual(
-        main.map((f) => f.id),
-        expectedIds,
-      );
-      for (const f of main) {
-        assert.equal(f.status, 'rendered', `${f.id} rendered`);
-        assert.equal(f.svgs, 1, `${f.id} has its SVG`);
-        assert.ok(f.markGroups > 0 && f.markItems > 0, `${f.id} has marks (${f.markGroups} groups, ${f.markItems} items)`);
-        assert.ok(f.width > 100, `${f.id} has a visible width (${f.width}px)`);
-      }
-      const emb = main.find((f) => f.id === 'embedding')!;
-      assert.equal(emb.symbols, 10 + 90, 'embedding draws every g_c and g_cc′');
-      // the second case has only a train Hessian: Figure 1 renders, the others say why they are empty
-      const second = figures.filter((f) => f.section === 'case-1');
-      assert.equal(second.find((f) => f.id === 'figure1')?.status, 'rendered');
-      const missing = second.filter((f) => f.status === 'missing');
-      assert.ok(missing.length >= 8, `panels without data: ${missing.length}`);
-      for (const f of missing) assert.match(f.missingText, /No data for this panel: .+/);
-      const shot = join(dir, 'report.png');
-      await page.screenshot({ path: shot, fullPage: true });
-      assert.ok(statSync(shot).size > 10_000);
-      t.diagnostic(`screenshot: ${shot}`);
-    } finally {
-      await browser.close();
+    const shot = join(dir, 'report.png');
+    const { errors, figures } = await renderInChromium(htmlPath, shot);
+    assert.deepEqual(errors, [], 'no console errors');
+    const main = figures.filter((f) => f.section === 'case-0');
+    const expectedIds = [
+      'figure1',
+      'attribution-train',
+      'attribution-test',
+      'log-spectrum-h',
+      'pieces',
+      'a1-vs-outliers',
+      'embedding',
+      'dynamics-hessian',
+      'dynamics-g-vs-h',
+      'dynamics-b1-b2',
+      'dynamics-scalars',
+      'training',
+    ];
+    assert.deepEqual(
+      main.map((f) => f.id),
+      expectedIds,
+    );
+    for (const f of main) {
+      assert.equal(f.status, 'rendered', `${f.id} rendered`);
+      assert.equal(f.svgs, 1, `${f.id} has its SVG`);
+      assert.ok(f.markGroups > 0 && f.markItems > 0, `${f.id} has marks (${f.markGroups} groups, ${f.markItems} items)`);
+      assert.ok(f.width > 100, `${f.id} has a visible width (${f.width}px)`);
     }
+    const emb = main.find((f) => f.id === 'embedding')!;
+    assert.equal(emb.symbols, 10 + 90, 'embedding draws every g_c and g_cc′');
+    // the second case has only a train Hessian: Figure 1 renders, the others say why they are empty
+    const second = figures.filter((f) => f.section === 'case-1');
+    assert.equal(second.find((f) => f.id === 'figure1')?.status, 'rendered');
+    const missing = second.filter((f) => f.status === 'missing');
+    assert.ok(missing.length >= 8, `panels without data: ${missing.length}`);
+    for (const f of missing) assert.match(f.missingText, /No data for this panel: .+/);
+    assert.ok(statSync(shot).size > 10_000);
+    t.diagnostic(`screenshot: ${shot}`);
   },
 );
 
