@@ -118,22 +118,36 @@ export async function lanczos(op: LinearOperator, options: LanczosOptions): Prom
         `lanczos: ${op.name ?? 'operator'}.matvec returned length ${w.length}, expected ${n}`,
       );
     const bPrev = j > 0 ? beta[j - 1]! : 0;
-    if (qPrev !== undefined) for (let i = 0; i < n; i++) w[i] = w[i]! - bPrev * qPrev[i]!;
+    // Fused passes over w (same operations, same order as one loop per step): the O(P) loops are
+    // a visible share of the bookkeeping once the Gram–Schmidt sweeps run natively.
     let a = 0;
-    for (let i = 0; i < n; i++) a += q[i]! * w[i]!;
-    for (let i = 0; i < n; i++) w[i] = w[i]! - a * q[i]!;
+    if (qPrev !== undefined)
+      for (let i = 0; i < n; i++) {
+        const wi = w[i]! - bPrev * qPrev[i]!;
+        w[i] = wi;
+        a += q[i]! * wi;
+      }
+    else for (let i = 0; i < n; i++) a += q[i]! * w[i]!;
+    let ww = 0;
+    for (let i = 0; i < n; i++) {
+      const wi = w[i]! - a * q[i]!;
+      w[i] = wi;
+      ww += wi * wi;
+    }
+    let b = Math.sqrt(ww);
     if (reorth === 'full') {
       // Twice is enough (Kahan–Parlett): a second sweep only when the first removed much of w.
-      const before = norm2(w);
+      const before = b;
       const c = basis.orthogonalize(w);
       a += c[j]!;
-      if (norm2(w) < before / Math.SQRT2) {
+      b = norm2(w);
+      if (b < before / Math.SQRT2) {
         const c2 = basis.orthogonalize(w);
         a += c2[j]!;
+        b = norm2(w);
       }
     }
     alpha.push(a);
-    const b = norm2(w);
     beta.push(b);
     scale = Math.max(scale, Math.abs(a), b, bPrev);
     if (!Number.isFinite(b))
@@ -163,6 +177,10 @@ export async function lanczos(op: LinearOperator, options: LanczosOptions): Prom
   return options.keepBasis === true ? { ...result, basis } : result;
 }
 
+/** v rounded to the basis precision, as float64 (a Math.fround loop: V8's typed-array conversions are several times slower). */
 function roundTo(v: Float64Array, precision: BasisPrecision): Float64Array {
-  return precision === 'float32' ? new Float64Array(new Float32Array(v)) : v;
+  if (precision !== 'float32') return v;
+  const out = new Float64Array(v.length);
+  for (let i = 0; i < v.length; i++) out[i] = Math.fround(v[i]!);
+  return out;
 }

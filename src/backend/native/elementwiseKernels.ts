@@ -30,7 +30,18 @@ function f32(backend: CpuBackendLike, t: TensorInfo | undefined): Float32Array |
 }
 
 /** Op codes of sp_unary (elementwiseSource.ts). */
-const UNARY_OPS: Record<string, number> = { Relu: 0, Step: 1, Tanh: 2, Exp: 3, Sigmoid: 4, Log: 5, Square: 6, Neg: 7, Sqrt: 8, Abs: 9 };
+const UNARY_OPS: Record<string, number> = {
+  Relu: 0,
+  Step: 1,
+  Tanh: 2,
+  Exp: 3,
+  Sigmoid: 4,
+  Log: 5,
+  Square: 6,
+  Neg: 7,
+  Sqrt: 8,
+  Abs: 9,
+};
 /** Op codes of sp_binary. */
 const BINARY_OPS: Record<string, number> = { Add: 0, Sub: 1, Multiply: 2, RealDiv: 3 };
 
@@ -120,7 +131,10 @@ function sum(native: NativeKernels, mean = false): ElementwiseKernelMaker {
     if (!prefix && !suffix) return stock(args);
     const reduced = util.sizeFromShape(axes.map((i) => x.shape[i]!));
     const kept = xv.length / Math.max(1, reduced);
-    const outShape = args.attrs?.keepDims === true ? x.shape.map((d, i) => (axes.includes(i) ? 1 : d)) : x.shape.filter((_, i) => !axes.includes(i));
+    const outShape =
+      args.attrs?.keepDims === true
+        ? x.shape.map((d, i) => (axes.includes(i) ? 1 : d))
+        : x.shape.filter((_, i) => !axes.includes(i));
     const y = new Float32Array(reduced === 0 ? util.sizeFromShape(outShape) : kept);
     if (reduced > 0 && kept > 0) {
       if (suffix) native.sumRows(xv, y, kept, reduced);
@@ -234,7 +248,9 @@ export function transposeCanonical(shape: readonly number[], perm: readonly numb
     if (last !== undefined && last[last.length - 1]! + 1 === d) last.push(d);
     else groups.push([d]);
   }
-  const byInput = groups.map((g, out) => ({ first: g[0]!, out, size: g.reduce((a, d) => a * s[d]!, 1) })).sort((a, b) => a.first - b.first);
+  const byInput = groups
+    .map((g, out) => ({ first: g[0]!, out, size: g.reduce((a, d) => a * s[d]!, 1) }))
+    .sort((a, b) => a.first - b.first);
   const newIndex = new Map(byInput.map((g, i) => [g.out, i]));
   return { shape: byInput.map((g) => g.size), perm: groups.map((_, out) => newIndex.get(out)!) };
 }
@@ -253,7 +269,8 @@ function transpose(native: NativeKernels): ElementwiseKernelMaker {
     const n = values.length;
     const raw = outputArray(n);
     const out = values instanceof Float32Array ? raw : new Int32Array(raw.buffer, raw.byteOffset, n);
-    const asF32 = (a: Float32Array | Int32Array): Float32Array => (a instanceof Float32Array ? a : new Float32Array(a.buffer, a.byteOffset, a.length));
+    const asF32 = (a: Float32Array | Int32Array): Float32Array =>
+      a instanceof Float32Array ? a : new Float32Array(a.buffer, a.byteOffset, a.length);
     if (n > 0) native.transpose(asF32(values), asF32(out), Int32Array.from(c.shape), Int32Array.from(c.perm));
     return args.backend.makeTensorInfo(
       perm.map((p) => x.shape[p]!),
@@ -277,7 +294,14 @@ export function maxPoolRouteKernel(native: NativeKernels): KernelImpl {
     const xv = f32(args.backend, x);
     const dv = f32(args.backend, ddx);
     const info = x === undefined ? undefined : poolInfo(x, args.attrs ?? {});
-    if (x === undefined || ddx === undefined || xv === undefined || dv === undefined || info === undefined || !sameShape(x.shape, ddx.shape)) {
+    if (
+      x === undefined ||
+      ddx === undefined ||
+      xv === undefined ||
+      dv === undefined ||
+      info === undefined ||
+      !sameShape(x.shape, ddx.shape)
+    ) {
       throw new Error(`${MAX_POOL_ROUTE_KERNEL}: needs float32 NHWC x and ddx of one shape, dilation 1`);
     }
     const y = outputArray(util.sizeFromShape(info.outShape));
@@ -316,4 +340,14 @@ export function nativeElementwiseKernels():
 }
 
 /** Kernel names `nativeElementwiseKernels` can provide. */
-export const NATIVE_ELEMENTWISE_KERNEL_NAMES: readonly string[] = [...Object.keys(UNARY_OPS), ...Object.keys(BINARY_OPS), 'Sum', 'Mean', 'MaxPool', 'MaxPoolGrad', 'AvgPool', 'AvgPoolGrad', 'Transpose'];
+export const NATIVE_ELEMENTWISE_KERNEL_NAMES: readonly string[] = [
+  ...Object.keys(UNARY_OPS),
+  ...Object.keys(BINARY_OPS),
+  'Sum',
+  'Mean',
+  'MaxPool',
+  'MaxPoolGrad',
+  'AvgPool',
+  'AvgPoolGrad',
+  'Transpose',
+];

@@ -27,6 +27,33 @@ export interface NativeKernels {
    * are fine), shape/perm canonical as `transposeCanonical` returns them (rank ≤ 8).
    */
   transpose(x: Float32Array, y: Float32Array, shape: Int32Array, perm: Int32Array): void;
+  /**
+   * Krylov basis Gram–Schmidt dots: c[cOffset + i] += Σ_k V[first + i, k]·w[k] for i < count, V
+   * row-major with rows of length n (float32 or float64 rows, float64 sums; operation order of
+   * KrylovBasis's JavaScript loops). `threads` (default 1) splits the entries of w over that many
+   * threads, the result unchanged bit for bit; below 2^20 row entries it runs on one.
+   */
+  basisDots(
+    V: Float32Array | Float64Array,
+    first: number,
+    count: number,
+    n: number,
+    w: Float64Array,
+    c: Float64Array,
+    cOffset: number,
+    threads?: number,
+  ): void;
+  /** y += Σ_i s[sOffset + i]·V[first + i, :] for i < count, rows in order (float64). */
+  basisAxpy(
+    V: Float32Array | Float64Array,
+    first: number,
+    count: number,
+    n: number,
+    s: Float64Array,
+    sOffset: number,
+    y: Float64Array,
+    threads?: number,
+  ): void;
 }
 
 /**
@@ -42,7 +69,15 @@ let cached: { ok: true; kernels: NativeKernels } | { ok: false; reason: string }
 let cachedKey: string | undefined;
 
 function libraryName(cc: string, flags: string[]): string {
-  const h = createHash('sha256').update(NATIVE_C_SOURCE).update('\0').update(cc).update('\0').update(flags.join(' ')).update(process.arch).digest('hex').slice(0, 16);
+  const h = createHash('sha256')
+    .update(NATIVE_C_SOURCE)
+    .update('\0')
+    .update(cc)
+    .update('\0')
+    .update(flags.join(' '))
+    .update(process.arch)
+    .digest('hex')
+    .slice(0, 16);
   return `specpipe-kernels-v${NATIVE_SOURCE_VERSION}-${h}.so`;
 }
 
@@ -59,13 +94,13 @@ function removeOtherBuilds(dir: string, keep: string): void {
 }
 
 /**
- * Compiles the C library if no cached build exists (`cc -O3 -fPIC -shared`, compiler from `CC`,
+ * Compiles the C library if no cached build exists (`cc -O3 -fPIC -shared -pthread`, compiler from `CC`,
  * default `cc`), atomically (temp file + rename, so concurrent processes and worker threads are
  * safe). Returns the library path or why it could not be built.
  */
 export function buildNativeLibrary(): { ok: true; path: string; built: boolean } | { ok: false; reason: string } {
   const cc = process.env.CC ?? 'cc';
-  const base = ['-O3', '-fPIC', '-shared', '-std=gnu99', '-fno-math-errno', '-fno-trapping-math'];
+  const base = ['-O3', '-fPIC', '-shared', '-pthread', '-std=gnu99', '-fno-math-errno', '-fno-trapping-math'];
   const dirs = [nativeCacheDir(), join(tmpdir(), 'specpipe-native')];
   const failures: string[] = [];
   for (const dir of dirs) {
@@ -85,7 +120,8 @@ export function buildNativeLibrary(): { ok: true; path: string; built: boolean }
         return { ok: true, path, built: true };
       } catch (e) {
         const err = e as { code?: string; stderr?: Buffer };
-        if (err.code === 'ENOENT') return { ok: false, reason: `no C compiler: "${cc}" not found (set CC, or install gcc/clang)` };
+        if (err.code === 'ENOENT')
+          return { ok: false, reason: `no C compiler: "${cc}" not found (set CC, or install gcc/clang)` };
         failures.push(`${dir}: ${err.stderr ? firstLine(err.stderr.toString()) : firstLine(e)}`);
       } finally {
         rmSync(src, { force: true });
@@ -111,7 +147,8 @@ export function loadNativeKernels(): { ok: true; kernels: NativeKernels } | { ok
 
 function loadUncached(): { ok: true; kernels: NativeKernels } | { ok: false; reason: string } {
   if (process.env.SPECPIPE_NO_NATIVE === '1') return { ok: false, reason: 'native kernels disabled by SPECPIPE_NO_NATIVE=1' };
-  if (process.env.SPECPIPE_NO_NATIVE_ELEMENTWISE === '1') return { ok: false, reason: 'native elementwise kernels disabled by SPECPIPE_NO_NATIVE_ELEMENTWISE=1' };
+  if (process.env.SPECPIPE_NO_NATIVE_ELEMENTWISE === '1')
+    return { ok: false, reason: 'native elementwise kernels disabled by SPECPIPE_NO_NATIVE_ELEMENTWISE=1' };
   const k = loadKoffi();
   if (!k.ok) return k;
   const built = buildNativeLibrary();
@@ -119,22 +156,61 @@ function loadUncached(): { ok: true; kernels: NativeKernels } | { ok: false; rea
   try {
     const lib = k.koffi.load(built.path);
     const version = (lib.func('int sp_version()') as () => number)();
-    if (version !== NATIVE_SOURCE_VERSION) return { ok: false, reason: `${built.path}: version ${version}, expected ${NATIVE_SOURCE_VERSION}` };
-    const unary = lib.func('void sp_unary(int op, const float *x, float *y, int64_t n, float alpha)') as (...a: unknown[]) => void;
-    const binary = lib.func('void sp_binary(int op, int mode, const float *a, const float *b, float *y, int64_t n, int64_t inner)') as (...a: unknown[]) => void;
-    const sumRows = lib.func('void sp_sum_rows(const float *x, float *y, int64_t rows, int64_t cols)') as (...a: unknown[]) => void;
-    const sumCols = lib.func('void sp_sum_cols(const float *x, float *y, int64_t rows, int64_t cols)') as (...a: unknown[]) => void;
-    const im2col = lib.func('void sp_im2col(const float *x, const int32_t *g, int64_t n0, int64_t count, float *cols)') as (...a: unknown[]) => void;
-    const col2im = lib.func('void sp_col2im(const float *cols, const int32_t *g, int64_t n0, int64_t count, float *dx)') as (...a: unknown[]) => void;
+    if (version !== NATIVE_SOURCE_VERSION)
+      return { ok: false, reason: `${built.path}: version ${version}, expected ${NATIVE_SOURCE_VERSION}` };
+    const unary = lib.func('void sp_unary(int op, const float *x, float *y, int64_t n, float alpha)') as (
+      ...a: unknown[]
+    ) => void;
+    const binary = lib.func(
+      'void sp_binary(int op, int mode, const float *a, const float *b, float *y, int64_t n, int64_t inner)',
+    ) as (...a: unknown[]) => void;
+    const sumRows = lib.func('void sp_sum_rows(const float *x, float *y, int64_t rows, int64_t cols)') as (
+      ...a: unknown[]
+    ) => void;
+    const sumCols = lib.func('void sp_sum_cols(const float *x, float *y, int64_t rows, int64_t cols)') as (
+      ...a: unknown[]
+    ) => void;
+    const im2col = lib.func('void sp_im2col(const float *x, const int32_t *g, int64_t n0, int64_t count, float *cols)') as (
+      ...a: unknown[]
+    ) => void;
+    const col2im = lib.func('void sp_col2im(const float *cols, const int32_t *g, int64_t n0, int64_t count, float *dx)') as (
+      ...a: unknown[]
+    ) => void;
     const maxPool = lib.func('void sp_maxpool(const float *x, const int32_t *g, float *y)') as (...a: unknown[]) => void;
-    const maxPoolGrad = lib.func('void sp_maxpool_grad(const float *x, const float *dy, const int32_t *g, float *dx)') as (...a: unknown[]) => void;
-    const maxPoolRoute = lib.func('void sp_maxpool_route(const float *x, const float *ddx, const int32_t *g, float *ddy)') as (...a: unknown[]) => void;
+    const maxPoolGrad = lib.func('void sp_maxpool_grad(const float *x, const float *dy, const int32_t *g, float *dx)') as (
+      ...a: unknown[]
+    ) => void;
+    const maxPoolRoute = lib.func('void sp_maxpool_route(const float *x, const float *ddx, const int32_t *g, float *ddy)') as (
+      ...a: unknown[]
+    ) => void;
     const avgPool = lib.func('void sp_avgpool(const float *x, const int32_t *g, float *y)') as (...a: unknown[]) => void;
-    const avgPoolGrad = lib.func('void sp_avgpool_grad(const float *dy, const int32_t *g, float *dx)') as (...a: unknown[]) => void;
-    const transpose = lib.func('void sp_transpose(const float *x, float *y, int32_t rank, const int32_t *shape, const int32_t *perm)') as (...a: unknown[]) => void;
+    const avgPoolGrad = lib.func('void sp_avgpool_grad(const float *dy, const int32_t *g, float *dx)') as (
+      ...a: unknown[]
+    ) => void;
+    const transpose = lib.func(
+      'void sp_transpose(const float *x, float *y, int32_t rank, const int32_t *shape, const int32_t *perm)',
+    ) as (...a: unknown[]) => void;
+    const dotsF = lib.func(
+      'void sp_basis_dots_f(const float *V, int64_t first, int64_t count, int64_t n, const double *w, double *c, int32_t threads)',
+    ) as (...a: unknown[]) => void;
+    const dotsD = lib.func(
+      'void sp_basis_dots_d(const double *V, int64_t first, int64_t count, int64_t n, const double *w, double *c, int32_t threads)',
+    ) as (...a: unknown[]) => void;
+    const axpyF = lib.func(
+      'void sp_basis_axpy_f(const float *V, int64_t first, int64_t count, int64_t n, const double *s, double *y, int32_t threads)',
+    ) as (...a: unknown[]) => void;
+    const axpyD = lib.func(
+      'void sp_basis_axpy_d(const double *V, int64_t first, int64_t count, int64_t n, const double *s, double *y, int32_t threads)',
+    ) as (...a: unknown[]) => void;
+    // Offsets into c and s go through subarray views (koffi passes a view's own start).
+    const at = (a: Float64Array, offset: number): Float64Array => (offset === 0 ? a : a.subarray(offset));
     return {
       ok: true,
       kernels: {
+        basisDots: (V, first, count, n, w, c, cOffset, threads = 1) =>
+          (V instanceof Float32Array ? dotsF : dotsD)(V, first, count, n, w, at(c, cOffset), threads),
+        basisAxpy: (V, first, count, n, s, sOffset, y, threads = 1) =>
+          (V instanceof Float32Array ? axpyF : axpyD)(V, first, count, n, at(s, sOffset), y, threads),
         transpose: (x, y, shape, perm) => transpose(x, y, shape.length, shape, perm),
         library: built.path,
         unary: (op, x, y, n, alpha) => unary(op, x, y, n, alpha),

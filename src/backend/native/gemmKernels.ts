@@ -20,7 +20,20 @@ interface Im2col {
 }
 
 function geometryVector(g: ConvGeometry): Int32Array {
-  return Int32Array.from([0, g.inHeight, g.inWidth, g.inChannels, g.outHeight, g.outWidth, g.filterHeight, g.filterWidth, g.strideHeight, g.strideWidth, g.padTop, g.padLeft]);
+  return Int32Array.from([
+    0,
+    g.inHeight,
+    g.inWidth,
+    g.inChannels,
+    g.outHeight,
+    g.outWidth,
+    g.filterHeight,
+    g.filterWidth,
+    g.strideHeight,
+    g.strideWidth,
+    g.padTop,
+    g.padLeft,
+  ]);
 }
 
 /** The im2col implementation to use: native when given, JavaScript otherwise. */
@@ -202,7 +215,8 @@ function biasAndActivation(
     };
     const name = kernel[activation];
     if (name === undefined) throw new Error(`Activation ${activation} has not been implemented for the CPU backend.`);
-    const inputs: NamedTensorInfoMap = name === 'Prelu' ? { x: cur, alpha: req(preluWeights, 'preluActivationWeights') } : { x: cur };
+    const inputs: NamedTensorInfoMap =
+      name === 'Prelu' ? { x: cur, alpha: req(preluWeights, 'preluActivationWeights') } : { x: cur };
     const r = runRegistered(name, { inputs, backend, attrs: name === 'LeakyRelu' ? { alpha: leakyreluAlpha ?? 0.2 } : {} });
     backend.disposeIntermediateTensorInfo(cur);
     cur = r;
@@ -211,14 +225,27 @@ function biasAndActivation(
 }
 
 /** _FusedMatMul: activation(op(A)·op(B) + bias), the matmul over sgemm. */
-export function makeFusedMatMul(batchMatMul: (args: KernelArgs) => TensorInfo | TensorInfo[]): (args: KernelArgs) => TensorInfo | TensorInfo[] {
+export function makeFusedMatMul(
+  batchMatMul: (args: KernelArgs) => TensorInfo | TensorInfo[],
+): (args: KernelArgs) => TensorInfo | TensorInfo[] {
   return (args) => {
     const { backend, inputs } = args;
     const attrs = args.attrs ?? {};
     const mm = single(
-      batchMatMul({ inputs: { a: req(inputs.a, 'a'), b: req(inputs.b, 'b') }, backend, attrs: { transposeA: attrs.transposeA ?? false, transposeB: attrs.transposeB ?? false } }),
+      batchMatMul({
+        inputs: { a: req(inputs.a, 'a'), b: req(inputs.b, 'b') },
+        backend,
+        attrs: { transposeA: attrs.transposeA ?? false, transposeB: attrs.transposeB ?? false },
+      }),
     );
-    return biasAndActivation(backend, mm, inputs.bias, attrs.activation as string | undefined, inputs.preluActivationWeights, attrs.leakyreluAlpha as number | undefined);
+    return biasAndActivation(
+      backend,
+      mm,
+      inputs.bias,
+      attrs.activation as string | undefined,
+      inputs.preluActivationWeights,
+      attrs.leakyreluAlpha as number | undefined,
+    );
   };
 }
 
@@ -292,7 +319,11 @@ function conv2dForward(blas: OpenBlas, ic: Im2col, x: Float32Array, w: Float32Ar
 }
 
 /** Conv2D (NHWC, any stride and padding, dilation 1) as im2col + sgemm. */
-export function makeConv2D(blas: OpenBlas, stock: Fallback, ic: Im2col = im2colImpl(undefined)): (args: KernelArgs) => TensorInfo | TensorInfo[] {
+export function makeConv2D(
+  blas: OpenBlas,
+  stock: Fallback,
+  ic: Im2col = im2colImpl(undefined),
+): (args: KernelArgs) => TensorInfo | TensorInfo[] {
   return (args) => {
     const { backend } = args;
     const attrs = args.attrs ?? {};
@@ -317,7 +348,10 @@ export function makeConv2D(blas: OpenBlas, stock: Fallback, ic: Im2col = im2colI
 }
 
 /** FusedConv2D: activation(conv2d(x, W) + bias), the convolution over sgemm. */
-export function makeFusedConv2D(conv2d: (args: KernelArgs) => TensorInfo | TensorInfo[], stock: Fallback): (args: KernelArgs) => TensorInfo | TensorInfo[] {
+export function makeFusedConv2D(
+  conv2d: (args: KernelArgs) => TensorInfo | TensorInfo[],
+  stock: Fallback,
+): (args: KernelArgs) => TensorInfo | TensorInfo[] {
   return (args) => {
     const attrs = args.attrs ?? {};
     if (!isNhwcDilation1(attrs)) return stock(args);
@@ -326,15 +360,32 @@ export function makeFusedConv2D(conv2d: (args: KernelArgs) => TensorInfo | Tenso
       conv2d({
         inputs: { x: req(inputs.x, 'x'), filter: req(inputs.filter, 'filter') },
         backend,
-        attrs: { strides: attrs.strides!, pad: attrs.pad!, dataFormat: 'NHWC', dilations: 1, dimRoundingMode: attrs.dimRoundingMode! },
+        attrs: {
+          strides: attrs.strides!,
+          pad: attrs.pad!,
+          dataFormat: 'NHWC',
+          dilations: 1,
+          dimRoundingMode: attrs.dimRoundingMode!,
+        },
       }),
     );
-    return biasAndActivation(backend, y, inputs.bias, attrs.activation as string | undefined, inputs.preluActivationWeights, attrs.leakyreluAlpha as number | undefined);
+    return biasAndActivation(
+      backend,
+      y,
+      inputs.bias,
+      attrs.activation as string | undefined,
+      inputs.preluActivationWeights,
+      attrs.leakyreluAlpha as number | undefined,
+    );
   };
 }
 
 /** Conv2DBackpropInput: dx = col2im(dy[N·OH·OW, O] · W[FH·FW·C, O]ᵀ). */
-export function makeConv2DBackpropInput(blas: OpenBlas, stock: Fallback, ic: Im2col = im2colImpl(undefined)): (args: KernelArgs) => TensorInfo | TensorInfo[] {
+export function makeConv2DBackpropInput(
+  blas: OpenBlas,
+  stock: Fallback,
+  ic: Im2col = im2colImpl(undefined),
+): (args: KernelArgs) => TensorInfo | TensorInfo[] {
   return (args) => {
     const { backend } = args;
     const attrs = args.attrs ?? {};
@@ -377,7 +428,11 @@ export function makeConv2DBackpropInput(blas: OpenBlas, stock: Fallback, ic: Im2
 }
 
 /** Conv2DBackpropFilter: dW[FH·FW·C, O] = Σ_chunks im2col(x)ᵀ · dy. */
-export function makeConv2DBackpropFilter(blas: OpenBlas, stock: Fallback, ic: Im2col = im2colImpl(undefined)): (args: KernelArgs) => TensorInfo | TensorInfo[] {
+export function makeConv2DBackpropFilter(
+  blas: OpenBlas,
+  stock: Fallback,
+  ic: Im2col = im2colImpl(undefined),
+): (args: KernelArgs) => TensorInfo | TensorInfo[] {
   return (args) => {
     const { backend } = args;
     const attrs = args.attrs ?? {};
@@ -411,11 +466,24 @@ export function makeConv2DBackpropFilter(blas: OpenBlas, stock: Fallback, ic: Im
           const count = Math.min(chunk, N - n0);
           const cols = scratchOf(count * P * K);
           ic.im2col(xv, g, n0, count, cols);
-          blas.sgemm(true, false, K, O, count * P, 1, cols, K, dyv.subarray(n0 * P * O, (n0 + count) * P * O), O, n0 === 0 ? 0 : 1, dw, O);
+          blas.sgemm(
+            true,
+            false,
+            K,
+            O,
+            count * P,
+            1,
+            cols,
+            K,
+            dyv.subarray(n0 * P * O, (n0 + count) * P * O),
+            O,
+            n0 === 0 ? 0 : 1,
+            dw,
+            O,
+          );
         }
       }
     }
     return backend.makeTensorInfo(info.filterShape, 'float32', dw);
   };
 }
-

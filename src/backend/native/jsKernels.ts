@@ -28,7 +28,14 @@ function geometryOf(g: Int32Array): ConvGeometry & { batch: number } {
 
 function binary(op: number, mode: number, a: Float32Array, b: Float32Array, y: Float32Array, n: number, innerIn: number): void {
   const inner = innerIn <= 0 ? 1 : innerIn;
-  const f = op === 0 ? (p: number, q: number) => p + q : op === 1 ? (p: number, q: number) => p - q : op === 2 ? (p: number, q: number) => p * q : (p: number, q: number) => p / q;
+  const f =
+    op === 0
+      ? (p: number, q: number) => p + q
+      : op === 1
+        ? (p: number, q: number) => p - q
+        : op === 2
+          ? (p: number, q: number) => p * q
+          : (p: number, q: number) => p / q;
   switch (mode) {
     case 0:
       for (let i = 0; i < n; i++) y[i] = f(a[i]!, b[i]!);
@@ -64,7 +71,11 @@ function binary(op: number, mode: number, a: Float32Array, b: Float32Array, y: F
   }
 }
 
-function pool(x: Float32Array, g: Int32Array, visit: (n: number, window: { rLo: number; rHi: number; cLo: number; cHi: number }, o: number) => void): void {
+function pool(
+  x: Float32Array,
+  g: Int32Array,
+  visit: (n: number, window: { rLo: number; rHi: number; cLo: number; cHi: number }, o: number) => void,
+): void {
   const G = geometryOf(g);
   for (let n = 0; n < G.batch; n++) {
     for (let oh = 0; oh < G.outHeight; oh++) {
@@ -73,14 +84,25 @@ function pool(x: Float32Array, g: Int32Array, visit: (n: number, window: { rLo: 
       const rHi = Math.min(G.inHeight, r0 + G.filterHeight);
       for (let ow = 0; ow < G.outWidth; ow++) {
         const c0 = ow * G.strideWidth - G.padLeft;
-        visit(n, { rLo, rHi, cLo: Math.max(0, c0), cHi: Math.min(G.inWidth, c0 + G.filterWidth) }, ((n * G.outHeight + oh) * G.outWidth + ow) * G.inChannels);
+        visit(
+          n,
+          { rLo, rHi, cLo: Math.max(0, c0), cHi: Math.min(G.inWidth, c0 + G.filterWidth) },
+          ((n * G.outHeight + oh) * G.outWidth + ow) * G.inChannels,
+        );
       }
     }
   }
   void x;
 }
 
-function maxPoolImpl(x: Float32Array, g: Int32Array, y: Float32Array | undefined, dy: Float32Array | undefined, dx: Float32Array | undefined, ddx?: Float32Array): void {
+function maxPoolImpl(
+  x: Float32Array,
+  g: Int32Array,
+  y: Float32Array | undefined,
+  dy: Float32Array | undefined,
+  dx: Float32Array | undefined,
+  ddx?: Float32Array,
+): void {
   const G = geometryOf(g);
   const C = G.inChannels;
   const best = new Float64Array(C);
@@ -164,9 +186,72 @@ function transpose(x: Float32Array, y: Float32Array, shape: Int32Array, perm: In
   }
 }
 
+/**
+ * Entries of w per cache chunk in the Krylov basis sweeps, as SP_BASIS_CHUNK in the C source
+ * (128 KiB of w stays in L2 while the rows stream past in 64 KiB runs).
+ */
+const BASIS_CHUNK = 16384;
+
+/**
+ * c[cOffset + i] += v_iᵀw over rows v_i = V[first + i] (length n), chunk by chunk of w, 4 interleaved
+ * partial sums per row and chunk added as (d0 + d1) + (d2 + d3): the order of sp_basis_dots.
+ */
+function basisDots(
+  V: Float32Array | Float64Array,
+  first: number,
+  count: number,
+  n: number,
+  w: Float64Array,
+  c: Float64Array,
+  cOffset: number,
+): void {
+  for (let lo = 0; lo < n; lo += BASIS_CHUNK) {
+    const hi = Math.min(n, lo + BASIS_CHUNK);
+    for (let i = 0; i < count; i++) {
+      const o = (first + i) * n;
+      let d0 = 0;
+      let d1 = 0;
+      let d2 = 0;
+      let d3 = 0;
+      let k = lo;
+      for (; k + 3 < hi; k += 4) {
+        d0 += V[o + k]! * w[k]!;
+        d1 += V[o + k + 1]! * w[k + 1]!;
+        d2 += V[o + k + 2]! * w[k + 2]!;
+        d3 += V[o + k + 3]! * w[k + 3]!;
+      }
+      for (; k < hi; k++) d0 += V[o + k]! * w[k]!;
+      c[cOffset + i] = c[cOffset + i]! + (d0 + d1 + (d2 + d3));
+    }
+  }
+}
+
+/** y += Σ_i s[sOffset + i]·V[first + i], rows in order per entry: the order of sp_basis_axpy. */
+function basisAxpy(
+  V: Float32Array | Float64Array,
+  first: number,
+  count: number,
+  n: number,
+  s: Float64Array,
+  sOffset: number,
+  y: Float64Array,
+): void {
+  for (let lo = 0; lo < n; lo += BASIS_CHUNK) {
+    const hi = Math.min(n, lo + BASIS_CHUNK);
+    for (let i = 0; i < count; i++) {
+      const c = s[sOffset + i]!;
+      if (c === 0) continue;
+      const o = (first + i) * n;
+      for (let k = lo; k < hi; k++) y[k] = y[k]! + c * V[o + k]!;
+    }
+  }
+}
+
 /** The JavaScript fallback, with the C library's interface. */
 export const JS_KERNELS: NativeKernels = {
   library: 'javascript',
+  basisDots,
+  basisAxpy,
   unary() {
     throw new Error('JS_KERNELS.unary: unary ops stay with tfjs');
   },
@@ -235,4 +320,14 @@ export const JS_KERNELS: NativeKernels = {
 };
 
 /** Kernels served by JS_KERNELS when the C library is unavailable. */
-export const JS_FALLBACK_KERNEL_NAMES: readonly string[] = ['Add', 'Sub', 'Multiply', 'RealDiv', 'Sum', 'Mean', 'MaxPoolGrad', 'AvgPoolGrad', 'Transpose'];
+export const JS_FALLBACK_KERNEL_NAMES: readonly string[] = [
+  'Add',
+  'Sub',
+  'Multiply',
+  'RealDiv',
+  'Sum',
+  'Mean',
+  'MaxPoolGrad',
+  'AvgPoolGrad',
+  'Transpose',
+];

@@ -154,7 +154,10 @@ export function tuneMallocForLargeArrays(): boolean {
     const M_TRIM_THRESHOLD = -1;
     const M_TOP_PAD = -2;
     const M_MMAP_THRESHOLD = -3;
-    mallocTuned = mallopt(M_MMAP_THRESHOLD, 32 * 1024 * 1024) === 1 && mallopt(M_TRIM_THRESHOLD, 1024 * 1024 * 1024) === 1 && mallopt(M_TOP_PAD, 64 * 1024 * 1024) === 1;
+    mallocTuned =
+      mallopt(M_MMAP_THRESHOLD, 32 * 1024 * 1024) === 1 &&
+      mallopt(M_TRIM_THRESHOLD, 1024 * 1024 * 1024) === 1 &&
+      mallopt(M_TOP_PAD, 64 * 1024 * 1024) === 1;
   } catch {
     mallocTuned = false;
   }
