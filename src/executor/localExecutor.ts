@@ -6,6 +6,7 @@ import type { InstanceStatus, RunStageRecord } from '../store/runRecord.js';
 import type { StageProgress } from '../stages/registry.js';
 import { executeStageInstance, type InstanceOutcome } from './executeStageInstance.js';
 import { selectNodes } from './selectNodes.js';
+import { progressFormatter } from './progressText.js';
 
 /**
  * How progress is shown:
@@ -39,13 +40,6 @@ export interface LocalRunResult {
   readonly seconds: number;
   /** "N executed, M cached, K failed in T s". */
   readonly summary: string;
-}
-
-function progressText(p: StageProgress, startedAt: number): string {
-  const frac = p.total > 0 ? p.done / p.total : 0;
-  const elapsed = (performance.now() - startedAt) / 1000;
-  const eta = frac > 0 && frac < 1 ? ` ETA ${Math.round((elapsed * (1 - frac)) / frac)} s` : '';
-  return `${p.unit ?? 'step'} ${p.done}/${p.total}${p.note !== undefined ? ` ${p.note}` : ''}${eta}`;
 }
 
 class Semaphore {
@@ -122,14 +116,14 @@ export async function runPlanLocally(plan: Plan, store: ArtifactStore, options: 
   const tasks: ListrTask[] = nodes.map((node) => ({
     title: node.name,
     task: async (_ctx, task): Promise<void> => {
-      const started = performance.now();
+      const formatProgress = progressFormatter();
       let lastOutput = 0;
       listeners.set(node.name, {
         progress: (p) => {
           const now = performance.now();
           if (mode === 'plain' && now - lastOutput < 1000 && p.done < p.total) return;
           lastOutput = now;
-          task.output = progressText(p, started);
+          task.output = formatProgress(p);
         },
         log: (m) => {
           task.output = m;

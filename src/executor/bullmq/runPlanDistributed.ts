@@ -10,6 +10,7 @@ import type { DistributedJob } from './jobGraph.js';
 import type { RedisEndpoint } from './redisConnection.js';
 import { runJobGraph, type JobOutcome, type SchedulerEvent } from './scheduler.js';
 import { STAGE_JOB_KIND, type StageJobPayload } from './stageHandler.js';
+import { progressFormatter } from '../progressText.js';
 
 export interface DistributedRunOptions extends Omit<LocalRunOptions, 'jobs'> {
   readonly redis: RedisEndpoint;
@@ -21,13 +22,6 @@ export interface DistributedRunOptions extends Omit<LocalRunOptions, 'jobs'> {
   /** Give up when Redis has not answered for this long (default 30 000 ms); rerun to resume. */
   readonly redisTimeoutMs?: number;
   readonly pollMs?: number;
-}
-
-function progressText(p: StageProgress, startedAt: number): string {
-  const frac = p.total > 0 ? p.done / p.total : 0;
-  const elapsed = (performance.now() - startedAt) / 1000;
-  const eta = frac > 0 && frac < 1 ? ` ETA ${Math.round((elapsed * (1 - frac)) / frac)} s` : '';
-  return `${p.unit ?? 'step'} ${p.done}/${p.total}${p.note !== undefined ? ` ${p.note}` : ''}${eta}`;
 }
 
 function isStageProgress(p: unknown): p is StageProgress {
@@ -96,20 +90,20 @@ export async function runPlanDistributed(
   const tasks: ListrTask[] = jobs.map((job) => ({
     title: job.name,
     task: async (_ctx, task): Promise<void> => {
-      let started = performance.now();
+      let formatProgress = progressFormatter();
       let lastOutput = 0;
       const l = listeners.get(job.id)!;
       l.event = (e) => {
         if (e.type === 'queued') task.output = 'queued';
         else if (e.type === 'started') {
-          started = performance.now();
+          formatProgress = progressFormatter(); // a retry starts its rate afresh
           task.output = `running on ${e.workerId}${e.attempt > 1 ? ` (attempt ${e.attempt})` : ''}`;
         } else if (e.type === 'retrying') task.output = `attempt ${e.failedAttempts} failed, retrying: ${e.error.split('\n')[0]}`;
         else if (e.type === 'progress' && isStageProgress(e.progress)) {
           const now = performance.now();
           if (mode === 'plain' && now - lastOutput < 1000 && e.progress.done < e.progress.total) return;
           lastOutput = now;
-          task.output = progressText(e.progress, started);
+          task.output = formatProgress(e.progress);
         }
       };
       const o = await pending.get(job.id)!;
