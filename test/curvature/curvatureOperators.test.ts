@@ -7,84 +7,15 @@ import { registerSecondOrderGradients } from '../../src/curvature/secondOrderGra
 import { flattenParameters } from '../../src/curvature/flatParameters.js';
 import { Rng } from '../../src/util/random.js';
 import { selectSamples } from '../../src/data/batches.js';
-import type { TinyNetSpec } from '../reference/tinyNetSpec.js';
 import { referenceProducts, ReferenceCurvature, type ReferenceProblem } from '../reference/referenceCurvature.js';
-import { buildTinyNetwork, randomSplit, toNhwc } from './tinyNetworks.js';
+import type { TinyNetSpec } from '../reference/tinyNetSpec.js';
+import { TINY_NETWORKS, buildTinyNetwork, randomSplit, toNhwc } from './tinyNetworks.js';
 
 /**
  * Exact curvature products (Hess·v, G·v, H·v) against the independent float64 dual-number
  * reference (test/reference), on tiny nets covering every supported layer, both losses, with
  * and without BatchNorm. Tolerance: 1e-4 relative (float32 compute, exact float64 reference).
  */
-
-const MODELS: readonly TinyNetSpec[] = [
-  {
-    kind: 'tiny',
-    name: 'mlp(tanh,relu,dropout)',
-    input: [2, 2, 3],
-    classes: 3,
-    layers: [
-      { op: 'flatten' },
-      { op: 'dense', out: 6 },
-      { op: 'tanh' },
-      { op: 'dense', out: 5 },
-      { op: 'relu' },
-      { op: 'dropout' },
-      { op: 'dense', out: 3 },
-    ],
-  },
-  {
-    kind: 'tiny',
-    name: 'cnn(conv same, maxpool, conv stride2)',
-    input: [6, 6, 2],
-    classes: 3,
-    layers: [
-      { op: 'conv', out: 3, k: 3, stride: 1, pad: 'same' },
-      { op: 'tanh' },
-      { op: 'maxpool', k: 2, stride: 2 },
-      { op: 'conv', out: 4, k: 3, stride: 2, pad: 'same' },
-      { op: 'relu' },
-      { op: 'flatten' },
-      { op: 'dense', out: 3 },
-    ],
-  },
-  {
-    kind: 'tiny',
-    name: 'cnn(conv valid stride2, avgpool, gap)',
-    input: [7, 7, 1],
-    classes: 3,
-    layers: [
-      { op: 'conv', out: 2, k: 3, stride: 2, pad: 'valid' },
-      { op: 'relu' },
-      { op: 'avgpool', k: 2, stride: 1 },
-      { op: 'tanh' },
-      { op: 'gap' },
-      { op: 'dense', out: 3 },
-    ],
-  },
-  {
-    kind: 'tiny',
-    name: 'resnet-densenet(bn, residual, concat)',
-    input: [5, 5, 2],
-    classes: 3,
-    layers: [
-      { op: 'conv', out: 3, k: 3, stride: 1, pad: 'same' },
-      { op: 'bn' },
-      { op: 'relu' },
-      { op: 'residual', body: [{ op: 'conv', out: 3, k: 3, stride: 1, pad: 'same' }, { op: 'bnFused' }, { op: 'tanh' }] },
-      { op: 'concat', body: [{ op: 'bn' }, { op: 'tanh' }, { op: 'conv', out: 2, k: 1, stride: 1, pad: 'valid' }] },
-      { op: 'gap' },
-      { op: 'dense', out: 3 },
-    ],
-  },
-  {
-    kind: 'tiny',
-    name: 'mlp(bn)',
-    input: [1, 1, 5],
-    classes: 4,
-    layers: [{ op: 'flatten' }, { op: 'dense', out: 6 }, { op: 'bn' }, { op: 'tanh' }, { op: 'dense', out: 4 }],
-  },
-];
 
 const LOSSES = ['cross-entropy', 'mse'] as const;
 const SAMPLES = 7;
@@ -103,7 +34,7 @@ interface Case {
   readonly loss: (typeof LOSSES)[number];
   readonly split?: (typeof SPLITS)[number];
 }
-const CASES: Case[] = MODELS.flatMap((spec) => LOSSES.map((loss) => ({ name: `${spec.name} × ${loss}`, spec, loss })));
+const CASES: Case[] = TINY_NETWORKS.flatMap((spec) => LOSSES.map((loss) => ({ name: `${spec.name} × ${loss}`, spec, loss })));
 const REFERENCE_CASES: Case[] = CASES.flatMap((c) => SPLITS.map((split) => ({ ...c, name: `${c.name} × ${split.name}`, split })));
 
 before(async () => {

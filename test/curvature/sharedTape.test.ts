@@ -8,8 +8,7 @@ import { RecordedTape, canRecordTape, sharedTapeAvailable } from '../../src/curv
 import { unflattenParameters } from '../../src/curvature/flatParameters.js';
 import { sliceBatch } from '../../src/data/batches.js';
 import { Rng } from '../../src/util/random.js';
-import type { TinyNetSpec } from '../reference/tinyNetSpec.js';
-import { buildTinyNetwork, randomSplit } from './tinyNetworks.js';
+import { TINY_NETWORKS, buildTinyNetwork, randomSplit } from './tinyNetworks.js';
 
 /**
  * The recorded-tape products (src/curvature/sharedTape.ts: G·v's VJP reuses the J·v forward pass;
@@ -18,58 +17,6 @@ import { buildTinyNetwork, randomSplit } from './tinyNetworks.js';
  * tensor kept. (Both paths are checked against the float64 reference in curvatureOperators.test.ts;
  * the default is the recorded tape.)
  */
-const MODELS: readonly TinyNetSpec[] = [
-  {
-    kind: 'tiny',
-    name: 'cnn(conv, relu, maxpool, flatten)',
-    input: [6, 6, 2],
-    classes: 3,
-    layers: [
-      { op: 'conv', out: 3, k: 3, stride: 1, pad: 'same' },
-      { op: 'relu' },
-      { op: 'maxpool', k: 2, stride: 2 },
-      { op: 'conv', out: 4, k: 3, stride: 2, pad: 'same' },
-      { op: 'tanh' },
-      { op: 'flatten' },
-      { op: 'dense', out: 3 },
-    ],
-  },
-  {
-    kind: 'tiny',
-    name: 'cnn(avgpool, gap)',
-    input: [7, 7, 1],
-    classes: 3,
-    layers: [
-      { op: 'conv', out: 2, k: 3, stride: 2, pad: 'valid' },
-      { op: 'relu' },
-      { op: 'avgpool', k: 2, stride: 1 },
-      { op: 'gap' },
-      { op: 'dense', out: 3 },
-    ],
-  },
-  {
-    kind: 'tiny',
-    name: 'resnet-densenet(bn, residual, concat)',
-    input: [5, 5, 2],
-    classes: 3,
-    layers: [
-      { op: 'conv', out: 3, k: 3, stride: 1, pad: 'same' },
-      { op: 'bn' },
-      { op: 'relu' },
-      { op: 'residual', body: [{ op: 'conv', out: 3, k: 3, stride: 1, pad: 'same' }, { op: 'bnFused' }, { op: 'tanh' }] },
-      { op: 'concat', body: [{ op: 'bn' }, { op: 'tanh' }, { op: 'conv', out: 2, k: 1, stride: 1, pad: 'valid' }] },
-      { op: 'gap' },
-      { op: 'dense', out: 3 },
-    ],
-  },
-  {
-    kind: 'tiny',
-    name: 'mlp(relu, dropout)',
-    input: [2, 2, 3],
-    classes: 3,
-    layers: [{ op: 'flatten' }, { op: 'dense', out: 6 }, { op: 'relu' }, { op: 'dropout' }, { op: 'dense', out: 3 }],
-  },
-];
 
 before(async () => {
   await tf.setBackend('cpu');
@@ -91,7 +38,7 @@ test('the tape internals are available in this tfjs-core', () => {
   assert.ok(canRecordTape());
 });
 
-for (const spec of MODELS) {
+for (const spec of TINY_NETWORKS) {
   for (const loss of ['cross-entropy', 'mse'] as const) {
     test(`${spec.name} × ${loss}: recorded tape = plain tf.grads, no tensor kept`, () => {
       const network = buildTinyNetwork(spec);

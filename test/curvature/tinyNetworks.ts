@@ -129,3 +129,73 @@ export function toNhwc(split: Split): Float32Array {
       for (let j = 0; j < h * w; j++) out[(i * h * w + j) * c + ch] = split.images[(i * c + ch) * h * w + j]!;
   return out;
 }
+
+/** The tiny nets of the curvature tests: together they cover every supported layer, with and without BatchNorm. */
+export const TINY_NETWORKS: readonly TinyNetSpec[] = [
+  {
+    kind: 'tiny',
+    name: 'mlp(tanh,relu,dropout)',
+    input: [2, 2, 3],
+    classes: 3,
+    layers: [
+      { op: 'flatten' },
+      { op: 'dense', out: 6 },
+      { op: 'tanh' },
+      { op: 'dense', out: 5 },
+      { op: 'relu' },
+      { op: 'dropout' },
+      { op: 'dense', out: 3 },
+    ],
+  },
+  {
+    kind: 'tiny',
+    name: 'cnn(conv same, maxpool, conv stride2)',
+    input: [6, 6, 2],
+    classes: 3,
+    layers: [
+      { op: 'conv', out: 3, k: 3, stride: 1, pad: 'same' },
+      { op: 'tanh' },
+      { op: 'maxpool', k: 2, stride: 2 },
+      { op: 'conv', out: 4, k: 3, stride: 2, pad: 'same' },
+      { op: 'relu' },
+      { op: 'flatten' },
+      { op: 'dense', out: 3 },
+    ],
+  },
+  {
+    kind: 'tiny',
+    name: 'cnn(conv valid stride2, avgpool, gap)',
+    input: [7, 7, 1],
+    classes: 3,
+    layers: [
+      { op: 'conv', out: 2, k: 3, stride: 2, pad: 'valid' },
+      { op: 'relu' },
+      { op: 'avgpool', k: 2, stride: 1 },
+      { op: 'tanh' },
+      { op: 'gap' },
+      { op: 'dense', out: 3 },
+    ],
+  },
+  {
+    kind: 'tiny',
+    name: 'resnet-densenet(bn, residual, concat)',
+    input: [5, 5, 2],
+    classes: 3,
+    layers: [
+      { op: 'conv', out: 3, k: 3, stride: 1, pad: 'same' },
+      { op: 'bn' },
+      { op: 'relu' },
+      { op: 'residual', body: [{ op: 'conv', out: 3, k: 3, stride: 1, pad: 'same' }, { op: 'bnFused' }, { op: 'tanh' }] },
+      { op: 'concat', body: [{ op: 'bn' }, { op: 'tanh' }, { op: 'conv', out: 2, k: 1, stride: 1, pad: 'valid' }] },
+      { op: 'gap' },
+      { op: 'dense', out: 3 },
+    ],
+  },
+  {
+    kind: 'tiny',
+    name: 'mlp(bn)',
+    input: [1, 1, 5],
+    classes: 4,
+    layers: [{ op: 'flatten' }, { op: 'dense', out: 6 }, { op: 'bn' }, { op: 'tanh' }, { op: 'dense', out: 4 }],
+  },
+];
