@@ -318,6 +318,20 @@ function conv2dForward(blas: OpenBlas, ic: Im2col, x: Float32Array, w: Float32Ar
   return y;
 }
 
+/** tfjs's conv geometry for an NHWC, dilation-1 Conv2D (or one of its gradients) from the kernel's attrs. */
+function nhwcConvInfo(inputShape: unknown, filterShape: unknown, attrs: NamedAttrMap): backend_util.Conv2DInfo {
+  return backend_util.computeConv2DInfo(
+    inputShape as [number, number, number, number],
+    filterShape as [number, number, number, number],
+    attrs.strides as [number, number] | number,
+    1,
+    attrs.pad as Pad as never,
+    attrs.dimRoundingMode as 'floor' | 'round' | 'ceil' | undefined,
+    false,
+    'channelsLast',
+  );
+}
+
 /** Conv2D (NHWC, any stride and padding, dilation 1) as im2col + sgemm. */
 export function makeConv2D(
   blas: OpenBlas,
@@ -332,16 +346,7 @@ export function makeConv2D(
     const xv = f32(backend, x);
     const wv = f32(backend, filter);
     if (xv === undefined || wv === undefined || !isNhwcDilation1(attrs) || x.shape.length !== 4) return stock(args);
-    const info = backend_util.computeConv2DInfo(
-      x.shape as [number, number, number, number],
-      filter.shape as [number, number, number, number],
-      attrs.strides as [number, number] | number,
-      1,
-      attrs.pad as Pad as never,
-      attrs.dimRoundingMode as 'floor' | 'round' | 'ceil' | undefined,
-      false,
-      'channelsLast',
-    );
+    const info = nhwcConvInfo(x.shape, filter.shape, attrs);
     const y = zeroProduct(xv, wv) ? new Float32Array(util.sizeFromShape(info.outShape)) : conv2dForward(blas, ic, xv, wv, info);
     return backend.makeTensorInfo(info.outShape, 'float32', y);
   };
@@ -394,16 +399,7 @@ export function makeConv2DBackpropInput(
     const dyv = f32(backend, dy);
     const wv = f32(backend, filter);
     if (dyv === undefined || wv === undefined || !isNhwcDilation1(attrs)) return stock(args);
-    const info = backend_util.computeConv2DInfo(
-      attrs.inputShape as [number, number, number, number],
-      filter.shape as [number, number, number, number],
-      attrs.strides as [number, number] | number,
-      1,
-      attrs.pad as Pad as never,
-      attrs.dimRoundingMode as 'floor' | 'round' | 'ceil' | undefined,
-      false,
-      'channelsLast',
-    );
+    const info = nhwcConvInfo(attrs.inputShape, filter.shape, attrs);
     const g = geometry(info);
     const O = info.outChannels;
     const K = patchSize(g);
@@ -441,16 +437,7 @@ export function makeConv2DBackpropFilter(
     const xv = f32(backend, x);
     const dyv = f32(backend, dy);
     if (xv === undefined || dyv === undefined || !isNhwcDilation1(attrs) || x.shape.length !== 4) return stock(args);
-    const info = backend_util.computeConv2DInfo(
-      x.shape as [number, number, number, number],
-      attrs.filterShape as [number, number, number, number],
-      attrs.strides as [number, number] | number,
-      1,
-      attrs.pad as Pad as never,
-      attrs.dimRoundingMode as 'floor' | 'round' | 'ceil' | undefined,
-      false,
-      'channelsLast',
-    );
+    const info = nhwcConvInfo(x.shape, attrs.filterShape, attrs);
     const g = geometry(info);
     const O = info.outChannels;
     const K = patchSize(g);
