@@ -8,6 +8,7 @@ import { Rng } from '../../src/util/random.js';
 import type { TinyNetSpec } from '../reference/tinyNetSpec.js';
 import { buildTinyNetwork, randomSplit, tinyBuilder } from './tinyNetworks.js';
 import { buildNetwork } from '../../src/nn/build.js';
+import { assertProbesAgree, maxRelativeDifference, productProbe } from './productProbe.js';
 
 /**
  * Data-parallel products: the same full-data products split over worker threads (one tfjs
@@ -36,16 +37,6 @@ before(async () => {
   registerSecondOrderGradients();
 });
 
-function maxRelativeDifference(a: Float64Array, b: Float64Array): number {
-  let d = 0;
-  let n = 0;
-  for (let i = 0; i < a.length; i++) {
-    d = Math.max(d, Math.abs(a[i]! - b[i]!));
-    n = Math.max(n, Math.abs(b[i]!));
-  }
-  return d / n;
-}
-
 test('1, 2 and 3 workers give the in-thread products (Hess·v, G·v, H·v, gradient, logits, cotangents)', async () => {
   const network = buildTinyNetwork(SPEC);
   const { params, buffers } = network.init(3);
@@ -61,33 +52,13 @@ test('1, 2 and 3 workers give the in-thread products (Hess·v, G·v, H·v, gradi
     backend: 'cpu' as const,
   };
   const local = await Curvature.open(problem);
-  const rng = new Rng(2);
-  const v = Float64Array.from({ length: local.size }, () => rng.normal());
-  const cot = [Float64Array.from({ length: 23 * 4 }, () => rng.normal())];
-  const expected = {
-    hessian: await local.operator('hessian').matvec(v),
-    ggn: await local.operator('ggn').matvec(v),
-    residual: await local.operator('residual').matvec(v),
-    gradient: await local.fullGradient(),
-    logits: await local.perSampleLogits(),
-    cotangent: (await local.weightedCotangentProduct(cot))[0]!,
-  };
+  const all = productProbe(local.size, 23, 4, 1);
+  const expected = await all(local);
   for (const workers of [1, 2, 3]) {
     const par = await Curvature.open({ ...problem, workers });
     try {
       assert.equal(par.workers, workers);
-      const got = {
-        hessian: await par.operator('hessian').matvec(v),
-        ggn: await par.operator('ggn').matvec(v),
-        residual: await par.operator('residual').matvec(v),
-        gradient: await par.fullGradient(),
-        logits: await par.perSampleLogits(),
-        cotangent: (await par.weightedCotangentProduct(cot))[0]!,
-      };
-      for (const key of Object.keys(expected) as (keyof typeof expected)[]) {
-        const e = maxRelativeDifference(got[key], expected[key]);
-        assert.ok(e <= 1e-12, `${workers} workers, ${key}: max relative difference ${e}`);
-      }
+      assertProbesAgree(await all(par), expected, `${workers} workers`);
       // every batch ran exactly once per product, somewhere
       const evals = await par.operator('ggn').batchEvaluations();
       assert.equal(evals, 5 * Math.ceil(23 / 4)); // hessian, ggn, residual, gradient, cotangents: each batch once, somewhere

@@ -10,6 +10,7 @@ import { buildNetwork } from '../../src/nn/build.js';
 import type { ModelSpec } from '../../src/nn/network.js';
 import type { Split } from '../../src/data/dataset.js';
 import { Rng } from '../../src/util/random.js';
+import { assertProbesAgree, productProbe } from './productProbe.js';
 
 /**
  * Data-parallel products over shard PROCESSES (child_process.fork): the same full-data products
@@ -22,16 +23,6 @@ before(async () => {
   await initBackend('cpu');
   registerSecondOrderGradients();
 });
-
-function maxRelativeDifference(a: Float64Array, b: Float64Array): number {
-  let d = 0;
-  let n = 0;
-  for (let i = 0; i < a.length; i++) {
-    d = Math.max(d, Math.abs(a[i]! - b[i]!));
-    n = Math.max(n, Math.abs(b[i]!));
-  }
-  return d / n;
-}
 
 function alive(pid: number): boolean {
   try {
@@ -84,21 +75,7 @@ for (const net of NETS) {
       backend: 'cpu',
     };
     const local = await Curvature.open(problem);
-    const rng = new Rng(2);
-    const v = Float64Array.from({ length: local.size }, () => rng.normal());
-    const cot = [0, 1].map(() => Float64Array.from({ length: net.samples * net.spec.classes }, () => rng.normal()));
-    const all = async (c: Curvature) => {
-      const [c0, c1] = await c.weightedCotangentProduct(cot);
-      return {
-        hessian: await c.operator('hessian').matvec(v),
-        ggn: await c.operator('ggn').matvec(v),
-        residual: await c.operator('residual').matvec(v),
-        gradient: await c.fullGradient(),
-        logits: await c.perSampleLogits(),
-        cotangent0: c0!,
-        cotangent1: c1!,
-      };
-    };
+    const all = productProbe(local.size, net.samples, net.spec.classes);
     const expected = await all(local);
     for (const processes of [1, 2, 3]) {
       const par = await Curvature.open({ ...problem, processes });
@@ -108,10 +85,7 @@ for (const net of NETS) {
         assert.equal(pids.length, processes);
         assert.ok(pids.every(alive) && !pids.includes(process.pid));
         const got = await all(par);
-        for (const key of Object.keys(expected) as (keyof typeof expected)[]) {
-          const e = maxRelativeDifference(got[key], expected[key]);
-          assert.ok(e <= 1e-12, `${processes} processes, ${key}: max relative difference ${e}`);
-        }
+        assertProbesAgree(got, expected, `${processes} processes`);
         // each product ran every batch exactly once, in some shard process (not in this one)
         const batches = Math.ceil(net.samples / net.batchSize);
         assert.equal(await par.operator('ggn').batchEvaluations(), 5 * batches);

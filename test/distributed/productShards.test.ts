@@ -13,6 +13,7 @@ import { Rng } from '../../src/util/random.js';
 import { Queue } from 'bullmq';
 import { redisOptions } from '../../src/executor/bullmq/redisConnection.js';
 import { redisMissing, startRedisServer, type RedisTestServer } from './redisServer.js';
+import { assertProbesAgree, maxRelativeDifference, productProbe } from '../curvature/productProbe.js';
 
 /**
  * Data-parallel products over Redis + BullMQ (issue 7, item 5): shards served by product-shard
@@ -80,16 +81,6 @@ function problemOf(): CurvatureProblem {
   return { network, params, buffers, data, loss: 'cross-entropy', batchSize: 4, backend: 'cpu' };
 }
 
-function maxRelativeDifference(a: Float64Array, b: Float64Array): number {
-  let d = 0;
-  let n = 0;
-  for (let i = 0; i < a.length; i++) {
-    d = Math.max(d, Math.abs(a[i]! - b[i]!));
-    n = Math.max(n, Math.abs(b[i]!));
-  }
-  return d / n;
-}
-
 before(async () => {
   await initBackend('cpu');
   registerSecondOrderGradients();
@@ -109,31 +100,14 @@ test(
     await Promise.all([spawnProductWorker(queue), spawnProductWorker(queue)]);
     const problem = problemOf();
     const local = await Curvature.open(problem);
-    const rng = new Rng(2);
-    const v = Float64Array.from({ length: local.size }, () => rng.normal());
-    const cot = [0, 1].map(() => Float64Array.from({ length: SAMPLES * 3 }, () => rng.normal()));
-    const all = async (c: Curvature) => {
-      const [c0, c1] = await c.weightedCotangentProduct(cot);
-      return {
-        hessian: await c.operator('hessian').matvec(v),
-        ggn: await c.operator('ggn').matvec(v),
-        residual: await c.operator('residual').matvec(v),
-        gradient: await c.fullGradient(),
-        logits: await c.perSampleLogits(),
-        cotangent0: c0!,
-        cotangent1: c1!,
-      };
-    };
+    const all = productProbe(local.size, SAMPLES, 3);
     const expected = await all(local);
     for (const shards of [2, 3]) {
       const par = await Curvature.open({ ...problem, redis: { url: redis!.url, shards, queue } });
       try {
         assert.equal(par.workers, shards);
         const got = await all(par);
-        for (const key of Object.keys(expected) as (keyof typeof expected)[]) {
-          const e = maxRelativeDifference(got[key], expected[key]);
-          assert.ok(e <= 1e-12, `${shards} shards over Redis, ${key}: max relative difference ${e}`);
-        }
+        assertProbesAgree(got, expected, `${shards} shards over Redis`);
         assert.equal(await par.operator('ggn').batchEvaluations(), 5 * Math.ceil(SAMPLES / 4));
       } finally {
         await par.close();
