@@ -1,12 +1,13 @@
 /**
  * Curvature products against a gradient, measured side by side in one run on the same data
- * (issue 3, item 4): Hess·v ÷ gradient, G·v ÷ gradient, H·v ÷ gradient, GFLOP/s achieved
+ * (issue 3, item 4): Hess·v ÷ gradient, G·v ÷ gradient, H·v ÷ gradient — for a single vector and
+ * per vector of a block of 8 (SLQ's start vectors in lockstep share each batch's forward pass) —, GFLOP/s achieved
  * (FLOPs of every BatchMatMul / Conv2D / Conv2DBackpropInput / Conv2DBackpropFilter kernel
  * actually run, counted with tf.profile on one batch), and the 1 → 2 worker speed-up, per
  * backend, for an MLP 784-128-64-10 and `lenet` on 4,096 MNIST-sized samples in batches of 256.
  *   npm run bench curvature            (SPECPIPE_BENCH_QUICK=1: 1,024 samples, for a smoke run)
  * Timing: best of 5 (quick: 2) full-data products after a warm-up batch, the products taken in
- * turn (the machine is shared).
+ * turn (the machine is shared). GFLOP counts the kernels of one vector (a block's over its size).
  * Also, side by side: each second-order product with plain tf.grads and with the recorded tape
  * (src/curvature/sharedTape.ts: G·v's VJP reuses the J·v forward pass, zero-derivative inputs
  * are skipped), and Hess·v GFLOP/s on 1 and 2 worker threads (the issue's 2-core goal).
@@ -77,37 +78,46 @@ const REPEATS = QUICK ? 2 : 5;
 
 type Product = 'gradient' | 'hessian' | 'ggn' | 'residual';
 const PRODUCTS: readonly Product[] = ['gradient', 'hessian', 'ggn', 'residual'];
+/** Vectors per block product: 1 (a single product) and BLOCK (SLQ's start vectors in lockstep). */
+const BLOCK = 8;
+const BLOCKS = [1, BLOCK] as const;
 
 async function runBackend(choice: BackendChoice): Promise<void> {
   const info = await initBackend(choice);
-  console.log(`\nbackend ${backendId(info)}: ${SAMPLES} samples, batches of ${BATCH}`);
+  console.log(
+    `\nbackend ${backendId(info)}: ${SAMPLES} samples, batches of ${BATCH}; per-vector times for blocks of 1 and ${BLOCK} vectors`,
+  );
   const split = data(SAMPLES);
   for (const m of MODELS) {
     const network = buildNetwork(m.spec);
     const { params, buffers } = network.init(0);
     const curvature = await Curvature.open({ network, params, buffers, data: split, loss: 'cross-entropy', batchSize: BATCH });
     const rng = new Rng(2);
-    const v = Float64Array.from({ length: curvature.size }, () => rng.normal());
-    // FLOPs per product, from the kernels one batch runs
+    const vs = Array.from({ length: BLOCK }, () => Float64Array.from({ length: curvature.size }, () => rng.normal()));
+    const v = vs[0]!;
+    // FLOPs per vector, from the kernels one batch runs
     const batch = sliceBatch(split, 0, BATCH);
     const bc = new BatchCurvature(network, params, buffers, 'cross-entropy');
-    const vt = unflattenParameters(v, network.params);
-    const flops: Record<Product, number> = { gradient: 0, hessian: 0, ggn: 0, residual: 0 };
-    const run: Record<Product, () => unknown> = {
-      gradient: () => bc.gradientSum(batch),
-      hessian: () => bc.hessianVectorSum(batch, vt),
-      ggn: () => bc.ggnVectorSum(batch, vt),
-      residual: () => bc.hessianAndGgnVectorSum(batch, vt),
-    };
-    for (const p of PRODUCTS) {
-      run[p](); // warm-up
-      const prof = await tf.profile(() => {
-        run[p]();
-      });
-      flops[p] = (prof.kernels.reduce((s, k) => s + kernelFlops(k as never), 0) * SAMPLES) / BATCH;
-    }
-    tf.dispose(vt);
-    const time: Record<Product, number> = { gradient: 0, hessian: 0, ggn: 0, residual: 0 };
+    const vts = vs.map((x) => unflattenParameters(x, network.params));
+    const flops = new Map<string, number>();
+    const perBatch = (p: Product, k: number): (() => unknown) =>
+      p === 'gradient'
+        ? () => bc.gradientSum(batch)
+        : p === 'hessian'
+          ? () => bc.hessianVectorSums(batch, vts.slice(0, k))
+          : p === 'ggn'
+            ? () => bc.ggnVectorSums(batch, vts.slice(0, k))
+            : () => bc.hessianAndGgnVectorSums(batch, vts.slice(0, k));
+    for (const p of PRODUCTS)
+      for (const k of p === 'gradient' ? [1] : BLOCKS) {
+        const run = perBatch(p, k);
+        run(); // warm-up
+        const prof = await tf.profile(() => {
+          run();
+        });
+        flops.set(`${p}/${k}`, (prof.kernels.reduce((s, kr) => s + kernelFlops(kr as never), 0) * SAMPLES) / BATCH / k);
+      }
+    tf.dispose(vts);
     const op = {
       hessian: curvature.operator('hessian'),
       ggn: curvature.operator('ggn'),
@@ -115,27 +125,31 @@ async function runBackend(choice: BackendChoice): Promise<void> {
     };
     // Round-robin over the products, best of REPEATS each: load spikes on the shared machine then
     // hit every product alike instead of whichever was being timed.
-    const full: Record<Product, () => Promise<unknown>> = {
-      gradient: () => curvature.fullGradient(),
-      hessian: () => op.hessian.matvec(v),
-      ggn: () => op.ggn.matvec(v),
-      residual: () => op.residual.matvec(v),
-    };
-    for (const p of PRODUCTS) time[p] = Infinity;
+    const full = (p: Product, k: number): Promise<unknown> =>
+      p === 'gradient' ? curvature.fullGradient() : op[p].matmat(vs.slice(0, k));
+    const time = new Map<string, number>();
     for (let r = 0; r < REPEATS; r++) {
-      for (const p of PRODUCTS) {
-        const t0 = performance.now();
-        await full[p]();
-        time[p] = Math.min(time[p], (performance.now() - t0) / 1000);
-      }
+      for (const p of PRODUCTS)
+        for (const k of p === 'gradient' ? [1] : BLOCKS) {
+          const t0 = performance.now();
+          await full(p, k);
+          const t = (performance.now() - t0) / 1000 / k;
+          time.set(`${p}/${k}`, Math.min(time.get(`${p}/${k}`) ?? Infinity, t));
+        }
     }
+    const tg = time.get('gradient/1')!;
     console.log(`  ${m.name} (P = ${curvature.size})`);
-    for (const p of PRODUCTS) {
-      const ratio = p === 'gradient' ? '' : `  ${(time[p] / time.gradient).toFixed(2)}× gradient`;
-      console.log(
-        `    ${p.padEnd(9)} ${(time[p] * 1000).toFixed(0).padStart(7)} ms  ${(flops[p] / 1e9).toFixed(2).padStart(6)} GFLOP  ${(flops[p] / 1e9 / time[p]).toFixed(1).padStart(6)} GFLOP/s${ratio}`,
-      );
-    }
+    for (const p of PRODUCTS)
+      for (const k of p === 'gradient' ? [1] : BLOCKS) {
+        const t = time.get(`${p}/${k}`)!;
+        const f = flops.get(`${p}/${k}`)!;
+        const label = p === 'gradient' ? p : `${p} ×${k}`;
+        const ratio = p === 'gradient' ? '' : `  ${(t / tg).toFixed(2)}× gradient`;
+        console.log(
+          `    ${label.padEnd(12)} ${(t * 1000).toFixed(0).padStart(7)} ms  ${(f / 1e9).toFixed(2).padStart(6)} GFLOP  ${(f / 1e9 / t).toFixed(1).padStart(6)} GFLOP/s${ratio}`,
+        );
+      }
+    const flopsHessian = flops.get(`hessian/${BLOCK}`)!;
     // The same per-batch products, plain tf.grads (network re-run for G·v's VJP, zero-derivative
     // inputs back-propagated) against the recorded tape (BatchCurvature.shareForward), side by side.
     if (bc.shareForward) {
@@ -183,21 +197,21 @@ async function runBackend(choice: BackendChoice): Promise<void> {
           workers,
           backend: choice,
         });
-        await par.operator('hessian').matvec(v); // warm-up (JIT, scratch buffers)
+        await par.operator('hessian').matmat(vs); // warm-up (JIT, scratch buffers)
         pars.push(par);
       }
       for (let r = 0; r < REPEATS; r++) {
         // alternating 1 and 2 workers, best of REPEATS each
         for (let k = 0; k < 2; k++) {
           const t0 = performance.now();
-          await pars[k]!.operator('hessian').matvec(v);
-          t[k] = Math.min(t[k]!, (performance.now() - t0) / 1000);
+          await pars[k]!.operator('hessian').matmat(vs);
+          t[k] = Math.min(t[k]!, (performance.now() - t0) / 1000 / BLOCK);
         }
       }
       for (const par of pars) await par.close();
       console.log(
-        `    Hess·v over worker threads: 1 worker ${(t[0]! * 1000).toFixed(0)} ms (${(flops.hessian / 1e9 / t[0]!).toFixed(1)} GFLOP/s), ` +
-          `2 workers ${(t[1]! * 1000).toFixed(0)} ms (${(flops.hessian / 1e9 / t[1]!).toFixed(1)} GFLOP/s): speed-up ${(t[0]! / t[1]!).toFixed(2)}×`,
+        `    Hess·v ×${BLOCK} over worker threads, per vector: 1 worker ${(t[0]! * 1000).toFixed(0)} ms (${(flopsHessian / 1e9 / t[0]!).toFixed(1)} GFLOP/s), ` +
+          `2 workers ${(t[1]! * 1000).toFixed(0)} ms (${(flopsHessian / 1e9 / t[1]!).toFixed(1)} GFLOP/s): speed-up ${(t[0]! / t[1]!).toFixed(2)}×`,
       );
     }
     tf.dispose([...params, ...buffers]);

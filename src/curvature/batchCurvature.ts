@@ -67,22 +67,43 @@ export class BatchCurvature {
     return tidyArrays(() => (this.#logits(this.#params, this.#inputs(batch).x).dataSync() as Float32Array).slice());
   }
 
-  /**
-   * Σ_i ∂²ℓ_i/∂θ² v by reverse-over-reverse: ∇_θ[(∇_θ Σ_i ℓ_i) · v] (Pearlmutter's R-operator
-   * computed as the gradient of a directional derivative).
-   */
+  /** Σ_i ∂²ℓ_i/∂θ² v (one vector of `hessianVectorSums`). */
   hessianVectorSum(batch: Batch, v: readonly tf.Tensor[]): Float32Array {
-    this.evaluations++;
+    return this.hessianVectorSums(batch, [v])[0]!;
+  }
+
+  /** Σ_i J_iᵀ Q_i J_i v (one vector of `ggnVectorSums`). */
+  ggnVectorSum(batch: Batch, v: readonly tf.Tensor[]): Float32Array {
+    return this.ggnVectorSums(batch, [v])[0]!;
+  }
+
+  /** Σ_i ∂²ℓ_i/∂θ² v and Σ_i J_iᵀ Q_i J_i v (one vector of `hessianAndGgnVectorSums`). */
+  hessianAndGgnVectorSum(batch: Batch, v: readonly tf.Tensor[]): { hessian: Float32Array; ggn: Float32Array } {
+    const r = this.hessianAndGgnVectorSums(batch, [v]);
+    return { hessian: r.hessian[0]!, ggn: r.ggn[0]! };
+  }
+
+  /**
+   * Σ_i ∂²ℓ_i/∂θ² v_k for each v_k by reverse-over-reverse: ∇_θ[(∇_θ Σ_i ℓ_i) · v_k] (Pearlmutter's
+   * R-operator computed as the gradient of a directional derivative). With the recorded tape the
+   * forward and first backward pass (g = ∇_θ Σ_i ℓ_i) run ONCE for all k vectors; each vector then
+   * costs one back-propagation through that recorded pass, seeded with v_k at g.
+   */
+  hessianVectorSums(batch: Batch, vs: readonly (readonly tf.Tensor[])[]): Float32Array[] {
+    this.evaluations += vs.length;
     return tidyArrays(() => {
       const { x, labels } = this.#inputs(batch);
       const grad = tf.grads((...theta: tf.Tensor[]) => this.#lossSum(this.#logits(theta, x), labels));
       if (!this.shareForward || !canRecordTape()) {
-        const hv = tf.grads((...theta: tf.Tensor[]) => dot(grad(theta), v))([...this.#params]);
-        return flattenToFloat32(hv, this.size);
+        return vs.map((v) =>
+          tidyArrays(() =>
+            flattenToFloat32(tf.grads((...theta: tf.Tensor[]) => dot(grad(theta), v))([...this.#params]), this.size),
+          ),
+        );
       }
-      const { tape, result } = RecordedTape.record(() => dot(grad([...this.#params]), v));
+      const { tape, result: g } = RecordedTape.record(() => grad([...this.#params]));
       try {
-        return flattenToFloat32(tape.gradients(this.#params, result), this.size);
+        return vs.map((v) => tidyArrays(() => flattenToFloat32(tape.gradients(this.#params, g, v), this.size)));
       } finally {
         tape.release();
       }
@@ -90,25 +111,34 @@ export class BatchCurvature {
   }
 
   /**
-   * Σ_i J_iᵀ Q_i J_i v (Gauss–Newton): J v by the double-VJP trick J v = ∇_u[(Jᵀu)·v] at u = 0,
-   * w_i = Q_i (J v)_i in logit space, then one VJP Σ_i J_iᵀ w_i. The final VJP back-propagates
-   * through the forward pass recorded for J v (sharedTape.ts) instead of running the network again.
+   * Σ_i J_iᵀ Q_i J_i v_k for each v_k (Gauss–Newton): J v by the double-VJP trick
+   * J v = ∇_u[(Jᵀu)·v] at u = 0, w_i = Q_i (J v)_i in logit space, then one VJP Σ_i J_iᵀ w_i.
+   * With the recorded tape the forward pass and Jᵀu run once for all vectors; each vector costs
+   * one back-propagation to u (J v_k) and one VJP through the recorded forward pass.
    */
-  ggnVectorSum(batch: Batch, v: readonly tf.Tensor[]): Float32Array {
-    this.evaluations++;
+  ggnVectorSums(batch: Batch, vs: readonly (readonly tf.Tensor[])[]): Float32Array[] {
+    this.evaluations += vs.length;
     return tidyArrays(() => {
       const { x } = this.#inputs(batch);
       if (!this.shareForward || !canRecordTape()) {
-        const { jv, logits } = this.#jacobianVector(x, v, undefined);
-        const out = this.#vjp(x, this.#lossHessianTimes(logits, jv));
-        logits.dispose();
-        return out;
+        return vs.map((v) =>
+          tidyArrays(() => {
+            const { jv, logits } = this.#jacobianVector(x, v, undefined);
+            const out = this.#vjp(x, this.#lossHessianTimes(logits, jv));
+            logits.dispose();
+            return out;
+          }),
+        );
       }
-      const { tape, logits, directional, u } = this.#recordDirectional(x, v, undefined);
+      const { tape, logits, inner, u } = this.#recordInner(x, undefined);
       try {
-        const [jv] = tape.gradients([u], directional);
-        const w = this.#lossHessianTimes(logits, jv as tf.Tensor2D);
-        return flattenToFloat32(tape.gradients(this.#params, logits, w), this.size);
+        return vs.map((v) =>
+          tidyArrays(() => {
+            const [jv] = tape.gradients([u], inner, v);
+            const w = this.#lossHessianTimes(logits, jv as tf.Tensor2D);
+            return flattenToFloat32(tape.gradients(this.#params, logits, w), this.size);
+          }),
+        );
       } finally {
         tape.release();
         logits.dispose();
@@ -117,57 +147,64 @@ export class BatchCurvature {
   }
 
   /**
-   * Both Σ_i ∂²ℓ_i/∂θ² v and Σ_i J_iᵀQ_iJ_i v from one double-backward pass plus one VJP:
-   * with a dummy cotangent u (= 0), F(θ, u) = ∇_θ[Σ_i ℓ_i + Σ_i z_i·u_i] · v gives
-   * ∂F/∂θ = Hess v (the u-term vanishes at u = 0) and ∂F/∂u = J v; the VJP reuses F's forward pass.
+   * Both Σ_i ∂²ℓ_i/∂θ² v_k and Σ_i J_iᵀQ_iJ_i v_k for each v_k, from one recorded double-backward
+   * pass plus one VJP per vector: with a dummy cotangent u (= 0), F(θ, u) = ∇_θ[Σ_i ℓ_i + Σ_i z_i·u_i] · v
+   * gives ∂F/∂θ = Hess v (the u-term vanishes at u = 0) and ∂F/∂u = J v; the VJP reuses F's forward pass.
    */
-  hessianAndGgnVectorSum(batch: Batch, v: readonly tf.Tensor[]): { hessian: Float32Array; ggn: Float32Array } {
-    this.evaluations++;
-    return tidyArrays(() => {
+  hessianAndGgnVectorSums(batch: Batch, vs: readonly (readonly tf.Tensor[])[]): { hessian: Float32Array[]; ggn: Float32Array[] } {
+    this.evaluations += vs.length;
+    const hessian: Float32Array[] = [];
+    const ggn: Float32Array[] = [];
+    tidyArrays(() => {
       const { x, labels } = this.#inputs(batch);
       if (!this.shareForward || !canRecordTape()) {
-        const { jv, logits, hv } = this.#jacobianVector(x, v, labels);
-        const hessian = flattenToFloat32(hv!, this.size);
-        const ggn = this.#vjp(x, this.#lossHessianTimes(logits, jv));
-        logits.dispose();
-        return { hessian, ggn };
+        for (const v of vs)
+          tidyArrays(() => {
+            const { jv, logits, hv } = this.#jacobianVector(x, v, labels);
+            hessian.push(flattenToFloat32(hv!, this.size));
+            ggn.push(this.#vjp(x, this.#lossHessianTimes(logits, jv)));
+            logits.dispose();
+          });
+        return;
       }
-      const { tape, logits, directional, u } = this.#recordDirectional(x, v, labels);
+      const { tape, logits, inner, u } = this.#recordInner(x, labels);
+      const np = this.#params.length;
       try {
-        const all = tape.gradients([...this.#params, u], directional);
-        const np = this.#params.length;
-        const hessian = flattenToFloat32(all.slice(0, np), this.size);
-        const w = this.#lossHessianTimes(logits, all[np] as tf.Tensor2D);
-        return { hessian, ggn: flattenToFloat32(tape.gradients(this.#params, logits, w), this.size) };
+        for (const v of vs)
+          tidyArrays(() => {
+            const all = tape.gradients([...this.#params, u], inner, v);
+            hessian.push(flattenToFloat32(all.slice(0, np), this.size));
+            const w = this.#lossHessianTimes(logits, all[np] as tf.Tensor2D);
+            ggn.push(flattenToFloat32(tape.gradients(this.#params, logits, w), this.size));
+          });
       } finally {
         tape.release();
         logits.dispose();
       }
     });
+    return { hessian, ggn };
   }
 
   /**
-   * Records F(θ, u) = ∇_θ[Σ_i ℓ_i (if labels) + Σ_i z_i·u_i] · v at u = 0 on a kept tape, so
-   * that ∂F/∂(θ, u) and later VJPs through the logits z can all be back-propagated from it.
-   * `logits` is kept (the caller disposes it).
+   * Records g(θ, u) = ∇_θ[Σ_i ℓ_i (if labels) + Σ_i z_i·u_i] at u = 0 on a kept tape, so that for
+   * any v, back-propagating v from g gives ∂(g·v)/∂(θ, u) = (Hess v, J v), and VJPs through the
+   * logits z can be back-propagated from it too. `logits` is kept (the caller disposes it).
    */
-  #recordDirectional(
+  #recordInner(
     x: tf.Tensor4D,
-    v: readonly tf.Tensor[],
     labels: tf.Tensor1D | undefined,
-  ): { tape: RecordedTape; logits: tf.Tensor2D; directional: tf.Scalar; u: tf.Tensor2D } {
+  ): { tape: RecordedTape; logits: tf.Tensor2D; inner: tf.Tensor[]; u: tf.Tensor2D } {
     const u = tf.zeros([x.shape[0], this.#network.spec.classes]) as tf.Tensor2D;
     let logits: tf.Tensor2D | undefined;
-    const { tape, result } = RecordedTape.record(() => {
-      const inner = tf.grads((...theta: tf.Tensor[]) => {
+    const { tape, result } = RecordedTape.record(() =>
+      tf.grads((...theta: tf.Tensor[]) => {
         const z = this.#logits(theta, x);
         logits = tf.keep(z);
         const coupling = tf.sum(tf.mul(z, u));
         return labels === undefined ? coupling : tf.add(this.#lossSum(z, labels), coupling);
-      });
-      return dot(inner([...this.#params]), v);
-    });
-    return { tape, logits: logits!, directional: result, u };
+      })([...this.#params]),
+    );
+    return { tape, logits: logits!, inner: result, u };
   }
 
   /**

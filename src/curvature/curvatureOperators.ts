@@ -9,6 +9,7 @@ import type { ProductRequest } from './productRequest.js';
 import { ProcessProductEngine } from './processProductEngine.js';
 import { defaultNetworkBuilder, type NetworkBuilderRef } from './networkBuilder.js';
 import { SpecpipeError } from '../util/errors.js';
+import { coalescedMatvec } from '../linalg/blockMatvec.js';
 
 /**
  * Matrix-free curvature of the average loss over a data split (math.md §1–2):
@@ -45,9 +46,17 @@ export interface CurvatureProblem {
   readonly productTimeoutMs?: number;
   /** Backend each worker starts (default 'auto'). */
   readonly backend?: BackendChoice;
+  /**
+   * Most vectors one block product takes (default 8): an operator's concurrent matvecs (SLQ's
+   * start vectors in lockstep) are answered in blocks of at most this many, sharing each batch's
+   * forward pass. Memory: one float64 sum of length P per vector of a block.
+   */
+  readonly maxBlock?: number;
   /** How workers rebuild the network (default: buildNetwork(network.spec) from src/nn/build.ts). */
   readonly builder?: NetworkBuilderRef;
 }
+
+const DEFAULT_MAX_BLOCK = 8;
 
 export type CurvatureKind =
   /** Hess = (1/N) Σ_i ∂²ℓ_i/∂θ² (reverse-over-reverse). */
@@ -62,8 +71,10 @@ export const CURVATURE_KINDS: readonly CurvatureKind[] = ['hessian', 'ggn', 'res
 /** A curvature operator on R^P; `close()` stops its workers (a no-op in-process). */
 export interface CurvatureOperator extends LinearOperator {
   readonly kind: CurvatureKind;
-  /** Number of full-data products computed (one per matvec). */
+  /** Number of full-data products computed (one per vector). */
   readonly products: number;
+  /** A v_k for a block of vectors, sharing each batch's forward pass (matvec coalesces concurrent calls into such blocks). */
+  matmat(vs: readonly Float64Array[]): Promise<Float64Array[]>;
   /** Batch-level tfjs product evaluations so far (the spy proving the matrix-free path ran). */
   batchEvaluations(): Promise<number>;
   close(): Promise<void>;
@@ -78,9 +89,11 @@ export class Curvature {
   readonly samples: number;
   readonly classes: number;
   readonly #engine: ProductEngine;
+  readonly #maxBlock: number;
 
-  private constructor(engine: ProductEngine, classes: number) {
+  private constructor(engine: ProductEngine, classes: number, maxBlock: number) {
     this.#engine = engine;
+    this.#maxBlock = maxBlock;
     this.size = engine.size;
     this.samples = engine.samples;
     this.classes = classes;
@@ -88,7 +101,7 @@ export class Curvature {
 
   static async open(problem: CurvatureProblem): Promise<Curvature> {
     validateProblem(problem);
-    return new Curvature(await openEngine(problem), problem.network.spec.classes);
+    return new Curvature(await openEngine(problem), problem.network.spec.classes, problem.maxBlock ?? DEFAULT_MAX_BLOCK);
   }
 
   /** Process ids of the shard processes (`processes`); empty for threads or in-process. */
@@ -108,27 +121,45 @@ export class Curvature {
     return sums;
   }
 
-  #vector(v: Float64Array, who: string): Float32Array {
-    if (v.length !== this.size) {
-      throw new SpecpipeError('vector-length', `${who}: vector must have length P = ${this.size}, received length ${v.length}`);
-    }
-    return Float32Array.from(v);
+  #vectors(vs: readonly Float64Array[], who: string): Float32Array[] {
+    return vs.map((v) => {
+      if (v.length !== this.size) {
+        throw new SpecpipeError('vector-length', `${who}: vector must have length P = ${this.size}, received length ${v.length}`);
+      }
+      return Float32Array.from(v);
+    });
   }
 
   /** Hess v = (1/N) Σ_i ∂²ℓ_i/∂θ² v. */
   async hessianVector(v: Float64Array): Promise<Float64Array> {
-    return (await this.#mean({ kind: 'hessian', v: this.#vector(v, 'hessian matvec') }))[0]!;
+    return (await this.hessianVectors([v]))[0]!;
   }
 
   /** G v = (1/N) Σ_i J_iᵀ Q_i J_i v. */
   async ggnVector(v: Float64Array): Promise<Float64Array> {
-    return (await this.#mean({ kind: 'ggn', v: this.#vector(v, 'ggn matvec') }))[0]!;
+    return (await this.ggnVectors([v]))[0]!;
   }
 
   /** Hess v and G v from one pass per batch (H v = Hess v − G v). */
   async hessianAndGgnVector(v: Float64Array): Promise<{ hessian: Float64Array; ggn: Float64Array }> {
-    const [hessian, ggn] = await this.#mean({ kind: 'hessian+ggn', v: this.#vector(v, 'residual matvec') });
-    return { hessian: hessian!, ggn: ggn! };
+    const r = await this.hessianAndGgnVectors([v]);
+    return { hessian: r.hessian[0]!, ggn: r.ggn[0]! };
+  }
+
+  /** Hess v_k for a block of vectors: each batch's forward and first backward pass is shared by the block. */
+  async hessianVectors(vs: readonly Float64Array[]): Promise<Float64Array[]> {
+    return this.#mean({ kind: 'hessian', vectors: this.#vectors(vs, 'hessian matvec') });
+  }
+
+  /** G v_k for a block of vectors: each batch's forward pass is shared by the block. */
+  async ggnVectors(vs: readonly Float64Array[]): Promise<Float64Array[]> {
+    return this.#mean({ kind: 'ggn', vectors: this.#vectors(vs, 'ggn matvec') });
+  }
+
+  /** Hess v_k and G v_k for a block of vectors, from one pass per batch. */
+  async hessianAndGgnVectors(vs: readonly Float64Array[]): Promise<{ hessian: Float64Array[]; ggn: Float64Array[] }> {
+    const all = await this.#mean({ kind: 'hessian+ggn', vectors: this.#vectors(vs, 'residual matvec') });
+    return { hessian: all.slice(0, vs.length), ggn: all.slice(vs.length) };
   }
 
   /** ∇L = (1/N) Σ_i ∇_θ ℓ_i over the whole split. */
@@ -183,13 +214,23 @@ export class Curvature {
       );
     }
     let products = 0;
-    const matvec = async (v: Float64Array): Promise<Float64Array> => {
-      products++;
-      if (kind === 'hessian') return this.hessianVector(v);
-      if (kind === 'ggn') return this.ggnVector(v);
-      const { hessian, ggn } = await this.hessianAndGgnVector(v);
-      for (let i = 0; i < hessian.length; i++) hessian[i]! -= ggn[i]!;
+    const matmat = async (vs: readonly Float64Array[]): Promise<Float64Array[]> => {
+      products += vs.length;
+      if (kind === 'hessian') return this.hessianVectors(vs);
+      if (kind === 'ggn') return this.ggnVectors(vs);
+      const { hessian, ggn } = await this.hessianAndGgnVectors(vs);
+      hessian.forEach((h, k) => {
+        const g = ggn[k]!;
+        for (let i = 0; i < h.length; i++) h[i]! -= g[i]!;
+      });
       return hessian;
+    };
+    const vectorLength = kind === 'residual' ? 'residual matvec' : `${kind} matvec`;
+    // Concurrent matvecs (SLQ's start vectors in lockstep) share each batch's forward pass.
+    const coalesced = coalescedMatvec(matmat, this.#maxBlock);
+    const matvec = async (v: Float64Array): Promise<Float64Array> => {
+      this.#vectors([v], vectorLength); // a wrong length fails the caller now, not the whole block
+      return coalesced(v);
     };
     const engine = this.#engine;
     return {
@@ -201,6 +242,7 @@ export class Curvature {
         return products;
       },
       matvec,
+      matmat,
       batchEvaluations: () => engine.evaluations(),
       close: () => engine.close(),
     };
@@ -259,6 +301,9 @@ async function openRedisEngine(problem: CurvatureProblem, redis: NonNullable<Cur
 }
 
 function validateProblem(p: CurvatureProblem): void {
+  if (p.maxBlock !== undefined && (!Number.isInteger(p.maxBlock) || p.maxBlock < 1)) {
+    throw new SpecpipeError('max-block', `curvature maxBlock must be an integer ≥ 1, received ${p.maxBlock}`);
+  }
   if (!Number.isInteger(p.batchSize) || p.batchSize < 1) {
     throw new SpecpipeError('batch-size', `curvature batch size must be an integer ≥ 1, received ${p.batchSize}`);
   }

@@ -11,12 +11,12 @@ import { unflattenParameters } from './flatParameters.js';
 export type ProductRequest =
   /** [Σ_i ∇ℓ_i] */
   | { readonly kind: 'gradient' }
-  /** [Σ_i ∂²ℓ_i/∂θ² v] */
-  | { readonly kind: 'hessian'; readonly v: Float32Array }
-  /** [Σ_i J_iᵀQ_iJ_i v] */
-  | { readonly kind: 'ggn'; readonly v: Float32Array }
-  /** [Σ_i ∂²ℓ_i/∂θ² v, Σ_i J_iᵀQ_iJ_i v] from one pass */
-  | { readonly kind: 'hessian+ggn'; readonly v: Float32Array }
+  /** [Σ_i ∂²ℓ_i/∂θ² v_1, …, Σ_i ∂²ℓ_i/∂θ² v_K]: a block of K vectors shares each batch's forward and backward pass */
+  | { readonly kind: 'hessian'; readonly vectors: readonly Float32Array[] }
+  /** [Σ_i J_iᵀQ_iJ_i v_1, …, Σ_i J_iᵀQ_iJ_i v_K] */
+  | { readonly kind: 'ggn'; readonly vectors: readonly Float32Array[] }
+  /** [Hess-sums for v_1..v_K, then G-sums for v_1..v_K], both from one pass per batch */
+  | { readonly kind: 'hessian+ggn'; readonly vectors: readonly Float32Array[] }
   /** [Σ_i J_iᵀ u_i1, …, Σ_i J_iᵀ u_iK]; cotangents[k] is row-major [N, C] over the engine's samples */
   | { readonly kind: 'cotangents'; readonly cotangents: readonly Float32Array[] }
   /** [z] row-major [N, C] (one entry, values not sums) */
@@ -37,13 +37,21 @@ export function accumulateOverSplit(
     for (const b of batches(split, batchSize)) out.set(curvature.logits(b), b.start * classes);
     return [out];
   }
-  const count = request.kind === 'hessian+ggn' ? 2 : request.kind === 'cotangents' ? request.cotangents.length : 1;
+  const k = 'vectors' in request ? request.vectors.length : 0;
+  const count =
+    request.kind === 'hessian+ggn'
+      ? 2 * k
+      : request.kind === 'cotangents'
+        ? request.cotangents.length
+        : request.kind === 'gradient'
+          ? 1
+          : k;
   const sums = Array.from({ length: count }, () => new Float64Array(curvature.size));
-  const add = (k: number, part: Float32Array): void => {
-    const s = sums[k]!;
+  const add = (j: number, part: Float32Array): void => {
+    const s = sums[j]!;
     for (let i = 0; i < part.length; i++) s[i]! += part[i]!;
   };
-  const v = 'v' in request ? unflattenParameters(request.v, paramShapes) : [];
+  const vs = 'vectors' in request ? request.vectors.map((v) => unflattenParameters(v, paramShapes)) : [];
   try {
     for (const b of batches(split, batchSize)) {
       switch (request.kind) {
@@ -51,15 +59,15 @@ export function accumulateOverSplit(
           add(0, curvature.gradientSum(b));
           break;
         case 'hessian':
-          add(0, curvature.hessianVectorSum(b, v));
+          curvature.hessianVectorSums(b, vs).forEach((p, j) => add(j, p));
           break;
         case 'ggn':
-          add(0, curvature.ggnVectorSum(b, v));
+          curvature.ggnVectorSums(b, vs).forEach((p, j) => add(j, p));
           break;
         case 'hessian+ggn': {
-          const r = curvature.hessianAndGgnVectorSum(b, v);
-          add(0, r.hessian);
-          add(1, r.ggn);
+          const r = curvature.hessianAndGgnVectorSums(b, vs);
+          r.hessian.forEach((p, j) => add(j, p));
+          r.ggn.forEach((p, j) => add(k + j, p));
           break;
         }
         case 'cotangents': {
@@ -68,13 +76,13 @@ export function accumulateOverSplit(
             b,
             request.cotangents.map((u) => u.subarray(b.start * classes, b.start * classes + rows)),
           );
-          parts.forEach((p, k) => add(k, p));
+          parts.forEach((p, j) => add(j, p));
           break;
         }
       }
     }
   } finally {
-    tf.dispose(v);
+    tf.dispose(vs.flat());
   }
   return sums;
 }

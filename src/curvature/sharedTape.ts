@@ -82,12 +82,25 @@ export class RecordedTape {
     return { tape, result };
   }
 
-  /** ∂⟨dy, y⟩/∂x for each x in xs (dy = ones when absent), through the recorded ops (none recorded now). */
-  gradients(xs: readonly tf.Tensor[], y: tf.Tensor, dy?: tf.Tensor): tf.Tensor[] {
+  /**
+   * ∂Σ_k⟨dy_k, y_k⟩/∂x for each x in xs, through the recorded ops (none recorded now). `y` is one
+   * tensor (dy = ones when absent) or several, each with its cotangent.
+   */
+  gradients(xs: readonly tf.Tensor[], y: tf.Tensor | readonly tf.Tensor[], dy?: tf.Tensor | readonly tf.Tensor[]): tf.Tensor[] {
     if (this.#released) throw new Error('RecordedTape.gradients: tape already released');
+    const ys = y instanceof tf.Tensor ? [y] : y;
+    const dys = dy === undefined ? undefined : dy instanceof tf.Tensor ? [dy] : dy;
+    if (dys !== undefined && dys.length !== ys.length)
+      throw new Error(`RecordedTape.gradients: ${ys.length} outputs but ${dys.length} cotangents`);
     return tf.tidy(() => {
-      const filtered = getFilteredNodes(this.#nodes, xs, y);
-      const acc: Record<number, tf.Tensor> = { [y.id]: dy ?? tf.onesLike(y) };
+      const filtered = getFilteredNodes(this.#nodes, xs, ys);
+      const acc: Record<number, tf.Tensor> = {};
+      ys.forEach((yk, k) => {
+        // a clone: back-propagation disposes accumulators it replaces, never the caller's tensors
+        const seed = dys?.[k] === undefined ? tf.onesLike(yk) : tf.clone(dys[k]!);
+        const prev = acc[yk.id];
+        acc[yk.id] = prev === undefined ? seed : tf.add(prev, seed);
+      });
       backpropagate(acc, filtered);
       return xs.map((x) => acc[x.id] ?? tf.zerosLike(x));
     });
@@ -138,10 +151,10 @@ function differentiable(node: TapeNode, input: string): boolean {
 }
 
 /**
- * The nodes on a path from some x to y, their inputs pruned to those reached from xs
+ * The nodes on a path from some x to some y, their inputs pruned to those reached from xs
  * (tfjs getFilteredNodesXToY), not counting paths through zero-derivative inputs.
  */
-function getFilteredNodes(tape: readonly TapeNode[], xs: readonly tf.Tensor[], y: tf.Tensor): TapeNode[] {
+function getFilteredNodes(tape: readonly TapeNode[], xs: readonly tf.Tensor[], ys: readonly tf.Tensor[]): TapeNode[] {
   const fromX = new Set<number>(xs.map((x) => x.id));
   const nodesFromX = new Set<number>();
   for (const node of tape) {
@@ -153,7 +166,7 @@ function getFilteredNodes(tape: readonly TapeNode[], xs: readonly tf.Tensor[], y
       }
     }
   }
-  const toY = new Set<number>([y.id]);
+  const toY = new Set<number>(ys.map((y) => y.id));
   const nodesToY = new Set<number>();
   for (let i = tape.length - 1; i >= 0; i--) {
     const node = tape[i]!;

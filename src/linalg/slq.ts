@@ -1,6 +1,6 @@
 import type { LinearOperator } from './operator.js';
 import { countingOperator, deflate, requireSymmetric } from './operatorAlgebra.js';
-import { lanczos, type Reorthogonalization } from './lanczos.js';
+import { lanczos, type LanczosResult, type Reorthogonalization } from './lanczos.js';
 import { tridiagonalEigen } from './tridiagonalEigen.js';
 import { type BasisPrecision, type StartVectorKind, randomVector } from './krylovBasis.js';
 import type { SpectralMeasure } from './spectralDistance.js';
@@ -30,6 +30,12 @@ export interface SlqOptions {
   readonly basisPrecision?: BasisPrecision;
   /** Product budget for the whole estimate (default steps × startVectors). */
   readonly maxMatvecs?: number;
+  /**
+   * Start vectors run at once, in lockstep (default: up to 8 whose float32/float64 bases fit in
+   * 1 GiB together; 1 when `maxMatvecs` is set, so a budget ends the later runs, not all of them).
+   * The measure does not depend on it: the start vectors and each run's products are the same.
+   */
+  readonly concurrentStartVectors?: number;
   /** Grid points of the smoothed density (default 1024), spread evenly over the bounds. */
   readonly gridSize?: number;
   /** Explicit grid (overrides gridSize). */
@@ -74,6 +80,19 @@ export interface SlqResult {
   readonly matvecs: number;
   /** True when the product budget stopped the estimate before n_v × m steps (the measure is then built from what ran). */
   readonly budgetExhausted: boolean;
+}
+
+/** How many start vectors run at once (SlqOptions.concurrentStartVectors). */
+function slqConcurrency(options: SlqOptions, n: number, steps: number, nv: number): number {
+  const c = options.concurrentStartVectors;
+  if (c !== undefined) {
+    if (!Number.isInteger(c) || c < 1)
+      throw new SpecpipeError('slq-concurrency', `slq: concurrentStartVectors must be a positive integer, received ${c}`);
+    return Math.min(c, nv);
+  }
+  if (options.maxMatvecs !== undefined && Number.isFinite(options.maxMatvecs)) return 1;
+  const basisBytes = n * (steps + 1) * (options.basisPrecision === 'float64' ? 8 : 4);
+  return Math.max(1, Math.min(nv, 8, Math.floor(2 ** 30 / basisBytes)));
 }
 
 /** Gauss quadrature (Ritz values, τ²) of one Lanczos run, with Papyan's bound estimates. */
@@ -183,17 +202,22 @@ export async function slqDensity(op: LinearOperator, options: SlqOptions = {}): 
       }
     return z;
   };
-  for (let v = 0; v < nv; v++) {
-    const lz = await lanczos(target, {
+  const starts = Array.from({ length: nv }, startVector); // drawn in order: the same vectors at any concurrency
+  const lanczosFrom = (start: Float64Array): Promise<LanczosResult> =>
+    lanczos(target, {
       steps,
-      start: startVector(),
+      start,
       ...(options.reorthogonalization !== undefined && { reorthogonalization: options.reorthogonalization }),
       ...(options.basisPrecision !== undefined && { basisPrecision: options.basisPrecision }),
     });
-    if (lz.steps > 0) runs.push(quadratureFromLanczos(lz.alpha, lz.beta));
-    if (lz.budgetExhausted) {
-      budgetExhausted = true;
-      break;
+  const concurrency = slqConcurrency(options, n, steps, nv);
+  for (let v0 = 0; v0 < nv && !budgetExhausted; v0 += concurrency) {
+    // A group of start vectors advances in lockstep: their concurrent products reach the operator
+    // together, and a block-capable operator (curvature, coalescedMatvec) answers them as one block.
+    const group = await Promise.all(starts.slice(v0, v0 + concurrency).map(lanczosFrom));
+    for (const lz of group) {
+      if (lz.steps > 0) runs.push(quadratureFromLanczos(lz.alpha, lz.beta));
+      if (lz.budgetExhausted) budgetExhausted = true;
     }
   }
   if (runs.length === 0) {

@@ -71,11 +71,13 @@ export async function hutchPlusPlusTrace(op: LinearOperator, options: TraceOptio
   const counted = countingOperator(op, budget);
   const rng = new Rng(options.seed ?? 0);
   const kind = options.start ?? 'rademacher';
+  // Each phase's products are independent: they are requested together, so a block-capable
+  // operator (coalescedMatvec) answers them as blocks; vectors are drawn and used in the same order.
   // Sketch Y = A S and orthonormalise (modified Gram–Schmidt twice, dropping dependent columns).
+  const sketch = Array.from({ length: third }, () => randomVector(n, kind, rng));
   const Q: Float64Array[] = [];
   let scale = 0;
-  for (let i = 0; i < third; i++) {
-    const y = await counted.matvec(randomVector(n, kind, rng));
+  for (const y of await Promise.all(sketch.map((s) => counted.matvec(s)))) {
     const before = norm2(y);
     scale = Math.max(scale, before);
     for (let pass = 0; pass < 2; pass++)
@@ -87,22 +89,23 @@ export async function hutchPlusPlusTrace(op: LinearOperator, options: TraceOptio
     if (ny > 1e-10 * scale && ny > 0) Q.push(y.map((x) => x / ny));
   }
   let exact = 0;
-  for (const q of Q) exact += dot(q, await counted.matvec(q));
-  const samples: number[] = [];
-  const remainder = counted.remaining;
-  for (let i = 0; i < remainder; i++) {
+  const aq = await Promise.all(Q.map((q) => counted.matvec(q)));
+  Q.forEach((q, i) => (exact += dot(q, aq[i]!)));
+  const probes = Array.from({ length: counted.remaining }, () => {
     const g = randomVector(n, kind, rng);
     for (const q of Q) {
       const c = dot(q, g);
       for (let k = 0; k < n; k++) g[k] = g[k]! - c * q[k]!;
     }
-    const ag = await counted.matvec(g);
+    return g;
+  });
+  const samples = (await Promise.all(probes.map((g) => counted.matvec(g)))).map((ag, i) => {
     for (const q of Q) {
       const c = dot(q, ag);
       for (let k = 0; k < n; k++) ag[k] = ag[k]! - c * q[k]!;
     }
-    samples.push(dot(g, ag));
-  }
+    return dot(probes[i]!, ag);
+  });
   const { mean, stderr } = samples.length > 0 ? meanAndStderr(samples) : { mean: 0, stderr: Q.length === n ? 0 : NaN };
   const requested = options.matvecs ?? 30;
   return { value: exact + mean, stderr, matvecs: counted.used, samples: samples.length, budgetExhausted: budget < requested };

@@ -10,6 +10,7 @@ import { selectSamples } from '../../src/data/batches.js';
 import { referenceProducts, ReferenceCurvature, type ReferenceProblem } from '../reference/referenceCurvature.js';
 import type { TinyNetSpec } from '../reference/tinyNetSpec.js';
 import { TINY_NETWORKS, buildTinyNetwork, randomSplit, toNhwc } from './tinyNetworks.js';
+import { slqDensity } from '../../src/linalg/slq.js';
 
 /**
  * Exact curvature products (Hess·v, G·v, H·v) against the independent float64 dual-number
@@ -201,6 +202,53 @@ test('operator arguments are checked, naming the value', async () => {
   await assert.rejects(
     () => Curvature.open({ network, params, buffers, data: randomSplit(CASES[0]!.spec, 2, 1), loss: 'mse', batchSize: 0 }),
     /batch size must be an integer ≥ 1, received 0/,
+  );
+  tf.dispose([...params, ...buffers]);
+});
+
+test("SLQ's start vectors advance in lockstep: the operator answers them in blocks sharing each batch's forward pass, same spectrum", async () => {
+  const spec = TINY_NETWORKS[1]!;
+  const network = buildTinyNetwork(spec);
+  let forwards = 0;
+  const counting = {
+    ...network,
+    forward: (...args: Parameters<typeof network.forward>) => {
+      forwards++;
+      return network.forward(...args);
+    },
+  };
+  const { params, buffers } = network.init(11);
+  const data = randomSplit(spec, SAMPLES, 5);
+  const batches = Math.ceil(SAMPLES / BATCH);
+  const curvature = await Curvature.open({
+    network: counting,
+    params,
+    buffers,
+    data,
+    loss: 'cross-entropy',
+    batchSize: BATCH,
+    maxBlock: 3,
+  });
+  const steps = 6;
+  const measures = [];
+  for (const concurrentStartVectors of [1, 4]) {
+    const op = curvature.operator('hessian');
+    forwards = 0;
+    const s = await slqDensity(op, { steps, startVectors: 4, seed: 2, concurrentStartVectors });
+    assert.equal(op.products, 4 * steps, `${concurrentStartVectors} at once: one product per Lanczos step`);
+    // 4 runs at once, blocks of at most 3: 2 block products per step (3 + 1 vectors), one forward per batch each
+    assert.equal(
+      forwards,
+      (concurrentStartVectors === 1 ? 4 * steps : 2 * steps) * batches,
+      `forward passes, ${concurrentStartVectors} at once`,
+    );
+    measures.push(s.measure);
+  }
+  assert.ok(relativeError(measures[1]!.nodes, measures[0]!.nodes) <= 1e-12, 'same Ritz values');
+  assert.ok(relativeError(measures[1]!.weights, measures[0]!.weights) <= 1e-12, 'same weights');
+  await assert.rejects(
+    Curvature.open({ network, params, buffers, data, loss: 'cross-entropy', batchSize: BATCH, maxBlock: 0 }),
+    /curvature maxBlock must be an integer ≥ 1, received 0/,
   );
   tf.dispose([...params, ...buffers]);
 });

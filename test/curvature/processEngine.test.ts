@@ -118,7 +118,7 @@ test('a shard process killed mid-product fails that product and every later one 
     assert.equal(pids.length, 2);
     assert.ok(pids.every(alive));
     const v = new Float32Array(engine.size).fill(0.5);
-    const product = engine.run({ kind: 'hessian', v });
+    const product = engine.run({ kind: 'hessian', vectors: [v] });
     process.kill(pids[1]!, 'SIGKILL');
     await assert.rejects(
       product,

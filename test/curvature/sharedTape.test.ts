@@ -78,6 +78,56 @@ for (const spec of TINY_NETWORKS) {
   }
 }
 
+for (const spec of TINY_NETWORKS) {
+  test(`${spec.name}: a block of 3 vectors = 3 single products, with ONE forward pass for the block`, () => {
+    const network = buildTinyNetwork(spec);
+    let forwards = 0;
+    const counting = {
+      ...network,
+      forward: (...args: Parameters<typeof network.forward>) => {
+        forwards++;
+        return network.forward(...args);
+      },
+    };
+    const { params, buffers } = network.init(5);
+    const batch = sliceBatch(randomSplit(spec, 6, 2), 0, 6);
+    const bc = new BatchCurvature(counting, params, buffers, 'cross-entropy');
+    const rng = new Rng(8);
+    const vs = [0, 1, 2].map(() =>
+      unflattenParameters(
+        Float64Array.from({ length: bc.size }, () => rng.normal()),
+        network.params,
+      ),
+    );
+    const tensors = tf.memory().numTensors;
+    for (const share of [true, false]) {
+      bc.shareForward = share;
+      forwards = 0;
+      const block = {
+        hessian: bc.hessianVectorSums(batch, vs),
+        ggn: bc.ggnVectorSums(batch, vs),
+        both: bc.hessianAndGgnVectorSums(batch, vs),
+      };
+      // recorded tape: one forward per block and product kind; plain tf.grads: one (or two) per vector
+      assert.equal(forwards, share ? 3 : 3 + 2 * 3 + 2 * 3, `forward passes with shareForward = ${share}`);
+      vs.forEach((v, k) => {
+        const both = bc.hessianAndGgnVectorSum(batch, v);
+        for (const [name, a, b] of [
+          ['Hess·v', block.hessian[k]!, bc.hessianVectorSum(batch, v)],
+          ['G·v', block.ggn[k]!, bc.ggnVectorSum(batch, v)],
+          ['(Hess·v, G·v).hessian', block.both.hessian[k]!, both.hessian],
+          ['(Hess·v, G·v).ggn', block.both.ggn[k]!, both.ggn],
+        ] as const) {
+          assert.equal(a.length, bc.size);
+          assert.ok(relativeError(a, b) <= 1e-6, `${name}, vector ${k}, shareForward = ${share}: ${relativeError(a, b)}`);
+        }
+      });
+    }
+    assert.equal(tf.memory().numTensors, tensors, 'no tensor kept');
+    tf.dispose([...vs.flat(), ...params, ...buffers]);
+  });
+}
+
 test('RecordedTape: several back-propagations through one forward pass; released tapes refuse; nesting refused', () => {
   const x = tf.tensor1d([0.5, -1, 2]);
   const w = tf.scalar(1.5);
