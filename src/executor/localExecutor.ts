@@ -3,10 +3,11 @@ import { Listr, ListrLogger, ProcessOutput, type ListrTask } from 'listr2';
 import type { Plan, PlanNode } from '../pipeline/plan.js';
 import type { ArtifactStore, VerifyMode } from '../store/artifactStore.js';
 import type { InstanceStatus, RunStageRecord } from '../store/runRecord.js';
-import type { StageProgress } from '../stages/registry.js';
+import { isPortableStageKind, type StageProgress } from '../stages/registry.js';
 import { executeStageInstance, type InstanceOutcome } from './executeStageInstance.js';
 import { selectNodes } from './selectNodes.js';
 import { progressFormatter } from './progressText.js';
+import { StageThreadPool } from './stageThreadPool.js';
 
 /**
  * How progress is shown:
@@ -28,6 +29,13 @@ export interface LocalRunOptions {
   readonly keepGoing?: boolean;
   /** Instances computed at the same time (default 1). */
   readonly jobs?: number;
+  /**
+   * Run each instance in a stage thread (stageThreadPool.ts), so that `jobs` instances compute in
+   * parallel (stages compute synchronously: on one thread they would only take turns). Default:
+   * `jobs > 1`. Threads load the built-in stage kinds and $SPECPIPE_STAGE_MODULES; instances of kinds
+   * registered in this thread only run in this thread.
+   */
+  readonly threads?: boolean;
   readonly verify?: VerifyMode;
   readonly progress?: ProgressMode;
   /** Where progress goes (default stderr). */
@@ -72,6 +80,7 @@ export async function runPlanLocally(plan: Plan, store: ArtifactStore, options: 
   const nodes = selectNodes(plan, options.only ?? []);
   const force = new Set(options.force ?? []);
   const sem = new Semaphore(options.jobs ?? 1);
+  const pool = (options.threads ?? (options.jobs ?? 1) > 1) ? new StageThreadPool() : undefined;
   const outcomes = new Map<string, InstanceOutcome & { readonly worker?: string }>();
   const promises = new Map<string, Promise<InstanceOutcome>>();
   let stopReason: string | undefined;
@@ -96,13 +105,26 @@ export async function runPlanLocally(plan: Plan, store: ArtifactStore, options: 
     await sem.acquire();
     try {
       if (stopReason !== undefined) return notRun(stopReason);
-      const outcome = await executeStageInstance(node, store, {
+      const payload = {
+        node,
         force: force.has(node.stage) || force.has(node.name) || force.has('all'),
         verify: options.verify ?? 'fast',
-        progress: (p) => listeners.get(node.name)?.progress(p),
-        log: (m) => listeners.get(node.name)?.log(m),
-        onWait: (w) => listeners.get(node.name)?.wait(w),
-      });
+      };
+      const events = {
+        progress: (p: StageProgress) => listeners.get(node.name)?.progress(p),
+        log: (m: string) => listeners.get(node.name)?.log(m),
+        wait: (w: string) => listeners.get(node.name)?.wait(w),
+      };
+      const outcome =
+        pool === undefined || !isPortableStageKind(node.kind)
+          ? await executeStageInstance(node, store, { ...payload, ...events, onWait: events.wait })
+          : await pool.run({ payload, store: store.root }, events).catch((e: unknown): InstanceOutcome => ({
+              status: 'failed',
+              key: node.key,
+              seconds: 0,
+              artifacts: store.dir(node.key),
+              error: e instanceof Error ? e.message : String(e),
+            }));
       if (outcome.status === 'failed' && options.keepGoing !== true && stopReason === undefined)
         stopReason = `the run stopped after ${node.name} failed (use --keep-going to continue)`;
       return outcome;
@@ -155,6 +177,8 @@ export async function runPlanLocally(plan: Plan, store: ArtifactStore, options: 
     await list.run();
   } catch {
     /* failures are in outcomes */
+  } finally {
+    await pool?.close();
   }
   const stages: RunStageRecord[] = nodes.map((node) => {
     const o = outcomes.get(node.name) ?? {

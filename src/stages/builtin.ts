@@ -1,4 +1,4 @@
-import { getStageKind, registerLazyStageKind, registerStageKind, type StageKind } from './registry.js';
+import { getStageKind, markPortableStageKinds, registerLazyStageKind, registerStageKind, type StageKind } from './registry.js';
 import { dataFashionMnistStage, dataMnistStage, dataTensorsStage } from './dataStages.js';
 import { trainSgdStage } from './trainStage.js';
 import { spectrumSlqStage } from './spectrumStage.js';
@@ -29,4 +29,5 @@ const LAZY: Record<string, () => Promise<StageKind>> = {
 export function registerBuiltinStageKinds(): void {
   for (const k of BUILTIN) if (getStageKind(k.kind) === undefined) registerStageKind(k);
   for (const [name, load] of Object.entries(LAZY)) registerLazyStageKind(name, load);
+  markPortableStageKinds([...BUILTIN.map((k) => k.kind), ...Object.keys(LAZY)]);
 }

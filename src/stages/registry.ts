@@ -98,6 +98,22 @@ export interface StageKind<P = any> {
 const kinds = new Map<string, StageKind>();
 /** Kinds whose module is imported only when a pipeline uses them (heavy modules keep planning fast). */
 const lazyKinds = new Map<string, () => Promise<StageKind>>();
+/** Kinds any thread or process can register for itself: built-in ones and those of $SPECPIPE_STAGE_MODULES. */
+const portableKinds = new Set<string>();
+
+/** Marks kinds as registered by code every stage thread loads too (registerStageKinds in src/pipeline/preparePlan.ts). */
+export function markPortableStageKinds(names: Iterable<string>): void {
+  for (const n of names) portableKinds.add(n);
+}
+
+/**
+ * Whether a stage thread (src/executor/stageThread.ts) knows this kind: true for built-in kinds and
+ * those of $SPECPIPE_STAGE_MODULES, false for kinds registered with `registerStageKind` in this
+ * thread only (those instances run in this thread).
+ */
+export function isPortableStageKind(name: string): boolean {
+  return portableKinds.has(name);
+}
 
 /** Registers a kind; registering the same name twice replaces it only when `replace` is set. */
 export function registerStageKind(kind: StageKind, options: { replace?: boolean } = {}): void {
@@ -158,6 +174,7 @@ export async function loadStageModules(env: NodeJS.ProcessEnv = process.env): Pr
   const { pathToFileURL } = await import('node:url');
   const list = env['SPECPIPE_STAGE_MODULES'];
   if (list === undefined || list === '') return;
+  const before = new Set(stageKindNames());
   for (const p of list.split(delimiter)) {
     if (p === '') continue;
     try {
@@ -169,4 +186,5 @@ export async function loadStageModules(env: NodeJS.ProcessEnv = process.env): Pr
       );
     }
   }
+  markPortableStageKinds(stageKindNames().filter((n) => !before.has(n)));
 }

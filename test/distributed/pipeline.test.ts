@@ -133,7 +133,7 @@ function executions(key: string): number {
   if (!existsSync(execLog)) return 0;
   return readFileSync(execLog, 'utf8')
     .split('\n')
-    .filter((l) => l.startsWith('end ') && l.endsWith(` ${key}`)).length;
+    .filter((l) => l.startsWith('end ') && l.split(' ')[2] === key).length;
 }
 
 test(
@@ -263,7 +263,7 @@ test("kill -9 of a worker mid-stage: the run completes with the local run's arti
     if (victim !== undefined || !existsSync(execLog)) return;
     const lines = readFileSync(execLog, 'utf8').split('\n');
     const started = p.nodes.filter(
-      (n) => n.stage === 'a' && lines.includes(`start ${n.name} ${n.key}`) && executions(n.key) === 0,
+      (n) => n.stage === 'a' && lines.some((l) => l.startsWith(`start ${n.name} ${n.key} `)) && executions(n.key) === 0,
     );
     if (started.length > 0) {
       victim = workers[0];

@@ -195,6 +195,38 @@ stages:
   );
 });
 
+test('--jobs 2 computes instances in two stage threads at once; --jobs 1 in the main thread', async () => {
+  const pipeline = `name: threads
+stages:
+  a:
+    uses: test/const
+    matrix: { value: [1, 2, 3, 4] }
+    with: { sleep_ms: 300 }
+`;
+  const where = async (jobs: string): Promise<{ threads: string[]; mostAtOnce: number }> => {
+    const w = workspace(pipeline);
+    const r = await runJson([w.file, '--jobs', jobs], { cwd: w.dir, env: { SPECPIPE_TEST_LOG: w.log }, process: true });
+    assert.deepEqual(Object.values(statuses(r)), ['executed', 'executed', 'executed', 'executed']);
+    let running = 0;
+    let mostAtOnce = 0;
+    for (const line of readFileSync(w.log, 'utf8').trim().split('\n')) {
+      running += line.startsWith('start ') ? 1 : -1;
+      mostAtOnce = Math.max(mostAtOnce, running);
+    }
+    return { threads: logLines(w.log, 'start').map((l) => l.split(' ')[3]!), mostAtOnce };
+  };
+  const one = await where('1');
+  assert.deepEqual(one.threads, ['thread=0', 'thread=0', 'thread=0', 'thread=0']);
+  assert.equal(one.mostAtOnce, 1);
+  const two = await where('2');
+  assert.ok(
+    two.threads.every((t) => t !== 'thread=0'),
+    `every instance ran in a stage thread: ${two.threads.join(', ')}`,
+  );
+  assert.equal(new Set(two.threads).size, 2, `two threads: ${two.threads.join(', ')}`);
+  assert.equal(two.mostAtOnce, 2);
+});
+
 test('a corrupted artifact is detected and recomputed (fast check on mtime change; --verify full on same size+mtime)', async () => {
   const w = workspace();
   const first = await runJson([w.file], { cwd: w.dir });

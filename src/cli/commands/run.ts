@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { hostname } from 'node:os';
+import { availableParallelism, hostname } from 'node:os';
 import { SpecpipeError } from '../../util/errors.js';
 import { PipelineError, didYouMean } from '../../pipeline/diagnostic.js';
 import { preparePlan } from '../../pipeline/preparePlan.js';
@@ -13,7 +13,7 @@ const HELP = `usage: specpipe run FILE [options]
   --only STAGE                   run only this stage (or instance) and what it needs (repeatable)
   --force STAGE                  recompute this stage's instances even if cached (repeatable; "all" for every stage)
   --keep-going                   after a failure, run everything that does not depend on it
-  --jobs N                       instances computed at once (default 1)
+  --jobs N                       instances computed at once, each in its own thread (default: the cores, at most 4)
   --store PATH                   artifact store (default artifacts/)
   --runs PATH                    run records (default: runs/ next to the store)
   --verify fast|full             reuse check: size+mtime (rehash on mtime change) or always rehash (default fast)
@@ -56,7 +56,7 @@ export async function runCommand(argv: string[]): Promise<number> {
       2,
     );
   const file = positionals[0]!;
-  const jobs = values.jobs === undefined ? 1 : Number(values.jobs);
+  const jobs = values.jobs === undefined ? defaultJobs() : Number(values.jobs);
   if (!Number.isInteger(jobs) || jobs < 1)
     throw new SpecpipeError('bad-args', `--jobs must be a positive integer, received "${values.jobs}"`, 2);
   const verify = (values.verify ?? 'fast') as VerifyMode;
@@ -148,4 +148,13 @@ export async function runCommand(argv: string[]): Promise<number> {
     process.stdout.write(JSON.stringify(out, null, 2) + '\n');
   }
   return result.counts.failed === 0 ? 0 : 1;
+}
+
+/**
+ * Instances computed at once by default: one per core (os.availableParallelism), at most 4 — each
+ * instance computes on one core (OpenBLAS runs single-threaded by default), and each holds its own
+ * data, network and Lanczos bases in memory.
+ */
+function defaultJobs(): number {
+  return Math.max(1, Math.min(4, availableParallelism()));
 }

@@ -1,26 +1,11 @@
-import { Worker as Thread } from 'node:worker_threads';
-import type { PlanNode } from '../../pipeline/plan.js';
-import type { VerifyMode } from '../../store/artifactStore.js';
+import { StageThreadPool, type StageJobPayload } from '../stageThreadPool.js';
 import type { InstanceOutcome } from '../executeStageInstance.js';
 import type { StageHandler, StageHandlerContext } from './stageWorker.js';
 
 /** The job kind of pipeline stage instances. */
 export const STAGE_JOB_KIND = 'stage';
 
-/** `job.data.payload` of a stage job: the plan node (plain JSON) and how to treat the cache. */
-export interface StageJobPayload {
-  readonly node: PlanNode;
-  readonly verify: VerifyMode;
-  /** Recompute even if a valid artifact exists (`--force`). */
-  readonly force: boolean;
-}
-
-/** What the stage thread receives as `workerData`. */
-export interface StageThreadInput {
-  readonly payload: StageJobPayload;
-  readonly store: string;
-  readonly workerId: string;
-}
+export type { StageJobPayload, StageThreadInput } from '../stageThreadPool.js';
 
 /**
  * Where a worker runs a stage:
@@ -30,91 +15,6 @@ export type StageIsolation =
   | 'thread'
   /** The worker's main thread: cheaper to start, but a stage that blocks the event loop longer than the lock duration is taken as stalled. */
   | 'none';
-
-/** Under tsx the sources are .ts (run from source: tests); compiled, .js. */
-const fromSource = import.meta.url.endsWith('.ts');
-const threadEntry = new URL(fromSource ? './stageThread.ts' : './stageThread.js', import.meta.url);
-
-/** Compiled: the entry file. From source: a bootstrap that registers tsx's loader in the thread first. */
-function newStageThread(): Thread {
-  if (!fromSource) return new Thread(threadEntry);
-  const bootstrap = `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(threadEntry.href)}); })`;
-  return new Thread(bootstrap, { eval: true });
-}
-
-type ThreadMessage =
-  | { readonly type: 'ready' }
-  | { readonly id: number; readonly type: 'progress'; readonly progress: Record<string, unknown> }
-  | { readonly id: number; readonly type: 'outcome'; readonly outcome: InstanceOutcome };
-
-/**
- * Long-lived stage threads, one per job running at once (a worker with --concurrency N grows to N).
- * A thread that dies fails the job it was running (BullMQ retries it) and is replaced on demand.
- * Threads are unref'd: they never keep a stopping worker process alive.
- */
-class StageThreadPool {
-  #idle: Thread[] = [];
-  #nextId = 1;
-
-  async run(input: StageThreadInput, ctx: StageHandlerContext): Promise<InstanceOutcome> {
-    const thread = this.#idle.pop() ?? (await this.#spawn());
-    const id = this.#nextId++;
-    return new Promise<InstanceOutcome>((resolve, reject) => {
-      const onMessage = (m: ThreadMessage) => {
-        if (m.type === 'ready' || m.id !== id) return;
-        if (m.type === 'progress') void ctx.reportProgress(m.progress).catch(() => {});
-        else {
-          cleanup();
-          this.#idle.push(thread);
-          resolve(m.outcome);
-        }
-      };
-      const onExit = (code: number) => {
-        cleanup();
-        reject(new Error(`the stage thread running ${input.payload.node.name} exited with code ${code}`));
-      };
-      const onError = (e: Error) => {
-        cleanup();
-        void thread.terminate();
-        reject(e);
-      };
-      const cleanup = () => {
-        thread.off('message', onMessage);
-        thread.off('exit', onExit);
-        thread.off('error', onError);
-      };
-      thread.on('message', onMessage);
-      thread.once('exit', onExit);
-      thread.once('error', onError);
-      thread.postMessage({ id, input });
-    });
-  }
-
-  #spawn(): Promise<Thread> {
-    return new Promise((resolve, reject) => {
-      const thread = newStageThread();
-      thread.unref();
-      const onMessage = (m: ThreadMessage) => {
-        if (m.type !== 'ready') return;
-        thread.off('message', onMessage);
-        thread.off('error', reject);
-        resolve(thread);
-      };
-      thread.on('message', onMessage);
-      thread.once('error', reject);
-    });
-  }
-
-  /** Starts a thread ahead of the first job (and proves the stage kinds load in a thread). */
-  async prewarm(): Promise<void> {
-    this.#idle.push(await this.#spawn());
-  }
-
-  async close(): Promise<void> {
-    const threads = this.#idle.splice(0);
-    await Promise.all(threads.map((t) => t.terminate()));
-  }
-}
 
 /**
  * The `stage` handler: runs one pipeline stage instance with `executeStageInstance`, the function
@@ -133,7 +33,10 @@ export async function loadStageHandler(isolation: StageIsolation = 'thread'): Pr
     if (p.node.key !== ctx.key) throw new Error(`stage job ${ctx.key} carries plan node ${p.node.name} with key ${p.node.key}`);
     const outcome =
       isolation === 'thread'
-        ? await pool.run({ payload: p, store: ctx.store, workerId: ctx.workerId }, ctx)
+        ? await pool.run(
+            { payload: p, store: ctx.store, workerId: ctx.workerId },
+            { progress: (progress) => void ctx.reportProgress({ ...progress }).catch(() => {}) },
+          )
         : await executeStageInstance(p.node, ctx.store, {
             force: p.force,
             verify: p.verify,
