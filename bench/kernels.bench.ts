@@ -8,6 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { openBlasKernelStatus, registerOpenBlasKernels, unregisterOpenBlasKernels } from '../src/backend/openblasKernels.js';
 import { loadOpenBlas } from '../src/backend/native/openblasLibrary.js';
+import { directConvolutionCalls, setDirectConvolution } from '../src/backend/native/gemmKernels.js';
 
 const QUICK = process.env.SPECPIPE_BENCH_QUICK === '1';
 const BUDGET_MS = QUICK ? 150 : 600;
@@ -109,6 +110,32 @@ function compare(title: string, rows: Row[], stockBudget = BUDGET_MS, gemmOnly =
   });
 }
 
+/**
+ * Native kernels with the direct few-channel convolution off (im2col + sgemm) and on, timed in
+ * alternating rounds in this one process (so load from other processes hits both alike).
+ */
+function compareDirect(title: string, rows: Row[]): void {
+  console.log(`\n-- ${title}`);
+  console.log(`${pad('case', 44)} ${pad('im2col + sgemm', 18)} ${pad('direct', 18)} speed-up`);
+  for (const r of rows) {
+    const best = [Infinity, Infinity];
+    let calls = 0;
+    for (let round = 0; round < 2; round++) {
+      for (const on of [false, true]) {
+        setDirectConvolution(on);
+        const c0 = directConvolutionCalls();
+        best[on ? 1 : 0] = Math.min(best[on ? 1 : 0]!, bestMs(run(r.f), BUDGET_MS / 2));
+        if (on) calls += directConvolutionCalls() - c0;
+      }
+    }
+    setDirectConvolution(true);
+    const [a, b] = best as [number, number];
+    const cell = (ms: number): string => pad(`${rate(r.work, ms, r.unit).toFixed(2)} ${r.unit}`, 18);
+    const note = calls === 0 ? '  (direct kernel not used for this shape)' : '';
+    console.log(`${pad(r.name, 44)} ${cell(a)} ${cell(b)} ${(a / b).toFixed(2)}×  (${a.toFixed(2)} → ${b.toFixed(2)} ms)${note}`);
+  }
+}
+
 function randn(shape: number[], scale = 1): tf.Tensor {
   return tf.keep(tf.mul(tf.randomNormal(shape, 0, 1, 'float32', 7), scale));
 }
@@ -195,6 +222,40 @@ console.log(
   compare('LeNet convolutions, batch 256 (stock: one timed run each)', rows, 1);
 }
 
+// ---- Direct few-channel convolution vs im2col + sgemm (both native), batch 256.
+{
+  const convs: { name: string; x: number[]; w: number[]; pad: 'same' | 'valid' }[] = [
+    { name: 'LeNet conv1 [256,28,28,1]*[5,5,1,6] same', x: [256, 28, 28, 1], w: [5, 5, 1, 6], pad: 'same' },
+    { name: 'CIFAR conv [256,32,32,3]*[3,3,3,16] same', x: [256, 32, 32, 3], w: [3, 3, 3, 16], pad: 'same' },
+    { name: 'wide-in [256,14,14,32]*[3,3,32,8] same', x: [256, 14, 14, 32], w: [3, 3, 32, 8], pad: 'same' },
+    { name: 'LeNet conv2 [256,14,14,6]*[5,5,6,16] same', x: [256, 14, 14, 6], w: [5, 5, 6, 16], pad: 'same' },
+  ];
+  const rows: Row[] = [];
+  for (const c of convs) {
+    const x = randn(c.x) as tf.Tensor4D;
+    const w = randn(c.w, 0.1) as tf.Tensor4D;
+    const y = tf.keep(tf.conv2d(x, w, 1, c.pad));
+    const dy = randn(y.shape);
+    const flops = 2 * y.size * c.w[0]! * c.w[1]! * c.w[2]!;
+    const attrs = { strides: 1, pad: c.pad, dataFormat: 'NHWC' };
+    rows.push({ name: `Conv2D ${c.name}`, work: flops, unit: 'GFLOP/s', f: () => tf.conv2d(x, w, 1, c.pad) });
+    rows.push({
+      name: `  BackpropFilter`,
+      work: flops,
+      unit: 'GFLOP/s',
+      f: () => tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, { ...attrs, filterShape: c.w } as never) as tf.Tensor,
+    });
+    rows.push({
+      name: `  BackpropInput`,
+      work: flops,
+      unit: 'GFLOP/s',
+      f: () =>
+        tf.engine().runKernel('Conv2DBackpropInput', { dy, filter: w }, { ...attrs, inputShape: c.x } as never) as tf.Tensor,
+    });
+  }
+  compareDirect('direct few-channel convolution (C library) vs im2col + sgemm, batch 256', rows);
+}
+
 // ---- Elementwise, reductions, pooling on conv1's activation [256,28,28,6] (1.2 M elements).
 {
   const x = randn([256, 28, 28, 6]) as tf.Tensor4D;
@@ -202,6 +263,8 @@ console.log(
   const n = x.size;
   const y = tf.keep(tf.maxPool(x, 2, 2, 'valid'));
   const dy = randn(y.shape);
+  const y3 = tf.keep(tf.maxPool(x, 3, 2, 'valid'));
+  const dy3 = randn(y3.shape);
   compare('elementwise / reduction / pooling on [256,28,28,6]', [
     { name: 'Relu', work: n, unit: 'Melem/s', f: () => tf.relu(x) },
     { name: 'Step (ReLU gradient mask)', work: n, unit: 'Melem/s', f: () => tf.step(x) },
@@ -222,7 +285,27 @@ console.log(
           pad: 'valid',
         } as never) as tf.Tensor,
     },
+    {
+      name: 'MaxPoolGrad 3×3/2 (overlapping)',
+      work: n,
+      unit: 'Melem/s',
+      f: () =>
+        tf.engine().runKernel('MaxPoolGrad', { dy: dy3, input: x, output: y3 }, {
+          filterSize: 3,
+          strides: 2,
+          pad: 'valid',
+        } as never) as tf.Tensor,
+    },
   ]);
+  // specpipe's own routing kernel (no stock one): native only.
+  const route = (): tf.Tensor =>
+    tf
+      .engine()
+      .runKernel('SpecpipeMaxPoolRoute', { ddx: x, x }, { filterSize: 2, strides: 2, pad: 'valid' } as never) as tf.Tensor;
+  const ms = bestMs(run(route));
+  console.log(
+    `${pad('SpecpipeMaxPoolRoute 2×2/2 (native only)', 44)} ${(n / ms / 1e3).toFixed(2)} Melem/s  (${ms.toFixed(2)} ms)`,
+  );
 }
 
 // ---- OpenBLAS threads: 1 vs 2 on the MLP layer GEMM and conv2's filter-gradient GEMM.
@@ -341,5 +424,9 @@ console.log(
         `${pad(name, 44)} gradient ${g.toFixed(1)} ms, Hess·v ${typeof h === 'number' ? `${h.toFixed(1)} ms: ${(h / g).toFixed(2)}×` : `failed: ${h}`}`,
       );
     }
+    compareDirect('LeNet whole steps, native kernels: direct few-channel convolution off vs on, batch 256', [
+      { name: 'LeNet gradient', work: 3 * lenetFlops, unit: 'GFLOP/s', f: () => tf.grads(lenetLoss)(lenet) },
+      { name: 'LeNet Hess·v (grad of grad)', work: 8 * lenetFlops, unit: 'GFLOP/s', f: hvp(lenetLoss, lenet) },
+    ]);
   }
 }

@@ -26,7 +26,9 @@ import { JS_FALLBACK_KERNEL_NAMES, JS_KERNELS } from './native/jsKernels.js';
  *
  * - GEMM kernels (OPENBLAS_KERNEL_NAMES) call OpenBLAS's cblas_sgemm through koffi (prebuilt FFI,
  *   no compiler): matmuls directly, convolutions as im2col + sgemm (NHWC, dilation 1; other
- *   layouts and dilations go to the stock kernel).
+ *   layouts and dilations go to the stock kernel). Few-channel convolutions, where that GEMM is
+ *   skinny (LeNet's conv1: 1 → 6 channels), run a direct C kernel instead when the C library
+ *   loaded and the CPU has AVX2+FMA (native/gemmKernels.ts directConvolutionApplies).
  * - Elementwise, reduction, pooling and Transpose kernels (native/elementwiseKernels.ts) run a
  *   small C library compiled on first use with the system C compiler (native/elementwiseLibrary.ts);
  *   the GEMM kernels then also use its im2col/col2im. Without a compiler, plain-JavaScript versions
@@ -48,6 +50,8 @@ import { JS_FALLBACK_KERNEL_NAMES, JS_KERNELS } from './native/jsKernels.js';
  *   SPECPIPE_OPENBLAS_LIB=path     the OpenBLAS shared library to load
  *   CC, SPECPIPE_NATIVE_DIR        compiler and cache directory of the C library
  *   SPECPIPE_MALLOC_TUNE=0         leave glibc's malloc settings alone (tuneMallocForLargeArrays)
+ *   SPECPIPE_NATIVE_ISA=0|1        cap the direct convolution's instruction set (0: off, so im2col
+ *                                  + sgemm everywhere; 1: AVX2+FMA, not AVX-512)
  */
 
 /**
@@ -150,7 +154,7 @@ export function registerOpenBlasKernels(): { ok: true } | { ok: false; reason: s
   }
   // Build every kernel before replacing any, so a failure leaves the stock set untouched.
   const elementwise = nativeElementwiseKernels();
-  const ic = im2colImpl(elementwise.ok ? elementwise.native : undefined);
+  const ic = im2colImpl(elementwise.ok ? elementwise.native : undefined, blas.getThreads());
   const batchMatMul = makeBatchMatMul(blas, stockFallback('BatchMatMul'));
   const conv2d = makeConv2D(blas, stockFallback('Conv2D'), ic);
   const kernels: Record<(typeof OPENBLAS_KERNEL_NAMES)[number], (args: KernelArgs) => unknown> = {

@@ -222,33 +222,49 @@ export const spectrumSlqStage: StageKind<SpectrumSlqParams> = {
         },
       };
 
-      // Top-k eigenpairs (outliers) with residuals.
-      let pairs: { value: number; residual: number; converged: boolean; vector?: Float64Array }[] = [];
-      if (k > 0) {
+      // Top-k eigenpairs (outliers) with residuals, SLQ and the Hutch++ trace run concurrently (SLQ of
+      // the deflated operator after the top-k it needs): the operator answers their products that
+      // arrive together as one block (src/linalg/blockMatvec.ts). Each result is what it would be alone.
+      type Pair = { value: number; residual: number; converged: boolean; vector?: Float64Array };
+      const topK = async (): Promise<Pair[]> => {
+        if (k === 0) return [];
         const { topEigenpairs } = await import('../linalg/outliers.js');
         const r = await topEigenpairs(counted, k, { maxMatvecs: kBudget, seed: ctx.seed, vectors: p.deflate > 0, tol: 1e-4 });
-        pairs = r.pairs.map((x) => ({
+        return r.pairs.map((x) => ({
           value: x.value,
           residual: x.residual,
           converged: x.converged,
           ...(x.vector !== undefined && { vector: x.vector }),
         }));
-      }
-      let analysed: LinearOperator = counted;
+      };
       const deflated = p.deflate > 0;
-      if (deflated) {
+      const pairsFirst = deflated ? await topK() : undefined;
+      let analysed: LinearOperator = counted;
+      if (pairsFirst !== undefined) {
         const { deflate } = await import('../linalg/operatorAlgebra.js');
-        const use = pairs.slice(0, p.deflate).filter((x) => x.vector !== undefined) as { value: number; vector: Float64Array }[];
+        const use = pairsFirst.slice(0, p.deflate).filter((x) => x.vector !== undefined) as {
+          value: number;
+          vector: Float64Array;
+        }[];
         analysed = deflate(counted, use);
       }
       const opName = deflated ? `${p.operator}-deflated` : p.operator;
-
-      const res = await slqDensity(analysed, {
-        steps: p.lanczos_steps,
-        startVectors: p.start_vectors,
-        seed: ctx.seed,
-        gridSize: p.grid_size,
-      });
+      const traceOf = async (): Promise<{ value: number; stderr: number; matvecs: number } | undefined> => {
+        if (!p.trace) return undefined;
+        const { hutchPlusPlusTrace } = await import('../linalg/traces.js');
+        const t = await hutchPlusPlusTrace(analysed, { matvecs: p.trace_matvecs, seed: ctx.seed });
+        return { value: t.value, stderr: t.stderr, matvecs: t.matvecs };
+      };
+      const [pairs, res, trace] = await Promise.all([
+        pairsFirst ?? topK(),
+        slqDensity(analysed, {
+          steps: p.lanczos_steps,
+          startVectors: p.start_vectors,
+          seed: ctx.seed,
+          gridSize: p.grid_size,
+        }),
+        traceOf(),
+      ]);
       const m = res.measure;
       const meta: Record<string, string> = {
         operator: opName,
@@ -313,13 +329,6 @@ export const spectrumSlqStage: StageKind<SpectrumSlqParams> = {
           roles[file] = 'table';
         }
         logMass = { positive_mass: ls.positive.mass, negative_mass: ls.negative.mass };
-      }
-
-      let trace: { value: number; stderr: number; matvecs: number } | undefined;
-      if (p.trace) {
-        const { hutchPlusPlusTrace } = await import('../linalg/traces.js');
-        const t = await hutchPlusPlusTrace(analysed, { matvecs: p.trace_matvecs, seed: ctx.seed });
-        trace = { value: t.value, stderr: t.stderr, matvecs: t.matvecs };
       }
 
       let top = -Infinity;

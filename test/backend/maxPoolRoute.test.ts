@@ -24,6 +24,8 @@ const CASES: readonly { shape: [number, number, number, number]; k: number; s: n
   { shape: [3, 8, 8, 5], k: 2, s: 2, pad: 'valid' },
   { shape: [2, 9, 7, 3], k: 2, s: 2, pad: 'valid' },
   { shape: [2, 9, 9, 4], k: 3, s: 3, pad: 'valid' },
+  { shape: [2, 9, 9, 3], k: 3, s: 2, pad: 'valid' }, // overlapping windows: the general (not tiled) C loop
+  { shape: [1, 6, 6, 7], k: 2, s: 3, pad: 'valid' }, // gaps between windows
 ];
 
 /** Reference: for each window the first strict maximum in row-major window order. */

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import { Worker } from 'node:worker_threads';
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
@@ -15,6 +15,8 @@ import {
 import { loadOpenBlas } from '../../src/backend/native/openblasLibrary.js';
 import { NATIVE_ELEMENTWISE_KERNEL_NAMES } from '../../src/backend/native/elementwiseKernels.js';
 import { JS_FALLBACK_KERNEL_NAMES } from '../../src/backend/native/jsKernels.js';
+import { directConvolutionCalls, setDirectConvolution } from '../../src/backend/native/gemmKernels.js';
+import { loadNativeKernels } from '../../src/backend/native/elementwiseLibrary.js';
 import { Rng } from '../../src/util/random.js';
 
 /**
@@ -214,6 +216,38 @@ const CONV_CASES: {
   { x: [3, 6, 5, 4], w: [1, 1, 4, 7], strides: [1, 1], pad: 'valid' },
   { x: [2, 6, 5, 4], w: [1, 1, 4, 3], strides: [2, 2], pad: 'same' },
   { x: [1, 5, 5, 2], w: [5, 5, 2, 2], strides: [3, 3], pad: 'same' },
+  // Few-channel shapes of the direct convolution (gemmKernels.ts directConvolutionApplies):
+  // LeNet's conv1 (C_in = 1, 5×5, pad 2) at batch 3 and 1, odd sizes, height stride 2, valid,
+  // asymmetric explicit padding, ≤ 8 output channels over a wide patch (K = 108).
+  { x: [3, 28, 28, 1], w: [5, 5, 1, 6], strides: [1, 1], pad: 'same' },
+  { x: [1, 13, 9, 1], w: [5, 5, 1, 6], strides: [1, 1], pad: 'same' },
+  { x: [3, 11, 17, 1], w: [5, 3, 1, 4], strides: [1, 1], pad: 'valid' },
+  { x: [3, 13, 11, 1], w: [5, 5, 1, 6], strides: [2, 1], pad: 'same' },
+  { x: [1, 13, 11, 1], w: [3, 3, 1, 5], strides: [2, 2], pad: 'valid' },
+  {
+    x: [3, 10, 9, 2],
+    w: [5, 5, 2, 3],
+    strides: [1, 1],
+    pad: [
+      [0, 0],
+      [2, 2],
+      [2, 2],
+      [0, 0],
+    ],
+  },
+  {
+    x: [2, 9, 8, 1],
+    w: [5, 4, 1, 7],
+    strides: [1, 1],
+    pad: [
+      [0, 0],
+      [4, 0],
+      [0, 3],
+      [0, 0],
+    ],
+  },
+  { x: [2, 10, 9, 12], w: [3, 3, 12, 5], strides: [1, 1], pad: 'same' },
+  { x: [1, 40, 37, 3], w: [3, 3, 3, 8], strides: [1, 1], pad: 'same' },
 ];
 
 function convCases(label: string): void {
@@ -251,7 +285,27 @@ test(
   'Conv2D, Conv2DBackpropInput, Conv2DBackpropFilter: strides, same/valid/explicit padding, 1×1, odd sizes',
   { skip: blasMissing },
   () => {
-    convCases('native im2col');
+    const was = setDirectConvolution(false);
+    try {
+      convCases('im2col + sgemm');
+    } finally {
+      setDirectConvolution(was);
+    }
+    const before = directConvolutionCalls();
+    convCases('direct where it applies');
+    if (openBlasKernelStatus()?.elementwise.ok === true && directConvolutionCallsExpected())
+      assert.ok(directConvolutionCalls() > before + 20, 'the direct convolution ran');
+    // The AVX2+FMA variant too, where the CPU would pick AVX-512.
+    const native = loadNativeKernels();
+    if (native.ok && native.kernels.convIsa !== undefined && native.kernels.convIsa(-1) === 2) {
+      native.kernels.convIsa(1);
+      try {
+        assert.equal(native.kernels.convIsa(-1), 1);
+        convCases('direct, AVX2 variant');
+      } finally {
+        native.kernels.convIsa(2);
+      }
+    }
     const x = randn([2, 7, 7, 3]) as tf.Tensor4D;
     const w = randn([3, 3, 3, 4]) as tf.Tensor4D;
     const bias = randn([4]);
@@ -288,6 +342,91 @@ test('gradients through conv2d and matMul (tf.grads) agree with stock kernels', 
     agree(`grad matMul tA=${ta} tB=${tb}`, () => tf.grads(f)([A, B], dy));
   }
 });
+
+/** Whether this CPU runs the direct convolution (it declines without AVX2+FMA): x86-64 with both flags. */
+function directConvolutionCallsExpected(): boolean {
+  if (process.arch !== 'x64') return false;
+  try {
+    const flags = readFileSync('/proc/cpuinfo', 'utf8');
+    return /\bavx2\b/.test(flags) && /\bfma\b/.test(flags);
+  } catch {
+    return false;
+  }
+}
+
+test('im2col convolutions with 2 OpenBLAS threads (transposed GEMM layout) agree with stock', { skip: blasMissing }, () => {
+  unregisterOpenBlasKernels();
+  process.env.SPECPIPE_BLAS_THREADS = '2';
+  const was = setDirectConvolution(false);
+  try {
+    assert.deepEqual(registerOpenBlasKernels(), { ok: true });
+    assert.equal(openBlasKernelStatus()!.threads, 2);
+    convCases('2 BLAS threads');
+  } finally {
+    setDirectConvolution(was);
+    delete process.env.SPECPIPE_BLAS_THREADS;
+    unregisterOpenBlasKernels();
+    registerOpenBlasKernels(); // back to 1 thread and the full kernel set for the tests below
+  }
+});
+
+test('direct convolution: NaN/±Inf inputs fall back to im2col + sgemm and still match stock', { skip: blasMissing }, () => {
+  const x = randn([2, 12, 10, 1]).arraySync() as number[][][][];
+  x[0]![3]![4]![0] = NaN;
+  x[1]![0]![0]![0] = Infinity;
+  x[1]![7]![9]![0] = -Infinity;
+  const xt = tf.tensor4d(x);
+  const w = randn([5, 5, 1, 6]) as tf.Tensor4D;
+  const y = tf.conv2d(xt, w, 1, 'same');
+  const dy = randn(y.shape);
+  agree('conv2d with NaN/±Inf in x', () => tf.conv2d(xt, w, 1, 'same'));
+  agree(
+    'Conv2DBackpropFilter with NaN/±Inf in x',
+    () =>
+      tf.engine().runKernel('Conv2DBackpropFilter', { x: xt, dy }, {
+        filterShape: [5, 5, 1, 6],
+        strides: 1,
+        pad: 'same',
+        dataFormat: 'NHWC',
+      } as never) as tf.Tensor,
+  );
+  const dyBad = dy.arraySync() as number[][][][];
+  dyBad[1]![2]![3]![4] = NaN;
+  const dyt = tf.tensor4d(dyBad);
+  agree(
+    'Conv2DBackpropInput with NaN in dy',
+    () =>
+      tf.engine().runKernel('Conv2DBackpropInput', { dy: dyt, filter: w }, {
+        inputShape: [2, 12, 10, 1],
+        strides: 1,
+        pad: 'same',
+        dataFormat: 'NHWC',
+      } as never) as tf.Tensor,
+  );
+});
+
+test(
+  'SPECPIPE_NO_NATIVE_ELEMENTWISE=1: GEMM kernels only (JavaScript im2col, stock elementwise) agree with stock',
+  { skip: blasMissing },
+  () => {
+    unregisterOpenBlasKernels();
+    process.env.SPECPIPE_NO_NATIVE_ELEMENTWISE = '1';
+    try {
+      assert.deepEqual(registerOpenBlasKernels(), { ok: true });
+      const status = openBlasKernelStatus()!;
+      assert.deepEqual([...status.kernels], [...OPENBLAS_KERNEL_NAMES]);
+      assert.deepEqual([...status.javascript], []);
+      assert.equal(tf.getKernel('MaxPoolGrad', 'cpu')!.kernelFunc, stockKernel('MaxPoolGrad')!.kernelFunc);
+      const before = directConvolutionCalls();
+      convCases('GEMM only');
+      assert.equal(directConvolutionCalls(), before, 'no direct convolution without the C library');
+    } finally {
+      delete process.env.SPECPIPE_NO_NATIVE_ELEMENTWISE;
+      unregisterOpenBlasKernels();
+      registerOpenBlasKernels(); // the tests below expect the full set
+    }
+  },
+);
 
 /**
  * Native elementwise tests are skipped only where the C library cannot exist here (no compiler,
@@ -381,6 +520,14 @@ function checkBinaryOps(): void {
       [3, 1],
     ],
     [[5, 6], [6]],
+    // Short repeating operands over ≥ 1024 entries (sp_binary tiles them into runs; tails included).
+    [[64, 9, 7, 6], [6]],
+    [
+      [1, 1, 1, 6],
+      [64, 9, 7, 6],
+    ],
+    [[40, 11, 5], [5]],
+    [[50, 63], [63]],
   ];
   for (const [sa, sb] of shapes) {
     const a = randn(sa);
@@ -403,6 +550,12 @@ function checkSumsAndMeans(): void {
     agree(`mean axis=${JSON.stringify(axis)}`, () => tf.mean(x, axis));
     agree(`mean axis=${JSON.stringify(axis)} keepDims`, () => tf.mean(x, axis, true));
   }
+  // Few columns over many rows (bias gradients; sp_sum_cols's run-of-rows path, with a tail).
+  const bias = randn([64, 9, 7, 6]);
+  agree('sum over [0,1,2] of [64,9,7,6]', () => tf.sum(bias, [0, 1, 2]), 1e-6);
+  agree('mean over [0,1,2] of [64,9,7,6]', () => tf.mean(bias, [0, 1, 2]), 1e-6);
+  const tall = randn([3001, 7]);
+  agree('sum over axis 0 of [3001,7]', () => tf.sum(tall, 0), 1e-6);
   const big = randn([300, 700]);
   agree('sum of all, large', () => tf.sum(big));
   agree('mean of all, large', () => tf.mean(big));
@@ -416,13 +569,25 @@ function checkMaxPools(): void {
     [[2, 9, 7, 4], 3, 2, 'same'],
     [[1, 7, 7, 2], 3, 1, 'same'],
     [[3, 5, 6, 1], 2, 3, 'valid'],
+    // 2×2/2 tilings (the C library's tiled loops): LeNet's shapes at batch 3, odd sizes (last
+    // row/column in no window), 3×3/3, and stride > window (gaps).
+    [[3, 28, 28, 6], 2, 2, 'valid'],
+    [[3, 14, 14, 16], 2, 2, 'valid'],
+    [[2, 9, 7, 5], 2, 2, 'valid'],
+    [[2, 9, 9, 3], 3, 3, 'valid'],
+    [[1, 8, 8, 2], 2, 3, 'valid'],
+    [[1, 7, 8, 3], 2, 2, 'same'],
   ];
   for (const [shape, size, stride, pad] of cases) {
     const x = randn(shape) as tf.Tensor4D;
     const tied = tf.round(tf.mul(x, 2)) as tf.Tensor4D;
+    // NaN (never a maximum), −∞ and whole windows of them: every third entry NaN, every fifth −∞.
+    const odd = Float32Array.from(x.dataSync(), (v, i) => (i % 3 === 0 ? NaN : i % 5 === 0 ? -Infinity : v));
+    const nonfinite = tf.tensor4d(odd, x.shape as [number, number, number, number]);
     for (const [label, input] of [
       ['random', x],
       ['ties', tied],
+      ['NaN/−∞', nonfinite],
     ] as [string, tf.Tensor4D][]) {
       agree(`maxPool ${label} ${shape} k${size} s${stride} ${pad}`, () => tf.maxPool(input, size, stride, pad));
       const y = tf.maxPool(input, size, stride, pad);

@@ -217,17 +217,34 @@ function avgPoolGrad(native: NativeKernels): ElementwiseKernelMaker {
   };
 }
 
+/**
+ * Whether pooling windows tile the input exactly (stride = window, no padding, H = OH·FH,
+ * W = OW·FW): the C library's MaxPoolGrad then writes every dx entry (sp_maxpool_tiled), so dx
+ * needs no zeroing.
+ */
+export function poolTilesExactly(info: PoolInfo): boolean {
+  return (
+    info.strideHeight === info.filterHeight &&
+    info.strideWidth === info.filterWidth &&
+    info.padInfo.top === 0 &&
+    info.padInfo.left === 0 &&
+    info.outHeight * info.filterHeight === info.inHeight &&
+    info.outWidth * info.filterWidth === info.inWidth
+  );
+}
+
 /** MaxPoolGrad: dx[first argmax of each window] += dy[window] (tfjs's routing rule). */
-function maxPoolGrad(native: NativeKernels): ElementwiseKernelMaker {
+function maxPoolGrad(native: NativeKernels, writesEveryEntry: boolean): ElementwiseKernelMaker {
   return (stock) => (args) => {
     const { dy, input } = args.inputs;
     const xv = f32(args.backend, input);
     const dyv = f32(args.backend, dy);
     const info = input === undefined ? undefined : poolInfo(input, args.attrs ?? {});
     if (input === undefined || xv === undefined || dyv === undefined || info === undefined) return stock(args);
-    const dx = new Float32Array(xv.length);
+    const zero = allZero(dyv);
+    const dx = writesEveryEntry && !zero && poolTilesExactly(info) ? outputArray(xv.length) : new Float32Array(xv.length);
     // dy all ±0 (G·v's zero-cotangent J·v step): every dx entry is a sum of ±0, i.e. +0, whatever x holds.
-    if (!allZero(dyv)) native.maxPoolGrad(xv, dyv, poolGeometry(info), dx);
+    if (!zero) native.maxPoolGrad(xv, dyv, poolGeometry(info), dx);
     return args.backend.makeTensorInfo(input.shape.slice(), 'float32', dx);
   };
 }
@@ -311,14 +328,18 @@ export function maxPoolRouteKernel(native: NativeKernels): KernelImpl {
 }
 
 /** Kernel makers over an implementation (the C library, or JS_KERNELS for a subset). */
-export function elementwiseKernelMakers(impl: NativeKernels, only?: readonly string[]): Record<string, ElementwiseKernelMaker> {
+export function elementwiseKernelMakers(
+  impl: NativeKernels,
+  only?: readonly string[],
+  nativeLibrary = false,
+): Record<string, ElementwiseKernelMaker> {
   const kernels: Record<string, ElementwiseKernelMaker> = {};
   for (const [name, op] of Object.entries(UNARY_OPS)) kernels[name] = unary(impl, op);
   for (const [name, op] of Object.entries(BINARY_OPS)) kernels[name] = binary(impl, op);
   kernels.Sum = sum(impl);
   kernels.Mean = sum(impl, true);
   kernels.MaxPool = maxPool(impl);
-  kernels.MaxPoolGrad = maxPoolGrad(impl);
+  kernels.MaxPoolGrad = maxPoolGrad(impl, nativeLibrary);
   kernels.AvgPool = avgPool(impl);
   kernels.AvgPoolGrad = avgPoolGrad(impl);
   kernels.Transpose = transpose(impl);
@@ -336,7 +357,7 @@ export function nativeElementwiseKernels():
   const loaded = loadNativeKernels();
   if (!loaded.ok) return loaded;
   const native = loaded.kernels;
-  return { ok: true, library: native.library, native, kernels: elementwiseKernelMakers(native) };
+  return { ok: true, library: native.library, native, kernels: elementwiseKernelMakers(native, undefined, true) };
 }
 
 /** Kernel names `nativeElementwiseKernels` can provide. */

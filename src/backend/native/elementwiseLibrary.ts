@@ -23,6 +23,20 @@ export interface NativeKernels {
   avgPool(x: Float32Array, g: Int32Array, y: Float32Array): void;
   avgPoolGrad(dy: Float32Array, g: Int32Array, dx: Float32Array): void;
   /**
+   * Direct few-channel convolution (NHWC, HWIO filter, stride 1 in width, dilation 1), batch split
+   * over `threads` pthreads. g: N H W C OH OW FH FW SH SW PT PL O. mode 0: out = conv(x, w);
+   * 1: out = ∂/∂filter (x = input, w = dy); 2: out = ∂/∂input (x = dy, w = filter; needs SH = 1,
+   * PT < FH, PL < FW). False (out unspecified) when an input holds NaN/±Inf, memory ran out or
+   * the CPU lacks AVX2+FMA: the caller then uses im2col + sgemm. Absent in the JavaScript fallbacks.
+   */
+  convDirect?(mode: 0 | 1 | 2, g: Int32Array, x: Float32Array, w: Float32Array, out: Float32Array, threads: number): boolean;
+  /**
+   * The direct convolution's instruction set: 2 AVX-512, 1 AVX2+FMA, 0 none (it declines). A
+   * `cap` ≥ 0 first limits it for this process (tests run the AVX2 code on AVX-512 machines);
+   * −1 only reads it.
+   */
+  convIsa?(cap: number): number;
+  /**
    * y = x transposed by `perm` (32-bit words moved bit-exactly; Float32Array views of int32 data
    * are fine), shape/perm canonical as `transposeCanonical` returns them (rank ≤ 8).
    */
@@ -202,6 +216,10 @@ function loadUncached(): { ok: true; kernels: NativeKernels } | { ok: false; rea
     const axpyD = lib.func(
       'void sp_basis_axpy_d(const double *V, int64_t first, int64_t count, int64_t n, const double *s, double *y, int32_t threads)',
     ) as (...a: unknown[]) => void;
+    const convDirect = lib.func(
+      'int sp_conv_direct(int32_t mode, const int32_t *g, const float *x, const float *w, float *out, int32_t threads)',
+    ) as (...a: unknown[]) => number;
+    const convIsa = lib.func('int sp_conv_isa(int32_t cap)') as (cap: number) => number;
     // Offsets into c and s go through subarray views (koffi passes a view's own start).
     const at = (a: Float64Array, offset: number): Float64Array => (offset === 0 ? a : a.subarray(offset));
     return {
@@ -212,6 +230,8 @@ function loadUncached(): { ok: true; kernels: NativeKernels } | { ok: false; rea
         basisAxpy: (V, first, count, n, s, sOffset, y, threads = 1) =>
           (V instanceof Float32Array ? axpyF : axpyD)(V, first, count, n, at(s, sOffset), y, threads),
         transpose: (x, y, shape, perm) => transpose(x, y, shape.length, shape, perm),
+        convDirect: (mode, g, x, w, out, threads) => convDirect(mode, g, x, w, out, threads) === 1,
+        convIsa: (cap) => convIsa(cap),
         library: built.path,
         unary: (op, x, y, n, alpha) => unary(op, x, y, n, alpha),
         binary: (op, mode, a, b, y, n, inner) => binary(op, mode, a, b, y, n, inner),

@@ -13,7 +13,7 @@
  * in JS numbers); max-pool routes each window's gradient to its first maximum in row-major window
  * order under strict `>` (tfjs's maxPoolPositions), NaN never being a maximum.
  */
-export const NATIVE_SOURCE_VERSION = 13;
+export const NATIVE_SOURCE_VERSION = 18;
 
 export const NATIVE_C_SOURCE = String.raw`
 #include <math.h>
@@ -106,6 +106,24 @@ void sp_unary(int op, const float *x, float *y, int64_t n, float alpha) {
 void sp_binary(int op, int mode, const float *a, const float *b, float *y, int64_t n, int64_t inner) {
   int64_t i, o, r;
   if (inner <= 0) inner = 1;
+  /* A short repeating operand (a bias of 6 channels: inner loops of 6 do not vectorise, 0.6–0.9 ms
+     on [256,28,28,6]) is first tiled to a run of whole repeats ≥ 256 floats; same values, same ops. */
+  if ((mode == 3 || mode == 4) && inner < 64 && n % inner == 0 && n >= 4 * 256) {
+    float rep[512];
+    const int64_t T = inner * ((256 + inner - 1) / inner);
+    const float *src = mode == 3 ? b : a;
+    for (i = 0; i < T; i++) rep[i] = src[i % inner];
+    o = 0;
+    for (; o + T <= n; o += T) {
+      if (mode == 3) sp_binary(op, 0, a + o, rep, y + o, T, 1);
+      else sp_binary(op, 0, rep, b + o, y + o, T, 1);
+    }
+    if (o < n) {
+      if (mode == 3) sp_binary(op, 0, a + o, rep, y + o, n - o, 1);
+      else sp_binary(op, 0, rep, b + o, y + o, n - o, 1);
+    }
+    return;
+  }
   switch (op) {
     case 0: SP_BIN(p + q) break;
     case 1: SP_BIN(p - q) break;
@@ -126,8 +144,29 @@ void sp_sum_rows(const float *x, float *y, int64_t rows, int64_t cols) {
   }
 }
 
-/* y[c] = sum_r x[r*cols + c], accumulated in double. */
+/* y[c] = sum_r x[r*cols + c], accumulated in double. Few columns (a bias gradient over 6
+   channels) go through runs of whole rows ≥ 256 entries so the adds vectorise; each column's
+   terms are then summed per lane position and the lanes added in order — a different order of
+   the same double additions (float inputs: the double sums differ only in rounding far below
+   float32). */
 void sp_sum_cols(const float *x, float *y, int64_t rows, int64_t cols) {
+  if (cols > 0 && cols < 64 && rows >= 1024) {
+    const int64_t per = (256 + cols - 1) / cols, T = per * cols;
+    double acc[512];
+    for (int64_t t = 0; t < T; t++) acc[t] = 0;
+    int64_t r = 0;
+    for (; r + per <= rows; r += per) {
+      const float *p = x + r * cols;
+      for (int64_t t = 0; t < T; t++) acc[t] += p[t];
+    }
+    for (int64_t c = 0; c < cols; c++) {
+      double s = 0;
+      for (int64_t k = 0; k < per; k++) s += acc[k * cols + c];
+      for (int64_t q = r; q < rows; q++) s += x[q * cols + c];
+      y[c] = (float)s;
+    }
+    return;
+  }
   double *acc = (double *)calloc((size_t)(cols > 0 ? cols : 1), sizeof(double));
   if (!acc) return;
   for (int64_t r = 0; r < rows; r++) {
@@ -143,30 +182,38 @@ void sp_sum_cols(const float *x, float *y, int64_t rows, int64_t cols) {
   const int64_t H = g[1], W = g[2], C = g[3], OH = g[4], OW = g[5], FH = g[6], FW = g[7]; \
   const int64_t SH = g[8], SW = g[9], PT = g[10], PL = g[11];
 
+/* Each (image, output row, filter row) first copies its input row into a zero-padded buffer,
+   then writes every output column's FW·C entries as one fixed-length inline copy: no bounds
+   tests or libc memcpy calls per 30-float piece (LeNet conv2: 250 k of them per batch). */
 void sp_im2col(const float *x, const int32_t *g, int64_t n0, int64_t count, float *cols) {
   SP_GEOM
   const int64_t rowLen = FW * C, K = FH * rowLen;
-  float *dst = cols;
+  const int64_t Wp = (OW - 1) * SW + FW; /* padded columns the windows read, from −PL */
+  float *prow = (float *)malloc((size_t)(Wp * C + 1) * sizeof(float));
+  if (!prow) return;
   for (int64_t n = 0; n < count; n++) {
     const float *img = x + (n0 + n) * H * W * C;
     for (int64_t oh = 0; oh < OH; oh++) {
-      const int64_t ih0 = oh * SH - PT;
-      for (int64_t ow = 0; ow < OW; ow++) {
-        const int64_t iw0 = ow * SW - PL;
-        const int64_t kwLo = iw0 < 0 ? -iw0 : 0;
-        const int64_t kwHi = FW < W - iw0 ? FW : W - iw0;
-        for (int64_t kh = 0; kh < FH; kh++) {
-          const int64_t ih = ih0 + kh;
-          float *row = dst + kh * rowLen;
-          if (ih < 0 || ih >= H || kwHi <= kwLo) { memset(row, 0, (size_t)rowLen * sizeof(float)); continue; }
-          if (kwLo > 0) memset(row, 0, (size_t)(kwLo * C) * sizeof(float));
-          memcpy(row + kwLo * C, img + (ih * W + iw0 + kwLo) * C, (size_t)((kwHi - kwLo) * C) * sizeof(float));
-          if (kwHi < FW) memset(row + kwHi * C, 0, (size_t)((FW - kwHi) * C) * sizeof(float));
+      float *dst0 = cols + (n * OH + oh) * OW * K;
+      for (int64_t kh = 0; kh < FH; kh++) {
+        const int64_t ih = oh * SH - PT + kh;
+        float *d = dst0 + kh * rowLen;
+        if (ih < 0 || ih >= H) {
+          for (int64_t ow = 0; ow < OW; ow++, d += K) memset(d, 0, (size_t)rowLen * sizeof(float));
+          continue;
         }
-        dst += K;
+        /* prow[q·C + c] = x[ih, q − PL, c], 0 outside the image */
+        const int64_t qLo = PL > 0 ? PL : 0, qHi = W + PL < Wp ? W + PL : Wp; /* in-image columns */
+        if (qLo > 0) memset(prow, 0, (size_t)(qLo * C) * sizeof(float));
+        if (qHi > qLo) memcpy(prow + qLo * C, img + (ih * W + (qLo - PL)) * C, (size_t)((qHi - qLo) * C) * sizeof(float));
+        if (qHi < Wp) memset(prow + (qHi > qLo ? qHi : qLo) * C, 0, (size_t)((Wp - (qHi > qLo ? qHi : qLo)) * C) * sizeof(float));
+        const float *src = prow;
+        for (int64_t ow = 0; ow < OW; ow++, d += K, src += SW * C)
+          for (int64_t t = 0; t < rowLen; t++) d[t] = src[t];
       }
     }
   }
+  free(prow);
 }
 
 void sp_col2im(const float *cols, const int32_t *g, int64_t n0, int64_t count, float *dx) {
@@ -201,7 +248,110 @@ void sp_col2im(const float *cols, const int32_t *g, int64_t n0, int64_t count, f
    (dx zeroed by the caller); else y[window] = max (−inf for a window with no number).
    Branch-free selects over the channel vector (argmax = first strict maximum in row-major
    window order, NaN never one), so the inner loops vectorise. */
+/* Non-overlapping windows that lie inside the image (SH ≥ FH, SW ≥ FW, no padding; the usual
+   2×2/2 pooling): one pass per output with the window's argmax in a register, no scratch arrays
+   (the general loop below measured 2.9 ms for MaxPoolGrad on [256,28,28,6], this 0.6 ms). The
+   gradient SETS every covered dx entry (dy, made +0 from −0 as a sum from +0 would, at the
+   argmax; +0 elsewhere); entries outside every window are left alone (zeroed by the caller). */
+#define SP_MAXPOOL_TILED_BODY(FHc, FWc) \
+  const int64_t N = g[0]; \
+  SP_GEOM \
+  (void)FH; (void)FW; (void)PT; (void)PL; \
+  for (int64_t n = 0; n < N; n++) { \
+    const float *img = x + n * H * W * C; \
+    float *dimg = dx ? dx + n * H * W * C : 0; \
+    const float *rimg = ddx ? ddx + n * H * W * C : 0; \
+    for (int64_t oh = 0; oh < OH; oh++) \
+      for (int64_t ow = 0; ow < OW; ow++) { \
+        const int64_t base = (oh * SH * W + ow * SW) * C; \
+        const int64_t o = ((n * OH + oh) * OW + ow) * C; \
+        for (int64_t c = 0; c < C; c++) { \
+          float b = -INFINITY; \
+          int64_t pos = -1; \
+          for (int64_t r = 0; r < (FHc); r++) \
+            for (int64_t q = 0; q < (FWc); q++) { \
+              const int64_t off = base + (r * W + q) * C + c; \
+              const float v = img[off]; \
+              const int gt = v > b; /* selects, not a branch: the comparison is unpredictable */ \
+              pos = gt ? off : pos; \
+              b = gt ? v : b; \
+            } \
+          if (dy) { \
+            const float d = 0.0f + dy[o + c]; \
+            for (int64_t r = 0; r < (FHc); r++) \
+              for (int64_t q = 0; q < (FWc); q++) { \
+                const int64_t off = base + (r * W + q) * C + c; \
+                dimg[off] = off == pos ? d : 0.0f; \
+              } \
+          } else if (ddx) { \
+            y[o + c] = pos >= 0 ? rimg[pos] : 0.0f; \
+          } else { \
+            y[o + c] = b; \
+          } \
+        } \
+      } \
+  }
+/* 2×2 windows: branch-free over the channel vector (k = first strict argmax, −1 when none; the
+   outputs picked with integer bit masks, exact), so GCC vectorises the channel loop — written as
+   ?: selects it emitted unpredictable branches (4.5 ms for MaxPoolGrad on [256,28,28,6]). */
+static inline int32_t sp_bits(float f) { union { float f; int32_t i; } u; u.f = f; return u.i; }
+static inline float sp_float(int32_t i) { union { float f; int32_t i; } u; u.i = i; return u.f; }
+#define SP_MAXPOOL2_ARGMAX \
+  const float v0 = p0[c], v1 = p0[C + c], v2 = p1[c], v3 = p1[C + c]; \
+  float b = -INFINITY; int32_t k = -1, m; \
+  m = -(int32_t)(v0 > b); k = (k & ~m) | (0 & m); b = v0 > b ? v0 : b; \
+  m = -(int32_t)(v1 > b); k = (k & ~m) | (1 & m); b = v1 > b ? v1 : b; \
+  m = -(int32_t)(v2 > b); k = (k & ~m) | (2 & m); b = v2 > b ? v2 : b; \
+  m = -(int32_t)(v3 > b); k = (k & ~m) | (3 & m); b = v3 > b ? v3 : b;
+static void sp_maxpool_tiled2(const float *restrict x, const int32_t *g, float *restrict y, const float *restrict dy,
+                              float *restrict dx, const float *restrict ddx) {
+  const int64_t N = g[0];
+  SP_GEOM
+  (void)FH; (void)FW; (void)PT; (void)PL;
+  for (int64_t n = 0; n < N; n++)
+    for (int64_t oh = 0; oh < OH; oh++)
+      for (int64_t ow = 0; ow < OW; ow++) {
+        const int64_t base = n * H * W * C + (oh * SH * W + ow * SW) * C;
+        const float *p0 = x + base, *p1 = p0 + W * C;
+        const int64_t o = ((n * OH + oh) * OW + ow) * C;
+        if (dy) {
+          float *q0 = dx + base, *q1 = q0 + W * C;
+          for (int64_t c = 0; c < C; c++) {
+            SP_MAXPOOL2_ARGMAX
+            const int32_t d = sp_bits(0.0f + dy[o + c]);
+            q0[c] = sp_float(d & -(int32_t)(k == 0)); q0[C + c] = sp_float(d & -(int32_t)(k == 1));
+            q1[c] = sp_float(d & -(int32_t)(k == 2)); q1[C + c] = sp_float(d & -(int32_t)(k == 3));
+          }
+        } else if (ddx) {
+          const float *r0 = ddx + base, *r1 = r0 + W * C;
+          for (int64_t c = 0; c < C; c++) {
+            SP_MAXPOOL2_ARGMAX
+            y[o + c] = sp_float((sp_bits(r0[c]) & -(int32_t)(k == 0)) | (sp_bits(r0[C + c]) & -(int32_t)(k == 1)) |
+                                (sp_bits(r1[c]) & -(int32_t)(k == 2)) | (sp_bits(r1[C + c]) & -(int32_t)(k == 3)));
+          }
+        } else {
+          for (int64_t c = 0; c < C; c++) {
+            SP_MAXPOOL2_ARGMAX
+            (void)k;
+            y[o + c] = b;
+          }
+        }
+      }
+}
+static void sp_maxpool_tiled(const float *x, const int32_t *g, float *y, const float *dy, float *dx, const float *ddx) { SP_MAXPOOL_TILED_BODY(FH, FW) }
+
+/* Whether sp_maxpool_tiled applies (mirrored by poolTilesExactly/poolIsTiled in elementwiseKernels.ts). */
+static int sp_pool_tiled(const int32_t *g) {
+  return g[8] >= g[6] && g[9] >= g[7] && g[10] == 0 && g[11] == 0 &&
+         (int64_t)(g[4] - 1) * g[8] + g[6] <= g[1] && (int64_t)(g[5] - 1) * g[9] + g[7] <= g[2];
+}
+
 static void sp_maxpool_impl(const float *x, const int32_t *g, float *y, const float *dy, float *dx, const float *ddx) {
+  if (sp_pool_tiled(g)) {
+    if (g[6] == 2 && g[7] == 2) sp_maxpool_tiled2(x, g, y, dy, dx, ddx);
+    else sp_maxpool_tiled(x, g, y, dy, dx, ddx);
+    return;
+  }
   const int64_t N = g[0];
   SP_GEOM
   float *best = (float *)malloc((size_t)(C > 0 ? C : 1) * sizeof(float));
@@ -531,5 +681,236 @@ void sp_basis_axpy_f(const float *V, int64_t first, int64_t count, int64_t n, co
 }
 void sp_basis_axpy_d(const double *V, int64_t first, int64_t count, int64_t n, const double *s, double *y, int32_t threads) {
   sp_basis_run(1, 0, V + first * n, count, n, s, y, threads);
+}
+/* Direct convolution for few channels (issue 3; LeNet's conv1, 1 → 6 channels, 5×5, where
+   im2col + sgemm has K = 25, N = 6 and ran at ~10 GFLOP/s). Per image the input is copied once
+   into planar, zero-padded form xp[c][row][col]; every output then is a sum over the C·FH·FW
+   taps of (filter scalar) × (contiguous run of xp), VL outputs (8 or 16 floats) × JB runs × up
+   to 4 output channels held in registers. Stride 1 in width (any stride in height); dilation 1.
+   The filter gradient is the same sum with dy in place of the filter (per-image float partial
+   sums, added in double), the input gradient a stride-1 correlation of the padded dy with the
+   flipped filter. Explicit AVX-512 / AVX2+FMA variants picked at run time; on other CPUs
+   sp_conv_direct declines (returns 0) and the caller keeps im2col + sgemm (the generic vector
+   code measured 8 GFLOP/s there). Batches split over "threads" pthreads by whole images. */
+typedef float sp_v16 __attribute__((vector_size(64)));
+typedef float sp_v8 __attribute__((vector_size(32)));
+#define SP_CV_OB 4
+#define SP_LD(VT, dst, p) __builtin_memcpy(&(dst), (p), sizeof(VT))
+#define SP_ST(VT, p, v) do { VT sp_t_ = (v); __builtin_memcpy((p), &sp_t_, sizeof(VT)); } while (0)
+#define SP_HSUM(VT, v, out) do { double sp_s_ = 0; for (int sp_i_ = 0; sp_i_ < (int)(sizeof(VT) / 4); sp_i_++) sp_s_ += (double)(v)[sp_i_]; (out) += sp_s_; } while (0)
+
+/* dst[c][a][b] = src[a − offH][b − offW][c] for a < Hd, b < Wd (src NHWC image of h×w×c), 0 outside;
+   rows of dst are Wd floats, planes Hd·Wd, then "tail" zeros. Returns 0 when src holds a NaN or ±Inf. */
+static int sp_cv_planar(const float *src, int64_t h, int64_t w, int64_t c, int64_t offH, int64_t offW,
+                        int64_t Hd, int64_t Wd, int64_t tail, float *dst) {
+  memset(dst, 0, (size_t)(c * Hd * Wd + tail) * sizeof(float));
+  float bad = 0.0f;
+  for (int64_t i = 0; i < h; i++) {
+    const int64_t a = i + offH;
+    if (a < 0 || a >= Hd) continue;
+    for (int64_t j = 0; j < w; j++) {
+      const int64_t b = j + offW;
+      if (b < 0 || b >= Wd) continue;
+      const float *s = src + (i * w + j) * c;
+      float *d = dst + a * Wd + b;
+      for (int64_t k = 0; k < c; k++) { d[k * Hd * Wd] = s[k]; bad += s[k] * 0.0f; }
+    }
+  }
+  return bad == 0.0f;
+}
+
+/* y[oh][ow][o] = Σ_{kh,kw,c} xp[c][oh·SH + kh][ow + kw] · w[((kh·FW + kw)·C + c)·O + o] for one image,
+   xp planar padded (Hp×Wp planes, zero tail ≥ 16 floats). Rows are handled R at a time as one
+   flat run of R·Wp outputs when SH = 1 (columns ow ≥ OW of the run are computed and dropped),
+   16 outputs × up to 4 channels in registers while the C·FH·FW taps stream. */
+#define SP_CV_FWD_BODY(VT, VL, JB) \
+  const int64_t P = Hp * Wp; \
+  const int64_t R = SH == 1 ? (OH < rowsPerRun ? OH : rowsPerRun) : 1; \
+  for (int64_t oh0 = 0; oh0 < OH; oh0 += R) { \
+    const int64_t rows = OH - oh0 < R ? OH - oh0 : R; \
+    const int64_t L = SH == 1 ? rows * Wp : OW; \
+    for (int64_t j = 0; j < L; j += VL * JB) { \
+      for (int64_t o0 = 0; o0 < O; o0 += SP_CV_OB) { \
+        const int64_t ob = O - o0 < SP_CV_OB ? O - o0 : SP_CV_OB; \
+        VT s[SP_CV_OB][JB]; \
+        for (int b = 0; b < SP_CV_OB; b++) for (int q = 0; q < JB; q++) s[b][q] = (VT){0}; \
+        for (int64_t c = 0; c < C; c++) \
+          for (int64_t kh = 0; kh < FH; kh++) { \
+            const float *xr = xp + c * P + (oh0 * SH + kh) * Wp + j; \
+            const float *wr = w + (kh * FW * C + c) * O + o0; \
+            for (int64_t kw = 0; kw < FW; kw++) { \
+              VT xv[JB]; \
+              for (int q = 0; q < JB; q++) SP_LD(VT, xv[q], xr + kw + VL * q); \
+              const float *wk = wr + kw * C * O; \
+              for (int q = 0; q < JB; q++) s[0][q] += wk[0] * xv[q]; \
+              if (ob > 1) for (int q = 0; q < JB; q++) s[1][q] += wk[1] * xv[q]; \
+              if (ob > 2) for (int q = 0; q < JB; q++) s[2][q] += wk[2] * xv[q]; \
+              if (ob > 3) for (int q = 0; q < JB; q++) s[3][q] += wk[3] * xv[q]; \
+            } \
+          } \
+        for (int b = 0; b < SP_CV_OB; b++) for (int q = 0; q < JB; q++) SP_ST(VT, acc + (o0 + b) * VL * JB + VL * q, s[b][q]); \
+      } \
+      for (int64_t t = 0; t < VL * JB && j + t < L; t++) { \
+        const int64_t r = SH == 1 ? (j + t) / Wp : 0, ow = SH == 1 ? (j + t) - r * Wp : j + t; \
+        if (ow >= OW) continue; \
+        float *yo = y + ((oh0 + r) * OW + ow) * O; \
+        for (int64_t o = 0; o < O; o++) yo[o] = acc[o * VL * JB + t]; \
+      } \
+    } \
+  }
+
+/* dw[k][o] += Σ_{oh,ow} xp[c][oh·SH + kh][ow + kw] · dyp[o][oh][ow] (k = (kh·FW + kw)·C + c), one image;
+   dyp planar with rows of Wp (zeros beyond OW and in the tail). Float partial sums per image, added in double. */
+#define SP_CV_DW_BODY(VT, VL) \
+  const int64_t P = Hp * Wp; \
+  const int64_t L = SH == 1 ? OH * Wp : DR; \
+  const int64_t runs = SH == 1 ? 1 : OH; \
+  for (int64_t c = 0; c < C; c++) \
+    for (int64_t kh = 0; kh < FH; kh++) \
+      for (int64_t kw = 0; kw < FW; kw++) { \
+        const int64_t k = (kh * FW + kw) * C + c; \
+        for (int64_t o0 = 0; o0 < O; o0 += SP_CV_OB) { \
+          const int64_t ob = O - o0 < SP_CV_OB ? O - o0 : SP_CV_OB; \
+          VT s0 = {0}, s1 = {0}, s2 = {0}, s3 = {0}; \
+          for (int64_t run = 0; run < runs; run++) { \
+            const float *xr = xp + c * P + (run * SH + kh) * Wp + kw; \
+            const float *d0 = dyp + o0 * DP + run * DR; \
+            for (int64_t j = 0; j < L; j += VL) { \
+              VT xv, d; SP_LD(VT, xv, xr + j); \
+              SP_LD(VT, d, d0 + j); s0 += xv * d; \
+              if (ob > 1) { SP_LD(VT, d, d0 + DP + j); s1 += xv * d; } \
+              if (ob > 2) { SP_LD(VT, d, d0 + 2 * DP + j); s2 += xv * d; } \
+              if (ob > 3) { SP_LD(VT, d, d0 + 3 * DP + j); s3 += xv * d; } \
+            } \
+          } \
+          double *dk = dw + k * O + o0; \
+          SP_HSUM(VT, s0, dk[0]); \
+          if (ob > 1) SP_HSUM(VT, s1, dk[1]); \
+          if (ob > 2) SP_HSUM(VT, s2, dk[2]); \
+          if (ob > 3) SP_HSUM(VT, s3, dk[3]); \
+        } \
+      }
+
+#define SP_CV_KERNELS(VAR, ATTR, VT, VL, JB) \
+ATTR static void sp_cv_fwd_##VAR(const float *xp, const float *w, float *y, float *acc, int64_t C, int64_t Hp, int64_t Wp, \
+    int64_t OH, int64_t OW, int64_t FH, int64_t FW, int64_t SH, int64_t O, int64_t rowsPerRun) { SP_CV_FWD_BODY(VT, VL, JB) } \
+ATTR static void sp_cv_dw_##VAR(const float *xp, const float *dyp, double *dw, int64_t DP, int64_t DR, int64_t C, int64_t Hp, int64_t Wp, \
+    int64_t OH, int64_t FH, int64_t FW, int64_t SH, int64_t O) { SP_CV_DW_BODY(VT, VL) }
+SP_CV_KERNELS(base, , sp_v8, 8, 1)
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+SP_CV_KERNELS(avx2, __attribute__((target("avx2,fma"))), sp_v8, 8, 2)
+SP_CV_KERNELS(avx512, __attribute__((target("avx512f,avx2,fma"))), sp_v16, 16, 4)
+/* 2 AVX-512, 1 AVX2+FMA, 0 neither (direct convolution declines); capped by SPECPIPE_NATIVE_ISA
+   (read once) and by sp_conv_isa (tests run the AVX2 variant on AVX-512 machines with it). */
+static int sp_cv_cap = 2;
+static int sp_cv_isa(void) {
+  static int known = -1;
+  if (known < 0) {
+    __builtin_cpu_init();
+    known = __builtin_cpu_supports("avx512f") ? 2 : __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") ? 1 : 0;
+    const char *e = getenv("SPECPIPE_NATIVE_ISA");
+    if (e && e[0] >= '0' && e[0] <= '2' && e[0] - '0' < known) known = e[0] - '0';
+  }
+  return known < sp_cv_cap ? known : sp_cv_cap;
+}
+int sp_conv_isa(int32_t cap) { if (cap >= 0) sp_cv_cap = cap; return sp_cv_isa(); }
+#define SP_CV_CALL(name, ...) (sp_cv_isa() == 2 ? name##_avx512(__VA_ARGS__) : sp_cv_isa() == 1 ? name##_avx2(__VA_ARGS__) : name##_base(__VA_ARGS__))
+#else
+#define SP_CV_CALL(name, ...) name##_base(__VA_ARGS__)
+int sp_conv_isa(int32_t cap) { (void)cap; return 0; }
+#endif
+
+/* g: N H W C OH OW FH FW SH SW PT PL O (NHWC, HWIO filter, SW = 1, dilation 1).
+   mode 0: y = conv(x, w).  mode 1: dw = ∂/∂w (x = input, y = dy, w = dw out).
+   mode 2: dx (x = dy, w = filter, y = dx out; needs PT ≤ FH − 1, PL ≤ FW − 1). */
+typedef struct {
+  int mode; const int32_t *g; const float *x, *w; float *y; double *dw; const float *wf;
+  int64_t n0, n1; int ok;
+} sp_cv_job;
+
+static void *sp_cv_work(void *arg) {
+  sp_cv_job *jb = (sp_cv_job *)arg;
+  const int32_t *g = jb->g;
+  const int64_t H = g[1], W = g[2], C = g[3], OH = g[4], OW = g[5], FH = g[6], FW = g[7], SH = g[8], PT = g[10], PL = g[11], O = g[12];
+  const int64_t TAIL = 64 + FW; /* ≥ the widest run of taps read past the last output (VL·JB ≤ 64) */
+  jb->ok = 1;
+  if (jb->mode == 0 || jb->mode == 1) {
+    const int64_t Hp = (OH - 1) * SH + FH, Wp = OW - 1 + FW;
+    float *xp = (float *)malloc((size_t)(C * Hp * Wp + TAIL) * sizeof(float));
+    const int64_t rowsPerRun = OH;
+    const int64_t DR = SH == 1 ? Wp : (OW + 15) / 16 * 16, DP = OH * DR + TAIL;
+    float *buf = jb->mode == 0 ? (float *)malloc((size_t)(((O + 3) / 4) * 4 * 64) * sizeof(float))
+                               : (float *)malloc((size_t)(O * DP) * sizeof(float));
+    if (!xp || !buf) { free(xp); free(buf); jb->ok = 0; return 0; }
+    if (jb->mode == 1) memset(buf, 0, (size_t)(O * DP) * sizeof(float));
+    for (int64_t n = jb->n0; n < jb->n1; n++) {
+      if (!sp_cv_planar(jb->x + n * H * W * C, H, W, C, PT, PL, Hp, Wp, TAIL, xp)) { jb->ok = 0; break; }
+      if (jb->mode == 0) {
+        SP_CV_CALL(sp_cv_fwd, xp, jb->w, jb->y + n * OH * OW * O, buf, C, Hp, Wp, OH, OW, FH, FW, SH, O, rowsPerRun);
+      } else {
+        const float *dy = jb->w + n * OH * OW * O;
+        for (int64_t o = 0; o < O; o++)
+          for (int64_t oh = 0; oh < OH; oh++)
+            for (int64_t ow = 0; ow < OW; ow++) buf[o * DP + oh * DR + ow] = dy[(oh * OW + ow) * O + o];
+        SP_CV_CALL(sp_cv_dw, xp, buf, jb->dw, DP, DR, C, Hp, Wp, OH, FH, FW, SH, O);
+      }
+    }
+    free(xp); free(buf);
+  } else {
+    /* dx = stride-1 correlation of dy (planar, offset FH−1−PT, FW−1−PL) with the flipped filter wf[kh][kw][o][c]. */
+    const int64_t Hq = H + FH - 1, Wq = W + FW - 1;
+    float *dq = (float *)malloc((size_t)(O * Hq * Wq + TAIL) * sizeof(float));
+    float *buf = (float *)malloc((size_t)(((C + 3) / 4) * 4 * 64) * sizeof(float));
+    const int64_t rowsPerRun = H;
+    if (!dq || !buf) { free(dq); free(buf); jb->ok = 0; return 0; }
+    for (int64_t n = jb->n0; n < jb->n1; n++) {
+      if (!sp_cv_planar(jb->x + n * OH * OW * O, OH, OW, O, FH - 1 - PT, FW - 1 - PL, Hq, Wq, TAIL, dq)) { jb->ok = 0; break; }
+      SP_CV_CALL(sp_cv_fwd, dq, jb->wf, jb->y + n * H * W * C, buf, O, Hq, Wq, H, W, FH, FW, 1, C, rowsPerRun);
+    }
+    free(dq); free(buf);
+  }
+  return 0;
+}
+
+#define SP_CV_MAX_THREADS 16
+/* Returns 1, or 0 when an input holds NaN/±Inf, memory ran out or the CPU lacks AVX2+FMA (the caller then uses im2col + sgemm). */
+int sp_conv_direct(int32_t mode, const int32_t *g, const float *x, const float *w, float *out, int32_t threads) {
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+  if (sp_cv_isa() == 0) return 0;
+#else
+  return 0;
+#endif
+  const int64_t N = g[0], C = g[3], FH = g[6], FW = g[7], O = g[12];
+  int64_t T = threads < 1 ? 1 : threads > SP_CV_MAX_THREADS ? SP_CV_MAX_THREADS : threads;
+  if (T > N) T = N;
+  if (T < 1) return 1;
+  double *dw = 0;
+  float *wf = 0;
+  if (mode == 1) { dw = (double *)calloc((size_t)(T * FH * FW * C * O), sizeof(double)); if (!dw) return 0; }
+  if (mode == 2) {
+    wf = (float *)malloc((size_t)(FH * FW * C * O) * sizeof(float));
+    if (!wf) return 0;
+    for (int64_t kh = 0; kh < FH; kh++) for (int64_t kw = 0; kw < FW; kw++)
+      for (int64_t o = 0; o < O; o++) for (int64_t c = 0; c < C; c++)
+        wf[((kh * FW + kw) * O + o) * C + c] = w[(((FH - 1 - kh) * FW + (FW - 1 - kw)) * C + c) * O + o];
+  }
+  sp_cv_job jobs[SP_CV_MAX_THREADS];
+  pthread_t tid[SP_CV_MAX_THREADS];
+  int started[SP_CV_MAX_THREADS];
+  for (int64_t t = 0; t < T; t++) {
+    sp_cv_job j = { mode, g, x, w, out, dw ? dw + t * FH * FW * C * O : 0, wf, N * t / T, N * (t + 1) / T, 0 };
+    jobs[t] = j;
+  }
+  for (int64_t t = 1; t < T; t++) started[t] = pthread_create(&tid[t], 0, sp_cv_work, &jobs[t]) == 0;
+  sp_cv_work(&jobs[0]);
+  for (int64_t t = 1; t < T; t++) { if (started[t]) pthread_join(tid[t], 0); else sp_cv_work(&jobs[t]); }
+  int ok = 1;
+  for (int64_t t = 0; t < T; t++) ok &= jobs[t].ok;
+  if (mode == 1 && ok) {
+    const int64_t K = FH * FW * C * O;
+    for (int64_t i = 0; i < K; i++) { double s = 0; for (int64_t t = 0; t < T; t++) s += dw[t * K + i]; out[i] = (float)s; }
+  }
+  free(dw); free(wf);
+  return ok;
 }
 `;

@@ -14,14 +14,89 @@ import { col2im, im2col, patchSize, type ConvGeometry } from './im2col.js';
 import type { NativeKernels } from './elementwiseLibrary.js';
 
 /** im2col/col2im: the C versions when the native library loaded, else the JavaScript ones. */
-interface Im2col {
+export interface Im2col {
   im2col(x: Float32Array, g: ConvGeometry, n0: number, count: number, cols: Float32Array): void;
   col2im(cols: Float32Array, g: ConvGeometry, n0: number, count: number, dx: Float32Array): void;
+  /** dst[c·rows + r] = src[r·cols + c]: a rows × cols row-major matrix transposed. */
+  transpose2d(src: Float32Array, rows: number, cols: number, dst: Float32Array): void;
+  /**
+   * The C library's direct convolution (see `directConvolutionApplies`): mode 0 forward
+   * (x, filter → y), 1 filter gradient (x, dy → dW), 2 input gradient (dy, filter → dx). False
+   * when it declined (non-finite input, no AVX2+FMA): the caller then uses im2col + sgemm.
+   */
+  direct?(
+    mode: 0 | 1 | 2,
+    g: ConvGeometry,
+    batch: number,
+    outChannels: number,
+    a: Float32Array,
+    b: Float32Array,
+    out: Float32Array,
+  ): boolean;
 }
 
-function geometryVector(g: ConvGeometry): Int32Array {
-  return Int32Array.from([
-    0,
+let directConvolution = true;
+let directCalls = 0;
+
+/** How many convolutions (forward or gradient) the direct kernel has computed in this thread (tests prove the path ran). */
+export function directConvolutionCalls(): number {
+  return directCalls;
+}
+
+/**
+ * Turns the direct few-channel convolution off (or back on) for the GEMM kernels; returns the
+ * previous setting. Tests and the bench use it to run both paths on the same shapes.
+ */
+export function setDirectConvolution(enabled: boolean): boolean {
+  const previous = directConvolution;
+  directConvolution = enabled;
+  return previous;
+}
+
+/**
+ * Whether a convolution goes to the direct kernel rather than im2col + sgemm: width stride 1
+ * (mode 2, the input gradient: both strides 1 and top/left padding below the filter size) and a
+ * skinny GEMM, where sgemm is far from its peak: for the forward and input gradient a patch
+ * FH·FW·C ≤ 32 or ≤ 8 output channels; for the filter gradient both (its direct loop streams
+ * 4 dy loads per 4 FMAs and lost on wider shapes: [3,3,3,16] 0.96×, [3,3,32,8] 0.74×).
+ * Measured, batch 256, 1 thread, AVX-512 (bench/kernels.bench.ts, ms im2col + sgemm → direct):
+ * LeNet conv1 (28×28, 1 → 6, 5×5 same) forward 5.3 → 1.8, filter gradient 6.1 → 1.9, input
+ * gradient 4.4 → 2.3; [256,32,32,3]*[3,3,3,16] forward 7.5 → 5.4; [256,14,14,32]*[3,3,32,8]
+ * forward 5.5 → 3.1, input gradient 5.9 → 2.9.
+ */
+export function directConvolutionApplies(mode: 0 | 1 | 2, g: ConvGeometry, outChannels: number): boolean {
+  if (!directConvolution || g.strideWidth !== 1) return false;
+  if (mode === 2 && (g.strideHeight !== 1 || g.padTop >= g.filterHeight || g.padLeft >= g.filterWidth)) return false;
+  if (mode === 1) return patchSize(g) <= 32 && outChannels <= 8;
+  return patchSize(g) <= 32 || outChannels <= 8;
+}
+
+/**
+ * Runs the direct convolution when it applies; true when it wrote `out`. When it declines, `out`
+ * is zeroed again (it may have written part of it) and the caller runs im2col + sgemm.
+ */
+function tryDirect(
+  ic: Im2col,
+  mode: 0 | 1 | 2,
+  g: ConvGeometry,
+  batch: number,
+  outChannels: number,
+  a: Float32Array,
+  b: Float32Array,
+  out: Float32Array,
+): boolean {
+  if (ic.direct === undefined || !directConvolutionApplies(mode, g, outChannels)) return false;
+  if (ic.direct(mode, g, batch, outChannels, a, b, out)) {
+    directCalls++;
+    return true;
+  }
+  out.fill(0);
+  return false;
+}
+
+function geometryVector(g: ConvGeometry, batch = 0, outChannels?: number): Int32Array {
+  const v = [
+    batch,
     g.inHeight,
     g.inWidth,
     g.inChannels,
@@ -33,15 +108,29 @@ function geometryVector(g: ConvGeometry): Int32Array {
     g.strideWidth,
     g.padTop,
     g.padLeft,
-  ]);
+  ];
+  if (outChannels !== undefined) v.push(outChannels);
+  return Int32Array.from(v);
 }
 
-/** The im2col implementation to use: native when given, JavaScript otherwise. */
-export function im2colImpl(native: NativeKernels | undefined): Im2col {
-  if (native === undefined) return { im2col, col2im };
+/**
+ * The im2col implementation to use: native when given, JavaScript otherwise. `threads`: pthreads
+ * the direct convolution splits a batch over (the OpenBLAS thread count).
+ */
+export function im2colImpl(native: NativeKernels | undefined, threads = 1): Im2col {
+  if (native === undefined) return { im2col, col2im, transpose2d: transpose2dJs };
+  const convDirect = native.convDirect;
+  const perm = Int32Array.from([1, 0]);
   return {
     im2col: (x, g, n0, count, cols) => native.im2col(x, geometryVector(g), n0, count, cols),
     col2im: (cols, g, n0, count, dx) => native.col2im(cols, geometryVector(g), n0, count, dx),
+    transpose2d: (src, rows, cols, dst) => native.transpose(src, dst, Int32Array.from([rows, cols]), perm),
+    ...(convDirect === undefined
+      ? {}
+      : {
+          direct: (mode, g, batch, outChannels, a, b, out) =>
+            convDirect(mode, geometryVector(g, batch, outChannels), a, b, out, threads),
+        }),
   };
 }
 
@@ -73,6 +162,17 @@ let scratch = new Float32Array(0);
 function scratchOf(n: number): Float32Array {
   if (scratch.length < n) scratch = new Float32Array(n);
   return scratch.subarray(0, n);
+}
+
+/** A second scratch buffer (the transposed GEMM output), alongside `scratchOf`'s im2col matrix. */
+let scratchT = new Float32Array(0);
+function scratchTOf(n: number): Float32Array {
+  if (scratchT.length < n) scratchT = new Float32Array(n);
+  return scratchT.subarray(0, n);
+}
+
+function transpose2dJs(src: Float32Array, rows: number, cols: number, dst: Float32Array): void {
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) dst[c * rows + r] = src[r * cols + c]!;
 }
 
 function f32(backend: CpuBackendLike, t: TensorInfo): Float32Array | undefined {
@@ -267,6 +367,17 @@ function geometry(info: Conv2DInfo): ConvGeometry {
   };
 }
 
+/**
+ * Whether the im2col GEMMs compute the transposed product (yᵀ = Wᵀ·colsᵀ, dWᵀ = dyᵀ·cols: the few
+ * output channels as sgemm's M, the many pixels as its N) and transpose the small result back.
+ * With OpenBLAS on 2 threads that layout splits far better (LeNet conv2, batch 256, whole
+ * forward incl. im2col: 8.6–9.2 → 6.8–7.1 ms; the sgemm alone 5.1 → 2.6 ms); on 1 thread the
+ * plain layout is faster (sgemm 3.3 vs 3.8 ms, and no transpose), so it is used there.
+ */
+function outputMajorGemm(blas: OpenBlas): boolean {
+  return blas.getThreads() > 1;
+}
+
 /** A 1×1, stride-1, unpadded convolution is a plain matmul over pixels: no im2col needed. */
 function isPointwise(g: ConvGeometry): boolean {
   return (
@@ -308,12 +419,22 @@ function conv2dForward(blas: OpenBlas, ic: Im2col, x: Float32Array, w: Float32Ar
     blas.sgemm(false, false, N * P, O, K, 1, x, K, w, O, 0, y, O);
     return y;
   }
+  if (tryDirect(ic, 0, g, N, O, x, w, y)) return y;
+  const transposed = outputMajorGemm(blas);
   const chunk = imagesPerChunk(g, N);
   for (let n0 = 0; n0 < N; n0 += chunk) {
     const count = Math.min(chunk, N - n0);
-    const cols = scratchOf(count * P * K);
+    const rows = count * P;
+    const cols = scratchOf(rows * K);
     ic.im2col(x, g, n0, count, cols);
-    blas.sgemm(false, false, count * P, O, K, 1, cols, K, w, O, 0, y.subarray(n0 * P * O, (n0 + count) * P * O), O);
+    const out = y.subarray(n0 * P * O, (n0 + count) * P * O);
+    if (!transposed) {
+      blas.sgemm(false, false, rows, O, K, 1, cols, K, w, O, 0, out, O);
+    } else {
+      const yT = scratchTOf(O * rows);
+      blas.sgemm(true, true, O, rows, K, 1, w, O, cols, K, 0, yT, rows);
+      ic.transpose2d(yT, O, rows, out);
+    }
   }
   return y;
 }
@@ -410,6 +531,8 @@ export function makeConv2DBackpropInput(
       // dx = 0 exactly (see zeroProduct)
     } else if (isPointwise(g)) {
       blas.sgemm(false, true, N * P, K, O, 1, dyv, O, wv, O, 0, dx, K);
+    } else if (tryDirect(ic, 2, g, N, O, dyv, wv, dx)) {
+      // direct convolution wrote every entry of dx
     } else {
       const chunk = imagesPerChunk(g, N);
       for (let n0 = 0; n0 < N; n0 += chunk) {
@@ -447,28 +570,22 @@ export function makeConv2DBackpropFilter(
     if (N * P > 0 && !zeroProduct(dyv, xv)) {
       if (isPointwise(g)) {
         blas.sgemm(true, false, K, O, N * P, 1, xv, K, dyv, O, 0, dw, O);
+      } else if (tryDirect(ic, 1, g, N, O, xv, dyv, dw)) {
+        // direct convolution summed dW over the batch
       } else {
+        const transposed = outputMajorGemm(blas);
+        const dwT = transposed ? new Float32Array(O * K) : dw;
         const chunk = imagesPerChunk(g, N);
         for (let n0 = 0; n0 < N; n0 += chunk) {
           const count = Math.min(chunk, N - n0);
           const cols = scratchOf(count * P * K);
           ic.im2col(xv, g, n0, count, cols);
-          blas.sgemm(
-            true,
-            false,
-            K,
-            O,
-            count * P,
-            1,
-            cols,
-            K,
-            dyv.subarray(n0 * P * O, (n0 + count) * P * O),
-            O,
-            n0 === 0 ? 0 : 1,
-            dw,
-            O,
-          );
+          const dyChunk = dyv.subarray(n0 * P * O, (n0 + count) * P * O);
+          const beta = n0 === 0 ? 0 : 1;
+          if (transposed) blas.sgemm(true, false, O, K, count * P, 1, dyChunk, O, cols, K, beta, dwT, K);
+          else blas.sgemm(true, false, K, O, count * P, 1, cols, K, dyChunk, O, beta, dw, O);
         }
+        if (transposed) ic.transpose2d(dwT, O, K, dw);
       }
     }
     return backend.makeTensorInfo(info.filterShape, 'float32', dw);
