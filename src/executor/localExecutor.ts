@@ -115,16 +115,18 @@ export async function runPlanLocally(plan: Plan, store: ArtifactStore, options: 
         log: (m: string) => listeners.get(node.name)?.log(m),
         wait: (w: string) => listeners.get(node.name)?.wait(w),
       };
-      const outcome =
-        pool === undefined || !isPortableStageKind(node.kind)
-          ? await executeStageInstance(node, store, { ...payload, ...events, onWait: events.wait })
-          : await pool.run({ payload, store: store.root }, events).catch((e: unknown): InstanceOutcome => ({
-              status: 'failed',
-              key: node.key,
-              seconds: 0,
-              artifacts: store.dir(node.key),
-              error: e instanceof Error ? e.message : String(e),
-            }));
+      // Threads compute; an instance already in the store (fast check) is confirmed cached right here.
+      const inline =
+        pool === undefined || !isPortableStageKind(node.kind) || (!payload.force && store.verify(node.key, 'fast').ok);
+      const outcome = inline
+        ? await executeStageInstance(node, store, { ...payload, ...events, onWait: events.wait })
+        : await pool.run({ payload, store: store.root }, events).catch((e: unknown): InstanceOutcome => ({
+            status: 'failed',
+            key: node.key,
+            seconds: 0,
+            artifacts: store.dir(node.key),
+            error: e instanceof Error ? e.message : String(e),
+          }));
       if (outcome.status === 'failed' && options.keepGoing !== true && stopReason === undefined)
         stopReason = `the run stopped after ${node.name} failed (use --keep-going to continue)`;
       return outcome;
