@@ -61,7 +61,7 @@ test('1, 2 and 3 workers give the in-thread products (Hess·v, G·v, H·v, gradi
       assertProbesAgree(await all(par), expected, `${workers} workers`);
       // every batch ran exactly once per product, somewhere
       const evals = await par.operator('ggn').batchEvaluations();
-      assert.equal(evals, 5 * Math.ceil(23 / 4)); // hessian, ggn, residual, gradient, cotangents: each batch once, somewhere
+      assert.equal(evals, 7 * Math.ceil(23 / 4)); // hessian, ggn, residual, a block of 2, gradient, cotangents: each batch once per vector, somewhere
     } finally {
       await par.close();
     }

@@ -86,9 +86,9 @@ for (const net of NETS) {
         assert.ok(pids.every(alive) && !pids.includes(process.pid));
         const got = await all(par);
         assertProbesAgree(got, expected, `${processes} processes`);
-        // each product ran every batch exactly once, in some shard process (not in this one)
+        // each product ran every batch exactly once per vector, in some shard process (not in this one)
         const batches = Math.ceil(net.samples / net.batchSize);
-        assert.equal(await par.operator('ggn').batchEvaluations(), 5 * batches);
+        assert.equal(await par.operator('ggn').batchEvaluations(), 7 * batches);
       } finally {
         await par.close();
       }

@@ -17,7 +17,7 @@ export type ProductProbe = Record<string, Float64Array>;
 
 /**
  * Every full-data product of a curvature session at fixed seeded inputs (one v, `cotangentSets`
- * cotangent sets): Hess·v, G·v, H·v, gradient, logits and each weighted cotangent product. Sessions
+ * cotangent sets): Hess·v, G·v, H·v, H·[w v] as a block, gradient, logits and each weighted cotangent product. Sessions
  * over the same problem, however their products are split, must give the same probe.
  */
 export function productProbe(
@@ -28,6 +28,7 @@ export function productProbe(
 ): (c: Curvature) => Promise<ProductProbe> {
   const rng = new Rng(2);
   const v = Float64Array.from({ length: size }, () => rng.normal());
+  const w = Float64Array.from({ length: size }, () => rng.normal());
   const cot = Array.from({ length: cotangentSets }, () => Float64Array.from({ length: samples * classes }, () => rng.normal()));
   return async (c) => {
     const cotangents = await c.weightedCotangentProduct(cot);
@@ -35,10 +36,13 @@ export function productProbe(
       hessian: await c.operator('hessian').matvec(v),
       ggn: await c.operator('ggn').matvec(v),
       residual: await c.operator('residual').matvec(v),
+      // a block of two (SLQ's lockstep start vectors): each vector's product as if alone
+      ...Object.fromEntries((await c.operator('residual').matmat([w, v])).map((p, k) => [`residualBlock${k}`, p])),
       gradient: await c.fullGradient(),
       logits: await c.perSampleLogits(),
     };
     cotangents.forEach((p, k) => (out[`cotangent${k}`] = p));
+    assert.ok(maxRelativeDifference(out.residualBlock1!, out.residual!) <= 1e-12, 'a vector in a block = the same vector alone');
     return out;
   };
 }

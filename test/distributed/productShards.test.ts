@@ -108,7 +108,7 @@ test(
         assert.equal(par.workers, shards);
         const got = await all(par);
         assertProbesAgree(got, expected, `${shards} shards over Redis`);
-        assert.equal(await par.operator('ggn').batchEvaluations(), 5 * Math.ceil(SAMPLES / 4));
+        assert.equal(await par.operator('ggn').batchEvaluations(), 7 * Math.ceil(SAMPLES / 4));
       } finally {
         await par.close();
       }
