@@ -107,7 +107,7 @@ async function runBackend(choice: BackendChoice): Promise<void> {
           ? () => bc.hessianVectorSums(batch, vts.slice(0, k))
           : p === 'ggn'
             ? () => bc.ggnVectorSums(batch, vts.slice(0, k))
-            : () => bc.hessianAndGgnVectorSums(batch, vts.slice(0, k));
+            : () => bc.residualVectorSums(batch, vts.slice(0, k));
     for (const p of PRODUCTS)
       for (const k of p === 'gradient' ? [1] : BLOCKS) {
         const run = perBatch(p, k);
@@ -162,7 +162,7 @@ async function runBackend(choice: BackendChoice): Promise<void> {
         for (const b of batches) {
           if (p === 'hessian') bc.hessianVectorSum(b, vt2);
           else if (p === 'ggn') bc.ggnVectorSum(b, vt2);
-          else bc.hessianAndGgnVectorSum(b, vt2);
+          else bc.residualVectorSums(b, [vt2]);
         }
       };
       const cells: string[] = [];

@@ -111,6 +111,36 @@ export class BatchCurvature {
   }
 
   /**
+   * Σ_i Σ_c r_ic ∇²z_ic v_k for each v_k: the residual H = Hess − G (math.md §1) directly, with
+   * r_i = ∂ℓ_i/∂z_i frozen at the current logits. g(θ) = Σ_i J_i(θ)ᵀ r_i equals the gradient at θ, and
+   * its derivative along v is H v: the loss's own curvature Q never enters, so this costs what
+   * Hess·v costs (one recorded forward and backward pass per block, one back-propagation per vector)
+   * instead of Hess·v plus a G·v VJP, and no Hess v − G v cancellation happens.
+   */
+  residualVectorSums(batch: Batch, vs: readonly (readonly tf.Tensor[])[]): Float32Array[] {
+    if (!this.shareForward || !canRecordTape()) {
+      // tf.grads refuses parameters g does not depend on (the last layer's bias: r is frozen), so here Hess v − G v.
+      const { hessian, ggn } = this.hessianAndGgnVectorSums(batch, vs);
+      return hessian.map((h, k) => h.map((hi, i) => hi - ggn[k]![i]!));
+    }
+    this.evaluations += vs.length;
+    return tidyArrays(() => {
+      const { x, labels } = this.#inputs(batch);
+      const lossGradient = tf.grad((z: tf.Tensor) => this.#lossSum(z as tf.Tensor2D, labels));
+      const grad = tf.grads((...theta: tf.Tensor[]) => {
+        const z = this.#logits(theta, x);
+        return tf.sum(tf.mul(z, detached(lossGradient(detached(z)))));
+      });
+      const { tape, result: g } = RecordedTape.record(() => grad([...this.#params]));
+      try {
+        return vs.map((v) => tidyArrays(() => flattenToFloat32(tape.gradients(this.#params, g, v), this.size)));
+      } finally {
+        tape.release();
+      }
+    });
+  }
+
+  /**
    * Σ_i J_iᵀ Q_i J_i v_k for each v_k (Gauss–Newton): J v by the double-VJP trick
    * J v = ∇_u[(Jᵀu)·v] at u = 0, w_i = Q_i (J v)_i in logit space, then one VJP Σ_i J_iᵀ w_i.
    * With the recorded tape the forward pass and Jᵀu run once for all vectors; each vector costs
@@ -266,6 +296,11 @@ export class BatchCurvature {
     const pu = tf.mul(p, u);
     return tf.sub(pu, tf.mul(p, tf.sum(pu, 1, true)));
   }
+}
+
+/** A copy of t's values with no link to the computation that made it (tfjs has no stop-gradient op). */
+function detached(t: tf.Tensor): tf.Tensor {
+  return tf.tensor(t.dataSync(), t.shape, 'float32');
 }
 
 /** Σ_k ⟨a_k, b_k⟩ over matching lists of tensors. */

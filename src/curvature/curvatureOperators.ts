@@ -63,7 +63,7 @@ export type CurvatureKind =
   | 'hessian'
   /** G = (1/N) Σ_i J_iᵀ Q_i J_i (Gauss–Newton, PSD). */
   | 'ggn'
-  /** H = Hess − G (residual, indefinite). */
+  /** H = Hess − G = (1/N) Σ_i Σ_c r_ic ∇²z_ic, r_i = ∂ℓ_i/∂z_i (residual, indefinite). */
   | 'residual';
 
 export const CURVATURE_KINDS: readonly CurvatureKind[] = ['hessian', 'ggn', 'residual'];
@@ -156,6 +156,11 @@ export class Curvature {
     return this.#mean({ kind: 'ggn', vectors: this.#vectors(vs, 'ggn matvec') });
   }
 
+  /** H v_k = (Hess − G) v_k for a block of vectors, directly: (1/N) Σ_i Σ_c r_ic ∇²z_ic v_k (as costly as Hess v). */
+  async residualVectors(vs: readonly Float64Array[]): Promise<Float64Array[]> {
+    return this.#mean({ kind: 'residual', vectors: this.#vectors(vs, 'residual matvec') });
+  }
+
   /** Hess v_k and G v_k for a block of vectors, from one pass per batch. */
   async hessianAndGgnVectors(vs: readonly Float64Array[]): Promise<{ hessian: Float64Array[]; ggn: Float64Array[] }> {
     const all = await this.#mean({ kind: 'hessian+ggn', vectors: this.#vectors(vs, 'residual matvec') });
@@ -218,18 +223,12 @@ export class Curvature {
       products += vs.length;
       if (kind === 'hessian') return this.hessianVectors(vs);
       if (kind === 'ggn') return this.ggnVectors(vs);
-      const { hessian, ggn } = await this.hessianAndGgnVectors(vs);
-      hessian.forEach((h, k) => {
-        const g = ggn[k]!;
-        for (let i = 0; i < h.length; i++) h[i]! -= g[i]!;
-      });
-      return hessian;
+      return this.residualVectors(vs);
     };
-    const vectorLength = kind === 'residual' ? 'residual matvec' : `${kind} matvec`;
     // Concurrent matvecs (SLQ's start vectors in lockstep) share each batch's forward pass.
     const coalesced = coalescedMatvec(matmat, this.#maxBlock);
     const matvec = async (v: Float64Array): Promise<Float64Array> => {
-      this.#vectors([v], vectorLength); // a wrong length fails the caller now, not the whole block
+      this.#vectors([v], `${kind} matvec`); // a wrong length fails the caller now, not the whole block
       return coalesced(v);
     };
     const engine = this.#engine;
@@ -264,7 +263,7 @@ export async function ggnOperator(problem: CurvatureProblem): Promise<CurvatureO
   return (await Curvature.open(problem)).operator('ggn');
 }
 
-/** H = Hess − G as an operator, both from one pass per batch (opens its own session). */
+/** H = Hess − G as an operator, Σ_i Σ_c r_ic ∇²z_ic directly (opens its own session). */
 export async function residualOperator(problem: CurvatureProblem): Promise<CurvatureOperator> {
   return (await Curvature.open(problem)).operator('residual');
 }

@@ -15,6 +15,8 @@ export type ProductRequest =
   | { readonly kind: 'hessian'; readonly vectors: readonly Float32Array[] }
   /** [Σ_i J_iᵀQ_iJ_i v_1, …, Σ_i J_iᵀQ_iJ_i v_K] */
   | { readonly kind: 'ggn'; readonly vectors: readonly Float32Array[] }
+  /** [Σ_i Σ_c r_ic ∇²z_ic v_1, …]: the residual H = Hess − G directly (BatchCurvature.residualVectorSums) */
+  | { readonly kind: 'residual'; readonly vectors: readonly Float32Array[] }
   /** [Hess-sums for v_1..v_K, then G-sums for v_1..v_K], both from one pass per batch */
   | { readonly kind: 'hessian+ggn'; readonly vectors: readonly Float32Array[] }
   /** [Σ_i J_iᵀ u_i1, …, Σ_i J_iᵀ u_iK]; cotangents[k] is row-major [N, C] over the engine's samples */
@@ -63,6 +65,9 @@ export function accumulateOverSplit(
           break;
         case 'ggn':
           curvature.ggnVectorSums(b, vs).forEach((p, j) => add(j, p));
+          break;
+        case 'residual':
+          curvature.residualVectorSums(b, vs).forEach((p, j) => add(j, p));
           break;
         case 'hessian+ggn': {
           const r = curvature.hessianAndGgnVectorSums(b, vs);

@@ -58,6 +58,7 @@ for (const spec of TINY_NETWORKS) {
           hessian: bc.hessianVectorSum(batch, v),
           ggn: bc.ggnVectorSum(batch, v),
           both: bc.hessianAndGgnVectorSum(batch, v),
+          residual: bc.residualVectorSums(batch, [v])[0]!,
         };
       };
       const taped = run(true);
@@ -73,6 +74,9 @@ for (const spec of TINY_NETWORKS) {
         const e = relativeError(a, b);
         assert.ok(e <= 1e-6, `${name}: relative difference ${e}`);
       }
+      // H·v directly (frozen r) against Hess·v − G·v (plain tf.grads), up to the subtraction's float32 rounding
+      const e = relativeError(taped.residual, plain.residual);
+      assert.ok(e <= 1e-4, `H·v: relative difference ${e}`);
       tf.dispose([...v, ...params, ...buffers]);
     });
   }
@@ -107,9 +111,10 @@ for (const spec of TINY_NETWORKS) {
         hessian: bc.hessianVectorSums(batch, vs),
         ggn: bc.ggnVectorSums(batch, vs),
         both: bc.hessianAndGgnVectorSums(batch, vs),
+        residual: bc.residualVectorSums(batch, vs),
       };
       // recorded tape: one forward per block and product kind; plain tf.grads: one (or two) per vector
-      assert.equal(forwards, share ? 3 : 3 + 2 * 3 + 2 * 3, `forward passes with shareForward = ${share}`);
+      assert.equal(forwards, share ? 4 : 3 + 2 * 3 + 2 * 3 + 2 * 3, `forward passes with shareForward = ${share}`);
       vs.forEach((v, k) => {
         const both = bc.hessianAndGgnVectorSum(batch, v);
         for (const [name, a, b] of [
@@ -117,6 +122,7 @@ for (const spec of TINY_NETWORKS) {
           ['G·v', block.ggn[k]!, bc.ggnVectorSum(batch, v)],
           ['(Hess·v, G·v).hessian', block.both.hessian[k]!, both.hessian],
           ['(Hess·v, G·v).ggn', block.both.ggn[k]!, both.ggn],
+          ['H·v', block.residual[k]!, bc.residualVectorSums(batch, [v])[0]!],
         ] as const) {
           assert.equal(a.length, bc.size);
           assert.ok(relativeError(a, b) <= 1e-6, `${name}, vector ${k}, shareForward = ${share}: ${relativeError(a, b)}`);
