@@ -101,12 +101,7 @@ export class BatchCurvature {
           ),
         );
       }
-      const { tape, result: g } = RecordedTape.record(() => grad([...this.#params]));
-      try {
-        return vs.map((v) => tidyArrays(() => flattenToFloat32(tape.gradients(this.#params, g, v), this.size)));
-      } finally {
-        tape.release();
-      }
+      return this.#derivativesAlong(grad, vs);
     });
   }
 
@@ -131,12 +126,7 @@ export class BatchCurvature {
         const z = this.#logits(theta, x);
         return tf.sum(tf.mul(z, detached(lossGradient(detached(z)))));
       });
-      const { tape, result: g } = RecordedTape.record(() => grad([...this.#params]));
-      try {
-        return vs.map((v) => tidyArrays(() => flattenToFloat32(tape.gradients(this.#params, g, v), this.size)));
-      } finally {
-        tape.release();
-      }
+      return this.#derivativesAlong(grad, vs);
     });
   }
 
@@ -213,6 +203,19 @@ export class BatchCurvature {
       }
     });
     return { hessian, ggn };
+  }
+
+  /**
+   * ∂(g(θ)·v_k)/∂θ for each v_k, g parameter-shaped: g's computation (forward and backward pass) is
+   * recorded ONCE, then each vector costs one back-propagation through the record, seeded with v_k at g.
+   */
+  #derivativesAlong(g: (theta: tf.Tensor[]) => tf.Tensor[], vs: readonly (readonly tf.Tensor[])[]): Float32Array[] {
+    const { tape, result } = RecordedTape.record(() => g([...this.#params]));
+    try {
+      return vs.map((v) => tidyArrays(() => flattenToFloat32(tape.gradients(this.#params, result, v), this.size)));
+    } finally {
+      tape.release();
+    }
   }
 
   /**

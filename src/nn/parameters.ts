@@ -105,39 +105,36 @@ export function shapeSize(shape: readonly number[]): number {
   return shape.reduce((a, b) => a * b, 1);
 }
 
-/** Converts a tensor's data from specpipe's tfjs layout to PyTorch layout (row-major both). */
-export function toTorchLayout(entry: TensorEntry, data: Float32Array): Float32Array {
-  if (entry.layout === 'same') return Float32Array.from(data);
+/**
+ * Calls f(tfjs index, PyTorch index) for every scalar of a 'linear' ([in, out] ↔ [out, in]) or 'conv'
+ * ([kh, kw, in, out] ↔ [out, in, kh, kw]) entry, both row-major.
+ */
+function forEachLayoutIndex(entry: TensorEntry, f: (tfjs: number, torch: number) => void): void {
   if (entry.layout === 'linear') {
     const [inF, outF] = entry.shape as [number, number];
-    const out = new Float32Array(data.length);
-    for (let i = 0; i < inF; i++) for (let o = 0; o < outF; o++) out[o * inF + i] = data[i * outF + o]!;
-    return out;
+    for (let i = 0; i < inF; i++) for (let o = 0; o < outF; o++) f(i * outF + o, o * inF + i);
+    return;
   }
   const [kh, kw, ci, co] = entry.shape as [number, number, number, number];
-  const out = new Float32Array(data.length);
   for (let y = 0; y < kh; y++)
     for (let x = 0; x < kw; x++)
       for (let i = 0; i < ci; i++)
-        for (let o = 0; o < co; o++) out[((o * ci + i) * kh + y) * kw + x] = data[((y * kw + x) * ci + i) * co + o]!;
+        for (let o = 0; o < co; o++) f(((y * kw + x) * ci + i) * co + o, ((o * ci + i) * kh + y) * kw + x);
+}
+
+/** Converts a tensor's data from specpipe's tfjs layout to PyTorch layout (row-major both). */
+export function toTorchLayout(entry: TensorEntry, data: Float32Array): Float32Array {
+  if (entry.layout === 'same') return Float32Array.from(data);
+  const out = new Float32Array(data.length);
+  forEachLayoutIndex(entry, (tfjs, torch) => (out[torch] = data[tfjs]!));
   return out;
 }
 
 /** Converts PyTorch-layout data (row-major over `entry.torchShape`) to specpipe's tfjs layout. */
 export function fromTorchLayout(entry: TensorEntry, data: Float32Array): Float32Array {
   if (entry.layout === 'same') return Float32Array.from(data);
-  if (entry.layout === 'linear') {
-    const [inF, outF] = entry.shape as [number, number];
-    const out = new Float32Array(data.length);
-    for (let i = 0; i < inF; i++) for (let o = 0; o < outF; o++) out[i * outF + o] = data[o * inF + i]!;
-    return out;
-  }
-  const [kh, kw, ci, co] = entry.shape as [number, number, number, number];
   const out = new Float32Array(data.length);
-  for (let y = 0; y < kh; y++)
-    for (let x = 0; x < kw; x++)
-      for (let i = 0; i < ci; i++)
-        for (let o = 0; o < co; o++) out[((y * kw + x) * ci + i) * co + o] = data[((o * ci + i) * kh + y) * kw + x]!;
+  forEachLayoutIndex(entry, (tfjs, torch) => (out[tfjs] = data[torch]!));
   return out;
 }
 

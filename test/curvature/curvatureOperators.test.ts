@@ -9,7 +9,7 @@ import { Rng } from '../../src/util/random.js';
 import { selectSamples } from '../../src/data/batches.js';
 import { referenceProducts, ReferenceCurvature, type ReferenceProblem } from '../reference/referenceCurvature.js';
 import type { TinyNetSpec } from '../reference/tinyNetSpec.js';
-import { TINY_NETWORKS, buildTinyNetwork, randomSplit, toNhwc } from './tinyNetworks.js';
+import { TINY_NETWORKS, buildTinyNetwork, countingForwards, randomSplit, toNhwc } from './tinyNetworks.js';
 import { slqDensity } from '../../src/linalg/slq.js';
 
 /**
@@ -209,19 +209,12 @@ test('operator arguments are checked, naming the value', async () => {
 test("SLQ's start vectors advance in lockstep: the operator answers them in blocks sharing each batch's forward pass, same spectrum", async () => {
   const spec = TINY_NETWORKS[1]!;
   const network = buildTinyNetwork(spec);
-  let forwards = 0;
-  const counting = {
-    ...network,
-    forward: (...args: Parameters<typeof network.forward>) => {
-      forwards++;
-      return network.forward(...args);
-    },
-  };
+  const counting = countingForwards(network);
   const { params, buffers } = network.init(11);
   const data = randomSplit(spec, SAMPLES, 5);
   const batches = Math.ceil(SAMPLES / BATCH);
   const curvature = await Curvature.open({
-    network: counting,
+    network: counting.network,
     params,
     buffers,
     data,
@@ -233,12 +226,12 @@ test("SLQ's start vectors advance in lockstep: the operator answers them in bloc
   const measures = [];
   for (const concurrentStartVectors of [1, 4]) {
     const op = curvature.operator('hessian');
-    forwards = 0;
+    counting.forwards = 0;
     const s = await slqDensity(op, { steps, startVectors: 4, seed: 2, concurrentStartVectors });
     assert.equal(op.products, 4 * steps, `${concurrentStartVectors} at once: one product per Lanczos step`);
     // 4 runs at once, blocks of at most 3: 2 block products per step (3 + 1 vectors), one forward per batch each
     assert.equal(
-      forwards,
+      counting.forwards,
       (concurrentStartVectors === 1 ? 4 * steps : 2 * steps) * batches,
       `forward passes, ${concurrentStartVectors} at once`,
     );

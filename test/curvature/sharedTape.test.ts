@@ -8,7 +8,7 @@ import { RecordedTape, canRecordTape, sharedTapeAvailable } from '../../src/curv
 import { unflattenParameters } from '../../src/curvature/flatParameters.js';
 import { sliceBatch } from '../../src/data/batches.js';
 import { Rng } from '../../src/util/random.js';
-import { TINY_NETWORKS, buildTinyNetwork, randomSplit } from './tinyNetworks.js';
+import { TINY_NETWORKS, buildTinyNetwork, countingForwards, randomSplit } from './tinyNetworks.js';
 
 /**
  * The recorded-tape products (src/curvature/sharedTape.ts: G·v's VJP reuses the J·v forward pass;
@@ -85,17 +85,10 @@ for (const spec of TINY_NETWORKS) {
 for (const spec of TINY_NETWORKS) {
   test(`${spec.name}: a block of 3 vectors = 3 single products, with ONE forward pass for the block`, () => {
     const network = buildTinyNetwork(spec);
-    let forwards = 0;
-    const counting = {
-      ...network,
-      forward: (...args: Parameters<typeof network.forward>) => {
-        forwards++;
-        return network.forward(...args);
-      },
-    };
+    const counting = countingForwards(network);
     const { params, buffers } = network.init(5);
     const batch = sliceBatch(randomSplit(spec, 6, 2), 0, 6);
-    const bc = new BatchCurvature(counting, params, buffers, 'cross-entropy');
+    const bc = new BatchCurvature(counting.network, params, buffers, 'cross-entropy');
     const rng = new Rng(8);
     const vs = [0, 1, 2].map(() =>
       unflattenParameters(
@@ -106,7 +99,7 @@ for (const spec of TINY_NETWORKS) {
     const tensors = tf.memory().numTensors;
     for (const share of [true, false]) {
       bc.shareForward = share;
-      forwards = 0;
+      counting.forwards = 0;
       const block = {
         hessian: bc.hessianVectorSums(batch, vs),
         ggn: bc.ggnVectorSums(batch, vs),
@@ -114,7 +107,7 @@ for (const spec of TINY_NETWORKS) {
         residual: bc.residualVectorSums(batch, vs),
       };
       // recorded tape: one forward per block and product kind; plain tf.grads: one (or two) per vector
-      assert.equal(forwards, share ? 4 : 3 + 2 * 3 + 2 * 3 + 2 * 3, `forward passes with shareForward = ${share}`);
+      assert.equal(counting.forwards, share ? 4 : 3 + 2 * 3 + 2 * 3 + 2 * 3, `forward passes with shareForward = ${share}`);
       vs.forEach((v, k) => {
         const both = bc.hessianAndGgnVectorSum(batch, v);
         for (const [name, a, b] of [

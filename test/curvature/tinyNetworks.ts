@@ -199,3 +199,18 @@ export const TINY_NETWORKS: readonly TinyNetSpec[] = [
     layers: [{ op: 'flatten' }, { op: 'dense', out: 6 }, { op: 'bn' }, { op: 'tanh' }, { op: 'dense', out: 4 }],
   },
 ];
+
+/** The network with a spy on `forward`: `forwards` counts the forward passes run since the last reset. */
+export function countingForwards(network: Network): { network: Network; forwards: number } {
+  const spy = {
+    forwards: 0,
+    network: {
+      ...network,
+      forward: (...args: Parameters<Network['forward']>) => {
+        spy.forwards++;
+        return network.forward(...args);
+      },
+    },
+  };
+  return spy;
+}

@@ -179,27 +179,15 @@ export function poolGeometry(info: PoolInfo): Int32Array {
   ]);
 }
 
-function maxPool(native: NativeKernels): ElementwiseKernelMaker {
+/** MaxPool or AvgPool (max, or mean of each window's in-bounds pixels) through the given native pooling. */
+function forwardPool(pool: NativeKernels['maxPool'] | NativeKernels['avgPool']): ElementwiseKernelMaker {
   return (stock) => (args) => {
     const x = args.inputs.x;
     const xv = f32(args.backend, x);
     const info = x === undefined ? undefined : poolInfo(x, args.attrs ?? {});
     if (x === undefined || xv === undefined || info === undefined) return stock(args);
     const y = outputArray(util.sizeFromShape(info.outShape));
-    native.maxPool(xv, poolGeometry(info), y);
-    return args.backend.makeTensorInfo(info.outShape, 'float32', y);
-  };
-}
-
-/** AvgPool: mean of each window's in-bounds pixels. */
-function avgPool(native: NativeKernels): ElementwiseKernelMaker {
-  return (stock) => (args) => {
-    const x = args.inputs.x;
-    const xv = f32(args.backend, x);
-    const info = x === undefined ? undefined : poolInfo(x, args.attrs ?? {});
-    if (x === undefined || xv === undefined || info === undefined) return stock(args);
-    const y = outputArray(util.sizeFromShape(info.outShape));
-    native.avgPool(xv, poolGeometry(info), y);
+    pool(xv, poolGeometry(info), y);
     return args.backend.makeTensorInfo(info.outShape, 'float32', y);
   };
 }
@@ -338,9 +326,9 @@ export function elementwiseKernelMakers(
   for (const [name, op] of Object.entries(BINARY_OPS)) kernels[name] = binary(impl, op);
   kernels.Sum = sum(impl);
   kernels.Mean = sum(impl, true);
-  kernels.MaxPool = maxPool(impl);
+  kernels.MaxPool = forwardPool((x, g, y) => impl.maxPool(x, g, y));
   kernels.MaxPoolGrad = maxPoolGrad(impl, nativeLibrary);
-  kernels.AvgPool = avgPool(impl);
+  kernels.AvgPool = forwardPool((x, g, y) => impl.avgPool(x, g, y));
   kernels.AvgPoolGrad = avgPoolGrad(impl);
   kernels.Transpose = transpose(impl);
   if (only === undefined) return kernels;
