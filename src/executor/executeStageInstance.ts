@@ -10,7 +10,8 @@ import {
   type StageProgress,
   type UpstreamArtifact,
 } from '../stages/registry.js';
-import type { PlanNode, PlanUpstream } from '../pipeline/plan.js';
+import type { PlanNode } from '../pipeline/plan.js';
+import { ancestorArtifacts, upstreamArtifact } from './resolveUpstream.js';
 import type { InstanceStatus } from '../store/runRecord.js';
 
 export interface InstanceOutcome {
@@ -53,27 +54,6 @@ function specpipeVersion(): string {
     packageVersion = 'unknown';
   }
   return packageVersion;
-}
-
-function upstreamArtifact(store: ArtifactStore, u: PlanUpstream, verify: VerifyMode, of: string): UpstreamArtifact {
-  const v = store.verify(u.key, verify);
-  if (!v.ok) {
-    throw new SpecpipeError(
-      'upstream-missing',
-      `${of}: upstream artifact ${u.name} (${u.key.slice(0, 12)}) is not usable: ${v.reason}`,
-    );
-  }
-  return {
-    stage: u.stage,
-    name: u.name,
-    kind: u.kind,
-    key: u.key,
-    matrix: u.matrix,
-    coords: u.coords,
-    params: v.manifest.params,
-    dir: store.dir(u.key),
-    manifest: v.manifest,
-  };
 }
 
 /**
@@ -151,6 +131,7 @@ export async function executeStageInstance(
     const gathered: Record<string, UpstreamArtifact[]> = {};
     for (const [g, list] of Object.entries(node.gather))
       gathered[g] = list.map((u) => upstreamArtifact(store, u, verify, node.name));
+    const ancestors = ancestorArtifacts(store, [...Object.values(needs), ...Object.values(gathered).flat()], verify, node.name);
 
     outDir = store.tempDir(node.key);
     const started = new Date();
@@ -159,6 +140,7 @@ export async function executeStageInstance(
       instance: { stage: node.stage, name: node.name, key: node.key, matrix: node.matrix, coords: node.coords },
       needs,
       gathered,
+      ancestors,
       outDir: outDir,
       seed: node.seed,
       backend,

@@ -37,3 +37,11 @@ export function loadSchema(relative: string): Record<string, unknown> {
     );
   }
 }
+
+/** The defaults a kind's params schema declares, by param name (schemas/<relative>). */
+export function schemaDefaults(relative: string): Readonly<Record<string, unknown>> {
+  const props = (loadSchema(relative)['properties'] ?? {}) as Record<string, { default?: unknown }>;
+  const out: Record<string, unknown> = {};
+  for (const [name, p] of Object.entries(props)) if (p.default !== undefined) out[name] = p.default;
+  return out;
+}

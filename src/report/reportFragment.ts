@@ -81,3 +81,24 @@ export function tagsFromCoords(
     ...(samplesPerClass !== undefined && { samplesPerClass }),
   };
 }
+
+/** Per-epoch metrics as the report's training curves read them (src/train/sgd.ts EpochMetrics). */
+interface EpochRow {
+  readonly epoch: number;
+  readonly trainLoss: number;
+  readonly trainAcc: number;
+  readonly testLoss: number;
+  readonly testAcc: number;
+}
+
+/** The report's training curves: loss and accuracy per epoch on train, and on test where it was evaluated. */
+export function trainingCurvesFragment(history: readonly EpochRow[], tags: SeriesTags): ReportFragment {
+  return {
+    training: history.flatMap((m) => [
+      { ...tags, epoch: m.epoch, split: 'train' as const, loss: m.trainLoss, accuracy: m.trainAcc },
+      ...(Number.isNaN(m.testLoss)
+        ? []
+        : [{ ...tags, epoch: m.epoch, split: 'test' as const, loss: m.testLoss, accuracy: m.testAcc }]),
+    ]),
+  };
+}

@@ -1,11 +1,18 @@
-import { getStageKind, markPortableStageKinds, registerLazyStageKind, registerStageKind, type StageKind } from './registry.js';
-import { dataFashionMnistStage, dataMnistStage, dataTensorsStage } from './dataStages.js';
-import { trainSgdStage } from './trainStage.js';
-import { spectrumSlqStage } from './spectrumStage.js';
-import { dataCifar100Stage, dataCifar10Stage, dataImageFolderStage } from './imageDataStages.js';
+import { getStageKind, markPortableStageKinds, registerStageKind, type StageKind } from './registry.js';
+import { dataFashionMnistStage, dataMnistStage, dataTensorsStage } from './data/kinds.js';
+import { dataCifar100Stage, dataCifar10Stage, dataImageFolderStage } from './data/imageKinds.js';
+import { trainSgdStage } from './train-sgd/kind.js';
+import { spectrumSlqStage } from './spectrum-slq/kind.js';
+import { decomposeClassGradientsStage } from './decompose-class-gradients/kind.js';
+import { embedTsneStage, embedUmapStage } from './embed/kinds.js';
+import { reportHtmlStage } from './report-html/kind.js';
 
-/** Built-in kinds. Their heavy modules (tfjs, data loaders) are imported inside `run`, so planning stays fast. */
-const BUILTIN: StageKind[] = [
+/**
+ * Built-in kinds, one folder each under src/stages/ (the data/* and embed/* groups share a folder:
+ * one artifact contract, kinds that differ by a source or a method). Their heavy modules (tfjs,
+ * data loaders, Arrow, Vega) are imported inside `run`, so planning stays fast.
+ */
+export const BUILTIN_STAGE_KINDS: readonly StageKind[] = [
   dataMnistStage,
   dataFashionMnistStage,
   dataTensorsStage,
@@ -14,20 +21,14 @@ const BUILTIN: StageKind[] = [
   dataImageFolderStage,
   trainSgdStage,
   spectrumSlqStage,
+  decomposeClassGradientsStage,
+  embedTsneStage,
+  embedUmapStage,
+  reportHtmlStage,
 ];
-
-/** Kinds from other layers whose modules import tfjs or the report renderer at load: imported when a pipeline uses them. */
-const LAZY: Record<string, () => Promise<StageKind>> = {
-  'decompose/class-gradients': async () =>
-    (await import('../decompose/decomposeStage.js')).decomposeClassGradientsStage as StageKind,
-  'embed/tsne': async () => (await import('../embed/embedStages.js')).embedTsneStage as StageKind,
-  'embed/umap': async () => (await import('../embed/embedStages.js')).embedUmapStage as StageKind,
-  'report/html': async () => (await import('../report/reportStage.js')).reportHtmlStage as StageKind,
-};
 
 /** Registers every built-in stage kind (idempotent). */
 export function registerBuiltinStageKinds(): void {
-  for (const k of BUILTIN) if (getStageKind(k.kind) === undefined) registerStageKind(k);
-  for (const [name, load] of Object.entries(LAZY)) registerLazyStageKind(name, load);
-  markPortableStageKinds([...BUILTIN.map((k) => k.kind), ...Object.keys(LAZY)]);
+  for (const k of BUILTIN_STAGE_KINDS) if (getStageKind(k.kind) === undefined) registerStageKind(k);
+  markPortableStageKinds(BUILTIN_STAGE_KINDS.map((k) => k.kind));
 }

@@ -1,16 +1,7 @@
 import { SpecpipeError } from '../util/errors.js';
-import type { Manifest } from '../store/manifest.js';
+import type { ArtifactRole, Manifest } from '../store/manifest.js';
 
-/** Role of an artifact file; `diff` and `report` find what to compare by role. */
-export type ArtifactRole =
-  /** Arrow table with Float64 columns `nodes` and `weights`: a spectral density as a discrete measure (SLQ's Gauss quadrature). */
-  | 'spectrum'
-  /** Arrow table of named columns (curves, per-class values, …). */
-  | 'table'
-  /** Network weights (safetensors) at some epoch. */
-  | 'checkpoint'
-  /** Anything else (JSON, text). */
-  | 'data';
+export type { ArtifactRole } from '../store/manifest.js';
 
 /** An upstream stage instance's finished artifact, as a stage sees it. */
 export interface UpstreamArtifact {
@@ -55,6 +46,12 @@ export interface StageContext<P = Record<string, unknown>> {
   readonly needs: Readonly<Record<string, UpstreamArtifact>>;
   /** Every instance of each `gather:` stage, in plan order. */
   readonly gathered: Readonly<Record<string, readonly UpstreamArtifact[]>>;
+  /**
+   * Every ancestor of the `needs:` artifacts (their upstream, and theirs, …), nearest first, each
+   * verified by the executor through the store. Typed readers (stages/<kind>/…Artifact.ts) find
+   * what they read here and in `needs`: a spectrum stage reads the dataset its train instance used.
+   */
+  readonly ancestors: readonly UpstreamArtifact[];
   /** Empty directory to write the artifact files into (a temp dir, renamed into place when `run` returns). */
   readonly outDir: string;
   /** Pipeline seed. */

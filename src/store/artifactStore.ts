@@ -15,7 +15,7 @@ import {
 } from 'node:fs';
 import { join, relative, resolve, sep } from 'node:path';
 import { SpecpipeError } from '../util/errors.js';
-import type { ArtifactRole } from '../stages/registry.js';
+import type { ArtifactRole } from './manifest.js';
 import { DEFAULT_STALE_MS, acquireLock, lockIsStale, lockOwner, tryLock, type HeldLock, type LockOptions } from './keyLock.js';
 import type { Manifest, ManifestFile } from './manifest.js';
 

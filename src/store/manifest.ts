@@ -1,5 +1,15 @@
 import type { KeyIngredients } from '../pipeline/stageKey.js';
-import type { ArtifactRole } from '../stages/registry.js';
+
+/** Role of an artifact file; `diff` and `report` find what to compare by role. */
+export type ArtifactRole =
+  /** Arrow table with Float64 columns `nodes` and `weights`: a spectral density as a discrete measure (SLQ's Gauss quadrature). */
+  | 'spectrum'
+  /** Arrow table of named columns (curves, per-class values, …). */
+  | 'table'
+  /** Network weights (safetensors) at some epoch. */
+  | 'checkpoint'
+  /** Anything else (JSON, text). */
+  | 'data';
 
 /** One file of an artifact, as recorded when it was committed. */
 export interface ManifestFile {

@@ -10,10 +10,12 @@ import { saveCheckpoint } from '../../src/nn/checkpoint.js';
 import type { ModelSpec } from '../../src/nn/network.js';
 import type { Manifest } from '../../src/store/manifest.js';
 import type { StageContext, UpstreamArtifact } from '../../src/stages/registry.js';
-import { decomposeClassGradientsStage, type DecomposeParams } from '../../src/decompose/decomposeStage.js';
+import { decomposeClassGradientsStage } from '../../src/stages/decompose-class-gradients/kind.js';
+import type { DecomposeParams } from '../../src/stages/decompose-class-gradients/params.js';
 import { loadMnist } from '../../src/data/mnist.js';
-import { DATASET_FILE, writeDatasetFile } from '../../src/stages/stageFiles.js';
-import { DECOMPOSITION_FILE, type DecompositionSummary } from '../../src/decompose/decomposeArtifact.js';
+import { writeDatasetArtifact } from '../../src/stages/data/datasetArtifact.js';
+import { DECOMPOSITION_FILE } from '../../src/stages/decompose-class-gradients/decompositionArtifact.js';
+import type { DecompositionSummary } from '../../src/decompose/decomposition.js';
 import { readClassGradients } from '../../src/decompose/classGradientsArrow.js';
 
 /**
@@ -24,6 +26,7 @@ import { readClassGradients } from '../../src/decompose/classGradientsArrow.js';
 function ctxFor(
   root: string,
   upstream: UpstreamArtifact,
+  ancestors: UpstreamArtifact[],
   params: DecomposeParams,
   coords: Record<string, unknown> = {},
 ): StageContext<DecomposeParams> {
@@ -34,6 +37,7 @@ function ctxFor(
     instance: { stage: 'decompose', name: 'decompose', key: 'k', matrix: coords, coords },
     needs: { train: upstream },
     gathered: {},
+    ancestors,
     outDir,
     seed: 0,
     backend: 'cpu',
@@ -50,7 +54,18 @@ test('decompose/class-gradients from a checkpoint and real MNIST digits (default
   const { params, buffers } = network.init(1);
   const dataDir = join(root, 'data-key');
   mkdirSync(dataDir);
-  await writeDatasetFile(join(dataDir, DATASET_FILE), loadMnist({ seed: 0, testPerClass: 20 }));
+  await writeDatasetArtifact(dataDir, loadMnist({ seed: 0, testPerClass: 20 }));
+  const data: UpstreamArtifact = {
+    stage: 'data',
+    name: 'data',
+    kind: 'data/mnist',
+    key: 'data-key',
+    matrix: {},
+    coords: {},
+    params: {},
+    dir: dataDir,
+    manifest: { upstream: {}, files: [], metrics: {} } as unknown as Manifest,
+  };
   const upDir = join(root, 'train-key');
   mkdirSync(upDir);
   for (const epoch of [0, 3])
@@ -83,14 +98,18 @@ test('decompose/class-gradients from a checkpoint and real MNIST digits (default
   };
 
   await assert.rejects(
-    () => decomposeClassGradientsStage.run(ctxFor(root, upstream, { checkpoint: 7 })),
+    () =>
+      decomposeClassGradientsStage.run(
+        ctxFor(root, upstream, [data], { split: 'train', trace_matvecs: 30, batch_size: 256, checkpoint: 7 }),
+      ),
     /with\.checkpoint is 7, but train saved epochs \[0, 3\]/,
   );
 
   const ctx = ctxFor(
     root,
     upstream,
-    { checkpoint: 0, classes: [0, 1, 7], trace_matvecs: 12, batch_size: 16 },
+    [data],
+    { split: 'train', checkpoint: 0, classes: [0, 1, 7], trace_matvecs: 12, batch_size: 16 },
     { train_per_class: 3 },
   );
   const result = await decomposeClassGradientsStage.run(ctx);

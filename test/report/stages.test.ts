@@ -10,10 +10,13 @@ import type { Manifest } from '../../src/store/manifest.js';
 import type { RunRecord } from '../../src/store/runRecord.js';
 import { writeArrowFile } from '../../src/store/arrowFile.js';
 import { registerSecondOrderGradients } from '../../src/curvature/secondOrderGradients.js';
-import { decomposeStageKind, type LoadedProblem } from '../../src/decompose/decomposeStage.js';
-import { CLASS_GRADIENTS_FILE, DECOMPOSITION_FILE, type DecompositionSummary } from '../../src/decompose/decomposeArtifact.js';
-import { embedTsneStage, embedUmapStage, EMBEDDING_FILE } from '../../src/embed/embedStages.js';
-import { reportHtmlStage, REPORT_DATA_FILE, REPORT_HTML_FILE } from '../../src/report/reportStage.js';
+import { decomposeStageKind, type LoadedProblem } from '../../src/stages/decompose-class-gradients/kind.js';
+import { CLASS_GRADIENTS_FILE, DECOMPOSITION_FILE } from '../../src/stages/decompose-class-gradients/decompositionArtifact.js';
+import type { DecompositionSummary } from '../../src/decompose/decomposition.js';
+import { embedTsneStage, embedUmapStage } from '../../src/stages/embed/kinds.js';
+import { EMBEDDING_FILE } from '../../src/stages/embed/embeddingArtifact.js';
+import { reportHtmlStage, REPORT_DATA_FILE, REPORT_HTML_FILE } from '../../src/stages/report-html/kind.js';
+import { newAjv } from '../../src/pipeline/ajvErrors.js';
 import { REPORT_FRAGMENT_FILE } from '../../src/report/reportFragment.js';
 import type { ReportData } from '../../src/report/reportData.js';
 import { reportCommand } from '../../src/cli/commands/report.js';
@@ -77,6 +80,7 @@ function context<P>(
     instance: { stage: name, name, key: `key-${name}`, matrix: coords, coords },
     needs,
     gathered,
+    ancestors: [],
     outDir,
     seed: 7,
     backend: 'cpu',
@@ -85,8 +89,11 @@ function context<P>(
   };
 }
 
-async function runKind<P>(kind: StageKind<P>, ctx: StageContext<P>) {
-  return (await kind.run(ctx)) ?? {};
+/** Runs a kind as the executor does: params validated against its schema, defaults filled. */
+async function runKind<P>(kind: StageKind<P>, ctx: StageContext<Partial<P>>) {
+  const params = structuredClone(ctx.params) as Record<string, unknown>;
+  assert.ok(newAjv().compile(kind.paramsSchema as Record<string, unknown>)(params), `${kind.kind} params are valid`);
+  return (await kind.run({ ...ctx, params: params as P })) ?? {};
 }
 
 test('decompose → embed (t-SNE, UMAP) → report/html stages, then `specpipe report RUN`', async () => {
@@ -238,8 +245,7 @@ test('decompose → embed (t-SNE, UMAP) → report/html stages, then `specpipe r
 });
 
 test('the four stage kinds register and their params schemas compile (ajv, defaults filled)', async () => {
-  const { newAjv } = await import('../../src/pipeline/ajvErrors.js');
-  const { decomposeClassGradientsStage } = await import('../../src/decompose/decomposeStage.js');
+  const { decomposeClassGradientsStage } = await import('../../src/stages/decompose-class-gradients/kind.js');
   const { registerStageKind, getStageKind } = await import('../../src/stages/registry.js');
   const ajv = newAjv();
   for (const kind of [decomposeClassGradientsStage, embedTsneStage, embedUmapStage, reportHtmlStage] as StageKind[]) {

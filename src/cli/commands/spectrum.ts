@@ -3,15 +3,30 @@ import { SpecpipeError } from '../../util/errors.js';
 import type { LinearOperator } from '../../linalg/operator.js';
 import { countingOperator, fromDenseSymmetric } from '../../linalg/operatorAlgebra.js';
 import { readMatrixFile } from '../../linalg/matrixFile.js';
-import { slqDensity } from '../../linalg/slq.js';
-import { logSpectrumDensity } from '../../linalg/logSpectrum.js';
 import { kpmDensity } from '../../linalg/kpm.js';
-import { bottomEigenpairs, topEigenpairs, type EigenpairResult } from '../../linalg/outliers.js';
-import { hutchPlusPlusTrace } from '../../linalg/traces.js';
+import { bottomEigenpairs, type EigenpairResult } from '../../linalg/outliers.js';
+import {
+  measureSpectrum,
+  measureTopPairs,
+  type MeasuredPair,
+  type SpectrumMeasurementOptions,
+} from '../../linalg/spectrumMeasurement.js';
 import { curvatureOperatorForCli } from '../../curvature/cliOperator.js';
+import { CURVATURE_OPERATORS } from '../../curvature/operatorNames.js';
 import { BACKEND_CHOICES, type BackendChoice } from '../../backend/backend.js';
+import { schemaDefaults } from '../../pipeline/schemaFiles.js';
 
-const USAGE = `usage: specpipe spectrum (--matrix M.npy|M.arrow | --checkpoint C.safetensors --data SRC [--model SPEC]
+/** Defaults shared with the spectrum/slq stage: its schema (schemas/stages/spectrum-slq.schema.json). */
+const D = schemaDefaults('stages/spectrum-slq.schema.json') as {
+  lanczos_steps: number;
+  start_vectors: number;
+  grid_size: number;
+  top_k_tol: number;
+  trace_matvecs: number;
+  batch_size: number;
+};
+
+const USAGE = () => `usage: specpipe spectrum (--matrix M.npy|M.arrow | --checkpoint C.safetensors --data SRC [--model SPEC]
                          [--split train|test] [--operator hessian|ggn|residual]) [estimates] [--json]
 
 operand:
@@ -20,24 +35,25 @@ operand:
   --symmetry-tol T       largest accepted max|A − Aᵀ|/max|A| for --matrix (default 1e-8)
   --checkpoint PATH      trained weights; with --model SPEC (mlp:784-64-64-10:relu, lenet:1x28x28:6-16-120:10,
                          or a spec JSON path), --data SRC, --split train|test (default train),
-                         --operator hessian|ggn|residual (default hessian), --backend, --samples-per-class, --batch-size
-estimates (default: --density):
+                         --operator hessian|ggn|residual (default hessian), --backend, --samples-per-class,
+                         --batch-size (default ${D.batch_size})
+estimates (default: --density); --top, --density, --log-density, --trace and --deflate make the same
+measurement as a spectrum/slq pipeline stage with top_k, log_spectrum, trace and deflate (same defaults):
   --top K                the K largest eigenvalues with residual norms
   --bottom K             the K smallest eigenvalues with residual norms
   --density              SLQ density (Papyan's kernel) and its spectral measure ("quadrature")
   --log-density          density of log(|λ| + ε), positive and negative halves
   --kpm                  kernel polynomial method density (Chebyshev moments, Jackson damping)
-  --trace                Hutch++ trace with standard error
+  --trace                Hutch++ trace (of the deflated operator with --deflate) with standard error
 options:
-  --deflate K            variance reduction: find the K largest eigenpairs first and deflate the converged
-                         ones exactly from the SLQ measure (their products count in "matvecs")
-  --lanczos-steps M      Lanczos steps per start vector (default 128)
-  --start-vectors N      random start vectors for SLQ / KPM (default 10)
+  --deflate K            measure the bulk: SLQ of A − Σ_{i≤K} λ_i v_i v_iᵀ over the K largest eigenpairs
+  --lanczos-steps M      Lanczos steps per start vector (default ${D.lanczos_steps})
+  --start-vectors N      random start vectors for SLQ / KPM (default ${D.start_vectors})
   --seed S               seed of every random vector (default 0)
-  --tol T                residual tolerance of --top/--bottom, relative to ‖A‖ (default 1e-6)
-  --max-matvecs B        product budget of --top/--bottom each (default 50·K + 200)
-  --trace-matvecs B      products for --trace (default 90)
-  --grid G               grid points of the densities (default 1024)
+  --tol T                residual tolerance of --top/--bottom, relative to ‖A‖ (default ${D.top_k_tol})
+  --max-matvecs B        product budget of --top/--bottom each (default 20·K + 40)
+  --trace-matvecs B      products for --trace (default ${D.trace_matvecs})
+  --grid G               grid points of the densities (default ${D.grid_size})
   --json                 print one JSON object`;
 
 function intFlag(name: string, raw: string | undefined, fallback: number, min = 1): number {
@@ -101,28 +117,28 @@ export async function spectrumCommand(argv: string[]): Promise<number> {
       },
     });
   } catch (e) {
-    throw new SpecpipeError('cli-flag', `${e instanceof Error ? e.message : String(e)}\n\n${USAGE}`, 2);
+    throw new SpecpipeError('cli-flag', `${e instanceof Error ? e.message : String(e)}\n\n${USAGE()}`, 2);
   }
   const f = parsed.values;
   if (f.help === true) {
-    process.stdout.write(USAGE + '\n');
+    process.stdout.write(USAGE() + '\n');
     return 0;
   }
   if ((f.matrix === undefined) === (f.checkpoint === undefined)) {
     throw new SpecpipeError(
       'cli-flag',
-      `give exactly one of --matrix or --checkpoint (received ${f.matrix === undefined ? 'neither' : 'both'})\n\n${USAGE}`,
+      `give exactly one of --matrix or --checkpoint (received ${f.matrix === undefined ? 'neither' : 'both'})\n\n${USAGE()}`,
       2,
     );
   }
-  const steps = intFlag('lanczos-steps', f['lanczos-steps'], 128);
-  const startVectors = intFlag('start-vectors', f['start-vectors'], 10);
+  const steps = intFlag('lanczos-steps', f['lanczos-steps'], D.lanczos_steps, 2);
+  const startVectors = intFlag('start-vectors', f['start-vectors'], D.start_vectors);
   const seed = intFlag('seed', f.seed, 0, 0);
   const top = f.top === undefined ? 0 : intFlag('top', f.top, 0);
   const bottom = f.bottom === undefined ? 0 : intFlag('bottom', f.bottom, 0);
-  const tol = numFlag('tol', f.tol, 1e-6);
-  const grid = intFlag('grid', f.grid, 1024, 2);
-  const traceMatvecs = intFlag('trace-matvecs', f['trace-matvecs'], 90);
+  const tol = numFlag('tol', f.tol, D.top_k_tol);
+  const grid = intFlag('grid', f.grid, D.grid_size, 2);
+  const traceMatvecs = intFlag('trace-matvecs', f['trace-matvecs'], D.trace_matvecs, 3);
   const maxMatvecs = f['max-matvecs'] === undefined ? undefined : intFlag('max-matvecs', f['max-matvecs'], 1);
   const anyEstimate =
     top > 0 || bottom > 0 || f.density === true || f['log-density'] === true || f.kpm === true || f.trace === true;
@@ -148,7 +164,7 @@ export async function spectrumCommand(argv: string[]): Promise<number> {
     if (split !== 'train' && split !== 'test')
       throw new SpecpipeError('cli-flag', `--split: expected train or test, received "${split}"`, 2);
     const op = f.operator ?? 'hessian';
-    if (op !== 'hessian' && op !== 'ggn' && op !== 'residual')
+    if (!(CURVATURE_OPERATORS as readonly string[]).includes(op))
       throw new SpecpipeError('cli-flag', `--operator: expected hessian, ggn or residual, received "${op}"`, 2);
     const backend = f.backend ?? 'auto';
     if (!(BACKEND_CHOICES as readonly string[]).includes(backend))
@@ -160,11 +176,11 @@ export async function spectrumCommand(argv: string[]): Promise<number> {
       ...(f.model !== undefined && { model: f.model }),
       data: f.data,
       split,
-      operator: op,
+      operator: op as (typeof CURVATURE_OPERATORS)[number],
       backend: backend as BackendChoice,
       seed,
       ...(f['samples-per-class'] !== undefined && { samplesPerClass: intFlag('samples-per-class', f['samples-per-class'], 1) }),
-      ...(f['batch-size'] !== undefined && { batchSize: intFlag('batch-size', f['batch-size'], 1) }),
+      batchSize: intFlag('batch-size', f['batch-size'], D.batch_size),
     });
     operatorName = op;
   }
@@ -172,42 +188,39 @@ export async function spectrumCommand(argv: string[]): Promise<number> {
   const out: Record<string, unknown> = { operator: operatorName, size: op.size };
   const text: string[] = [`operator ${operatorName} (${base.name ?? ''}), size ${op.size}`];
 
-  if (top > 0) {
-    const r = await topEigenpairs(op, top, { tol, seed, ...(maxMatvecs !== undefined && { maxMatvecs }) });
-    out.top = pairsJson(r);
-    text.push(`top ${top} (${r.matvecs} products${r.converged ? '' : ', NOT all converged'}):`);
-    for (const p of r.pairs)
+  const o: SpectrumMeasurementOptions = {
+    lanczosSteps: steps,
+    startVectors,
+    gridSize: grid,
+    seed,
+    topK: top,
+    topKTol: tol,
+    ...(maxMatvecs !== undefined && { topKMatvecs: maxMatvecs }),
+    deflate: deflateK,
+    traceMatvecs: f.trace === true ? traceMatvecs : 0,
+    logSpectrum: wantLog,
+  };
+  const printPairs = (what: string, pairs: readonly MeasuredPair[]): void => {
+    const all = pairs.every((p) => p.converged);
+    text.push(`${what} (${all ? 'all converged' : 'NOT all converged'}):`);
+    for (const p of pairs)
       text.push(`  ${p.value.toPrecision(10)}  residual ${p.residual.toExponential(2)}${p.converged ? '' : '  (not converged)'}`);
-  }
-  if (bottom > 0) {
-    const r = await bottomEigenpairs(op, bottom, { tol, seed: seed + 1, ...(maxMatvecs !== undefined && { maxMatvecs }) });
-    out.bottom = pairsJson(r);
-    text.push(`bottom ${bottom} (${r.matvecs} products${r.converged ? '' : ', NOT all converged'}):`);
-    for (const p of r.pairs)
-      text.push(`  ${p.value.toPrecision(10)}  residual ${p.residual.toExponential(2)}${p.converged ? '' : '  (not converged)'}`);
-  }
+  };
   let bounds;
-  if (wantDensity || wantLog) {
-    let deflatedPairs: { value: number; vector: Float64Array }[] = [];
-    if (deflateK > 0) {
-      const d = await topEigenpairs(op, deflateK, {
-        tol,
-        seed: seed + 4,
-        vectors: true,
-        ...(maxMatvecs !== undefined && { maxMatvecs }),
-      });
-      deflatedPairs = d.pairs.filter((p) => p.converged).map((p) => ({ value: p.value, vector: p.vector! }));
-      text.push(`deflated ${deflatedPairs.length} converged of the top ${deflateK} (${d.matvecs} products)`);
-    }
-    const s = await slqDensity(op, { steps, startVectors, seed, gridSize: grid, deflatedPairs });
+  if (wantDensity || wantLog || f.trace === true || deflateK > 0) {
+    const m = await measureSpectrum(op, o);
+    if (top > 0) out.top = m.pairs.slice(0, top);
+    if (top > 0) printPairs(`top ${top}`, m.pairs.slice(0, top));
+    if (m.deflated > 0) text.push(`deflated the top ${m.deflated} eigenpairs before SLQ (the bulk)`);
+    const s = m.slq;
     bounds = s.bounds;
     out.quadrature = { nodes: arr(s.measure.nodes), weights: arr(s.measure.weights) };
     text.push(
       `SLQ: ${s.runs.length} start vectors × ${steps} steps, bounds [${s.bounds.lower.toPrecision(6)}, ${s.bounds.upper.toPrecision(6)}], σ = ${s.sigma.toPrecision(3)}`,
     );
     if (wantDensity) out.density = { x: arr(s.density.x), y: arr(s.density.y) };
-    if (wantLog) {
-      const l = logSpectrumDensity(s.measure, { steps, gridSize: grid, runs: s.runs });
+    const l = m.logSpectrum;
+    if (l !== undefined) {
       out.logDensity = {
         positive: { x: arr(l.positive.x), y: arr(l.positive.y) },
         negative: { x: arr(l.negative.x), y: arr(l.negative.y) },
@@ -216,6 +229,21 @@ export async function spectrumCommand(argv: string[]): Promise<number> {
         `log-spectrum: positive mass ${l.positive.mass.toFixed(4)}, negative mass ${l.negative.mass.toFixed(4)}, ε = ${l.epsilon.toExponential(2)}`,
       );
     }
+    if (m.trace !== undefined) {
+      out.trace = { value: m.trace.value, stderr: m.trace.stderr };
+      text.push(
+        `trace (Hutch++, ${m.trace.matvecs} products): ${m.trace.value.toPrecision(8)} ± ${m.trace.stderr.toPrecision(3)}`,
+      );
+    }
+  } else if (top > 0) {
+    const pairs = (await measureTopPairs(op, o)).map(({ value, residual, converged }) => ({ value, residual, converged }));
+    out.top = pairs;
+    printPairs(`top ${top}`, pairs);
+  }
+  if (bottom > 0) {
+    const r = await bottomEigenpairs(op, bottom, { tol, seed: seed + 1, ...(maxMatvecs !== undefined && { maxMatvecs }) });
+    out.bottom = pairsJson(r);
+    printPairs(`bottom ${bottom} (${r.matvecs} products)`, r.pairs);
   }
   if (f.kpm === true) {
     const k = await kpmDensity(op, {
@@ -227,11 +255,6 @@ export async function spectrumCommand(argv: string[]): Promise<number> {
     });
     out.kpm = { x: arr(k.density.x), y: arr(k.density.y) };
     text.push(`KPM: ${k.moments.length} moments, ${k.startVectorsUsed} probes`);
-  }
-  if (f.trace === true) {
-    const t = await hutchPlusPlusTrace(op, { matvecs: traceMatvecs, seed: seed + 3 });
-    out.trace = { value: t.value, stderr: t.stderr };
-    text.push(`trace (Hutch++, ${t.matvecs} products): ${t.value.toPrecision(8)} ± ${t.stderr.toPrecision(3)}`);
   }
   const seconds = (performance.now() - started) / 1000;
   const result = { operator: out.operator, size: out.size, matvecs: op.used, seconds, ...out };

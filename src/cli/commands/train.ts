@@ -1,5 +1,4 @@
 import { parseArgs } from 'node:util';
-import { join } from 'node:path';
 import { mkdirSync } from 'node:fs';
 import { SpecpipeError } from '../../util/errors.js';
 import {
@@ -12,14 +11,11 @@ import {
 } from '../../backend/backend.js';
 import { loadDataSource, parseDataSource, formatDataSource } from '../../data/sources.js';
 import { buildNetwork, parseModelSpec, resolveModelSpecInput } from '../../nn/build.js';
-import { saveCheckpoint } from '../../nn/checkpoint.js';
 import type { LossKind } from '../../nn/loss.js';
-import { trainModel, type EpochMetrics } from '../../train/sgd.js';
 import { parseSchedule, SCHEDULE_KINDS } from '../../train/schedule.js';
-import { prepareData } from '../../train/prepare.js';
-import { writeArrowFile } from '../../store/arrowFile.js';
-import { historyColumns } from '../../train/metricsTable.js';
-import * as tf from '@tensorflow/tfjs-core';
+import type { EpochMetrics } from '../../train/sgd.js';
+import { trainingRun, type TrainingRecipe } from '../../train/trainingRun.js';
+import { TrainArtifactWriter, trainingMetadata } from '../../stages/train-sgd/trainArtifact.js';
 
 /** Defaults of `specpipe train`: the README's main job (MLP 784-64-64-10 on the 8,000/2,000 MNIST split, ≥ 95% test accuracy). */
 export const TRAIN_DEFAULTS = {
@@ -204,8 +200,8 @@ export async function trainCommand(
     ...(trainPerClass !== undefined && { trainPerClass }),
     ...(testPerClass !== undefined && { testPerClass }),
   });
-  const prepared = prepareData(data, pad);
-  const [, c, h, w] = prepared.train.shape;
+  const [n, c, h0, w0] = data.train.shape;
+  const [h, w] = [h0 + 2 * pad, w0 + 2 * pad];
   const spec = resolveModelSpecInput(parsedModel, [c, h, w]);
   if (spec.classes !== data.classes.length) {
     throw new SpecpipeError(
@@ -213,75 +209,61 @@ export async function trainCommand(
       `--model "${modelText}" has ${spec.classes} classes, but data ${formatDataSource(dataSpec)} has ${data.classes.length}`,
     );
   }
-  const network = buildNetwork(spec);
   say(
-    `data: ${formatDataSource(dataSpec)} — ${prepared.train.shape[0]} train / ${prepared.test.shape[0]} test samples of [${c}, ${h}, ${w}], ${data.classes.length} classes`,
+    `data: ${formatDataSource(dataSpec)} — ${n} train / ${data.test.shape[0]} test samples of [${c}, ${h}, ${w}], ${data.classes.length} classes`,
   );
-  say(`model: ${JSON.stringify(spec)} — ${network.size} parameters`);
+  say(`model: ${JSON.stringify(spec)} — ${buildNetwork(spec).size} parameters`);
 
   mkdirSync(v.out, { recursive: true });
-  const trainMeta = {
-    data: formatDataSource(dataSpec),
-    seed,
+  // The recipe in the train/sgd stage's words: the stage and this command train through the same
+  // trainingRun and write through the same TrainArtifactWriter (equal inputs, equal files).
+  const recipe: TrainingRecipe = {
+    model: spec,
     epochs,
     lr,
     momentum,
     weight_decay: weightDecay,
     batch_size: batchSize,
-    schedule,
+    schedule: schedule.kind,
+    ...(stepSize !== undefined && { step_size: stepSize }),
+    ...(gamma !== undefined && { gamma }),
+    checkpoints: checkpointEpochs,
     loss,
     pad,
-    ...(trainPerClass !== undefined && { train_per_class: trainPerClass }),
-    ...(testPerClass !== undefined && { test_per_class: testPerClass }),
   };
-  const baseMeta = {
-    'specpipe.backend': backendId(backend),
-    'specpipe.train': JSON.stringify(trainMeta),
-    'specpipe.data': formatDataSource(dataSpec),
-    'specpipe.seed': String(seed),
-  };
-  const written: string[] = [];
-  const result = await withKernelHint(backend, spec.kind, () =>
-    trainModel(
+  const writer = new TrainArtifactWriter(v.out, {
+    ...trainingMetadata(
       {
-        network,
-        train: prepared.train,
-        test: prepared.test,
-        epochs,
-        lr,
-        momentum,
-        weightDecay,
-        batchSize,
-        seed,
-        schedule,
-        checkpoints: checkpointEpochs,
-        loss,
+        ...recipe,
+        data: formatDataSource(dataSpec),
+        ...(trainPerClass !== undefined && { train_per_class: trainPerClass }),
+        ...(testPerClass !== undefined && { test_per_class: testPerClass }),
       },
-      (p) => {
-        if (p.kind === 'epoch') say(formatEpoch(p.metrics, epochs));
-        else if (p.kind === 'checkpoint') {
-          const path = join(v.out!, `checkpoint-epoch-${p.snapshot.epoch}.safetensors`);
-          saveCheckpoint(path, network, p.snapshot.params, p.snapshot.buffers, prepared.preprocess, {
-            ...baseMeta,
-            'specpipe.epoch': String(p.snapshot.epoch),
-          });
-          written.push(path);
-        }
-      },
+      loss,
+      seed,
+      backendId(backend),
     ),
-  );
-  const hist = result.history;
-  const metricsPath = join(v.out, 'metrics.arrow');
-  writeArrowFile(metricsPath, historyColumns(hist), {
-    'specpipe.model': JSON.stringify(spec),
-    'specpipe.backend': backendId(backend),
-    'specpipe.train': JSON.stringify(trainMeta),
+    'specpipe.data': formatDataSource(dataSpec),
   });
-  tf.dispose([...result.params, ...result.buffers]);
+  const written: Promise<string>[] = [];
+  const run = await trainingRun(
+    data,
+    recipe,
+    seed,
+    {
+      onEpoch: (m) => say(formatEpoch(m, epochs)),
+      onCheckpoint: (snapshot, net, preprocess) => written.push(writer.checkpoint(snapshot, net, preprocess)),
+      guard: (train) => withKernelHint(backend, spec.kind, train),
+    },
+    '--',
+  );
+  const checkpoints = await Promise.all(written);
+  const metricsPath = await writer.history(run.history, run.spec);
+  const hist = run.history;
   const last = hist[hist.length - 1];
-  const trainSeconds = hist.reduce((s, m) => s + prepared.train.shape[0] / m.samplesPerSecond, 0);
-  const sps = hist.length === 0 ? NaN : (prepared.train.shape[0] * hist.length) / trainSeconds;
-  say(`wrote ${written.length} checkpoint${written.length === 1 ? '' : 's'} and ${metricsPath}`);
+  const trainSeconds = hist.reduce((s, m) => s + run.trainSamples / m.samplesPerSecond, 0);
+  const sps = hist.length === 0 ? NaN : (run.trainSamples * hist.length) / trainSeconds;
+  say(`wrote ${checkpoints.length} checkpoint${checkpoints.length === 1 ? '' : 's'} and ${metricsPath}`);
   if (last !== undefined) {
     say(
       `test accuracy ${(100 * last.testAcc).toFixed(2)}% (loss ${fmt(last.testLoss)}) after ${last.epoch} epochs; ${Math.round(sps)} samples/s on ${backendId(backend)}`,
@@ -293,7 +275,7 @@ export async function trainCommand(
         backend: backendId(backend),
         backendReason: backend.reason,
         model: spec,
-        checkpoints: written,
+        checkpoints,
         metrics: metricsPath,
         samplesPerSecond: sps,
         history: hist,

@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { isAbsolute, join, resolve } from 'node:path';
-import { SpecpipeError } from '../util/errors.js';
-import { loadSchema } from '../pipeline/schemaFiles.js';
-import type { StageContext, StageKind } from './registry.js';
-import { DATASET_FILE, writeDatasetFile } from './stageFiles.js';
+import { isAbsolute, resolve } from 'node:path';
+import { SpecpipeError } from '../../util/errors.js';
+import { loadSchema } from '../../pipeline/schemaFiles.js';
+import type { DataSourceSpec } from '../../data/sources.js';
+import type { StageContext, StageKind } from '../registry.js';
+import { DATASET_FILE, writeDatasetArtifact } from './datasetArtifact.js';
 
 interface DataParams {
   train_per_class?: number;
@@ -17,8 +18,8 @@ interface DataParams {
 }
 
 /** Loads a data source with the stage's subset params and writes it as the stage's dataset artifact. */
-export async function runData(ctx: StageContext<DataParams>, spec: import('../data/sources.js').DataSourceSpec) {
-  const { loadDataSource } = await import('../data/sources.js');
+export async function runData(ctx: StageContext<DataParams>, spec: DataSourceSpec) {
+  const { loadDataSource } = await import('../../data/sources.js');
   const p = ctx.params;
   ctx.progress({ done: 0, total: 1, unit: 'load' });
   const data = await loadDataSource(spec, {
@@ -28,7 +29,7 @@ export async function runData(ctx: StageContext<DataParams>, spec: import('../da
     ...(p.classes !== undefined && { classes: p.classes }),
     ...(p.image_size !== undefined && { imageSize: p.image_size }),
   });
-  await writeDatasetFile(join(ctx.outDir, DATASET_FILE), data);
+  await writeDatasetArtifact(ctx.outDir, data);
   ctx.progress({ done: 1, total: 1, unit: 'load' });
   const [, c, h, w] = data.train.shape;
   return {
@@ -64,7 +65,7 @@ export const dataFashionMnistStage: StageKind<DataParams> = {
   usesBackend: false,
   outputs: { [DATASET_FILE]: 'as data/mnist' },
   async run(ctx) {
-    const { FASHION_MNIST_DEFAULT_ROOT } = await import('../data/fashionMnist.js');
+    const { FASHION_MNIST_DEFAULT_ROOT } = await import('../../data/fashionMnist.js');
     return runData(ctx, { kind: 'fashion-mnist', root: ctx.params.root ?? FASHION_MNIST_DEFAULT_ROOT });
   },
 };

@@ -1,8 +1,8 @@
 import { isAbsolute, resolve } from 'node:path';
-import { loadSchema } from '../pipeline/schemaFiles.js';
-import type { StageKind } from './registry.js';
-import { DATASET_FILE } from './stageFiles.js';
-import { runData } from './dataStages.js';
+import { loadSchema } from '../../pipeline/schemaFiles.js';
+import type { StageKind } from '../registry.js';
+import { DATASET_FILE } from './datasetArtifact.js';
+import { runData } from './kinds.js';
 
 /**
  * Data stage kinds for image datasets a user has on disk (src/data/cifar.ts, src/data/imageFolder.ts):

@@ -1,0 +1,42 @@
+import { Curvature, type CurvatureProblem } from '../curvature/curvatureOperators.js';
+import { selectAnalysedSamples } from '../curvature/checkpointProblem.js';
+import type { ClassGradients } from './classGradients.js';
+import { classGradientsFromCurvature } from './curvatureClassGradients.js';
+import { summarizeDecomposition, type DecompositionSummary } from './decomposition.js';
+
+export interface DecomposeOptions {
+  /** Class subset S (class indices); default all. */
+  readonly classes?: readonly number[];
+  /** Hutch++ products for tr B2 (0: none). */
+  readonly traceMatvecs: number;
+  readonly seed: number;
+  readonly onClass?: (done: number, total: number) => void;
+}
+
+/**
+ * Papyan's decomposition of G over a problem's samples (math.md §3): the class gradients
+ * (P_cc', g_cc'; |S| VJPs per sample through the curvature engine), the exact spectra of the
+ * low-rank pieces, and tr B2 by Hutch++ on B2 = G − (A1 + A2 + B1) with G over the samples of S.
+ */
+export async function decomposeGaussNewton(
+  problem: CurvatureProblem,
+  o: DecomposeOptions,
+): Promise<{ classGradients: ClassGradients; summary: DecompositionSummary }> {
+  const cg = await classGradientsFromCurvature(problem, {
+    ...(o.classes !== undefined && { classes: o.classes }),
+    ...(o.onClass !== undefined && { onClass: o.onClass }),
+  });
+  if (o.traceMatvecs === 0)
+    return { classGradients: cg, summary: await summarizeDecomposition(cg, { traceMatvecs: 0, seed: o.seed }) };
+  const curvature = await Curvature.open({ ...problem, data: selectAnalysedSamples(problem.data, { classes: cg.classes }) });
+  try {
+    const summary = await summarizeDecomposition(cg, {
+      ggn: curvature.operator('ggn'),
+      traceMatvecs: o.traceMatvecs,
+      seed: o.seed,
+    });
+    return { classGradients: cg, summary };
+  } finally {
+    await curvature.close();
+  }
+}

@@ -1,0 +1,158 @@
+import type { LinearOperator } from './operator.js';
+import type { LogSpectrum } from './logSpectrum.js';
+import type { SlqResult } from './slq.js';
+
+/**
+ * One spectral measurement of a symmetric operator A, as the spectrum/slq stage and
+ * `specpipe spectrum` both make it (math.md §4): the top-k eigenpairs with residuals (thick-restart
+ * Lanczos), SLQ of A or of the deflated A − Σ_{i≤d} λ_i v_i v_iᵀ (the bulk, d = `deflate`), the
+ * log-spectrum of that measure, and a Hutch++ trace of the analysed operator with its standard error.
+ * Every random vector is drawn from `seed`. Top-k, SLQ and Hutch++ run concurrently, so an operator
+ * that coalesces concurrent products (src/linalg/blockMatvec.ts) answers them in blocks; each result
+ * is what it would be alone.
+ */
+export interface SpectrumMeasurementOptions {
+  readonly lanczosSteps: number;
+  readonly startVectors: number;
+  readonly gridSize: number;
+  readonly seed: number;
+  /** Eigenpairs wanted (0: none). */
+  readonly topK: number;
+  /** Product budget of the top-k search (default 20·k + 40, k = max(topK, deflate)). */
+  readonly topKMatvecs?: number;
+  /** Residual tolerance ‖Av − λv‖ ≤ tol·‖A‖ of the top-k pairs. */
+  readonly topKTol: number;
+  /** Deflate the top `deflate` pairs before SLQ (0: SLQ of A itself). */
+  readonly deflate: number;
+  /** Hutch++ products (0: no trace). */
+  readonly traceMatvecs: number;
+  readonly logSpectrum: boolean;
+}
+
+export interface MeasuredPair {
+  readonly value: number;
+  readonly residual: number;
+  readonly converged: boolean;
+}
+
+export interface TraceMeasurement {
+  readonly value: number;
+  readonly stderr: number;
+  readonly matvecs: number;
+}
+
+export interface SpectrumMeasurement {
+  /** Top eigenpairs of A, descending (max(topK, deflate) of them). */
+  readonly pairs: readonly MeasuredPair[];
+  /** Pairs deflated before SLQ (0 when not deflated). */
+  readonly deflated: number;
+  readonly slq: SlqResult;
+  readonly logSpectrum?: LogSpectrum;
+  /** tr of the analysed operator (A, or A deflated). */
+  readonly trace?: TraceMeasurement;
+  /** Moments of the SLQ measure μ: its extreme nodes, ∫λ dμ and ∫λ² dμ. */
+  readonly moments: { readonly top: number; readonly bottom: number; readonly mean: number; readonly second: number };
+  /** Products of A spent in all. */
+  readonly matvecs: number;
+}
+
+/** Products a measurement will spend (exactly, unless the top-k search converges before its budget). */
+export function plannedMatvecs(o: SpectrumMeasurementOptions): number {
+  const k = Math.max(o.topK, o.deflate);
+  const kBudget = k > 0 ? (o.topKMatvecs ?? 20 * k + 40) : 0;
+  return o.lanczosSteps * o.startVectors + kBudget + 2 * k + o.traceMatvecs;
+}
+
+type TopPair = MeasuredPair & { readonly vector?: Float64Array };
+
+/**
+ * The top max(topK, deflate) eigenpairs of A as a measurement finds them (thick-restart Lanczos
+ * from `seed`, budget topKMatvecs, tolerance topKTol), with their vectors when `vectors`.
+ */
+export async function measureTopPairs(
+  op: LinearOperator,
+  o: Pick<SpectrumMeasurementOptions, 'topK' | 'deflate' | 'topKMatvecs' | 'topKTol' | 'seed'>,
+  vectors = false,
+): Promise<TopPair[]> {
+  const k = Math.max(o.topK, o.deflate);
+  if (k === 0) return [];
+  const { topEigenpairs } = await import('./outliers.js');
+  const r = await topEigenpairs(op, k, { maxMatvecs: o.topKMatvecs ?? 20 * k + 40, seed: o.seed, vectors, tol: o.topKTol });
+  return r.pairs.map((x) => ({
+    value: x.value,
+    residual: x.residual,
+    converged: x.converged,
+    ...(x.vector !== undefined && { vector: x.vector }),
+  }));
+}
+
+/** Measures A's spectrum (see SpectrumMeasurementOptions); `onProduct(done)` after every product of A. */
+export async function measureSpectrum(
+  op: LinearOperator,
+  o: SpectrumMeasurementOptions,
+  onProduct?: (done: number) => void,
+): Promise<SpectrumMeasurement> {
+  const { slqDensity } = await import('./slq.js');
+  let done = 0;
+  const counted: LinearOperator = {
+    size: op.size,
+    symmetric: true,
+    ...(op.name !== undefined && { name: op.name }),
+    matvec: async (v) => {
+      const r = await op.matvec(v);
+      done++;
+      onProduct?.(done);
+      return r;
+    },
+  };
+  const topK = () => measureTopPairs(counted, o, o.deflate > 0);
+  // Deflation needs the pairs first; otherwise top-k runs beside SLQ and Hutch++.
+  const pairsFirst = o.deflate > 0 ? await topK() : undefined;
+  let analysed = counted;
+  if (pairsFirst !== undefined) {
+    const { deflate } = await import('./operatorAlgebra.js');
+    const use = pairsFirst.slice(0, o.deflate).filter((x): x is TopPair & { vector: Float64Array } => x.vector !== undefined);
+    analysed = deflate(counted, use);
+  }
+  const traceOf = async (): Promise<TraceMeasurement | undefined> => {
+    if (o.traceMatvecs === 0) return undefined;
+    const { hutchPlusPlusTrace } = await import('./traces.js');
+    const t = await hutchPlusPlusTrace(analysed, { matvecs: o.traceMatvecs, seed: o.seed });
+    return { value: t.value, stderr: t.stderr, matvecs: t.matvecs };
+  };
+  const [pairs, slq, trace] = await Promise.all([
+    pairsFirst ?? topK(),
+    slqDensity(analysed, { steps: o.lanczosSteps, startVectors: o.startVectors, seed: o.seed, gridSize: o.gridSize }),
+    traceOf(),
+  ]);
+  let logSpectrum: LogSpectrum | undefined;
+  if (o.logSpectrum) {
+    const { logSpectrumDensity } = await import('./logSpectrum.js');
+    logSpectrum = logSpectrumDensity(slq.measure, { steps: o.lanczosSteps, gridSize: o.gridSize, runs: slq.runs });
+  }
+  return {
+    pairs: pairs.map(({ value, residual, converged }) => ({ value, residual, converged })),
+    deflated: pairsFirst === undefined ? 0 : Math.min(o.deflate, pairsFirst.length),
+    slq,
+    ...(logSpectrum !== undefined && { logSpectrum }),
+    ...(trace !== undefined && { trace }),
+    moments: measureMoments(slq.measure),
+    matvecs: done,
+  };
+}
+
+/** Extreme nodes and the first two moments of a discrete measure Σ w_j δ(λ − θ_j). */
+function measureMoments(m: SlqResult['measure']): SpectrumMeasurement['moments'] {
+  let top = -Infinity;
+  let bottom = Infinity;
+  let mean = 0;
+  let second = 0;
+  for (let j = 0; j < m.nodes.length; j++) {
+    const x = m.nodes[j]!;
+    top = Math.max(top, x);
+    bottom = Math.min(bottom, x);
+    mean += m.weights[j]! * x;
+    second += m.weights[j]! * x * x;
+  }
+  return { top, bottom, mean, second };
+}

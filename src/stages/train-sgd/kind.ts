@@ -1,0 +1,63 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadSchema } from '../../pipeline/schemaFiles.js';
+import type { StageKind } from '../registry.js';
+import { datasetArtifact } from '../data/datasetArtifact.js';
+import { TRAIN_METRICS_FILE, TrainArtifactWriter, trainingMetadata } from './trainArtifact.js';
+import type { TrainSgdParams } from './params.js';
+
+/**
+ * `train/sgd`: trains a net on the upstream dataset's balanced subsets (trainingRun, src/train/);
+ * writes checkpoints (safetensors, PyTorch layout), metrics.arrow and the training curves for the report.
+ */
+export const trainSgdStage: StageKind<TrainSgdParams> = {
+  kind: 'train/sgd',
+  version: 4,
+  description: 'Mini-batch SGD (momentum, weight decay, PyTorch semantics) with checkpoints at chosen epochs.',
+  paramsSchema: loadSchema('stages/train-sgd.schema.json'),
+  usesBackend: true,
+  outputs: {
+    'report-fragment.json': 'training curves for the report',
+    'checkpoint-epoch-<E>.safetensors': 'weights after epoch E (PyTorch state_dict layout)',
+    [TRAIN_METRICS_FILE]: 'per-epoch loss/accuracy',
+  },
+  async run(ctx) {
+    const p = ctx.params;
+    const { trainingRun } = await import('../../train/trainingRun.js');
+    const { trainingSubsets } = await import('../../data/trainingSubsets.js');
+    const { trainingCurvesFragment, REPORT_FRAGMENT_FILE } = await import('../../report/reportFragment.js');
+    const source = datasetArtifact(ctx);
+    const data = trainingSubsets(await source.read(), p, ctx.seed);
+    const writer = new TrainArtifactWriter(ctx.outDir, trainingMetadata(p, p.loss, ctx.seed, ctx.backend));
+    const pending: Promise<string>[] = [];
+    const run = await trainingRun(
+      data,
+      p,
+      ctx.seed,
+      {
+        onEpoch: (m) => ctx.progress({ done: m.epoch, total: p.epochs, unit: 'epoch', note: `loss ${m.trainLoss.toFixed(4)}` }),
+        onCheckpoint: (snapshot, network, preprocess) => pending.push(writer.checkpoint(snapshot, network, preprocess)),
+      },
+      `${ctx.instance.name}: with.`,
+    );
+    await Promise.all(pending);
+    await writer.history(run.history, run.spec);
+    const tags = {
+      dataset: source.source,
+      model: run.spec.kind,
+      ...(p.train_per_class !== undefined && { samplesPerClass: p.train_per_class }),
+    };
+    writeFileSync(join(ctx.outDir, REPORT_FRAGMENT_FILE), JSON.stringify(trainingCurvesFragment(run.history, tags)) + '\n');
+    const last = run.history[run.history.length - 1];
+    return {
+      metrics: {
+        parameters: run.parameters,
+        train_samples: run.trainSamples,
+        test_samples: run.testSamples,
+        ...(last !== undefined && { train_loss: last.trainLoss, train_acc: last.trainAcc }),
+        ...(last !== undefined && !Number.isNaN(last.testLoss) && { test_loss: last.testLoss, test_acc: last.testAcc }),
+      },
+      roles: writer.roles,
+    };
+  },
+};
