@@ -4,7 +4,7 @@ import { SpecpipeError } from '../util/errors.js';
 import { sha256Hex } from './canonicalJson.js';
 import { PipelineError, didYouMean, showValue, type Diagnostic } from './diagnostic.js';
 import { compileSchema, newAjv, pathLabel, schemaProblems } from './ajvErrors.js';
-import { loadSchema } from './schemaFiles.js';
+import { loadSchema } from '../util/schemaFiles.js';
 import { getStageKind, stageKindNames } from '../stages/registry.js';
 import type { MatrixSpec, PipelineSpec, StageSpec } from './spec.js';
 

@@ -125,7 +125,7 @@ test('spectrum --matrix M.arrow --density --log-density --kpm --trace --json: th
     `trace ${out.trace.value} ± ${out.trace.stderr} vs ${tr}`,
   );
   // 3 × 40 SLQ + 3 × 40 KPM (same probes, SLQ bounds) + the trace products (spectrum/slq's default trace_matvecs)
-  const { schemaDefaults } = await import('../../src/pipeline/schemaFiles.js');
+  const { schemaDefaults } = await import('../../src/util/schemaFiles.js');
   assert.equal(out.matvecs, 120 + 120 + (schemaDefaults('stages/spectrum-slq.schema.json')['trace_matvecs'] as number));
 });
 

@@ -14,7 +14,7 @@ import {
 import { curvatureOperatorForCli } from '../../curvature/cliOperator.js';
 import { CURVATURE_OPERATORS } from '../../curvature/operatorNames.js';
 import { BACKEND_CHOICES, type BackendChoice } from '../../backend/backend.js';
-import { schemaDefaults } from '../../pipeline/schemaFiles.js';
+import { schemaDefaults } from '../../util/schemaFiles.js';
 
 /** Defaults shared with the spectrum/slq stage: its schema (schemas/stages/spectrum-slq.schema.json). */
 const D = schemaDefaults('stages/spectrum-slq.schema.json') as {

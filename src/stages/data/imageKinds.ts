@@ -1,5 +1,5 @@
 import { isAbsolute, resolve } from 'node:path';
-import { loadSchema } from '../../pipeline/schemaFiles.js';
+import { loadSchema } from '../../util/schemaFiles.js';
 import type { StageKind } from '../registry.js';
 import { DATASET_FILE } from './datasetArtifact.js';
 import { runData } from './kinds.js';

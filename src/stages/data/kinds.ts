@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { SpecpipeError } from '../../util/errors.js';
-import { loadSchema } from '../../pipeline/schemaFiles.js';
+import { loadSchema } from '../../util/schemaFiles.js';
 import type { DataSourceSpec } from '../../data/sources.js';
 import type { StageContext, StageKind } from '../registry.js';
 import { DATASET_FILE, writeDatasetArtifact } from './datasetArtifact.js';

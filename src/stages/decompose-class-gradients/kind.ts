@@ -1,4 +1,4 @@
-import { loadSchema } from '../../pipeline/schemaFiles.js';
+import { loadSchema } from '../../util/schemaFiles.js';
 import type { CurvatureProblem } from '../../curvature/curvatureOperators.js';
 import type { SeriesTags } from '../../report/reportData.js';
 import { tagsFromCoords } from '../../report/reportFragment.js';

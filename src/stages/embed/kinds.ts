@@ -1,4 +1,4 @@
-import { loadSchema } from '../../pipeline/schemaFiles.js';
+import { loadSchema } from '../../util/schemaFiles.js';
 import type { embedClassGradients } from '../../embed/embedGradients.js';
 import { REPORT_FRAGMENT_FILE, tagsFromCoords } from '../../report/reportFragment.js';
 import type { StageContext, StageKind } from '../registry.js';

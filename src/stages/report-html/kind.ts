@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadSchema } from '../../pipeline/schemaFiles.js';
+import { loadSchema } from '../../util/schemaFiles.js';
 import { writeFileAtomic } from '../../util/atomicWrite.js';
 import type { StageKind, UpstreamArtifact } from '../registry.js';
 import type { ReportHtmlParams } from './params.js';

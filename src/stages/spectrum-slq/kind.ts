@@ -1,4 +1,4 @@
-import { loadSchema } from '../../pipeline/schemaFiles.js';
+import { loadSchema } from '../../util/schemaFiles.js';
 import { isPieceOperator, type CurvatureOperatorName } from '../../curvature/operatorNames.js';
 import type { CurvatureProblem } from '../../curvature/curvatureOperators.js';
 import type { LinearOperator } from '../../linalg/operator.js';

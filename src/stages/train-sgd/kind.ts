@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadSchema } from '../../pipeline/schemaFiles.js';
+import { loadSchema } from '../../util/schemaFiles.js';
 import type { StageKind } from '../registry.js';
 import { datasetArtifact } from '../data/datasetArtifact.js';
 import { TRAIN_METRICS_FILE, TrainArtifactWriter, trainingMetadata } from './trainArtifact.js';

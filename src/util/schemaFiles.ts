@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { SpecpipeError } from '../util/errors.js';
+import { SpecpipeError } from './errors.js';
 
 let schemasDir: string | undefined;
 
