@@ -3,6 +3,7 @@ import type { StageContext, StageKind } from '../stages/registry.js';
 import { loadTrainedProblem, trainUpstream } from '../stages/trainedProblem.js';
 import { reportSeriesTags } from '../stages/spectrumStage.js';
 import { Curvature, type CurvatureProblem } from '../curvature/curvatureOperators.js';
+import type { ExecutionOptions } from '../curvature/execution.js';
 import { selectSamples } from '../data/batches.js';
 import { tagsFromCoords } from '../report/reportFragment.js';
 import type { SeriesTags, Split } from '../report/reportData.js';
@@ -41,6 +42,8 @@ export interface DecomposeParams {
 
 export interface LoadedProblem {
   readonly problem: CurvatureProblem;
+  /** How its products run (batch size, shards); default: this thread, batches of 256. */
+  readonly execution?: ExecutionOptions;
   readonly split: Split;
   /** Checkpoint epoch of the net (tags the report's series). */
   readonly epoch?: number;
@@ -59,7 +62,7 @@ export const checkpointProblemLoader: CurvatureProblemLoader = async (ctx) => {
     ...(ctx.params.samples_per_class !== undefined && { samplesPerClass: ctx.params.samples_per_class }),
     batchSize: ctx.params.batch_size ?? 256,
   });
-  return { problem: loaded.problem, split, epoch: loaded.epoch, dispose: loaded.dispose };
+  return { problem: loaded.problem, execution: loaded.execution, split, epoch: loaded.epoch, dispose: loaded.dispose };
 };
 
 /** Report tags: those of the analysed train/sgd net when there is one upstream, else from the matrix coordinates. */
@@ -95,6 +98,7 @@ export function decomposeStageKind(load: CurvatureProblemLoader = checkpointProb
         const classes = ctx.params.classes;
         const cg = await classGradientsFromCurvature(loaded.problem, {
           ...(classes !== undefined && { classes }),
+          ...(loaded.execution !== undefined && { execution: loaded.execution }),
           onClass: (done, total) => ctx.progress({ done, total, unit: 'class' }),
         });
         const traceMatvecs = ctx.params.trace_matvecs ?? 30;
@@ -110,7 +114,7 @@ export function decomposeStageKind(load: CurvatureProblemLoader = checkpointProb
             });
             const data =
               idx.length === loaded.problem.data.labels.length ? loaded.problem.data : selectSamples(loaded.problem.data, idx);
-            curvature = await Curvature.open({ ...loaded.problem, data });
+            curvature = await Curvature.open({ ...loaded.problem, data }, loaded.execution);
             ggn = curvature.operator('ggn');
           }
           const summary = await summarizeDecomposition(cg, { ...(ggn !== undefined && { ggn }), traceMatvecs, seed: ctx.seed });

@@ -10,11 +10,10 @@ import { loadTrainedProblem, trainUpstream, type ProblemSelection } from './trai
 import { findDatasetArtifact } from './stageFiles.js';
 import { checkpointEpochs, type TrainSgdParams } from './trainStage.js';
 
-/** Curvature operators of the net itself (src/curvature). */
-export const CURVATURE_OPERATORS = ['hessian', 'ggn', 'residual'] as const;
-/** Papyan's pieces of G (math.md §3), read from an upstream `decompose/class-gradients` artifact. */
-export const PIECE_OPERATORS = ['a1', 'a2', 'b1', 'b2', 'a1+a2+b1'] as const;
-export type SpectrumOperator = (typeof CURVATURE_OPERATORS)[number] | (typeof PIECE_OPERATORS)[number];
+import { isPieceOperator, type CurvatureKind, type PieceOperator, type SpectrumOperator } from '../curvature/operatorKind.js';
+
+/** The operator names live once, in src/curvature/operatorKind.ts. */
+export { CURVATURE_OPERATORS, PIECE_OPERATORS, type SpectrumOperator } from '../curvature/operatorKind.js';
 
 export interface SpectrumSlqParams {
   operator: SpectrumOperator;
@@ -131,7 +130,7 @@ export const spectrumSlqStage: StageKind<SpectrumSlqParams> = {
     const { spectrumSeriesFromSlq } = await import('../report/spectrumSeries.js');
     const { REPORT_FRAGMENT_FILE } = await import('../report/reportFragment.js');
 
-    const isPiece = (PIECE_OPERATORS as readonly string[]).includes(p.operator);
+    const isPiece = isPieceOperator(p.operator);
     const train = trainUpstream(ctx);
     const tp = train.params as unknown as TrainSgdParams;
     const cleanup: (() => Promise<void> | void)[] = [];
@@ -183,11 +182,11 @@ export const spectrumSlqStage: StageKind<SpectrumSlqParams> = {
             data = selectSamples(data, idx);
           }
           samples = data.shape[0];
-          const curvature = await Curvature.open({ ...loaded.problem, data });
+          const curvature = await Curvature.open({ ...loaded.problem, data }, loaded.execution);
           cleanup.push(() => curvature.close());
           ggn = curvature.operator('ggn');
         }
-        op = pieceOperatorFromFile(cgPath, p.operator as (typeof PIECE_OPERATORS)[number], ggn);
+        op = pieceOperatorFromFile(cgPath, p.operator as PieceOperator, ggn);
       } else {
         const loaded = await loadTrainedProblem(ctx, {
           checkpoint: p.checkpoint,
@@ -200,9 +199,9 @@ export const spectrumSlqStage: StageKind<SpectrumSlqParams> = {
         cleanup.push(() => loaded.dispose());
         epoch = loaded.epoch;
         samples = loaded.problem.data.shape[0];
-        const curvature = await Curvature.open(loaded.problem);
+        const curvature = await Curvature.open(loaded.problem, loaded.execution);
         cleanup.push(() => curvature.close());
-        op = curvature.operator(p.operator as (typeof CURVATURE_OPERATORS)[number]);
+        op = curvature.operator(p.operator as CurvatureKind);
       }
       const tags = reportSeriesTags(ctx, train, epoch);
       const k = Math.max(p.top_k, p.deflate);

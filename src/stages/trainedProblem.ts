@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type * as tf from '@tensorflow/tfjs-core';
 import { SpecpipeError } from '../util/errors.js';
 import type { CurvatureProblem } from '../curvature/curvatureOperators.js';
+import type { ExecutionOptions } from '../curvature/execution.js';
 import type { Split } from '../data/dataset.js';
 import type { StageContext, UpstreamArtifact } from './registry.js';
 import { checkpointFile, findDatasetArtifact } from './stageFiles.js';
@@ -28,6 +29,8 @@ export interface ProblemSelection {
 
 export interface TrainedProblem {
   readonly problem: CurvatureProblem;
+  /** How its products run (batch size, threads, processes, Redis shards): Curvature.open's second argument. */
+  readonly execution: ExecutionOptions;
   readonly epoch: number;
   readonly checkpointPath: string;
   /** The train/sgd upstream the net comes from. */
@@ -94,10 +97,19 @@ export async function loadTrainedProblem(ctx: StageContext<unknown>, sel: Proble
       buffers: ckpt.buffers,
       data: preprocessSplit(split, ckpt.preprocess),
       loss: tp.loss ?? 'cross-entropy',
+    },
+    execution: {
       batchSize: sel.batchSize,
       ...(sel.workers !== undefined && { workers: sel.workers }),
       ...(sel.processes !== undefined && sel.processes > 0 && { processes: sel.processes }),
-      ...(sel.redis !== undefined && sel.redis.shards > 0 && { redis: sel.redis }),
+      ...(sel.redis !== undefined &&
+        sel.redis.shards > 0 && {
+          // bullmq and ioredis load only here
+          shards: {
+            transport: (await import('../executor/bullmq/productShards.js')).redisShardTransport({ redis: sel.redis.url }),
+            count: sel.redis.shards,
+          },
+        }),
       backend: 'auto',
     },
     epoch,
