@@ -45,8 +45,9 @@ export interface CurvatureOperator extends LinearOperator {
 }
 
 /**
- * An open curvature session over one problem: owns the product engine (in-process or worker
- * threads) and hands out the operators and building blocks, all sharing it.
+ * An open curvature session over one problem: owns the product engine (this thread, or shards
+ * over a transport, as the ExecutionOptions say) and hands out the operators and building
+ * blocks, all sharing it.
  */
 export class Curvature {
   readonly size: number;
