@@ -91,7 +91,10 @@ async function runBackend(choice: BackendChoice): Promise<void> {
   for (const m of MODELS) {
     const network = buildNetwork(m.spec);
     const { params, buffers } = network.init(0);
-    const curvature = await Curvature.open({ network, params, buffers, data: split, loss: 'cross-entropy', batchSize: BATCH });
+    const curvature = await Curvature.open(
+      { network, params, buffers, data: split, loss: 'cross-entropy' },
+      { batchSize: BATCH },
+    );
     const rng = new Rng(2);
     const vs = Array.from({ length: BLOCK }, () => Float64Array.from({ length: curvature.size }, () => rng.normal()));
     const v = vs[0]!;
@@ -190,16 +193,16 @@ async function runBackend(choice: BackendChoice): Promise<void> {
       const t = [Infinity, Infinity];
       const pars = [];
       for (const workers of [1, 2]) {
-        const par = await Curvature.open({
-          network,
-          params,
-          buffers,
-          data: split,
-          loss: 'cross-entropy',
-          batchSize: BATCH,
-          workers,
-          backend: choice,
-        });
+        const par = await Curvature.open(
+          {
+            network,
+            params,
+            buffers,
+            data: split,
+            loss: 'cross-entropy',
+          },
+          { batchSize: BATCH, workers, backend: choice },
+        );
         await par.operator('hessian').matmat(vs); // warm-up (JIT, scratch buffers)
         pars.push(par);
       }

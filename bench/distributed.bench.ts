@@ -4,8 +4,8 @@
  * seconds each), wall time of the whole run and the ratio, measured side by side in one run.
  * Then one large stage spread over processes (issue 7, item 5): a full-data Hess·v of an MLP
  * 784-128-64-10 over 4,096 MNIST digits (batches of 256) in this thread, over 1 and over 2
- * shard processes (ProcessProductEngine), best of 3, and the 1 → 2 process speed-up; then over
- * Redis + BullMQ with 1 and 2 shards on 2 product-shard worker processes (RedisProductEngine).
+ * shard processes (ShardedProductEngine over processTransport), best of 3, and the 1 → 2 process speed-up; then over
+ * Redis + BullMQ with 1 and 2 shards on 2 product-shard worker processes (redisShardTransport).
  *   npm run bench distributed        (SPECPIPE_BENCH_QUICK=1: shorter stages, 1,024 digits, for a smoke run)
  * Workers are started before timing; the wall time includes queueing, polling and artifact writes.
  * With 2 idle cores the ideal ratio is 2; a shared machine gives less.
@@ -24,6 +24,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { initBackend, backendId } from '../src/backend/backend.js';
 import { buildNetwork } from '../src/nn/build.js';
 import { Curvature } from '../src/curvature/curvatureOperators.js';
+import { redisShardTransport } from '../src/executor/bullmq/productShards.js';
 import { loadMnist } from '../src/data/mnist.js';
 import { selectSamples } from '../src/data/batches.js';
 import { Rng } from '../src/util/random.js';
@@ -113,7 +114,8 @@ async function processProductBench(): Promise<void> {
   );
   const network = buildNetwork({ kind: 'mlp', input: [1, 28, 28], hidden: [128, 64], activation: 'tanh', classes: 10 });
   const { params, buffers } = network.init(1);
-  const problem = { network, params, buffers, data, loss: 'cross-entropy' as const, batchSize: 256, backend: 'auto' as const };
+  const problem = { network, params, buffers, data, loss: 'cross-entropy' as const };
+  const execution = { batchSize: 256, backend: 'auto' as const };
   const rng = new Rng(7);
   const v = Float64Array.from({ length: network.size }, () => rng.normal());
   const best = async (c: Curvature): Promise<{ s: number; hv: Float64Array }> => {
@@ -135,12 +137,12 @@ async function processProductBench(): Promise<void> {
     }
     return d / n;
   };
-  const local = await Curvature.open(problem);
+  const local = await Curvature.open(problem, execution);
   const inThread = await best(local);
   const timed: { processes: number; s: number; start: number; err: number }[] = [];
   for (const processes of [1, 2]) {
     const t0 = performance.now();
-    const c = await Curvature.open({ ...problem, processes });
+    const c = await Curvature.open(problem, { ...execution, processes });
     const start = (performance.now() - t0) / 1000;
     try {
       const r = await best(c);
@@ -168,7 +170,8 @@ async function processProductBench(): Promise<void> {
         ),
       );
       for (const shards of [1, 2]) {
-        const c = await Curvature.open({ ...problem, redis: { url: redis.url, shards, queue: 'bench-products' } });
+        const transport = redisShardTransport({ redis: redis.url, queueName: 'bench-products' });
+        const c = await Curvature.open(problem, { ...execution, shards: { transport, count: shards } });
         try {
           const r = await best(c);
           overRedis.push({ shards, s: r.s, err: rel(r.hv, inThread.hv) });

@@ -69,7 +69,7 @@ async function realProductSeconds(): Promise<{ P: number; seconds: number; backe
     shape: [SAMPLES, 1, 28, 28] as [number, number, number, number],
     labels: Int32Array.from({ length: SAMPLES }, () => rng.int(10)),
   };
-  const curvature = await Curvature.open({ network, params, buffers, data, loss: 'cross-entropy', batchSize: BATCH });
+  const curvature = await Curvature.open({ network, params, buffers, data, loss: 'cross-entropy' }, { batchSize: BATCH });
   try {
     const v = Float64Array.from({ length: curvature.size }, () => rng.normal());
     await curvature.hessianVector(v);

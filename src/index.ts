@@ -32,10 +32,21 @@ export {
   hessianOperator,
   ggnOperator,
   residualOperator,
+  curvatureOperator,
   type CurvatureProblem,
   type CurvatureKind,
   type CurvatureOperator,
 } from './curvature/curvatureOperators.js';
+export { DEFAULT_PRODUCT_BATCH, type ExecutionOptions } from './curvature/execution.js';
+export { CURVATURE_OPERATORS, PIECE_OPERATORS, SPECTRUM_OPERATORS } from './curvature/operatorKind.js';
+export {
+  ShardedProductEngine,
+  type ShardTransport,
+  type ShardConnection,
+  type ShardPlan,
+} from './curvature/shardedProductEngine.js';
+export { threadTransport } from './curvature/threadTransport.js';
+export { processTransport } from './curvature/processTransport.js';
 export { registerSecondOrderGradients } from './curvature/secondOrderGradients.js';
 export { flattenParameters, unflattenParameters } from './curvature/flatParameters.js';
 

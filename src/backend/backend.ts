@@ -1,6 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
-import { registerSecondOrderGradients } from '../curvature/secondOrderGradients.js';
 import { registerOpenBlasKernels } from './openblasKernels.js';
 
 /**
@@ -97,8 +96,9 @@ async function startCpu(preferOpenBlas: boolean): Promise<BackendInfo> {
 }
 
 /**
- * Selects and starts a tfjs backend, then registers the second-order-correct gradients
- * (once, globally) that curvature products rely on. Idempotent for the same choice.
+ * Selects and starts a tfjs backend. Idempotent for the same choice. Gradient rules are not
+ * this layer's: whoever differentiates registers them (`registerSecondOrderGradients`,
+ * src/curvature/secondOrderGradients.ts: BatchCurvature and trainModel do).
  */
 export async function initBackend(choice: BackendChoice = 'auto'): Promise<BackendInfo> {
   if (!BACKEND_CHOICES.includes(choice)) {
@@ -146,7 +146,6 @@ export async function initBackend(choice: BackendChoice = 'auto'): Promise<Backe
     }
   }
   await tf.ready();
-  registerSecondOrderGradients();
   active = info;
   return info;
 }

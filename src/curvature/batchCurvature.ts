@@ -4,10 +4,12 @@ import { lossFunction, type LossKind } from '../nn/loss.js';
 import type { Batch } from '../data/batches.js';
 import { flatSize, flattenToFloat32 } from './flatParameters.js';
 import { RecordedTape, canRecordTape, sharedTapeAvailable } from './sharedTape.js';
+import { registerSecondOrderGradients } from './secondOrderGradients.js';
 
 /**
  * Curvature products over ONE batch of samples, in float32 tfjs, by reverse-over-reverse
- * autodiff (needs `registerSecondOrderGradients()`). Every result is a SUM over the batch's
+ * autodiff (the constructor registers the second-order gradient rules in this thread,
+ * `registerSecondOrderGradients()`, idempotent). Every result is a SUM over the batch's
  * samples i (not a mean), flattened in parameter order; callers accumulate batches in float64
  * and divide by N (math.md §1–2). The network runs in 'eval' mode: BatchNorm uses its running
  * statistics, Dropout is the identity.
@@ -32,6 +34,7 @@ export class BatchCurvature {
   readonly #loss: LossKind;
 
   constructor(network: Network, params: readonly tf.Tensor[], buffers: readonly tf.Tensor[], loss: LossKind) {
+    registerSecondOrderGradients();
     this.#network = network;
     this.#params = params;
     this.#buffers = buffers;

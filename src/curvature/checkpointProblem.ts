@@ -1,10 +1,9 @@
-import type * as tf from '@tensorflow/tfjs-core';
 import type { Split } from '../data/dataset.js';
 import { selectSamples } from '../data/batches.js';
 import { preprocessSplit } from '../data/preprocess.js';
 import { loadCheckpoint } from '../nn/checkpoint.js';
 import type { LossKind } from '../nn/loss.js';
-import type { Network } from '../nn/network.js';
+import type { CurvatureProblem } from './curvatureOperators.js';
 import { SpecpipeError } from '../util/errors.js';
 
 /** Which samples of a split a curvature operator averages over. */
@@ -44,13 +43,9 @@ export function selectAnalysedSamples(split: Split, sel: SampleSelection): Split
   return out;
 }
 
-/** The maths of a curvature problem: a net at a checkpoint and the (preprocessed) samples it is measured on. */
+/** A curvature problem loaded from a checkpoint: the net and the (preprocessed) samples it is measured on. */
 export interface CheckpointProblem {
-  readonly network: Network;
-  readonly params: readonly tf.Tensor[];
-  readonly buffers: readonly tf.Tensor[];
-  readonly data: Split;
-  readonly loss: LossKind;
+  readonly problem: CurvatureProblem;
   /** Frees the checkpoint's tensors. */
   dispose(): void;
 }
@@ -64,11 +59,13 @@ export function checkpointProblem(checkpointPath: string, raw: Split, loss: Loss
   if (ckpt.preprocess === undefined)
     throw new SpecpipeError('checkpoint-preprocess', `${checkpointPath}: no preprocessing metadata`);
   return {
-    network: ckpt.network,
-    params: ckpt.params,
-    buffers: ckpt.buffers,
-    data: preprocessSplit(raw, ckpt.preprocess),
-    loss,
+    problem: {
+      network: ckpt.network,
+      params: ckpt.params,
+      buffers: ckpt.buffers,
+      data: preprocessSplit(raw, ckpt.preprocess),
+      loss,
+    },
     dispose: () => {
       for (const t of [...ckpt.params, ...ckpt.buffers]) t.dispose();
     },

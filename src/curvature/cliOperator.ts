@@ -6,6 +6,8 @@ import type { LossKind } from '../nn/loss.js';
 import { parseDataSource, loadDataSource } from '../data/sources.js';
 import { preprocessSplit } from '../data/preprocess.js';
 import { Curvature, type CurvatureOperator } from './curvatureOperators.js';
+import { DEFAULT_PRODUCT_BATCH } from './execution.js';
+import type { CurvatureKind } from './operatorKind.js';
 import { SpecpipeError } from '../util/errors.js';
 
 /** What `specpipe spectrum --checkpoint …` asks for. */
@@ -16,7 +18,7 @@ export interface CurvatureCliOptions {
   /** Data source string, e.g. "mnist", "fashion-mnist:/root". */
   readonly data: string;
   readonly split: 'train' | 'test';
-  readonly operator: 'hessian' | 'ggn' | 'residual';
+  readonly operator: CurvatureKind;
   readonly backend: BackendChoice;
   readonly seed: number;
   /** Samples per class of the split to average over (default: all loaded). */
@@ -30,7 +32,7 @@ export interface CurvatureCliOptions {
 export const LOSS_METADATA_KEY = 'specpipe.loss';
 
 /** Default batch size of curvature products from the CLI. */
-export const DEFAULT_CURVATURE_BATCH = 256;
+export const DEFAULT_CURVATURE_BATCH = DEFAULT_PRODUCT_BATCH;
 
 /**
  * Builds the curvature operator for the spectrum CLI: starts the backend, loads the checkpoint
@@ -63,15 +65,13 @@ export async function curvatureOperatorForCli(options: CurvatureCliOptions): Pro
       `--data ${options.data} has ${data.classes.length} classes but the checkpoint's model predicts ${classes}`,
     );
   }
-  const curvature = await Curvature.open({
-    network: ckpt.network,
-    params: ckpt.params,
-    buffers: ckpt.buffers,
-    data: split,
-    loss,
-    batchSize: options.batchSize ?? DEFAULT_CURVATURE_BATCH,
-    ...(options.workers !== undefined && { workers: options.workers, backend: options.backend }),
-  });
+  const curvature = await Curvature.open(
+    { network: ckpt.network, params: ckpt.params, buffers: ckpt.buffers, data: split, loss },
+    {
+      batchSize: options.batchSize ?? DEFAULT_CURVATURE_BATCH,
+      ...(options.workers !== undefined && { workers: options.workers, backend: options.backend }),
+    },
+  );
   const bn = ckpt.network.buffers.length > 0 ? ', eval mode: BatchNorm running statistics' : '';
   return curvature.operator(options.operator, `${options.operator}[${options.split}, ${split.shape[0]} samples, ${loss}${bn}]`);
 }

@@ -3,20 +3,23 @@ import type { LinearOperator } from '../linalg/operator.js';
 import type { Network } from '../nn/network.js';
 import type { LossKind } from '../nn/loss.js';
 import type { Split } from '../data/dataset.js';
-import type { BackendChoice } from '../backend/backend.js';
-import { LocalProductEngine, WorkerProductEngine, type ProductEngine } from './productEngine.js';
+import type { ProductEngine } from './productEngine.js';
 import type { ProductRequest } from './productRequest.js';
-import { ProcessProductEngine } from './processProductEngine.js';
-import { defaultNetworkBuilder, type NetworkBuilderRef } from './networkBuilder.js';
+import { ShardedProductEngine } from './shardedProductEngine.js';
+import { DEFAULT_MAX_BLOCK, openProductEngine, validateExecution, type ExecutionOptions } from './execution.js';
+import { CURVATURE_OPERATORS, isCurvatureKind, type CurvatureKind } from './operatorKind.js';
 import { SpecpipeError } from '../util/errors.js';
 import { coalescedMatvec } from '../linalg/blockMatvec.js';
+
+export type { CurvatureKind } from './operatorKind.js';
 
 /**
  * Matrix-free curvature of the average loss over a data split (math.md §1–2):
  *   Hess = (1/N) Σ_i ∂²ℓ_i/∂θ²,  G = (1/N) Σ_i J_iᵀ Q_i J_i,  H = Hess − G.
  * Products are computed in float32 tfjs per batch and accumulated in float64 over the whole
  * split, batch by batch in split order; the network runs in eval mode (BatchNorm running
- * statistics, Dropout off).
+ * statistics, Dropout off). Only the maths: where and how the products run is ExecutionOptions
+ * (execution.ts), given to Curvature.open beside it.
  */
 export interface CurvatureProblem {
   readonly network: Network;
@@ -27,46 +30,7 @@ export interface CurvatureProblem {
   /** The samples to average over (any subset of train or test), already preprocessed. */
   readonly data: Split;
   readonly loss: LossKind;
-  /** Samples per batch (memory: one batch of activations and their second-order tape). */
-  readonly batchSize: number;
-  /** Worker threads to split each product over (0 or absent: this thread). */
-  readonly workers?: number;
-  /**
-   * Shard processes on this machine to split each product over (child_process.fork; 0 or absent:
-   * none). Takes precedence over `workers`. Same contract and results as the thread split.
-   */
-  readonly processes?: number;
-  /**
-   * Shards served over Redis + BullMQ by product-shard workers on any machine
-   * (src/executor/bullmq/productShards.ts; `specpipe worker` runs one). Takes precedence over
-   * `processes` and `workers`.
-   */
-  readonly redis?: { readonly url: string; readonly shards: number; readonly queue?: string };
-  /** With `processes` or `redis`: longest wait for one product's shard answers, in ms (processes: no limit; redis: 10 min). */
-  readonly productTimeoutMs?: number;
-  /** Backend each worker starts (default 'auto'). */
-  readonly backend?: BackendChoice;
-  /**
-   * Most vectors one block product takes (default 8): an operator's concurrent matvecs (SLQ's
-   * start vectors in lockstep) are answered in blocks of at most this many, sharing each batch's
-   * forward pass. Memory: one float64 sum of length P per vector of a block.
-   */
-  readonly maxBlock?: number;
-  /** How workers rebuild the network (default: buildNetwork(network.spec) from src/nn/build.ts). */
-  readonly builder?: NetworkBuilderRef;
 }
-
-const DEFAULT_MAX_BLOCK = 8;
-
-export type CurvatureKind =
-  /** Hess = (1/N) Σ_i ∂²ℓ_i/∂θ² (reverse-over-reverse). */
-  | 'hessian'
-  /** G = (1/N) Σ_i J_iᵀ Q_i J_i (Gauss–Newton, PSD). */
-  | 'ggn'
-  /** H = Hess − G = (1/N) Σ_i Σ_c r_ic ∇²z_ic, r_i = ∂ℓ_i/∂z_i (residual, indefinite). */
-  | 'residual';
-
-export const CURVATURE_KINDS: readonly CurvatureKind[] = ['hessian', 'ggn', 'residual'];
 
 /** A curvature operator on R^P; `close()` stops its workers (a no-op in-process). */
 export interface CurvatureOperator extends LinearOperator {
@@ -81,8 +45,9 @@ export interface CurvatureOperator extends LinearOperator {
 }
 
 /**
- * An open curvature session over one problem: owns the product engine (in-process or worker
- * threads) and hands out the operators and building blocks, all sharing it.
+ * An open curvature session over one problem: owns the product engine (this thread, or shards
+ * over a transport, as the ExecutionOptions say) and hands out the operators and building
+ * blocks, all sharing it.
  */
 export class Curvature {
   readonly size: number;
@@ -99,14 +64,17 @@ export class Curvature {
     this.classes = classes;
   }
 
-  static async open(problem: CurvatureProblem): Promise<Curvature> {
+  /** Opens a session over `problem`, its products computed as `execution` says (default: this thread, batches of 256). */
+  static async open(problem: CurvatureProblem, execution: ExecutionOptions = {}): Promise<Curvature> {
+    validateExecution(problem, execution);
     validateProblem(problem);
-    return new Curvature(await openEngine(problem), problem.network.spec.classes, problem.maxBlock ?? DEFAULT_MAX_BLOCK);
+    const engine = await openProductEngine(problem, execution);
+    return new Curvature(engine, problem.network.spec.classes, execution.maxBlock ?? DEFAULT_MAX_BLOCK);
   }
 
   /** Process ids of the shard processes (`processes`); empty for threads or in-process. */
   get processIds(): number[] {
-    return this.#engine instanceof ProcessProductEngine ? this.#engine.pids : [];
+    return this.#engine instanceof ShardedProductEngine ? this.#engine.pids : [];
   }
 
   /** Worker threads or shard processes in use (0: this thread). */
@@ -146,19 +114,24 @@ export class Curvature {
     return { hessian: r.hessian[0]!, ggn: r.ggn[0]! };
   }
 
+  /** A v_k for the operator A of `kind` and a block of vectors, each batch's forward pass shared by the block. */
+  async products(kind: CurvatureKind, vs: readonly Float64Array[]): Promise<Float64Array[]> {
+    return this.#mean({ kind, vectors: this.#vectors(vs, `${kind} matvec`) });
+  }
+
   /** Hess v_k for a block of vectors: each batch's forward and first backward pass is shared by the block. */
-  async hessianVectors(vs: readonly Float64Array[]): Promise<Float64Array[]> {
-    return this.#mean({ kind: 'hessian', vectors: this.#vectors(vs, 'hessian matvec') });
+  hessianVectors(vs: readonly Float64Array[]): Promise<Float64Array[]> {
+    return this.products('hessian', vs);
   }
 
   /** G v_k for a block of vectors: each batch's forward pass is shared by the block. */
-  async ggnVectors(vs: readonly Float64Array[]): Promise<Float64Array[]> {
-    return this.#mean({ kind: 'ggn', vectors: this.#vectors(vs, 'ggn matvec') });
+  ggnVectors(vs: readonly Float64Array[]): Promise<Float64Array[]> {
+    return this.products('ggn', vs);
   }
 
   /** H v_k = (Hess − G) v_k for a block of vectors, directly: (1/N) Σ_i Σ_c r_ic ∇²z_ic v_k (as costly as Hess v). */
-  async residualVectors(vs: readonly Float64Array[]): Promise<Float64Array[]> {
-    return this.#mean({ kind: 'residual', vectors: this.#vectors(vs, 'residual matvec') });
+  residualVectors(vs: readonly Float64Array[]): Promise<Float64Array[]> {
+    return this.products('residual', vs);
   }
 
   /** Hess v_k and G v_k for a block of vectors, from one pass per batch. */
@@ -212,18 +185,16 @@ export class Curvature {
 
   /** The curvature of the given kind as a LinearOperator on R^P (symmetric). */
   operator(kind: CurvatureKind, name?: string): CurvatureOperator {
-    if (!CURVATURE_KINDS.includes(kind)) {
+    if (!isCurvatureKind(kind)) {
       throw new SpecpipeError(
         'operator-kind',
-        `curvature operator must be one of ${CURVATURE_KINDS.join('|')}, received "${String(kind)}"`,
+        `curvature operator must be one of ${CURVATURE_OPERATORS.join('|')}, received "${String(kind)}"`,
       );
     }
     let products = 0;
     const matmat = async (vs: readonly Float64Array[]): Promise<Float64Array[]> => {
       products += vs.length;
-      if (kind === 'hessian') return this.hessianVectors(vs);
-      if (kind === 'ggn') return this.ggnVectors(vs);
-      return this.residualVectors(vs);
+      return this.products(kind, vs);
     };
     // Concurrent matvecs (SLQ's start vectors in lockstep) share each batch's forward pass.
     const coalesced = coalescedMatvec(matmat, this.#maxBlock);
@@ -253,59 +224,28 @@ export class Curvature {
   }
 }
 
-/** Hess as an operator (opens its own session; `close()` it when done). */
-export async function hessianOperator(problem: CurvatureProblem): Promise<CurvatureOperator> {
-  return (await Curvature.open(problem)).operator('hessian');
+/** The curvature of the given kind as an operator (opens its own session; `close()` it when done). */
+export async function curvatureOperator(
+  kind: CurvatureKind,
+  problem: CurvatureProblem,
+  execution?: ExecutionOptions,
+): Promise<CurvatureOperator> {
+  return (await Curvature.open(problem, execution)).operator(kind);
 }
+
+/** Hess as an operator (opens its own session; `close()` it when done). */
+export const hessianOperator = (problem: CurvatureProblem, execution?: ExecutionOptions): Promise<CurvatureOperator> =>
+  curvatureOperator('hessian', problem, execution);
 
 /** G as an operator (opens its own session; `close()` it when done). */
-export async function ggnOperator(problem: CurvatureProblem): Promise<CurvatureOperator> {
-  return (await Curvature.open(problem)).operator('ggn');
-}
+export const ggnOperator = (problem: CurvatureProblem, execution?: ExecutionOptions): Promise<CurvatureOperator> =>
+  curvatureOperator('ggn', problem, execution);
 
 /** H = Hess − G as an operator, Σ_i Σ_c r_ic ∇²z_ic directly (opens its own session). */
-export async function residualOperator(problem: CurvatureProblem): Promise<CurvatureOperator> {
-  return (await Curvature.open(problem)).operator('residual');
-}
-
-/** The product engine a problem asks for: Redis shards, shard processes, worker threads, or this thread. */
-async function openEngine(problem: CurvatureProblem): Promise<ProductEngine> {
-  const builder = problem.builder ?? defaultNetworkBuilder();
-  const backend = problem.backend ?? 'auto';
-  if (problem.redis !== undefined) return openRedisEngine(problem, problem.redis);
-  if ((problem.processes ?? 0) > 0) {
-    return ProcessProductEngine.start(problem, {
-      processes: problem.processes!,
-      builder,
-      backend,
-      ...(problem.productTimeoutMs !== undefined && { productTimeoutMs: problem.productTimeoutMs }),
-    });
-  }
-  const workers = problem.workers ?? 0;
-  return workers > 0 ? WorkerProductEngine.start(problem, workers, builder, backend) : new LocalProductEngine(problem);
-}
-
-async function openRedisEngine(problem: CurvatureProblem, redis: NonNullable<CurvatureProblem['redis']>): Promise<ProductEngine> {
-  // bullmq and ioredis load only here.
-  const { RedisProductEngine } = await import('../executor/bullmq/productShards.js');
-  const { parseRedisUrl } = await import('../executor/bullmq/redisConnection.js');
-  return RedisProductEngine.start(problem, {
-    redis: parseRedisUrl(redis.url, 'redis.url'),
-    shards: redis.shards,
-    builder: problem.builder ?? defaultNetworkBuilder(),
-    backend: problem.backend ?? 'auto',
-    ...(redis.queue !== undefined && { queueName: redis.queue }),
-    ...(problem.productTimeoutMs !== undefined && { productTimeoutMs: problem.productTimeoutMs }),
-  });
-}
+export const residualOperator = (problem: CurvatureProblem, execution?: ExecutionOptions): Promise<CurvatureOperator> =>
+  curvatureOperator('residual', problem, execution);
 
 function validateProblem(p: CurvatureProblem): void {
-  if (p.maxBlock !== undefined && (!Number.isInteger(p.maxBlock) || p.maxBlock < 1)) {
-    throw new SpecpipeError('max-block', `curvature maxBlock must be an integer ≥ 1, received ${p.maxBlock}`);
-  }
-  if (!Number.isInteger(p.batchSize) || p.batchSize < 1) {
-    throw new SpecpipeError('batch-size', `curvature batch size must be an integer ≥ 1, received ${p.batchSize}`);
-  }
   if (p.data.shape[0] < 1)
     throw new SpecpipeError('empty-split', 'curvature operators need at least one sample, received an empty split');
   if (p.params.length !== p.network.params.length) {

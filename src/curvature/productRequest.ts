@@ -1,8 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Split } from '../data/dataset.js';
-import { batches } from '../data/batches.js';
+import { batches, type Batch } from '../data/batches.js';
 import type { BatchCurvature } from './batchCurvature.js';
 import { unflattenParameters } from './flatParameters.js';
+import type { CurvatureKind } from './operatorKind.js';
 
 /**
  * One full-data product, as a message (plain typed arrays, so it crosses worker_threads).
@@ -11,18 +12,29 @@ import { unflattenParameters } from './flatParameters.js';
 export type ProductRequest =
   /** [Σ_i ∇ℓ_i] */
   | { readonly kind: 'gradient' }
-  /** [Σ_i ∂²ℓ_i/∂θ² v_1, …, Σ_i ∂²ℓ_i/∂θ² v_K]: a block of K vectors shares each batch's forward and backward pass */
-  | { readonly kind: 'hessian'; readonly vectors: readonly Float32Array[] }
-  /** [Σ_i J_iᵀQ_iJ_i v_1, …, Σ_i J_iᵀQ_iJ_i v_K] */
-  | { readonly kind: 'ggn'; readonly vectors: readonly Float32Array[] }
-  /** [Σ_i Σ_c r_ic ∇²z_ic v_1, …]: the residual H = Hess − G directly (BatchCurvature.residualVectorSums) */
-  | { readonly kind: 'residual'; readonly vectors: readonly Float32Array[] }
+  /** [Σ_i A_i v_1, …, Σ_i A_i v_K] for the operator A of `kind` (BATCH_PRODUCTS): a block of K vectors shares each batch's forward pass */
+  | { readonly kind: CurvatureKind; readonly vectors: readonly Float32Array[] }
   /** [Hess-sums for v_1..v_K, then G-sums for v_1..v_K], both from one pass per batch */
   | { readonly kind: 'hessian+ggn'; readonly vectors: readonly Float32Array[] }
   /** [Σ_i J_iᵀ u_i1, …, Σ_i J_iᵀ u_iK]; cotangents[k] is row-major [N, C] over the engine's samples */
   | { readonly kind: 'cotangents'; readonly cotangents: readonly Float32Array[] }
   /** [z] row-major [N, C] (one entry, values not sums) */
   | { readonly kind: 'logits' };
+
+/**
+ * The one place an operator name picks its maths: the per-batch SUMS of each curvature operator
+ * for a block of vectors (src/curvature/batchCurvature.ts derives each).
+ *   hessian:  Σ_i ∂²ℓ_i/∂θ² v_k
+ *   ggn:      Σ_i J_iᵀ Q_i J_i v_k
+ *   residual: Σ_i Σ_c r_ic ∇²z_ic v_k  (H = Hess − G directly)
+ */
+export const BATCH_PRODUCTS: Readonly<
+  Record<CurvatureKind, (curvature: BatchCurvature, batch: Batch, vs: readonly (readonly tf.Tensor[])[]) => Float32Array[]>
+> = {
+  hessian: (c, b, vs) => c.hessianVectorSums(b, vs),
+  ggn: (c, b, vs) => c.ggnVectorSums(b, vs),
+  residual: (c, b, vs) => c.residualVectorSums(b, vs),
+};
 
 /** Answers `request` over every sample of `split`, batch by batch in split order, accumulating in float64. */
 export function accumulateOverSplit(
@@ -60,15 +72,6 @@ export function accumulateOverSplit(
         case 'gradient':
           add(0, curvature.gradientSum(b));
           break;
-        case 'hessian':
-          curvature.hessianVectorSums(b, vs).forEach((p, j) => add(j, p));
-          break;
-        case 'ggn':
-          curvature.ggnVectorSums(b, vs).forEach((p, j) => add(j, p));
-          break;
-        case 'residual':
-          curvature.residualVectorSums(b, vs).forEach((p, j) => add(j, p));
-          break;
         case 'hessian+ggn': {
           const r = curvature.hessianAndGgnVectorSums(b, vs);
           r.hessian.forEach((p, j) => add(j, p));
@@ -84,6 +87,8 @@ export function accumulateOverSplit(
           parts.forEach((p, j) => add(j, p));
           break;
         }
+        default:
+          BATCH_PRODUCTS[request.kind](curvature, b, vs).forEach((p, j) => add(j, p));
       }
     }
   } finally {

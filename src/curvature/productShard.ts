@@ -1,30 +1,53 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend } from '../backend/backend.js';
+import { initBackend, type BackendChoice } from '../backend/backend.js';
+import type { Network } from '../nn/network.js';
+import type { LossKind } from '../nn/loss.js';
+import type { Split } from '../data/dataset.js';
 import { BatchCurvature } from './batchCurvature.js';
 import { accumulateOverSplit, type ProductRequest } from './productRequest.js';
 import { unflattenParameters } from './flatParameters.js';
-import { loadNetwork } from './networkBuilder.js';
-import { registerSecondOrderGradients } from './secondOrderGradients.js';
-import type { WorkerInit } from './productEngine.js';
+import { loadNetwork, type NetworkBuilderRef } from './networkBuilder.js';
+
+/** What one shard is started with: plain data (structured-cloned to a thread, v8-serialized to a process or Redis). */
+export interface ShardInit {
+  readonly builder: NetworkBuilderRef;
+  readonly spec: Network['spec'];
+  /** θ, flattened in `network.params` order. */
+  readonly params: Float32Array;
+  readonly buffers: Float32Array[];
+  /** The shard's own samples (a contiguous run of whole batches of the split). */
+  readonly data: Split;
+  readonly loss: LossKind;
+  readonly batchSize: number;
+  readonly backend: BackendChoice;
+}
+
+/** What a loaded shard is asked. */
+export type ShardQuestion = { readonly kind: 'request'; readonly request: ProductRequest } | { readonly kind: 'evaluations' };
+
+/** A question as every transport carries it (`id` pairs it with its reply). */
+export type ShardMessage = { readonly id: number } & ShardQuestion;
+
+export type ShardReply =
+  | { readonly id: number; readonly ok: true; readonly result: Float64Array[] }
+  | { readonly id: number; readonly ok: false; readonly error: string };
 
 /**
- * One shard of a data-parallel curvature problem, served wherever it lives (a child process, a
- * Redis shard worker): the tfjs backend started, the network rebuilt from its spec by the
- * builder, θ and buffers restored, and its own samples; answers ProductRequests with float64
- * SUMS over those samples (productShards.ts gives the contract).
+ * One shard of a data-parallel curvature problem, served wherever it lives (a worker thread, a
+ * child process, a Redis shard worker's thread): the tfjs backend started, the network rebuilt
+ * from its spec by the builder, θ and buffers restored, and its own samples; answers
+ * ProductRequests with float64 SUMS over those samples (shardedProductEngine.ts gives the contract).
  */
 export interface ProductShard {
   readonly size: number;
   readonly samples: number;
-  answer(request: ProductRequest): Float64Array[];
-  /** Batch-level product evaluations so far (the matrix-free spy). */
-  readonly evaluations: number;
+  /** The reply to one message: float64 sums, or [count] for `evaluations`; failures as `ok: false`. */
+  reply(message: ShardMessage): ShardReply;
   dispose(): void;
 }
 
-export async function openProductShard(init: WorkerInit): Promise<ProductShard> {
+export async function openProductShard(init: ShardInit): Promise<ProductShard> {
   await initBackend(init.backend);
-  registerSecondOrderGradients();
   const network = await loadNetwork(init.builder, init.spec);
   if (init.params.length !== network.size) {
     throw new Error(`the rebuilt network has P = ${network.size} parameters, received θ of length ${init.params.length}`);
@@ -35,9 +58,16 @@ export async function openProductShard(init: WorkerInit): Promise<ProductShard> 
   return {
     size: curvature.size,
     samples: init.data.shape[0],
-    answer: (request) => accumulateOverSplit(curvature, network.params, init.data, init.batchSize, network.spec.classes, request),
-    get evaluations() {
-      return curvature.evaluations;
+    reply(m) {
+      try {
+        const result =
+          m.kind === 'evaluations'
+            ? [Float64Array.of(curvature.evaluations)]
+            : accumulateOverSplit(curvature, network.params, init.data, init.batchSize, network.spec.classes, m.request);
+        return { id: m.id, ok: true, result };
+      } catch (e) {
+        return { id: m.id, ok: false, error: e instanceof Error ? e.message : String(e) };
+      }
     },
     dispose: () => tf.dispose([...params, ...buffers]),
   };

@@ -11,8 +11,9 @@ import { MAX_POOL_ROUTE_KERNEL } from '../backend/native/elementwiseKernels.js';
  * tfjs 4.22: Node's tfjs-core registers no gradients at all, and the stock rules that reuse a
  * kernel's saved output (Tanh, Sigmoid, Exp, Softmax) are wrong under a second differentiation.
  *
- * The registry is global (one per thread): call once, at backend start (`initBackend` does;
- * curvature workers do too). Idempotent. First-order results are unchanged
+ * The registry is global (one per thread). Whoever differentiates calls it: BatchCurvature's
+ * constructor (so every curvature session and shard) and trainModel (src/train/sgd.ts); the
+ * backend layer below knows nothing of it. Idempotent. First-order results are unchanged
  * (test/curvature/secondOrderGradients.test.ts).
  */
 export function registerSecondOrderGradients(): void {

@@ -1,4 +1,5 @@
 import { Curvature, type CurvatureProblem } from '../curvature/curvatureOperators.js';
+import type { ExecutionOptions } from '../curvature/execution.js';
 import { selectSamples } from '../data/batches.js';
 import { classGradients, type ClassBatch, type ClassGradients } from './classGradients.js';
 
@@ -14,7 +15,12 @@ import { classGradients, type ClassBatch, type ClassGradients } from './classGra
  */
 export async function classGradientsFromCurvature(
   problem: CurvatureProblem,
-  options: { readonly classes?: readonly number[]; readonly onClass?: (done: number, total: number) => void } = {},
+  options: {
+    readonly classes?: readonly number[];
+    readonly onClass?: (done: number, total: number) => void;
+    /** How each class's products run (default: this thread). */
+    readonly execution?: ExecutionOptions;
+  } = {},
 ): Promise<ClassGradients> {
   const C = problem.network.spec.classes;
   const classes = options.classes ?? Array.from({ length: C }, (_, c) => c);
@@ -27,7 +33,7 @@ export async function classGradientsFromCurvature(
         if (l === c) idx.push(i);
       });
       if (idx.length === 0) continue;
-      const session = await Curvature.open({ ...problem, data: selectSamples(problem.data, idx) });
+      const session = await Curvature.open({ ...problem, data: selectSamples(problem.data, idx) }, options.execution);
       try {
         const probabilities = await session.perSampleProbabilities();
         yield { trueClass: c, probabilities, batch: session };

@@ -1,4 +1,5 @@
 import { Curvature, type CurvatureProblem } from '../curvature/curvatureOperators.js';
+import type { ExecutionOptions } from '../curvature/execution.js';
 import { selectAnalysedSamples } from '../curvature/checkpointProblem.js';
 import type { ClassGradients } from './classGradients.js';
 import { classGradientsFromCurvature } from './curvatureClassGradients.js';
@@ -20,15 +21,20 @@ export interface DecomposeOptions {
  */
 export async function decomposeGaussNewton(
   problem: CurvatureProblem,
+  execution: ExecutionOptions,
   o: DecomposeOptions,
 ): Promise<{ classGradients: ClassGradients; summary: DecompositionSummary }> {
   const cg = await classGradientsFromCurvature(problem, {
     ...(o.classes !== undefined && { classes: o.classes }),
     ...(o.onClass !== undefined && { onClass: o.onClass }),
+    execution,
   });
   if (o.traceMatvecs === 0)
     return { classGradients: cg, summary: await summarizeDecomposition(cg, { traceMatvecs: 0, seed: o.seed }) };
-  const curvature = await Curvature.open({ ...problem, data: selectAnalysedSamples(problem.data, { classes: cg.classes }) });
+  const curvature = await Curvature.open(
+    { ...problem, data: selectAnalysedSamples(problem.data, { classes: cg.classes }) },
+    execution,
+  );
   try {
     const summary = await summarizeDecomposition(cg, {
       ggn: curvature.operator('ggn'),

@@ -2,9 +2,10 @@ import type { LinearOperator } from '../linalg/operator.js';
 import { SpecpipeError } from '../util/errors.js';
 import { readClassGradients } from './classGradientsArrow.js';
 import { gaussNewtonPieces } from './pieces.js';
+import { PIECE_OPERATORS, type PieceOperator } from '../curvature/operatorKind.js';
 
 /** Operator names of Papyan's pieces, as pipelines spell them (`spectrum/slq` matrix `operator: [a1, a2, b1, b2]`). */
-export type PieceOperatorName = 'a1' | 'a2' | 'b1' | 'b2' | 'a1+a2+b1';
+export type PieceOperatorName = PieceOperator;
 
 /**
  * One piece of G as a LinearOperator for any spectral estimator, from a stored
@@ -33,7 +34,7 @@ export function pieceOperatorFromFile(path: string, name: PieceOperatorName, ggn
     default:
       throw new SpecpipeError(
         'piece-operator',
-        `unknown piece operator "${String(name)}"; expected one of a1, a2, b1, b2, a1+a2+b1`,
+        `unknown piece operator "${String(name)}"; expected one of ${PIECE_OPERATORS.join(', ')}`,
       );
   }
 }

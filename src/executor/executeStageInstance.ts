@@ -149,6 +149,9 @@ export async function executeStageInstance(
         options.progress?.(p);
       },
       log: (m) => options.log?.(m),
+      transports: {
+        redisShards: async (url) => (await import('./bullmq/productShards.js')).redisShardTransport({ redis: url }),
+      },
     };
     const result = (await kind.run(ctx)) ?? {};
     const finished = new Date();

@@ -1,5 +1,6 @@
 import type { ReportData, SpectrumSeries, SeriesTags, NumberRow } from './reportData.js';
 import { renderVegaLiteSvg, type VegaLiteSpec } from './vegaSvg.js';
+import { CURVATURE_OPERATORS, isCurvatureKind } from '../curvature/operatorKind.js';
 import {
   figure1Spec,
   overlaySpec,
@@ -111,7 +112,7 @@ function caseFigures(data: ReportData, c: Case, fitRows: NumberRow[]): { title: 
 
   // Attribution: Hess vs G vs H per split
   for (const split of ['train', 'test'] as const) {
-    const ops = ['hessian', 'ggn', 'residual'].map((o) => find(o, split)).filter((s): s is SpectrumSeries => s !== undefined);
+    const ops = CURVATURE_OPERATORS.map((o) => find(o, split)).filter((s): s is SpectrumSeries => s !== undefined);
     figures.push(
       ops.length >= 2
         ? {
@@ -294,7 +295,7 @@ function derivedScalars(
 ): { name: string; split?: 'train' | 'test'; epoch?: number; samplesPerClass?: number; value: number }[] {
   const out: { name: string; split?: 'train' | 'test'; epoch?: number; samplesPerClass?: number; value: number }[] = [];
   for (const s of spectra) {
-    if (!['hessian', 'ggn', 'residual'].includes(s.operator)) continue;
+    if (!isCurvatureKind(s.operator)) continue;
     const tags = {
       split: s.split,
       ...(s.epoch !== undefined && { epoch: s.epoch }),

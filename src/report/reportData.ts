@@ -1,4 +1,5 @@
 import { SpecpipeError } from '../util/errors.js';
+import type { SpectrumOperator } from '../curvature/operatorKind.js';
 
 /**
  * The input of the HTML report: a plain JSON-able object that the `report/html` stage fills from a
@@ -24,7 +25,7 @@ export type Split = 'train' | 'test';
  * Operator names the report knows: hessian, ggn (G), residual (H), the pieces a1, a2, b1, b2, and
  * deflated variants "<name>-deflated". Other names are plotted where asked for by name only.
  */
-export type OperatorName = 'hessian' | 'ggn' | 'residual' | 'a1' | 'a2' | 'b1' | 'b2' | (string & {});
+export type OperatorName = SpectrumOperator | (string & {});
 
 /** An SLQ (or KPM) density of one operator on one split. */
 export interface SpectrumSeries extends SeriesTags {

@@ -1,5 +1,6 @@
 import { SpecpipeError } from '../util/errors.js';
 import type { ArtifactRole, Manifest } from '../store/manifest.js';
+import type { ShardTransport } from '../curvature/shardedProductEngine.js';
 
 export type { ArtifactRole } from '../store/manifest.js';
 
@@ -60,6 +61,11 @@ export interface StageContext<P = Record<string, unknown>> {
   readonly backend: string;
   progress(p: StageProgress): void;
   log(message: string): void;
+  /**
+   * Transports for products sharded beyond this process, provided by the executor (a stage never
+   * imports the executor): Redis shards served by `specpipe worker --products` at `url`.
+   */
+  readonly transports?: { redisShards(url: string): Promise<ShardTransport> };
 }
 
 export interface StageResult {

@@ -7,6 +7,7 @@ import { Rng } from '../util/random.js';
 import { SpecpipeError } from '../util/errors.js';
 import { learningRate, type LrSchedule } from './schedule.js';
 import { countCorrect, evaluateModel } from './evaluate.js';
+import { registerSecondOrderGradients } from '../curvature/secondOrderGradients.js';
 
 export interface TrainOptions {
   readonly network: Network;
@@ -112,6 +113,7 @@ function checkOptions(o: TrainOptions): void {
  */
 export async function trainModel(options: TrainOptions, onProgress?: (p: TrainProgress) => void): Promise<TrainResult> {
   checkOptions(options);
+  registerSecondOrderGradients(); // Node's tfjs-core registers no gradient rules
   const { network, train, epochs, batchSize } = options;
   const schedule = options.schedule ?? { kind: 'constant' };
   const lossFn = lossFunction(options.loss ?? 'cross-entropy');

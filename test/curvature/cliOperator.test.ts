@@ -34,14 +34,16 @@ test('spectrum CLI operator: checkpoint + data source + preprocessing give the s
     assert.match(op.name ?? '', /^ggn\[test, 20 samples, cross-entropy\]$/);
     const data = await loadDataSource({ kind: 'mnist' }, { seed: 3, testPerClass: 2 });
     const ckpt = loadCheckpoint(path);
-    const direct = await Curvature.open({
-      network: ckpt.network,
-      params: ckpt.params,
-      buffers: ckpt.buffers,
-      data: preprocessSplit(data.test, preprocess),
-      loss: 'cross-entropy',
-      batchSize: 8,
-    });
+    const direct = await Curvature.open(
+      {
+        network: ckpt.network,
+        params: ckpt.params,
+        buffers: ckpt.buffers,
+        data: preprocessSplit(data.test, preprocess),
+        loss: 'cross-entropy',
+      },
+      { batchSize: 8 },
+    );
     const rng = new Rng(1);
     const v = Float64Array.from({ length: op.size }, () => rng.normal());
     const a = await op.matvec(v);

@@ -69,7 +69,10 @@ async function setup(c: Case) {
   const { params, buffers } = network.init(11);
   const all = randomSplit(c.spec, SAMPLES, 5);
   const data = c.split?.subset !== undefined ? selectSamples(all, c.split.subset) : all;
-  const curvature = await Curvature.open({ network, params, buffers, data, loss: c.loss, batchSize: c.split?.batch ?? BATCH });
+  const curvature = await Curvature.open(
+    { network, params, buffers, data, loss: c.loss },
+    { batchSize: c.split?.batch ?? BATCH },
+  );
   const reference: ReferenceProblem = {
     spec: c.spec,
     theta: flattenParameters(params),
@@ -200,8 +203,14 @@ test('operator arguments are checked, naming the value', async () => {
   assert.throws(() => curvature.operator('fisher' as never), /must be one of hessian\|ggn\|residual, received "fisher"/);
   const network = buildTinyNetwork(CASES[0]!.spec);
   await assert.rejects(
-    () => Curvature.open({ network, params, buffers, data: randomSplit(CASES[0]!.spec, 2, 1), loss: 'mse', batchSize: 0 }),
+    () => Curvature.open({ network, params, buffers, data: randomSplit(CASES[0]!.spec, 2, 1), loss: 'mse' }, { batchSize: 0 }),
     /batch size must be an integer ≥ 1, received 0/,
+  );
+  // execution options live beside the problem, not in it (a caller not yet moved over fails loudly)
+  const legacy = { network, params, buffers, data: randomSplit(CASES[0]!.spec, 2, 1), loss: 'mse' as const, workers: 2 };
+  await assert.rejects(
+    () => Curvature.open(legacy),
+    /curvature problem: "workers" is an execution option, not part of the problem; pass it as Curvature.open\(problem, \{ workers: … \}\)/,
   );
   tf.dispose([...params, ...buffers]);
 });
@@ -213,15 +222,16 @@ test("SLQ's start vectors advance in lockstep: the operator answers them in bloc
   const { params, buffers } = network.init(11);
   const data = randomSplit(spec, SAMPLES, 5);
   const batches = Math.ceil(SAMPLES / BATCH);
-  const curvature = await Curvature.open({
-    network: counting.network,
-    params,
-    buffers,
-    data,
-    loss: 'cross-entropy',
-    batchSize: BATCH,
-    maxBlock: 3,
-  });
+  const curvature = await Curvature.open(
+    {
+      network: counting.network,
+      params,
+      buffers,
+      data,
+      loss: 'cross-entropy',
+    },
+    { batchSize: BATCH, maxBlock: 3 },
+  );
   const steps = 6;
   const measures = [];
   for (const concurrentStartVectors of [1, 4]) {
@@ -240,7 +250,7 @@ test("SLQ's start vectors advance in lockstep: the operator answers them in bloc
   assert.ok(relativeError(measures[1]!.nodes, measures[0]!.nodes) <= 1e-12, 'same Ritz values');
   assert.ok(relativeError(measures[1]!.weights, measures[0]!.weights) <= 1e-12, 'same weights');
   await assert.rejects(
-    Curvature.open({ network, params, buffers, data, loss: 'cross-entropy', batchSize: BATCH, maxBlock: 0 }),
+    Curvature.open({ network, params, buffers, data, loss: 'cross-entropy' }, { batchSize: BATCH, maxBlock: 0 }),
     /curvature maxBlock must be an integer ≥ 1, received 0/,
   );
   tf.dispose([...params, ...buffers]);

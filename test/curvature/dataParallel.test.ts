@@ -47,15 +47,13 @@ test('1, 2 and 3 workers give the in-thread products (Hess·v, G·v, H·v, gradi
     buffers,
     data,
     loss: 'cross-entropy' as const,
-    batchSize: 4,
-    builder: tinyBuilder(SPEC),
-    backend: 'cpu' as const,
   };
-  const local = await Curvature.open(problem);
+  const execution = { batchSize: 4, builder: tinyBuilder(SPEC), backend: 'cpu' as const };
+  const local = await Curvature.open(problem, execution);
   const all = productProbe(local.size, 23, 4, 1);
   const expected = await all(local);
   for (const workers of [1, 2, 3]) {
-    const par = await Curvature.open({ ...problem, workers });
+    const par = await Curvature.open(problem, { ...execution, workers });
     try {
       assert.equal(par.workers, workers);
       assertProbesAgree(await all(par), expected, `${workers} workers`);
@@ -74,17 +72,21 @@ test('a worker that cannot build its network fails the start with the reason', a
   const { params, buffers } = network.init(3);
   await assert.rejects(
     () =>
-      Curvature.open({
-        network,
-        params,
-        buffers,
-        data: randomSplit(SPEC, 4, 1),
-        loss: 'mse',
-        batchSize: 2,
-        workers: 1,
-        backend: 'cpu',
-        builder: { ...tinyBuilder(SPEC), exportName: 'noSuchBuilder' },
-      }),
+      Curvature.open(
+        {
+          network,
+          params,
+          buffers,
+          data: randomSplit(SPEC, 4, 1),
+          loss: 'mse',
+        },
+        {
+          batchSize: 2,
+          workers: 1,
+          backend: 'cpu',
+          builder: { ...tinyBuilder(SPEC), exportName: 'noSuchBuilder' },
+        },
+      ),
     /curvature worker failed to start: .*no function export "noSuchBuilder"/,
   );
   tf.dispose([...params, ...buffers]);
@@ -99,9 +101,10 @@ test('workers rebuild specpipe models with the default builder (buildNetwork): l
     shape: [9, 1, 8, 8] as [number, number, number, number],
     labels: Int32Array.from({ length: 9 }, () => rng.int(4)),
   };
-  const problem = { network, params, buffers, data, loss: 'mse' as const, batchSize: 2, backend: 'cpu' as const };
-  const local = await Curvature.open(problem);
-  const par = await Curvature.open({ ...problem, workers: 2 });
+  const problem = { network, params, buffers, data, loss: 'mse' as const };
+  const execution = { batchSize: 2, backend: 'cpu' as const };
+  const local = await Curvature.open(problem, execution);
+  const par = await Curvature.open(problem, { ...execution, workers: 2 });
   try {
     const v = Float64Array.from({ length: local.size }, () => rng.normal());
     const e = maxRelativeDifference(await par.operator('residual').matvec(v), await local.operator('residual').matvec(v));

@@ -59,8 +59,8 @@ for (const c of CASES) {
         shape: [n, ch, h, w] as [number, number, number, number],
         labels: Int32Array.from([0, 1, 2, 1]),
       };
-      const problem = { network, buffers, data, loss: 'cross-entropy' as const, batchSize: 3 };
-      const cv = await Curvature.open({ ...problem, params });
+      const problem = { network, buffers, data, loss: 'cross-entropy' as const };
+      const cv = await Curvature.open({ ...problem, params }, { batchSize: 3 });
       // v: a unit vector on the classifier (last weight [F, C] and bias [C]); u: anywhere
       const specs = network.params;
       const last = specs[specs.length - 1]!;
@@ -83,7 +83,7 @@ for (const c of CASES) {
             p.shape,
           );
         });
-        const g = await (await Curvature.open({ ...problem, params: moved })).fullGradient();
+        const g = await (await Curvature.open({ ...problem, params: moved }, { batchSize: 3 })).fullGradient();
         tf.dispose(moved);
         return g;
       };

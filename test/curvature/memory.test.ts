@@ -26,7 +26,7 @@ test(
       shape: [n, 1, 28, 28] as [number, number, number, number],
       labels: Int32Array.from({ length: n }, () => rng.int(10)),
     };
-    const cv = await Curvature.open({ network, params, buffers, data, loss: 'cross-entropy', batchSize: 512 });
+    const cv = await Curvature.open({ network, params, buffers, data, loss: 'cross-entropy' }, { batchSize: 512 });
     const v = Float64Array.from({ length: cv.size }, () => rng.normal());
     let peak = process.memoryUsage().rss;
     const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 20);

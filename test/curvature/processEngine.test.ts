@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../src/backend/backend.js';
 import { Curvature, type CurvatureProblem } from '../../src/curvature/curvatureOperators.js';
-import { ProcessProductEngine } from '../../src/curvature/processProductEngine.js';
+import { ShardedProductEngine } from '../../src/curvature/shardedProductEngine.js';
+import { processTransport } from '../../src/curvature/processTransport.js';
 import { defaultNetworkBuilder } from '../../src/curvature/networkBuilder.js';
 import { registerSecondOrderGradients } from '../../src/curvature/secondOrderGradients.js';
 import { buildNetwork } from '../../src/nn/build.js';
@@ -71,14 +72,13 @@ for (const net of NETS) {
       buffers,
       data,
       loss: net.loss,
-      batchSize: net.batchSize,
-      backend: 'cpu',
     };
-    const local = await Curvature.open(problem);
+    const execution = { batchSize: net.batchSize, backend: 'cpu' as const };
+    const local = await Curvature.open(problem, execution);
     const all = productProbe(local.size, net.samples, net.spec.classes);
     const expected = await all(local);
     for (const processes of [1, 2, 3]) {
-      const par = await Curvature.open({ ...problem, processes });
+      const par = await Curvature.open(problem, { ...execution, processes });
       const pids = par.processIds;
       try {
         assert.equal(par.workers, processes);
@@ -103,9 +103,10 @@ const MLP = NETS[0]!;
 async function openEngine(processes: number, extra: { productTimeoutMs?: number } = {}) {
   const network = buildNetwork(MLP.spec);
   const { params, buffers } = network.init(1);
-  const engine = await ProcessProductEngine.start(
-    { network, params, buffers, data: randomSplit(MLP.spec, 40, 3), loss: MLP.loss, batchSize: 4 },
-    { processes, builder: defaultNetworkBuilder(), backend: 'cpu', ...extra },
+  const engine = await ShardedProductEngine.open(
+    { network, params, buffers, data: randomSplit(MLP.spec, 40, 3), loss: MLP.loss },
+    { shards: processes, batchSize: 4, builder: defaultNetworkBuilder(), backend: 'cpu', ...extra },
+    processTransport(),
   );
   tf.dispose([...params, ...buffers]);
   return engine;
@@ -152,22 +153,29 @@ test('a shard process that cannot rebuild its network fails the start with the r
   const { params, buffers } = network.init(1);
   await assert.rejects(
     () =>
-      Curvature.open({
-        network,
-        params,
-        buffers,
-        data: randomSplit(MLP.spec, 8, 1),
-        loss: 'mse',
-        batchSize: 2,
-        processes: 2,
-        backend: 'cpu',
-        builder: { ...defaultNetworkBuilder(), exportName: 'noSuchBuilder' },
-      }),
+      Curvature.open(
+        {
+          network,
+          params,
+          buffers,
+          data: randomSplit(MLP.spec, 8, 1),
+          loss: 'mse',
+        },
+        {
+          batchSize: 2,
+          processes: 2,
+          backend: 'cpu',
+          builder: { ...defaultNetworkBuilder(), exportName: 'noSuchBuilder' },
+        },
+      ),
     /curvature shard process failed to start: curvature shard \d of 2 .*no function export "noSuchBuilder"/,
   );
   await assert.rejects(
     () =>
-      Curvature.open({ network, params, buffers, data: randomSplit(MLP.spec, 8, 1), loss: 'mse', batchSize: 2, processes: 1.5 }),
+      Curvature.open(
+        { network, params, buffers, data: randomSplit(MLP.spec, 8, 1), loss: 'mse' },
+        { batchSize: 2, processes: 1.5 },
+      ),
     /processes\) must be an integer ≥ 1, received 1.5/,
   );
   tf.dispose([...params, ...buffers]);

@@ -87,7 +87,7 @@ for (const c of CASES) {
       const network = buildNetwork(c.model);
       const { params, buffers } = network.init(4);
       const data = randomSplit(c.mirror, 5, 6);
-      const curvature = await Curvature.open({ network, params, buffers, data, loss, batchSize: 2 });
+      const curvature = await Curvature.open({ network, params, buffers, data, loss }, { batchSize: 2 });
       const rng = new Rng(7);
       const v = Float64Array.from({ length: curvature.size }, () => Math.fround(rng.normal()));
       const ref = referenceProducts(

@@ -33,8 +33,9 @@ test('tiny MLP through the curvature engine: pieces = definitions, A1+A2+B1+B2 =
   const { params, buffers } = network.init(4);
   const raw = randomSplit(SPEC, N, 6);
   const data = { ...raw, labels: Int32Array.from({ length: N }, (_, i) => i % C) };
-  const problem = { network, params, buffers, data, loss: 'cross-entropy' as const, batchSize: 4 };
-  const whole = await Curvature.open(problem);
+  const problem = { network, params, buffers, data, loss: 'cross-entropy' as const };
+  const execution = { batchSize: 4 };
+  const whole = await Curvature.open(problem, execution);
   const P = whole.size;
   assert.equal(P, 4 * 6 + 6 + 6 * 3 + 3);
   // explicit J_i from unit cotangents: Σ_j J_jᵀ (e_i ⊗ e_k) = row k of J_i
@@ -71,7 +72,7 @@ test('tiny MLP through the curvature engine: pieces = definitions, A1+A2+B1+B2 =
   assert.ok(maxAbsDiff(gEngine, G) <= 1e-5 * scale, `engine G vs dense G: ${maxAbsDiff(gEngine, G) / scale}`);
 
   let classesDone = 0;
-  const cg = await classGradientsFromCurvature(problem, { onClass: () => classesDone++ });
+  const cg = await classGradientsFromCurvature(problem, { execution, onClass: () => classesDone++ });
   assert.equal(classesDone, C);
   assert.equal(cg.sampleCount, N);
   const pieces = gaussNewtonPieces(cg, ggn);

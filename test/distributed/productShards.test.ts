@@ -12,6 +12,8 @@ import type { Split } from '../../src/data/dataset.js';
 import { Rng } from '../../src/util/random.js';
 import { Queue } from 'bullmq';
 import { redisOptions } from '../../src/executor/bullmq/redisConnection.js';
+import { redisShardTransport } from '../../src/executor/bullmq/productShards.js';
+import type { ExecutionOptions } from '../../src/curvature/execution.js';
 import { redisMissing, startRedisServer, type RedisTestServer } from './redisServer.js';
 import { assertProbesAgree, maxRelativeDifference, productProbe } from '../curvature/productProbe.js';
 
@@ -78,7 +80,14 @@ function problemOf(): CurvatureProblem {
     shape: [SAMPLES, 1, 3, 3],
     labels: Int32Array.from({ length: SAMPLES }, () => rng.int(3)),
   };
-  return { network, params, buffers, data, loss: 'cross-entropy', batchSize: 4, backend: 'cpu' };
+  return { network, params, buffers, data, loss: 'cross-entropy' };
+}
+
+const EXECUTION: ExecutionOptions = { batchSize: 4, backend: 'cpu' };
+
+/** Execution over `count` Redis shards on `queue` (the transport the caller hands to Curvature.open). */
+function overRedis(count: number, queue: string, extra: ExecutionOptions = {}): ExecutionOptions {
+  return { ...EXECUTION, ...extra, shards: { transport: redisShardTransport({ redis: redis!.url, queueName: queue }), count } };
 }
 
 before(async () => {
@@ -99,11 +108,11 @@ test(
     const queue = 'products-a';
     await Promise.all([spawnProductWorker(queue), spawnProductWorker(queue)]);
     const problem = problemOf();
-    const local = await Curvature.open(problem);
+    const local = await Curvature.open(problem, EXECUTION);
     const all = productProbe(local.size, SAMPLES, 3);
     const expected = await all(local);
     for (const shards of [2, 3]) {
-      const par = await Curvature.open({ ...problem, redis: { url: redis!.url, shards, queue } });
+      const par = await Curvature.open(problem, overRedis(shards, queue));
       try {
         assert.equal(par.workers, shards);
         const got = await all(par);
@@ -123,12 +132,12 @@ test(
   async () => {
     const queue = 'products-b';
     const problem = problemOf();
-    const local = await Curvature.open(problem);
+    const local = await Curvature.open(problem, EXECUTION);
     const v = Float64Array.from({ length: local.size }, (_, i) => Math.sin(i));
     const expected = await local.hessianVector(v);
     // the only worker answers each job after 1.5 s: it is surely mid-product when killed
     const slow = await spawnProductWorker(queue, 1500);
-    const par = await Curvature.open({ ...problem, redis: { url: redis!.url, shards: 2, queue } });
+    const par = await Curvature.open(problem, overRedis(2, queue));
     const counts = new Queue(queue, { connection: redisOptions(redis!.endpoint) });
     try {
       const product = par.hessianVector(v);
@@ -150,7 +159,7 @@ test('no product-shard worker on the queue: the start fails naming the shards, n
   const problem = problemOf();
   const t0 = Date.now();
   await assert.rejects(
-    () => Curvature.open({ ...problem, productTimeoutMs: 500, redis: { url: redis!.url, shards: 2, queue: 'nobody-listens' } }),
+    () => Curvature.open(problem, overRedis(2, 'nobody-listens', { productTimeoutMs: 500 })),
     /curvature shard 1 of 2 \(samples \[0, 12\), session [0-9a-f]+\), curvature shard 2 of 2 \(samples \[12, 23\), session [0-9a-f]+\) did not answer the logits within/,
   );
   assert.ok(Date.now() - t0 < 30_000);

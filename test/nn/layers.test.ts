@@ -7,8 +7,10 @@ import { flatten } from '../../src/nn/layers/flatten.js';
 import { dropout } from '../../src/nn/layers/dropout.js';
 import { globalAvgPool } from '../../src/nn/layers/pooling.js';
 import { Rng } from '../../src/util/random.js';
+import { registerSecondOrderGradients } from '../../src/curvature/secondOrderGradients.js';
 
 await initBackend('auto');
+registerSecondOrderGradients(); // tf.grad below: Node's tfjs-core registers no gradient rules
 
 function close(got: ArrayLike<number>, want: ArrayLike<number>, tol: number, what: string): void {
   assert.equal(got.length, want.length, `${what}: length`);

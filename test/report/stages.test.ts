@@ -105,7 +105,8 @@ test('decompose → embed (t-SNE, UMAP) → report/html stages, then `specpipe r
   const raw = randomSplit(SPEC, 24, 2);
   const data = { ...raw, labels: Int32Array.from({ length: 24 }, (_, i) => i % 4) };
   const loader = async (): Promise<LoadedProblem> => ({
-    problem: { network, params, buffers, data, loss: 'cross-entropy', batchSize: 8 },
+    problem: { network, params, buffers, data, loss: 'cross-entropy' },
+    execution: { batchSize: 8 },
     split: 'train',
     dispose: () => {},
   });
@@ -122,7 +123,7 @@ test('decompose → embed (t-SNE, UMAP) → report/html stages, then `specpipe r
   assert.equal(summary.pieces.b1.rank, 4 * 2, 'rank B1 = C(C−2) for a generic net');
   assert.equal(dres.metrics?.['rank_b1'], 8);
   // tr G = tr(A1+A2+B1) + tr B2 (Hutch++): against the dense trace of the engine's G
-  const session = await Curvature.open({ network, params, buffers, data, loss: 'cross-entropy', batchSize: 8 });
+  const session = await Curvature.open({ network, params, buffers, data, loss: 'cross-entropy' }, { batchSize: 8 });
   const Gd = await toDense(session.operator('ggn'));
   let trG = 0;
   for (let i = 0; i < session.size; i++) trG += Gd[i * session.size + i]!;

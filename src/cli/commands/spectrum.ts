@@ -12,7 +12,7 @@ import {
   type SpectrumMeasurementOptions,
 } from '../../linalg/spectrumMeasurement.js';
 import { curvatureOperatorForCli } from '../../curvature/cliOperator.js';
-import { CURVATURE_OPERATORS } from '../../curvature/operatorNames.js';
+import { CURVATURE_OPERATORS, isCurvatureKind, listInWords } from '../../curvature/operatorKind.js';
 import { BACKEND_CHOICES, type BackendChoice } from '../../backend/backend.js';
 import { schemaDefaults } from '../../util/schemaFiles.js';
 
@@ -27,7 +27,7 @@ const D = schemaDefaults('stages/spectrum-slq.schema.json') as {
 };
 
 const USAGE = () => `usage: specpipe spectrum (--matrix M.npy|M.arrow | --checkpoint C.safetensors --data SRC [--model SPEC]
-                         [--split train|test] [--operator hessian|ggn|residual]) [estimates] [--json]
+                         [--split train|test] [--operator ${CURVATURE_OPERATORS.join('|')}]) [estimates] [--json]
 
 operand:
   --matrix PATH          dense symmetric matrix: .npy (v1/v2/v3, '<f8' or '<f4', C or Fortran order)
@@ -35,7 +35,7 @@ operand:
   --symmetry-tol T       largest accepted max|A − Aᵀ|/max|A| for --matrix (default 1e-8)
   --checkpoint PATH      trained weights; with --model SPEC (mlp:784-64-64-10:relu, lenet:1x28x28:6-16-120:10,
                          or a spec JSON path), --data SRC, --split train|test (default train),
-                         --operator hessian|ggn|residual (default hessian), --backend, --samples-per-class,
+                         --operator ${CURVATURE_OPERATORS.join('|')} (default hessian), --backend, --samples-per-class,
                          --batch-size (default ${D.batch_size})
 estimates (default: --density); --top, --density, --log-density, --trace and --deflate make the same
 measurement as a spectrum/slq pipeline stage with top_k, log_spectrum, trace and deflate (same defaults):
@@ -164,8 +164,8 @@ export async function spectrumCommand(argv: string[]): Promise<number> {
     if (split !== 'train' && split !== 'test')
       throw new SpecpipeError('cli-flag', `--split: expected train or test, received "${split}"`, 2);
     const op = f.operator ?? 'hessian';
-    if (!(CURVATURE_OPERATORS as readonly string[]).includes(op))
-      throw new SpecpipeError('cli-flag', `--operator: expected hessian, ggn or residual, received "${op}"`, 2);
+    if (!isCurvatureKind(op))
+      throw new SpecpipeError('cli-flag', `--operator: expected ${listInWords(CURVATURE_OPERATORS)}, received "${op}"`, 2);
     const backend = f.backend ?? 'auto';
     if (!(BACKEND_CHOICES as readonly string[]).includes(backend))
       throw new SpecpipeError('cli-flag', `--backend: expected one of ${BACKEND_CHOICES.join(', ')}, received "${backend}"`, 2);
@@ -176,7 +176,7 @@ export async function spectrumCommand(argv: string[]): Promise<number> {
       ...(f.model !== undefined && { model: f.model }),
       data: f.data,
       split,
-      operator: op as (typeof CURVATURE_OPERATORS)[number],
+      operator: op,
       backend: backend as BackendChoice,
       seed,
       ...(f['samples-per-class'] !== undefined && { samplesPerClass: intFlag('samples-per-class', f['samples-per-class'], 1) }),

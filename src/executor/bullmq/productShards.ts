@@ -1,32 +1,29 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { serialize, deserialize } from 'node:v8';
-import { Worker as Thread } from 'node:worker_threads';
 import { Queue, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { BackendChoice } from '../../backend/backend.js';
-import type { EngineSetup, ProductEngine, WorkerInit, WorkerReply } from '../../curvature/productEngine.js';
 import type { ProductRequest } from '../../curvature/productRequest.js';
-import { flattenToFloat32 } from '../../curvature/flatParameters.js';
-import { moduleExtension, type NetworkBuilderRef } from '../../curvature/networkBuilder.js';
+import type { ShardInit } from '../../curvature/productShard.js';
 import {
-  batchShardRanges,
-  combineShardAnswers,
   describeRequest,
-  shardOfSplit,
-  shardRequest,
-} from '../../curvature/productShards.js';
+  type ShardConnection,
+  type ShardPlan,
+  type ShardTransport,
+} from '../../curvature/shardedProductEngine.js';
+import { startShardThread, type ShardThread } from '../../curvature/threadTransport.js';
 import { SpecpipeError } from '../../util/errors.js';
-import { openRedis, redisOptions, type RedisEndpoint } from './redisConnection.js';
+import { openRedis, parseRedisUrl, redisOptions, type RedisEndpoint } from './redisConnection.js';
 
 /**
- * Data-parallel curvature products over Redis + BullMQ: the shards of one curvature problem are
- * served by product-shard workers on any machine that reaches the Redis server — the same contract
- * as the thread and process splits (src/curvature/productShards.ts): shard k holds whole batches,
- * answers float64 partial sums, and the requester adds them in shard order.
+ * Data-parallel curvature products over Redis + BullMQ: a ShardTransport
+ * (src/curvature/shardedProductEngine.ts, which splits and combines) whose shards are served by
+ * product-shard workers on any machine that reaches the Redis server. The caller (a stage, the
+ * CLI) builds it with `redisShardTransport` and hands it to Curvature.open as
+ * `{ shards: { transport, count } }`, so src/curvature never loads bullmq or ioredis.
  *
  * Redis keys of a session S (all under `specpipe:products:S:`, expiring after a day):
- *   init:k      v8-serialized WorkerInit of shard k (network spec, builder, θ, buffers, its samples)
+ *   init:k      v8-serialized ShardInit of shard k (network spec, builder, θ, buffers, its samples)
  *   req:i:k     the i-th request as shard k answers it
  *   res:i:k     shard k's answer (v8-serialized Float64Array[])
  *   done:i      list of JSON notes {shard, ok, error?, evaluations?, worker} the requester BLPOPs
@@ -59,28 +56,42 @@ interface DoneNote {
 
 const keyOf = (session: string, rest: string): string => `specpipe:products:${session}:${rest}`;
 
-export interface RedisEngineOptions {
-  readonly redis: RedisEndpoint;
-  /** Shards (jobs per product); fewer when the split has fewer batches. */
-  readonly shards: number;
-  readonly builder: NetworkBuilderRef;
-  readonly backend: BackendChoice;
+export interface RedisTransportOptions {
+  /** `redis://[user:password@]host[:port][/db]`, or a parsed endpoint. */
+  readonly redis: string | RedisEndpoint;
   readonly queueName?: string;
-  /** Longest wait for all shards of one product, in ms (default 600 000). */
-  readonly productTimeoutMs?: number;
   /** Longest wait for the first product (workers load their shards), in ms (default productTimeoutMs, else 120 000). */
   readonly startTimeoutMs?: number;
 }
 
-export class RedisProductEngine implements ProductEngine {
-  readonly size: number;
-  readonly samples: number;
-  /** Shards each product is split into. */
-  readonly workers: number;
+/**
+ * Shards served over Redis by product-shard workers; `productTimeoutMs` (from ExecutionOptions)
+ * is the longest wait for all shards of one product (default 600 000 ms).
+ */
+export function redisShardTransport(options: RedisTransportOptions): ShardTransport {
+  const redis = typeof options.redis === 'string' ? parseRedisUrl(options.redis, 'redis.url') : options.redis;
+  return {
+    open: (shards, o) =>
+      RedisShards.start(shards, {
+        redis,
+        ...(options.queueName !== undefined && { queueName: options.queueName }),
+        ...(options.startTimeoutMs !== undefined && { startTimeoutMs: options.startTimeoutMs }),
+        ...(o.productTimeoutMs !== undefined && { productTimeoutMs: o.productTimeoutMs }),
+      }),
+  };
+}
+
+interface RedisShardsOptions {
+  readonly redis: RedisEndpoint;
+  readonly queueName?: string;
+  readonly productTimeoutMs?: number;
+  readonly startTimeoutMs?: number;
+}
+
+class RedisShards implements ShardConnection {
   /** The session id (the Redis keys' namespace). */
   readonly session: string;
-  readonly #ranges: [number, number][];
-  readonly #classes: number;
+  readonly #ranges: readonly (readonly [number, number])[];
   readonly #queue: Queue<ProductJobData>;
   readonly #client: Redis;
   readonly #blocking: Redis;
@@ -93,20 +104,9 @@ export class RedisProductEngine implements ProductEngine {
   /** Products are asked one at a time (one blocking connection). */
   #chain: Promise<unknown> = Promise.resolve();
 
-  private constructor(
-    options: RedisEngineOptions,
-    session: string,
-    ranges: [number, number][],
-    size: number,
-    samples: number,
-    classes: number,
-  ) {
+  private constructor(options: RedisShardsOptions, session: string, ranges: readonly (readonly [number, number])[]) {
     this.session = session;
     this.#ranges = ranges;
-    this.size = size;
-    this.samples = samples;
-    this.workers = ranges.length;
-    this.#classes = classes;
     this.#redis = options.redis;
     this.#queueName = options.queueName ?? DEFAULT_PRODUCT_QUEUE;
     this.#timeoutMs = options.productTimeoutMs ?? 600_000;
@@ -117,54 +117,44 @@ export class RedisProductEngine implements ProductEngine {
   }
 
   /** Publishes each shard's problem to Redis and waits until workers answered a first (gradient-free) request for every shard. */
-  static async start(setup: EngineSetup, options: RedisEngineOptions): Promise<RedisProductEngine> {
-    const n = setup.data.shape[0];
-    const ranges = batchShardRanges(n, setup.batchSize, options.shards);
-    const params = flattenToFloat32(setup.params);
-    const buffers = setup.buffers.map((b) => b.dataSync().slice() as Float32Array);
+  static async start(plans: readonly ShardPlan[], options: RedisShardsOptions): Promise<RedisShards> {
     const session = randomBytes(8).toString('hex');
-    const engine = new RedisProductEngine(options, session, ranges, params.length, n, setup.network.spec.classes);
+    const shards = new RedisShards(
+      options,
+      session,
+      plans.map((p) => p.range),
+    );
     try {
-      const multi = engine.#client.multi();
-      ranges.forEach((range, k) => {
-        const init: WorkerInit = {
-          builder: options.builder,
-          spec: setup.network.spec,
-          params,
-          buffers,
-          data: shardOfSplit(setup.data, range),
-          loss: setup.loss,
-          batchSize: setup.batchSize,
-          backend: options.backend,
-        };
-        multi.set(keyOf(session, `init:${k}`), serialize(init), 'EX', KEY_TTL_S);
-      });
+      const multi = shards.#client.multi();
+      plans.forEach((p, k) => multi.set(keyOf(session, `init:${k}`), serialize(p.init), 'EX', KEY_TTL_S));
       await multi.exec();
       // Every shard loaded somewhere (fails fast when no worker listens).
-      await engine.#product({ kind: 'logits' }, options.startTimeoutMs ?? options.productTimeoutMs ?? 120_000);
+      const logits: ProductRequest = { kind: 'logits' };
+      await shards.#product(
+        plans.map(() => logits),
+        options.startTimeoutMs ?? options.productTimeoutMs ?? 120_000,
+      );
     } catch (e) {
-      await engine.close();
+      await shards.close();
       throw e;
     }
-    return engine;
+    return shards;
   }
 
-  run(request: ProductRequest): Promise<Float64Array[]> {
-    const next = this.#chain.then(() => this.#product(request, this.#timeoutMs));
+  answer(requests: readonly ProductRequest[]): Promise<Float64Array[][]> {
+    const next = this.#chain.then(() => this.#product(requests, this.#timeoutMs));
     this.#chain = next.catch(() => {});
     return next;
   }
 
-  async #product(request: ProductRequest, timeoutMs: number): Promise<Float64Array[]> {
+  async #product(requests: readonly ProductRequest[], timeoutMs: number): Promise<Float64Array[][]> {
     if (this.#closed) throw new SpecpipeError('engine-closed', 'curvature product engine: used after close()');
     const id = this.#nextId++;
     const s = this.session;
-    const what = describeRequest(request);
+    const what = describeRequest(requests[0]!);
     const S = this.#ranges.length;
     const multi = this.#client.multi();
-    this.#ranges.forEach((range, k) =>
-      multi.set(keyOf(s, `req:${id}:${k}`), serialize(shardRequest(request, range, this.#classes)), 'EX', KEY_TTL_S),
-    );
+    requests.forEach((r, k) => multi.set(keyOf(s, `req:${id}:${k}`), serialize(r), 'EX', KEY_TTL_S));
     await multi.exec();
     await this.#queue.addBulk(
       this.#ranges.map((_, k) => ({
@@ -206,7 +196,7 @@ export class RedisProductEngine implements ProductEngine {
       const keys = this.#ranges.flatMap((_, k) => [keyOf(s, `req:${id}:${k}`), keyOf(s, `res:${id}:${k}`)]);
       await this.#client.del(...keys, keyOf(s, `done:${id}`)).catch(() => {});
     }
-    return combineShardAnswers(request, parts as Float64Array[][], this.#ranges, this.samples, this.#classes);
+    return parts as Float64Array[][];
   }
 
   #shardName(k: number): string {
@@ -234,62 +224,6 @@ export class RedisProductEngine implements ProductEngine {
 
 // ---------------------------------------------------------------------------------------------
 // The worker side.
-
-/** One loaded shard in a worker thread (src/curvature/productWorker.ts: its protocol). */
-interface ShardThread {
-  ask(message: { kind: 'request'; request: ProductRequest } | { kind: 'evaluations' }): Promise<Float64Array[]>;
-  terminate(): Promise<void>;
-  lastUsed: number;
-}
-
-async function startShardThread(init: WorkerInit): Promise<ShardThread> {
-  const url = new URL(`../../curvature/productWorker${moduleExtension()}`, import.meta.url);
-  const thread =
-    moduleExtension() === '.js'
-      ? new Thread(url, { workerData: init })
-      : new Thread(`import('tsx/esm/api').then((api) => { api.register(); return import(${JSON.stringify(url.href)}); })`, {
-          eval: true,
-          workerData: init,
-          execArgv: [],
-        });
-  await new Promise<void>((resolve, reject) => {
-    const onMessage = (m: { ready?: boolean; error?: string }): void => {
-      if (m.ready === true) {
-        thread.off('message', onMessage);
-        resolve();
-      } else if (m.error !== undefined) reject(new Error(`shard failed to load: ${m.error}`));
-    };
-    thread.on('message', onMessage);
-    thread.once('error', reject);
-    thread.once('exit', (code) => reject(new Error(`shard thread exited (code ${code}) while loading`)));
-  });
-  let nextId = 1;
-  const pending = new Map<number, { resolve: (r: Float64Array[]) => void; reject: (e: Error) => void }>();
-  const failAll = (e: Error): void => {
-    for (const p of pending.values()) p.reject(e);
-    pending.clear();
-  };
-  thread.on('message', (m: WorkerReply) => {
-    const p = pending.get(m.id);
-    if (p === undefined) return;
-    pending.delete(m.id);
-    if (m.ok) p.resolve(m.result);
-    else p.reject(new Error(m.error));
-  });
-  thread.on('error', failAll);
-  thread.on('exit', (code) => failAll(new Error(`shard thread exited (code ${code})`)));
-  return {
-    lastUsed: Date.now(),
-    ask(message) {
-      const id = nextId++;
-      return new Promise((resolve, reject) => {
-        pending.set(id, { resolve, reject });
-        thread.postMessage({ id, ...message });
-      });
-    },
-    terminate: () => thread.terminate().then(() => undefined),
-  };
-}
 
 export interface ProductShardWorkerOptions {
   readonly redis: RedisEndpoint;
@@ -331,7 +265,7 @@ export function startProductShardWorker(options: ProductShardWorkerOptions): Pro
       t = (async () => {
         const blob = await client.getBuffer(keyOf(session, `init:${shard}`));
         if (blob === null) throw new Error(`no problem published for session ${session} shard ${shard + 1} (closed or expired)`);
-        return startShardThread(deserialize(blob) as WorkerInit);
+        return startShardThread(deserialize(blob) as ShardInit);
       })();
       cache.set(key, t);
       t.catch(() => cache.delete(key));

@@ -1,5 +1,6 @@
 import { loadSchema } from '../../util/schemaFiles.js';
 import type { CurvatureProblem } from '../../curvature/curvatureOperators.js';
+import type { ExecutionOptions } from '../../curvature/execution.js';
 import type { SeriesTags } from '../../report/reportData.js';
 import { tagsFromCoords } from '../../report/reportFragment.js';
 import type { StageContext, StageKind } from '../registry.js';
@@ -10,6 +11,8 @@ import type { DecomposeParams } from './params.js';
 
 export interface LoadedProblem {
   readonly problem: CurvatureProblem;
+  /** How its products run (batch size, threads); default: this thread, batches of 256. */
+  readonly execution?: ExecutionOptions;
   readonly split: 'train' | 'test';
   /** Checkpoint epoch of the net (tags the report's series). */
   readonly epoch?: number;
@@ -26,7 +29,7 @@ export const checkpointProblemLoader: CurvatureProblemLoader = async (ctx) => {
   const t = await trainArtifact(ctx).problem(p.checkpoint, p.split, {
     ...(p.samples_per_class !== undefined && { samplesPerClass: p.samples_per_class }),
   });
-  return { problem: { ...t, batchSize: p.batch_size }, split: p.split, epoch: t.epoch, dispose: t.dispose };
+  return { problem: t.problem, execution: { batchSize: p.batch_size }, split: p.split, epoch: t.epoch, dispose: t.dispose };
 };
 
 /** Report tags: those of the analysed train/sgd net when there is one upstream, else from the matrix coordinates. */
@@ -54,7 +57,7 @@ export function decomposeStageKind(load: CurvatureProblemLoader = checkpointProb
       const loaded = await load(ctx);
       try {
         const p = ctx.params;
-        const { classGradients: cg, summary } = await decomposeGaussNewton(loaded.problem, {
+        const { classGradients: cg, summary } = await decomposeGaussNewton(loaded.problem, loaded.execution ?? {}, {
           ...(p.classes !== undefined && { classes: p.classes }),
           traceMatvecs: p.trace_matvecs,
           seed: ctx.seed,

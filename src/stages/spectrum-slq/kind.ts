@@ -1,6 +1,7 @@
 import { loadSchema } from '../../util/schemaFiles.js';
-import { isPieceOperator, type CurvatureOperatorName } from '../../curvature/operatorNames.js';
-import type { CurvatureProblem } from '../../curvature/curvatureOperators.js';
+import { isPieceOperator, type CurvatureKind } from '../../curvature/operatorKind.js';
+import type { ExecutionOptions } from '../../curvature/execution.js';
+import { SpecpipeError } from '../../util/errors.js';
 import type { LinearOperator } from '../../linalg/operator.js';
 import type { StageContext, StageKind } from '../registry.js';
 import { trainArtifact } from '../train-sgd/trainArtifact.js';
@@ -17,31 +18,41 @@ interface MeasuredOperator {
   readonly close: () => Promise<void>;
 }
 
-/** Where a stage's full-data products run besides this thread: its execution params. */
-function execution(p: SpectrumSlqParams): Pick<CurvatureProblem, 'batchSize' | 'workers' | 'processes' | 'redis'> {
+/** How a stage's full-data products run: batches, threads, shard processes or Redis shards (its execution params). */
+async function execution(ctx: StageContext<SpectrumSlqParams>): Promise<ExecutionOptions> {
+  const p = ctx.params;
+  let shards: ExecutionOptions['shards'];
+  if (p.redis_shards > 0) {
+    if (ctx.transports === undefined)
+      throw new SpecpipeError(
+        'no-redis-transport',
+        `${ctx.instance.name}: with.redis_shards needs an executor that provides Redis shards`,
+      );
+    const url = process.env['SPECPIPE_PRODUCTS_REDIS'] ?? 'redis://127.0.0.1:6379';
+    shards = { transport: await ctx.transports.redisShards(url), count: p.redis_shards };
+  }
   return {
     batchSize: p.batch_size,
     workers: p.workers,
     ...(p.processes > 0 && { processes: p.processes }),
-    ...(p.redis_shards > 0 && {
-      redis: { url: process.env['SPECPIPE_PRODUCTS_REDIS'] ?? 'redis://127.0.0.1:6379', shards: p.redis_shards },
-    }),
+    ...(shards !== undefined && { shards }),
+    backend: 'auto',
   };
 }
 
 /** Hess, G or H of the upstream checkpoint over the selected samples of its split. */
-async function curvatureOperator(ctx: StageContext<SpectrumSlqParams>, name: CurvatureOperatorName): Promise<MeasuredOperator> {
+async function curvatureOperator(ctx: StageContext<SpectrumSlqParams>, name: CurvatureKind): Promise<MeasuredOperator> {
   const { Curvature } = await import('../../curvature/curvatureOperators.js');
   const p = ctx.params;
   const t = await trainArtifact(ctx).problem(p.checkpoint, p.split, {
     ...(p.max_samples !== undefined && { maxSamples: p.max_samples }),
   });
-  const curvature = await Curvature.open({ ...t, ...execution(p) }).catch((e: unknown) => (t.dispose(), Promise.reject(e)));
+  const curvature = await Curvature.open(t.problem, await execution(ctx)).catch((e: unknown) => (t.dispose(), Promise.reject(e)));
   return {
     op: curvature.operator(name),
     split: p.split,
     epoch: t.epoch,
-    samples: t.data.shape[0],
+    samples: t.problem.data.shape[0],
     close: async () => (await curvature.close(), t.dispose()),
   };
 }
@@ -68,12 +79,12 @@ async function pieceOperator(ctx: StageContext<SpectrumSlqParams>): Promise<Meas
     ...(dp.samples_per_class !== undefined && { samplesPerClass: dp.samples_per_class }),
     ...(dp.classes !== undefined && { classes: dp.classes }),
   });
-  const curvature = await Curvature.open({ ...t, ...execution(p) }).catch((e: unknown) => (t.dispose(), Promise.reject(e)));
+  const curvature = await Curvature.open(t.problem, await execution(ctx)).catch((e: unknown) => (t.dispose(), Promise.reject(e)));
   return {
     op: await d.pieceOperator('b2', curvature.operator('ggn')),
     split: dp.split,
     epoch,
-    samples: t.data.shape[0],
+    samples: t.problem.data.shape[0],
     close: async () => (await curvature.close(), t.dispose()),
   };
 }
@@ -100,7 +111,7 @@ export const spectrumSlqStage: StageKind<SpectrumSlqParams> = {
     const { measureSpectrum, plannedMatvecs } = await import('../../linalg/spectrumMeasurement.js');
     const { spectrumReportFragment } = await import('../../report/spectrumFragment.js');
     const piece = isPieceOperator(p.operator);
-    const target = piece ? await pieceOperator(ctx) : await curvatureOperator(ctx, p.operator as CurvatureOperatorName);
+    const target = piece ? await pieceOperator(ctx) : await curvatureOperator(ctx, p.operator as CurvatureKind);
     try {
       const options = {
         lanczosSteps: p.lanczos_steps,

@@ -1,4 +1,4 @@
-import type { SpectrumOperator } from '../../curvature/operatorNames.js';
+import type { SpectrumOperator } from '../../curvature/operatorKind.js';
 
 /** Params of spectrum/slq (schemas/stages/spectrum-slq.schema.json; defaults filled). */
 export interface SpectrumSlqParams {

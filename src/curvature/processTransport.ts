@@ -1,20 +1,16 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import type { BackendChoice } from '../backend/backend.js';
-import type { ProductEngine, EngineSetup, WorkerInit, WorkerReply } from './productEngine.js';
 import type { ProductRequest } from './productRequest.js';
-import { flattenToFloat32 } from './flatParameters.js';
-import { moduleExtension, type NetworkBuilderRef } from './networkBuilder.js';
-import { batchShardRanges, combineShardAnswers, describeRequest, shardOfSplit, shardRequest } from './productShards.js';
+import type { ShardQuestion, ShardReply } from './productShard.js';
+import { moduleExtension } from './networkBuilder.js';
+import { describeRequest, type ShardConnection, type ShardPlan, type ShardTransport } from './shardedProductEngine.js';
 import { SpecpipeError } from '../util/errors.js';
 
 /**
- * Full-data products split over separate PROCESSES on this machine (child_process.fork, one tfjs
- * backend each, typed arrays over the IPC channel with Node's advanced serialization): the same
- * contract as the worker-thread split (productShards.ts) — shard k holds a contiguous run of whole
- * batches, answers float64 partial sums, and the partials are added in shard order — so results
- * equal the in-thread ones up to float64 rounding, for any process count. It is the shape of the
- * multi-machine split (src/executor/bullmq/productShards.ts), with IPC in place of Redis.
+ * Shards in separate PROCESSES on this machine (child_process.fork running productShardMain.ts,
+ * one tfjs backend each, typed arrays over the IPC channel with Node's advanced serialization),
+ * for ShardedProductEngine: the shape of the multi-machine split
+ * (src/executor/bullmq/productShards.ts), with IPC in place of Redis.
  *
  * Faults: a shard process that exits (killed, out of memory, crashed) fails the product it was
  * computing — and every later one — with an error naming the shard, its samples and its pid; a
@@ -23,20 +19,22 @@ import { SpecpipeError } from '../util/errors.js';
  * (their IPC channel closes). While no product is in flight the children do not keep the parent's
  * event loop alive.
  */
-export interface ProcessEngineOptions {
-  /** Shard processes (fewer are started when the split has fewer batches). */
-  readonly processes: number;
-  readonly builder: NetworkBuilderRef;
-  readonly backend: BackendChoice;
-  /** Longest wait for one shard's answer to one product, in ms (0 or absent: no limit; a dead shard is detected by its exit). */
-  readonly productTimeoutMs?: number;
+export interface ProcessTransportOptions {
   /** Longest wait for a shard to load its backend, network and data, in ms (default 120 000). */
   readonly startTimeoutMs?: number;
 }
 
+/**
+ * Shard processes; `productTimeoutMs` (from ExecutionOptions) is the longest wait for one shard's
+ * answer to one product (0 or absent: no limit; a dead shard is detected by its exit).
+ */
+export function processTransport(options: ProcessTransportOptions = {}): ShardTransport {
+  return { open: (shards, o) => ProcessShards.start(shards, o.productTimeoutMs ?? 0, options.startTimeoutMs ?? 120_000) };
+}
+
 interface Shard {
   readonly index: number;
-  readonly range: [number, number];
+  readonly range: readonly [number, number];
   readonly child: ChildProcess;
   readonly exited: Promise<void>;
   /** Why it exited, once it did ("signal SIGKILL", "code 1"). */
@@ -56,28 +54,19 @@ interface Pending {
 
 const CLOSE_GRACE_MS = 5_000;
 
-export class ProcessProductEngine implements ProductEngine {
-  readonly size: number;
-  readonly samples: number;
-  /** Shard processes in use. */
-  readonly workers: number;
+class ProcessShards implements ShardConnection {
   readonly #shards: Shard[];
-  readonly #classes: number;
   readonly #timeoutMs: number;
   readonly #pending = new Map<number, Pending>();
   #nextId = 1;
   #failure: Error | undefined;
   #closing = false;
 
-  private constructor(shards: Shard[], size: number, samples: number, classes: number, timeoutMs: number) {
+  private constructor(shards: Shard[], timeoutMs: number) {
     this.#shards = shards;
-    this.size = size;
-    this.samples = samples;
-    this.workers = shards.length;
-    this.#classes = classes;
     this.#timeoutMs = timeoutMs;
     for (const s of shards) {
-      s.child.on('message', (m: WorkerReply) => this.#onReply(s, m));
+      s.child.on('message', (m: ShardReply) => this.#onReply(s, m));
       s.child.on('exit', () => this.#onExit(s));
       s.child.on('error', (e) => this.#fail(s, `failed: ${e.message}`));
       setLoopRef(s, false);
@@ -90,15 +79,11 @@ export class ProcessProductEngine implements ProductEngine {
     return this.#shards.map((s) => s.child.pid!);
   }
 
-  /** Forks the shard processes, each loading its share of whole batches of `setup.data`; resolves when all are ready. */
-  static async start(setup: EngineSetup, options: ProcessEngineOptions): Promise<ProcessProductEngine> {
-    const n = setup.data.shape[0];
-    const ranges = batchShardRanges(n, setup.batchSize, options.processes);
-    const params = flattenToFloat32(setup.params);
-    const buffers = setup.buffers.map((b) => b.dataSync().slice() as Float32Array);
-    const entry = fileURLToPath(new URL(`./processProductWorker${moduleExtension()}`, import.meta.url));
+  /** Forks the shard processes, each loading its shard; resolves when all are ready. */
+  static async start(plans: readonly ShardPlan[], productTimeoutMs: number, timeout: number): Promise<ProcessShards> {
+    const entry = fileURLToPath(new URL(`./productShardMain${moduleExtension()}`, import.meta.url));
     const execArgv = moduleExtension() === '.ts' ? ['--import', 'tsx'] : [];
-    const shards: Shard[] = ranges.map((range, index) => {
+    const shards: Shard[] = plans.map(({ range, index }) => {
       const child = fork(entry, [], { execArgv, serialization: 'advanced', stdio: ['ignore', 'inherit', 'pipe', 'ipc'] });
       const shard: Shard = {
         index,
@@ -121,9 +106,8 @@ export class ProcessProductEngine implements ProductEngine {
       });
       return shard;
     });
-    const timeout = options.startTimeoutMs ?? 120_000;
     const ready = shards.map(
-      (s) =>
+      (s, k) =>
         new Promise<void>((resolve, reject) => {
           const name = shardName(s, shards.length);
           const timer = setTimeout(
@@ -155,17 +139,7 @@ export class ProcessProductEngine implements ProductEngine {
           };
           s.child.on('message', onMessage);
           s.child.once('exit', onExit);
-          const init: WorkerInit = {
-            builder: options.builder,
-            spec: setup.network.spec,
-            params,
-            buffers,
-            data: shardOfSplit(setup.data, s.range),
-            loss: setup.loss,
-            batchSize: setup.batchSize,
-            backend: options.backend,
-          };
-          s.child.send({ kind: 'init', init });
+          s.child.send({ kind: 'init', init: plans[k]!.init });
         }),
     );
     try {
@@ -174,15 +148,15 @@ export class ProcessProductEngine implements ProductEngine {
       await Promise.all(shards.map((s) => endChild(s)));
       throw e;
     }
-    return new ProcessProductEngine(shards, params.length, n, setup.network.spec.classes, options.productTimeoutMs ?? 0);
+    return new ProcessShards(shards, productTimeoutMs);
   }
 
-  #onReply(s: Shard, m: WorkerReply): void {
+  #onReply(s: Shard, m: ShardReply): void {
     const p = this.#pending.get(m.id);
     if (p === undefined) return;
     this.#settle(m.id, p);
     if (m.ok) p.resolve(m.result);
-    else p.reject(new SpecpipeError('shard-product', `${shardName(s, this.workers)}: ${p.what} failed: ${m.error}`));
+    else p.reject(new SpecpipeError('shard-product', `${shardName(s, this.#shards.length)}: ${p.what} failed: ${m.error}`));
   }
 
   #settle(id: number, p: Pending): void {
@@ -200,7 +174,7 @@ export class ProcessProductEngine implements ProductEngine {
 
   /** Marks the engine broken by shard `s` and fails everything it was computing. */
   #fail(s: Shard, why: string): void {
-    const name = shardName(s, this.workers);
+    const name = shardName(s, this.#shards.length);
     const inFlight = [...this.#pending].filter(([, p]) => p.shard === s.index);
     const during = inFlight.length > 0 ? ` during ${inFlight.map(([, p]) => p.what).join(', ')}` : '';
     const error = new SpecpipeError('shard-died', `${name} ${why}${during}${stderrTail(s)}`);
@@ -211,7 +185,7 @@ export class ProcessProductEngine implements ProductEngine {
     }
   }
 
-  #ask(k: number, message: { kind: 'request'; request: ProductRequest } | { kind: 'evaluations' }): Promise<Float64Array[]> {
+  #ask(k: number, message: ShardQuestion): Promise<Float64Array[]> {
     if (this.#failure !== undefined) return Promise.reject(this.#failure);
     if (this.#closing) return Promise.reject(new SpecpipeError('engine-closed', 'curvature product engine: used after close()'));
     const s = this.#shards[k]!;
@@ -233,17 +207,8 @@ export class ProcessProductEngine implements ProductEngine {
     });
   }
 
-  async run(request: ProductRequest): Promise<Float64Array[]> {
-    const parts = await Promise.all(
-      this.#shards.map((s, k) => this.#ask(k, { kind: 'request', request: shardRequest(request, s.range, this.#classes) })),
-    );
-    return combineShardAnswers(
-      request,
-      parts,
-      this.#shards.map((s) => s.range),
-      this.samples,
-      this.#classes,
-    );
+  answer(requests: readonly ProductRequest[]): Promise<Float64Array[][]> {
+    return Promise.all(this.#shards.map((_, k) => this.#ask(k, { kind: 'request', request: requests[k]! })));
   }
 
   async evaluations(): Promise<number> {
