@@ -25,11 +25,20 @@ export function schemasDirectory(): string {
   }
 }
 
-/** Reads schemas/<relative> as JSON. */
+const loaded = new Map<string, Record<string, unknown>>();
+
+/**
+ * Reads schemas/<relative> as JSON, once: every caller gets the same object, so a schema with an `$id` is one
+ * schema to ajv however often it is loaded (ajv refuses two different schemas under one `$id`). Do not mutate it.
+ */
 export function loadSchema(relative: string): Record<string, unknown> {
   const path = join(schemasDirectory(), relative);
+  const hit = loaded.get(path);
+  if (hit !== undefined) return hit;
   try {
-    return JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
+    const schema = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
+    loaded.set(path, schema);
+    return schema;
   } catch (e) {
     throw new SpecpipeError(
       'schema-unreadable',
