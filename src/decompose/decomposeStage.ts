@@ -7,6 +7,8 @@ import { selectSamples } from '../data/batches.js';
 import { tagsFromCoords } from '../report/reportFragment.js';
 import type { SeriesTags, Split } from '../report/reportData.js';
 import { SpecpipeError } from '../util/errors.js';
+import { loadSchema } from '../pipeline/schemaFiles.js';
+import type { DecomposeClassGradientsParams } from '../params/decompose-class-gradients.generated.js';
 import { classGradientsFromCurvature } from './curvatureClassGradients.js';
 import {
   CLASS_GRADIENTS_FILE,
@@ -24,20 +26,11 @@ import {
  * `checkpointProblemLoader` reads the upstream 'checkpoint' file and loads the data source
  * named in the params; the pipeline engine can substitute its own.
  */
-export interface DecomposeParams {
-  /** Which split's samples (default "train"). */
-  split?: Split;
-  /** Class subset S (class indices); default all. */
-  classes?: number[];
-  /** Hutch++ products for tr B2 (default 30; 0 skips it). */
-  trace_matvecs?: number;
-  /** Samples per batch in the curvature engine (default 256). */
-  batch_size?: number;
-  /** At most this many samples per class of the split (default: all the train instance used). */
-  samples_per_class?: number;
-  /** Which checkpoint of the upstream train/sgd instance: an epoch it saved, or "final" (default). */
-  checkpoint?: number | 'final';
-}
+/**
+ * Params of decompose/class-gradients (generated from schemas/stages/decompose-class-gradients.schema.json). Partial: a
+ * loader or test may run the stage with params that did not pass through the schema's defaults.
+ */
+export type DecomposeParams = Partial<DecomposeClassGradientsParams>;
 
 export interface LoadedProblem {
   readonly problem: CurvatureProblem;
@@ -76,18 +69,7 @@ export function decomposeStageKind(load: CurvatureProblemLoader = checkpointProb
     description: "Papyan's class / cross-class decomposition of G: g_c, g_cc', exact spectra of A1, A2, B1; tr B2",
     usesBackend: true,
     outputs: { [CLASS_GRADIENTS_FILE]: 'table', [DECOMPOSITION_FILE]: 'data', 'report-fragment.json': 'data' },
-    paramsSchema: {
-      type: 'object',
-      additionalProperties: false,
-      properties: {
-        split: { enum: ['train', 'test'], default: 'train' },
-        classes: { type: 'array', items: { type: 'integer', minimum: 0 }, minItems: 2, uniqueItems: true },
-        trace_matvecs: { type: 'integer', minimum: 0, default: 30 },
-        batch_size: { type: 'integer', minimum: 1, default: 256 },
-        samples_per_class: { type: 'integer', minimum: 1 },
-        checkpoint: { anyOf: [{ type: 'integer', minimum: 0 }, { const: 'final' }], default: 'final' },
-      },
-    },
+    paramsSchema: loadSchema('stages/decompose-class-gradients.schema.json'),
     async run(ctx) {
       const loaded = await load(ctx);
       try {

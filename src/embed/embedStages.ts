@@ -7,6 +7,9 @@ import { CLASS_GRADIENTS_FILE } from '../decompose/decomposeArtifact.js';
 import { REPORT_FRAGMENT_FILE, tagsFromCoords, type ReportFragment } from '../report/reportFragment.js';
 import type { SeriesTags } from '../report/reportData.js';
 import { SpecpipeError } from '../util/errors.js';
+import { loadSchema } from '../pipeline/schemaFiles.js';
+import type { EmbedTsneParams } from '../params/embed-tsne.generated.js';
+import type { EmbedUmapParams } from '../params/embed-umap.generated.js';
 import { embedClassGradients, type GradientEmbedding } from './embedGradients.js';
 
 /**
@@ -17,18 +20,9 @@ import { embedClassGradients, type GradientEmbedding } from './embedGradients.js
  */
 export const EMBEDDING_FILE = 'embedding.json';
 
-interface TsneParams {
-  perplexity?: number;
-  iterations?: number;
-  learning_rate?: number;
-  include_own?: boolean;
-}
-interface UmapParams {
-  n_neighbors?: number;
-  min_dist?: number;
-  epochs?: number;
-  include_own?: boolean;
-}
+/** Params of embed/tsne and embed/umap (generated from their schemas); Partial: tests run them with params as written. */
+type TsneParams = Partial<EmbedTsneParams>;
+type UmapParams = Partial<EmbedUmapParams>;
 
 function classGradientsUpstream(ctx: StageContext<unknown>): UpstreamArtifact {
   const all = [...Object.values(ctx.needs), ...Object.values(ctx.gathered).flat()];
@@ -90,23 +84,13 @@ function embeddingTags(ctx: StageContext<unknown>, upstream: UpstreamArtifact): 
   return tagsFromCoords(ctx.instance.coords, upstream.params);
 }
 
-const common = { type: 'object', additionalProperties: false } as const;
-
 export const embedTsneStage: StageKind<TsneParams> = {
   kind: 'embed/tsne',
   version: 2,
   description: "t-SNE of the class means g_c and cross-class means g_cc' (Papyan's Figure 2)",
   usesBackend: false,
   outputs: { [EMBEDDING_FILE]: 'data', 'embedding.arrow': 'table', [REPORT_FRAGMENT_FILE]: 'data' },
-  paramsSchema: {
-    ...common,
-    properties: {
-      perplexity: { type: 'number', exclusiveMinimum: 0, description: 'default min(30, (n − 1)/3)' },
-      iterations: { type: 'integer', minimum: 1, default: 1000 },
-      learning_rate: { type: 'number', exclusiveMinimum: 0 },
-      include_own: { type: 'boolean', default: false, description: 'also embed g_cc (A2 vectors)' },
-    },
-  },
+  paramsSchema: loadSchema('stages/embed-tsne.schema.json'),
   async run(ctx) {
     const up = classGradientsUpstream(ctx as StageContext<unknown>);
     const cg = decodeClassGradients(readFileSync(join(up.dir, CLASS_GRADIENTS_FILE)), join(up.dir, CLASS_GRADIENTS_FILE));
@@ -130,15 +114,7 @@ export const embedUmapStage: StageKind<UmapParams> = {
   description: "UMAP (umap-js) of the class means g_c and cross-class means g_cc'",
   usesBackend: false,
   outputs: { [EMBEDDING_FILE]: 'data', 'embedding.arrow': 'table', [REPORT_FRAGMENT_FILE]: 'data' },
-  paramsSchema: {
-    ...common,
-    properties: {
-      n_neighbors: { type: 'integer', minimum: 2, description: 'default min(15, n − 1)' },
-      min_dist: { type: 'number', minimum: 0, default: 0.1 },
-      epochs: { type: 'integer', minimum: 1, default: 500 },
-      include_own: { type: 'boolean', default: false },
-    },
-  },
+  paramsSchema: loadSchema('stages/embed-umap.schema.json'),
   async run(ctx) {
     const up = classGradientsUpstream(ctx as StageContext<unknown>);
     const cg = decodeClassGradients(readFileSync(join(up.dir, CLASS_GRADIENTS_FILE)), join(up.dir, CLASS_GRADIENTS_FILE));

@@ -6,6 +6,8 @@ import { fragmentsOf, type ArtifactView } from './collectReportData.js';
 import { mergeFragments } from './reportFragment.js';
 import { renderReport } from './renderReport.js';
 import type { ReportData } from './reportData.js';
+import { loadSchema } from '../pipeline/schemaFiles.js';
+import type { ReportHtmlParams } from '../params/report-html.generated.js';
 
 /**
  * Stage kind `report/html`: gathers the instances of the listed stages (`gather:`, and `needs:`),
@@ -16,10 +18,8 @@ import type { ReportData } from './reportData.js';
 export const REPORT_HTML_FILE = 'report.html';
 export const REPORT_DATA_FILE = 'report-data.json';
 
-interface ReportParams {
-  title?: string;
-  notes?: string[];
-}
+/** Params of report/html (generated from schemas/stages/report-html.schema.json). */
+type ReportParams = ReportHtmlParams;
 
 function view(a: UpstreamArtifact): ArtifactView {
   return { name: a.name, kind: a.kind, dir: a.dir, coords: a.coords, params: a.params, manifest: a.manifest };
@@ -31,14 +31,7 @@ export const reportHtmlStage: StageKind<ReportParams> = {
   description: 'one self-contained HTML report (Vega-Lite figures rendered to inline SVG) of the gathered stages',
   usesBackend: false,
   outputs: { [REPORT_HTML_FILE]: 'data', [REPORT_DATA_FILE]: 'data' },
-  paramsSchema: {
-    type: 'object',
-    additionalProperties: false,
-    properties: {
-      title: { type: 'string' },
-      notes: { type: 'array', items: { type: 'string' } },
-    },
-  },
+  paramsSchema: loadSchema('stages/report-html.schema.json'),
   async run(ctx: StageContext<ReportParams>) {
     const seen = new Set<string>();
     const views: ArtifactView[] = [];

@@ -9,6 +9,7 @@ import type { StageContext, StageKind, UpstreamArtifact } from './registry.js';
 import { loadTrainedProblem, trainUpstream, type ProblemSelection } from './trainedProblem.js';
 import { findDatasetArtifact } from './stageFiles.js';
 import { checkpointEpochs, type TrainSgdParams } from './trainStage.js';
+import type { SpectrumSlqParams } from '../params/spectrum-slq.generated.js';
 
 /** Curvature operators of the net itself (src/curvature). */
 export const CURVATURE_OPERATORS = ['hessian', 'ggn', 'residual'] as const;
@@ -16,31 +17,8 @@ export const CURVATURE_OPERATORS = ['hessian', 'ggn', 'residual'] as const;
 export const PIECE_OPERATORS = ['a1', 'a2', 'b1', 'b2', 'a1+a2+b1'] as const;
 export type SpectrumOperator = (typeof CURVATURE_OPERATORS)[number] | (typeof PIECE_OPERATORS)[number];
 
-export interface SpectrumSlqParams {
-  operator: SpectrumOperator;
-  split: 'train' | 'test';
-  checkpoint: number | 'final';
-  lanczos_steps: number;
-  start_vectors: number;
-  log_spectrum: boolean;
-  max_samples?: number;
-  batch_size: number;
-  workers: number;
-  /** Shard processes per product on this machine (0: none); results equal in-thread to float64 rounding. */
-  processes: number;
-  /** Shards per product served by `specpipe worker --products` over Redis (0: none); URL from SPECPIPE_PRODUCTS_REDIS. */
-  redis_shards: number;
-  grid_size: number;
-  /** The k largest eigenpairs by thick-restart Lanczos, with their residuals ‖Av − λv‖ (0: none). */
-  top_k: number;
-  /** Product budget of the top-k search (default 20·k + 40). */
-  top_k_matvecs?: number;
-  /** SLQ of A − Σ_{i≤k} λ_i v_i v_iᵀ over the top-k pairs (the bulk); 0: A itself. */
-  deflate: number;
-  /** Hutch++ estimate of tr A with its standard error. */
-  trace: boolean;
-  trace_matvecs: number;
-}
+/** Params of spectrum/slq, generated from schemas/stages/spectrum-slq.schema.json (defaults filled). */
+export type { SpectrumSlqParams };
 
 /** Spectrum artifact files (Arrow). */
 export const SPECTRUM_FILES = {

@@ -6,20 +6,10 @@ import type { ModelSpec } from '../nn/network.js';
 import type { StageKind } from './registry.js';
 import { TRAIN_METRICS_FILE, checkpointFile, findDatasetArtifact } from './stageFiles.js';
 
-export interface TrainSgdParams {
-  model: string | Record<string, unknown>;
-  epochs: number;
-  lr: number;
-  momentum: number;
-  weight_decay: number;
-  batch_size: number;
-  schedule: 'constant' | 'step' | 'cosine';
-  checkpoints?: number[];
-  train_per_class?: number;
-  test_per_class?: number;
-  loss: 'cross-entropy' | 'mse';
-  pad: number;
-}
+import type { TrainSgdParams } from '../params/train-sgd.generated.js';
+
+/** Params of train/sgd, generated from schemas/stages/train-sgd.schema.json (defaults filled). */
+export type { TrainSgdParams };
 
 /** Checkpoint epochs of a train/sgd instance: the listed ones within [0, epochs], or just the last epoch. */
 export function checkpointEpochs(p: Pick<TrainSgdParams, 'checkpoints' | 'epochs'>): number[] {
