@@ -46,3 +46,24 @@ export function loadSchema(relative: string): Record<string, unknown> {
     );
   }
 }
+
+/**
+ * The defaults of a params schema's properties, by name (schemas/<relative>, e.g. 'stages/spectrum-slq.schema.json'): what
+ * ajv's useDefaults fills into a `with:` that leaves them out. With `names`, each must have a default (else a
+ * SpecpipeError naming the schema and the param), so a CLI that takes its defaults from a kind's schema fails loudly
+ * when the schema loses one.
+ */
+export function schemaDefaults<K extends string>(relative: string, names?: readonly K[]): Readonly<Record<K, unknown>> {
+  const properties = (loadSchema(relative)['properties'] ?? {}) as Record<string, { default?: unknown }>;
+  const out: Record<string, unknown> = {};
+  for (const [name, p] of Object.entries(properties))
+    if (p !== null && typeof p === 'object' && 'default' in p) out[name] = p.default;
+  for (const name of names ?? []) {
+    if (!(name in out))
+      throw new SpecpipeError(
+        'schema-default-missing',
+        `schemas/${relative}: param "${name}" has no default (params with defaults: ${Object.keys(out).join(', ') || 'none'})`,
+      );
+  }
+  return structuredClone(out) as Record<K, unknown>;
+}

@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { SpecpipeError } from '../../util/errors.js';
 import type { LinearOperator } from '../../linalg/operator.js';
-import { countingOperator, fromDenseSymmetric } from '../../linalg/operatorAlgebra.js';
+import { DEFAULT_ASYMMETRY_TOLERANCE, countingOperator, fromDenseSymmetric } from '../../linalg/operatorAlgebra.js';
 import { readMatrixFile } from '../../linalg/matrixFile.js';
 import { slqDensity } from '../../linalg/slq.js';
 import { logSpectrumDensity } from '../../linalg/logSpectrum.js';
@@ -10,17 +10,45 @@ import { bottomEigenpairs, topEigenpairs, type EigenpairResult } from '../../lin
 import { hutchPlusPlusTrace } from '../../linalg/traces.js';
 import { curvatureOperatorForCli } from '../../curvature/cliOperator.js';
 import { BACKEND_CHOICES, type BackendChoice } from '../../backend/backend.js';
+import { schemaDefaults } from '../../pipeline/schemaFiles.js';
+import type { SpectrumSlqParams } from '../../params/spectrum-slq.generated.js';
+
+/**
+ * Defaults shared with the spectrum/slq stage (schemas/stages/spectrum-slq.schema.json) and the pipeline's seed
+ * (schemas/pipeline.schema.json), so `specpipe spectrum` and a pipeline estimate the same way unless told otherwise.
+ */
+export const SPECTRUM_DEFAULTS = {
+  ...(schemaDefaults('stages/spectrum-slq.schema.json', [
+    'lanczos_steps',
+    'start_vectors',
+    'grid_size',
+    'trace_matvecs',
+    'batch_size',
+    'split',
+    'operator',
+  ]) as Pick<
+    SpectrumSlqParams,
+    'lanczos_steps' | 'start_vectors' | 'grid_size' | 'trace_matvecs' | 'batch_size' | 'split' | 'operator'
+  >),
+  seed: schemaDefaults('pipeline.schema.json', ['seed']).seed as number,
+  symmetryTolerance: DEFAULT_ASYMMETRY_TOLERANCE,
+};
+const D = SPECTRUM_DEFAULTS;
 
 const USAGE = `usage: specpipe spectrum (--matrix M.npy|M.arrow | --checkpoint C.safetensors --data SRC [--model SPEC]
                          [--split train|test] [--operator hessian|ggn|residual]) [estimates] [--json]
 
+Defaults of Lanczos steps, start vectors, grid, trace products, batch size, split and operator are those of
+the spectrum/slq stage (schemas/stages/spectrum-slq.schema.json).
+
 operand:
   --matrix PATH          dense symmetric matrix: .npy (v1/v2/v3, '<f8' or '<f4', C or Fortran order)
                          or .arrow (n Float64/Float32 columns of length n = the matrix columns, schema order)
-  --symmetry-tol T       largest accepted max|A − Aᵀ|/max|A| for --matrix (default 1e-8)
+  --symmetry-tol T       largest accepted max|A − Aᵀ|/max|A| for --matrix (default ${D.symmetryTolerance})
   --checkpoint PATH      trained weights; with --model SPEC (mlp:784-64-64-10:relu, lenet:1x28x28:6-16-120:10,
-                         or a spec JSON path), --data SRC, --split train|test (default train),
-                         --operator hessian|ggn|residual (default hessian), --backend, --samples-per-class, --batch-size
+                         or a spec JSON path), --data SRC, --split train|test (default ${D.split}),
+                         --operator hessian|ggn|residual (default ${D.operator}), --backend, --samples-per-class,
+                         --batch-size (default ${D.batch_size})
 estimates (default: --density):
   --top K                the K largest eigenvalues with residual norms
   --bottom K             the K smallest eigenvalues with residual norms
@@ -31,13 +59,13 @@ estimates (default: --density):
 options:
   --deflate K            variance reduction: find the K largest eigenpairs first and deflate the converged
                          ones exactly from the SLQ measure (their products count in "matvecs")
-  --lanczos-steps M      Lanczos steps per start vector (default 128)
-  --start-vectors N      random start vectors for SLQ / KPM (default 10)
-  --seed S               seed of every random vector (default 0)
+  --lanczos-steps M      Lanczos steps per start vector (default ${D.lanczos_steps})
+  --start-vectors N      random start vectors for SLQ / KPM (default ${D.start_vectors})
+  --seed S               seed of every random vector (default ${D.seed})
   --tol T                residual tolerance of --top/--bottom, relative to ‖A‖ (default 1e-6)
   --max-matvecs B        product budget of --top/--bottom each (default 50·K + 200)
-  --trace-matvecs B      products for --trace (default 90)
-  --grid G               grid points of the densities (default 1024)
+  --trace-matvecs B      products for --trace (default ${D.trace_matvecs})
+  --grid G               grid points of the densities (default ${D.grid_size})
   --json                 print one JSON object`;
 
 function intFlag(name: string, raw: string | undefined, fallback: number, min = 1): number {
@@ -115,14 +143,14 @@ export async function spectrumCommand(argv: string[]): Promise<number> {
       2,
     );
   }
-  const steps = intFlag('lanczos-steps', f['lanczos-steps'], 128);
-  const startVectors = intFlag('start-vectors', f['start-vectors'], 10);
-  const seed = intFlag('seed', f.seed, 0, 0);
+  const steps = intFlag('lanczos-steps', f['lanczos-steps'], D.lanczos_steps);
+  const startVectors = intFlag('start-vectors', f['start-vectors'], D.start_vectors);
+  const seed = intFlag('seed', f.seed, D.seed, 0);
   const top = f.top === undefined ? 0 : intFlag('top', f.top, 0);
   const bottom = f.bottom === undefined ? 0 : intFlag('bottom', f.bottom, 0);
   const tol = numFlag('tol', f.tol, 1e-6);
-  const grid = intFlag('grid', f.grid, 1024, 2);
-  const traceMatvecs = intFlag('trace-matvecs', f['trace-matvecs'], 90);
+  const grid = intFlag('grid', f.grid, D.grid_size, 2);
+  const traceMatvecs = intFlag('trace-matvecs', f['trace-matvecs'], D.trace_matvecs);
   const maxMatvecs = f['max-matvecs'] === undefined ? undefined : intFlag('max-matvecs', f['max-matvecs'], 1);
   const anyEstimate =
     top > 0 || bottom > 0 || f.density === true || f['log-density'] === true || f.kpm === true || f.trace === true;
@@ -140,14 +168,14 @@ export async function spectrumCommand(argv: string[]): Promise<number> {
     base = fromDenseSymmetric(m.data, {
       n: m.rows,
       name: f.matrix,
-      asymmetryTolerance: numFlag('symmetry-tol', f['symmetry-tol'], 1e-8),
+      asymmetryTolerance: numFlag('symmetry-tol', f['symmetry-tol'], D.symmetryTolerance),
     });
     operatorName = 'matrix';
   } else {
-    const split = f.split ?? 'train';
+    const split = f.split ?? D.split;
     if (split !== 'train' && split !== 'test')
       throw new SpecpipeError('cli-flag', `--split: expected train or test, received "${split}"`, 2);
-    const op = f.operator ?? 'hessian';
+    const op = f.operator ?? D.operator;
     if (op !== 'hessian' && op !== 'ggn' && op !== 'residual')
       throw new SpecpipeError('cli-flag', `--operator: expected hessian, ggn or residual, received "${op}"`, 2);
     const backend = f.backend ?? 'auto';
@@ -164,7 +192,7 @@ export async function spectrumCommand(argv: string[]): Promise<number> {
       backend: backend as BackendChoice,
       seed,
       ...(f['samples-per-class'] !== undefined && { samplesPerClass: intFlag('samples-per-class', f['samples-per-class'], 1) }),
-      ...(f['batch-size'] !== undefined && { batchSize: intFlag('batch-size', f['batch-size'], 1) }),
+      batchSize: intFlag('batch-size', f['batch-size'], D.batch_size),
     });
     operatorName = op;
   }
