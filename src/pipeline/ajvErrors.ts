@@ -60,9 +60,14 @@ export function schemaProblems(errors: readonly ErrorObject[] | null | undefined
     if (e.keyword === 'additionalProperties') {
       const key = String((e.params as { additionalProperty: string }).additionalProperty);
       const props = Object.keys(((e.parentSchema ?? {}) as { properties?: object }).properties ?? {});
-      // The parent as the caller labels it (stages.train.with.model), when the label is the parent's plus the key.
-      const parent = (label: string): string =>
-        base.length > 0 && label.endsWith(`.${key}`) ? label.slice(0, -key.length - 1) : pathLabel(base);
+      // The parent as the caller labels it (stages.train.with.model), when the label is the parent's plus the key
+      // (or ends so inside parentheses: "… (matrix value for stages.train.with.model.key)").
+      const parent = (label: string): string => {
+        if (base.length === 0) return pathLabel(base);
+        if (label.endsWith(`.${key}`)) return label.slice(0, -key.length - 1);
+        if (label.endsWith(`.${key})`)) return `${label.slice(0, -key.length - 2)})`;
+        return pathLabel(base);
+      };
       p = {
         path: [...base, key],
         atKey: true,

@@ -124,3 +124,31 @@ test('the model schema accepts every shorthand parseModelSpec turns into a full 
   ])
     assert.equal(validate(bad), false, JSON.stringify(bad));
 });
+
+test('a model spec given by a matrix axis is checked too, the error pointing at the matrix value', async () => {
+  const dir = tempWorkspace('specpipe-model-schema-');
+  writeFileSync(
+    join(dir, 'p.yaml'),
+    [
+      'name: model-matrix',
+      'stages:',
+      '  data:',
+      '    uses: data/mnist',
+      '  train:',
+      '    uses: train/sgd',
+      '    needs: [data]',
+      '    matrix:',
+      '      model: [{ kind: mlp, hidden: [8] }, { kind: vgg11, depth: 3 }]',
+      '',
+    ].join('\n'),
+  );
+  const r = await runCli(['validate', 'p.yaml'], { cwd: dir });
+  assert.equal(r.code, 1, r.stdout);
+  assert.deepEqual(
+    r.stderr.split('\n').filter((l) => /^p\.yaml:\d+:\d+: /.test(l)),
+    [
+      'p.yaml:9:43: unknown key "depth" in stages.train.matrix.model[1] (matrix value for stages.train.with.model) (expected one of: kind, input, width, classes)',
+    ],
+    r.stderr,
+  );
+});
