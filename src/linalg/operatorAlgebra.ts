@@ -36,10 +36,17 @@ export function measuredAsymmetry(matrix: Float64Array, n: number): number {
 export interface FromDenseOptions {
   /** Side length n; default √(matrix.length), which must then be an integer. */
   readonly n?: number;
-  /** Largest accepted max|A − Aᵀ|/max|A| (default 1e-10; float32 sources need ~1e-6). */
+  /** Largest accepted max|A − Aᵀ|/max|A| (default DEFAULT_ASYMMETRY_TOLERANCE; float32 sources need ~1e-6). */
   readonly asymmetryTolerance?: number;
   readonly name?: string;
 }
+
+/**
+ * Default largest accepted asymmetry max|A − Aᵀ|/max|A| of a dense "symmetric" matrix (fromDenseSymmetric, and
+ * `specpipe spectrum --matrix`'s --symmetry-tol): 1e-8 rejects matrices that are not symmetric while accepting float64
+ * ones that are symmetric up to accumulated rounding; it perturbs eigenvalues by at most ~1e-8·max|A|.
+ */
+export const DEFAULT_ASYMMETRY_TOLERANCE = 1e-8;
 
 /**
  * y = A v for a dense row-major symmetric matrix A. Rejects non-square input and input whose
@@ -62,7 +69,7 @@ export function fromDenseSymmetric(matrix: Float64Array, options: FromDenseOptio
       );
     }
   }
-  const tol = options.asymmetryTolerance ?? 1e-10;
+  const tol = options.asymmetryTolerance ?? DEFAULT_ASYMMETRY_TOLERANCE;
   const asymmetry = measuredAsymmetry(matrix, n);
   if (asymmetry > tol) {
     throw new SpecpipeError(

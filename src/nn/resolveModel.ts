@@ -1,9 +1,10 @@
 import { SpecpipeError } from '../util/errors.js';
 import type { ModelSpec } from './network.js';
+import type { ModelSpecInput } from '../params/model.generated.js';
 import { parseModelSpec, resolveModelSpecInput, validateModelSpec } from './build.js';
 
-/** A model as a pipeline or the CLI names it: a shorthand / JSON-file path string, or a spec object without input/classes. */
-export type ModelInput = string | ModelSpec | Readonly<Record<string, unknown>>;
+/** A model as a pipeline or the CLI names it: a shorthand / JSON-file path string, or a spec object (schemas/model.schema.json) without input/classes. */
+export type ModelInput = ModelSpecInput | ModelSpec | Readonly<Record<string, unknown>>;
 
 /**
  * The model spec for data of shape [C, H, W] with `classes` classes: input and classes filled in

@@ -1,5 +1,6 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { didYouMean, showValue } from './diagnostic.js';
+import { loadSchema } from '../util/schemaFiles.js';
 
 /** One schema violation, with the data path it is about and whether the key (not the value) is at fault. */
 export interface SchemaProblem {
@@ -11,8 +12,13 @@ export interface SchemaProblem {
   readonly message: (label: string) => string;
 }
 
+/** Schemas that stage params schemas `$ref` by relative path (resolved against their `$id`s): the model spec. */
+export const SHARED_SCHEMA_FILES = ['model.schema.json'] as const;
+
 export function newAjv(): Ajv {
-  return new Ajv({ allErrors: true, useDefaults: true, strict: false, verbose: true });
+  const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false, verbose: true });
+  for (const file of SHARED_SCHEMA_FILES) ajv.addSchema(loadSchema(file));
+  return ajv;
 }
 
 const cache = new WeakMap<object, ValidateFunction>();
@@ -54,11 +60,19 @@ export function schemaProblems(errors: readonly ErrorObject[] | null | undefined
     if (e.keyword === 'additionalProperties') {
       const key = String((e.params as { additionalProperty: string }).additionalProperty);
       const props = Object.keys(((e.parentSchema ?? {}) as { properties?: object }).properties ?? {});
+      // The parent as the caller labels it (stages.train.with.model), when the label is the parent's plus the key
+      // (or ends so inside parentheses: "… (matrix value for stages.train.with.model.key)").
+      const parent = (label: string): string => {
+        if (base.length === 0) return pathLabel(base);
+        if (label.endsWith(`.${key}`)) return label.slice(0, -key.length - 1);
+        if (label.endsWith(`.${key})`)) return `${label.slice(0, -key.length - 2)})`;
+        return pathLabel(base);
+      };
       p = {
         path: [...base, key],
         atKey: true,
         message: (label) =>
-          `unknown key "${key}" in ${pathLabel(base)}${didYouMean(key, props)}${props.length > 0 && didYouMean(key, props) === '' ? ` (expected one of: ${props.join(', ')})` : ''}`,
+          `unknown key "${key}" in ${parent(label)}${didYouMean(key, props)}${props.length > 0 && didYouMean(key, props) === '' ? ` (expected one of: ${props.join(', ')})` : ''}`,
       };
     } else if (e.keyword === 'propertyNames') {
       const key = String((e.params as { propertyName: string }).propertyName);
@@ -98,6 +112,13 @@ export function schemaProblems(errors: readonly ErrorObject[] | null | undefined
         path: base,
         atKey: false,
         message: (label) => `${label} must list ${word} ${limit} value${limit === 1 ? '' : 's'}, received ${showValue(e.data)}`,
+      };
+    } else if (e.keyword === 'not' && typeof (e.schema as { multipleOf?: unknown }).multipleOf === 'number') {
+      const m = (e.schema as { multipleOf: number }).multipleOf;
+      p = {
+        path: base,
+        atKey: false,
+        message: (label) => `${label} must ${m === 2 ? 'be odd' : `not be a multiple of ${m}`}, received ${showValue(e.data)}`,
       };
     } else if (e.keyword === 'if' || e.keyword === 'anyOf' || e.keyword === 'oneOf') {
       continue; // their branch errors say more

@@ -25,11 +25,20 @@ export function schemasDirectory(): string {
   }
 }
 
-/** Reads schemas/<relative> as JSON. */
+const loaded = new Map<string, Record<string, unknown>>();
+
+/**
+ * Reads schemas/<relative> as JSON, once: every caller gets the same object, so a schema with an `$id` is one
+ * schema to ajv however often it is loaded (ajv refuses two different schemas under one `$id`). Do not mutate it.
+ */
 export function loadSchema(relative: string): Record<string, unknown> {
   const path = join(schemasDirectory(), relative);
+  const hit = loaded.get(path);
+  if (hit !== undefined) return hit;
   try {
-    return JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
+    const schema = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
+    loaded.set(path, schema);
+    return schema;
   } catch (e) {
     throw new SpecpipeError(
       'schema-unreadable',
@@ -38,10 +47,23 @@ export function loadSchema(relative: string): Record<string, unknown> {
   }
 }
 
-/** The defaults a kind's params schema declares, by param name (schemas/<relative>). */
-export function schemaDefaults(relative: string): Readonly<Record<string, unknown>> {
-  const props = (loadSchema(relative)['properties'] ?? {}) as Record<string, { default?: unknown }>;
+/**
+ * The defaults of a params schema's properties, by name (schemas/<relative>, e.g. 'stages/spectrum-slq.schema.json'): what
+ * ajv's useDefaults fills into a `with:` that leaves them out. With `names`, each must have a default (else a
+ * SpecpipeError naming the schema and the param), so a CLI that takes its defaults from a kind's schema fails loudly
+ * when the schema loses one.
+ */
+export function schemaDefaults<K extends string>(relative: string, names?: readonly K[]): Readonly<Record<K, unknown>> {
+  const properties = (loadSchema(relative)['properties'] ?? {}) as Record<string, { default?: unknown }>;
   const out: Record<string, unknown> = {};
-  for (const [name, p] of Object.entries(props)) if (p.default !== undefined) out[name] = p.default;
-  return out;
+  for (const [name, p] of Object.entries(properties))
+    if (p !== null && typeof p === 'object' && 'default' in p) out[name] = p.default;
+  for (const name of names ?? []) {
+    if (!(name in out))
+      throw new SpecpipeError(
+        'schema-default-missing',
+        `schemas/${relative}: param "${name}" has no default (params with defaults: ${Object.keys(out).join(', ') || 'none'})`,
+      );
+  }
+  return structuredClone(out) as Record<K, unknown>;
 }

@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { SpecpipeError } from '../../util/errors.js';
 import type { LinearOperator } from '../../linalg/operator.js';
-import { countingOperator, fromDenseSymmetric } from '../../linalg/operatorAlgebra.js';
+import { DEFAULT_ASYMMETRY_TOLERANCE, countingOperator, fromDenseSymmetric } from '../../linalg/operatorAlgebra.js';
 import { readMatrixFile } from '../../linalg/matrixFile.js';
 import { kpmDensity } from '../../linalg/kpm.js';
 import { bottomEigenpairs, type EigenpairResult } from '../../linalg/outliers.js';
@@ -15,27 +15,44 @@ import { curvatureOperatorForCli } from '../../curvature/cliOperator.js';
 import { CURVATURE_OPERATORS, isCurvatureKind, listInWords } from '../../curvature/operatorKind.js';
 import { BACKEND_CHOICES, type BackendChoice } from '../../backend/backend.js';
 import { schemaDefaults } from '../../util/schemaFiles.js';
+import type { SpectrumSlqParams } from '../../params/spectrum-slq.generated.js';
 
-/** Defaults shared with the spectrum/slq stage: its schema (schemas/stages/spectrum-slq.schema.json). */
-const D = schemaDefaults('stages/spectrum-slq.schema.json') as {
-  lanczos_steps: number;
-  start_vectors: number;
-  grid_size: number;
-  top_k_tol: number;
-  trace_matvecs: number;
-  batch_size: number;
+/**
+ * Defaults shared with the spectrum/slq stage (schemas/stages/spectrum-slq.schema.json) and the pipeline's seed
+ * (schemas/pipeline.schema.json), so `specpipe spectrum` and a pipeline estimate the same way unless told otherwise.
+ */
+export const SPECTRUM_DEFAULTS = {
+  ...(schemaDefaults('stages/spectrum-slq.schema.json', [
+    'lanczos_steps',
+    'start_vectors',
+    'grid_size',
+    'trace_matvecs',
+    'batch_size',
+    'top_k_tol',
+    'split',
+    'operator',
+  ]) as Pick<
+    SpectrumSlqParams,
+    'lanczos_steps' | 'start_vectors' | 'grid_size' | 'trace_matvecs' | 'batch_size' | 'top_k_tol' | 'split' | 'operator'
+  >),
+  seed: schemaDefaults('pipeline.schema.json', ['seed']).seed as number,
+  symmetryTolerance: DEFAULT_ASYMMETRY_TOLERANCE,
 };
+const D = SPECTRUM_DEFAULTS;
 
 const USAGE = () => `usage: specpipe spectrum (--matrix M.npy|M.arrow | --checkpoint C.safetensors --data SRC [--model SPEC]
                          [--split train|test] [--operator ${CURVATURE_OPERATORS.join('|')}]) [estimates] [--json]
 
+Defaults of Lanczos steps, start vectors, grid, trace products, batch size, split and operator are those of
+the spectrum/slq stage (schemas/stages/spectrum-slq.schema.json).
+
 operand:
   --matrix PATH          dense symmetric matrix: .npy (v1/v2/v3, '<f8' or '<f4', C or Fortran order)
                          or .arrow (n Float64/Float32 columns of length n = the matrix columns, schema order)
-  --symmetry-tol T       largest accepted max|A − Aᵀ|/max|A| for --matrix (default 1e-8)
+  --symmetry-tol T       largest accepted max|A − Aᵀ|/max|A| for --matrix (default ${D.symmetryTolerance})
   --checkpoint PATH      trained weights; with --model SPEC (mlp:784-64-64-10:relu, lenet:1x28x28:6-16-120:10,
-                         or a spec JSON path), --data SRC, --split train|test (default train),
-                         --operator ${CURVATURE_OPERATORS.join('|')} (default hessian), --backend, --samples-per-class,
+                         or a spec JSON path), --data SRC, --split train|test (default ${D.split}),
+                         --operator ${CURVATURE_OPERATORS.join('|')} (default ${D.operator}), --backend, --samples-per-class,
                          --batch-size (default ${D.batch_size})
 estimates (default: --density); --top, --density, --log-density, --trace and --deflate make the same
 measurement as a spectrum/slq pipeline stage with top_k, log_spectrum, trace and deflate (same defaults):
@@ -49,7 +66,7 @@ options:
   --deflate K            measure the bulk: SLQ of A − Σ_{i≤K} λ_i v_i v_iᵀ over the K largest eigenpairs
   --lanczos-steps M      Lanczos steps per start vector (default ${D.lanczos_steps})
   --start-vectors N      random start vectors for SLQ / KPM (default ${D.start_vectors})
-  --seed S               seed of every random vector (default 0)
+  --seed S               seed of every random vector (default ${D.seed})
   --tol T                residual tolerance of --top/--bottom, relative to ‖A‖ (default ${D.top_k_tol})
   --max-matvecs B        product budget of --top/--bottom each (default 20·K + 40)
   --trace-matvecs B      products for --trace (default ${D.trace_matvecs})
@@ -133,7 +150,7 @@ export async function spectrumCommand(argv: string[]): Promise<number> {
   }
   const steps = intFlag('lanczos-steps', f['lanczos-steps'], D.lanczos_steps, 2);
   const startVectors = intFlag('start-vectors', f['start-vectors'], D.start_vectors);
-  const seed = intFlag('seed', f.seed, 0, 0);
+  const seed = intFlag('seed', f.seed, D.seed, 0);
   const top = f.top === undefined ? 0 : intFlag('top', f.top, 0);
   const bottom = f.bottom === undefined ? 0 : intFlag('bottom', f.bottom, 0);
   const tol = numFlag('tol', f.tol, D.top_k_tol);
@@ -156,14 +173,14 @@ export async function spectrumCommand(argv: string[]): Promise<number> {
     base = fromDenseSymmetric(m.data, {
       n: m.rows,
       name: f.matrix,
-      asymmetryTolerance: numFlag('symmetry-tol', f['symmetry-tol'], 1e-8),
+      asymmetryTolerance: numFlag('symmetry-tol', f['symmetry-tol'], D.symmetryTolerance),
     });
     operatorName = 'matrix';
   } else {
-    const split = f.split ?? 'train';
+    const split = f.split ?? D.split;
     if (split !== 'train' && split !== 'test')
       throw new SpecpipeError('cli-flag', `--split: expected train or test, received "${split}"`, 2);
-    const op = f.operator ?? 'hessian';
+    const op = f.operator ?? D.operator;
     if (!isCurvatureKind(op))
       throw new SpecpipeError('cli-flag', `--operator: expected ${listInWords(CURVATURE_OPERATORS)}, received "${op}"`, 2);
     const backend = f.backend ?? 'auto';

@@ -16,22 +16,42 @@ import { parseSchedule, SCHEDULE_KINDS } from '../../train/schedule.js';
 import type { EpochMetrics } from '../../train/sgd.js';
 import { trainingRun, type TrainingRecipe } from '../../train/trainingRun.js';
 import { TrainArtifactWriter, trainingMetadata } from '../../stages/train-sgd/trainArtifact.js';
+import { schemaDefaults } from '../../util/schemaFiles.js';
+import type { TrainSgdParams } from '../../params/train-sgd.generated.js';
 
-/** Defaults of `specpipe train`: the README's main job (MLP 784-64-64-10 on the 8,000/2,000 MNIST split, ≥ 95% test accuracy). */
+const SGD = schemaDefaults('stages/train-sgd.schema.json', [
+  'epochs',
+  'lr',
+  'momentum',
+  'weight_decay',
+  'batch_size',
+  'schedule',
+  'loss',
+  'pad',
+]) as Pick<TrainSgdParams, 'epochs' | 'lr' | 'momentum' | 'weight_decay' | 'batch_size' | 'schedule' | 'loss' | 'pad'>;
+
+/**
+ * Defaults of `specpipe train`: the hyperparameters are the train/sgd stage's (schemas/stages/train-sgd.schema.json), the
+ * seed the pipeline's (schemas/pipeline.schema.json); data and model are the README's main job (MLP 784-64-64-10 on the
+ * 8,000/2,000 MNIST split, ≥ 95% test accuracy).
+ */
 export const TRAIN_DEFAULTS = {
   data: 'mnist',
   model: 'mlp:784-64-64-10:relu',
-  epochs: 10,
-  lr: 0.05,
-  momentum: 0.9,
-  weightDecay: 5e-4,
-  batchSize: 32,
-  seed: 0,
-  schedule: 'cosine',
-  pad: 0,
+  epochs: SGD.epochs,
+  lr: SGD.lr,
+  momentum: SGD.momentum,
+  weightDecay: SGD.weight_decay,
+  batchSize: SGD.batch_size,
+  seed: schemaDefaults('pipeline.schema.json', ['seed']).seed as number,
+  schedule: SGD.schedule,
+  pad: SGD.pad,
+  loss: SGD.loss,
 } as const;
 
 const USAGE = `usage: specpipe train --out DIR [--data SRC] [--model SPEC] [--epochs E] [options]
+
+Defaults are those of the train/sgd stage (schemas/stages/train-sgd.schema.json).
 
   --data SRC             mnist | fashion-mnist[:ROOT] | cifar10:ROOT | cifar100:ROOT | imagefolder:ROOT | tensors:PATH
                          | idx:IMAGES.gz,LABELS.gz[,TEST_IMAGES.gz,TEST_LABELS.gz]   (default ${TRAIN_DEFAULTS.data})
@@ -49,8 +69,8 @@ const USAGE = `usage: specpipe train --out DIR [--data SRC] [--model SPEC] [--ep
   --backend B            ${BACKEND_CHOICES.join('|')} (default auto)
   --train-per-class N    balanced subset of N training samples per class
   --test-per-class N     balanced subset of N test samples per class
-  --pad P                zero-pad images by P on each side (2: 28×28 → 32×32) (default 0)
-  --loss L               cross-entropy|mse (default cross-entropy)
+  --pad P                zero-pad images by P on each side (2: 28×28 → 32×32) (default ${TRAIN_DEFAULTS.pad})
+  --loss L               cross-entropy|mse (default ${TRAIN_DEFAULTS.loss})
   --json                 print the history as one JSON object at the end`;
 
 export function intOption(name: string, raw: string | undefined, fallback: number, min = 1): number {
@@ -181,7 +201,7 @@ export async function trainCommand(
   const gamma = v.gamma === undefined ? undefined : numberOption('gamma', v.gamma, 0.1);
   const schedule = parseSchedule(v.schedule ?? TRAIN_DEFAULTS.schedule, epochs, stepSize, gamma);
   const checkpointEpochs = parseCheckpointList(v.checkpoints, epochs);
-  const loss = (v.loss ?? 'cross-entropy') as LossKind;
+  const loss = (v.loss ?? TRAIN_DEFAULTS.loss) as LossKind;
   if (loss !== 'cross-entropy' && loss !== 'mse')
     throw new SpecpipeError('cli-flag', `--loss must be cross-entropy or mse, received "${v.loss}"`, 2);
   const trainPerClass = v['train-per-class'] === undefined ? undefined : intOption('train-per-class', v['train-per-class'], 1);

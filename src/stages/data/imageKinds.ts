@@ -3,6 +3,9 @@ import { loadSchema } from '../../util/schemaFiles.js';
 import type { StageKind } from '../registry.js';
 import { DATASET_FILE } from './datasetArtifact.js';
 import { runData } from './kinds.js';
+import type { DataCifar10Params } from '../../params/data-cifar10.generated.js';
+import type { DataCifar100Params } from '../../params/data-cifar100.generated.js';
+import type { DataImageFolderParams } from '../../params/data-imagefolder.generated.js';
 
 /**
  * Data stage kinds for image datasets a user has on disk (src/data/cifar.ts, src/data/imageFolder.ts):
@@ -10,13 +13,7 @@ import { runData } from './kinds.js';
  * `root` is made absolute against the pipeline file's directory; the files themselves are not hashed
  * (they are large and fixed), so a changed dataset under the same root needs a new `root` or seed.
  */
-interface ImageDataParams {
-  root: string;
-  train_per_class?: number;
-  test_per_class?: number;
-  classes?: number | string[];
-  image_size?: number;
-}
+type ImageDataParams = DataCifar10Params | DataCifar100Params | DataImageFolderParams;
 
 function absoluteRoot(params: ImageDataParams, env: { readonly baseDir: string }): ImageDataParams {
   return { ...params, root: isAbsolute(params.root) ? params.root : resolve(env.baseDir, params.root) };

@@ -6,16 +6,16 @@ import { loadSchema } from '../../util/schemaFiles.js';
 import type { DataSourceSpec } from '../../data/sources.js';
 import type { StageContext, StageKind } from '../registry.js';
 import { DATASET_FILE, writeDatasetArtifact } from './datasetArtifact.js';
+import type { DataMnistParams } from '../../params/data-mnist.generated.js';
+import type { DataFashionMnistParams } from '../../params/data-fashion-mnist.generated.js';
+import type { DataTensorsParams } from '../../params/data-tensors.generated.js';
+import type { DataImageFolderParams } from '../../params/data-imagefolder.generated.js';
 
-interface DataParams {
-  train_per_class?: number;
-  test_per_class?: number;
-  classes?: number | string[];
-  root?: string;
-  path?: string;
-  sha256?: string;
-  image_size?: number;
-}
+/**
+ * Params that runData reads, of every data/* kind (generated from schemas/stages/data-*.schema.json): one type for the
+ * kinds of this file, each field optional as not every kind has it.
+ */
+type DataParams = Partial<DataMnistParams & DataFashionMnistParams & DataTensorsParams & DataImageFolderParams>;
 
 /** Loads a data source with the stage's subset params and writes it as the stage's dataset artifact. */
 export async function runData(ctx: StageContext<DataParams>, spec: DataSourceSpec) {

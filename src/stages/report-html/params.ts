@@ -1,5 +1,2 @@
-/** Params of report/html (schemas/stages/report-html.schema.json). */
-export interface ReportHtmlParams {
-  title?: string;
-  notes?: string[];
-}
+/** Params of report/html: the type generated from schemas/stages/report-html.schema.json. */
+export type { ReportHtmlParams } from '../../params/report-html.generated.js';
