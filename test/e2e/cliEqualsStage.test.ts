@@ -155,3 +155,43 @@ test('specpipe spectrum ≡ the spectrum/slq stage, deflation included: same out
   // The deflated operator's spectrum lies below the removed outliers (its top is the bulk edge).
   assert.ok(Math.max(...cli.quadrature.nodes) < cli.top[cli.top.length - 1]!.value + 1e-6);
 });
+
+test('typed artifact readers, resolved as the executor resolves them, read what the writers wrote', async () => {
+  const stage = await run;
+  const { ArtifactStore } = await import('../../src/store/artifactStore.js');
+  const { ancestorArtifacts, upstreamArtifact } = await import('../../src/executor/resolveUpstream.js');
+  const { trainArtifact } = await import('../../src/stages/train-sgd/trainArtifact.js');
+  const { spectrumArtifact } = await import('../../src/stages/spectrum-slq/spectrumArtifact.js');
+  const { basename } = await import('node:path');
+  const store = new ArtifactStore(join(dir, 'store'));
+  const key = basename(stage.spectrum);
+  const m = store.verify(key);
+  assert.ok(m.ok);
+  const trainKey = m.manifest.upstream['train'] as string;
+  const train = upstreamArtifact(
+    store,
+    { stage: 'train', name: 'train', kind: 'train/sgd', key: trainKey as never, matrix: {}, coords: {} },
+    'fast',
+    'test',
+  );
+  const ancestors = ancestorArtifacts(store, [train], 'fast', 'test');
+  assert.deepEqual(
+    ancestors.map((a) => a.kind),
+    ['data/tensors'],
+    'the data artifact is found through the train manifest',
+  );
+  const ctx = { instance: { name: 'reader' }, needs: { train }, gathered: {}, ancestors } as never;
+  const t = trainArtifact(ctx);
+  assert.deepEqual(t.epochs(), [0, 2]);
+  assert.equal(t.epochOf('final'), 2);
+  assert.throws(() => t.epochOf(1), /with\.checkpoint is 1, but train saved epochs \[0, 2\]/);
+  assert.deepEqual(Array.from((await t.history())['epoch']!), [1, 2]);
+  assert.equal((await t.checkpoint(2)).network.spec.kind, 'mlp');
+  const data = await t.dataset();
+  assert.equal(data.train.shape[0], 60, '6 digits per class, as written');
+  const s = spectrumArtifact({ ...train, dir: stage.spectrum, manifest: m.manifest });
+  assert.equal((await s.outliers()).length, SPECTRUM.top_k);
+  assert.equal((await s.density()).x.length, SPECTRUM.grid_size);
+  assert.ok(Math.abs((await s.ritz()).weights.reduce((a, b) => a + b, 0) - 1) < 1e-9);
+  assert.equal(s.traces().hutchpp?.value, m.manifest.metrics['trace_hutchpp']);
+});

@@ -4,6 +4,7 @@ import type { Dataset } from '../../data/dataset.js';
 import type { Preprocess } from '../../data/preprocess.js';
 import type { LayoutNetwork } from '../../nn/build.js';
 import type { ModelSpec } from '../../nn/network.js';
+import type { LoadedCheckpoint } from '../../nn/checkpoint.js';
 import type { SeriesTags } from '../../report/reportData.js';
 import type { EpochMetrics, StateSnapshot } from '../../train/sgd.js';
 import { checkpointEpochs } from '../../train/trainingRun.js';
@@ -80,6 +81,10 @@ export interface TrainArtifact {
   /** The epoch `checkpoint` names ("final": the last saved); an error names the stage and the saved epochs. */
   epochOf(checkpoint: number | 'final'): number;
   checkpointPath(epoch: number): string;
+  /** The checkpoint saved at `epoch`, loaded strictly (src/nn/checkpoint.ts). */
+  checkpoint(epoch: number): Promise<LoadedCheckpoint>;
+  /** metrics.arrow: one row per epoch (epoch, train_loss, train_acc, test_loss, test_acc, seconds, lr, …). */
+  history(): Promise<Record<string, ArrayLike<number>>>;
   /** The samples the run trained and was tested on (its data artifact and its seeded balanced subsets). */
   dataset(): Promise<Dataset>;
   /**
@@ -121,6 +126,12 @@ export function trainArtifact(ctx: StageContext<unknown>): TrainArtifact {
     epochs,
     epochOf,
     checkpointPath: (epoch) => join(upstream.dir, checkpointFile(epoch)),
+    checkpoint: async (epoch) =>
+      (await import('../../nn/checkpoint.js')).loadCheckpoint(join(upstream.dir, checkpointFile(epochOf(epoch)))),
+    history: async () => {
+      const { readArrowFile } = await import('../../store/arrowFile.js');
+      return readArrowFile(join(upstream.dir, TRAIN_METRICS_FILE)).columns as Record<string, ArrayLike<number>>;
+    },
     dataset,
     async problem(checkpoint, split, sel = {}) {
       const { checkpointProblem, selectAnalysedSamples } = await import('../../curvature/checkpointProblem.js');
