@@ -5,7 +5,9 @@ import type { ArtifactStore, VerifyMode } from '../store/artifactStore.js';
 import type { InstanceStatus, RunStageRecord } from '../store/runRecord.js';
 import { isPortableStageKind, type StageProgress } from '../stages/registry.js';
 import { executeStageInstance, type InstanceOutcome } from './executeStageInstance.js';
-import { selectNodes } from './selectNodes.js';
+import { topologicalOrder } from '../util/graph.js';
+import { SpecpipeError } from '../util/errors.js';
+import { selectNodes, upstreamNames } from './selectNodes.js';
 import { progressFormatter } from './progressText.js';
 import { StageThreadPool } from './stageThreadPool.js';
 
@@ -70,6 +72,18 @@ class Semaphore {
   }
 }
 
+/** `nodes` ordered so that each comes after the instances it reads (the plan's own order when it is one). */
+function executionOrder(
+  nodes: readonly PlanNode[],
+  byName: ReadonlyMap<string, PlanNode>,
+  depsOf: (n: PlanNode) => string[],
+): readonly PlanNode[] {
+  const sorted = topologicalOrder(nodes, (n) => depsOf(n).map((d) => byName.get(d)!));
+  if (!sorted.ok)
+    throw new SpecpipeError('plan-cycle', `the plan's instances form a cycle: ${sorted.cycle.map((n) => n.name).join(' → ')}`);
+  return sorted.order;
+}
+
 /**
  * Runs a plan in this process: each instance starts when its upstream instances are done, at most
  * `jobs` at a time, through `executeStageInstance` (so two processes running the same plan share
@@ -90,8 +104,10 @@ export async function runPlanLocally(plan: Plan, store: ArtifactStore, options: 
     { progress: (p: StageProgress) => void; log: (m: string) => void; wait: (w: string) => void }
   >();
 
+  const depsOf = (node: PlanNode): string[] => upstreamNames(node).filter((n) => byName.has(n));
+
   const runNode = async (node: PlanNode): Promise<InstanceOutcome> => {
-    const deps = [...node.needs, ...Object.values(node.gather).flat()].map((u) => u.name).filter((n) => byName.has(n));
+    const deps = depsOf(node);
     const depOutcomes = await Promise.all(deps.map((d) => promises.get(d)!));
     const failedDep = deps.find((_, i) => depOutcomes[i]!.status === 'failed');
     const notRun = (why: string): InstanceOutcome => ({
@@ -164,7 +180,7 @@ export async function runPlanLocally(plan: Plan, store: ArtifactStore, options: 
     },
   }));
   // Every instance's promise exists before any awaits its deps: created eagerly, in topological order.
-  for (const node of nodes) promises.set(node.name, runNode(node));
+  for (const node of executionOrder(nodes, byName, depsOf)) promises.set(node.name, runNode(node));
   // The renderer is chosen at run time, so its option types (a union over renderers) are cast.
   const list = new Listr(tasks, {
     concurrent: true,
