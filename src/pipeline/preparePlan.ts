@@ -1,9 +1,9 @@
-import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { loadStageKinds, loadStageModules } from '../stages/registry.js';
 import { registerBuiltinStageKinds } from '../stages/builtin.js';
-import { loadPipeline, type LoadedPipeline } from './loadPipeline.js';
+import { loadPipeline, phaseError, type LoadedPipeline } from './loadPipeline.js';
 import { buildPlan, planNeedsBackend, type Plan } from './plan.js';
+import { readPipelineSource } from './readSource.js';
 
 export interface PreparedPlan {
   readonly loaded: LoadedPipeline;
@@ -16,10 +16,10 @@ export async function registerStageKinds(): Promise<void> {
   await loadStageModules();
 }
 
-/** The `uses:` values of a pipeline file, read leniently (loadPipeline reports every error properly). */
-function usedKinds(file: string): string[] {
+/** The `uses:` values of a pipeline's text, read leniently (loadPipeline reports every error properly). */
+function usedKinds(source: string): string[] {
   try {
-    const doc = parse(readFileSync(file, 'utf8')) as { stages?: Record<string, { uses?: unknown }> } | null;
+    const doc = parse(source) as { stages?: Record<string, { uses?: unknown }> } | null;
     return Object.values(doc?.stages ?? {})
       .map((s) => s?.uses)
       .filter((u): u is string => typeof u === 'string');
@@ -39,8 +39,11 @@ export async function preparePlan(
   options: { resolveBackend?: boolean } = {},
 ): Promise<PreparedPlan> {
   await registerStageKinds();
-  await loadStageKinds([...usedKinds(file), ...overrides.flatMap((o) => /^[^.=]+\.uses=(.+)$/.exec(o)?.[1] ?? [])]);
-  const loaded = loadPipeline(file, { overrides });
+  const read = readPipelineSource(file);
+  if (!read.ok) throw phaseError(read, undefined);
+  const source = read.value;
+  await loadStageKinds([...usedKinds(source), ...overrides.flatMap((o) => /^[^.=]+\.uses=(.+)$/.exec(o)?.[1] ?? [])]);
+  const loaded = loadPipeline(file, { overrides, source });
   let backendId = planNeedsBackend(loaded) ? 'unresolved' : 'none';
   if (options.resolveBackend !== false && backendId === 'unresolved') {
     const { initBackend, backendId: idOf } = await import('../backend/backend.js');
