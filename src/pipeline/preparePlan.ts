@@ -19,7 +19,7 @@ export async function registerStageKinds(): Promise<void> {
 /** The `uses:` values of a pipeline's text, read leniently (loadPipeline reports every error properly). */
 function usedKinds(source: string): string[] {
   try {
-    const doc = parse(source) as { stages?: Record<string, { uses?: unknown }> } | null;
+    const doc = parse(source, { uniqueKeys: false }) as { stages?: Record<string, { uses?: unknown }> } | null;
     return Object.values(doc?.stages ?? {})
       .map((s) => s?.uses)
       .filter((u): u is string => typeof u === 'string');
