@@ -4,7 +4,7 @@ import { sha256Hex } from './canonicalJson.js';
 import { PipelineError, type Diagnostic } from './diagnostic.js';
 import type { DataPath } from './locate.js';
 import { applyOverrides } from './overrides.js';
-import { parsePipelineSource } from './parseSource.js';
+import { parsePipelineSource, type ParsedPipeline } from './parseSource.js';
 import { readPipelineSource } from './readSource.js';
 import { checkCycles, checkReferences, checkSchema, normaliseSpec } from './stageChecks.js';
 import type { PipelineSpec } from './spec.js';
@@ -39,20 +39,16 @@ export function phaseError(f: Failure<Diagnostic>, source: string | undefined): 
 }
 
 /**
- * Parses and checks a pipeline's text, one phase after another, stopping at the first that fails:
- * parse (YAML syntax; plain data only: custom tags are errors) → overrides (`--set`) → schema →
- * normalise → references (kinds, needs/gather, matrix axes) → cycles. Stage params are checked per
- * instance by `buildPlan` (a matrix cell's values are params too).
+ * Checks a parsed pipeline, one phase after another, stopping at the first that fails: overrides
+ * (`--set`) → schema → normalise → references (kinds, needs/gather, matrix axes) → cycles. Stage
+ * params are checked per instance by `buildPlan` (a matrix cell's values are params too).
  */
-export function checkPipeline(
-  file: string,
-  source: string,
+export function checkParsedPipeline(
+  parsed: ParsedPipeline,
   overrides: readonly string[] = [],
 ): Result<LoadedPipeline, Diagnostic> {
-  const parsed = parsePipelineSource(file, source);
-  if (!parsed.ok) return parsed;
-  const { locator } = parsed.value;
-  const raw = applyOverrides(parsed.value, overrides);
+  const { locator } = parsed;
+  const raw = applyOverrides(parsed, overrides);
   if (!raw.ok) return raw;
   const schema = checkSchema(raw.value, locator);
   if (!schema.ok) return schema;
@@ -61,10 +57,21 @@ export function checkPipeline(
     const r = check(spec, locator);
     if (!r.ok) return r;
   }
+  const { file, source } = locator;
   const fail = (reason: string, diagnostics: readonly Diagnostic[]): never => {
     throw new PipelineError(reason, diagnostics, source);
   };
   return ok({ file, source, sha256: sha256Hex(source), overrides, spec, diagnostic: locator.diagnostic, fail });
+}
+
+/** Parses (YAML syntax; plain data only: custom tags are errors) and checks a pipeline's text: {@link checkParsedPipeline}. */
+export function checkPipeline(
+  file: string,
+  source: string,
+  overrides: readonly string[] = [],
+): Result<LoadedPipeline, Diagnostic> {
+  const parsed = parsePipelineSource(file, source);
+  return parsed.ok ? checkParsedPipeline(parsed.value, overrides) : parsed;
 }
 
 /**
