@@ -1,4 +1,4 @@
-import { isMap, isPair, isScalar, isSeq, type Document, type LineCounter } from 'yaml';
+import { isMap, isPair, isScalar, isSeq, type Document, type LineCounter, type Pair, type YAMLMap } from 'yaml';
 import type { Diagnostic } from './diagnostic.js';
 
 /** A path into the pipeline's data: map keys and list indices. */
@@ -16,14 +16,32 @@ function rangeOf(n: unknown): [number, number] | undefined {
   return r !== undefined && r !== null ? [r[0], r[1]] : undefined;
 }
 
+/** Per map: key → its first pair. */
+type PairIndex = WeakMap<YAMLMap, Map<string, Pair>>;
+
+/** The first pair of `map` whose key reads `key` (indexed once per map: a file with many problems stays linear). */
+function pairOf(pairIndex: PairIndex, map: YAMLMap, key: string): Pair | undefined {
+  let index = pairIndex.get(map);
+  if (index === undefined) {
+    index = new Map();
+    for (const p of map.items) {
+      if (!isPair(p)) continue;
+      const k = isScalar(p.key) ? String(p.key.value) : String(p.key);
+      if (!index.has(k)) index.set(k, p);
+    }
+    pairIndex.set(map, index);
+  }
+  return index.get(key);
+}
+
 /** Walks `path` through the YAML AST; returns the range of the deepest node found (its key node when `atKey`). */
-function rangeAt(doc: Document, path: DataPath, atKey: boolean): [number, number] | undefined {
+function rangeAt(doc: Document, pairIndex: PairIndex, path: DataPath, atKey: boolean): [number, number] | undefined {
   let node: unknown = doc.contents;
   let best = rangeOf(node);
   for (let i = 0; i < path.length; i++) {
     const seg = path[i]!;
     if (isMap(node)) {
-      const pair = node.items.find((p) => isPair(p) && (isScalar(p.key) ? String(p.key.value) : String(p.key)) === String(seg));
+      const pair = pairOf(pairIndex, node, String(seg));
       if (pair === undefined) break;
       if ((i === path.length - 1 && atKey) || pair.value === null) return rangeOf(pair.key) ?? best;
       node = pair.value;
@@ -43,6 +61,8 @@ function rangeAt(doc: Document, path: DataPath, atKey: boolean): [number, number
  */
 export class Locator {
   readonly #overrides: { readonly path: DataPath; readonly text: string }[] = [];
+  /** Rebuilt after each `--set` (which may add keys). */
+  #pairIndex: PairIndex = new WeakMap();
 
   constructor(
     readonly file: string,
@@ -54,6 +74,7 @@ export class Locator {
   /** Records that `--set text` replaced the value at `path`. */
   noteOverride(path: DataPath, text: string): void {
     this.#overrides.push({ path, text });
+    this.#pairIndex = new WeakMap();
   }
 
   /** A diagnostic at the node of `path` (or its nearest ancestor present in the file). */
@@ -65,7 +86,7 @@ export class Locator {
   };
 
   #locate(path: DataPath, atKey: boolean): Located {
-    const range = rangeAt(this.doc, path, atKey);
+    const range = rangeAt(this.doc, this.#pairIndex, path, atKey);
     if (range === undefined) return { line: 1, column: 1, length: 1 };
     const pos = this.lineCounter.linePos(range[0]);
     const end = Math.max(range[0] + 1, range[1]);
