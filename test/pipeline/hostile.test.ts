@@ -158,11 +158,14 @@ test('a chain of 20,000 stages plans in linear time', async (t) => {
   for (let i = 1; i < 20_000; i++) lines.push(`  s${i}: { uses: test/sum, needs: [s${i - 1}] }`);
   const dir = workspace({ 'chain.yaml': lines.join('\n') + '\n' });
   const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
   const r = await runCli(['validate', 'chain.yaml'], { cwd: dir });
+  const cpu = process.cpuUsage(cpu0);
   const seconds = (performance.now() - t0) / 1000;
+  const cpuSeconds = (cpu.user + cpu.system) / 1e6;
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.stdout, 'chain.yaml: ok (20000 stages, 40000 instances)\n');
-  t.diagnostic(`20,000-stage chain (40,000 instances) validated in ${seconds.toFixed(1)} s`);
-  // Quadratic planning took minutes; linear takes seconds. Generous for a loaded machine.
-  assert.ok(seconds < 20, `planning took ${seconds.toFixed(1)} s`);
+  t.diagnostic(`20,000-stage chain (40,000 instances) validated in ${seconds.toFixed(1)} s (${cpuSeconds.toFixed(1)} s of CPU)`);
+  // Quadratic planning took minutes; linear takes seconds. CPU time, so a loaded machine does not fail it.
+  assert.ok(cpuSeconds < 20, `planning took ${cpuSeconds.toFixed(1)} s of CPU`);
 });
