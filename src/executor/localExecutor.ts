@@ -5,7 +5,9 @@ import type { ArtifactStore, VerifyMode } from '../store/artifactStore.js';
 import type { InstanceStatus, RunStageRecord } from '../store/runRecord.js';
 import { isPortableStageKind, type StageProgress } from '../stages/registry.js';
 import { executeStageInstance, type InstanceOutcome } from './executeStageInstance.js';
-import { selectNodes } from './selectNodes.js';
+import { topologicalOrder } from '../util/graph.js';
+import { SpecpipeError } from '../util/errors.js';
+import { selectNodes, upstreamNames } from './selectNodes.js';
 import { progressFormatter } from './progressText.js';
 import { StageThreadPool } from './stageThreadPool.js';
 
@@ -70,79 +72,97 @@ class Semaphore {
   }
 }
 
-/**
- * Runs a plan in this process: each instance starts when its upstream instances are done, at most
- * `jobs` at a time, through `executeStageInstance` (so two processes running the same plan share
- * work through the store's per-key locks). Progress is a listr2 task per instance.
- */
-export async function runPlanLocally(plan: Plan, store: ArtifactStore, options: LocalRunOptions = {}): Promise<LocalRunResult> {
-  const t0 = performance.now();
-  const nodes = selectNodes(plan, options.only ?? []);
-  const force = new Set(options.force ?? []);
-  const sem = new Semaphore(options.jobs ?? 1);
-  const pool = (options.threads ?? (options.jobs ?? 1) > 1) ? new StageThreadPool() : undefined;
-  const outcomes = new Map<string, InstanceOutcome & { readonly worker?: string }>();
-  const promises = new Map<string, Promise<InstanceOutcome>>();
-  let stopReason: string | undefined;
-  const byName = new Map(nodes.map((n) => [n.name, n]));
-  const listeners = new Map<
-    string,
-    { progress: (p: StageProgress) => void; log: (m: string) => void; wait: (w: string) => void }
-  >();
+/** `nodes` ordered so that each comes after the instances it reads (the plan's own order when it is one). */
+function executionOrder(
+  nodes: readonly PlanNode[],
+  byName: ReadonlyMap<string, PlanNode>,
+  depsOf: (n: PlanNode) => string[],
+): readonly PlanNode[] {
+  const sorted = topologicalOrder(nodes, (n) => depsOf(n).map((d) => byName.get(d)!));
+  if (!sorted.ok)
+    throw new SpecpipeError('plan-cycle', `the plan's instances form a cycle: ${sorted.cycle.map((n) => n.name).join(' → ')}`);
+  return sorted.order;
+}
 
-  const runNode = async (node: PlanNode): Promise<InstanceOutcome> => {
-    const deps = [...node.needs, ...Object.values(node.gather).flat()].map((u) => u.name).filter((n) => byName.has(n));
-    const depOutcomes = await Promise.all(deps.map((d) => promises.get(d)!));
-    const failedDep = deps.find((_, i) => depOutcomes[i]!.status === 'failed');
-    const notRun = (why: string): InstanceOutcome => ({
-      status: 'failed',
-      key: node.key,
-      seconds: 0,
-      artifacts: store.dir(node.key),
-      error: `not run: ${why}`,
-    });
-    if (failedDep !== undefined) return notRun(`upstream ${failedDep} failed`);
-    await sem.acquire();
-    try {
-      if (stopReason !== undefined) return notRun(stopReason);
-      const payload = {
-        node,
-        force: force.has(node.stage) || force.has(node.name) || force.has('all'),
-        verify: options.verify ?? 'fast',
-      };
-      const events = {
-        progress: (p: StageProgress) => listeners.get(node.name)?.progress(p),
-        log: (m: string) => listeners.get(node.name)?.log(m),
-        wait: (w: string) => listeners.get(node.name)?.wait(w),
-      };
-      // Threads compute; an instance already in the store (fast check) is confirmed cached right here.
-      const inline =
-        pool === undefined || !isPortableStageKind(node.kind) || (!payload.force && store.verify(node.key, 'fast').ok);
-      const outcome = inline
-        ? await executeStageInstance(node, store, { ...payload, ...events, onWait: events.wait })
-        : await pool.run({ payload, store: store.root }, events).catch((e: unknown): InstanceOutcome => ({
-            status: 'failed',
-            key: node.key,
-            seconds: 0,
-            artifacts: store.dir(node.key),
-            error: e instanceof Error ? e.message : String(e),
-          }));
-      if (outcome.status === 'failed' && options.keepGoing !== true && stopReason === undefined)
-        stopReason = `the run stopped after ${node.name} failed (use --keep-going to continue)`;
-      return outcome;
-    } finally {
-      sem.release();
-    }
+type Listeners = { progress: (p: StageProgress) => void; log: (m: string) => void; wait: (w: string) => void };
+
+/** What every instance of one local run shares. */
+interface LocalRun {
+  readonly store: ArtifactStore;
+  readonly options: LocalRunOptions;
+  readonly force: ReadonlySet<string>;
+  readonly sem: Semaphore;
+  readonly pool: StageThreadPool | undefined;
+  readonly byName: ReadonlyMap<string, PlanNode>;
+  /** Each instance's outcome, created eagerly (in topological order) before any is awaited. */
+  readonly promises: Map<string, Promise<InstanceOutcome>>;
+  readonly outcomes: Map<string, InstanceOutcome & { readonly worker?: string }>;
+  /** Where each instance's progress goes (its listr2 task, once it renders). */
+  readonly listeners: Map<string, Listeners>;
+  /** Set at the first failure without --keep-going: instances not yet started are not run. */
+  stopReason: string | undefined;
+}
+
+/** The upstream instances of `node` that this run executes (the others are outside `--only`). */
+function runDeps(run: LocalRun, node: PlanNode): string[] {
+  return upstreamNames(node).filter((n) => run.byName.has(n));
+}
+
+function notRun(run: LocalRun, node: PlanNode, why: string): InstanceOutcome {
+  return { status: 'failed', key: node.key, seconds: 0, artifacts: run.store.dir(node.key), error: `not run: ${why}` };
+}
+
+/** Computes one instance: inline, or in a stage thread when there is a pool and its kind is portable. */
+async function computeInstance(run: LocalRun, node: PlanNode): Promise<InstanceOutcome> {
+  const { store, force, options, pool, listeners } = run;
+  const payload = {
+    node,
+    force: force.has(node.stage) || force.has(node.name) || force.has('all'),
+    verify: options.verify ?? 'fast',
   };
+  const events = {
+    progress: (p: StageProgress) => listeners.get(node.name)?.progress(p),
+    log: (m: string) => listeners.get(node.name)?.log(m),
+    wait: (w: string) => listeners.get(node.name)?.wait(w),
+  };
+  // Threads compute; an instance already in the store (fast check) is confirmed cached right here.
+  const inline = pool === undefined || !isPortableStageKind(node.kind) || (!payload.force && store.verify(node.key, 'fast').ok);
+  if (inline) return executeStageInstance(node, store, { ...payload, ...events, onWait: events.wait });
+  return pool.run({ payload, store: store.root }, events).catch((e: unknown): InstanceOutcome => ({
+    status: 'failed',
+    key: node.key,
+    seconds: 0,
+    artifacts: store.dir(node.key),
+    error: e instanceof Error ? e.message : String(e),
+  }));
+}
 
-  const mode = options.progress ?? 'plain';
-  const stream = options.stream ?? process.stderr;
-  const tasks: ListrTask[] = nodes.map((node) => ({
+/** Waits for the instance's upstream instances, then computes it (at most `jobs` at a time). */
+async function runInstance(run: LocalRun, node: PlanNode): Promise<InstanceOutcome> {
+  const deps = runDeps(run, node);
+  const depOutcomes = await Promise.all(deps.map((d) => run.promises.get(d)!));
+  const failedDep = deps.find((_, i) => depOutcomes[i]!.status === 'failed');
+  if (failedDep !== undefined) return notRun(run, node, `upstream ${failedDep} failed`);
+  await run.sem.acquire();
+  try {
+    if (run.stopReason !== undefined) return notRun(run, node, run.stopReason);
+    const outcome = await computeInstance(run, node);
+    if (outcome.status === 'failed' && run.options.keepGoing !== true && run.stopReason === undefined)
+      run.stopReason = `the run stopped after ${node.name} failed (use --keep-going to continue)`;
+    return outcome;
+  } finally {
+    run.sem.release();
+  }
+}
+
+/** The listr2 task of one instance: shows its progress, then its outcome. */
+function instanceTask(run: LocalRun, node: PlanNode, mode: ProgressMode): ListrTask {
+  return {
     title: node.name,
     task: async (_ctx, task): Promise<void> => {
       const formatProgress = progressFormatter();
       let lastOutput = 0;
-      listeners.set(node.name, {
+      run.listeners.set(node.name, {
         progress: (p) => {
           const now = performance.now();
           if (mode === 'plain' && now - lastOutput < 1000 && p.done < p.total) return;
@@ -156,15 +176,17 @@ export async function runPlanLocally(plan: Plan, store: ArtifactStore, options: 
           task.output = `waiting: ${w} is computing this key`;
         },
       });
-      const o = await promises.get(node.name)!;
-      outcomes.set(node.name, o);
+      const o = await run.promises.get(node.name)!;
+      run.outcomes.set(node.name, o);
       const tag = o.status === 'cached' ? 'cached' : o.status === 'executed' ? `executed in ${o.seconds.toFixed(1)} s` : 'FAILED';
       task.title = `${node.name}  ${tag}  ${node.key.slice(0, 12)}`;
       if (o.status === 'failed') throw new Error(`${node.name}: ${o.error ?? 'failed'}`);
     },
-  }));
-  // Every instance's promise exists before any awaits its deps: created eagerly, in topological order.
-  for (const node of nodes) promises.set(node.name, runNode(node));
+  };
+}
+
+/** Shows the tasks until every one is done (failures are in the outcomes). */
+async function showTasks(tasks: ListrTask[], mode: ProgressMode, stream: NodeJS.WriteStream): Promise<void> {
   // The renderer is chosen at run time, so its option types (a union over renderers) are cast.
   const list = new Listr(tasks, {
     concurrent: true,
@@ -179,34 +201,67 @@ export async function runPlanLocally(plan: Plan, store: ArtifactStore, options: 
     await list.run();
   } catch {
     /* failures are in outcomes */
-  } finally {
-    await pool?.close();
   }
-  const stages: RunStageRecord[] = nodes.map((node) => {
-    const o = outcomes.get(node.name) ?? {
-      status: 'failed' as InstanceStatus,
-      key: node.key,
-      seconds: 0,
-      artifacts: store.dir(node.key),
-      error: 'not run',
-    };
-    return {
-      name: node.name,
-      stage: node.stage,
-      kind: node.kind,
-      key: node.key,
-      status: o.status,
-      seconds: o.seconds,
-      artifacts: o.artifacts,
-      matrix: node.matrix,
-      coords: node.coords,
-      params: node.params,
-      ingredients: node.ingredients,
-      ...(o.metrics !== undefined ? { metrics: o.metrics } : {}),
-      ...(o.error !== undefined ? { error: o.error } : {}),
-      ...(o.status === 'executed' ? { worker: `${hostname()}:${process.pid}` } : {}),
-    };
-  });
+}
+
+/** The run record line of one instance. */
+function stageRecord(run: LocalRun, node: PlanNode): RunStageRecord {
+  const o = run.outcomes.get(node.name) ?? {
+    status: 'failed' as InstanceStatus,
+    key: node.key,
+    seconds: 0,
+    artifacts: run.store.dir(node.key),
+    error: 'not run',
+  };
+  return {
+    name: node.name,
+    stage: node.stage,
+    kind: node.kind,
+    key: node.key,
+    status: o.status,
+    seconds: o.seconds,
+    artifacts: o.artifacts,
+    matrix: node.matrix,
+    coords: node.coords,
+    params: node.params,
+    ingredients: node.ingredients,
+    ...(o.metrics !== undefined ? { metrics: o.metrics } : {}),
+    ...(o.error !== undefined ? { error: o.error } : {}),
+    ...(o.status === 'executed' ? { worker: `${hostname()}:${process.pid}` } : {}),
+  };
+}
+
+/**
+ * Runs a plan in this process: each instance starts when its upstream instances are done, at most
+ * `jobs` at a time, through `executeStageInstance` (so two processes running the same plan share
+ * work through the store's per-key locks). Progress is a listr2 task per instance.
+ */
+export async function runPlanLocally(plan: Plan, store: ArtifactStore, options: LocalRunOptions = {}): Promise<LocalRunResult> {
+  const t0 = performance.now();
+  const nodes = selectNodes(plan, options.only ?? []);
+  const run: LocalRun = {
+    store,
+    options,
+    force: new Set(options.force ?? []),
+    sem: new Semaphore(options.jobs ?? 1),
+    pool: (options.threads ?? (options.jobs ?? 1) > 1) ? new StageThreadPool() : undefined,
+    byName: new Map(nodes.map((n) => [n.name, n])),
+    promises: new Map(),
+    outcomes: new Map(),
+    listeners: new Map(),
+    stopReason: undefined,
+  };
+  const mode = options.progress ?? 'plain';
+  const tasks = nodes.map((node) => instanceTask(run, node, mode));
+  // Every instance's promise exists before any awaits its deps: created eagerly, in topological order.
+  for (const node of executionOrder(nodes, run.byName, (n) => runDeps(run, n)))
+    run.promises.set(node.name, runInstance(run, node));
+  try {
+    await showTasks(tasks, mode, options.stream ?? process.stderr);
+  } finally {
+    await run.pool?.close();
+  }
+  const stages = nodes.map((node) => stageRecord(run, node));
   const counts = { executed: 0, cached: 0, failed: 0 };
   for (const s of stages) counts[s.status]++;
   const seconds = Math.round((performance.now() - t0) / 10) / 100;

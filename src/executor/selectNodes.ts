@@ -1,6 +1,12 @@
 import { SpecpipeError } from '../util/errors.js';
+import { upstreamClosure } from '../util/graph.js';
 import { didYouMean } from '../pipeline/diagnostic.js';
 import type { Plan, PlanNode } from '../pipeline/plan.js';
+
+/** Names of the instances a node reads: its `needs` instances, then every `gather` instance. */
+export function upstreamNames(node: PlanNode): string[] {
+  return [...node.needs, ...Object.values(node.gather).flat()].map((u) => u.name);
+}
 
 /**
  * The instances a run with `--only S…` executes: the instances of each S (stage or instance name)
@@ -10,16 +16,12 @@ export function selectNodes(plan: Plan, only: readonly string[]): PlanNode[] {
   if (only.length === 0) return [...plan.nodes];
   const byName = new Map(plan.nodes.map((n) => [n.name, n]));
   const stages = new Set(plan.nodes.map((n) => n.stage));
-  const keep = new Set<string>();
-  const add = (n: PlanNode): void => {
-    if (keep.has(n.name)) return;
-    keep.add(n.name);
-    for (const u of [...n.needs, ...Object.values(n.gather).flat()]) add(byName.get(u.name)!);
-  };
+  const starts: PlanNode[] = [];
   for (const s of only) {
     const hits = plan.nodes.filter((n) => n.stage === s || n.name === s);
     if (hits.length === 0) throw new SpecpipeError('bad-only', `--only ${s}: no such stage or instance${didYouMean(s, stages)}`);
-    hits.forEach(add);
+    starts.push(...hits);
   }
-  return plan.nodes.filter((n) => keep.has(n.name));
+  const keep = upstreamClosure(starts, (n) => upstreamNames(n).map((u) => byName.get(u)!));
+  return plan.nodes.filter((n) => keep.has(n));
 }

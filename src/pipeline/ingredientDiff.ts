@@ -1,13 +1,23 @@
 import { canonicalJson } from './canonicalJson.js';
 import type { KeyIngredients } from './stageKey.js';
 
+/** `r[k]` when `k` is r's own key (a param or stage named "constructor" never reads Object.prototype). */
+function own<V>(r: Readonly<Record<string, V>>, k: string): V | undefined {
+  return Object.hasOwn(r, k) ? r[k] : undefined;
+}
+
+/** Sets `r[k]` as an own property, even for `__proto__`. */
+function put(r: Record<string, string>, k: string, v: string): void {
+  Object.defineProperty(r, k, { value: v, enumerable: true, writable: true, configurable: true });
+}
+
 /** Flattens plain data to dotted paths: {model: {hidden: [64]}} → {"model.hidden": "[64]"} (leaves as canonical JSON). */
 export function flattenParams(value: unknown, prefix = '', out: Record<string, string> = {}): Record<string, string> {
   if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
     const entries = Object.entries(value as Record<string, unknown>);
-    if (entries.length === 0 && prefix !== '') out[prefix] = '{}';
+    if (entries.length === 0 && prefix !== '') put(out, prefix, '{}');
     for (const [k, v] of entries) flattenParams(v, prefix === '' ? k : `${prefix}.${k}`, out);
-  } else out[prefix === '' ? '(value)' : prefix] = canonicalJson(value ?? null);
+  } else put(out, prefix === '' ? '(value)' : prefix, canonicalJson(value ?? null));
   return out;
 }
 
@@ -23,7 +33,7 @@ export function changedEntries(before: unknown, after: unknown): ValueChange[] {
   const a = flattenParams(before);
   const b = flattenParams(after);
   const paths = [...new Set([...Object.keys(a), ...Object.keys(b)])].sort();
-  return paths.filter((p) => a[p] !== b[p]).map((p) => ({ path: p, before: a[p], after: b[p] }));
+  return paths.filter((p) => own(a, p) !== own(b, p)).map((p) => ({ path: p, before: own(a, p), after: own(b, p) }));
 }
 
 export function describeChange(c: ValueChange): string {
@@ -72,8 +82,8 @@ export function compareIngredients(current: KeyIngredients, previous: KeyIngredi
       const a = previous.upstream;
       const b = current.upstream;
       for (const s of [...new Set([...Object.keys(a), ...Object.keys(b)])].sort()) {
-        const ka = a[s];
-        const kb = b[s];
+        const ka = own(a, s);
+        const kb = own(b, s);
         if (canonicalJson(ka) === canonicalJson(kb)) continue;
         if (typeof ka === 'string' && typeof kb === 'string')
           detail.push(`${s}: ${ka.slice(0, 12)} → ${kb.slice(0, 12)} (upstream key changed)`);
@@ -81,8 +91,8 @@ export function compareIngredients(current: KeyIngredients, previous: KeyIngredi
         else if (kb === undefined) detail.push(`${s}: removed`);
         else if (typeof ka === 'object' && typeof kb === 'object') {
           for (const inst of [...new Set([...Object.keys(ka), ...Object.keys(kb)])].sort()) {
-            if (ka[inst] !== kb[inst])
-              detail.push(`${s} ${inst}: ${ka[inst]?.slice(0, 12) ?? '(absent)'} → ${kb[inst]?.slice(0, 12) ?? '(absent)'}`);
+            const [ia, ib] = [own(ka, inst), own(kb, inst)];
+            if (ia !== ib) detail.push(`${s} ${inst}: ${ia?.slice(0, 12) ?? '(absent)'} → ${ib?.slice(0, 12) ?? '(absent)'}`);
           }
         } else detail.push(`${s}: changed`);
       }

@@ -1,11 +1,14 @@
-import { dirname, resolve } from 'node:path';
 import type { BackendChoice } from '../backend/backend.js';
-import { getStageKind } from '../stages/registry.js';
-import { canonicalJson } from './canonicalJson.js';
-import { compileSchema, newAjv, pathLabel, schemaProblems } from './ajvErrors.js';
+import { getStageKind, type StageKind } from '../stages/registry.js';
+import { failure, ok, type Result } from '../util/result.js';
+import { compileSchema, newAjv } from './ajvErrors.js';
 import type { Diagnostic } from './diagnostic.js';
-import type { DataPath, LoadedPipeline } from './loadPipeline.js';
-import { cellValueLabel, expandMatrix, type MatrixCell } from './matrix.js';
+import type { LoadedPipeline } from './loadPipeline.js';
+import { instanceLimits, INSTANCE_LIMITS_ENV, type InstanceLimits } from './instanceLimits.js';
+import { DiagnosticList, instanceParams, type ParamsContext } from './instanceParams.js';
+import { cellValueLabel, expandMatrix, matrixCellBound, type MatrixCell } from './matrix.js';
+import type { PipelineSpec } from './spec.js';
+import { stageOrder } from './stageGraph.js';
 import { STORE_SCHEMA_VERSION, stageKey, type KeyIngredients, type StageKey } from './stageKey.js';
 
 /** An upstream instance as a plan node refers to it (plain JSON). */
@@ -34,7 +37,12 @@ export interface PlanNode {
   readonly matrix: Readonly<Record<string, unknown>>;
   /** Every matrix coordinate of the lineage, labelled as in the name (axis, or stage.axis on a clash). */
   readonly coords: Readonly<Record<string, unknown>>;
-  /** Stage name → instance name, for this instance and every ancestor. */
+  /**
+   * Stage name → instance name, for this instance and every ancestor, of the stages that have a
+   * matrix: the instances that were a choice (every other ancestor instance follows from these).
+   * Two instances are compatible when they agree on every stage both hold. Kept to these so that a
+   * long chain of stages plans in linear time and space.
+   */
   readonly lineage: Readonly<Record<string, string>>;
   /** One compatible instance per `needs:` stage, in the order written. */
   readonly needs: readonly PlanUpstream[];
@@ -71,187 +79,271 @@ interface Coord {
   readonly value: unknown;
 }
 
-function topoOrder(loaded: LoadedPipeline): string[] {
-  const stages = loaded.spec.stages;
-  const out: string[] = [];
-  const done = new Set<string>();
-  const visit = (n: string): void => {
-    if (done.has(n)) return;
-    done.add(n);
-    const s = stages[n]!;
-    for (const u of [...s.needs, ...s.gather]) visit(u);
-    out.push(n);
-  };
-  for (const n of Object.keys(stages)) visit(n);
-  return out;
+/** A stage instance while planning: its node, its coordinates, its lineage as a map. */
+interface Instance {
+  readonly node: PlanNode;
+  readonly coords: readonly Coord[];
+  readonly lineage: ReadonlyMap<string, string>;
 }
 
-function compatible(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean {
-  for (const [stage, inst] of Object.entries(b)) if (a[stage] !== undefined && a[stage] !== inst) return false;
+/** One compatible combination of upstream instances: one per `needs` stage, in the order written. */
+interface Combo {
+  readonly lineage: ReadonlyMap<string, string>;
+  readonly picks: readonly Instance[];
+}
+
+/** One stage while it is planned. */
+interface StagePlanning extends ParamsContext {
+  readonly backendId: string;
+  /** Instances of the stages planned so far. */
+  readonly byStage: ReadonlyMap<string, readonly Instance[]>;
+  readonly limits: InstanceLimits;
+  /** Instances and gathered references planned so far, against the per-plan limits. */
+  readonly count: { instances: number; gathered: number };
+}
+
+export interface PlanOptions {
+  readonly backendId: string;
+  /** Default: $SPECPIPE_MAX_INSTANCES, else 10,000 per stage and 100,000 per plan. */
+  readonly limits?: InstanceLimits;
+}
+
+type Phase<T> = Result<T, Diagnostic>;
+
+/** Whether two lineages agree on every stage both hold. */
+function compatible(a: ReadonlyMap<string, string>, b: ReadonlyMap<string, string>): boolean {
+  const [small, large] = a.size <= b.size ? [a, b] : [b, a];
+  for (const [stage, inst] of small) {
+    const other = large.get(stage);
+    if (other !== undefined && other !== inst) return false;
+  }
   return true;
 }
 
+function union(a: ReadonlyMap<string, string>, b: ReadonlyMap<string, string>): ReadonlyMap<string, string> {
+  if (b.size === 0) return a;
+  if (a.size === 0) return b;
+  return new Map([...a, ...b]);
+}
+
 /**
- * Expands a loaded pipeline into its DAG of stage instances and computes every key.
- * A stage runs once per compatible combination of its `needs` instances (compatible: they agree on
- * every shared ancestor), crossed with its own matrix; `gather` stages hand over all their
- * compatible instances. Params are checked per instance against the kind's schema; errors point at
- * the `with:` value or the matrix value they came from.
+ * The key ingredients of one instance (architecture.md, "Stage key"): kind and version, resolved
+ * params, the keys of its upstream instances, seed, backend and numerics, store schema.
  */
-export function buildPlan(loaded: LoadedPipeline, options: { backendId: string }): Plan {
-  const spec = loaded.spec;
-  const ajv = newAjv();
-  const nodesByStage = new Map<string, { node: PlanNode; coords: Coord[] }[]>();
-  const all: PlanNode[] = [];
-  const diags: Diagnostic[] = [];
-  const seenDiag = new Set<string>();
-
-  for (const stageName of topoOrder(loaded)) {
-    const st = spec.stages[stageName]!;
-    const kind = getStageKind(st.uses)!;
-    const validate = compileSchema(ajv, kind.paramsSchema as Record<string, unknown>);
-    const cells = expandMatrix(st.matrix);
-
-    // Where a matrix value came from, to point errors at it.
-    const cellPath = (axis: string, value: unknown): DataPath => {
-      const m = st.matrix!;
-      const values = m.axes[axis];
-      if (values !== undefined) {
-        const i = values.findIndex((v) => canonicalJson(v) === canonicalJson(value));
-        return ['stages', stageName, 'matrix', axis, Math.max(0, i)];
-      }
-      const j = m.include.findIndex((c) => canonicalJson(c[axis]) === canonicalJson(value));
-      return ['stages', stageName, 'matrix', 'include', Math.max(0, j), axis];
-    };
-
-    // Compatible combinations of upstream instances.
-    let combos: { lineage: Record<string, string>; picks: { node: PlanNode; coords: Coord[] }[] }[] = [
-      { lineage: {}, picks: [] },
-    ];
-    for (const need of st.needs) {
-      const next: typeof combos = [];
-      for (const c of combos) {
-        for (const up of nodesByStage.get(need) ?? []) {
-          if (compatible(c.lineage, up.node.lineage))
-            next.push({ lineage: { ...c.lineage, ...up.node.lineage }, picks: [...c.picks, up] });
-        }
-      }
-      combos = next;
-    }
-
-    const instances: { node: PlanNode; coords: Coord[] }[] = [];
-    for (const combo of combos) {
-      for (const cell of cells) {
-        const coords: Coord[] = [];
-        for (const p of combo.picks)
-          for (const c of p.coords) if (!coords.some((x) => x.stage === c.stage && x.axis === c.axis)) coords.push(c);
-        for (const [axis, value] of Object.entries(cell)) coords.push({ stage: stageName, axis, value });
-        const label = (c: Coord): string =>
-          coords.filter((x) => x.axis === c.axis).length > 1 ? `${c.stage}.${c.axis}` : c.axis;
-        const coordRecord: Record<string, unknown> = {};
-        for (const c of coords) coordRecord[label(c)] = c.value;
-        const name =
-          coords.length === 0
-            ? stageName
-            : `${stageName}[${coords.map((c) => `${label(c)}=${cellValueLabel(c.value)}`).join(',')}]`;
-
-        let params = structuredClone({ ...st.with, ...(cell as MatrixCell) }) as Record<string, unknown>;
-        if (!validate(params)) {
-          for (const p of schemaProblems(validate.errors)) {
-            const head = p.path[0];
-            const fromCell = typeof head === 'string' && head in cell && (p.path.length > 1 || !p.atKey);
-            const keyFromCell = typeof head === 'string' && head in cell && p.path.length === 1 && p.atKey;
-            let path: DataPath;
-            let atKey = p.atKey;
-            if (keyFromCell)
-              path = st.matrix!.axes[head] !== undefined ? ['stages', stageName, 'matrix', head] : cellPath(head, cell[head]);
-            else if (fromCell) {
-              path = cellPath(head, cell[head]);
-              atKey = false;
-            } else path = ['stages', stageName, 'with', ...p.path];
-            const label = fromCell
-              ? `${pathLabel(path)} (matrix value for stages.${stageName}.with.${pathLabel(p.path)})`
-              : pathLabel(['stages', stageName, 'with', ...p.path]);
-            const msg = p.message(label).replace(/ in \(top level\)/, ` in stages.${stageName}.with (params of ${st.uses})`);
-            const d = loaded.diagnostic(path, msg, atKey);
-            const id = `${d.line}:${d.column}:${d.message}`;
-            if (!seenDiag.has(id)) {
-              seenDiag.add(id);
-              diags.push(d);
-            }
-          }
-          continue;
-        }
-        if (kind.resolveParams !== undefined) {
-          try {
-            params = kind.resolveParams(params, { baseDir: dirname(resolve(loaded.file)) }) as Record<string, unknown>;
-          } catch (e) {
-            const d = loaded.diagnostic(['stages', stageName, 'with'], e instanceof Error ? e.message : String(e));
-            if (!seenDiag.has(d.message)) {
-              seenDiag.add(d.message);
-              diags.push(d);
-            }
-            continue;
-          }
-        }
-
-        const gather: Record<string, PlanUpstream[]> = {};
-        const upstreamKeys: Record<string, string | Record<string, string>> = {};
-        const needs: PlanUpstream[] = combo.picks.map((p) => asUpstream(p.node));
-        for (const n of needs) upstreamKeys[n.stage] = n.key;
-        for (const g of st.gather) {
-          const list = (nodesByStage.get(g) ?? [])
-            .filter((u) => compatible(combo.lineage, u.node.lineage))
-            .map((u) => asUpstream(u.node));
-          gather[g] = list;
-          upstreamKeys[g] = Object.fromEntries(list.map((u) => [u.name, u.key]));
-        }
-        const ingredients: KeyIngredients = {
-          kind: kind.kind,
-          version: kind.version,
-          params,
-          upstream: upstreamKeys,
-          seed: spec.seed,
-          backend: kind.usesBackend ? options.backendId : 'none',
-          numerics: kind.usesBackend ? NUMERICS : {},
-          storeSchema: STORE_SCHEMA_VERSION,
-        };
-        const node: PlanNode = {
-          name,
-          stage: stageName,
-          kind: kind.kind,
-          version: kind.version,
-          params,
-          matrix: { ...cell },
-          coords: coordRecord,
-          lineage: { ...combo.lineage, [stageName]: name },
-          needs,
-          gather,
-          usesBackend: kind.usesBackend,
-          backendChoice: spec.backend,
-          seed: spec.seed,
-          ingredients,
-          key: stageKey(ingredients),
-        };
-        instances.push({ node, coords });
-      }
-    }
-    nodesByStage.set(stageName, instances);
-  }
-  if (diags.length > 0) loaded.fail('stage-params', diags);
-  // Emit in topological order of stages as computed (stable: file order where free).
-  for (const stageName of topoOrder(loaded)) for (const i of nodesByStage.get(stageName) ?? []) all.push(i.node);
+function keyIngredientsOf(
+  kind: StageKind,
+  params: Record<string, unknown>,
+  needs: readonly PlanUpstream[],
+  gather: Readonly<Record<string, readonly PlanUpstream[]>>,
+  spec: PipelineSpec,
+  backendId: string,
+): KeyIngredients {
+  const upstreamKeys: Record<string, string | Record<string, string>> = {};
+  for (const n of needs) upstreamKeys[n.stage] = n.key;
+  for (const [g, list] of Object.entries(gather)) upstreamKeys[g] = Object.fromEntries(list.map((u) => [u.name, u.key]));
   return {
-    pipeline: { name: spec.name, file: loaded.file, sha256: loaded.sha256, overrides: loaded.overrides },
+    kind: kind.kind,
+    version: kind.version,
+    params,
+    upstream: upstreamKeys,
     seed: spec.seed,
-    backendChoice: spec.backend,
-    backendId: options.backendId,
-    nodes: all,
+    backend: kind.usesBackend ? backendId : 'none',
+    numerics: kind.usesBackend ? NUMERICS : {},
+    storeSchema: STORE_SCHEMA_VERSION,
   };
+}
+
+/** A refusal to expand: positioned at `field` of the stage (its key). */
+function tooLarge(c: StagePlanning, field: readonly string[], message: string): Phase<never> {
+  return failure('plan-too-large', [c.loaded.diagnostic(['stages', c.stage, ...field], message, true)]);
+}
+
+/**
+ * Compatible combinations of upstream instances (they agree on every shared ancestor with a
+ * matrix), one instance per `needs` stage. Undefined when there would be more than `max`.
+ */
+function upstreamCombos(c: StagePlanning, max: number): Combo[] | undefined {
+  let combos: Combo[] = [{ lineage: new Map(), picks: [] }];
+  for (const need of c.spec.needs) {
+    const next: Combo[] = [];
+    for (const combo of combos) {
+      for (const up of c.byStage.get(need) ?? []) {
+        if (!compatible(combo.lineage, up.lineage)) continue;
+        if (next.length >= max) return undefined;
+        next.push({ lineage: union(combo.lineage, up.lineage), picks: [...combo.picks, up] });
+      }
+    }
+    combos = next;
+  }
+  return combos;
+}
+
+/** Every matrix coordinate of an instance: its upstream instances' (first seen kept), then its own cell's. */
+function coordsOf(stage: string, combo: Combo, cell: MatrixCell): Coord[] {
+  const coords: Coord[] = [];
+  const seen = new Set<string>();
+  for (const p of combo.picks)
+    for (const co of p.coords) {
+      const id = `${co.stage}\u0000${co.axis}`;
+      if (seen.has(id)) continue;
+      seen.add(id);
+      coords.push(co);
+    }
+  for (const [axis, value] of Object.entries(cell)) coords.push({ stage, axis, value });
+  return coords;
+}
+
+/** An instance's name and coordinate record: axes labelled `axis`, or `stage.axis` where two stages share an axis name. */
+function instanceName(stage: string, coords: readonly Coord[]): { name: string; record: Record<string, unknown> } {
+  const perAxis = new Map<string, number>();
+  for (const co of coords) perAxis.set(co.axis, (perAxis.get(co.axis) ?? 0) + 1);
+  const label = (co: Coord): string => (perAxis.get(co.axis)! > 1 ? `${co.stage}.${co.axis}` : co.axis);
+  const record = Object.fromEntries(coords.map((co) => [label(co), co.value]));
+  const name =
+    coords.length === 0 ? stage : `${stage}[${coords.map((co) => `${label(co)}=${cellValueLabel(co.value)}`).join(',')}]`;
+  return { name, record };
 }
 
 function asUpstream(n: PlanNode): PlanUpstream {
   return { stage: n.stage, name: n.name, kind: n.kind, key: n.key, matrix: n.matrix, coords: n.coords };
+}
+
+/** Every compatible instance of each `gather` stage. */
+function gatherFor(c: StagePlanning, combo: Combo): Record<string, PlanUpstream[]> {
+  return Object.fromEntries(
+    c.spec.gather.map((g) => [
+      g,
+      (c.byStage.get(g) ?? []).filter((u) => compatible(combo.lineage, u.lineage)).map((u) => asUpstream(u.node)),
+    ]),
+  );
+}
+
+/** How many gathered references the instances of these combos would hold (counted, not built). */
+function gatheredCount(c: StagePlanning, combos: readonly Combo[], cells: number): number {
+  let n = 0;
+  for (const g of c.spec.gather) {
+    const ups = c.byStage.get(g) ?? [];
+    for (const combo of combos) for (const u of ups) if (compatible(combo.lineage, u.lineage)) n += cells;
+  }
+  return n;
+}
+
+/** One instance: params checked (undefined when they are not valid: the problems are noted), key computed. */
+function planInstance(c: StagePlanning, combo: Combo, cell: MatrixCell): Instance | undefined {
+  const params = instanceParams(c, cell);
+  if (params === undefined) return undefined;
+  const spec = c.loaded.spec;
+  const coords = coordsOf(c.stage, combo, cell);
+  const { name, record } = instanceName(c.stage, coords);
+  const needs = combo.picks.map((p) => asUpstream(p.node));
+  const gather = gatherFor(c, combo);
+  const ingredients = keyIngredientsOf(c.kind, params, needs, gather, spec, c.backendId);
+  const lineage = c.spec.matrix === undefined ? combo.lineage : new Map([...combo.lineage, [c.stage, name]]);
+  const node: PlanNode = {
+    name,
+    stage: c.stage,
+    kind: c.kind.kind,
+    version: c.kind.version,
+    params,
+    matrix: { ...cell },
+    coords: record,
+    lineage: Object.fromEntries(lineage),
+    needs,
+    gather,
+    usesBackend: c.kind.usesBackend,
+    backendChoice: spec.backend,
+    seed: spec.seed,
+    ingredients,
+    key: stageKey(ingredients),
+  };
+  return { node, coords, lineage };
+}
+
+/**
+ * The instances of one stage: its compatible upstream combinations crossed with its matrix cells.
+ * Their number is checked against the limits before anything is expanded.
+ */
+function planStage(c: StagePlanning): Phase<Instance[]> {
+  const { perStage, perPlan } = c.limits;
+  const bound = matrixCellBound(c.spec.matrix);
+  if (bound.count > perStage) {
+    const how =
+      bound.factors.join(' × ') + (c.spec.matrix!.include.length > 0 ? ` + ${c.spec.matrix!.include.length} include` : '');
+    return tooLarge(
+      c,
+      ['matrix'],
+      `stages.${c.stage}.matrix expands to ${bound.count} instances (${how}), more than the limit of ${perStage} per stage (${INSTANCE_LIMITS_ENV})`,
+    );
+  }
+  const cells = expandMatrix(c.spec.matrix);
+  const combos = cells.length === 0 ? [] : upstreamCombos(c, perStage);
+  const planned = combos === undefined ? Infinity : combos.length * cells.length;
+  if (planned > perStage)
+    return tooLarge(
+      c,
+      ['needs'],
+      `stages.${c.stage} runs once per compatible combination of its needs (× ${cells.length} matrix cells): more than ${perStage} instances, the limit per stage (${INSTANCE_LIMITS_ENV})`,
+    );
+  c.count.instances += planned;
+  if (c.count.instances > perPlan)
+    return tooLarge(c, [], `the plan would hold more than ${perPlan} instances with stages.${c.stage} (${INSTANCE_LIMITS_ENV})`);
+  c.count.gathered += gatheredCount(c, combos!, cells.length);
+  if (c.count.gathered > 10 * perPlan)
+    return tooLarge(
+      c,
+      ['gather'],
+      `the plan's instances would gather more than ${10 * perPlan} upstream instances with stages.${c.stage} (10 × the ${INSTANCE_LIMITS_ENV} limit per plan)`,
+    );
+  const out: Instance[] = [];
+  for (const combo of combos!)
+    for (const cell of cells) {
+      const i = planInstance(c, combo, cell);
+      if (i !== undefined) out.push(i);
+    }
+  return ok(out);
+}
+
+/**
+ * Expands a loaded pipeline into its DAG of stage instances and computes every key (the plan
+ * phase). A stage runs once per compatible combination of its `needs` instances (compatible: they
+ * agree on every shared ancestor), crossed with its own matrix; `gather` stages hand over all
+ * their compatible instances. Params are checked per instance against the kind's schema; errors
+ * point at the `with:` value or the matrix value they came from. Sizes are checked against
+ * `limits` before expanding. Linear in stages + instances + references for a chain of stages.
+ */
+export function planPipeline(loaded: LoadedPipeline, options: PlanOptions): Phase<Plan> {
+  const spec = loaded.spec;
+  const order = stageOrder(spec);
+  if (!order.ok) throw new Error(`planPipeline: a cycle through ${order.cycle.join(' → ')} (loadPipeline rejects cycles)`);
+  const ajv = newAjv();
+  const byStage = new Map<string, readonly Instance[]>();
+  const diagnostics = new DiagnosticList();
+  const shared = { loaded, backendId: options.backendId, byStage, diagnostics, count: { instances: 0, gathered: 0 } };
+  const limits = options.limits ?? instanceLimits();
+  for (const stage of order.order) {
+    const st = spec.stages[stage]!;
+    const kind = getStageKind(st.uses)!;
+    const validate = compileSchema(ajv, kind.paramsSchema as Record<string, unknown>);
+    const r = planStage({ ...shared, stage, spec: st, kind, validate, limits });
+    if (!r.ok) return r;
+    byStage.set(stage, r.value);
+  }
+  if (diagnostics.items.length > 0) return failure('stage-params', diagnostics.items);
+  return ok({
+    pipeline: { name: spec.name, file: loaded.file, sha256: loaded.sha256, overrides: loaded.overrides },
+    seed: spec.seed,
+    backendChoice: spec.backend,
+    backendId: options.backendId,
+    // In topological order of stages (stable: file order where free), each stage's instances in matrix order.
+    nodes: order.order.flatMap((stage) => byStage.get(stage)!.map((i) => i.node)),
+  });
+}
+
+/** {@link planPipeline}, throwing its failure as a PipelineError. */
+export function buildPlan(loaded: LoadedPipeline, options: PlanOptions): Plan {
+  const r = planPipeline(loaded, options);
+  if (!r.ok) return loaded.fail(r.reason, r.diagnostics);
+  return r.value;
 }
 
 /** Whether any instance computes with tfjs (then the backend must be started to know its id). */

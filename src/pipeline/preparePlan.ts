@@ -1,9 +1,9 @@
-import { readFileSync } from 'node:fs';
-import { parse } from 'yaml';
 import { loadStageKinds, loadStageModules } from '../stages/registry.js';
 import { registerBuiltinStageKinds } from '../stages/builtin.js';
-import { loadPipeline, type LoadedPipeline } from './loadPipeline.js';
+import { checkParsedPipeline, phaseError, type LoadedPipeline } from './loadPipeline.js';
+import { isPlainMap, parsePipelineSource, type PlainMap } from './parseSource.js';
 import { buildPlan, planNeedsBackend, type Plan } from './plan.js';
+import { readPipelineSource } from './readSource.js';
 
 export interface PreparedPlan {
   readonly loaded: LoadedPipeline;
@@ -16,16 +16,11 @@ export async function registerStageKinds(): Promise<void> {
   await loadStageModules();
 }
 
-/** The `uses:` values of a pipeline file, read leniently (loadPipeline reports every error properly). */
-function usedKinds(file: string): string[] {
-  try {
-    const doc = parse(readFileSync(file, 'utf8')) as { stages?: Record<string, { uses?: unknown }> } | null;
-    return Object.values(doc?.stages ?? {})
-      .map((s) => s?.uses)
-      .filter((u): u is string => typeof u === 'string');
-  } catch {
-    return [];
-  }
+/** The `uses:` values of a parsed pipeline, read leniently (the checks report every error properly). */
+function usedKinds(data: PlainMap): string[] {
+  const stages = data['stages'];
+  if (!isPlainMap(stages)) return [];
+  return Object.values(stages).flatMap((s) => (isPlainMap(s) && typeof s['uses'] === 'string' ? [s['uses']] : []));
 }
 
 /**
@@ -39,8 +34,16 @@ export async function preparePlan(
   options: { resolveBackend?: boolean } = {},
 ): Promise<PreparedPlan> {
   await registerStageKinds();
-  await loadStageKinds([...usedKinds(file), ...overrides.flatMap((o) => /^[^.=]+\.uses=(.+)$/.exec(o)?.[1] ?? [])]);
-  const loaded = loadPipeline(file, { overrides });
+  const read = readPipelineSource(file);
+  if (!read.ok) throw phaseError(read, undefined);
+  const source = read.value;
+  const parsed = parsePipelineSource(file, source);
+  if (!parsed.ok) throw phaseError(parsed, source);
+  // Stage kinds load lazily: those the file and the --set name are loaded before the checks look them up.
+  await loadStageKinds([...usedKinds(parsed.value.data), ...overrides.flatMap((o) => /^[^.=]+\.uses=(.+)$/.exec(o)?.[1] ?? [])]);
+  const checked = checkParsedPipeline(parsed.value, overrides);
+  if (!checked.ok) throw phaseError(checked, source);
+  const loaded = checked.value;
   let backendId = planNeedsBackend(loaded) ? 'unresolved' : 'none';
   if (options.resolveBackend !== false && backendId === 'unresolved') {
     const { initBackend, backendId: idOf } = await import('../backend/backend.js');

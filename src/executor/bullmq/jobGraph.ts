@@ -1,4 +1,5 @@
 import { SpecpipeError } from '../../util/errors.js';
+import { topologicalOrder } from '../../util/graph.js';
 
 /**
  * One node of the DAG a distributed run executes: a stage instance, identified by its stage key.
@@ -37,7 +38,8 @@ export function jobIdForKey(key: string): string {
 
 /**
  * Checks a job graph (ids unique and non-empty, every dep exists, no cycle) and returns the jobs in
- * a topological order (Kahn's algorithm, ties in input order).
+ * a topological order: depth-first, ties in input order, so a graph listed in topological order
+ * (as a plan is) keeps its order.
  */
 export function topologicalJobOrder(jobs: readonly DistributedJob[]): DistributedJob[] {
   const byId = new Map<string, DistributedJob>();
@@ -50,33 +52,16 @@ export function topologicalJobOrder(jobs: readonly DistributedJob[]): Distribute
       );
     byId.set(job.id, job);
   }
-  const indegree = new Map<string, number>();
-  const dependents = new Map<string, string[]>();
-  for (const job of jobs) {
-    indegree.set(job.id, job.deps.length);
-    for (const dep of job.deps) {
+  for (const job of jobs)
+    for (const dep of job.deps)
       if (!byId.has(dep)) throw new SpecpipeError('bad-job-graph', `job "${job.name}" needs "${dep}", which is not in the graph`);
-      const list = dependents.get(dep) ?? [];
-      list.push(job.id);
-      dependents.set(dep, list);
-    }
+  const sorted = topologicalOrder(jobs, (job) => job.deps.map((d) => byId.get(d)!));
+  if (!sorted.ok) {
+    const inCycle = new Set(sorted.cycle);
+    const names = jobs.filter((j) => inCycle.has(j)).map((j) => j.name);
+    throw new SpecpipeError('bad-job-graph', `the job graph has a cycle through: ${names.join(', ')}`);
   }
-  const order: DistributedJob[] = [];
-  const ready = jobs.filter((j) => j.deps.length === 0).map((j) => j.id);
-  while (ready.length > 0) {
-    const id = ready.shift() as string;
-    order.push(byId.get(id) as DistributedJob);
-    for (const next of dependents.get(id) ?? []) {
-      const left = (indegree.get(next) ?? 0) - 1;
-      indegree.set(next, left);
-      if (left === 0) ready.push(next);
-    }
-  }
-  if (order.length !== jobs.length) {
-    const stuck = jobs.filter((j) => (indegree.get(j.id) ?? 0) > 0).map((j) => j.name);
-    throw new SpecpipeError('bad-job-graph', `the job graph has a cycle through: ${stuck.join(', ')}`);
-  }
-  return order;
+  return [...sorted.order];
 }
 
 /** The BullMQ queue stage jobs go through unless `--queue` names another. */

@@ -85,90 +85,87 @@ function workersFromLogs(logs: readonly string[]): string[] {
   return workers;
 }
 
-/**
- * Runs a DAG of jobs on BullMQ workers. A job is queued (BullMQ job id = its key, so a job queued
- * twice — by this run or by a concurrent one — runs once) as soon as every dep is done; flows are
- * trees and the DAG is not, so the scheduler queues on completion. The truth is the state in Redis,
- * read every `pollMs`: a job that Redis lost is queued again, a failed job of an earlier run is
- * queued afresh, a job still waiting or running from an earlier run is adopted.
- */
-export async function runJobGraph(jobs: readonly DistributedJob[], options: RunJobGraphOptions): Promise<JobGraphResult> {
-  const order = topologicalJobOrder(jobs);
-  const t0 = performance.now();
-  const onEvent = options.onEvent ?? (() => {});
-  const emit = (e: SchedulerEvent) => {
+const jobOptionsOf = (options: RunJobGraphOptions) => ({
+  attempts: options.attempts ?? 3,
+  backoff: { type: 'exponential' as const, delay: options.backoffMs ?? 1000 },
+  removeOnComplete: { age: 7 * 24 * 3600 },
+  removeOnFail: { age: 30 * 24 * 3600 },
+});
+
+/** One run of a job graph: the jobs as tracked here, the Redis connection and queue, the run's state. */
+class JobGraphRun {
+  readonly #options: RunJobGraphOptions;
+  /** The jobs in topological order. */
+  readonly #order: readonly DistributedJob[];
+  readonly #keepGoing: boolean;
+  readonly #isDone: RunJobGraphOptions['isDone'];
+  readonly #connection: ReturnType<typeof openRedis>;
+  readonly #queue: Queue<QueuedJobData, StageJobResult>;
+  readonly #jobOptions: ReturnType<typeof jobOptionsOf>;
+  readonly #tracked: Map<string, Tracked>;
+  readonly #runStartedAt: number;
+  /** A permanent failure without keepGoing: queue nothing new. */
+  #stopped = false;
+  #lastContact = performance.now();
+
+  constructor(order: readonly DistributedJob[], options: RunJobGraphOptions) {
+    this.#options = options;
+    this.#order = order;
+    this.#keepGoing = options.keepGoing ?? true;
+    this.#isDone = options.isDone;
+    this.#connection = openRedis(options.redis);
+    this.#queue = new Queue<QueuedJobData, StageJobResult>(options.queueName ?? DEFAULT_STAGE_QUEUE, {
+      connection: this.#connection,
+    });
+    this.#queue.on('error', () => {});
+    this.#jobOptions = jobOptionsOf(options);
+    this.#tracked = new Map(
+      order.map((job) => [job.id, { job, state: 'blocked', startedAttempts: 0, failedAttempts: 0, progressJson: '' }]),
+    );
+    this.#runStartedAt = Date.now();
+  }
+
+  #emit(e: SchedulerEvent): void {
     try {
-      onEvent(e);
+      this.#options.onEvent?.(e);
     } catch {
       /* a display error must not stop the run */
     }
-  };
-  const keepGoing = options.keepGoing ?? true;
-  const pollMs = options.pollMs ?? 100;
-  const redisTimeoutMs = options.redisTimeoutMs ?? 30_000;
-  const isDone = options.isDone;
-  const connection = openRedis(options.redis);
-  const queue = new Queue<QueuedJobData, StageJobResult>(options.queueName ?? DEFAULT_STAGE_QUEUE, { connection });
-  queue.on('error', () => {});
-  const jobOptions = {
-    attempts: options.attempts ?? 3,
-    backoff: { type: 'exponential' as const, delay: options.backoffMs ?? 1000 },
-    removeOnComplete: { age: 7 * 24 * 3600 },
-    removeOnFail: { age: 30 * 24 * 3600 },
-  };
-  const tracked = new Map<string, Tracked>(
-    order.map((job) => [job.id, { job, state: 'blocked', startedAttempts: 0, failedAttempts: 0, progressJson: '' }]),
-  );
-  const runStartedAt = Date.now();
-  let stopped = false; // a permanent failure without keepGoing: queue nothing new
+  }
 
-  const finish = (t: Tracked, outcome: JobOutcome) => {
+  #finish(t: Tracked, outcome: JobOutcome): void {
     t.state = 'done';
     t.outcome = outcome;
-    if (outcome.status === 'failed' && !keepGoing) stopped = true;
-    emit({ type: 'finished', job: t.job, outcome });
-  };
-  const reused = (t: Tracked): JobOutcome => ({
-    id: t.job.id,
-    name: t.job.name,
-    status: 'cached',
-    seconds: 0,
-    workers: [],
-    failedAttempts: 0,
-  });
+    if (outcome.status === 'failed' && !this.#keepGoing) this.#stopped = true;
+    this.#emit({ type: 'finished', job: t.job, outcome });
+  }
 
-  const add = async (t: Tracked) => {
+  #cached(t: Tracked): void {
+    this.#emit({ type: 'cached', job: t.job });
+    this.#finish(t, reused(t));
+  }
+
+  async #add(t: Tracked): Promise<void> {
     const data: QueuedJobData = { key: t.job.id, name: t.job.name, kind: t.job.kind, deps: t.job.deps, payload: t.job.payload };
-    await queue.add(t.job.name, data, { ...jobOptions, jobId: jobIdForKey(t.job.id) });
-  };
+    await this.#queue.add(t.job.name, data, { ...this.#jobOptions, jobId: jobIdForKey(t.job.id) });
+  }
 
   /** The deps of `t` are done: reuse its artifact, adopt a job already in Redis, or queue it. */
-  const enqueue = async (t: Tracked) => {
-    if (isDone !== undefined && (await isDone(t.job))) {
-      emit({ type: 'cached', job: t.job });
-      finish(t, reused(t));
-      return;
-    }
+  async #enqueue(t: Tracked): Promise<void> {
+    const isDone = this.#isDone;
+    if (isDone !== undefined && (await isDone(t.job))) return this.#cached(t);
     // State first, then the job hash (as in observe): a job finishing in between is seen finished.
-    const state = await queue.getJobState(jobIdForKey(t.job.id));
+    const state = await this.#queue.getJobState(jobIdForKey(t.job.id));
     const existing =
-      state === 'unknown' ? undefined : await Job.fromId<QueuedJobData, StageJobResult>(queue, jobIdForKey(t.job.id));
+      state === 'unknown' ? undefined : await Job.fromId<QueuedJobData, StageJobResult>(this.#queue, jobIdForKey(t.job.id));
     if (existing !== undefined) {
-      if (state === 'completed' && isDone === undefined) {
-        emit({ type: 'cached', job: t.job });
-        finish(t, reused(t));
-        return;
-      }
-      if (state === 'completed' && isDone !== undefined && (await isDone(t.job))) {
-        // It completed between the store check above and the state read (a concurrent run queued it).
-        emit({ type: 'cached', job: t.job });
-        finish(t, reused(t));
-        return;
-      }
-      if (state === 'failed' && (existing.finishedOn ?? 0) >= runStartedAt) {
+      if (state === 'completed' && isDone === undefined) return this.#cached(t);
+      // It completed between the store check above and the state read (a concurrent run queued it).
+      if (state === 'completed' && isDone !== undefined && (await isDone(t.job))) return this.#cached(t);
+      if (state === 'failed' && (existing.finishedOn ?? 0) >= this.#runStartedAt) {
         // Failed during this run (queued by a concurrent run): report it, do not run it again.
         t.state = 'queued';
-        await observe(t);
+        await this.#observe(t);
         return;
       }
       if (state === 'completed' || state === 'failed') {
@@ -176,35 +173,21 @@ export async function runJobGraph(jobs: readonly DistributedJob[], options: RunJ
         await existing.remove().catch(() => {});
       } else {
         t.state = 'queued'; // waiting, delayed or active: queued by an earlier or concurrent run
-        emit({ type: 'queued', job: t.job });
+        this.#emit({ type: 'queued', job: t.job });
         return;
       }
     }
-    await add(t);
+    await this.#add(t);
     t.state = 'queued';
-    emit({ type: 'queued', job: t.job });
-  };
+    this.#emit({ type: 'queued', job: t.job });
+  }
 
-  /** Reads the state of one queued job from Redis and acts on it. */
-  const observe = async (t: Tracked) => {
-    // State first, then the job hash: a job that completes between the two reads is seen with its return value.
-    const state = await queue.getJobState(jobIdForKey(t.job.id));
-    const job = await Job.fromId<QueuedJobData, StageJobResult>(queue, jobIdForKey(t.job.id));
-    if (job === undefined || state === 'unknown') {
-      // Redis lost it (restart without persistence) or it was removed.
-      if (isDone !== undefined && (await isDone(t.job))) finish(t, reused(t));
-      else await add(t);
-      return;
-    }
-    if ((state === 'completed' || state === 'failed') && t.startedAttempts === 0 && job.attemptsStarted > 0) {
-      // Finished between two polls: the display still gets its 'started' line, late.
-      t.startedAttempts = job.attemptsStarted;
-      emit({ type: 'started', job: t.job, workerId: job.processedBy ?? 'unknown', attempt: job.attemptsStarted });
-    }
+  /** A job Redis reports completed or failed: its outcome, with the workers from its log. */
+  async #finished(t: Tracked, job: Job<QueuedJobData, StageJobResult>, state: 'completed' | 'failed'): Promise<void> {
+    const logs = (await this.#queue.getJobLogs(job.id as string)).logs;
     if (state === 'completed') {
       const r = job.returnvalue;
-      const logs = (await queue.getJobLogs(job.id as string)).logs;
-      finish(t, {
+      this.#finish(t, {
         id: t.job.id,
         name: t.job.name,
         status: r.status,
@@ -216,19 +199,34 @@ export async function runJobGraph(jobs: readonly DistributedJob[], options: RunJ
       });
       return;
     }
-    if (state === 'failed') {
-      const logs = (await queue.getJobLogs(job.id as string)).logs;
-      finish(t, {
-        id: t.job.id,
-        name: t.job.name,
-        status: 'failed',
-        seconds: 0,
-        workers: workersFromLogs(logs),
-        failedAttempts: job.attemptsMade,
-        error: job.failedReason ?? 'unknown error',
-      });
+    this.#finish(t, {
+      id: t.job.id,
+      name: t.job.name,
+      status: 'failed',
+      seconds: 0,
+      workers: workersFromLogs(logs),
+      failedAttempts: job.attemptsMade,
+      error: job.failedReason ?? 'unknown error',
+    });
+  }
+
+  /** Reads the state of one queued job from Redis and acts on it. */
+  async #observe(t: Tracked): Promise<void> {
+    // State first, then the job hash: a job that completes between the two reads is seen with its return value.
+    const state = await this.#queue.getJobState(jobIdForKey(t.job.id));
+    const job = await Job.fromId<QueuedJobData, StageJobResult>(this.#queue, jobIdForKey(t.job.id));
+    if (job === undefined || state === 'unknown') {
+      // Redis lost it (restart without persistence) or it was removed.
+      if (this.#isDone !== undefined && (await this.#isDone(t.job))) this.#finish(t, reused(t));
+      else await this.#add(t);
       return;
     }
+    if ((state === 'completed' || state === 'failed') && t.startedAttempts === 0 && job.attemptsStarted > 0) {
+      // Finished between two polls: the display still gets its 'started' line, late.
+      t.startedAttempts = job.attemptsStarted;
+      this.#emit({ type: 'started', job: t.job, workerId: job.processedBy ?? 'unknown', attempt: job.attemptsStarted });
+    }
+    if (state === 'completed' || state === 'failed') return this.#finished(t, job, state);
     // A failed attempt waiting for its retry (a job seen active whose hash was read just after it
     // completed also shows attemptsMade > 0: the state check keeps that from looking like a retry).
     if (
@@ -237,29 +235,29 @@ export async function runJobGraph(jobs: readonly DistributedJob[], options: RunJ
       job.attemptsMade > t.failedAttempts
     ) {
       t.failedAttempts = job.attemptsMade;
-      emit({ type: 'retrying', job: t.job, failedAttempts: job.attemptsMade, error: job.failedReason ?? 'unknown error' });
+      this.#emit({ type: 'retrying', job: t.job, failedAttempts: job.attemptsMade, error: job.failedReason ?? 'unknown error' });
     }
     if (state === 'active' && job.attemptsStarted > t.startedAttempts) {
       t.startedAttempts = job.attemptsStarted;
-      emit({ type: 'started', job: t.job, workerId: job.processedBy ?? 'unknown', attempt: job.attemptsStarted });
+      this.#emit({ type: 'started', job: t.job, workerId: job.processedBy ?? 'unknown', attempt: job.attemptsStarted });
     }
     const progressJson = JSON.stringify(job.progress ?? null);
     if (state === 'active' && progressJson !== t.progressJson && job.progress !== 0) {
       t.progressJson = progressJson;
-      emit({ type: 'progress', job: t.job, progress: job.progress });
+      this.#emit({ type: 'progress', job: t.job, progress: job.progress });
     }
-  };
+  }
 
   /** One pass: finish blocked jobs whose deps failed, queue the ready ones, observe the queued ones. */
-  const round = async (): Promise<boolean> => {
-    for (const t of tracked.values()) {
+  async #round(): Promise<boolean> {
+    for (const t of this.#tracked.values()) {
       if (t.state !== 'blocked') continue;
-      const deps = t.job.deps.map((d) => tracked.get(d) as Tracked);
+      const deps = t.job.deps.map((d) => this.#tracked.get(d) as Tracked);
       const failedDep = deps.find(
         (d) => d.state === 'done' && (d.outcome?.status === 'failed' || d.outcome?.status === 'skipped'),
       );
       if (failedDep !== undefined) {
-        finish(t, {
+        this.#finish(t, {
           id: t.job.id,
           name: t.job.name,
           status: 'skipped',
@@ -268,26 +266,27 @@ export async function runJobGraph(jobs: readonly DistributedJob[], options: RunJ
           failedAttempts: 0,
           blockedBy: failedDep.outcome?.blockedBy ?? failedDep.job.name,
         });
-      } else if (!stopped && deps.every((d) => d.state === 'done')) {
-        await enqueue(t);
+      } else if (!this.#stopped && deps.every((d) => d.state === 'done')) {
+        await this.#enqueue(t);
       }
     }
-    for (const t of tracked.values()) if (t.state === 'queued') await observe(t);
-    const queued = [...tracked.values()].some((t) => t.state === 'queued');
-    const progressPossible = !stopped && [...tracked.values()].some((t) => t.state === 'blocked');
+    for (const t of this.#tracked.values()) if (t.state === 'queued') await this.#observe(t);
+    const queued = [...this.#tracked.values()].some((t) => t.state === 'queued');
+    const progressPossible = !this.#stopped && [...this.#tracked.values()].some((t) => t.state === 'blocked');
     return queued || progressPossible;
-  };
+  }
 
-  let lastContact = performance.now();
-  const withDeadline = async <T>(work: Promise<T>): Promise<T> => {
+  /** `work`, or a 'redis-unreachable' error once Redis has not answered for redisTimeoutMs. */
+  async #withDeadline<T>(work: Promise<T>): Promise<T> {
+    const redisTimeoutMs = this.#options.redisTimeoutMs ?? 30_000;
     let timer: NodeJS.Timeout | undefined;
-    const left = Math.max(0, redisTimeoutMs - (performance.now() - lastContact));
+    const left = Math.max(0, redisTimeoutMs - (performance.now() - this.#lastContact));
     const deadline = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
         reject(
           new SpecpipeError(
             'redis-unreachable',
-            `no answer from Redis at ${options.redis.display} for ${(redisTimeoutMs / 1000).toFixed(1)} s (--redis); ` +
+            `no answer from Redis at ${this.#options.redis.display} for ${(redisTimeoutMs / 1000).toFixed(1)} s (--redis); ` +
               'start it and rerun the same command: finished stages are reused',
           ),
         );
@@ -295,37 +294,59 @@ export async function runJobGraph(jobs: readonly DistributedJob[], options: RunJ
     });
     try {
       const value = await Promise.race([work, deadline]);
-      lastContact = performance.now();
+      this.#lastContact = performance.now();
       return value;
     } finally {
       clearTimeout(timer);
     }
-  };
-
-  try {
-    // A fast first check: a wrong --redis fails in seconds, not after the whole timeout.
-    await withDeadline(connection.ping());
-    for (;;) {
-      const work = round();
-      work.catch(() => {}); // a round abandoned at the deadline must not become an unhandled rejection
-      const more = await withDeadline(work).catch((e: unknown) => {
-        if (isSpecpipeError(e)) throw e;
-        throw new SpecpipeError(
-          'redis-error',
-          `the scheduler failed talking to Redis at ${options.redis.display}: ${e instanceof Error ? e.message : String(e)}; ` +
-            'rerun the same command to resume: finished stages are reused',
-        );
-      });
-      if (!more) break;
-      await sleep(pollMs);
-    }
-  } finally {
-    connection.disconnect();
-    await Promise.race([queue.close().catch(() => {}), sleep(1000)]);
   }
-  const outcomes = order.map((job) => {
-    const t = tracked.get(job.id) as Tracked;
-    return t.outcome ?? { id: job.id, name: job.name, status: 'skipped' as const, seconds: 0, workers: [], failedAttempts: 0 };
-  });
+
+  /** Rounds every pollMs until nothing is queued and nothing more can start; then the outcomes, in topological order. */
+  async run(): Promise<JobOutcome[]> {
+    this.#lastContact = performance.now();
+    try {
+      // A fast first check: a wrong --redis fails in seconds, not after the whole timeout.
+      await this.#withDeadline(this.#connection.ping());
+      for (;;) {
+        const work = this.#round();
+        work.catch(() => {}); // a round abandoned at the deadline must not become an unhandled rejection
+        const more = await this.#withDeadline(work).catch((e: unknown) => {
+          if (isSpecpipeError(e)) throw e;
+          throw new SpecpipeError(
+            'redis-error',
+            `the scheduler failed talking to Redis at ${this.#options.redis.display}: ${e instanceof Error ? e.message : String(e)}; ` +
+              'rerun the same command to resume: finished stages are reused',
+          );
+        });
+        if (!more) break;
+        await sleep(this.#options.pollMs ?? 100);
+      }
+    } finally {
+      this.#connection.disconnect();
+      await Promise.race([this.#queue.close().catch(() => {}), sleep(1000)]);
+    }
+    return this.#order.map((job) => {
+      const t = this.#tracked.get(job.id) as Tracked;
+      return t.outcome ?? { id: job.id, name: job.name, status: 'skipped' as const, seconds: 0, workers: [], failedAttempts: 0 };
+    });
+  }
+}
+
+/** The outcome of a job whose artifact is reused. */
+function reused(t: Tracked): JobOutcome {
+  return { id: t.job.id, name: t.job.name, status: 'cached', seconds: 0, workers: [], failedAttempts: 0 };
+}
+
+/**
+ * Runs a DAG of jobs on BullMQ workers. A job is queued (BullMQ job id = its key, so a job queued
+ * twice — by this run or by a concurrent one — runs once) as soon as every dep is done; flows are
+ * trees and the DAG is not, so the scheduler queues on completion. The truth is the state in Redis,
+ * read every `pollMs`: a job that Redis lost is queued again, a failed job of an earlier run is
+ * queued afresh, a job still waiting or running from an earlier run is adopted.
+ */
+export async function runJobGraph(jobs: readonly DistributedJob[], options: RunJobGraphOptions): Promise<JobGraphResult> {
+  const order = topologicalJobOrder(jobs);
+  const t0 = performance.now();
+  const outcomes = await new JobGraphRun(order, options).run();
   return { outcomes, seconds: (performance.now() - t0) / 1000 };
 }
