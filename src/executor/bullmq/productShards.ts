@@ -253,15 +253,27 @@ export interface ProductShardWorker {
  * (into a worker thread), answers the request, writes the answer and notes it on the session's
  * done list. `specpipe worker` starts one beside its stage worker.
  */
-export function startProductShardWorker(options: ProductShardWorkerOptions): ProductShardWorker {
-  const workerId = options.workerId ?? `${hostname()}:${process.pid}`;
-  const client = openRedis(options.redis);
+/**
+ * The shard threads a product worker keeps, one per (session, shard), started from the problem the
+ * requester published in Redis; at most `limit`, least recently used terminated first.
+ */
+function shardThreadCache(client: ReturnType<typeof openRedis>, limit: number) {
   const cache = new Map<string, Promise<ShardThread>>();
-  const limit = options.cachedShards ?? 4;
-  const shardOf = async (session: string, shard: number): Promise<ShardThread> => {
-    const key = `${session}:${shard}`;
-    let t = cache.get(key);
-    if (t === undefined) {
+  const terminate = (t: Promise<ShardThread>): void =>
+    void t.then(
+      (x) => x.terminate(),
+      () => {},
+    );
+  return {
+    get(session: string, shard: number): Promise<ShardThread> {
+      const key = `${session}:${shard}`;
+      let t = cache.get(key);
+      if (t !== undefined) {
+        // most recently used last
+        cache.delete(key);
+        cache.set(key, t);
+        return t;
+      }
       t = (async () => {
         const blob = await client.getBuffer(keyOf(session, `init:${shard}`));
         if (blob === null) throw new Error(`no problem published for session ${session} shard ${shard + 1} (closed or expired)`);
@@ -272,45 +284,64 @@ export function startProductShardWorker(options: ProductShardWorkerOptions): Pro
       while (cache.size > limit) {
         const [oldest, thread] = cache.entries().next().value as [string, Promise<ShardThread>];
         cache.delete(oldest);
-        void thread.then(
-          (x) => x.terminate(),
-          () => {},
-        );
+        terminate(thread);
       }
-    } else {
-      // most recently used last
-      cache.delete(key);
-      cache.set(key, t);
-    }
-    return t;
+      return t;
+    },
+    async closeAll(): Promise<void> {
+      await Promise.all(
+        [...cache.values()].map((t) =>
+          t.then(
+            (x) => x.terminate(),
+            () => {},
+          ),
+        ),
+      );
+      cache.clear();
+    },
   };
-  const processor = async (job: Job<ProductJobData>): Promise<{ worker: string }> => {
-    const { session, id, shard } = job.data;
-    const done = keyOf(session, `done:${id}`);
-    const note = async (n: Omit<DoneNote, 'worker' | 'shard'>): Promise<void> => {
-      await client
-        .multi()
-        .rpush(done, JSON.stringify({ ...n, shard, worker: workerId }))
-        .expire(done, KEY_TTL_S)
-        .exec();
-    };
-    try {
-      const thread = await shardOf(session, shard);
-      const blob = await client.getBuffer(keyOf(session, `req:${id}:${shard}`));
-      if (blob === null) throw new Error(`request ${id} of session ${session} is gone (the requester stopped waiting)`);
-      const request = deserialize(blob) as ProductRequest;
-      const before = (await thread.ask({ kind: 'evaluations' }))[0]![0]!;
-      const result = await thread.ask({ kind: 'request', request });
-      const after = (await thread.ask({ kind: 'evaluations' }))[0]![0]!;
-      if (options.answerDelayMs !== undefined) await new Promise((r) => setTimeout(r, options.answerDelayMs));
-      await client.set(keyOf(session, `res:${id}:${shard}`), serialize(result), 'EX', KEY_TTL_S);
-      await note({ ok: true, evaluations: after - before });
-    } catch (e) {
-      await note({ ok: false, error: e instanceof Error ? e.message : String(e) }).catch(() => {});
-      throw e;
-    }
-    return { worker: workerId };
+}
+
+/** Answers one product job: runs the request on its shard thread, stores the result and notes the outcome for the requester. */
+async function answerProductJob(
+  client: ReturnType<typeof openRedis>,
+  threads: ReturnType<typeof shardThreadCache>,
+  job: Job<ProductJobData>,
+  workerId: string,
+  answerDelayMs: number | undefined,
+): Promise<{ worker: string }> {
+  const { session, id, shard } = job.data;
+  const done = keyOf(session, `done:${id}`);
+  const note = async (n: Omit<DoneNote, 'worker' | 'shard'>): Promise<void> => {
+    await client
+      .multi()
+      .rpush(done, JSON.stringify({ ...n, shard, worker: workerId }))
+      .expire(done, KEY_TTL_S)
+      .exec();
   };
+  try {
+    const thread = await threads.get(session, shard);
+    const blob = await client.getBuffer(keyOf(session, `req:${id}:${shard}`));
+    if (blob === null) throw new Error(`request ${id} of session ${session} is gone (the requester stopped waiting)`);
+    const request = deserialize(blob) as ProductRequest;
+    const before = (await thread.ask({ kind: 'evaluations' }))[0]![0]!;
+    const result = await thread.ask({ kind: 'request', request });
+    const after = (await thread.ask({ kind: 'evaluations' }))[0]![0]!;
+    if (answerDelayMs !== undefined) await new Promise((r) => setTimeout(r, answerDelayMs));
+    await client.set(keyOf(session, `res:${id}:${shard}`), serialize(result), 'EX', KEY_TTL_S);
+    await note({ ok: true, evaluations: after - before });
+  } catch (e) {
+    await note({ ok: false, error: e instanceof Error ? e.message : String(e) }).catch(() => {});
+    throw e;
+  }
+  return { worker: workerId };
+}
+
+export function startProductShardWorker(options: ProductShardWorkerOptions): ProductShardWorker {
+  const workerId = options.workerId ?? `${hostname()}:${process.pid}`;
+  const client = openRedis(options.redis);
+  const threads = shardThreadCache(client, options.cachedShards ?? 4);
+  const processor = (job: Job<ProductJobData>) => answerProductJob(client, threads, job, workerId, options.answerDelayMs);
   const worker = new Worker<ProductJobData>(options.queueName ?? DEFAULT_PRODUCT_QUEUE, processor, {
     connection: redisOptions(options.redis),
     name: workerId,
@@ -326,15 +357,7 @@ export function startProductShardWorker(options: ProductShardWorkerOptions): Pro
     ready: () => worker.waitUntilReady().then(() => undefined),
     close: async () => {
       await worker.close();
-      await Promise.all(
-        [...cache.values()].map((t) =>
-          t.then(
-            (x) => x.terminate(),
-            () => {},
-          ),
-        ),
-      );
-      cache.clear();
+      await threads.closeAll();
       client.disconnect();
     },
   };
