@@ -6,7 +6,9 @@ import { compileSchema, newAjv, pathLabel, schemaProblems } from './ajvErrors.js
 import type { Diagnostic } from './diagnostic.js';
 import type { DataPath, LoadedPipeline } from './loadPipeline.js';
 import { cellValueLabel, expandMatrix, type MatrixCell } from './matrix.js';
-import { STORE_SCHEMA_VERSION, stageKey, type KeyIngredients, type StageKey } from './stageKey.js';
+import { stageKey, type KeyIngredients, type StageKey } from './stageKey.js';
+import { inputFingerprints, keyIngredients, splitExecutionParams } from './keyIngredients.js';
+import { FingerprintCache } from '../store/fileFingerprint.js';
 
 /** An upstream instance as a plan node refers to it (plain JSON). */
 export interface PlanUpstream {
@@ -28,8 +30,10 @@ export interface PlanNode {
   readonly stage: string;
   readonly kind: string;
   readonly version: number;
-  /** Resolved params: `with:` + the matrix cell + schema defaults. */
+  /** Resolved params: `with:` + the matrix cell + schema defaults (what the stage runs with, execution layout included). */
   readonly params: Readonly<Record<string, unknown>>;
+  /** The kind's execution params among `params` (workers, processes, …): not in the key, provenance in the manifest. */
+  readonly execution?: Readonly<Record<string, unknown>>;
   /** Own matrix cell. */
   readonly matrix: Readonly<Record<string, unknown>>;
   /** Every matrix coordinate of the lineage, labelled as in the name (axis, or stage.axis on a clash). */
@@ -62,8 +66,7 @@ export interface Plan {
   readonly nodes: readonly PlanNode[];
 }
 
-/** Numeric settings that change results, recorded in keys of backend-using kinds. */
-export const NUMERICS: Readonly<Record<string, string>> = { dtype: 'float32' };
+export { NUMERICS } from './keyIngredients.js';
 
 interface Coord {
   readonly stage: string;
@@ -98,8 +101,10 @@ function compatible(a: Readonly<Record<string, string>>, b: Readonly<Record<stri
  * compatible instances. Params are checked per instance against the kind's schema; errors point at
  * the `with:` value or the matrix value they came from.
  */
-export function buildPlan(loaded: LoadedPipeline, options: { backendId: string }): Plan {
+export function buildPlan(loaded: LoadedPipeline, options: { backendId: string; fingerprints?: FingerprintCache }): Plan {
   const spec = loaded.spec;
+  const fingerprints = options.fingerprints ?? new FingerprintCache();
+  const fingerprint = (path: string): string => fingerprints.fingerprint(path);
   const ajv = newAjv();
   const nodesByStage = new Map<string, { node: PlanNode; coords: Coord[] }[]>();
   const all: PlanNode[] = [];
@@ -182,17 +187,19 @@ export function buildPlan(loaded: LoadedPipeline, options: { backendId: string }
           }
           continue;
         }
-        if (kind.resolveParams !== undefined) {
-          try {
-            params = kind.resolveParams(params, { baseDir: dirname(resolve(loaded.file)) }) as Record<string, unknown>;
-          } catch (e) {
-            const d = loaded.diagnostic(['stages', stageName, 'with'], e instanceof Error ? e.message : String(e));
-            if (!seenDiag.has(d.message)) {
-              seenDiag.add(d.message);
-              diags.push(d);
-            }
-            continue;
+        let inputs: Record<string, string> | undefined;
+        try {
+          const baseDir = dirname(resolve(loaded.file));
+          if (kind.resolveParams !== undefined)
+            params = kind.resolveParams(params, { baseDir, fingerprint }) as Record<string, unknown>;
+          inputs = inputFingerprints(kind, params, { baseDir }, fingerprints);
+        } catch (e) {
+          const d = loaded.diagnostic(['stages', stageName, 'with'], e instanceof Error ? e.message : String(e));
+          if (!seenDiag.has(d.message)) {
+            seenDiag.add(d.message);
+            diags.push(d);
           }
+          continue;
         }
 
         const gather: Record<string, PlanUpstream[]> = {};
@@ -206,22 +213,22 @@ export function buildPlan(loaded: LoadedPipeline, options: { backendId: string }
           gather[g] = list;
           upstreamKeys[g] = Object.fromEntries(list.map((u) => [u.name, u.key]));
         }
-        const ingredients: KeyIngredients = {
-          kind: kind.kind,
-          version: kind.version,
-          params,
+        const { keyed, execution } = splitExecutionParams(kind, params);
+        const ingredients: KeyIngredients = keyIngredients({
+          kind,
+          keyedParams: keyed,
           upstream: upstreamKeys,
           seed: spec.seed,
-          backend: kind.usesBackend ? options.backendId : 'none',
-          numerics: kind.usesBackend ? NUMERICS : {},
-          storeSchema: STORE_SCHEMA_VERSION,
-        };
+          backendId: options.backendId,
+          inputs,
+        });
         const node: PlanNode = {
           name,
           stage: stageName,
           kind: kind.kind,
           version: kind.version,
           params,
+          ...(Object.keys(execution).length > 0 && { execution }),
           matrix: { ...cell },
           coords: coordRecord,
           lineage: { ...combo.lineage, [stageName]: name },
