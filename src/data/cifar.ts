@@ -101,6 +101,30 @@ function requireFiles(dir: string, names: readonly string[], kind: string): stri
   return paths;
 }
 
+/**
+ * The files `loadCifar10(root)` / `loadCifar100(root)` read, by name (in `root` if it holds the
+ * probe file, else in root/cifar-10-batches-bin or root/cifar-100-binary), for stage keys.
+ */
+export function cifarFiles(kind: 'cifar10' | 'cifar100', root: string): Record<string, string> {
+  const [folder, names] =
+    kind === 'cifar10'
+      ? ([
+          'cifar-10-batches-bin',
+          [
+            'data_batch_1.bin',
+            'data_batch_2.bin',
+            'data_batch_3.bin',
+            'data_batch_4.bin',
+            'data_batch_5.bin',
+            'test_batch.bin',
+            'batches.meta.txt',
+          ],
+        ] as const)
+      : (['cifar-100-binary', ['train.bin', 'test.bin', 'fine_label_names.txt', 'coarse_label_names.txt']] as const);
+  const dir = existsSync(join(root, names[0])) ? root : join(root, folder);
+  return Object.fromEntries(names.map((n) => [n, join(dir, n)]));
+}
+
 /** CIFAR-10 from cifar-10-batches-bin (data_batch_1..5.bin, test_batch.bin, batches.meta.txt); `root` is that folder or its parent. */
 export function loadCifar10(root: string): Dataset {
   const dir = resolveRoot(

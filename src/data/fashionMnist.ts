@@ -30,6 +30,14 @@ function idxFile(root: string, name: string): string {
   throw new SpecpipeError('fashion-mnist-missing', `Fashion-MNIST file ${join(root, `${name}.gz`)} not found; ${HOW_TO_GET}`);
 }
 
+/** The four IDX files `loadFashionMnist(root)` reads, by name: ROOT/NAME.gz, else ROOT/NAME (the .gz path when neither exists). */
+export function fashionMnistFiles(root: string = FASHION_MNIST_DEFAULT_ROOT): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const name of ['train-images-idx3-ubyte', 'train-labels-idx1-ubyte', 't10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte'])
+    out[name] = [join(root, `${name}.gz`), join(root, name)].find((p) => existsSync(p)) ?? join(root, `${name}.gz`);
+  return out;
+}
+
 /**
  * Fashion-MNIST: 60,000 train / 10,000 test 28×28 grey images of 10 clothing classes, read from the gzipped
  * IDX files train-{images-idx3,labels-idx1}-ubyte.gz and t10k-… in `root`. Pixels in [0, 1], shape [N, 1, 28, 28].

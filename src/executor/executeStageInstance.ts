@@ -171,6 +171,7 @@ export async function executeStageInstance(
         stage: node.stage,
         instance: node.name,
         params: node.params,
+        ...(node.execution !== undefined && { execution: node.execution }),
         matrix: node.matrix,
         coords: node.coords,
         upstream: node.ingredients.upstream,

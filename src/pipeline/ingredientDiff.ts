@@ -1,5 +1,5 @@
-import { canonicalJson } from './canonicalJson.js';
-import type { KeyIngredients } from './stageKey.js';
+import { canonicalJson } from '../util/canonicalJson.js';
+import type { KeyIngredients } from '../store/stageKey.js';
 
 /** `r[k]` when `k` is r's own key (a param or stage named "constructor" never reads Object.prototype). */
 function own<V>(r: Readonly<Record<string, V>>, k: string): V | undefined {
@@ -41,7 +41,17 @@ export function describeChange(c: ValueChange): string {
 }
 
 /** The ingredients of a stage key, in the order `explain` prints them. */
-export const INGREDIENT_ORDER = ['kind', 'version', 'params', 'upstream', 'seed', 'backend', 'numerics', 'storeSchema'] as const;
+export const INGREDIENT_ORDER = [
+  'kind',
+  'version',
+  'params',
+  'upstream',
+  'seed',
+  'backend',
+  'numerics',
+  'inputs',
+  'storeSchema',
+] as const;
 export type IngredientName = (typeof INGREDIENT_ORDER)[number];
 
 export interface IngredientComparison {
@@ -67,16 +77,71 @@ function upstreamSummary(u: KeyIngredients['upstream']): string {
   );
 }
 
+function inputsSummary(i: KeyIngredients['inputs']): string {
+  if (i === undefined) return '(no input files)';
+  return (
+    Object.entries(i)
+      .map(([label, fp]) => `${label}=${shortFingerprint(fp)}`)
+      .join(', ') || '(none)'
+  );
+}
+
+/** "sha256:0123456789ab…" → "sha256:0123456789ab"; "absent" stays. */
+function shortFingerprint(fp: string | undefined): string {
+  if (fp === undefined) return '(absent)';
+  const i = fp.indexOf(':');
+  return i < 0 ? fp : fp.slice(0, i + 13);
+}
+
+function inputChanges(a: KeyIngredients['inputs'], b: KeyIngredients['inputs']): string[] {
+  if (a === undefined || b === undefined) return [`${inputsSummary(a)} → ${inputsSummary(b)}`];
+  const out: string[] = [];
+  for (const label of [...new Set([...Object.keys(a), ...Object.keys(b)])].sort()) {
+    const fa = a[label];
+    const fb = b[label];
+    if (fa === fb) continue;
+    if (fa === undefined) out.push(`${label}: added (${shortFingerprint(fb)})`);
+    else if (fb === undefined) out.push(`${label}: no longer read`);
+    else if (fb === 'absent') out.push(`${label}: ${shortFingerprint(fa)} → absent (file removed)`);
+    else out.push(`${label}: ${shortFingerprint(fa)} → ${shortFingerprint(fb)} (content changed)`);
+  }
+  return out;
+}
+
+/**
+ * Execution params (a kind's `executionParams`) that differ from the previous run's params, e.g.
+ * "workers: 1 → 2 (execution layout, not in the key)": such a change reruns nothing.
+ */
+export function executionChanges(
+  execution: Readonly<Record<string, unknown>> | undefined,
+  previousParams: Readonly<Record<string, unknown>> | undefined,
+): string[] {
+  if (execution === undefined || previousParams === undefined) return [];
+  return Object.keys(execution)
+    .sort()
+    .filter((k) => canonicalJson(execution[k] ?? null) !== canonicalJson(previousParams[k] ?? null))
+    .map(
+      (k) =>
+        `${k}: ${previousParams[k] === undefined ? '(absent)' : canonicalJson(previousParams[k])} → ${canonicalJson(execution[k] ?? null)} (execution layout, not in the key)`,
+    );
+}
+
 /** Compares each ingredient of a key with the one recorded by the previous run of the same instance. */
 export function compareIngredients(current: KeyIngredients, previous: KeyIngredients | undefined): IngredientComparison[] {
   return INGREDIENT_ORDER.map((name) => {
     const cur = current[name];
-    const value = name === 'upstream' ? upstreamSummary(current.upstream) : short(cur);
+    const value =
+      name === 'upstream'
+        ? upstreamSummary(current.upstream)
+        : name === 'inputs'
+          ? inputsSummary(current.inputs)
+          : short(cur ?? null);
     if (previous === undefined) return { ingredient: name, value, state: 'new', detail: [] };
     const prev = previous[name];
-    if (canonicalJson(prev) === canonicalJson(cur)) return { ingredient: name, value, state: 'same', detail: [] };
+    if (canonicalJson(prev ?? null) === canonicalJson(cur ?? null)) return { ingredient: name, value, state: 'same', detail: [] };
     let detail: string[];
     if (name === 'params' || name === 'numerics') detail = changedEntries(prev, cur).map(describeChange);
+    else if (name === 'inputs') detail = inputChanges(previous.inputs, current.inputs);
     else if (name === 'upstream') {
       detail = [];
       const a = previous.upstream;
@@ -96,7 +161,7 @@ export function compareIngredients(current: KeyIngredients, previous: KeyIngredi
           }
         } else detail.push(`${s}: changed`);
       }
-    } else detail = [`${short(prev)} → ${short(cur)}`];
+    } else detail = [`${short(prev ?? null)} → ${short(cur ?? null)}`];
     return { ingredient: name, value, state: 'changed', detail };
   });
 }

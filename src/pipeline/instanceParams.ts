@@ -1,7 +1,9 @@
 import { dirname, resolve } from 'node:path';
 import type { ValidateFunction } from 'ajv';
+import { inputFingerprints } from './keyIngredients.js';
+import type { FingerprintCache } from '../store/fileFingerprint.js';
 import type { StageKind } from '../stages/registry.js';
-import { canonicalJson } from './canonicalJson.js';
+import { canonicalJson } from '../util/canonicalJson.js';
 import { pathLabel, schemaProblems, type SchemaProblem } from './ajvErrors.js';
 import type { Diagnostic } from './diagnostic.js';
 import type { DataPath, LoadedPipeline } from './loadPipeline.js';
@@ -28,6 +30,8 @@ export interface ParamsContext {
   readonly kind: StageKind;
   readonly validate: ValidateFunction;
   readonly diagnostics: DiagnosticList;
+  /** Content fingerprints of input files (the store's cache). */
+  readonly fingerprints: FingerprintCache;
 }
 
 /** Where a matrix value came from (an axis value or an include entry), to point errors at it. */
@@ -65,10 +69,14 @@ function paramDiagnostic(c: ParamsContext, cell: MatrixCell, p: SchemaProblem): 
 
 /**
  * An instance's params: `with:` + its matrix cell, checked against the kind's schema (defaults
- * filled), then resolved by the kind (paths made absolute, …). Undefined, with its problems added
- * to the context's diagnostics, when they are not valid.
+ * filled), then resolved by the kind (paths made absolute, …), and the content fingerprints of the
+ * files they name (the kind's `inputFiles`). Undefined, with its problems added to the context's
+ * diagnostics, when they are not valid.
  */
-export function instanceParams(c: ParamsContext, cell: MatrixCell): Record<string, unknown> | undefined {
+export function instanceParams(
+  c: ParamsContext,
+  cell: MatrixCell,
+): { params: Record<string, unknown>; inputs: Record<string, string> | undefined } | undefined {
   let params = structuredClone({ ...c.spec.with, ...cell }) as Record<string, unknown>;
   if (!c.validate(params)) {
     for (const p of schemaProblems(c.validate.errors)) {
@@ -77,13 +85,15 @@ export function instanceParams(c: ParamsContext, cell: MatrixCell): Record<strin
     }
     return undefined;
   }
-  if (c.kind.resolveParams === undefined) return params;
   try {
-    params = c.kind.resolveParams(params, { baseDir: dirname(resolve(c.loaded.file)) }) as Record<string, unknown>;
+    const baseDir = dirname(resolve(c.loaded.file));
+    const fingerprint = (path: string): string => c.fingerprints.fingerprint(path);
+    if (c.kind.resolveParams !== undefined)
+      params = c.kind.resolveParams(params, { baseDir, fingerprint }) as Record<string, unknown>;
+    return { params, inputs: inputFingerprints(c.kind, params, { baseDir }, c.fingerprints) };
   } catch (e) {
     const d = c.loaded.diagnostic(['stages', c.stage, 'with'], e instanceof Error ? e.message : String(e));
     c.diagnostics.add(d, d.message);
     return undefined;
   }
-  return params;
 }

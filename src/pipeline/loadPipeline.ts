@@ -1,6 +1,6 @@
 import { SpecpipeError } from '../util/errors.js';
 import { ok, type Failure, type Result } from '../util/result.js';
-import { sha256Hex } from './canonicalJson.js';
+import { sha256Hex } from '../util/canonicalJson.js';
 import { PipelineError, type Diagnostic } from './diagnostic.js';
 import type { DataPath } from './locate.js';
 import { applyOverrides } from './overrides.js';

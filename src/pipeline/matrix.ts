@@ -1,4 +1,4 @@
-import { canonicalJson } from './canonicalJson.js';
+import { canonicalJson } from '../util/canonicalJson.js';
 import type { MatrixSpec } from './spec.js';
 
 export type MatrixCell = Readonly<Record<string, unknown>>;

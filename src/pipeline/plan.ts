@@ -9,7 +9,9 @@ import { DiagnosticList, instanceParams, type ParamsContext } from './instancePa
 import { cellValueLabel, expandMatrix, matrixCellBound, type MatrixCell } from './matrix.js';
 import type { PipelineSpec } from './spec.js';
 import { stageOrder } from './stageGraph.js';
-import { STORE_SCHEMA_VERSION, stageKey, type KeyIngredients, type StageKey } from './stageKey.js';
+import { stageKey, type KeyIngredients, type StageKey } from '../store/stageKey.js';
+import { keyIngredients, splitExecutionParams } from './keyIngredients.js';
+import { FingerprintCache } from '../store/fileFingerprint.js';
 
 /** An upstream instance as a plan node refers to it (plain JSON). */
 export interface PlanUpstream {
@@ -31,8 +33,10 @@ export interface PlanNode {
   readonly stage: string;
   readonly kind: string;
   readonly version: number;
-  /** Resolved params: `with:` + the matrix cell + schema defaults. */
+  /** Resolved params: `with:` + the matrix cell + schema defaults (what the stage runs with, execution layout included). */
   readonly params: Readonly<Record<string, unknown>>;
+  /** The kind's execution params among `params` (workers, processes, …): not in the key, provenance in the manifest. */
+  readonly execution?: Readonly<Record<string, unknown>>;
   /** Own matrix cell. */
   readonly matrix: Readonly<Record<string, unknown>>;
   /** Every matrix coordinate of the lineage, labelled as in the name (axis, or stage.axis on a clash). */
@@ -70,8 +74,7 @@ export interface Plan {
   readonly nodes: readonly PlanNode[];
 }
 
-/** Numeric settings that change results, recorded in keys of backend-using kinds. */
-export const NUMERICS: Readonly<Record<string, string>> = { dtype: 'float32' };
+export { NUMERICS } from './keyIngredients.js';
 
 interface Coord {
   readonly stage: string;
@@ -104,6 +107,8 @@ interface StagePlanning extends ParamsContext {
 
 export interface PlanOptions {
   readonly backendId: string;
+  /** The store's cache of input-file fingerprints (default: a fresh one, every input hashed). */
+  readonly fingerprints?: FingerprintCache;
   /** Default: $SPECPIPE_MAX_INSTANCES, else 10,000 per stage and 100,000 per plan. */
   readonly limits?: InstanceLimits;
 }
@@ -127,30 +132,23 @@ function union(a: ReadonlyMap<string, string>, b: ReadonlyMap<string, string>): 
 }
 
 /**
- * The key ingredients of one instance (architecture.md, "Stage key"): kind and version, resolved
- * params, the keys of its upstream instances, seed, backend and numerics, store schema.
+ * The key ingredients of one instance (architecture.md, "Stage key"; src/pipeline/keyIngredients.ts):
+ * kind and version, params without the kind's execution params, the keys of its upstream
+ * instances, seed, backend and numerics, the content of the files it reads, store schema.
  */
 function keyIngredientsOf(
   kind: StageKind,
-  params: Record<string, unknown>,
+  keyedParams: Record<string, unknown>,
+  inputs: Record<string, string> | undefined,
   needs: readonly PlanUpstream[],
   gather: Readonly<Record<string, readonly PlanUpstream[]>>,
   spec: PipelineSpec,
   backendId: string,
 ): KeyIngredients {
-  const upstreamKeys: Record<string, string | Record<string, string>> = {};
-  for (const n of needs) upstreamKeys[n.stage] = n.key;
-  for (const [g, list] of Object.entries(gather)) upstreamKeys[g] = Object.fromEntries(list.map((u) => [u.name, u.key]));
-  return {
-    kind: kind.kind,
-    version: kind.version,
-    params,
-    upstream: upstreamKeys,
-    seed: spec.seed,
-    backend: kind.usesBackend ? backendId : 'none',
-    numerics: kind.usesBackend ? NUMERICS : {},
-    storeSchema: STORE_SCHEMA_VERSION,
-  };
+  const upstream: Record<string, string | Record<string, string>> = {};
+  for (const n of needs) upstream[n.stage] = n.key;
+  for (const [g, list] of Object.entries(gather)) upstream[g] = Object.fromEntries(list.map((u) => [u.name, u.key]));
+  return keyIngredients({ kind, keyedParams, upstream, seed: spec.seed, backendId, inputs });
 }
 
 /** A refusal to expand: positioned at `field` of the stage (its key). */
@@ -230,14 +228,16 @@ function gatheredCount(c: StagePlanning, combos: readonly Combo[], cells: number
 
 /** One instance: params checked (undefined when they are not valid: the problems are noted), key computed. */
 function planInstance(c: StagePlanning, combo: Combo, cell: MatrixCell): Instance | undefined {
-  const params = instanceParams(c, cell);
-  if (params === undefined) return undefined;
+  const resolved = instanceParams(c, cell);
+  if (resolved === undefined) return undefined;
+  const { params, inputs } = resolved;
+  const { keyed, execution } = splitExecutionParams(c.kind, params);
   const spec = c.loaded.spec;
   const coords = coordsOf(c.stage, combo, cell);
   const { name, record } = instanceName(c.stage, coords);
   const needs = combo.picks.map((p) => asUpstream(p.node));
   const gather = gatherFor(c, combo);
-  const ingredients = keyIngredientsOf(c.kind, params, needs, gather, spec, c.backendId);
+  const ingredients = keyIngredientsOf(c.kind, keyed, inputs, needs, gather, spec, c.backendId);
   const lineage = c.spec.matrix === undefined ? combo.lineage : new Map([...combo.lineage, [c.stage, name]]);
   const node: PlanNode = {
     name,
@@ -245,6 +245,7 @@ function planInstance(c: StagePlanning, combo: Combo, cell: MatrixCell): Instanc
     kind: c.kind.kind,
     version: c.kind.version,
     params,
+    ...(Object.keys(execution).length > 0 && { execution }),
     matrix: { ...cell },
     coords: record,
     lineage: Object.fromEntries(lineage),
@@ -318,7 +319,14 @@ export function planPipeline(loaded: LoadedPipeline, options: PlanOptions): Phas
   const ajv = newAjv();
   const byStage = new Map<string, readonly Instance[]>();
   const diagnostics = new DiagnosticList();
-  const shared = { loaded, backendId: options.backendId, byStage, diagnostics, count: { instances: 0, gathered: 0 } };
+  const shared = {
+    loaded,
+    backendId: options.backendId,
+    fingerprints: options.fingerprints ?? new FingerprintCache(),
+    byStage,
+    diagnostics,
+    count: { instances: 0, gathered: 0 },
+  };
   const limits = options.limits ?? instanceLimits();
   for (const stage of order.order) {
     const st = spec.stages[stage]!;

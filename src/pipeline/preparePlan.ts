@@ -4,6 +4,7 @@ import { checkParsedPipeline, phaseError, type LoadedPipeline } from './loadPipe
 import { isPlainMap, parsePipelineSource, type PlainMap } from './parseSource.js';
 import { buildPlan, planNeedsBackend, type Plan } from './plan.js';
 import { readPipelineSource } from './readSource.js';
+import type { FingerprintCache } from '../store/fileFingerprint.js';
 
 export interface PreparedPlan {
   readonly loaded: LoadedPipeline;
@@ -26,12 +27,13 @@ function usedKinds(data: PlainMap): string[] {
 /**
  * Pipeline file → checked plan with keys. The backend is started only when some stage computes
  * with tensors (its id is a key ingredient of those stages); `resolveBackend: false` (validate)
- * puts "unresolved" in its place.
+ * puts "unresolved" in its place. `fingerprints` (the store's cache of input-file hashes,
+ * `FingerprintCache.forStore`) is saved once the plan is built; without it inputs are hashed afresh.
  */
 export async function preparePlan(
   file: string,
   overrides: readonly string[],
-  options: { resolveBackend?: boolean } = {},
+  options: { resolveBackend?: boolean; fingerprints?: FingerprintCache } = {},
 ): Promise<PreparedPlan> {
   await registerStageKinds();
   const read = readPipelineSource(file);
@@ -49,5 +51,10 @@ export async function preparePlan(
     const { initBackend, backendId: idOf } = await import('../backend/backend.js');
     backendId = idOf(await initBackend(loaded.spec.backend));
   }
-  return { loaded, plan: buildPlan(loaded, { backendId }) };
+  const plan = buildPlan(loaded, {
+    backendId,
+    ...(options.fingerprints !== undefined && { fingerprints: options.fingerprints }),
+  });
+  options.fingerprints?.save();
+  return { loaded, plan };
 }

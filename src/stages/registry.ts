@@ -75,6 +75,14 @@ export interface StageResult {
   readonly roles?: Readonly<Record<string, ArtifactRole>>;
 }
 
+/** What `resolveParams` sees of the plan. */
+export interface ResolveEnv {
+  /** Directory of the pipeline file (relative paths in params are relative to it). */
+  readonly baseDir: string;
+  /** Content fingerprint of an absolute path ("sha256:<hex>", "tree:<hex>" or "absent"), cached as the key's are. */
+  readonly fingerprint?: (path: string) => string;
+}
+
 /**
  * A registered stage kind: a pure function of (params, upstream artifacts). `paramsSchema` is the
  * JSON Schema (ajv, draft-07) of `with:`; defaults it declares are filled in before hashing.
@@ -94,7 +102,19 @@ export interface StageKind<P = any> {
    * Plan-time hook: returns the params to hash and run with, e.g. an input file's path made absolute
    * (against the pipeline file's directory) and its sha256 added, so a changed input changes the key.
    */
-  resolveParams?(params: P, env: { readonly baseDir: string }): P;
+  resolveParams?(params: P, env: ResolveEnv): P;
+  /**
+   * Params that choose how the work is laid out (threads, processes, shards), not what is computed:
+   * they leave the key (changing one reruns nothing) and are recorded in the manifest as provenance.
+   * Only params whose every value gives the same result up to float64 summation order belong here.
+   */
+  readonly executionParams?: readonly string[];
+  /**
+   * Files and directories the stage reads, given its resolved params: label → absolute path. Their
+   * content (src/store/fileFingerprint.ts) enters the key as `inputs: {label → fingerprint}`; the
+   * label, not the path, names it there, so a store moved with its inputs keeps its keys.
+   */
+  inputFiles?(params: P, env: { readonly baseDir: string }): Readonly<Record<string, string>>;
   run(ctx: StageContext<P>): Promise<StageResult | void>;
 }
 

@@ -1,4 +1,4 @@
-import type { KeyIngredients } from '../pipeline/stageKey.js';
+import type { KeyIngredients } from './stageKey.js';
 
 /** Role of an artifact file; `diff` and `report` find what to compare by role. */
 export type ArtifactRole =
@@ -31,7 +31,13 @@ export interface Manifest {
   /** Stage and instance name of the run that produced it (not part of the key). */
   readonly stage: string;
   readonly instance: string;
+  /** Resolved params it ran with (execution layout included). */
   readonly params: Readonly<Record<string, unknown>>;
+  /**
+   * The execution layout it ran with (the kind's `executionParams`: workers, processes, …), which is
+   * not part of the key: provenance only. Absent for kinds without execution params.
+   */
+  readonly execution?: Readonly<Record<string, unknown>>;
   readonly matrix: Readonly<Record<string, unknown>>;
   readonly coords: Readonly<Record<string, unknown>>;
   /** Upstream keys, as hashed. */

@@ -3,7 +3,7 @@ import { dirname, join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { writeFileAtomic } from '../util/atomicWrite.js';
 import { SpecpipeError } from '../util/errors.js';
-import type { KeyIngredients } from '../pipeline/stageKey.js';
+import type { KeyIngredients } from './stageKey.js';
 
 export type InstanceStatus = 'executed' | 'cached' | 'failed';
 

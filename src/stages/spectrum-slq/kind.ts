@@ -102,6 +102,8 @@ export const spectrumSlqStage: StageKind<SpectrumSlqParams> = {
     'Stochastic Lanczos quadrature (+ top-k, deflation, Hutch++ trace) of hessian | ggn | residual of a trained checkpoint, or of a piece a1 | a2 | b1 | b2 of G.',
   paramsSchema: loadSchema('stages/spectrum-slq.schema.json'),
   usesBackend: true,
+  // Same products up to float64 summation order (test/curvature/dataParallel.test.ts, processEngine.test.ts).
+  executionParams: ['workers', 'processes', 'redis_shards'],
   outputs: {
     ...Object.fromEntries(Object.values(SPECTRUM_FILES).map((f) => [f, 'Arrow table'])),
     'report-fragment.json': 'report fragment',

@@ -1,10 +1,21 @@
 import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { isAbsolute, join, resolve } from 'node:path';
 import { loadSchema } from '../../util/schemaFiles.js';
 import type { StageKind } from '../registry.js';
 import { datasetArtifact } from '../data/datasetArtifact.js';
 import { TRAIN_METRICS_FILE, TrainArtifactWriter, trainingMetadata } from './trainArtifact.js';
 import type { TrainSgdParams } from './params.js';
+
+/**
+ * The JSON file a `model` string names, if it names one: neither inline JSON nor a shorthand of a
+ * known kind (as parseModelText in src/nn/build.ts, which reads any other string as a file path).
+ */
+export function modelSpecFile(model: TrainSgdParams['model']): string | undefined {
+  if (typeof model !== 'string') return undefined;
+  const t = model.trim();
+  if (t.startsWith('{') || ['mlp', 'lenet', 'vgg11', 'resnet18', 'densenet40'].includes(t.split(':')[0]!)) return undefined;
+  return t;
+}
 
 /**
  * `train/sgd`: trains a net on the upstream dataset's balanced subsets (trainingRun, src/train/);
@@ -16,6 +27,15 @@ export const trainSgdStage: StageKind<TrainSgdParams> = {
   description: 'Mini-batch SGD (momentum, weight decay, PyTorch semantics) with checkpoints at chosen epochs.',
   paramsSchema: loadSchema('stages/train-sgd.schema.json'),
   usesBackend: true,
+  // A model JSON file is made absolute against the pipeline file's directory; its content enters the key.
+  resolveParams(params, env) {
+    const file = modelSpecFile(params.model);
+    return file === undefined || isAbsolute(file) ? params : { ...params, model: resolve(env.baseDir, file) };
+  },
+  inputFiles(params): Record<string, string> {
+    const file = modelSpecFile(params.model);
+    return file === undefined ? {} : { model: file };
+  },
   outputs: {
     'report-fragment.json': 'training curves for the report',
     'checkpoint-epoch-<E>.safetensors': 'weights after epoch E (PyTorch state_dict layout)',

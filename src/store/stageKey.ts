@@ -1,4 +1,4 @@
-import { canonicalJson, sha256Hex } from './canonicalJson.js';
+import { canonicalJson, sha256Hex } from '../util/canonicalJson.js';
 
 /** A stage instance's content key: sha256 (hex) of its canonical ingredients. Also its artifact directory name. */
 export type StageKey = string & { readonly __brand: 'StageKey' };
@@ -8,7 +8,9 @@ export const STORE_SCHEMA_VERSION = 1;
 
 /**
  * Everything a stage instance's result depends on (architecture.md, "Stage key"). Names are not
- * ingredients: renaming a pipeline, or moving a stage between pipelines, keeps its cache.
+ * ingredients: renaming a pipeline, or moving a stage between pipelines, keeps its cache. Neither is
+ * the execution layout (a kind's `executionParams`, `--jobs`): it is provenance in the manifest.
+ * Built by `keyIngredients` (src/pipeline/keyIngredients.ts).
  */
 export interface KeyIngredients {
   /** Registered stage kind, e.g. "train/sgd". */
@@ -25,6 +27,11 @@ export interface KeyIngredients {
   readonly backend: string;
   /** Numeric settings that change results (dtype, …). */
   readonly numerics: Readonly<Record<string, string | number | boolean>>;
+  /**
+   * Content of the files the kind reads (its `inputFiles`): label → fingerprint ("sha256:…",
+   * "tree:…", "absent"; src/store/fileFingerprint.ts). Absent for kinds that read no files.
+   */
+  readonly inputs?: Readonly<Record<string, string>>;
   readonly storeSchema: number;
 }
 

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { SpecpipeError } from '../util/errors.js';
+import { SpecpipeError } from './errors.js';
 
 /**
  * Canonical JSON: object keys sorted (by UTF-16 code units), no whitespace, `-0` written as 0,
