@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cliArgv, runJson, tempWorkspace } from '../pipeline/cliHarness.js';
 import { readArrowFile } from '../../src/store/arrowFile.js';
@@ -122,12 +122,45 @@ test('the minimal template runs end to end; export writes its spectra, traces an
   assert.deepEqual(exported.columns, original.columns);
   assert.equal(exported.metadata['instance'], 'train');
 
+  // Papyan's decomposition: exact traces of A1, A2, B1 and Hutch++'s of B2 with its error bar; they add up to tr G.
+  writeFileSync(
+    join(dir, 'decompose.yaml'),
+    readFileSync(join(dir, 'pipeline.yaml'), 'utf8') +
+      '  decompose:\n    uses: decompose/class-gradients\n    needs: [train]\n    with: { trace_matvecs: 6 }\n',
+  );
+  const second = await runJson(['decompose.yaml'], { cwd: dir });
+  assert.deepEqual(
+    second.stages.map((s) => s.status),
+    ['cached', 'cached', 'cached', 'executed'],
+  );
+  const dx = await cli(['export', 'last', 'decompose', '--out', 'out-dec']);
+  assert.equal(dx.code, 0, dx.stderr);
+  assert.equal(dx.stdout, join(dir, 'out-dec', 'traces.csv') + '\n', 'a decomposition has traces only');
+  const pieces = csv(join(dir, 'out-dec', 'traces.csv')).rows;
+  assert.deepEqual(
+    pieces.map((row) => [row[0], row[2], row[5]]),
+    [
+      ['decompose', 'tr A1', 'exact'],
+      ['decompose', 'tr A2', 'exact'],
+      ['decompose', 'tr B1', 'exact'],
+      ['decompose', 'tr B2', 'hutch++'],
+    ],
+  );
+  assert.deepEqual(
+    pieces.slice(0, 3).map((row) => row[4]),
+    ['0', '0', '0'],
+  );
+  const sum = pieces.reduce((s, row) => s + Number(row[3]), 0);
+  const [trG, trGerr, b2err] = [Number(hutch[3]), Number(hutch[4]), Number(pieces[3]![4])];
+  assert.ok(b2err > 0, `tr B2 has an error bar: ${b2err}`);
+  assert.ok(Math.abs(sum - trG) <= 4 * (trGerr + b2err), `tr A1 + tr A2 + tr B1 + tr B2 = ${sum} vs tr G = ${trG} ± ${trGerr}`);
+
   // Errors name what was wrong.
   const bad = await cli(['export', 'last', 'spectra']);
   assert.deepEqual(bad, {
     code: 1,
     stdout: '',
-    stderr: `specpipe export: run ${run.run} has no stage or instance "spectra" (stages: data, train, spectrum)\n`,
+    stderr: `specpipe export: run ${second.run} has no stage or instance "spectra" (stages: data, train, spectrum, decompose)\n`,
   });
   const fmt = await cli(['export', 'last', '--format', 'xlsx']);
   assert.deepEqual(fmt, {

@@ -122,7 +122,8 @@ async function tablesOf(upstream: UpstreamArtifact): Promise<{ tables: Record<st
       const t = readArrowFile(path);
       tables[name] = { columns: { x: t.columns['x']!, y: t.columns['y']! }, metadata: { ...meta, ...t.metadata } };
     }
-    const operator = String(upstream.params['operator'] ?? 'operator');
+    const deflated = Number(upstream.params['deflate'] ?? 0);
+    const operator = `${String(upstream.params['operator'] ?? 'operator')}${deflated > 0 ? ` deflated by its top ${deflated}` : ''}`;
     const tr = s.traces();
     trace(`tr ${operator}`, tr.slq, NaN, 'slq');
     if (tr.hutchpp !== undefined) trace(`tr ${operator}`, tr.hutchpp.value, tr.hutchpp.stderr, 'hutch++');
