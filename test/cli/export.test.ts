@@ -53,11 +53,18 @@ test('the minimal template runs end to end; export writes its spectra, traces an
   const out = join(dir, 'out-csv');
   assert.equal(
     r.stdout,
-    ['train/history.csv', 'spectrum/density.csv', 'spectrum/ritz.csv', 'spectrum/outliers.csv', 'traces.csv']
+    [
+      'train/history.csv',
+      'spectrum/density.csv',
+      'spectrum/ritz.csv',
+      'spectrum/quadratures.csv',
+      'spectrum/outliers.csv',
+      'traces.csv',
+    ]
       .map((f) => join(out, f) + '\n')
       .join(''),
   );
-  assert.equal(r.stderr, `exported 5 files of run ${run.run} (csv) to ${out}\n`);
+  assert.equal(r.stderr, `exported 6 files of run ${run.run} (csv) to ${out}\n`);
 
   const density = readArrowFile(join(spectrumDir, SPECTRUM_FILES.density)).columns;
   const d = csv(join(out, 'spectrum', 'density.csv'));
@@ -71,6 +78,13 @@ test('the minimal template runs end to end; export writes its spectra, traces an
   assert.deepEqual(ritz.header, ['nodes', 'weights']);
   assert.equal(ritz.rows.length, 8, '8 Lanczos steps × 1 start vector');
   assert.ok(Math.abs(ritz.rows.reduce((s, row) => s + Number(row[1]), 0) - 1) < 1e-9, 'weights sum to 1');
+  const quadratures = csv(join(out, 'spectrum', 'quadratures.csv'));
+  assert.deepEqual(quadratures.header, ['run', 'nodes', 'weights']);
+  assert.deepEqual(
+    quadratures.rows.map((row) => row[1]),
+    ritz.rows.map((row) => row[0]),
+    'one start vector: its quadrature is the measure',
+  );
   const outliers = csv(join(out, 'spectrum', 'outliers.csv'));
   assert.deepEqual(outliers.header, ['value', 'residual', 'converged']);
   assert.equal(outliers.rows.length, 3);
@@ -100,7 +114,7 @@ test('the minimal template runs end to end; export writes its spectra, traces an
   assert.equal(listing.run, run.run);
   assert.deepEqual(
     listing.files.map((f) => f.slice(join(dir, 'out-json').length + 1)),
-    ['spectrum/density.json', 'spectrum/ritz.json', 'spectrum/outliers.json', 'traces.json'],
+    ['spectrum/density.json', 'spectrum/ritz.json', 'spectrum/quadratures.json', 'spectrum/outliers.json', 'traces.json'],
   );
   const rows = JSON.parse(readFileSync(join(dir, 'out-json', 'spectrum', 'outliers.json'), 'utf8')) as {
     value: number;

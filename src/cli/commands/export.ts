@@ -16,6 +16,7 @@ Writes the numbers of a run's stage instances as tables, one file per table (RUN
 STAGE: a stage name (all its instances) or an instance name; default: every instance of the run):
   DIR/<instance>/density          spectrum/slq: x, y — the SLQ density (docs/math.md §4.2)
   DIR/<instance>/ritz             spectrum/slq: nodes, weights — Ritz values and quadrature weights, all start vectors
+  DIR/<instance>/quadratures      spectrum/slq: run, nodes, weights — each start vector's quadrature (their spread)
   DIR/<instance>/outliers         spectrum/slq with top_k: value, residual, converged (§4.6)
   DIR/<instance>/log_density_positive, log_density_negative   spectrum/slq with log_spectrum: x, y (§4.3)
   DIR/<instance>/history          train/sgd: epoch, lr, train/test loss and accuracy, seconds per epoch
@@ -103,6 +104,11 @@ async function tablesOf(upstream: UpstreamArtifact): Promise<{ tables: Record<st
     tables['density'] = { columns: { x: d.x, y: d.y }, metadata: { ...meta, sigma: String(d.sigma) } };
     const r = await s.ritz();
     tables['ritz'] = { columns: { nodes: r.nodes, weights: r.weights }, metadata: meta };
+    const runs = readArrowFile(join(upstream.dir, SPECTRUM_FILES.runs));
+    tables['quadratures'] = {
+      columns: { run: runs.columns['run']!, nodes: runs.columns['nodes']!, weights: runs.columns['weights']! },
+      metadata: meta,
+    };
     const o = await s.outliers();
     if (o.length > 0)
       tables['outliers'] = {
