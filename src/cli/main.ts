@@ -100,7 +100,8 @@ function usageErrorLine(e: unknown): string | undefined {
   if (!(e instanceof Error)) return undefined;
   const code = (e as { code?: unknown }).code;
   const m = PARSE_ARGS_ERROR.exec(e.message);
-  if (m !== null && (isSpecpipeError(e) || (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS')))) return m[1];
+  if (m !== null && ((isSpecpipeError(e) && e.exitCode === 2) || (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS'))))
+    return m[1];
   if (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS'))
     return e.message.replace(/\. To specify a positional argument.*$/s, '');
   return undefined;
