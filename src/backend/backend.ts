@@ -83,8 +83,20 @@ async function startWasm(): Promise<BackendInfo | string> {
   }
 }
 
+/**
+ * tfjs-backend-cpu prints "Hi, looks like you are running TensorFlow.js in Node.js…" (console.warn) on the
+ * first tensor it stores, unless tfjs's PROD or IS_TEST flag is set; specpipe says which backend it chose
+ * and why itself. The banner is skipped by marking the backend as used; PROD would also mute tfjs's
+ * other warnings, IS_TEST turns on per-kernel memory-leak checks.
+ */
+function silenceCpuBanner(): void {
+  const cpu = tf.findBackend('cpu') as { firstUse?: boolean } | null;
+  if (cpu !== null && typeof cpu.firstUse === 'boolean') cpu.firstUse = false;
+}
+
 async function startCpu(preferOpenBlas: boolean): Promise<BackendInfo> {
   await tf.setBackend('cpu');
+  silenceCpuBanner();
   let kernels: BackendInfo['kernels'] = 'stock';
   let note = '';
   if (preferOpenBlas) {
@@ -140,6 +152,7 @@ export async function initBackend(choice: BackendChoice = 'auto'): Promise<Backe
           info = { ...w, reason: `auto: tfjs-node not installed and libopenblas not loadable${c.reason}; using wasm` };
         else {
           await tf.setBackend('cpu');
+          silenceCpuBanner();
           info = { ...c, reason: `auto: tfjs-node, OpenBLAS and wasm unavailable (${w}); using plain cpu` };
         }
       }

@@ -1,5 +1,8 @@
 #!/usr/bin/env node
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { isSpecpipeError } from '../util/errors.js';
+import { schemasDirectory } from '../util/schemaFiles.js';
 
 type Command = (argv: string[]) => Promise<number>;
 
@@ -55,20 +58,65 @@ const COMMANDS: Record<string, { load: () => Promise<Command>; summary: string; 
     load: async () => (await import('./commands/spectrum.js')).spectrumCommand,
     summary: 'spectral estimates of a matrix or a curvature operator',
   },
+  export: {
+    load: async () => (await import('./commands/export.js')).exportCommand,
+    summary: "write a run's spectra, traces and training histories as CSV, JSON or Arrow files",
+  },
+  kinds: {
+    load: async () => (await import('./commands/kinds.js')).kindsCommand,
+    summary: 'list the stage kinds, or the params of one (types, defaults, descriptions)',
+  },
+  init: {
+    load: async () => (await import('./commands/init.js')).initCommand,
+    summary: 'write a commented starter pipeline (--template minimal|paper)',
+  },
 };
 
 function usage(): string {
   const lines = ['usage: specpipe <command> [options]', '', 'commands:'];
   for (const [name, c] of Object.entries(COMMANDS)) lines.push(`  ${name.padEnd(10)} ${c.summary}`);
-  lines.push('', 'specpipe <command> --help for the options of a command.');
+  lines.push(
+    '',
+    'specpipe <command> --help (or specpipe help <command>) for the options of a command;',
+    'specpipe --version for the version. What the numbers mean: docs/math.md.',
+  );
   return lines.join('\n');
+}
+
+/** The version in package.json (found beside schemas/, as in an installed package). */
+function version(): string {
+  const pkg = JSON.parse(readFileSync(join(dirname(schemasDirectory()), 'package.json'), 'utf8')) as { version?: unknown };
+  return String(pkg.version);
+}
+
+/**
+ * node:util parseArgs's usage errors, the first line of the message (commands may wrap them in a
+ * SpecpipeError with their usage appended): printed as one line that says where the options are.
+ */
+const PARSE_ARGS_ERROR =
+  /^(Unknown option '[^']*'|Option '[^']*' argument (?:missing|ambiguous)[^.\n]*|Unexpected argument '[^']*')/;
+
+function usageErrorLine(e: unknown): string | undefined {
+  if (!(e instanceof Error)) return undefined;
+  const code = (e as { code?: unknown }).code;
+  const m = PARSE_ARGS_ERROR.exec(e.message);
+  if (m !== null && ((isSpecpipeError(e) && e.exitCode === 2) || (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS'))))
+    return m[1];
+  if (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS'))
+    return e.message.replace(/\. To specify a positional argument.*$/s, '');
+  return undefined;
 }
 
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
+  if (name === 'help' && rest[0] !== undefined && !rest[0].startsWith('-')) return main([rest[0], '--help']);
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     process.stdout.write(usage() + '\n');
     return name === undefined ? 2 : 0;
+  }
+  if (name === '--version' || name === '-V' || name === 'version') {
+    process.stdout.write(version() + '\n');
+    return 0;
   }
   const command = COMMANDS[name];
   if (command === undefined) {
@@ -84,16 +132,15 @@ export async function main(argv: string[]): Promise<number> {
       await command.load()
     )(rest);
   } catch (e) {
+    // node:util parseArgs rejects unknown options and missing values: a usage error in one line, not the whole usage.
+    const usageError = usageErrorLine(e);
+    if (usageError !== undefined) {
+      process.stderr.write(`specpipe ${name}: ${usageError} (see specpipe ${name} --help)\n`);
+      return 2;
+    }
     if (isSpecpipeError(e)) {
       process.stderr.write(`specpipe ${name}: ${e.message}\n`);
       return e.exitCode;
-    }
-    // node:util parseArgs rejects unknown options and missing values: a usage error, not a crash.
-    const code = (e as { code?: unknown } | null)?.code;
-    if (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS')) {
-      const message = (e as Error).message.replace(/\. To specify a positional argument.*$/s, '');
-      process.stderr.write(`specpipe ${name}: ${message} (see specpipe ${name} --help)\n`);
-      return 2;
     }
     throw e;
   }

@@ -39,6 +39,7 @@ test('specpipe train writes checkpoints + metrics.arrow and prints epochs, sampl
         '--json',
       ],
       w,
+      w, // with --json the progress lines go to stderr: collected here in the same text
     ),
   );
   assert.equal(code, 0);
@@ -145,7 +146,7 @@ test('specpipe train: bad options are errors naming the value', async () => {
 
 test('MLP 784-64-64-10 with the default recipe reaches ≥ 95% test accuracy on MNIST 8,000 / 2,000 (the README job)', async () => {
   const out = join(dir, 'mlp');
-  const { code, out: text } = await captureOutput((w) => trainCommand(['--out', out, '--json'], w));
+  const { code, out: text } = await captureOutput((w) => trainCommand(['--out', out, '--json'], w, w));
   assert.equal(code, 0);
   const summary = JSON.parse(text.trim().split('\n').pop()!) as {
     history: { testAcc: number }[];

@@ -71,7 +71,9 @@ options:
   --max-matvecs B        product budget of --top/--bottom each (default 20·K + 40)
   --trace-matvecs B      products for --trace (default ${D.trace_matvecs})
   --grid G               grid points of the densities (default ${D.grid_size})
-  --json                 print one JSON object`;
+  --json                 print one JSON object
+
+What each estimate is, with its error bar: docs/math.md §4 (#4-spectral-estimators).`;
 
 function intFlag(name: string, raw: string | undefined, fallback: number, min = 1): number {
   if (raw === undefined) return fallback;

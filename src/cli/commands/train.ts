@@ -178,10 +178,15 @@ export function formatEpoch(m: EpochMetrics, epochs: number): string {
   return `epoch ${String(m.epoch).padStart(String(epochs).length)}/${epochs}  lr ${m.lr.toPrecision(3)}  train loss ${fmt(m.trainLoss)} acc ${fmt(m.trainAcc)}  test loss ${fmt(m.testLoss)} acc ${fmt(m.testAcc)}  ${m.seconds.toFixed(1)} s  ${Math.round(m.samplesPerSecond)} samples/s`;
 }
 
-/** `specpipe train`: output goes through `write` (default: stdout; tests collect it). Trains a model on a data source with SGD, writes checkpoints (safetensors, PyTorch layout) and metrics.arrow. */
+/**
+ * `specpipe train`: output goes through `write` (default: stdout; tests collect it). Trains a model on a data source with
+ * SGD, writes checkpoints (safetensors, PyTorch layout) and metrics.arrow. With --json, `write` gets exactly one JSON
+ * document and the progress lines go through `log` (default: stderr).
+ */
 export async function trainCommand(
   argv: string[],
   write: (text: string) => void = (t) => void process.stdout.write(t),
+  log: (text: string) => void = (t) => void process.stderr.write(t),
 ): Promise<number> {
   const v = parseTrainArgs(argv);
   if (v.help) {
@@ -212,7 +217,7 @@ export async function trainCommand(
   const parsedModel = parseModelSpec(modelText);
 
   const backend = await startBackend(backendChoice);
-  const say = (s: string): void => write(s + '\n');
+  const say = (s: string): void => (v.json === true ? log : write)(s + '\n');
   say(`backend: ${backendId(backend)} (${backend.package}) — ${backend.reason}`);
 
   const data = await loadDataSource(dataSpec, {
@@ -290,7 +295,7 @@ export async function trainCommand(
     );
   }
   if (v.json) {
-    say(
+    write(
       JSON.stringify({
         backend: backendId(backend),
         backendReason: backend.reason,
@@ -299,7 +304,7 @@ export async function trainCommand(
         metrics: metricsPath,
         samplesPerSecond: sps,
         history: hist,
-      }),
+      }) + '\n',
     );
   }
   return 0;
