@@ -2,6 +2,7 @@ import { mkdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writ
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { SpecpipeError } from '../util/errors.js';
 
 /** Who holds a lock: written into `<lock>/owner.json`. */
 export interface LockOwner {
@@ -39,7 +40,7 @@ export interface LockOptions {
 
 export const DEFAULT_STALE_MS = 10 * 60_000;
 
-function pidAlive(pid: number): boolean {
+export function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
@@ -106,6 +107,9 @@ function breakStaleLock(dir: string, staleMs: number): void {
 
 /** One attempt: creates the lock directory atomically (mkdir fails if it exists). */
 export function tryLock(dir: string, what: string, options: LockOptions = {}): HeldLock | undefined {
+  // A lock path is built from a key; one that climbs out with `..` was built from an unchecked key.
+  if (dir.split(/[\\/]/).includes('..'))
+    throw new SpecpipeError('bad-lock-path', `key lock: refusing lock path ${JSON.stringify(dir)} (contains "..")`);
   const staleMs = options.staleMs ?? DEFAULT_STALE_MS;
   try {
     mkdirSync(dir);

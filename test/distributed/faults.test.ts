@@ -59,7 +59,7 @@ test(
     const jobs = matrixGraph('k', ['a', 'b', 'c'], { sleepMs: 1500 });
     let killed: { workerId: string; jobId: string } | undefined;
     const onEvent = (e: SchedulerEvent) => {
-      if (e.type === 'started' && killed === undefined && e.job.id.includes('train')) {
+      if (e.type === 'started' && killed === undefined && e.job.name.includes('train')) {
         const victim = workers.find((w) => e.workerId.endsWith(`:${w.pid}`));
         if (victim !== undefined) {
           // Mid-stage: the stage sleeps 1.5 s; 300 ms in, the worker has logged its start.

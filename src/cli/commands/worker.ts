@@ -34,8 +34,15 @@ function positiveInt(option: string, text: string | undefined, fallback: number)
   return n;
 }
 
-/** `specpipe worker --redis URL --store PATH [--concurrency N]`: runs until SIGINT/SIGTERM. */
-export async function workerCommand(argv: string[]): Promise<number> {
+/**
+ * `specpipe worker --redis URL --store PATH [--concurrency N]`: runs until SIGINT/SIGTERM.
+ * `extraHandlers`: job kinds besides `stage` (tests and the benchmark pass the demo handlers;
+ * the CLI passes none, so a queued demo job cannot write into a production store).
+ */
+export async function workerCommand(
+  argv: string[],
+  extraHandlers: ReadonlyMap<string, StageHandler> = new Map(),
+): Promise<number> {
   let parsed;
   try {
     parsed = parseArgs({
@@ -70,11 +77,10 @@ export async function workerCommand(argv: string[]): Promise<number> {
   // bullmq and ioredis load only here: every other command starts without them.
   const { parseRedisUrl } = await import('../../executor/bullmq/redisConnection.js');
   const { startStageWorker } = await import('../../executor/bullmq/stageWorker.js');
-  const { demoHandlers } = await import('../../executor/bullmq/demoHandlers.js');
   const { STAGE_JOB_KIND, loadStageHandler } = await import('../../executor/bullmq/stageHandler.js');
   const redis = parseRedisUrl(v.redis);
   const store = resolve(v.store);
-  const handlers = new Map<string, StageHandler>(demoHandlers());
+  const handlers = new Map<string, StageHandler>(extraHandlers);
   const isolate = v.isolate ?? 'thread';
   if (isolate !== 'thread' && isolate !== 'none')
     throw new SpecpipeError('bad-option', `--isolate must be thread or none, got "${isolate}"`, 2);

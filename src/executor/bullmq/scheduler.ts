@@ -3,6 +3,7 @@ import { SpecpipeError, isSpecpipeError } from '../../util/errors.js';
 import { type RedisEndpoint, openRedis } from './redisConnection.js';
 import { DEFAULT_STAGE_QUEUE, type DistributedJob, type QueuedJobData, jobIdForKey, topologicalJobOrder } from './jobGraph.js';
 import type { StageJobResult } from './stageWorker.js';
+import { assertStageKey } from '../../store/storeKey.js';
 
 /**
  * executed: a worker computed it during this run; cached: its artifact was already in the store;
@@ -93,6 +94,11 @@ function workersFromLogs(logs: readonly string[]): string[] {
  * queued afresh, a job still waiting or running from an earlier run is adopted.
  */
 export async function runJobGraph(jobs: readonly DistributedJob[], options: RunJobGraphOptions): Promise<JobGraphResult> {
+  // Job ids become store paths on the workers: only stage keys go on the queue.
+  for (const job of jobs) {
+    assertStageKey(job.id, `job ${job.name}: id`);
+    job.deps.forEach((d, i) => assertStageKey(d, `job ${job.name}: deps[${i}]`));
+  }
   const order = topologicalJobOrder(jobs);
   const t0 = performance.now();
   const onEvent = options.onEvent ?? (() => {});
