@@ -5,6 +5,7 @@ import { buildNetwork, isLayoutNetwork, validateModelSpec, type LayoutNetwork } 
 import { fromTorchLayout, shapeSize, toTorchLayout, type TensorEntry } from './parameters.js';
 import { readSafetensors, toFloat32, writeSafetensors, type SafeTensor } from '../store/safetensors.js';
 import { SpecpipeError } from '../util/errors.js';
+import { firstNonFinite } from '../util/finite.js';
 
 /** `__metadata__` key holding the model spec as JSON (src/nn/network.ts forms). */
 export const MODEL_METADATA_KEY = 'specpipe.model';
@@ -144,7 +145,16 @@ export function loadCheckpoint(path: string, specOverride?: ModelSpec): LoadedCh
         `${path}: key "${e.name}" has dtype ${t.dtype}, expected ${e.torchDtype === 'F32' ? 'a floating dtype (F32)' : 'an integer dtype (I64)'}`,
       );
     }
-    return tf.tensor(fromTorchLayout(e, toFloat32(t)), [...e.shape], 'float32');
+    const values = toFloat32(t);
+    // A NaN weight gives NaN losses and null eigenvalues downstream (JSON has no NaN): refuse it here.
+    const bad = firstNonFinite(values);
+    if (bad >= 0) {
+      throw new SpecpipeError(
+        'checkpoint-non-finite',
+        `${path}: key "${e.name}" holds ${values[bad]} at flat index ${bad} of [${t.shape.join(', ')}] (PyTorch layout); every weight must be finite`,
+      );
+    }
+    return tf.tensor(fromTorchLayout(e, values), [...e.shape], 'float32');
   };
   const params = network.paramEntries.map(read);
   const buffers = network.bufferEntries.map(read);
