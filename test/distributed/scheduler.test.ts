@@ -251,7 +251,6 @@ test('an unreachable Redis fails fast with the URL named', { skip: redisMissing 
       redisTimeoutMs: 500,
     }),
     (e: Error) =>
-      e.message ===
-      'no answer from Redis at redis://127.0.0.1:1 for 0.5 s (--redis); start it and rerun the same command: finished stages are reused',
+      e.message === 'cannot connect to Redis at redis://127.0.0.1:1 (--redis) after 1 attempt: connect ECONNREFUSED 127.0.0.1:1',
   );
 });

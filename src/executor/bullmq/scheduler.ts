@@ -1,6 +1,6 @@
 import { Queue, Job } from 'bullmq';
 import { SpecpipeError, isSpecpipeError } from '../../util/errors.js';
-import { type RedisEndpoint, openRedis } from './redisConnection.js';
+import { type RedisEndpoint, checkRedis, describeRedisError, openRedis } from './redisConnection.js';
 import { DEFAULT_STAGE_QUEUE, type DistributedJob, type QueuedJobData, jobIdForKey, topologicalJobOrder } from './jobGraph.js';
 import type { StageJobResult } from './stageWorker.js';
 import { assertStageKey } from '../../store/storeKey.js';
@@ -113,6 +113,8 @@ export async function runJobGraph(jobs: readonly DistributedJob[], options: RunJ
   const pollMs = options.pollMs ?? 100;
   const redisTimeoutMs = options.redisTimeoutMs ?? 30_000;
   const isDone = options.isDone;
+  // A wrong URL, dead port or refused password fails here in seconds, with the URL named.
+  await checkRedis(options.redis, { attempts: Math.max(1, Math.min(5, Math.round(redisTimeoutMs / 1000))) });
   const connection = openRedis(options.redis);
   const queue = new Queue<QueuedJobData, StageJobResult>(options.queueName ?? DEFAULT_STAGE_QUEUE, { connection });
   queue.on('error', () => {});
@@ -308,20 +310,21 @@ export async function runJobGraph(jobs: readonly DistributedJob[], options: RunJ
     }
   };
 
+  const asRedisError = (e: unknown): never => {
+    if (isSpecpipeError(e)) throw e;
+    throw new SpecpipeError(
+      'redis-error',
+      `the scheduler failed talking to Redis at ${options.redis.display}: ${describeRedisError(e instanceof Error ? e.message : String(e))}; ` +
+        'rerun the same command to resume: finished stages are reused',
+    );
+  };
   try {
     // A fast first check: a wrong --redis fails in seconds, not after the whole timeout.
-    await withDeadline(connection.ping());
+    await withDeadline(connection.ping()).catch(asRedisError);
     for (;;) {
       const work = round();
       work.catch(() => {}); // a round abandoned at the deadline must not become an unhandled rejection
-      const more = await withDeadline(work).catch((e: unknown) => {
-        if (isSpecpipeError(e)) throw e;
-        throw new SpecpipeError(
-          'redis-error',
-          `the scheduler failed talking to Redis at ${options.redis.display}: ${e instanceof Error ? e.message : String(e)}; ` +
-            'rerun the same command to resume: finished stages are reused',
-        );
-      });
+      const more = await withDeadline(work).catch(asRedisError);
       if (!more) break;
       await sleep(pollMs);
     }

@@ -75,8 +75,12 @@ export interface StageWorker {
   readonly id: string;
   /** Resolves once the worker is connected and taking jobs. */
   ready(): Promise<void>;
-  /** Stops taking jobs, waits for the running ones, closes its connections. */
-  close(): Promise<void>;
+  /**
+   * Stops taking jobs, waits for the running ones, closes its connections. Bounded: when Redis is
+   * gone a graceful close cannot finish, so after `graceMs` (default 5000) it closes by force
+   * (running jobs then return to the queue as stalled once Redis is back).
+   */
+  close(graceMs?: number): Promise<'closed' | 'forced'>;
 }
 
 export function defaultWorkerId(): string {
@@ -160,11 +164,22 @@ export function startStageWorker(options: StageWorkerOptions): StageWorker {
     maxStalledCount: options.maxStalledCount ?? 2,
     autorun: true,
   });
-  // Connection errors while Redis restarts are retried by ioredis; keep them from crashing the process.
+  // Connection errors while Redis restarts are retried by ioredis; keep them from crashing the
+  // process (a Redis gone for good is noticed by the caller's watchRedis).
   worker.on('error', () => {});
+  const sleep = (ms: number) => new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), ms).unref());
   return {
     id: workerId,
     ready: () => worker.waitUntilReady().then(() => undefined),
-    close: () => worker.close(),
+    close: async (graceMs = 5000) => {
+      const graceful = worker.close().then(() => 'closed' as const);
+      graceful.catch(() => {});
+      if ((await Promise.race([graceful, sleep(graceMs)])) === 'closed') return 'closed';
+      // worker.close(true) would return the pending graceful close; drop the connections instead
+      // (BullMQ may still hold reconnect timers: the caller decides whether to exit anyway).
+      await Promise.race([worker.disconnect().catch(() => {}), sleep(2000)]);
+      await Promise.race([graceful.catch(() => {}), sleep(1000)]);
+      return 'forced';
+    },
   };
 }
