@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { isSpecpipeError } from '../util/errors.js';
+import { describeSystemError, isSpecpipeError } from '../util/errors.js';
 
 type Command = (argv: string[]) => Promise<number>;
 
@@ -83,7 +83,9 @@ export async function main(argv: string[]): Promise<number> {
     return await (
       await command.load()
     )(rest);
-  } catch (e) {
+  } catch (thrown) {
+    // A file-system failure (EACCES, ENOTDIR, ENOSPC…) is one line naming the path, not a stack.
+    const e = describeSystemError(thrown);
     if (isSpecpipeError(e)) {
       process.stderr.write(`specpipe ${name}: ${e.message}\n`);
       return e.exitCode;

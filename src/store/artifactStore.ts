@@ -155,8 +155,17 @@ export class ArtifactStore {
     return tryLock(this.lockPath(key), what, this.#lockOptions);
   }
 
-  async lock(key: string, what: string, onWait?: LockOptions['onWait']): Promise<HeldLock> {
-    return acquireLock(this.lockPath(key), what, { ...this.#lockOptions, ...(onWait !== undefined ? { onWait } : {}) });
+  async lock(
+    key: string,
+    what: string,
+    onWait?: LockOptions['onWait'],
+    onTakeOver?: LockOptions['onTakeOver'],
+  ): Promise<HeldLock> {
+    return acquireLock(this.lockPath(key), what, {
+      ...this.#lockOptions,
+      ...(onWait !== undefined ? { onWait } : {}),
+      ...(onTakeOver !== undefined ? { onTakeOver } : {}),
+    });
   }
 
   /** A fresh empty directory to write an artifact into (caller must hold the key's lock). */

@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -34,8 +34,10 @@ export interface LockOptions {
   readonly heartbeatMs?: number;
   /** Poll period while waiting. Default 50 ms. */
   readonly pollMs?: number;
-  /** Called once when the lock is found held by someone else. */
+  /** Called once when the lock is found held by someone else who is alive (or may be: another host, fresh heartbeat). */
   readonly onWait?: (owner: LockOwner | undefined) => void;
+  /** Called when the lock was held by a dead owner (or one whose heartbeat stopped) and is taken over. */
+  readonly onTakeOver?: (owner: LockOwner | undefined) => void;
 }
 
 export const DEFAULT_STALE_MS = 10 * 60_000;
@@ -163,15 +165,25 @@ export function tryLock(dir: string, what: string, options: LockOptions = {}): H
 
 /** Waits until the lock is free (or stale) and takes it. */
 export async function acquireLock(dir: string, what: string, options: LockOptions = {}): Promise<HeldLock> {
+  const staleMs = options.staleMs ?? DEFAULT_STALE_MS;
   let told = false;
+  let abandoned: { owner: LockOwner | undefined } | undefined;
   for (;;) {
+    // A lock whose owner is dead is not worth waiting for: say so and take it over.
+    if (lockIsStale(dir, staleMs)) abandoned = { owner: readOwner(dir) };
     const held = tryLock(dir, what, options);
-    if (held !== undefined) return held;
-    if (!told) {
-      told = true;
-      options.onWait?.(readOwner(dir));
+    if (held !== undefined) {
+      if (abandoned !== undefined) options.onTakeOver?.(abandoned.owner);
+      return held;
     }
-    await new Promise((r) => setTimeout(r, options.pollMs ?? 50));
+    // Held by someone alive: wait for it (and say so once). Gone or stale: try again at once.
+    if (existsSync(dir) && !lockIsStale(dir, staleMs)) {
+      if (!told) {
+        told = true;
+        options.onWait?.(readOwner(dir));
+      }
+      await new Promise((r) => setTimeout(r, options.pollMs ?? 50));
+    } else await new Promise((r) => setTimeout(r, 5));
   }
 }
 

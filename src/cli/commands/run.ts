@@ -1,6 +1,8 @@
 import { parseArgs } from 'node:util';
 import { availableParallelism, hostname } from 'node:os';
-import { SpecpipeError } from '../../util/errors.js';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { SpecpipeError, describeSystemError, isSpecpipeError } from '../../util/errors.js';
 import { PipelineError, didYouMean } from '../../pipeline/diagnostic.js';
 import { preparePlan } from '../../pipeline/preparePlan.js';
 import { ArtifactStore, type VerifyMode } from '../../store/artifactStore.js';
@@ -110,7 +112,20 @@ export async function runCommand(argv: string[]): Promise<number> {
       .flat()
       .map((u) => u.key),
   ]);
-  const lease = takeLease(store.root, leaseKeys, `run ${file}`);
+  // The store and the runs directory must be writable before anything runs (one line, not a stack).
+  let lease;
+  try {
+    lease = takeLease(store.root, leaseKeys, `run ${file}`);
+    mkdirSync(runsDir, { recursive: true });
+  } catch (e) {
+    throw describeSystemError(e);
+  }
+  // Temp dirs and locks left by a run that died (owner process gone) go before this one starts.
+  try {
+    store.sweep();
+  } catch {
+    /* best effort: what it leaves is ignored by the executor */
+  }
   try {
     return await runAndRecord();
   } finally {
@@ -146,11 +161,19 @@ export async function runCommand(argv: string[]): Promise<number> {
       counts: result.counts,
       stages: result.stages,
     };
-    writeRunRecord(runsDir, record);
+    let recordError: string | undefined;
+    try {
+      writeRunRecord(runsDir, record);
+    } catch (e) {
+      const one = describeSystemError(e, 'write the run record', join(runsDir, `${record.run}.json`));
+      if (!isSpecpipeError(one)) throw e;
+      recordError = `${one.message}; the artifacts of this run are kept in ${store.root}`;
+    }
     for (const s of result.stages)
       if (s.status === 'failed' && s.error !== undefined && !s.error.startsWith('not run'))
         process.stderr.write(`${s.name} failed: ${s.error}\n`);
     process.stderr.write(`${result.summary} (run ${record.run})\n`);
+    if (recordError !== undefined) throw new SpecpipeError('io-error', recordError);
     if (json) {
       const out = {
         run: record.run,
