@@ -91,7 +91,7 @@ export function loadTensorsFile(path: string): Dataset {
     if (!Array.isArray(parsed) || parsed.some((s) => typeof s !== 'string')) {
       throw new SpecpipeError(
         'tensors-classes',
-        `${path}: metadata "${TENSORS_CLASSES_KEY}" must be a JSON array of class names, found ${JSON.stringify(raw)}`,
+        `${path}: metadata "${TENSORS_CLASSES_KEY}" must be a JSON array of class names (found ${raw.length} characters that are not; file content is not shown)`,
       );
     }
     if (parsed.length < k)

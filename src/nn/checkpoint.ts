@@ -110,10 +110,10 @@ export function loadCheckpoint(path: string, specOverride?: ModelSpec): LoadedCh
     } catch {
       throw new SpecpipeError(
         'checkpoint-model-json',
-        `${path}: "${MODEL_METADATA_KEY}" metadata is not valid JSON, received ${JSON.stringify(text)}`,
+        `${path}: "${MODEL_METADATA_KEY}" metadata is not valid JSON (${text.length} characters; file content is not shown)`,
       );
     }
-    spec = validateModelSpec(parsed, `${path}: "${MODEL_METADATA_KEY}" metadata`);
+    spec = validateModelSpec(parsed, `${path}: "${MODEL_METADATA_KEY}" metadata`, { redact: true });
   }
   const network = buildNetwork(spec);
   const expected = new Set([...network.paramEntries, ...network.bufferEntries].map((e) => e.name));
@@ -182,14 +182,14 @@ function parsePreprocess(text: string | undefined, path: string): Preprocess | u
   ) {
     throw new SpecpipeError(
       'checkpoint-preprocess',
-      `${path}: "${PREPROCESS_METADATA_KEY}" metadata must be {"mean": [...], "std": [...] (positive), "pad": n}, received ${JSON.stringify(text)}`,
+      `${path}: "${PREPROCESS_METADATA_KEY}" metadata must be {"mean": [...], "std": [...] (positive), "pad": n} (received ${text.length} characters that are not; file content is not shown)`,
     );
   }
   const pad = o.pad ?? 0;
   if (typeof pad !== 'number' || !Number.isInteger(pad) || pad < 0) {
     throw new SpecpipeError(
       'checkpoint-preprocess',
-      `${path}: "${PREPROCESS_METADATA_KEY}" pad must be a non-negative integer, received ${JSON.stringify(o.pad)}`,
+      `${path}: "${PREPROCESS_METADATA_KEY}" pad must be a non-negative integer, received ${typeof o.pad === 'number' ? String(o.pad) : `a ${typeof o.pad}`}`,
     );
   }
   return { mean: o.mean, std: o.std, pad };
