@@ -184,7 +184,15 @@ export function loadPipeline(file: string, options: LoadOptions = {}): LoadedPip
       }
       path = ['stages', ...segs];
     }
-    doc.setIn(path, doc.createNode(value));
+    try {
+      doc.setIn(path, doc.createNode(value));
+    } catch (e) {
+      // yaml throws a bare Error when the path runs through a scalar (uses.x, hidden.0.z).
+      throw new SpecpipeError(
+        'bad-set',
+        `--set ${o}: ${lhs} runs through a value that is not a map or list (${e instanceof Error ? e.message : String(e)})`,
+      );
+    }
     overridden.push(path);
     overrideText.push(o);
   }
