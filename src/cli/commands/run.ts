@@ -113,11 +113,12 @@ export async function runCommand(argv: string[]): Promise<number> {
       .map((u) => u.key),
   ]);
   // The store and the runs directory must be writable before anything runs (one line, not a stack).
-  let lease;
+  let lease: ReturnType<typeof takeLease> | undefined;
   try {
     lease = takeLease(store.root, leaseKeys, `run ${file}`);
     mkdirSync(runsDir, { recursive: true });
   } catch (e) {
+    lease?.release();
     throw describeSystemError(e);
   }
   // Temp dirs and locks left by a run that died (owner process gone) go before this one starts.

@@ -83,6 +83,10 @@ export async function workerCommand(
   const { STAGE_JOB_KIND, loadStageHandler } = await import('../../executor/bullmq/stageHandler.js');
   const redis = parseRedisUrl(v.redis);
   const redisTimeoutMs = positiveInt('--redis-timeout-ms', v['redis-timeout-ms'], 60_000);
+  const concurrency = positiveInt('--concurrency', v.concurrency, 1);
+  const lockDurationMs = positiveInt('--lock-duration-ms', v['lock-duration-ms'], 60_000);
+  const stalledIntervalMs = positiveInt('--stalled-interval-ms', v['stalled-interval-ms'], 30_000);
+  const maxStalledCount = positiveInt('--max-stalled', v['max-stalled'], 2);
   const store = resolve(v.store);
   // A wrong URL, dead port or wrong password fails here in seconds, before BullMQ retries silently forever.
   await checkRedis(redis);
@@ -104,11 +108,11 @@ export async function workerCommand(
     store,
     handlers,
     queueName: v.queue ?? DEFAULT_STAGE_QUEUE,
-    concurrency: positiveInt('--concurrency', v.concurrency, 1),
+    concurrency,
     ...(v.id !== undefined && { workerId: v.id }),
-    lockDurationMs: positiveInt('--lock-duration-ms', v['lock-duration-ms'], 60_000),
-    stalledIntervalMs: positiveInt('--stalled-interval-ms', v['stalled-interval-ms'], 30_000),
-    maxStalledCount: positiveInt('--max-stalled', v['max-stalled'], 2),
+    lockDurationMs,
+    stalledIntervalMs,
+    maxStalledCount,
     onEvent: (e) => {
       if (e.type === 'started') say(`${e.name}: started (attempt ${e.attempt}) [${e.key}]`);
       else if (e.type === 'completed') say(`${e.name}: ${e.result.status} in ${e.result.seconds.toFixed(2)} s`);
@@ -149,13 +153,14 @@ export async function workerCommand(
   } finally {
     process.off('SIGINT', onSigint);
     process.off('SIGTERM', onSigterm);
-    // Bounded: a worker whose Redis died still exits within about 8 s of SIGTERM.
+    // Running jobs finish first while Redis answers (a second signal kills); a worker whose Redis
+    // died exits within about 5 s of SIGTERM.
     const redisDown = watch.lastError();
     if (failure === undefined && redisDown !== undefined)
       process.stderr.write(
         `worker ${worker.id}: Redis at ${redis.display} is not answering (${redisDown}); closing without it\n`,
       );
-    const closed = await worker.close(failure !== undefined ? 0 : redisDown !== undefined ? 1000 : 5000);
+    const closed = await worker.close(failure !== undefined ? 0 : redisDown !== undefined ? 1000 : undefined);
     watch.stop();
     await Promise.race([products?.close(), new Promise((r) => setTimeout(r, 2000).unref())]);
     if (closed === 'forced' || failure !== undefined) {

@@ -76,9 +76,9 @@ export interface StageWorker {
   /** Resolves once the worker is connected and taking jobs. */
   ready(): Promise<void>;
   /**
-   * Stops taking jobs, waits for the running ones, closes its connections. Bounded: when Redis is
-   * gone a graceful close cannot finish, so after `graceMs` (default 5000) it closes by force
-   * (running jobs then return to the queue as stalled once Redis is back).
+   * Stops taking jobs, waits for the running ones, closes its connections. With `graceMs` (for a
+   * Redis that is gone, where a graceful close cannot finish) it closes by force after that long:
+   * running jobs then return to the queue as stalled once Redis is back.
    */
   close(graceMs?: number): Promise<'closed' | 'forced'>;
 }
@@ -171,8 +171,9 @@ export function startStageWorker(options: StageWorkerOptions): StageWorker {
   return {
     id: workerId,
     ready: () => worker.waitUntilReady().then(() => undefined),
-    close: async (graceMs = 5000) => {
+    close: async (graceMs?: number) => {
       const graceful = worker.close().then(() => 'closed' as const);
+      if (graceMs === undefined) return graceful;
       graceful.catch(() => {});
       if ((await Promise.race([graceful, sleep(graceMs)])) === 'closed') return 'closed';
       // worker.close(true) would return the pending graceful close; drop the connections instead
