@@ -243,3 +243,39 @@ test('SIGTERM to a worker whose Redis was killed: it exits within 10 s', { skip:
     rmSync(ws, { recursive: true, force: true });
   }
 });
+
+test(
+  'a worker whose Redis stays gone for --redis-timeout-ms exits 1 with one line naming the URL',
+  { skip: redisMissing },
+  async () => {
+    const doomed = await startRedisServer();
+    const ws = tempWorkspace('specpipe-redis-faults-');
+    try {
+      const w = await spawnWorker([
+        '--redis',
+        doomed.url,
+        '--store',
+        join(ws, 'artifacts'),
+        '--queue',
+        'q-gone',
+        '--redis-timeout-ms',
+        '2000',
+      ]);
+      const exit = new Promise<number | null>((resolve) => w.child.once('exit', (code) => resolve(code)));
+      await doomed.kill();
+      const t0 = performance.now();
+      const code = await exit;
+      assert.equal(code, 1, w.output());
+      assert.ok((performance.now() - t0) / 1000 < 15, 'exits within the bound');
+      assert.match(
+        w.output(),
+        new RegExp(
+          `worker: lost Redis at ${doomed.url.replace(/[.]/g, '\\.')} \\(--redis\\): no answer for 2 s \\(connect ECONNREFUSED`,
+        ),
+      );
+    } finally {
+      await doomed.stop();
+      rmSync(ws, { recursive: true, force: true });
+    }
+  },
+);
