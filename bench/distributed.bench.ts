@@ -10,6 +10,7 @@
  * Workers are started before timing; the wall time includes queueing, polling and artifact writes.
  * With 2 idle cores the ideal ratio is 2; a shared machine gives less.
  */
+import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -50,11 +51,12 @@ async function matrixBench(): Promise<void> {
   const store = mkdtempSync(join(tmpdir(), 'specpipe-bench-dist-'));
   const workers: WorkerProcess[] = [];
   const addWorker = async () => {
-    workers.push(await spawnWorker(['--redis', redis.url, '--store', store, '--queue', 'bench', '--quiet'], { cli: true }));
+    // The test worker entry: it registers the demo handler (the CLI's worker does not).
+    workers.push(await spawnWorker(['--redis', redis.url, '--store', store, '--queue', 'bench', '--quiet']));
   };
   const matrix = (tag: string): DistributedJob[] =>
     Array.from({ length: STAGES }, (_, i) => ({
-      id: `${tag}-cell${i}`,
+      id: createHash('sha256').update(`${tag}-cell${i}`).digest('hex'),
       name: `train[cell=${i}]`,
       deps: [],
       kind: HASH_CHAIN_KIND,

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { isSpecpipeError } from '../util/errors.js';
+import { describeSystemError, isSpecpipeError } from '../util/errors.js';
 import { schemasDirectory } from '../util/schemaFiles.js';
 
 type Command = (argv: string[]) => Promise<number>;
@@ -131,13 +131,15 @@ export async function main(argv: string[]): Promise<number> {
     return await (
       await command.load()
     )(rest);
-  } catch (e) {
+  } catch (thrown) {
     // node:util parseArgs rejects unknown options and missing values: a usage error in one line, not the whole usage.
-    const usageError = usageErrorLine(e);
+    const usageError = usageErrorLine(thrown);
     if (usageError !== undefined) {
       process.stderr.write(`specpipe ${name}: ${usageError} (see specpipe ${name} --help)\n`);
       return 2;
     }
+    // A file-system failure (EACCES, ENOTDIR, ENOSPC…) is one line naming the path, not a stack.
+    const e = describeSystemError(thrown);
     if (isSpecpipeError(e)) {
       process.stderr.write(`specpipe ${name}: ${e.message}\n`);
       return e.exitCode;

@@ -26,10 +26,18 @@ export function readIdxFile(path: string, expectedMagic: number, howToGet?: stri
   if (!existsSync(path)) {
     throw new SpecpipeError('idx-missing', `${path}: file not found${howToGet ? `; ${howToGet}` : ''}`);
   }
-  let bytes: Uint8Array = readFileSync(path);
+  return decodeIdx(readFileSync(path), path, expectedMagic, howToGet);
+}
+
+/** Largest gunzipped IDX accepted (a gzip bomb fails with a message instead of exhausting memory). */
+const MAX_IDX_BYTES = 2 ** 31 - 1;
+
+/** Decodes the bytes of an unsigned-byte IDX file (gzipped or not); `path` names it in errors. */
+export function decodeIdx(input: Uint8Array, path: string, expectedMagic: number, howToGet?: string): IdxArray {
+  let bytes = input;
   if (bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b) {
     try {
-      bytes = gunzipSync(bytes);
+      bytes = gunzipSync(bytes, { maxOutputLength: MAX_IDX_BYTES });
     } catch (e) {
       throw new SpecpipeError(
         'idx-gzip',

@@ -1,6 +1,7 @@
 import type { Dataset, Split } from './dataset.js';
 import { readSafetensors, type SafeTensor } from '../store/safetensors.js';
 import { SpecpipeError } from '../util/errors.js';
+import { firstNonFinite } from '../util/finite.js';
 
 /** Metadata key holding the class names as a JSON array of strings, e.g. `["cat", "dog"]`. */
 export const TENSORS_CLASSES_KEY = 'classes';
@@ -29,6 +30,15 @@ function splitFrom(path: string, tensors: Record<string, SafeTensor>, imagesName
     );
   }
   const n = im.shape[0]!;
+  // A NaN pixel trains into NaN weights and fails much later with a misleading message: refuse it here.
+  const bad = firstNonFinite(im.data as Float32Array);
+  if (bad >= 0) {
+    const per = im.data.length / Math.max(1, n);
+    throw new SpecpipeError(
+      'tensors-non-finite',
+      `${path}: tensor "${imagesName}" holds ${im.data[bad]} at flat index ${bad} (sample ${Math.floor(bad / per)}, element ${bad % per}); every value must be finite`,
+    );
+  }
   if ((lb.dtype !== 'I64' && lb.dtype !== 'I32') || lb.shape.length !== 1 || lb.shape[0] !== n) {
     throw new SpecpipeError(
       'tensors-labels',
@@ -81,7 +91,7 @@ export function loadTensorsFile(path: string): Dataset {
     if (!Array.isArray(parsed) || parsed.some((s) => typeof s !== 'string')) {
       throw new SpecpipeError(
         'tensors-classes',
-        `${path}: metadata "${TENSORS_CLASSES_KEY}" must be a JSON array of class names, found ${JSON.stringify(raw)}`,
+        `${path}: metadata "${TENSORS_CLASSES_KEY}" must be a JSON array of class names (found ${raw.length} characters that are not; file content is not shown)`,
       );
     }
     if (parsed.length < k)

@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { readFileSync, rmSync } from 'node:fs';
-import { SpecpipeError, isSpecpipeError } from '../util/errors.js';
+import { SpecpipeError, describeSystemError, isSpecpipeError } from '../util/errors.js';
 import { ArtifactStore, type VerifyMode } from '../store/artifactStore.js';
 import type { Manifest } from '../store/manifest.js';
 import {
@@ -93,8 +93,14 @@ export async function executeStageInstance(
     if (v.ok) return cached(v.manifest);
     if (v.present) note = `recomputed: ${v.reason}`;
   }
-  const lock = await store.lock(node.key, node.name, (owner) =>
-    options.onWait?.(owner !== undefined ? `${owner.what} on ${owner.host}:${owner.pid}` : 'another process'),
+  const lock = await store.lock(
+    node.key,
+    node.name,
+    (owner) => options.onWait?.(owner !== undefined ? `${owner.what} on ${owner.host}:${owner.pid}` : 'another process'),
+    (owner) =>
+      options.log?.(
+        `took over the lock of ${owner !== undefined ? `${owner.what} on ${owner.host}:${owner.pid}` : 'a process'}, which is no longer running`,
+      ),
   );
   try {
     if (options.force !== true) {
@@ -198,8 +204,15 @@ export async function executeStageInstance(
       ...(note !== undefined ? { note } : {}),
     };
   } catch (e) {
-    const msg = isSpecpipeError(e) ? e.message : e instanceof Error ? (e.stack ?? e.message) : String(e);
-    if (outDir !== undefined) rmSync(outDir, { recursive: true, force: true });
+    const one = describeSystemError(e); // EACCES, ENOSPC… while reading or writing: one line naming the path
+    const msg = isSpecpipeError(one) ? one.message : e instanceof Error ? (e.stack ?? e.message) : String(e);
+    if (outDir !== undefined) {
+      try {
+        rmSync(outDir, { recursive: true, force: true });
+      } catch {
+        /* the next run's sweep removes it */
+      }
+    }
     return { status: 'failed', key: node.key, seconds: seconds(), artifacts, error: msg };
   } finally {
     lock.release();

@@ -40,7 +40,10 @@ export function parseNpyMatrix(bytes: Uint8Array, path = '<memory>'): DenseMatri
   const fortran = /'fortran_order'\s*:\s*(True|False)/.exec(header)?.[1];
   const shapeText = /'shape'\s*:\s*\(([^)]*)\)/.exec(header)?.[1];
   if (descr === undefined || fortran === undefined || shapeText === undefined)
-    fail(path, `malformed .npy header ${JSON.stringify(header.trim())}`);
+    fail(
+      path,
+      `malformed .npy header (${headerLen} bytes without 'descr', 'fortran_order' and 'shape' entries; its bytes are not shown)`,
+    );
   const shape = shapeText
     .split(',')
     .map((s) => s.trim())

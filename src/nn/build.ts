@@ -116,33 +116,53 @@ function parseModelText(text: string): ModelSpec {
           `--model "${text}": not a known model kind (mlp, lenet, vgg11, resnet18, densenet40) and not a readable JSON file (${(e as NodeJS.ErrnoException).code ?? String(e)}); ${SHORTHAND_HELP}`,
         );
       }
-      return parseJsonSpec(json, t);
+      return parseJsonSpec(json, t, true);
     }
   }
 }
 
-function parseJsonSpec(json: string, where: string): ModelSpec {
+/**
+ * `fromFile`: `json` is the content of a file the user named, which may be any readable file
+ * (`--model /etc/shadow`): messages then never quote it (V8's JSON.parse errors quote the text).
+ */
+function parseJsonSpec(json: string, where: string, fromFile = false): ModelSpec {
   let value: unknown;
   try {
     value = JSON.parse(json);
   } catch (e) {
-    throw new SpecpipeError('model-spec', `${where}: not valid JSON (${e instanceof Error ? e.message : String(e)})`);
+    const at = /position (\d+)/.exec(e instanceof Error ? e.message : '')?.[1];
+    throw new SpecpipeError(
+      'model-spec',
+      fromFile
+        ? `${where}: not a JSON model spec (the file does not parse as JSON${at !== undefined ? ` at byte ${at}` : ''}; its content is not shown)`
+        : `${where}: not valid JSON (${e instanceof Error ? e.message : String(e)})`,
+    );
   }
-  return validateModelSpec(value, where);
+  return validateModelSpec(value, where, { redact: fromFile });
+}
+
+/** What a value is, without its content (for values read from a file the user named). */
+function kindOf(v: unknown): string {
+  if (v === undefined) return 'nothing';
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return `an array of ${v.length} value${v.length === 1 ? '' : 's'}`;
+  if (typeof v === 'object') return 'an object';
+  return `a ${typeof v}`;
 }
 
 /**
  * Checks that `value` is one of the exact model spec forms (src/nn/network.ts), naming the field and the value on error.
  * Returns a normalised copy (fields in canonical order, unknown fields rejected).
  */
-export function validateModelSpec(value: unknown, where: string): ModelSpec {
+export function validateModelSpec(value: unknown, where: string, options: { redact?: boolean } = {}): ModelSpec {
   const fail = (why: string): never => {
     throw new SpecpipeError('model-spec', `${where}: ${why}`);
   };
+  // Values read from a file are described, never quoted (the file may hold anything).
+  const show = (v: unknown): string => (options.redact === true ? kindOf(v) : (JSON.stringify(v) ?? String(v)));
   if (typeof value !== 'object' || value === null || Array.isArray(value))
-    fail(`a model spec must be a JSON object, received ${JSON.stringify(value)}`);
+    fail(`a model spec must be a JSON object, received ${show(value)}`);
   const o = value as Record<string, unknown>;
-  const show = (v: unknown): string => JSON.stringify(v) ?? String(v);
   const posInt = (key: string): number => {
     const v = o[key];
     if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) fail(`"${key}" must be a positive integer, received ${show(v)}`);
@@ -161,7 +181,12 @@ export function validateModelSpec(value: unknown, where: string): ModelSpec {
   };
   const only = (keys: string[]): void => {
     for (const k of Object.keys(o))
-      if (!keys.includes(k)) fail(`unknown field "${k}" for kind "${String(o.kind)}" (allowed: ${keys.join(', ')})`);
+      if (!keys.includes(k))
+        fail(
+          options.redact === true
+            ? `a field other than ${keys.join(', ')} (field names from the file are not shown)`
+            : `unknown field "${k}" for kind "${String(o.kind)}" (allowed: ${keys.join(', ')})`,
+        );
   };
   const input3 = (): [number, number, number] => intList('input', 3) as [number, number, number];
   switch (o.kind) {

@@ -5,6 +5,7 @@ import { buildNetwork, isLayoutNetwork, validateModelSpec, type LayoutNetwork } 
 import { fromTorchLayout, shapeSize, toTorchLayout, type TensorEntry } from './parameters.js';
 import { readSafetensors, toFloat32, writeSafetensors, type SafeTensor } from '../store/safetensors.js';
 import { SpecpipeError } from '../util/errors.js';
+import { firstNonFinite } from '../util/finite.js';
 
 /** `__metadata__` key holding the model spec as JSON (src/nn/network.ts forms). */
 export const MODEL_METADATA_KEY = 'specpipe.model';
@@ -109,10 +110,10 @@ export function loadCheckpoint(path: string, specOverride?: ModelSpec): LoadedCh
     } catch {
       throw new SpecpipeError(
         'checkpoint-model-json',
-        `${path}: "${MODEL_METADATA_KEY}" metadata is not valid JSON, received ${JSON.stringify(text)}`,
+        `${path}: "${MODEL_METADATA_KEY}" metadata is not valid JSON (${text.length} characters; file content is not shown)`,
       );
     }
-    spec = validateModelSpec(parsed, `${path}: "${MODEL_METADATA_KEY}" metadata`);
+    spec = validateModelSpec(parsed, `${path}: "${MODEL_METADATA_KEY}" metadata`, { redact: true });
   }
   const network = buildNetwork(spec);
   const expected = new Set([...network.paramEntries, ...network.bufferEntries].map((e) => e.name));
@@ -144,7 +145,16 @@ export function loadCheckpoint(path: string, specOverride?: ModelSpec): LoadedCh
         `${path}: key "${e.name}" has dtype ${t.dtype}, expected ${e.torchDtype === 'F32' ? 'a floating dtype (F32)' : 'an integer dtype (I64)'}`,
       );
     }
-    return tf.tensor(fromTorchLayout(e, toFloat32(t)), [...e.shape], 'float32');
+    const values = toFloat32(t);
+    // A NaN weight gives NaN losses and null eigenvalues downstream (JSON has no NaN): refuse it here.
+    const bad = firstNonFinite(values);
+    if (bad >= 0) {
+      throw new SpecpipeError(
+        'checkpoint-non-finite',
+        `${path}: key "${e.name}" holds ${values[bad]} at flat index ${bad} of [${t.shape.join(', ')}] (PyTorch layout); every weight must be finite`,
+      );
+    }
+    return tf.tensor(fromTorchLayout(e, values), [...e.shape], 'float32');
   };
   const params = network.paramEntries.map(read);
   const buffers = network.bufferEntries.map(read);
@@ -172,14 +182,14 @@ function parsePreprocess(text: string | undefined, path: string): Preprocess | u
   ) {
     throw new SpecpipeError(
       'checkpoint-preprocess',
-      `${path}: "${PREPROCESS_METADATA_KEY}" metadata must be {"mean": [...], "std": [...] (positive), "pad": n}, received ${JSON.stringify(text)}`,
+      `${path}: "${PREPROCESS_METADATA_KEY}" metadata must be {"mean": [...], "std": [...] (positive), "pad": n} (received ${text.length} characters that are not; file content is not shown)`,
     );
   }
   const pad = o.pad ?? 0;
   if (typeof pad !== 'number' || !Number.isInteger(pad) || pad < 0) {
     throw new SpecpipeError(
       'checkpoint-preprocess',
-      `${path}: "${PREPROCESS_METADATA_KEY}" pad must be a non-negative integer, received ${JSON.stringify(o.pad)}`,
+      `${path}: "${PREPROCESS_METADATA_KEY}" pad must be a non-negative integer, received ${typeof o.pad === 'number' ? String(o.pad) : `a ${typeof o.pad}`}`,
     );
   }
   return { mean: o.mean, std: o.std, pad };

@@ -75,7 +75,7 @@ export function didYouMean(word: string, candidates: Iterable<string>): string {
 export function showValue(v: unknown): string {
   let s: string;
   try {
-    s = JSON.stringify(v) ?? String(v);
+    s = typeof v === 'number' && !Number.isFinite(v) ? String(v) : (JSON.stringify(v) ?? String(v));
   } catch {
     s = String(v);
   }

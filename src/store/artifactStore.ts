@@ -15,6 +15,7 @@ import {
 } from 'node:fs';
 import { join, relative, resolve, sep } from 'node:path';
 import { SpecpipeError } from '../util/errors.js';
+import { assertStageKey, isStageKey, quoteValue } from './storeKey.js';
 import type { ArtifactRole } from './manifest.js';
 import { DEFAULT_STALE_MS, acquireLock, lockIsStale, lockOwner, tryLock, type HeldLock, type LockOptions } from './keyLock.js';
 import type { Manifest, ManifestFile } from './manifest.js';
@@ -80,8 +81,23 @@ export class ArtifactStore {
     this.#lockOptions = lockOptions;
   }
 
+  /**
+   * The directory of `key`. Keys come from jobs, run records and the command line: anything but a
+   * stage key (64 lower-case hex digits) is refused before it becomes a path.
+   */
   dir(key: string): string {
-    return join(this.root, key);
+    return this.#inside(join(this.root, assertStageKey(key, `artifact store ${this.root}`)));
+  }
+
+  /** `p` itself when it lies strictly inside the store's root; a SpecpipeError otherwise. */
+  #inside(p: string): string {
+    const r = resolve(p);
+    if (!r.startsWith(this.root + sep))
+      throw new SpecpipeError(
+        'path-outside-store',
+        `artifact store ${this.root}: refusing path ${quoteValue(p)}, outside the store`,
+      );
+    return r;
   }
 
   #ensure(sub: string): string {
@@ -100,6 +116,8 @@ export class ArtifactStore {
 
   /** Checks a finished artifact against its manifest; never throws. */
   verify(key: string, mode: VerifyMode = 'fast'): Verdict {
+    if (!isStageKey(key))
+      return { ok: false, reason: `${quoteValue(key)} is not a stage key (64 lower-case hex digits)`, present: false };
     const dir = this.dir(key);
     if (!existsSync(dir)) return { ok: false, reason: 'not in the store', present: false };
     const m = this.readManifest(key);
@@ -129,20 +147,31 @@ export class ArtifactStore {
   }
 
   lockPath(key: string): string {
-    return join(this.#ensure('.locks'), key);
+    assertStageKey(key, `artifact store ${this.root} (lock)`);
+    return this.#inside(join(this.#ensure('.locks'), key));
   }
 
   tryLock(key: string, what: string): HeldLock | undefined {
     return tryLock(this.lockPath(key), what, this.#lockOptions);
   }
 
-  lock(key: string, what: string, onWait?: LockOptions['onWait']): Promise<HeldLock> {
-    return acquireLock(this.lockPath(key), what, { ...this.#lockOptions, ...(onWait !== undefined ? { onWait } : {}) });
+  async lock(
+    key: string,
+    what: string,
+    onWait?: LockOptions['onWait'],
+    onTakeOver?: LockOptions['onTakeOver'],
+  ): Promise<HeldLock> {
+    return acquireLock(this.lockPath(key), what, {
+      ...this.#lockOptions,
+      ...(onWait !== undefined ? { onWait } : {}),
+      ...(onTakeOver !== undefined ? { onTakeOver } : {}),
+    });
   }
 
   /** A fresh empty directory to write an artifact into (caller must hold the key's lock). */
   tempDir(key: string): string {
-    const d = join(this.#ensure('.tmp'), `${key}.${process.pid}.${randomBytes(4).toString('hex')}`);
+    assertStageKey(key, `artifact store ${this.root} (temp dir)`);
+    const d = this.#inside(join(this.#ensure('.tmp'), `${key}.${process.pid}.${randomBytes(4).toString('hex')}`));
     mkdirSync(d);
     return d;
   }
@@ -151,7 +180,7 @@ export class ArtifactStore {
   discard(key: string): void {
     const dir = this.dir(key);
     if (!existsSync(dir)) return;
-    const aside = join(this.#ensure('.trash'), `${key}.${process.pid}.${randomBytes(4).toString('hex')}`);
+    const aside = this.#inside(join(this.#ensure('.trash'), `${key}.${process.pid}.${randomBytes(4).toString('hex')}`));
     renameSync(dir, aside);
     rmSync(aside, { recursive: true, force: true });
   }
@@ -166,6 +195,8 @@ export class ArtifactStore {
     manifest: Omit<Manifest, 'files'>,
     roles: Readonly<Record<string, ArtifactRole>> = {},
   ): Manifest {
+    const dest = this.dir(key);
+    this.#inside(tmp);
     const files: ManifestFile[] = [];
     for (const path of listFiles(tmp)) {
       if (path === 'manifest.json')
@@ -186,7 +217,7 @@ export class ArtifactStore {
     const full: Manifest = { ...manifest, files };
     writeFileSync(join(tmp, 'manifest.json'), JSON.stringify(full, null, 2) + '\n');
     try {
-      renameSync(tmp, this.dir(key));
+      renameSync(tmp, dest);
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw e;
@@ -197,7 +228,7 @@ export class ArtifactStore {
         return v.manifest;
       }
       this.discard(key);
-      renameSync(tmp, this.dir(key));
+      renameSync(tmp, dest);
     }
     return full;
   }

@@ -1,7 +1,8 @@
-import { mkdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { SpecpipeError } from '../util/errors.js';
 
 /** Who holds a lock: written into `<lock>/owner.json`. */
 export interface LockOwner {
@@ -33,13 +34,15 @@ export interface LockOptions {
   readonly heartbeatMs?: number;
   /** Poll period while waiting. Default 50 ms. */
   readonly pollMs?: number;
-  /** Called once when the lock is found held by someone else. */
+  /** Called once when the lock is found held by someone else who is alive (or may be: another host, fresh heartbeat). */
   readonly onWait?: (owner: LockOwner | undefined) => void;
+  /** Called when the lock was held by a dead owner (or one whose heartbeat stopped) and is taken over. */
+  readonly onTakeOver?: (owner: LockOwner | undefined) => void;
 }
 
 export const DEFAULT_STALE_MS = 10 * 60_000;
 
-function pidAlive(pid: number): boolean {
+export function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
@@ -106,6 +109,9 @@ function breakStaleLock(dir: string, staleMs: number): void {
 
 /** One attempt: creates the lock directory atomically (mkdir fails if it exists). */
 export function tryLock(dir: string, what: string, options: LockOptions = {}): HeldLock | undefined {
+  // A lock path is built from a key; one that climbs out with `..` was built from an unchecked key.
+  if (dir.split(/[\\/]/).includes('..'))
+    throw new SpecpipeError('bad-lock-path', `key lock: refusing lock path ${JSON.stringify(dir)} (contains "..")`);
   const staleMs = options.staleMs ?? DEFAULT_STALE_MS;
   try {
     mkdirSync(dir);
@@ -159,15 +165,25 @@ export function tryLock(dir: string, what: string, options: LockOptions = {}): H
 
 /** Waits until the lock is free (or stale) and takes it. */
 export async function acquireLock(dir: string, what: string, options: LockOptions = {}): Promise<HeldLock> {
+  const staleMs = options.staleMs ?? DEFAULT_STALE_MS;
   let told = false;
+  let abandoned: { owner: LockOwner | undefined } | undefined;
   for (;;) {
+    // A lock whose owner is dead is not worth waiting for: say so and take it over.
+    if (lockIsStale(dir, staleMs)) abandoned = { owner: readOwner(dir) };
     const held = tryLock(dir, what, options);
-    if (held !== undefined) return held;
-    if (!told) {
-      told = true;
-      options.onWait?.(readOwner(dir));
+    if (held !== undefined) {
+      if (abandoned !== undefined) options.onTakeOver?.(abandoned.owner);
+      return held;
     }
-    await new Promise((r) => setTimeout(r, options.pollMs ?? 50));
+    // Held by someone alive: wait for it (and say so once). Gone or stale: try again at once.
+    if (existsSync(dir) && !lockIsStale(dir, staleMs)) {
+      if (!told) {
+        told = true;
+        options.onWait?.(readOwner(dir));
+      }
+      await new Promise((r) => setTimeout(r, options.pollMs ?? 50));
+    } else await new Promise((r) => setTimeout(r, 5));
   }
 }
 

@@ -177,10 +177,11 @@ export function decodeSafetensors(bytes: Uint8Array, path = '<safetensors bytes>
   try {
     header = JSON.parse(text);
   } catch (e) {
-    const preview = text.length > 60 ? `${text.slice(0, 60)}…` : text;
+    // V8's message quotes the text: give the position only (the file may be any file, its bytes are not shown).
+    const at = /position (\d+)/.exec((e as Error).message)?.[1];
     fail(
       'safetensors-header-json',
-      `safetensors header (${n} bytes) is not valid JSON: ${(e as Error).message}; found ${JSON.stringify(preview)}`,
+      `safetensors header (${n} bytes) is not valid JSON${at !== undefined ? ` (at byte ${8 + Number(at)})` : ''}; the header's bytes are not shown`,
     );
   }
   if (typeof header !== 'object' || header === null || Array.isArray(header)) {
@@ -198,7 +199,8 @@ export function decodeSafetensors(bytes: Uint8Array, path = '<safetensors bytes>
     for (const [k, v] of Object.entries(m as Record<string, unknown>)) {
       if (typeof v !== 'string')
         fail('safetensors-metadata', `"__metadata__" value of "${k}" must be a string, found ${JSON.stringify(v)}`);
-      metadata[k] = v as string;
+      // Own properties even for "__proto__" (plain assignment would set the prototype instead).
+      Object.defineProperty(metadata, k, { value: v, enumerable: true, writable: true, configurable: true });
     }
   }
   const bufferStart = 8 + n;
@@ -263,7 +265,8 @@ export function decodeSafetensors(bytes: Uint8Array, path = '<safetensors bytes>
   for (const e of entries) {
     // Uint8Array.prototype.slice copies (Buffer#slice would return a view into a shared pool).
     const copy = Uint8Array.prototype.slice.call(bytes, bufferStart + e.begin, bufferStart + e.end);
-    tensors[e.name] = { dtype: e.dtype, shape: e.shape, data: new DTYPE_ARRAY[e.dtype](copy.buffer) };
+    const tensor: SafeTensor = { dtype: e.dtype, shape: e.shape, data: new DTYPE_ARRAY[e.dtype](copy.buffer) };
+    Object.defineProperty(tensors, e.name, { value: tensor, enumerable: true, writable: true, configurable: true });
   }
   return { tensors, metadata };
 }

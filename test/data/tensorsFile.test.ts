@@ -112,7 +112,7 @@ test('tensors: missing tensors, wrong dtypes and shapes are errors naming the te
       'badnames',
       { images: f32([2, 3], (i) => i), labels: i64([0, 1]) },
       { classes: 'a,b' },
-      'metadata "classes" must be a JSON array of class names, found "a,b"',
+      'metadata "classes" must be a JSON array of class names (found 3 characters that are not; file content is not shown)',
     ],
   ];
   for (const [name, tensors, metadata, message] of cases) {

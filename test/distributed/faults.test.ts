@@ -1,14 +1,15 @@
 // Fault tests with real worker processes: kill -9 of a worker mid-stage, kill -9 of Redis mid-run.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runJobGraph, type SchedulerEvent } from '../../src/executor/bullmq/scheduler.js';
 import { hashChainArtifactExists, hashChainReference, readHashChainValue } from '../../src/executor/bullmq/demoHandlers.js';
 import type { DistributedJob } from '../../src/executor/bullmq/jobGraph.js';
 import { isSpecpipeError } from '../../src/util/errors.js';
-import { redisMissing, startRedisServer, type RedisTestServer } from './redisServer.js';
+import { freePort, redisMissing, startRedisServer, type RedisTestServer } from './redisServer.js';
+import { startCli, tempWorkspace, waitForExit, type CliResult } from '../pipeline/cliHarness.js';
 import { spawnWorker, type WorkerProcess } from './workerProcesses.js';
 import { matrixGraph } from './graphs.js';
 
@@ -59,7 +60,7 @@ test(
     const jobs = matrixGraph('k', ['a', 'b', 'c'], { sleepMs: 1500 });
     let killed: { workerId: string; jobId: string } | undefined;
     const onEvent = (e: SchedulerEvent) => {
-      if (e.type === 'started' && killed === undefined && e.job.id.includes('train')) {
+      if (e.type === 'started' && killed === undefined && e.job.name.includes('train')) {
         const victim = workers.find((w) => e.workerId.endsWith(`:${w.pid}`));
         if (victim !== undefined) {
           // Mid-stage: the stage sleeps 1.5 s; 300 ms in, the worker has logged its start.
@@ -130,6 +131,151 @@ test(
     for (const j of jobs) {
       const executed = log.split('\n').filter((l) => l.startsWith(`${j.name}: executed`)).length;
       assert.equal(executed, 1, `${j.name} computed once\n${log}`);
+    }
+  },
+);
+
+// ---- Redis faults seen from the CLI: bounded retries, one line naming the URL (password masked) ----
+
+const QUICK_PIPE = `name: q
+stages:
+  a:
+    uses: test/const
+    with: { value: 1 }
+`;
+
+/** Runs the real CLI to its exit; returns its exit code, output and wall time. */
+async function cliExit(args: readonly string[], cwd: string): Promise<CliResult & { seconds: number }> {
+  const t0 = performance.now();
+  const r = await waitForExit(startCli(args, { cwd }));
+  return { ...r, seconds: (performance.now() - t0) / 1000 };
+}
+
+test(
+  'a dead port: worker and run --executor bullmq exit 1 within seconds with the URL named, password masked',
+  { skip: redisMissing },
+  async () => {
+    const ws = tempWorkspace('specpipe-redis-faults-');
+    try {
+      writeFileSync(join(ws, 'q.yaml'), QUICK_PIPE);
+      const url = `redis://:hunter2@127.0.0.1:${await freePort()}`;
+      const masked = url.replace(':hunter2@', ':***@');
+      const expected = `cannot connect to Redis at ${masked} (--redis) after 5 attempts: connect ECONNREFUSED 127.0.0.1:`;
+      const [worker, run] = await Promise.all([
+        cliExit(['worker', '--redis', url, '--store', 'artifacts'], ws),
+        cliExit(['run', 'q.yaml', '--executor', 'bullmq', '--redis', url], ws),
+      ]);
+      for (const [name, r] of [
+        ['worker', worker],
+        ['run', run],
+      ] as const) {
+        assert.equal(r.code, 1, `${name}: ${r.stderr}`);
+        assert.ok(r.seconds < 30, `${name} took ${r.seconds.toFixed(1)} s`);
+        assert.ok(r.stderr.includes(`specpipe ${name}: ${expected}`), `${name}: ${r.stderr}`);
+        assert.ok(!(r.stdout + r.stderr).includes('hunter2'), `${name} printed the password`);
+        assert.ok(!/\n\s+at /.test(r.stderr), `${name}: no stack trace\n${r.stderr}`);
+      }
+    } finally {
+      rmSync(ws, { recursive: true, force: true });
+    }
+  },
+);
+
+test('a wrong or missing password: worker and run exit 1 at once, saying so', { skip: redisMissing }, async () => {
+  const locked = await startRedisServer({ password: 's3cret' });
+  const ws = tempWorkspace('specpipe-redis-faults-');
+  try {
+    writeFileSync(join(ws, 'q.yaml'), QUICK_PIPE);
+    const wrong = locked.url.replace(':s3cret@', ':nope@');
+    const none = locked.url.replace(':s3cret@', '');
+    const cases = await Promise.all([
+      cliExit(['worker', '--redis', wrong, '--store', 'artifacts'], ws),
+      cliExit(['run', 'q.yaml', '--executor', 'bullmq', '--redis', wrong], ws),
+      cliExit(['worker', '--redis', none, '--store', 'artifacts'], ws),
+    ]);
+    const [wWrong, rWrong, wNone] = cases;
+    const maskedWrong = wrong.replace(':nope@', ':***@');
+    assert.equal(wWrong?.code, 1);
+    assert.ok(
+      wWrong?.stderr.includes(
+        `specpipe worker: cannot use Redis at ${maskedWrong} (--redis): the server refused the user name or password (WRONGPASS)`,
+      ),
+      wWrong?.stderr,
+    );
+    assert.equal(rWrong?.code, 1);
+    assert.ok(
+      rWrong?.stderr.includes(
+        `specpipe run: cannot use Redis at ${maskedWrong} (--redis): the server refused the user name or password (WRONGPASS)`,
+      ),
+      rWrong?.stderr,
+    );
+    assert.equal(wNone?.code, 1);
+    assert.ok(
+      wNone?.stderr.includes(
+        `specpipe worker: cannot use Redis at ${none} (--redis): the server requires a password (NOAUTH); give it in the URL: redis://:PASSWORD@HOST:PORT`,
+      ),
+      wNone?.stderr,
+    );
+    for (const r of cases) {
+      assert.ok(!/\n\s+at /.test(r.stderr), `no stack trace\n${r.stderr}`);
+      assert.ok(!(r.stdout + r.stderr).includes('nope'), 'the password is masked');
+    }
+  } finally {
+    await locked.stop();
+    rmSync(ws, { recursive: true, force: true });
+  }
+});
+
+test('SIGTERM to a worker whose Redis was killed: it exits within 10 s', { skip: redisMissing }, async () => {
+  const doomed = await startRedisServer();
+  const ws = tempWorkspace('specpipe-redis-faults-');
+  try {
+    const w = await spawnWorker(['--redis', doomed.url, '--store', join(ws, 'artifacts'), '--queue', 'q-doomed']);
+    await doomed.kill();
+    await new Promise((r) => setTimeout(r, 1500));
+    const t0 = performance.now();
+    await w.stop();
+    const seconds = (performance.now() - t0) / 1000;
+    assert.ok(seconds < 10, `exited ${seconds.toFixed(1)} s after SIGTERM\n${w.output()}`);
+    assert.match(w.output(), /Redis at redis:\/\/127\.0\.0\.1:\d+ is not answering \(connect ECONNREFUSED/);
+  } finally {
+    await doomed.stop();
+    rmSync(ws, { recursive: true, force: true });
+  }
+});
+
+test(
+  'a worker whose Redis stays gone for --redis-timeout-ms exits 1 with one line naming the URL',
+  { skip: redisMissing },
+  async () => {
+    const doomed = await startRedisServer();
+    const ws = tempWorkspace('specpipe-redis-faults-');
+    try {
+      const w = await spawnWorker([
+        '--redis',
+        doomed.url,
+        '--store',
+        join(ws, 'artifacts'),
+        '--queue',
+        'q-gone',
+        '--redis-timeout-ms',
+        '2000',
+      ]);
+      const exit = new Promise<number | null>((resolve) => w.child.once('exit', (code) => resolve(code)));
+      await doomed.kill();
+      const t0 = performance.now();
+      const code = await exit;
+      assert.equal(code, 1, w.output());
+      assert.ok((performance.now() - t0) / 1000 < 15, 'exits within the bound');
+      assert.match(
+        w.output(),
+        new RegExp(
+          `worker: lost Redis at ${doomed.url.replace(/[.]/g, '\\.')} \\(--redis\\): no answer for 2 s \\(connect ECONNREFUSED`,
+        ),
+      );
+    } finally {
+      await doomed.stop();
+      rmSync(ws, { recursive: true, force: true });
     }
   },
 );

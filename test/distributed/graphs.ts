@@ -1,14 +1,21 @@
 // Test helper (not a test): small job graphs of the demo/hash-chain kind.
+import { createHash } from 'node:crypto';
 import { HASH_CHAIN_KIND, type HashChainPayload } from '../../src/executor/bullmq/demoHandlers.js';
 import type { DistributedJob } from '../../src/executor/bullmq/jobGraph.js';
 
-export function hashJob(id: string, deps: readonly string[], payload: Partial<HashChainPayload> = {}): DistributedJob {
+/** The stage key of a test job labelled `label` (keys are 64 hex digits; labels are readable). */
+export function keyOf(label: string): string {
+  return createHash('sha256').update(`test-job:${label}`).digest('hex');
+}
+
+/** A job labelled `label` (its name: `a-b` → `a[b]`), depending on the jobs labelled `deps`. */
+export function hashJob(label: string, deps: readonly string[], payload: Partial<HashChainPayload> = {}): DistributedJob {
   return {
-    id,
-    name: id.replace(/-/g, '[').replace(/$/, id.includes('-') ? ']' : ''),
-    deps,
+    id: keyOf(label),
+    name: label.replace(/-/g, '[').replace(/$/, label.includes('-') ? ']' : ''),
+    deps: deps.map(keyOf),
     kind: HASH_CHAIN_KIND,
-    payload: { seed: id, ...payload },
+    payload: { seed: label, ...payload },
   };
 }
 
@@ -22,11 +29,11 @@ export function matrixGraph(
   stagePayload: Partial<HashChainPayload> = {},
 ): DistributedJob[] {
   const data = hashJob(`${prefix}data`, []);
-  const train = cells.map((c) => hashJob(`${prefix}train-${c}`, [data.id], stagePayload));
-  const evals = cells.map((c, i) => hashJob(`${prefix}eval-${c}`, [(train[i] as DistributedJob).id, data.id]));
+  const train = cells.map((c) => hashJob(`${prefix}train-${c}`, [`${prefix}data`], stagePayload));
+  const evals = cells.map((c) => hashJob(`${prefix}eval-${c}`, [`${prefix}train-${c}`, `${prefix}data`]));
   const report = hashJob(
     `${prefix}report`,
-    evals.map((e) => e.id),
+    cells.map((c) => `${prefix}eval-${c}`),
   );
   return [data, ...train, ...evals, report];
 }

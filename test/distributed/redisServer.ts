@@ -41,7 +41,7 @@ export interface RedisTestServer {
  * Starts redis-server bound to 127.0.0.1 only. `persistent`: an append-only file fsynced on
  * every write, so the queue survives a kill -9 of the server; otherwise no persistence at all.
  */
-export async function startRedisServer(options: { persistent?: boolean } = {}): Promise<RedisTestServer> {
+export async function startRedisServer(options: { persistent?: boolean; password?: string } = {}): Promise<RedisTestServer> {
   if (redisServerBinary === undefined) throw new Error('redis-server is not installed');
   const binary = redisServerBinary;
   const dir = mkdtempSync(join(tmpdir(), 'specpipe-redis-'));
@@ -58,6 +58,7 @@ export async function startRedisServer(options: { persistent?: boolean } = {}): 
     '--save',
     '',
     ...(options.persistent === true ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no']),
+    ...(options.password !== undefined ? ['--requirepass', options.password] : []),
   ];
   let child: ChildProcess | undefined;
   const launch = () =>
@@ -87,7 +88,8 @@ export async function startRedisServer(options: { persistent?: boolean } = {}): 
       proc.kill(signal);
     });
   await launch();
-  const url = `redis://127.0.0.1:${port}`;
+  // With a password, `url` carries it (the endpoint's display masks it).
+  const url = `redis://${options.password !== undefined ? `:${options.password}@` : ''}127.0.0.1:${port}`;
   return {
     url,
     endpoint: parseRedisUrl(url),

@@ -73,8 +73,23 @@ test('JSON spec files and inline JSON give the exact forms', () => {
     );
     assert.throws(
       () => parseModelSpec(join(dir, 'bad.json')),
-      /bad\.json: "channels" must be a list of 2 positive integers, received \[6\]/,
+      /bad\.json: "channels" must be a list of 2 positive integers, received an array of 1 value$/,
     );
+    // Any readable file may be named: its content never reaches the message.
+    writeFileSync(join(dir, 'shadow'), 'root:$6$supersecret:19000:0:99999:7:::\n');
+    writeFileSync(join(dir, 'config.json'), '{"kind": "mlp", "api_key": "sk-live-123"}');
+    writeFileSync(join(dir, 'list.json'), '["sk-live-456"]');
+    for (const [file, message] of [
+      ['shadow', 'not a JSON model spec (the file does not parse as JSON; its content is not shown)'],
+      ['config.json', 'a field other than kind, input, hidden, activation, classes (field names from the file are not shown)'],
+      ['list.json', 'a model spec must be a JSON object, received an array of 1 value'],
+    ] as const) {
+      assert.throws(
+        () => parseModelSpec(join(dir, file)),
+        (e: Error) => e.message === `${join(dir, file)}: ${message}` && !/supersecret|sk-live/.test(e.message),
+        file,
+      );
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -157,7 +157,8 @@ test('corrupt files give precise errors naming the file, what was expected and w
     (e: Error) =>
       e.message.startsWith(`${p}: safetensors header (`) &&
       e.message.includes('is not valid JSON') &&
-      e.message.includes('found "[\\"a\\":'),
+      e.message.endsWith("the header's bytes are not shown") &&
+      !e.message.includes('"a"'),
   );
   assert.throws(() => decodeSafetensors(handMade([1, 2], new Uint8Array(0)), p), {
     message: `${p}: safetensors header must be a JSON object, found an array`,

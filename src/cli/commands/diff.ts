@@ -6,6 +6,7 @@ import { ArtifactStore } from '../../store/artifactStore.js';
 import { defaultRunsDir, readRunRecord, resolveRunId, type RunRecord, type RunStageRecord } from '../../store/runRecord.js';
 import { changedEntries } from '../../pipeline/ingredientDiff.js';
 import { wasserstein1 } from '../../linalg/spectralDistance.js';
+import { numberText } from '../../util/finite.js';
 
 export interface RunDiff {
   readonly a: string;
@@ -70,8 +71,9 @@ export function diffRuns(ra: RunRecord, rb: RunRecord, storeA: ArtifactStore, st
     const ma = sa.metrics ?? {};
     const mb = sb.metrics ?? {};
     for (const m of [...new Set([...Object.keys(ma), ...Object.keys(mb)])].sort()) {
-      const va = ma[m] ?? null;
-      const vb = mb[m] ?? null;
+      // A NaN metric was written as null (JSON): it differs from an absent one, so it shows as NaN.
+      const va = m in ma ? (ma[m] ?? NaN) : null;
+      const vb = m in mb ? (mb[m] ?? NaN) : null;
       d.metrics.push({ instance: name, metric: m, a: va, b: vb, change: va !== null && vb !== null ? vb - va : null });
     }
     const manA = storeA.readManifest(sa.key);
@@ -98,7 +100,9 @@ export function diffRuns(ra: RunRecord, rb: RunRecord, storeA: ArtifactStore, st
   return d;
 }
 
-const fmt = (v: number | null): string => (v === null ? '—' : Number.isInteger(v) ? String(v) : v.toPrecision(6));
+/** A metric or eigenvalue: NaN and ±Infinity by name (never a crash); absent as "—". */
+const fmt = (v: number | null): string =>
+  v === null ? '—' : numberText(v, (x) => (Number.isInteger(x) ? String(x) : x.toPrecision(6)));
 
 export function formatRunDiff(d: RunDiff): string {
   const L: string[] = [`diff ${d.a} → ${d.b}`];
@@ -117,7 +121,7 @@ export function formatRunDiff(d: RunDiff): string {
   if (d.spectra.length === 0) L.push('  (no spectrum of a changed instance)');
   for (const s of d.spectra)
     L.push(
-      `  ${s.instance}  ${s.file}: W1 = ${s.w1.toPrecision(4)}; top ${fmt(s.topA)} → ${fmt(s.topB)} (${s.topChange >= 0 ? '+' : ''}${fmt(s.topChange)})`,
+      `  ${s.instance}  ${s.file}: W1 = ${numberText(s.w1, (x) => x.toPrecision(4))}; top ${fmt(s.topA)} → ${fmt(s.topB)} (${s.topChange >= 0 ? '+' : ''}${fmt(s.topChange)})`,
     );
   L.push(
     '',

@@ -3,6 +3,7 @@ import { statSync } from 'node:fs';
 import { SpecpipeError } from '../../util/errors.js';
 import { ArtifactStore } from '../../store/artifactStore.js';
 import { defaultRunsDir, listRunIds, readRunRecord } from '../../store/runRecord.js';
+import { leasedKeys } from '../../store/lease.js';
 
 /** "500M", "2G", "1024" (bytes) → bytes. */
 export function parseSize(s: string): number {
@@ -24,19 +25,22 @@ export interface GcPlan {
   readonly removed: { key: string; bytes: number; instance: string }[];
   readonly freedBytes: number;
   readonly sweptEntries: number;
+  /** Artifacts gc would have removed but left alone: a running run holds a lease on them. */
+  readonly leased: number;
 }
 
 /**
  * Artifacts referenced by the last `keepRuns` runs are always kept. The others are removed:
  * all of them by default; with `maxAgeMs`, those older than it; with `maxBytes`, the oldest until
- * the store fits (both: either rule). Artifacts being written (locked) are never touched.
+ * the store fits (both: either rule). Artifacts being written (locked) and artifacts a running run
+ * reads or writes (leased, see store/lease.ts) are never touched.
  */
 export function collectGarbage(
   store: ArtifactStore,
   runsDir: string,
   options: { keepRuns: number; maxBytes?: number; maxAgeMs?: number; dryRun?: boolean },
 ): GcPlan {
-  const ids = listRunIds(runsDir).slice(-options.keepRuns);
+  const ids = options.keepRuns === 0 ? [] : listRunIds(runsDir).slice(-options.keepRuns);
   const referenced = new Set<string>();
   for (const id of ids) for (const s of readRunRecord(runsDir, id).stages) referenced.add(s.key);
   const entries = store.keys().map((key) => {
@@ -48,7 +52,9 @@ export function collectGarbage(
     }
     return { key, bytes: store.sizeOf(key), mtime, instance: store.readManifest(key)?.instance ?? '(no manifest)' };
   });
-  const candidates = entries.filter((e) => !referenced.has(e.key)).sort((a, b) => a.mtime - b.mtime);
+  const leasedAtStart = leasedKeys(store.root);
+  let leased = entries.filter((e) => !referenced.has(e.key) && leasedAtStart.has(e.key)).length;
+  const candidates = entries.filter((e) => !referenced.has(e.key) && !leasedAtStart.has(e.key)).sort((a, b) => a.mtime - b.mtime);
   let total = entries.reduce((s, e) => s + e.bytes, 0);
   const doomed = new Set<string>();
   if (options.maxBytes === undefined && options.maxAgeMs === undefined) for (const c of candidates) doomed.add(c.key);
@@ -72,6 +78,11 @@ export function collectGarbage(
     const lock = store.tryLock(c.key, 'gc');
     if (lock === undefined) continue;
     try {
+      // A run that started since the first look leases what it needs before it reads it.
+      if (leasedKeys(store.root).has(c.key)) {
+        leased++;
+        continue;
+      }
       store.discard(c.key);
       removed.push(c);
     } finally {
@@ -79,7 +90,13 @@ export function collectGarbage(
     }
   }
   const sweptEntries = options.dryRun === true ? 0 : store.sweep();
-  return { kept: entries.length - removed.length, removed, freedBytes: removed.reduce((s, r) => s + r.bytes, 0), sweptEntries };
+  return {
+    kept: entries.length - removed.length,
+    removed,
+    freedBytes: removed.reduce((s, r) => s + r.bytes, 0),
+    sweptEntries,
+    leased,
+  };
 }
 
 /** `specpipe gc [--keep-runs K] [--max-size SIZE] [--max-age AGE] [--dry-run]`. */
@@ -114,7 +131,7 @@ export async function gcCommand(argv: string[]): Promise<number> {
         `${values['dry-run'] === true ? 'would remove' : 'removed'} ${r.key.slice(0, 12)} ${r.instance} (${r.bytes} B)\n`,
       );
     process.stdout.write(
-      `${plan.removed.length} artifacts ${values['dry-run'] === true ? 'to remove' : 'removed'} (${(plan.freedBytes / 1048576).toFixed(1)} MiB), ${plan.kept} kept (referenced by the last ${keepRuns} runs or within limits); ${plan.sweptEntries} temp/lock entries cleaned\n`,
+      `${plan.removed.length} artifacts ${values['dry-run'] === true ? 'to remove' : 'removed'} (${(plan.freedBytes / 1048576).toFixed(1)} MiB), ${plan.kept} kept (referenced by the last ${keepRuns} runs or within limits); ${plan.leased} skipped (in use by a running run); ${plan.sweptEntries} temp/lock entries cleaned\n`,
     );
   }
   return 0;

@@ -1,12 +1,15 @@
 import { parseArgs } from 'node:util';
 import { availableParallelism, hostname } from 'node:os';
-import { SpecpipeError } from '../../util/errors.js';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { SpecpipeError, describeSystemError, isSpecpipeError } from '../../util/errors.js';
 import { PipelineError, didYouMean } from '../../pipeline/diagnostic.js';
 import { preparePlan } from '../../pipeline/preparePlan.js';
 import { ArtifactStore, type VerifyMode } from '../../store/artifactStore.js';
 import { FingerprintCache } from '../../store/fileFingerprint.js';
 import { defaultRunsDir, newRunId, writeRunRecord, type RunRecord } from '../../store/runRecord.js';
 import { runPlanLocally, type ProgressMode } from '../../executor/localExecutor.js';
+import { takeLease } from '../../store/lease.js';
 
 const HELP = `usage: specpipe run FILE [options]
 
@@ -105,53 +108,92 @@ export async function runCommand(argv: string[]): Promise<number> {
     verify,
     progress,
   };
-  let result;
-  let executor = `local (${hostname()}:${process.pid})`;
-  if (distributed) {
-    const { runPlanWithExecutor } = await import('../../executor/bullmq/runWithExecutor.js');
-    const args = {
-      ...(values.executor !== undefined && { executor: values.executor }),
-      ...(values.redis !== undefined && { redis: values.redis }),
-      ...(values.queue !== undefined && { queue: values.queue }),
-      ...(values.attempts !== undefined && { attempts: values.attempts }),
-      ...(values.jobs !== undefined && { jobs: values.jobs }),
-    };
-    const r = await runPlanWithExecutor(args, plan, store, localOptions);
-    result = r;
-    executor = r.executor;
-  } else result = await runPlanLocally(plan, store, localOptions);
-  const finished = new Date();
-  const record: RunRecord = {
-    run: newRunId(started),
-    pipeline: plan.pipeline,
-    store: store.root,
-    backend: plan.backendId,
-    executor,
-    started: started.toISOString(),
-    finished: finished.toISOString(),
-    seconds: result.seconds,
-    counts: result.counts,
-    stages: result.stages,
-  };
-  writeRunRecord(runsDir, record);
-  for (const s of result.stages)
-    if (s.status === 'failed' && s.error !== undefined && !s.error.startsWith('not run'))
-      process.stderr.write(`${s.name} failed: ${s.error}\n`);
-  process.stderr.write(`${result.summary} (run ${record.run})\n`);
-  if (json) {
-    const out = {
-      run: record.run,
-      stages: result.stages.map((s) => ({
-        name: s.name,
-        key: s.key,
-        status: s.status,
-        seconds: s.seconds,
-        artifacts: s.artifacts,
-      })),
-    };
-    process.stdout.write(JSON.stringify(out, null, 2) + '\n');
+  // Lease every key this run reads or writes, so a `gc` meanwhile leaves them alone.
+  const leaseKeys = plan.nodes.flatMap((n) => [
+    n.key,
+    ...n.needs.map((u) => u.key),
+    ...Object.values(n.gather)
+      .flat()
+      .map((u) => u.key),
+  ]);
+  // The store and the runs directory must be writable before anything runs (one line, not a stack).
+  let lease: ReturnType<typeof takeLease> | undefined;
+  try {
+    lease = takeLease(store.root, leaseKeys, `run ${file}`);
+    mkdirSync(runsDir, { recursive: true });
+  } catch (e) {
+    lease?.release();
+    throw describeSystemError(e);
   }
-  return result.counts.failed === 0 ? 0 : 1;
+  // Temp dirs and locks left by a run that died (owner process gone) go before this one starts.
+  try {
+    store.sweep();
+  } catch {
+    /* best effort: what it leaves is ignored by the executor */
+  }
+  try {
+    return await runAndRecord();
+  } finally {
+    lease.release();
+  }
+
+  async function runAndRecord(): Promise<number> {
+    let result;
+    let executor = `local (${hostname()}:${process.pid})`;
+    if (distributed) {
+      const { runPlanWithExecutor } = await import('../../executor/bullmq/runWithExecutor.js');
+      const args = {
+        ...(values.executor !== undefined && { executor: values.executor }),
+        ...(values.redis !== undefined && { redis: values.redis }),
+        ...(values.queue !== undefined && { queue: values.queue }),
+        ...(values.attempts !== undefined && { attempts: values.attempts }),
+        ...(values.jobs !== undefined && { jobs: values.jobs }),
+      };
+      const r = await runPlanWithExecutor(args, plan, store, localOptions);
+      result = r;
+      executor = r.executor;
+    } else result = await runPlanLocally(plan, store, localOptions);
+    const finished = new Date();
+    const record: RunRecord = {
+      run: newRunId(started),
+      pipeline: plan.pipeline,
+      store: store.root,
+      backend: plan.backendId,
+      executor,
+      started: started.toISOString(),
+      finished: finished.toISOString(),
+      seconds: result.seconds,
+      counts: result.counts,
+      stages: result.stages,
+    };
+    let recordError: string | undefined;
+    try {
+      writeRunRecord(runsDir, record);
+    } catch (e) {
+      const one = describeSystemError(e, 'write the run record', join(runsDir, `${record.run}.json`));
+      if (!isSpecpipeError(one)) throw e;
+      recordError = `${one.message}; the artifacts of this run are kept in ${store.root}`;
+    }
+    for (const s of result.stages)
+      if (s.status === 'failed' && s.error !== undefined && !s.error.startsWith('not run'))
+        process.stderr.write(`${s.name} failed: ${s.error}\n`);
+    process.stderr.write(`${result.summary} (run ${record.run})\n`);
+    if (recordError !== undefined) throw new SpecpipeError('io-error', recordError);
+    if (json) {
+      const out = {
+        run: record.run,
+        stages: result.stages.map((s) => ({
+          name: s.name,
+          key: s.key,
+          status: s.status,
+          seconds: s.seconds,
+          artifacts: s.artifacts,
+        })),
+      };
+      process.stdout.write(JSON.stringify(out, null, 2) + '\n');
+    }
+    return result.counts.failed === 0 ? 0 : 1;
+  }
 }
 
 /**

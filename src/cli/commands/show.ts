@@ -2,26 +2,30 @@ import { parseArgs } from 'node:util';
 import { SpecpipeError } from '../../util/errors.js';
 import { ArtifactStore } from '../../store/artifactStore.js';
 import type { Manifest } from '../../store/manifest.js';
+import { numberText } from '../../util/finite.js';
 import { defaultRunsDir, listRunIds, readRunRecord, resolveRunId, type RunRecord } from '../../store/runRecord.js';
 
-function formatMetrics(m: Readonly<Record<string, number>> | undefined): string {
-  if (m === undefined) return '';
+const fixed2 = (v: unknown): string => numberText(v, (x) => x.toFixed(2));
+
+/** Metrics as `name=value`; a NaN metric comes back from JSON as null and prints as "non-finite". */
+function formatMetrics(m: Readonly<Record<string, number | null>> | undefined): string {
+  if (m === undefined || m === null) return '';
   return Object.entries(m)
-    .map(([k, v]) => `${k}=${Number.isInteger(v) ? v : v.toPrecision(5)}`)
+    .map(([k, v]) => `${k}=${numberText(v, (x) => (Number.isInteger(x) ? String(x) : x.toPrecision(5)))}`)
     .join(' ');
 }
 
 function formatRun(r: RunRecord): string {
   const lines = [
     `run ${r.run}  pipeline ${r.pipeline.name} (${r.pipeline.file}${r.pipeline.overrides.length > 0 ? ` ${r.pipeline.overrides.map((o) => `--set ${o}`).join(' ')}` : ''})`,
-    `started ${r.started}, ${r.seconds.toFixed(2)} s; ${r.counts.executed} executed, ${r.counts.cached} cached, ${r.counts.failed} failed; backend ${r.backend}; ${r.executor}`,
+    `started ${r.started}, ${fixed2(r.seconds)} s; ${r.counts.executed} executed, ${r.counts.cached} cached, ${r.counts.failed} failed; backend ${r.backend}; ${r.executor}`,
     `store ${r.store}`,
     '',
   ];
   const width = Math.max(8, ...r.stages.map((s) => s.name.length));
   for (const s of r.stages) {
     lines.push(
-      `${s.name.padEnd(width)}  ${s.status.padEnd(8)} ${s.seconds.toFixed(2).padStart(7)} s  ${s.key.slice(0, 12)}  ${formatMetrics(s.metrics)}${s.error !== undefined ? `  error: ${s.error.split('\n')[0]}` : ''}`,
+      `${s.name.padEnd(width)}  ${s.status.padEnd(8)} ${fixed2(s.seconds).padStart(7)} s  ${s.key.slice(0, 12)}  ${formatMetrics(s.metrics)}${s.error !== undefined ? `  error: ${s.error.split('\n')[0]}` : ''}`,
     );
   }
   return lines.join('\n');
@@ -33,7 +37,7 @@ function formatManifest(m: Manifest, dir: string): string {
     `dir ${dir}`,
     `params ${JSON.stringify(m.params)}`,
     `upstream ${JSON.stringify(m.upstream)}`,
-    `backend ${m.backend}, seed ${m.seed}, computed ${m.timings.finished} in ${m.timings.seconds.toFixed(2)} s on ${m.producedBy.host}:${m.producedBy.pid}`,
+    `backend ${m.backend}, seed ${m.seed}, computed ${m.timings.finished} in ${fixed2(m.timings?.seconds)} s on ${m.producedBy.host}:${m.producedBy.pid}`,
     `metrics ${formatMetrics(m.metrics) || '(none)'}`,
     'files:',
   ];

@@ -3,9 +3,11 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, w
 import { join } from 'node:path';
 import type { StageHandler, StageHandlerContext, StageHandlerOutcome } from './stageWorker.js';
 import type { DistributedJob } from './jobGraph.js';
+import { assertStageKey } from '../../store/storeKey.js';
 
 /**
- * A cheap, deterministic stand-in for a stage, for the executor's tests and benchmark:
+ * A cheap, deterministic stand-in for a stage, for the executor's tests and benchmark (never
+ * registered by `specpipe worker`: tests and the benchmark register it explicitly):
  * value = SHA-256 iterated `cpuRounds` times over `seed | value(dep₁) | … | value(depₙ)`.
  * It reads its deps' artifacts from the store, so a wrong order or a partial artifact changes
  * every downstream value.
@@ -33,7 +35,7 @@ export function hashChainValue(seed: string, depValues: readonly string[], round
 }
 
 export function hashChainArtifactPath(store: string, key: string): string {
-  return join(store, key, ARTIFACT_FILE);
+  return join(store, assertStageKey(key, `${HASH_CHAIN_KIND} artifact`), ARTIFACT_FILE);
 }
 
 export function hashChainArtifactExists(store: string, key: string): boolean {
@@ -70,6 +72,8 @@ export const hashChainHandler: StageHandler = async (
   ctx: StageHandlerContext,
 ): Promise<StageHandlerOutcome> => {
   const p = payload as HashChainPayload;
+  assertStageKey(ctx.key, `${HASH_CHAIN_KIND} job ${ctx.name}`);
+  ctx.deps.forEach((d, i) => assertStageKey(d, `${HASH_CHAIN_KIND} job ${ctx.name}, deps[${i}]`));
   if (hashChainArtifactExists(ctx.store, ctx.key)) return { status: 'cached' };
   if (p.alwaysFail === true) throw new Error(`stage ${ctx.name} always fails (attempt ${ctx.attempt})`);
   if (ctx.attempt <= (p.failAttempts ?? 0)) throw new Error(`stage ${ctx.name} fails on attempt ${ctx.attempt}`);
@@ -92,7 +96,7 @@ export const hashChainHandler: StageHandler = async (
   return { status: 'executed', detail: { value } };
 };
 
-/** Handlers every `specpipe worker` knows besides the pipeline's own `stage` kind. */
+/** The demo handlers, for tests and the benchmark to register on their workers explicitly. */
 export function demoHandlers(): Map<string, StageHandler> {
   return new Map([[HASH_CHAIN_KIND, hashChainHandler]]);
 }

@@ -7,7 +7,7 @@ import type { InstanceOutcome } from '../executeStageInstance.js';
 import type { LocalRunOptions, LocalRunResult } from '../localExecutor.js';
 import { selectNodes } from '../selectNodes.js';
 import type { DistributedJob } from './jobGraph.js';
-import type { RedisEndpoint } from './redisConnection.js';
+import { checkRedis, type RedisEndpoint } from './redisConnection.js';
 import { runJobGraph, type JobOutcome, type SchedulerEvent } from './scheduler.js';
 import { STAGE_JOB_KIND, type StageJobPayload } from './stageHandler.js';
 import { progressFormatter } from '../progressText.js';
@@ -69,6 +69,8 @@ export async function runPlanDistributed(
   options: DistributedRunOptions,
 ): Promise<LocalRunResult> {
   const t0 = performance.now();
+  // Before the progress display starts: a dead port or a refused password is one line, in seconds.
+  await checkRedis(options.redis);
   const nodes = selectNodes(plan, options.only ?? []);
   const verify = options.verify ?? 'fast';
   const jobs = planJobGraph(nodes, { force: options.force ?? [], verify });

@@ -1,6 +1,7 @@
 import { Queue, Job } from 'bullmq';
 import { SpecpipeError, isSpecpipeError } from '../../util/errors.js';
-import { type RedisEndpoint, openRedis } from './redisConnection.js';
+import { type RedisEndpoint, checkRedis, describeRedisError, openRedis } from './redisConnection.js';
+import { assertStageKey } from '../../store/storeKey.js';
 import { DEFAULT_STAGE_QUEUE, type DistributedJob, type QueuedJobData, jobIdForKey, topologicalJobOrder } from './jobGraph.js';
 import type { StageJobResult } from './stageWorker.js';
 
@@ -304,20 +305,21 @@ class JobGraphRun {
   /** Rounds every pollMs until nothing is queued and nothing more can start; then the outcomes, in topological order. */
   async run(): Promise<JobOutcome[]> {
     this.#lastContact = performance.now();
+    const asRedisError = (e: unknown): never => {
+      if (isSpecpipeError(e)) throw e;
+      throw new SpecpipeError(
+        'redis-error',
+        `the scheduler failed talking to Redis at ${this.#options.redis.display}: ${describeRedisError(e instanceof Error ? e.message : String(e))}; ` +
+          'rerun the same command to resume: finished stages are reused',
+      );
+    };
     try {
       // A fast first check: a wrong --redis fails in seconds, not after the whole timeout.
-      await this.#withDeadline(this.#connection.ping());
+      await this.#withDeadline(this.#connection.ping()).catch(asRedisError);
       for (;;) {
         const work = this.#round();
         work.catch(() => {}); // a round abandoned at the deadline must not become an unhandled rejection
-        const more = await this.#withDeadline(work).catch((e: unknown) => {
-          if (isSpecpipeError(e)) throw e;
-          throw new SpecpipeError(
-            'redis-error',
-            `the scheduler failed talking to Redis at ${this.#options.redis.display}: ${e instanceof Error ? e.message : String(e)}; ` +
-              'rerun the same command to resume: finished stages are reused',
-          );
-        });
+        const more = await this.#withDeadline(work).catch(asRedisError);
         if (!more) break;
         await sleep(this.#options.pollMs ?? 100);
       }
@@ -345,6 +347,14 @@ function reused(t: Tracked): JobOutcome {
  * queued afresh, a job still waiting or running from an earlier run is adopted.
  */
 export async function runJobGraph(jobs: readonly DistributedJob[], options: RunJobGraphOptions): Promise<JobGraphResult> {
+  // Job ids become store paths on the workers: only stage keys go on the queue.
+  for (const job of jobs) {
+    assertStageKey(job.id, `job ${job.name}: id`);
+    job.deps.forEach((d, i) => assertStageKey(d, `job ${job.name}: deps[${i}]`));
+  }
+  // A wrong URL, dead port or refused password fails here in seconds, with the URL named.
+  const redisTimeoutMs = options.redisTimeoutMs ?? 30_000;
+  await checkRedis(options.redis, { attempts: Math.max(1, Math.min(5, Math.round(redisTimeoutMs / 1000))) });
   const order = topologicalJobOrder(jobs);
   const t0 = performance.now();
   const outcomes = await new JobGraphRun(order, options).run();

@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import { Worker, UnrecoverableError, type Job } from 'bullmq';
 import { type RedisEndpoint, redisOptions } from './redisConnection.js';
 import { DEFAULT_STAGE_QUEUE, type QueuedJobData } from './jobGraph.js';
+import { isStageKey, quoteValue } from '../../store/storeKey.js';
 
 /** What a handler may use while it runs one stage instance on a worker. */
 export interface StageHandlerContext {
@@ -74,8 +75,12 @@ export interface StageWorker {
   readonly id: string;
   /** Resolves once the worker is connected and taking jobs. */
   ready(): Promise<void>;
-  /** Stops taking jobs, waits for the running ones, closes its connections. */
-  close(): Promise<void>;
+  /**
+   * Stops taking jobs, waits for the running ones, closes its connections. With `graceMs` (for a
+   * Redis that is gone, where a graceful close cannot finish) it closes by force after that long:
+   * running jobs then return to the queue as stalled once Redis is back.
+   */
+  close(graceMs?: number): Promise<'closed' | 'forced'>;
 }
 
 export function defaultWorkerId(): string {
@@ -86,6 +91,19 @@ function errorText(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
+/** Why a job's data cannot be run (key or deps not stage keys, fields of the wrong type), or undefined. */
+export function invalidJobData(data: unknown): string | undefined {
+  if (typeof data !== 'object' || data === null) return `job data must be an object, received ${quoteValue(data)}`;
+  const d = data as Partial<Record<keyof QueuedJobData, unknown>>;
+  if (!isStageKey(d.key)) return `key: expected a stage key (64 lower-case hex digits), received ${quoteValue(d.key)}`;
+  if (typeof d.kind !== 'string') return `kind: expected a string, received ${quoteValue(d.kind)}`;
+  if (typeof d.name !== 'string') return `name: expected a string, received ${quoteValue(d.name)}`;
+  if (!Array.isArray(d.deps)) return `deps: expected an array of stage keys, received ${quoteValue(d.deps)}`;
+  const bad = d.deps.findIndex((k) => !isStageKey(k));
+  if (bad >= 0) return `deps[${bad}]: expected a stage key (64 lower-case hex digits), received ${quoteValue(d.deps[bad])}`;
+  return undefined;
+}
+
 /** Starts a BullMQ worker that runs stage jobs with `handlers`. */
 export function startStageWorker(options: StageWorkerOptions): StageWorker {
   const workerId = options.workerId ?? defaultWorkerId();
@@ -93,8 +111,16 @@ export function startStageWorker(options: StageWorkerOptions): StageWorker {
   const processor = async (job: Job<QueuedJobData, StageJobResult>): Promise<StageJobResult> => {
     const data = job.data;
     const attempt = job.attemptsMade + 1;
-    const handler = options.handlers.get(data.kind);
     await job.log(`attempt ${attempt} started on ${workerId}`);
+    // Job data is untrusted input: its key and deps become store paths only once they are stage keys.
+    const invalid = invalidJobData(data);
+    if (invalid !== undefined) {
+      const error = `job ${job.id ?? '?'} refused by worker ${workerId}: ${invalid}`;
+      await job.log(`attempt ${attempt} failed on ${workerId}: ${error}`).catch(() => {});
+      emit({ type: 'failed', key: String(data?.key), name: String(data?.name ?? job.name), attempt, error });
+      throw new UnrecoverableError(error);
+    }
+    const handler = options.handlers.get(data.kind);
     if (handler === undefined) {
       const error = `worker ${workerId} has no handler for job kind "${data.kind}" (known: ${[...options.handlers.keys()].join(', ')})`;
       await job.log(`attempt ${attempt} failed on ${workerId}: ${error}`);
@@ -138,11 +164,23 @@ export function startStageWorker(options: StageWorkerOptions): StageWorker {
     maxStalledCount: options.maxStalledCount ?? 2,
     autorun: true,
   });
-  // Connection errors while Redis restarts are retried by ioredis; keep them from crashing the process.
+  // Connection errors while Redis restarts are retried by ioredis; keep them from crashing the
+  // process (a Redis gone for good is noticed by the caller's watchRedis).
   worker.on('error', () => {});
+  const sleep = (ms: number) => new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), ms).unref());
   return {
     id: workerId,
     ready: () => worker.waitUntilReady().then(() => undefined),
-    close: () => worker.close(),
+    close: async (graceMs?: number) => {
+      const graceful = worker.close().then(() => 'closed' as const);
+      if (graceMs === undefined) return graceful;
+      graceful.catch(() => {});
+      if ((await Promise.race([graceful, sleep(graceMs)])) === 'closed') return 'closed';
+      // worker.close(true) would return the pending graceful close; drop the connections instead
+      // (BullMQ may still hold reconnect timers: the caller decides whether to exit anyway).
+      await Promise.race([worker.disconnect().catch(() => {}), sleep(2000)]);
+      await Promise.race([graceful.catch(() => {}), sleep(1000)]);
+      return 'forced';
+    },
   };
 }
