@@ -7,6 +7,8 @@ import {
   getStageKind,
   loadStageKinds,
   type StageContext,
+  type StageKind,
+  type StageResult,
   type StageProgress,
   type UpstreamArtifact,
 } from '../stages/registry.js';
@@ -56,6 +58,103 @@ function specpipeVersion(): string {
   return packageVersion;
 }
 
+/** The kind that runs `node`, as the plan expects it: registered here, same version, same backend. */
+async function kindFor(node: PlanNode): Promise<{ kind: StageKind; backend: string }> {
+  await loadStageKinds([node.kind]);
+  const kind = getStageKind(node.kind);
+  if (kind === undefined)
+    throw new SpecpipeError('unknown-stage-kind', `${node.name}: stage kind ${node.kind} is not registered in this process`);
+  if (kind.version !== node.version) {
+    throw new SpecpipeError(
+      'stage-version-mismatch',
+      `${node.name}: the plan was made for ${node.kind} version ${node.version}, this process has version ${kind.version}`,
+    );
+  }
+  let backend = 'none';
+  if (kind.usesBackend) {
+    const { initBackend, backendId } = await import('../backend/backend.js');
+    backend = backendId(await initBackend(node.backendChoice));
+    if (backend !== node.ingredients.backend) {
+      throw new SpecpipeError(
+        'backend-mismatch',
+        `${node.name}: the key was computed for backend ${node.ingredients.backend}, this process runs ${backend}`,
+      );
+    }
+  }
+  return { kind, backend };
+}
+
+/** What a stage sees: its params, its verified upstream artifacts and their ancestors, an empty output directory. */
+function stageContext(
+  node: PlanNode,
+  store: ArtifactStore,
+  verify: VerifyMode,
+  outDir: string,
+  backend: string,
+  lock: { touch(): void },
+  options: ExecuteOptions,
+): StageContext {
+  const needs: Record<string, UpstreamArtifact> = {};
+  for (const u of node.needs) needs[u.stage] = upstreamArtifact(store, u, verify, node.name);
+  const gathered: Record<string, UpstreamArtifact[]> = {};
+  for (const [g, list] of Object.entries(node.gather))
+    gathered[g] = list.map((u) => upstreamArtifact(store, u, verify, node.name));
+  const ancestors = ancestorArtifacts(store, [...Object.values(needs), ...Object.values(gathered).flat()], verify, node.name);
+  return {
+    params: structuredClone(node.params) as Record<string, unknown>,
+    instance: { stage: node.stage, name: node.name, key: node.key, matrix: node.matrix, coords: node.coords },
+    needs,
+    gathered,
+    ancestors,
+    outDir,
+    seed: node.seed,
+    backend,
+    progress: (p) => {
+      lock.touch();
+      options.progress?.(p);
+    },
+    log: (m) => options.log?.(m),
+    transports: {
+      redisShards: async (url) => (await import('./bullmq/productShards.js')).redisShardTransport({ redis: url }),
+    },
+  };
+}
+
+/** The manifest of a finished instance: what it is, how it was made (execution layout as provenance), what it measured. */
+function manifestOf(
+  node: PlanNode,
+  kind: StageKind,
+  backend: string,
+  result: StageResult,
+  started: Date,
+): Omit<Manifest, 'files'> {
+  const finished = new Date();
+  return {
+    storeSchema: node.ingredients.storeSchema,
+    key: node.key,
+    kind: node.kind,
+    version: node.version,
+    stage: node.stage,
+    instance: node.name,
+    params: node.params,
+    ...(node.execution !== undefined && { execution: node.execution }),
+    matrix: node.matrix,
+    coords: node.coords,
+    upstream: node.ingredients.upstream,
+    ingredients: node.ingredients,
+    backend,
+    seed: node.seed,
+    metrics: result.metrics ?? {},
+    versions: { specpipe: specpipeVersion(), node: process.version, [node.kind]: String(kind.version) },
+    timings: {
+      started: started.toISOString(),
+      finished: finished.toISOString(),
+      seconds: (finished.getTime() - started.getTime()) / 1000,
+    },
+    producedBy: { host: hostname(), pid: process.pid },
+  };
+}
+
 /**
  * Runs ONE stage instance against a store, safely alongside other processes doing the same:
  * 1. a valid artifact under the key ⇒ cached;
@@ -77,132 +176,44 @@ export async function executeStageInstance(
   const t0 = performance.now();
   const seconds = (): number => Math.round(performance.now() - t0) / 1000;
   const artifacts = store.dir(node.key);
-  const cached = (m: Manifest, note?: string): InstanceOutcome => ({
-    status: 'cached',
+  const outcome = (status: 'cached' | 'executed', m: Manifest, note?: string): InstanceOutcome => ({
+    status,
     key: node.key,
     seconds: seconds(),
     artifacts,
     metrics: m.metrics,
     ...(note !== undefined ? { note } : {}),
   });
+  const who = (owner: { what: string; host: string; pid: number } | undefined, none: string): string =>
+    owner !== undefined ? `${owner.what} on ${owner.host}:${owner.pid}` : none;
 
   let note: string | undefined;
   let outDir: string | undefined;
   if (options.force !== true) {
     const v = store.verify(node.key, verify);
-    if (v.ok) return cached(v.manifest);
+    if (v.ok) return outcome('cached', v.manifest);
     if (v.present) note = `recomputed: ${v.reason}`;
   }
   const lock = await store.lock(
     node.key,
     node.name,
-    (owner) => options.onWait?.(owner !== undefined ? `${owner.what} on ${owner.host}:${owner.pid}` : 'another process'),
-    (owner) =>
-      options.log?.(
-        `took over the lock of ${owner !== undefined ? `${owner.what} on ${owner.host}:${owner.pid}` : 'a process'}, which is no longer running`,
-      ),
+    (owner) => options.onWait?.(who(owner, 'another process')),
+    (owner) => options.log?.(`took over the lock of ${who(owner, 'a process')}, which is no longer running`),
   );
   try {
     if (options.force !== true) {
       const v = store.verify(node.key, verify);
-      if (v.ok) return cached(v.manifest);
+      if (v.ok) return outcome('cached', v.manifest);
       if (v.present) note = `recomputed: ${v.reason}`;
     }
     if (note !== undefined) options.log?.(note);
     store.discard(node.key);
-
-    await loadStageKinds([node.kind]);
-    const kind = getStageKind(node.kind);
-    if (kind === undefined)
-      throw new SpecpipeError('unknown-stage-kind', `${node.name}: stage kind ${node.kind} is not registered in this process`);
-    if (kind.version !== node.version) {
-      throw new SpecpipeError(
-        'stage-version-mismatch',
-        `${node.name}: the plan was made for ${node.kind} version ${node.version}, this process has version ${kind.version}`,
-      );
-    }
-    let backend = 'none';
-    if (kind.usesBackend) {
-      const { initBackend, backendId } = await import('../backend/backend.js');
-      backend = backendId(await initBackend(node.backendChoice));
-      if (backend !== node.ingredients.backend) {
-        throw new SpecpipeError(
-          'backend-mismatch',
-          `${node.name}: the key was computed for backend ${node.ingredients.backend}, this process runs ${backend}`,
-        );
-      }
-    }
-    const needs: Record<string, UpstreamArtifact> = {};
-    for (const u of node.needs) needs[u.stage] = upstreamArtifact(store, u, verify, node.name);
-    const gathered: Record<string, UpstreamArtifact[]> = {};
-    for (const [g, list] of Object.entries(node.gather))
-      gathered[g] = list.map((u) => upstreamArtifact(store, u, verify, node.name));
-    const ancestors = ancestorArtifacts(store, [...Object.values(needs), ...Object.values(gathered).flat()], verify, node.name);
-
+    const { kind, backend } = await kindFor(node);
     outDir = store.tempDir(node.key);
     const started = new Date();
-    const ctx: StageContext = {
-      params: structuredClone(node.params) as Record<string, unknown>,
-      instance: { stage: node.stage, name: node.name, key: node.key, matrix: node.matrix, coords: node.coords },
-      needs,
-      gathered,
-      ancestors,
-      outDir: outDir,
-      seed: node.seed,
-      backend,
-      progress: (p) => {
-        lock.touch();
-        options.progress?.(p);
-      },
-      log: (m) => options.log?.(m),
-      transports: {
-        redisShards: async (url) => (await import('./bullmq/productShards.js')).redisShardTransport({ redis: url }),
-      },
-    };
-    const result = (await kind.run(ctx)) ?? {};
-    const finished = new Date();
-    const versions: Record<string, string> = {
-      specpipe: specpipeVersion(),
-      node: process.version,
-      [node.kind]: String(kind.version),
-    };
-    const m = store.commit(
-      node.key,
-      outDir,
-      {
-        storeSchema: node.ingredients.storeSchema,
-        key: node.key,
-        kind: node.kind,
-        version: node.version,
-        stage: node.stage,
-        instance: node.name,
-        params: node.params,
-        ...(node.execution !== undefined && { execution: node.execution }),
-        matrix: node.matrix,
-        coords: node.coords,
-        upstream: node.ingredients.upstream,
-        ingredients: node.ingredients,
-        backend,
-        seed: node.seed,
-        metrics: result.metrics ?? {},
-        versions,
-        timings: {
-          started: started.toISOString(),
-          finished: finished.toISOString(),
-          seconds: (finished.getTime() - started.getTime()) / 1000,
-        },
-        producedBy: { host: hostname(), pid: process.pid },
-      },
-      result.roles ?? {},
-    );
-    return {
-      status: 'executed',
-      key: node.key,
-      seconds: seconds(),
-      artifacts,
-      metrics: m.metrics,
-      ...(note !== undefined ? { note } : {}),
-    };
+    const result = (await kind.run(stageContext(node, store, verify, outDir, backend, lock, options))) ?? {};
+    const m = store.commit(node.key, outDir, manifestOf(node, kind, backend, result, started), result.roles ?? {});
+    return outcome('executed', m, note);
   } catch (e) {
     const one = describeSystemError(e); // EACCES, ENOSPC… while reading or writing: one line naming the path
     const msg = isSpecpipeError(one) ? one.message : e instanceof Error ? (e.stack ?? e.message) : String(e);

@@ -186,7 +186,8 @@ function instanceTask(run: LocalRun, node: PlanNode, mode: ProgressMode): ListrT
 }
 
 /** Shows the tasks until every one is done (failures are in the outcomes). */
-async function showTasks(tasks: ListrTask[], mode: ProgressMode, stream: NodeJS.WriteStream): Promise<void> {
+/** Shows the instances' tasks (listr2: live, plain lines or silent) until every task has ended. */
+export async function showTasks(tasks: ListrTask[], mode: ProgressMode, stream: NodeJS.WriteStream): Promise<void> {
   // The renderer is chosen at run time, so its option types (a union over renderers) are cast.
   const list = new Listr(tasks, {
     concurrent: true,
@@ -261,7 +262,14 @@ export async function runPlanLocally(plan: Plan, store: ArtifactStore, options: 
   } finally {
     await run.pool?.close();
   }
-  const stages = nodes.map((node) => stageRecord(run, node));
+  return runResult(
+    nodes.map((node) => stageRecord(run, node)),
+    t0,
+  );
+}
+
+/** A run's result: its instance records, their counts by status, and the one-line summary. */
+export function runResult(stages: RunStageRecord[], t0: number): LocalRunResult {
   const counts = { executed: 0, cached: 0, failed: 0 };
   for (const s of stages) counts[s.status]++;
   const seconds = Math.round((performance.now() - t0) / 10) / 100;

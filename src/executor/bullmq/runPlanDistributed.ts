@@ -1,10 +1,10 @@
-import { Listr, ListrLogger, ProcessOutput, type ListrTask } from 'listr2';
+import type { ListrTask } from 'listr2';
 import type { Plan, PlanNode } from '../../pipeline/plan.js';
 import type { ArtifactStore, VerifyMode } from '../../store/artifactStore.js';
 import type { InstanceStatus, RunStageRecord } from '../../store/runRecord.js';
 import type { StageProgress } from '../../stages/registry.js';
 import type { InstanceOutcome } from '../executeStageInstance.js';
-import type { LocalRunOptions, LocalRunResult } from '../localExecutor.js';
+import { runResult, showTasks, type LocalRunOptions, type LocalRunResult, type ProgressMode } from '../localExecutor.js';
 import { selectNodes } from '../selectNodes.js';
 import type { DistributedJob } from './jobGraph.js';
 import { checkRedis, type RedisEndpoint } from './redisConnection.js';
@@ -57,6 +57,85 @@ export function planJobGraph(
   return [...jobs.values()];
 }
 
+/** One job's display: its listr2 task follows the scheduler's events until the job's outcome arrives. */
+interface JobDisplay {
+  /** The scheduler's event sink (set when the task starts). */
+  event: (e: SchedulerEvent) => void;
+  resolve: (o: JobOutcome) => void;
+  readonly outcome: Promise<JobOutcome>;
+}
+
+function jobTask(job: DistributedJob, display: JobDisplay, mode: ProgressMode): ListrTask {
+  return {
+    title: job.name,
+    task: async (_ctx, task): Promise<void> => {
+      let formatProgress = progressFormatter();
+      let lastOutput = 0;
+      display.event = (e) => {
+        if (e.type === 'queued') task.output = 'queued';
+        else if (e.type === 'started') {
+          formatProgress = progressFormatter(); // a retry starts its rate afresh
+          task.output = `running on ${e.workerId}${e.attempt > 1 ? ` (attempt ${e.attempt})` : ''}`;
+        } else if (e.type === 'retrying') task.output = `attempt ${e.failedAttempts} failed, retrying: ${e.error.split('\n')[0]}`;
+        else if (e.type === 'progress' && isStageProgress(e.progress)) {
+          const now = performance.now();
+          if (mode === 'plain' && now - lastOutput < 1000 && e.progress.done < e.progress.total) return;
+          lastOutput = now;
+          task.output = formatProgress(e.progress);
+        }
+      };
+      const o = await display.outcome;
+      const tag =
+        o.status === 'cached'
+          ? 'cached'
+          : o.status === 'executed'
+            ? `executed in ${o.seconds.toFixed(1)} s on ${o.workerId}`
+            : 'FAILED';
+      task.title = `${job.name}  ${tag}  ${job.id.slice(0, 12)}`;
+      if (o.status === 'failed' || o.status === 'skipped')
+        throw new Error(`${job.name}: ${o.error ?? `not run: upstream ${o.blockedBy ?? ''} failed`}`);
+    },
+  };
+}
+
+/** The run record line of one instance from its job's outcome (a job done elsewhere must be in this run's store). */
+function distributedStageRecord(node: PlanNode, o: JobOutcome | undefined, store: ArtifactStore): RunStageRecord {
+  const detail = o?.detail as InstanceOutcome | undefined;
+  let status: InstanceStatus;
+  let error: string | undefined;
+  if (o === undefined || o.status === 'skipped') {
+    status = 'failed';
+    error = o?.blockedBy !== undefined ? `not run: upstream ${o.blockedBy} failed` : (o?.error ?? 'not run: the run stopped');
+  } else if (o.status === 'failed') {
+    status = 'failed';
+    const tries = o.failedAttempts === 1 ? '1 attempt' : `${o.failedAttempts} attempts`;
+    error = `${o.error ?? 'failed'} (after ${tries} on ${[...new Set(o.workers)].join(', ') || 'no worker'})`;
+  } else if (!store.verify(node.key, 'fast').ok) {
+    // A worker finished it, but not in the store this run reads: --store differs between them.
+    status = 'failed';
+    error = `${o.workerId ?? 'a worker'} wrote ${detail?.artifacts ?? 'its artifact'}, which is not in this run's store ${store.root}: give the run and every worker the same shared --store`;
+  } else {
+    status = o.status;
+  }
+  const metrics = detail?.metrics ?? (status === 'cached' ? store.readManifest(node.key)?.metrics : undefined);
+  return {
+    name: node.name,
+    stage: node.stage,
+    kind: node.kind,
+    key: node.key,
+    status,
+    seconds: detail?.seconds ?? o?.seconds ?? 0,
+    artifacts: store.dir(node.key),
+    matrix: node.matrix,
+    coords: node.coords,
+    params: node.params,
+    ingredients: node.ingredients,
+    ...(metrics !== undefined ? { metrics } : {}),
+    ...(error !== undefined ? { error } : {}),
+    ...(status === 'executed' && o?.workerId !== undefined ? { worker: o.workerId } : {}),
+  };
+}
+
 /**
  * Runs a plan on `specpipe worker` processes through BullMQ (Redis): the distributed twin of
  * `runPlanLocally`, with the same options, progress display and result (so the same run record).
@@ -75,68 +154,21 @@ export async function runPlanDistributed(
   const verify = options.verify ?? 'fast';
   const jobs = planJobGraph(nodes, { force: options.force ?? [], verify });
   const forced = new Set(jobs.filter((j) => (j.payload as StageJobPayload).force).map((j) => j.id));
-  const byKey = new Map<string, PlanNode[]>();
-  for (const n of nodes) byKey.set(n.key, [...(byKey.get(n.key) ?? []), n]);
-
-  // Per job: the display's event sink (set when its listr2 task starts) and its final outcome.
-  const listeners = new Map<string, { event: (e: SchedulerEvent) => void; resolve: (o: JobOutcome) => void }>();
-  const pending = new Map<string, Promise<JobOutcome>>();
+  const displays = new Map<string, JobDisplay>();
   for (const j of jobs) {
     let resolve!: (o: JobOutcome) => void;
-    pending.set(j.id, new Promise<JobOutcome>((r) => (resolve = r)));
-    listeners.set(j.id, { event: () => {}, resolve });
+    const outcome = new Promise<JobOutcome>((r) => (resolve = r));
+    displays.set(j.id, { event: () => {}, resolve, outcome });
   }
-
   const mode = options.progress ?? 'plain';
-  const stream = options.stream ?? process.stderr;
-  const tasks: ListrTask[] = jobs.map((job) => ({
-    title: job.name,
-    task: async (_ctx, task): Promise<void> => {
-      let formatProgress = progressFormatter();
-      let lastOutput = 0;
-      const l = listeners.get(job.id)!;
-      l.event = (e) => {
-        if (e.type === 'queued') task.output = 'queued';
-        else if (e.type === 'started') {
-          formatProgress = progressFormatter(); // a retry starts its rate afresh
-          task.output = `running on ${e.workerId}${e.attempt > 1 ? ` (attempt ${e.attempt})` : ''}`;
-        } else if (e.type === 'retrying') task.output = `attempt ${e.failedAttempts} failed, retrying: ${e.error.split('\n')[0]}`;
-        else if (e.type === 'progress' && isStageProgress(e.progress)) {
-          const now = performance.now();
-          if (mode === 'plain' && now - lastOutput < 1000 && e.progress.done < e.progress.total) return;
-          lastOutput = now;
-          task.output = formatProgress(e.progress);
-        }
-      };
-      const o = await pending.get(job.id)!;
-      const tag =
-        o.status === 'cached'
-          ? 'cached'
-          : o.status === 'executed'
-            ? `executed in ${o.seconds.toFixed(1)} s on ${o.workerId}`
-            : 'FAILED';
-      task.title = `${job.name}  ${tag}  ${job.id.slice(0, 12)}`;
-      if (o.status === 'failed' || o.status === 'skipped')
-        throw new Error(`${job.name}: ${o.error ?? `not run: upstream ${o.blockedBy ?? ''} failed`}`);
-    },
-  }));
-  const list = new Listr(tasks, {
-    concurrent: true,
-    exitOnError: false,
-    registerSignalListeners: false,
-    renderer: mode === 'live' ? 'default' : mode === 'plain' ? 'simple' : 'silent',
-    fallbackRenderer: 'simple',
-    rendererOptions: { logger: new ListrLogger({ processOutput: new ProcessOutput(stream, stream) }) } as never,
-    fallbackRendererOptions: { logger: new ListrLogger({ processOutput: new ProcessOutput(stream, stream) }) } as never,
-  } as never);
-  const shown = list.run().catch(() => {
-    /* failures are in the outcomes */
-  });
-
+  const shown = showTasks(
+    jobs.map((job) => jobTask(job, displays.get(job.id)!, mode)),
+    mode,
+    options.stream ?? process.stderr,
+  );
   const outcomes = new Map<string, JobOutcome>();
-  let graph;
   try {
-    graph = await runJobGraph(jobs, {
+    const graph = await runJobGraph(jobs, {
       redis: options.redis,
       ...(options.queueName !== undefined && { queueName: options.queueName }),
       ...(options.attempts !== undefined && { attempts: options.attempts }),
@@ -146,18 +178,19 @@ export async function runPlanDistributed(
       keepGoing: options.keepGoing === true,
       isDone: (job) => !forced.has(job.id) && store.verify(job.id, verify).ok,
       onEvent: (e) => {
-        listeners.get(e.job.id)?.event(e);
+        displays.get(e.job.id)?.event(e);
         if (e.type === 'finished') {
           outcomes.set(e.job.id, e.outcome);
-          listeners.get(e.job.id)?.resolve(e.outcome);
+          displays.get(e.job.id)?.resolve(e.outcome);
         }
       },
     });
+    for (const o of graph.outcomes) outcomes.set(o.id, o);
   } finally {
     // Unblock the display whatever happened (a lost Redis rejects runJobGraph).
-    for (const j of jobs) {
-      if (!outcomes.has(j.id)) {
-        listeners.get(j.id)?.resolve({
+    for (const j of jobs)
+      if (!outcomes.has(j.id))
+        displays.get(j.id)?.resolve({
           id: j.id,
           name: j.name,
           status: 'skipped',
@@ -166,52 +199,10 @@ export async function runPlanDistributed(
           failedAttempts: 0,
           error: 'not run: the run stopped',
         });
-      }
-    }
     await shown;
   }
-  for (const o of graph.outcomes) outcomes.set(o.id, o);
-
-  const stages: RunStageRecord[] = nodes.map((node) => {
-    const o = outcomes.get(node.key);
-    const detail = o?.detail as InstanceOutcome | undefined;
-    let status: InstanceStatus;
-    let error: string | undefined;
-    if (o === undefined || o.status === 'skipped') {
-      status = 'failed';
-      error = o?.blockedBy !== undefined ? `not run: upstream ${o.blockedBy} failed` : (o?.error ?? 'not run: the run stopped');
-    } else if (o.status === 'failed') {
-      status = 'failed';
-      const tries = o.failedAttempts === 1 ? '1 attempt' : `${o.failedAttempts} attempts`;
-      error = `${o.error ?? 'failed'} (after ${tries} on ${[...new Set(o.workers)].join(', ') || 'no worker'})`;
-    } else if (!store.verify(node.key, 'fast').ok) {
-      // A worker finished it, but not in the store this run reads: --store differs between them.
-      status = 'failed';
-      error = `${o.workerId ?? 'a worker'} wrote ${detail?.artifacts ?? 'its artifact'}, which is not in this run's store ${store.root}: give the run and every worker the same shared --store`;
-    } else {
-      status = o.status;
-    }
-    const metrics = detail?.metrics ?? (status === 'cached' ? store.readManifest(node.key)?.metrics : undefined);
-    return {
-      name: node.name,
-      stage: node.stage,
-      kind: node.kind,
-      key: node.key,
-      status,
-      seconds: detail?.seconds ?? o?.seconds ?? 0,
-      artifacts: store.dir(node.key),
-      matrix: node.matrix,
-      coords: node.coords,
-      params: node.params,
-      ingredients: node.ingredients,
-      ...(metrics !== undefined ? { metrics } : {}),
-      ...(error !== undefined ? { error } : {}),
-      ...(status === 'executed' && o?.workerId !== undefined ? { worker: o.workerId } : {}),
-    };
-  });
-  const counts = { executed: 0, cached: 0, failed: 0 };
-  for (const s of stages) counts[s.status]++;
-  const seconds = Math.round((performance.now() - t0) / 10) / 100;
-  const summary = `${counts.executed} executed, ${counts.cached} cached, ${counts.failed} failed in ${seconds.toFixed(2)} s`;
-  return { stages, counts, seconds, summary };
+  return runResult(
+    nodes.map((node) => distributedStageRecord(node, outcomes.get(node.key), store)),
+    t0,
+  );
 }
