@@ -24,6 +24,9 @@ export { KrylovBasis, randomVector, type BasisPrecision, type StartVectorKind } 
 export { lanczos, type LanczosOptions, type LanczosResult, type Reorthogonalization } from './lanczos.js';
 export {
   slqDensity,
+  densityBand,
+  studentT975,
+  type DensityBand,
   quadratureFromLanczos,
   combineRuns,
   smoothedDensity,

@@ -116,6 +116,17 @@ test('spectrum --matrix M.arrow --density --log-density --kpm --trace --json: th
   assert.equal(out.quadrature.nodes.length, out.quadrature.weights.length);
   assert.equal(out.density.x.length, 64);
   assert.equal(out.density.y.length, 64);
+  // The band: mean ± 2 SE across the 3 start vectors, on the density's grid, around the mean density.
+  assert.equal(out.density.band.lo.length, 64);
+  assert.equal(out.density.band.hi.length, 64);
+  for (let i = 0; i < 64; i++) {
+    assert.ok(out.density.band.lo[i] >= 0 && out.density.band.lo[i] <= out.density.y[i] + 1e-15);
+    assert.ok(out.density.band.hi[i] >= out.density.y[i] - 1e-15);
+  }
+  assert.ok(
+    out.density.band.hi.some((h: number, i: number) => h > out.density.y[i]),
+    'a band of nonzero width',
+  );
   assert.equal(out.kpm.x.length, 64);
   assert.ok(Array.isArray(out.logDensity.positive.x) && Array.isArray(out.logDensity.negative.y));
   let tr = 0;

@@ -3,6 +3,7 @@ import { SpecpipeError } from '../../util/errors.js';
 import type { LinearOperator } from '../../linalg/operator.js';
 import { DEFAULT_ASYMMETRY_TOLERANCE, countingOperator, fromDenseSymmetric } from '../../linalg/operatorAlgebra.js';
 import { readMatrixFile } from '../../linalg/matrixFile.js';
+import { studentT975 } from '../../linalg/slq.js';
 import { kpmDensity } from '../../linalg/kpm.js';
 import { bottomEigenpairs, type EigenpairResult } from '../../linalg/outliers.js';
 import {
@@ -58,7 +59,9 @@ estimates (default: --density); --top, --density, --log-density, --trace and --d
 measurement as a spectrum/slq pipeline stage with top_k, log_spectrum, trace and deflate (same defaults):
   --top K                the K largest eigenvalues with residual norms
   --bottom K             the K smallest eigenvalues with residual norms
-  --density              SLQ density (Papyan's kernel) and its spectral measure ("quadrature")
+  --density              SLQ density (Papyan's kernel) and its spectral measure ("quadrature"), with the
+                         band mean ± t_{0.975, n_v−1} (≈ 2) standard errors across start vectors
+                         (density.band: {lo, hi}; none with one start vector)
   --log-density          density of log(|λ| + ε), positive and negative halves
   --kpm                  kernel polynomial method density (Chebyshev moments, Jackson damping)
   --trace                Hutch++ trace (of the deflated operator with --deflate) with standard error
@@ -235,7 +238,19 @@ export async function spectrumCommand(argv: string[]): Promise<number> {
     text.push(
       `SLQ: ${s.runs.length} start vectors × ${steps} steps, bounds [${s.bounds.lower.toPrecision(6)}, ${s.bounds.upper.toPrecision(6)}], σ = ${s.sigma.toPrecision(3)}`,
     );
-    if (wantDensity) out.density = { x: arr(s.density.x), y: arr(s.density.y) };
+    if (wantDensity)
+      out.density = {
+        x: arr(s.density.x),
+        y: arr(s.density.y),
+        // mean ± t_{0.975, n_v−1} (≈ 2) standard errors across start vectors (densityBand); absent with one start vector
+        ...(s.band !== undefined && { band: { lo: arr(s.band.lo), hi: arr(s.band.hi) } }),
+      };
+    if (wantDensity)
+      text.push(
+        s.band !== undefined
+          ? `density band: mean ± ${studentT975(s.runs.length - 1).toFixed(2)} standard errors across ${s.runs.length} start vectors (density.band in --json)`
+          : 'density band: undefined with one start vector',
+      );
     const l = m.logSpectrum;
     if (l !== undefined) {
       out.logDensity = {

@@ -97,7 +97,7 @@ async function pieceOperator(ctx: StageContext<SpectrumSlqParams>): Promise<Meas
  */
 export const spectrumSlqStage: StageKind<SpectrumSlqParams> = {
   kind: 'spectrum/slq',
-  version: 4,
+  version: 5,
   description:
     'Stochastic Lanczos quadrature (+ top-k, deflation, Hutch++ trace) of hessian | ggn | residual of a trained checkpoint, or of a piece a1 | a2 | b1 | b2 of G.',
   paramsSchema: loadSchema('stages/spectrum-slq.schema.json'),
