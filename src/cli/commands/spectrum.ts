@@ -13,6 +13,8 @@ import {
   type SpectrumMeasurementOptions,
 } from '../../linalg/spectrumMeasurement.js';
 import { curvatureOperatorForCli } from '../../curvature/cliOperator.js';
+import { DENSE_CURVATURE_LIMIT, checkDenseSize, denseSpectrum } from '../../curvature/denseCurvature.js';
+import { compareWithExact } from '../../linalg/exactComparison.js';
 import { CURVATURE_OPERATORS, isCurvatureKind, listInWords } from '../../curvature/operatorKind.js';
 import { BACKEND_CHOICES, type BackendChoice } from '../../backend/backend.js';
 import { schemaDefaults } from '../../util/schemaFiles.js';
@@ -65,6 +67,9 @@ measurement as a spectrum/slq pipeline stage with top_k, log_spectrum, trace and
   --log-density          density of log(|λ| + ε), positive and negative halves
   --kpm                  kernel polynomial method density (Chebyshev moments, Jackson damping)
   --trace                Hutch++ trace (of the deflated operator with --deflate) with standard error
+  --exact                every eigenvalue (descending) from the dense operator, built column by column from
+                         exact products and eigendecomposed in float64; P ≤ ${DENSE_CURVATURE_LIMIT} only. With --top or
+                         --density, also each estimate's error against it (exact.compare)
 options:
   --deflate K            measure the bulk: SLQ of A − Σ_{i≤K} λ_i v_i v_iᵀ over the K largest eigenpairs
   --lanczos-steps M      Lanczos steps per start vector (default ${D.lanczos_steps})
@@ -124,6 +129,7 @@ export async function spectrumCommand(argv: string[]): Promise<number> {
         'log-density': { type: 'boolean' },
         kpm: { type: 'boolean' },
         trace: { type: 'boolean' },
+        exact: { type: 'boolean' },
         'lanczos-steps': { type: 'string' },
         'start-vectors': { type: 'string' },
         seed: { type: 'string' },
@@ -161,7 +167,13 @@ export async function spectrumCommand(argv: string[]): Promise<number> {
   const traceMatvecs = intFlag('trace-matvecs', f['trace-matvecs'], D.trace_matvecs, 3);
   const maxMatvecs = f['max-matvecs'] === undefined ? undefined : intFlag('max-matvecs', f['max-matvecs'], 1);
   const anyEstimate =
-    top > 0 || bottom > 0 || f.density === true || f['log-density'] === true || f.kpm === true || f.trace === true;
+    top > 0 ||
+    bottom > 0 ||
+    f.density === true ||
+    f['log-density'] === true ||
+    f.kpm === true ||
+    f.trace === true ||
+    f.exact === true;
   const wantDensity = f.density === true || !anyEstimate;
   const wantLog = f['log-density'] === true;
   const deflateK = f.deflate === undefined ? 0 : intFlag('deflate', f.deflate, 0, 0);
@@ -204,6 +216,8 @@ export async function spectrumCommand(argv: string[]): Promise<number> {
     });
     operatorName = op;
   }
+  // Refuse before spending any product.
+  if (f.exact === true) checkDenseSize(base.size);
   const op = countingOperator(base);
   const out: Record<string, unknown> = { operator: operatorName, size: op.size };
   const text: string[] = [`operator ${operatorName} (${base.name ?? ''}), size ${op.size}`];
@@ -227,9 +241,13 @@ export async function spectrumCommand(argv: string[]): Promise<number> {
       text.push(`  ${p.value.toPrecision(10)}  residual ${p.residual.toExponential(2)}${p.converged ? '' : '  (not converged)'}`);
   };
   let bounds;
+  let measuredTop: number[] | undefined;
+  let measuredSlq: import('../../linalg/slq.js').SlqResult | undefined;
   if (wantDensity || wantLog || f.trace === true || deflateK > 0) {
     const m = await measureSpectrum(op, o);
     if (top > 0) out.top = m.pairs.slice(0, top);
+    if (top > 0) measuredTop = m.pairs.slice(0, top).map((p) => p.value);
+    if (wantDensity) measuredSlq = m.slq;
     if (top > 0) printPairs(`top ${top}`, m.pairs.slice(0, top));
     if (m.deflated > 0) text.push(`deflated the top ${m.deflated} eigenpairs before SLQ (the bulk)`);
     const s = m.slq;
@@ -270,6 +288,7 @@ export async function spectrumCommand(argv: string[]): Promise<number> {
   } else if (top > 0) {
     const pairs = (await measureTopPairs(op, o)).map(({ value, residual, converged }) => ({ value, residual, converged }));
     out.top = pairs;
+    measuredTop = pairs.map((p) => p.value);
     printPairs(`top ${top}`, pairs);
   }
   if (bottom > 0) {
@@ -287,6 +306,28 @@ export async function spectrumCommand(argv: string[]): Promise<number> {
     });
     out.kpm = { x: arr(k.density.x), y: arr(k.density.y) };
     text.push(`KPM: ${k.moments.length} moments, ${k.startVectorsUsed} probes`);
+  }
+  if (f.exact === true) {
+    const d = await denseSpectrum(op);
+    const ev = d.eigenvalues;
+    const cmp = compareWithExact(ev, {
+      ...(measuredTop !== undefined && { top: measuredTop }),
+      ...(measuredSlq !== undefined && { slq: measuredSlq }),
+    });
+    const hasCompare = Object.keys(cmp).length > 0;
+    out.exact = { eigenvalues: arr(ev), asymmetry: d.asymmetry, ...(hasCompare && { compare: cmp }) };
+    const head = Array.from(ev.subarray(0, Math.min(5, ev.length)), (x) => x.toPrecision(10)).join(', ');
+    text.push(
+      `exact (dense ${d.size} × ${d.size}, float64 eigensolver, asymmetry ${d.asymmetry.toExponential(2)}): λ_max … = ${head}; λ_min = ${ev[ev.length - 1]!.toPrecision(10)}`,
+    );
+    if (cmp.topRelativeErrors !== undefined)
+      text.push(
+        `  top-${cmp.topRelativeErrors.length} relative errors: ${cmp.topRelativeErrors.map((e) => e.toExponential(2)).join(', ')}`,
+      );
+    if (cmp.w1OverWidth !== undefined) text.push(`  SLQ measure: W1 / spectral width = ${cmp.w1OverWidth.toExponential(3)}`);
+    if (cmp.densityL1 !== undefined) text.push(`  smoothed density: L1 error = ${cmp.densityL1.toExponential(3)}`);
+    if (cmp.bandMassFraction !== undefined)
+      text.push(`  exact smoothed density inside the band over ${(100 * cmp.bandMassFraction).toFixed(1)}% of its grid mass`);
   }
   const seconds = (performance.now() - started) / 1000;
   const result = { operator: out.operator, size: out.size, matvecs: op.used, seconds, ...out };
