@@ -56,6 +56,8 @@ export {
   type EigenpairResult,
   type SpectrumEnd,
 } from './outliers.js';
+export { countOutliers, type OutlierCount, type OutlierCountOptions } from './outlierCount.js';
+export { compareWithExact, type ExactComparison } from './exactComparison.js';
 export { hutchinsonTrace, hutchPlusPlusTrace, type TraceEstimate, type TraceOptions } from './traces.js';
 export {
   wasserstein1,
