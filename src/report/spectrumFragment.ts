@@ -83,7 +83,12 @@ export function spectrumReportFragment(m: SpectrumMeasurement, o: SpectrumFragme
     num(`outliers by the rule of ${o.operator} (top ${m.pairs.length})`, c.count > 0 ? c.count : 'no clear outliers', evidence);
   }
   num(`λ_max (SLQ) of ${label}`, m.moments.top);
-  num(`Σλ² = P·∫λ²dμ (SLQ) of ${label}`, o.parameters * m.moments.second);
+  const se = (x: number | undefined): string | undefined =>
+    x === undefined
+      ? undefined
+      : `± ${(o.parameters * x).toPrecision(2)} (standard error across ${m.slq.runs.length} start vectors)`;
+  num(`tr = P·∫λdμ (SLQ) of ${label}`, o.parameters * m.moments.mean, se(m.moments.meanStderr));
+  num(`Σλ² = P·∫λ²dμ (SLQ) of ${label}`, o.parameters * m.moments.second, se(m.moments.secondStderr));
   if (m.trace !== undefined)
     num(`tr ${label} (Hutch++, ${m.trace.matvecs} products)`, m.trace.value, `± ${m.trace.stderr.toPrecision(2)}`);
   const scalars: ScalarPoint[] = [];

@@ -2,7 +2,8 @@
 // instead of calling every top-k eigenvalue an outlier.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { diagonalOperator } from '../../src/linalg/operatorAlgebra.js';
+import { diagonalOperator, fromDenseSymmetric } from '../../src/linalg/operatorAlgebra.js';
+import { wishartWithOutliers } from '../linalg/fixtures.js';
 import { measureSpectrum } from '../../src/linalg/spectrumMeasurement.js';
 import { spectrumReportFragment } from '../../src/report/spectrumFragment.js';
 
@@ -52,4 +53,27 @@ test('numbers: no spikes (a smooth, flat top) → "no clear outliers", with the 
   const row = await ruleRow([], 0);
   assert.equal(row.value, 'no clear outliers');
   assert.match(row.note ?? '', /gap ratio λ_\d\/λ_\d = 1\.0\d*, bulk-edge ratio/);
+});
+
+test('numbers: SLQ traces tr = P·∫λdμ and Σλ² = P·∫λ²dμ carry their standard error across start vectors, and cover the exact values', async () => {
+  // Dense (a diagonal with Rademacher probes would give the trace exactly, with zero spread).
+  const P = 150;
+  const A = wishartWithOutliers(3, P, 300, [10, 5]);
+  const m = await measureSpectrum(fromDenseSymmetric(A), { ...options(0), startVectors: 8, topK: 0 });
+  assert.ok(m.moments.meanStderr !== undefined && m.moments.secondStderr !== undefined);
+  assert.ok(m.moments.meanStderr > 0 && m.moments.secondStderr > 0);
+  let tr = 0;
+  let tr2 = 0;
+  for (let i = 0; i < P; i++) tr += A[i * P + i]!;
+  for (const x of A) tr2 += x * x; // Σλ² = ‖A‖_F²
+  // 4 standard errors: a loose, fast check of calibration on one seed.
+  assert.ok(Math.abs(P * m.moments.mean - tr) <= 4 * P * m.moments.meanStderr, `tr ${P * m.moments.mean} vs ${tr}`);
+  assert.ok(Math.abs(P * m.moments.second - tr2) <= 4 * P * m.moments.secondStderr, `Σλ² ${P * m.moments.second} vs ${tr2}`);
+  const f = spectrumReportFragment(m, { operator: 'hessian', split: 'train', tags, parameters: P, piece: false, deflate: 0 });
+  for (const what of ['tr = P·∫λdμ (SLQ)', 'Σλ² = P·∫λ²dμ (SLQ)']) {
+    const row = f.numbers?.find((r) => r.name.startsWith(what));
+    assert.match(row?.note ?? '', /^± \S+ \(standard error across 8 start vectors\)$/, what);
+  }
+  const one = await measureSpectrum(fromDenseSymmetric(A), { ...options(0), startVectors: 1, topK: 0 });
+  assert.equal(one.moments.meanStderr, undefined, 'one start vector: no standard error');
 });

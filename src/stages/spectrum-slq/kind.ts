@@ -170,6 +170,8 @@ function spectrumMetrics(
     /** tr ≈ P · ∫ λ dμ. */
     trace: P * m.moments.mean,
     second_moment: P * m.moments.second,
+    ...(m.moments.meanStderr !== undefined && { trace_slq_stderr: P * m.moments.meanStderr }),
+    ...(m.moments.secondStderr !== undefined && { second_moment_stderr: P * m.moments.secondStderr }),
     matvecs: m.matvecs,
     parameters: P,
     samples: t.samples,
