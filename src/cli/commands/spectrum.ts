@@ -15,6 +15,7 @@ import {
 import { curvatureOperatorForCli } from '../../curvature/cliOperator.js';
 import { DENSE_CURVATURE_LIMIT, checkDenseSize, denseSpectrum } from '../../curvature/denseCurvature.js';
 import { compareWithExact } from '../../linalg/exactComparison.js';
+import { countOutliers } from '../../linalg/outlierCount.js';
 import { CURVATURE_OPERATORS, isCurvatureKind, listInWords } from '../../curvature/operatorKind.js';
 import { BACKEND_CHOICES, type BackendChoice } from '../../backend/backend.js';
 import { schemaDefaults } from '../../util/schemaFiles.js';
@@ -59,7 +60,8 @@ operand:
                          --batch-size (default ${D.batch_size})
 estimates (default: --density); --top, --density, --log-density, --trace and --deflate make the same
 measurement as a spectrum/slq pipeline stage with top_k, log_spectrum, trace and deflate (same defaults):
-  --top K                the K largest eigenvalues with residual norms
+  --top K                the K largest eigenvalues with residual norms, and how many are outliers by one
+                         rule (outlierRule: largest λ_k/λ_{k+1} against the ratios past it, src/linalg/outlierCount.ts)
   --bottom K             the K smallest eigenvalues with residual norms
   --density              SLQ density (Papyan's kernel) and its spectral measure ("quadrature"), with the
                          band mean ± t_{0.975, n_v−1} (≈ 2) standard errors across start vectors
@@ -290,6 +292,19 @@ export async function spectrumCommand(argv: string[]): Promise<number> {
     out.top = pairs;
     measuredTop = pairs.map((p) => p.value);
     printPairs(`top ${top}`, pairs);
+  }
+  if (measuredTop !== undefined && measuredTop.length > 0) {
+    // One rule for counting outliers (src/linalg/outlierCount.ts), with its evidence.
+    const c = countOutliers(measuredTop);
+    out.outlierRule = {
+      count: c.count,
+      candidate: c.candidate,
+      gapRatio: c.gapRatio,
+      bulkRatio: c.bulkRatio,
+      margin: c.margin,
+      reason: c.reason,
+    };
+    text.push(c.count > 0 ? `outliers by the rule: ${c.count} (${c.reason})` : `no clear outliers (${c.reason})`);
   }
   if (bottom > 0) {
     const r = await bottomEigenpairs(op, bottom, { tol, seed: seed + 1, ...(maxMatvecs !== undefined && { maxMatvecs }) });
