@@ -186,13 +186,15 @@ export function studentT975(dof: number): number {
  * each grid point, φ̄(x) ± q·s(x)/√n_v — the mean ± q standard errors, with s² = Σ_v (φ_v(x) −
  * φ̄(x))² / (n_v − 1) the sample variance across start vectors and q = t_{0.975, n_v − 1} the
  * Student-t quantile (2.26 at n_v = 10, → 1.96 ≈ 2 for many start vectors) — lo clipped at 0 (a
- * density is non-negative). The start vectors are i.i.d., so it is a pointwise 95% interval for
- * E[φ_v(x)], which is the exact spectrum smoothed by the same kernel up to the Gauss-quadrature bias of
- * m Lanczos steps (not included). Why t and not a flat 2: with n_v = 10 and q = 2, the exact smoothed
- * density of a spiked Wishart matrix (n = 500, 80 steps, 40 seeds) lay inside the band over 0.89 of
- * the grid mass on average (0.894), below the 0.90 asked for; with q = t_{0.975, 9}, 0.925 (and 0.939 on a
- * Marchenko–Pastur diagonal, n = 1000)
- * (test/linalg/densityBand.test.ts). With n_v = 1 there is no spread to estimate: returns undefined.
+ * density is non-negative). The start vectors are i.i.d., so this is a pointwise, approximately 95%
+ * interval for E[φ_v(x)] — the exact spectrum smoothed by the same kernel, up to the Gauss-quadrature
+ * bias of m Lanczos steps, which the band does not include (φ_v is skewed, so normal theory is only
+ * approximate). Why t and not a flat 2: with n_v = 10 and q = 2, the exact smoothed density of a
+ * spiked Wishart matrix (n = 500, 80 steps, 40 seeds) lay inside the band over 0.894 of the grid mass
+ * on average, below the 0.90 asked for, and raising the steps to 200 did not help (0.891: the
+ * shortfall is the t-tail of 9 degrees of freedom, not quadrature bias); with q = t_{0.975, 9} it was
+ * 0.925, and 0.939 on a Marchenko–Pastur diagonal (n = 1000) — test/linalg/densityBand.test.ts. With
+ * n_v = 1 there is no spread to estimate: returns undefined.
  */
 export function densityBand(perVector: readonly Float64Array[]): DensityBand | undefined {
   const nv = perVector.length;
