@@ -10,6 +10,9 @@ import { empiricalMeasure, wasserstein1 } from './spectralDistance.js';
  * - smoothed density: ∫|φ̂ − φ| dx on the SLQ grid, φ the exact eigenvalues smoothed by the same
  *   kernel (Σ_i (1/P) k_σ(x − λ_i)); a Riemann sum over the evenly spaced grid;
  * - band: the fraction of φ's grid mass at points where lo ≤ φ ≤ hi (absent without a band).
+ * When the SLQ ran on the deflated A − Σ_{i≤d} λ_i v_i v_iᵀ (`deflated` = d), its measure and density are
+ * compared with that operator's exact spectrum: the exact eigenvalues with the d largest replaced by 0
+ * (exact when the deflated pairs are exact eigenpairs; converged Lanczos pairs are, to their residuals).
  */
 export interface ExactComparison {
   readonly topRelativeErrors?: number[];
@@ -21,7 +24,7 @@ export interface ExactComparison {
 /** Compares estimates with the exact eigenvalues `exact` (any order). */
 export function compareWithExact(
   exact: Float64Array,
-  estimates: { readonly top?: readonly number[]; readonly slq?: SlqResult },
+  estimates: { readonly top?: readonly number[]; readonly slq?: SlqResult; readonly deflated?: number },
 ): ExactComparison {
   const desc = Float64Array.from(exact).sort().reverse();
   const out: { -readonly [K in keyof ExactComparison]: ExactComparison[K] } = {};
@@ -32,8 +35,13 @@ export function compareWithExact(
     });
   const s = estimates.slq;
   if (s !== undefined) {
-    const width = desc[0]! - desc[desc.length - 1]!;
-    const mu = empiricalMeasure(desc);
+    const d = Math.min(estimates.deflated ?? 0, desc.length);
+    const target = Float64Array.from(desc, (v, i) => (i < d ? 0 : v));
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (const v of target) ((lo = Math.min(lo, v)), (hi = Math.max(hi, v)));
+    const width = hi - lo;
+    const mu = empiricalMeasure(target);
     out.w1OverWidth = width > 0 ? wasserstein1(s.measure, mu) / width : wasserstein1(s.measure, mu);
     const x = s.density.x;
     const truth = smoothedDensity(mu, x, s.sigma);

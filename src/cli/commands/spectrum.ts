@@ -245,11 +245,13 @@ export async function spectrumCommand(argv: string[]): Promise<number> {
   let bounds;
   let measuredTop: number[] | undefined;
   let measuredSlq: import('../../linalg/slq.js').SlqResult | undefined;
+  let measuredDeflated = 0;
   if (wantDensity || wantLog || f.trace === true || deflateK > 0) {
     const m = await measureSpectrum(op, o);
     if (top > 0) out.top = m.pairs.slice(0, top);
     if (top > 0) measuredTop = m.pairs.slice(0, top).map((p) => p.value);
     if (wantDensity) measuredSlq = m.slq;
+    measuredDeflated = m.deflated;
     if (top > 0) printPairs(`top ${top}`, m.pairs.slice(0, top));
     if (m.deflated > 0) text.push(`deflated the top ${m.deflated} eigenpairs before SLQ (the bulk)`);
     const s = m.slq;
@@ -327,7 +329,7 @@ export async function spectrumCommand(argv: string[]): Promise<number> {
     const ev = d.eigenvalues;
     const cmp = compareWithExact(ev, {
       ...(measuredTop !== undefined && { top: measuredTop }),
-      ...(measuredSlq !== undefined && { slq: measuredSlq }),
+      ...(measuredSlq !== undefined && { slq: measuredSlq, deflated: measuredDeflated }),
     });
     const hasCompare = Object.keys(cmp).length > 0;
     out.exact = { eigenvalues: arr(ev), asymmetry: d.asymmetry, ...(hasCompare && { compare: cmp }) };
@@ -339,7 +341,10 @@ export async function spectrumCommand(argv: string[]): Promise<number> {
       text.push(
         `  top-${cmp.topRelativeErrors.length} relative errors: ${cmp.topRelativeErrors.map((e) => e.toExponential(2)).join(', ')}`,
       );
-    if (cmp.w1OverWidth !== undefined) text.push(`  SLQ measure: W1 / spectral width = ${cmp.w1OverWidth.toExponential(3)}`);
+    if (cmp.w1OverWidth !== undefined)
+      text.push(
+        `  SLQ measure${measuredDeflated > 0 ? ` (vs the exact spectrum with the top ${measuredDeflated} deflated to 0)` : ''}: W1 / spectral width = ${cmp.w1OverWidth.toExponential(3)}`,
+      );
     if (cmp.densityL1 !== undefined) text.push(`  smoothed density: L1 error = ${cmp.densityL1.toExponential(3)}`);
     if (cmp.bandMassFraction !== undefined)
       text.push(`  exact smoothed density inside the band over ${(100 * cmp.bandMassFraction).toFixed(1)}% of its grid mass`);
