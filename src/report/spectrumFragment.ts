@@ -71,15 +71,19 @@ export function spectrumReportFragment(m: SpectrumMeasurement, o: SpectrumFragme
   if (m.pairs.length > 0) {
     // Outliers by one rule (src/linalg/outlierCount.ts), not "all top-k": the largest ratio λ_k/λ_{k+1}
     // must beat the bulk's own ratios. With every pair deflated, the deflated SLQ's top node is the bulk edge.
-    const bulkEdge = deflated && m.deflated === m.pairs.length ? m.moments.top : undefined;
+    // Only the leading converged pairs enter the rule: an unconverged Ritz value is not an eigenvalue.
+    const firstUnconverged = m.pairs.findIndex((x) => !x.converged);
+    const used = firstUnconverged === -1 ? m.pairs : m.pairs.slice(0, firstUnconverged);
+    const bulkEdge = deflated && m.deflated === m.pairs.length && used.length === m.pairs.length ? m.moments.top : undefined;
     const c = countOutliers(
-      m.pairs.map((x) => x.value),
+      used.map((x) => x.value),
       { ...(bulkEdge !== undefined && { bulkEdge }), ...(o.classes !== undefined && { classes: o.classes }) },
     );
-    const evidence = Number.isFinite(c.gapRatio)
-      ? `gap ratio λ_${c.candidate}/λ_${c.candidate + 1} = ${c.gapRatio.toPrecision(3)}, bulk-edge ratio ${c.bulkRatio.toPrecision(3)}, ` +
-        `accepted when gap ≥ bulk^${c.margin} and ≥ ${c.minRatio}`
-      : c.reason;
+    const evidence =
+      (Number.isFinite(c.gapRatio)
+        ? `gap ratio λ_${c.candidate}/λ_${c.candidate + 1} = ${c.gapRatio.toPrecision(3)}, bulk-edge ratio ${c.bulkRatio.toPrecision(3)}, ` +
+          `accepted when gap ≥ bulk^${c.margin} and ≥ ${c.minRatio}`
+        : c.reason) + (used.length < m.pairs.length ? `; from the ${used.length} leading converged pairs` : '');
     num(`outliers by the rule of ${o.operator} (top ${m.pairs.length})`, c.count > 0 ? c.count : 'no clear outliers', evidence);
   }
   num(`λ_max (SLQ) of ${label}`, m.moments.top);

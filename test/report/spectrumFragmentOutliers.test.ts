@@ -13,7 +13,7 @@ const options = (deflate: number) => ({
   gridSize: 64,
   seed: 1,
   topK: 6,
-  topKTol: 1e-8,
+  topKTol: 1e-6,
   topKMatvecs: 400,
   deflate,
   traceMatvecs: 0,
@@ -76,4 +76,20 @@ test('numbers: SLQ traces tr = P·∫λdμ and Σλ² = P·∫λ²dμ carry thei
   }
   const one = await measureSpectrum(fromDenseSymmetric(A), { ...options(0), startVectors: 1, topK: 0 });
   assert.equal(one.moments.meanStderr, undefined, 'one start vector: no standard error');
+});
+
+test('numbers: only the leading converged pairs enter the outlier rule, and the note says so', async () => {
+  const m = await measureSpectrum(diagonalOperator(spectrum([40, 30, 20])), options(0));
+  const marked = { ...m, pairs: m.pairs.map((p, i) => (i === 5 ? { ...p, converged: false } : p)) };
+  const f = spectrumReportFragment(marked, {
+    operator: 'hessian',
+    split: 'train',
+    tags,
+    parameters: 200,
+    piece: false,
+    deflate: 0,
+  });
+  const row = f.numbers?.find((r) => r.name.startsWith('outliers by the rule'));
+  assert.equal(row?.value, 3);
+  assert.match(row?.note ?? '', /; from the 5 leading converged pairs$/);
 });

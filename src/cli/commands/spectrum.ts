@@ -243,13 +243,13 @@ export async function spectrumCommand(argv: string[]): Promise<number> {
       text.push(`  ${p.value.toPrecision(10)}  residual ${p.residual.toExponential(2)}${p.converged ? '' : '  (not converged)'}`);
   };
   let bounds;
-  let measuredTop: number[] | undefined;
+  let measuredTop: MeasuredPair[] | undefined;
   let measuredSlq: import('../../linalg/slq.js').SlqResult | undefined;
   let measuredDeflated = 0;
   if (wantDensity || wantLog || f.trace === true || deflateK > 0) {
     const m = await measureSpectrum(op, o);
     if (top > 0) out.top = m.pairs.slice(0, top);
-    if (top > 0) measuredTop = m.pairs.slice(0, top).map((p) => p.value);
+    if (top > 0) measuredTop = m.pairs.slice(0, top);
     if (wantDensity) measuredSlq = m.slq;
     measuredDeflated = m.deflated;
     if (top > 0) printPairs(`top ${top}`, m.pairs.slice(0, top));
@@ -292,18 +292,22 @@ export async function spectrumCommand(argv: string[]): Promise<number> {
   } else if (top > 0) {
     const pairs = (await measureTopPairs(op, o)).map(({ value, residual, converged }) => ({ value, residual, converged }));
     out.top = pairs;
-    measuredTop = pairs.map((p) => p.value);
+    measuredTop = pairs;
     printPairs(`top ${top}`, pairs);
   }
   if (measuredTop !== undefined && measuredTop.length > 0) {
-    // One rule for counting outliers (src/linalg/outlierCount.ts), with its evidence.
-    const c = countOutliers(measuredTop);
+    // One rule for counting outliers (src/linalg/outlierCount.ts), with its evidence, over the
+    // leading converged pairs (an unconverged Ritz value may stand for a missed eigenvalue).
+    const stop = measuredTop.findIndex((p) => !p.converged);
+    const used = stop === -1 ? measuredTop : measuredTop.slice(0, stop);
+    const c = countOutliers(used.map((p) => p.value));
     out.outlierRule = {
       count: c.count,
       candidate: c.candidate,
       gapRatio: c.gapRatio,
       bulkRatio: c.bulkRatio,
       margin: c.margin,
+      pairsUsed: used.length,
       reason: c.reason,
     };
     text.push(c.count > 0 ? `outliers by the rule: ${c.count} (${c.reason})` : `no clear outliers (${c.reason})`);
@@ -328,7 +332,7 @@ export async function spectrumCommand(argv: string[]): Promise<number> {
     const d = await denseSpectrum(op);
     const ev = d.eigenvalues;
     const cmp = compareWithExact(ev, {
-      ...(measuredTop !== undefined && { top: measuredTop }),
+      ...(measuredTop !== undefined && { top: measuredTop.map((p) => p.value) }),
       ...(measuredSlq !== undefined && { slq: measuredSlq, deflated: measuredDeflated }),
     });
     const hasCompare = Object.keys(cmp).length > 0;
