@@ -42,10 +42,11 @@ export function checkDenseSize(size: number, limit = DENSE_CURVATURE_LIMIT): voi
 
 /**
  * Exact ground truth for a small operator (math.md §2: "agreement with a dense float64 reference on
- * tiny nets"): A e_j for every unit vector e_j — exact products, no finite differences (for
- * curvature operators: float32 compute per batch, float64 accumulation over the split) — assembled
+ * tiny nets"): A e_j for every unit vector e_j — exact products, no finite differences — assembled
  * into a dense matrix, symmetrised, and eigendecomposed in float64 (symmetricEigen). Works for any
- * symmetric operator: Hess, G, H = Hess − G from Curvature.open, or a piece of G.
+ * symmetric operator. Its accuracy is the products': the float64 MLP operator (mlpCurvature64.ts)
+ * gives eigenvalues to ~1e-14 relative; the curvature engine (Curvature.open: float32 per batch,
+ * float64 accumulation over the split) to ~1e-7 (test/curvature/denseCurvature.test.ts).
  */
 export async function denseSpectrum(op: LinearOperator, options: DenseCurvatureOptions = {}): Promise<DenseSpectrum> {
   const n = op.size;

@@ -12,7 +12,8 @@ import {
   type MeasuredPair,
   type SpectrumMeasurementOptions,
 } from '../../linalg/spectrumMeasurement.js';
-import { curvatureOperatorForCli } from '../../curvature/cliOperator.js';
+import { curvatureOperatorForCli, type CurvatureCliOptions } from '../../curvature/cliOperator.js';
+import { mlp64OperatorForCli } from '../../curvature/mlp64Cli.js';
 import { DENSE_CURVATURE_LIMIT, checkDenseSize, denseSpectrum } from '../../curvature/denseCurvature.js';
 import { compareWithExact } from '../../linalg/exactComparison.js';
 import { countOutliers } from '../../linalg/outlierCount.js';
@@ -70,8 +71,10 @@ measurement as a spectrum/slq pipeline stage with top_k, log_spectrum, trace and
   --kpm                  kernel polynomial method density (Chebyshev moments, Jackson damping)
   --trace                Hutch++ trace (of the deflated operator with --deflate) with standard error
   --exact                every eigenvalue (descending) from the dense operator, built column by column from
-                         exact products and eigendecomposed in float64; P ≤ ${DENSE_CURVATURE_LIMIT} only. With --top or
-                         --density, also each estimate's error against it (exact.compare)
+                         exact products (float64 for an MLP checkpoint, else the curvature engine's float32
+                         products accumulated in float64: exact.products says which) and eigendecomposed in
+                         float64; P ≤ ${DENSE_CURVATURE_LIMIT} only. With --top or --density, also each estimate's
+                         error against it (exact.compare)
 options:
   --deflate K            measure the bulk: SLQ of A − Σ_{i≤K} λ_i v_i v_iᵀ over the K largest eigenpairs
   --lanczos-steps M      Lanczos steps per start vector (default ${D.lanczos_steps})
@@ -183,6 +186,8 @@ export async function spectrumCommand(argv: string[]): Promise<number> {
   const started = performance.now();
   let base: LinearOperator;
   let operatorName: string;
+  /** The operator --exact materialises when it is not `op` itself (a float64 MLP). */
+  let exactOperator: LinearOperator | undefined;
   if (f.matrix !== undefined) {
     const m = readMatrixFile(f.matrix);
     if (m.rows !== m.cols)
@@ -205,7 +210,7 @@ export async function spectrumCommand(argv: string[]): Promise<number> {
       throw new SpecpipeError('cli-flag', `--backend: expected one of ${BACKEND_CHOICES.join(', ')}, received "${backend}"`, 2);
     if (f.data === undefined)
       throw new SpecpipeError('cli-flag', `--checkpoint ${f.checkpoint} needs --data SRC (e.g. mnist)`, 2);
-    base = await curvatureOperatorForCli({
+    const cliOptions: CurvatureCliOptions = {
       checkpoint: f.checkpoint!,
       ...(f.model !== undefined && { model: f.model }),
       data: f.data,
@@ -215,7 +220,10 @@ export async function spectrumCommand(argv: string[]): Promise<number> {
       seed,
       ...(f['samples-per-class'] !== undefined && { samplesPerClass: intFlag('samples-per-class', f['samples-per-class'], 1) }),
       batchSize: intFlag('batch-size', f['batch-size'], D.batch_size),
-    });
+    };
+    base = await curvatureOperatorForCli(cliOptions);
+    // --exact on an MLP: products in float64 (explicit R-operator), not the float32 engine's.
+    if (f.exact === true && base.size <= DENSE_CURVATURE_LIMIT) exactOperator = await mlp64OperatorForCli(cliOptions);
     operatorName = op;
   }
   // Refuse before spending any product.
@@ -329,17 +337,23 @@ export async function spectrumCommand(argv: string[]): Promise<number> {
     text.push(`KPM: ${k.moments.length} moments, ${k.startVectorsUsed} probes`);
   }
   if (f.exact === true) {
-    const d = await denseSpectrum(op);
+    const d = await denseSpectrum(exactOperator ?? op);
+    const products =
+      exactOperator !== undefined
+        ? 'float64 (MLP R-operator)'
+        : f.matrix !== undefined
+          ? 'float64 (dense matrix)'
+          : 'float32 per batch, float64 accumulation (curvature engine)';
     const ev = d.eigenvalues;
     const cmp = compareWithExact(ev, {
       ...(measuredTop !== undefined && { top: measuredTop.map((p) => p.value) }),
       ...(measuredSlq !== undefined && { slq: measuredSlq, deflated: measuredDeflated }),
     });
     const hasCompare = Object.keys(cmp).length > 0;
-    out.exact = { eigenvalues: arr(ev), asymmetry: d.asymmetry, ...(hasCompare && { compare: cmp }) };
+    out.exact = { eigenvalues: arr(ev), products, asymmetry: d.asymmetry, ...(hasCompare && { compare: cmp }) };
     const head = Array.from(ev.subarray(0, Math.min(5, ev.length)), (x) => x.toPrecision(10)).join(', ');
     text.push(
-      `exact (dense ${d.size} × ${d.size}, float64 eigensolver, asymmetry ${d.asymmetry.toExponential(2)}): λ_max … = ${head}; λ_min = ${ev[ev.length - 1]!.toPrecision(10)}`,
+      `exact (dense ${d.size} × ${d.size} from ${products} products, float64 eigensolver, asymmetry ${d.asymmetry.toExponential(2)}): λ_max … = ${head}; λ_min = ${ev[ev.length - 1]!.toPrecision(10)}`,
     );
     if (cmp.topRelativeErrors !== undefined)
       text.push(
