@@ -21,6 +21,9 @@ import { spectrumCommand } from '../../src/cli/commands/spectrum.js';
 import { Rng } from '../../src/util/random.js';
 import { SpecpipeError } from '../../src/util/errors.js';
 import { referenceProducts, type ReferenceProblem } from '../reference/referenceCurvature.js';
+import { topEigenpairs } from '../../src/linalg/outliers.js';
+import { loadDataSource } from '../../src/data/sources.js';
+import { preprocessSplit } from '../../src/data/preprocess.js';
 import type { TinyNetSpec } from '../reference/tinyNetSpec.js';
 
 before(async () => {
@@ -224,3 +227,62 @@ test('denseSpectrum over the float32 curvature engine (any network): the same ti
     await curvature.close();
   }
 });
+
+test(
+  'slow: spectrum --exact on an MLP 784-6-10 checkpoint (P = 4,780) over 20 MNIST digits: top-5 of Hess against Lanczos on the dual-number reference to 1e-8',
+  { skip: !process.env.SPECPIPE_SLOW && 'set SPECPIPE_SLOW=1 (a 4,780 × 4,780 float64 eigendecomposition: minutes)' },
+  async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'specpipe-exact-5k-'));
+    const network = buildNetwork({ kind: 'mlp', input: [1, 28, 28], hidden: [6], activation: 'tanh', classes: 10 });
+    const { params, buffers } = network.init(2);
+    const preprocess = { mean: [0.13], std: [0.31], pad: 0 };
+    const ckpt = join(dir, 'mlp.safetensors');
+    saveCheckpoint(ckpt, network, params, buffers, preprocess);
+    const started = performance.now();
+    const out = JSON.parse(
+      await run([
+        '--checkpoint',
+        ckpt,
+        '--data',
+        'mnist',
+        '--split',
+        'train',
+        '--samples-per-class',
+        '2',
+        '--seed',
+        '3',
+        '--exact',
+        '--json',
+      ]),
+    );
+    const seconds = (performance.now() - started) / 1000;
+    const P = 784 * 6 + 6 + 6 * 10 + 10;
+    assert.equal(out.exact.eigenvalues.length, P);
+    assert.equal(out.exact.products, 'float64 (MLP R-operator)');
+    const split = preprocessSplit((await loadDataSource({ kind: 'mnist' }, { seed: 3, trainPerClass: 2 })).train, preprocess);
+    const spec: TinyNetSpec = {
+      kind: 'tiny',
+      name: 'mlp 784-6-10',
+      input: [28, 28, 1],
+      classes: 10,
+      layers: [{ op: 'flatten' }, { op: 'dense', out: 6 }, { op: 'tanh' }, { op: 'dense', out: 10 }],
+    };
+    const problem: ReferenceProblem = {
+      spec,
+      theta: flattenParameters(params),
+      buffers: new Float64Array(0),
+      x: split.images, // C = 1: NCHW = NHWC
+      labels: split.labels,
+      loss: 'cross-entropy',
+    };
+    const refOp = { size: P, symmetric: true, matvec: async (v: Float64Array) => referenceProducts(problem, v).hessianVector };
+    const r = await topEigenpairs(refOp, 5, { tol: 1e-11, maxMatvecs: 600, seed: 1, basisPrecision: 'float64' });
+    const rel = r.pairs.map((p, i) => Math.abs(out.exact.eigenvalues[i] - p.value) / Math.abs(p.value));
+    process.stdout.write(
+      `# P = ${P}: --exact took ${seconds.toFixed(0)} s; top-5 relative differences to the reference's Lanczos ${rel.map((e) => e.toExponential(1)).join(', ')}\n`,
+    );
+    assert.ok(r.converged, 'the reference Lanczos converged');
+    for (const e of rel) assert.ok(e <= 1e-8, `relative difference ${e}`);
+    tf.dispose([...params, ...buffers]);
+  },
+);
