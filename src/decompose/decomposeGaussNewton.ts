@@ -8,8 +8,10 @@ import { summarizeDecomposition, type DecompositionSummary } from './decompositi
 export interface DecomposeOptions {
   /** Class subset S (class indices); default all. */
   readonly classes?: readonly number[];
-  /** Hutch++ products for tr B2 (0: none). */
+  /** Hutch++ products for tr B2 (0: none, and no λ_min(B2) either: G is not opened). */
   readonly traceMatvecs: number;
+  /** Product budget of λ_min(B2) (default 60; 0: none). */
+  readonly bottomMatvecs?: number;
   readonly seed: number;
   readonly onClass?: (done: number, total: number) => void;
 }
@@ -17,7 +19,8 @@ export interface DecomposeOptions {
 /**
  * Papyan's decomposition of G over a problem's samples (math.md §3): the class gradients
  * (P_cc', g_cc'; |S| VJPs per sample through the curvature engine), the exact spectra of the
- * low-rank pieces, and tr B2 by Hutch++ on B2 = G − (A1 + A2 + B1) with G over the samples of S.
+ * low-rank pieces, tr B2 by Hutch++ on B2 = G − (A1 + A2 + B1) with G over the samples of S, and
+ * λ_min(B2) with its residual.
  */
 export async function decomposeGaussNewton(
   problem: CurvatureProblem,
@@ -39,6 +42,7 @@ export async function decomposeGaussNewton(
     const summary = await summarizeDecomposition(cg, {
       ggn: curvature.operator('ggn'),
       traceMatvecs: o.traceMatvecs,
+      ...(o.bottomMatvecs !== undefined && { bottomMatvecs: o.bottomMatvecs }),
       seed: o.seed,
     });
     return { classGradients: cg, summary };

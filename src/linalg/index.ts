@@ -24,6 +24,9 @@ export { KrylovBasis, randomVector, type BasisPrecision, type StartVectorKind } 
 export { lanczos, type LanczosOptions, type LanczosResult, type Reorthogonalization } from './lanczos.js';
 export {
   slqDensity,
+  densityBand,
+  studentT975,
+  type DensityBand,
   quadratureFromLanczos,
   combineRuns,
   smoothedDensity,
@@ -53,6 +56,8 @@ export {
   type EigenpairResult,
   type SpectrumEnd,
 } from './outliers.js';
+export { countOutliers, type OutlierCount, type OutlierCountOptions } from './outlierCount.js';
+export { compareWithExact, type ExactComparison } from './exactComparison.js';
 export { hutchinsonTrace, hutchPlusPlusTrace, type TraceEstimate, type TraceOptions } from './traces.js';
 export {
   wasserstein1,

@@ -50,8 +50,19 @@ export interface SpectrumMeasurement {
   readonly logSpectrum?: LogSpectrum;
   /** tr of the analysed operator (A, or A deflated). */
   readonly trace?: TraceMeasurement;
-  /** Moments of the SLQ measure μ: its extreme nodes, ∫λ dμ and ∫λ² dμ. */
-  readonly moments: { readonly top: number; readonly bottom: number; readonly mean: number; readonly second: number };
+  /**
+   * Moments of the SLQ measure μ: its extreme nodes, ∫λ dμ and ∫λ² dμ, and the standard errors of the
+   * two integrals across start vectors (sample standard deviation of each start vector's quadrature
+   * moment / √n_v; absent with one start vector). P·∫λ dμ and P·∫λ² dμ estimate tr A and tr A².
+   */
+  readonly moments: {
+    readonly top: number;
+    readonly bottom: number;
+    readonly mean: number;
+    readonly second: number;
+    readonly meanStderr?: number;
+    readonly secondStderr?: number;
+  };
   /** Products of A spent in all. */
   readonly matvecs: number;
 }
@@ -136,13 +147,32 @@ export async function measureSpectrum(
     slq,
     ...(logSpectrum !== undefined && { logSpectrum }),
     ...(trace !== undefined && { trace }),
-    moments: measureMoments(slq.measure),
+    moments: measureMoments(slq.measure, slq.runs),
     matvecs: done,
   };
 }
 
-/** Extreme nodes and the first two moments of a discrete measure Σ w_j δ(λ − θ_j). */
-function measureMoments(m: SlqResult['measure']): SpectrumMeasurement['moments'] {
+/** Standard error of the mean of xs (sample standard deviation / √n); undefined for fewer than 2. */
+function standardError(xs: readonly number[]): number | undefined {
+  const n = xs.length;
+  if (n < 2) return undefined;
+  const mean = xs.reduce((a, b) => a + b, 0) / n;
+  return Math.sqrt(xs.reduce((a, x) => a + (x - mean) ** 2, 0) / (n - 1) / n);
+}
+
+/**
+ * Extreme nodes and the first two moments of a discrete measure Σ w_j δ(λ − θ_j), with the standard
+ * errors of the moments across the start vectors' quadratures `runs`.
+ */
+function measureMoments(m: SlqResult['measure'], runs: SlqResult['runs']): SpectrumMeasurement['moments'] {
+  const perRun = (p: number): number[] =>
+    runs.map((r) => {
+      let s = 0;
+      for (let j = 0; j < r.nodes.length; j++) s += r.weights[j]! * r.nodes[j]! ** p;
+      return s;
+    });
+  const meanStderr = standardError(perRun(1));
+  const secondStderr = standardError(perRun(2));
   let top = -Infinity;
   let bottom = Infinity;
   let mean = 0;
@@ -154,5 +184,12 @@ function measureMoments(m: SlqResult['measure']): SpectrumMeasurement['moments']
     mean += m.weights[j]! * x;
     second += m.weights[j]! * x * x;
   }
-  return { top, bottom, mean, second };
+  return {
+    top,
+    bottom,
+    mean,
+    second,
+    ...(meanStderr !== undefined && { meanStderr }),
+    ...(secondStderr !== undefined && { secondStderr }),
+  };
 }

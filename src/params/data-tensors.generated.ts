@@ -8,7 +8,7 @@
 export interface DataTensorsParams {
   path: string;
   /**
-   * Filled in by the engine: the file's content hash.
+   * Optional pin: planning fails when the file's sha256 differs. The file content enters the stage key either way (its `inputs` ingredient).
    */
   sha256?: string;
   train_per_class?: number;

@@ -3,7 +3,7 @@
  * Change the schema, then regenerate with `npm run gen:types` (test/params/generatedTypes.test.ts checks they agree).
  */
 /**
- * Papyan's class / cross-class decomposition of G (math.md §3) from the samples of one split of an upstream train/sgd checkpoint, grouped by true class: g_c, g_cc', the exact spectra and traces of A1, A2, B1, A1+A2+B1 and tr B2 (Hutch++) (src/decompose/decomposeStage.ts).
+ * Papyan's class / cross-class decomposition of G (math.md §3) from the samples of one split of an upstream train/sgd checkpoint, grouped by true class: g_c, g_cc', the exact spectra and traces of A1, A2, B1, A1+A2+B1 tr B2 (Hutch++) and λ_min(B2) with its residual (src/decompose/decomposeGaussNewton.ts).
  */
 export interface DecomposeClassGradientsParams {
   /**
@@ -18,6 +18,10 @@ export interface DecomposeClassGradientsParams {
    * Hutch++ products for tr B2 (0 skips it).
    */
   trace_matvecs: number;
+  /**
+   * Product budget of the Lanczos search for λ_min(B2), reported with its residual as the check B2 ⪰ 0 (0 skips it; needs trace_matvecs > 0, which opens G).
+   */
+  b2_bottom_matvecs: number;
   /**
    * Samples per batch in the curvature engine.
    */

@@ -33,15 +33,15 @@ export interface SpectrumSlqParams {
    */
   batch_size: number;
   /**
-   * Worker threads per product (0: in-process).
+   * Worker threads per product (0: in-process). Execution layout: not in the stage key (results equal to float64 summation order), recorded in the manifest.
    */
   workers: number;
   /**
-   * Shard processes per product on this machine (0: none); results equal in-thread products to float64 rounding.
+   * Shard processes per product on this machine (0: none); results equal in-thread products to float64 rounding. Execution layout: not in the stage key, recorded in the manifest.
    */
   processes: number;
   /**
-   * Shards per product served over Redis by `specpipe worker --products` (0: none); the Redis URL comes from SPECPIPE_PRODUCTS_REDIS.
+   * Shards per product served over Redis by `specpipe worker --products` (0: none); the Redis URL comes from SPECPIPE_PRODUCTS_REDIS. Execution layout: not in the stage key, recorded in the manifest.
    */
   redis_shards: number;
   grid_size: number;

@@ -30,6 +30,16 @@ export function decompositionFragment(s: DecompositionSummary, tags: SeriesTags,
       value: s.traceB2.value,
       note: `± ${s.traceB2.stderr.toPrecision(2)}`,
     });
+  const b = s.bottomB2;
+  if (b !== undefined)
+    numbers.push({
+      claim: 'f',
+      name: `λ_min(B2) (Lanczos, ${b.matvecs} products) [${where}]`,
+      value: b.value,
+      note:
+        `residual ${b.residual.toPrecision(2)}${b.converged ? '' : ' (not converged)'}; ` +
+        `B2 ⪰ 0 check λ_min ≥ −${b.tolerance.toPrecision(2)} (max(residual, 1e-5·‖B2‖)): ${b.holds ? 'holds' : 'FAILS'}`,
+    });
   return {
     exactEigenvalues: pieces.map((piece) => ({ ...tags, piece, split, values: s.pieces[piece].eigenvalues })),
     numbers,

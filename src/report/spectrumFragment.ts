@@ -2,6 +2,7 @@ import type { SpectrumMeasurement } from '../linalg/spectrumMeasurement.js';
 import type { ReportFragment } from './reportFragment.js';
 import type { NumberRow, ScalarPoint, SeriesTags, Split } from './reportData.js';
 import { spectrumSeriesFromSlq } from './spectrumSeries.js';
+import { countOutliers } from '../linalg/outlierCount.js';
 
 /** Which of Papyan's claims (docs/results.md) an operator's numbers bear on. */
 const CLAIM_OF: Readonly<Record<string, string>> = {
@@ -26,6 +27,8 @@ export interface SpectrumFragmentOptions {
   readonly piece: boolean;
   /** Pairs deflated before SLQ, as asked (`deflate`). */
   readonly deflate: number;
+  /** Classes C, when known: the outlier rule looks for a gap at k ≤ 2C. */
+  readonly classes?: number;
 }
 
 /**
@@ -65,8 +68,31 @@ export function spectrumReportFragment(m: SpectrumMeasurement, o: SpectrumFragme
       m.pairs.map((x) => x.value.toPrecision(4)).join(', '),
       `max residual ${Math.max(...m.pairs.map((x) => x.residual)).toPrecision(2)}`,
     );
+  if (m.pairs.length > 0) {
+    // Outliers by one rule (src/linalg/outlierCount.ts), not "all top-k": the largest ratio λ_k/λ_{k+1}
+    // must beat the bulk's own ratios. With every pair deflated, the deflated SLQ's top node is the bulk edge.
+    // Only the leading converged pairs enter the rule: an unconverged Ritz value is not an eigenvalue.
+    const firstUnconverged = m.pairs.findIndex((x) => !x.converged);
+    const used = firstUnconverged === -1 ? m.pairs : m.pairs.slice(0, firstUnconverged);
+    const bulkEdge = deflated && m.deflated === m.pairs.length && used.length === m.pairs.length ? m.moments.top : undefined;
+    const c = countOutliers(
+      used.map((x) => x.value),
+      { ...(bulkEdge !== undefined && { bulkEdge }), ...(o.classes !== undefined && { classes: o.classes }) },
+    );
+    const evidence =
+      (Number.isFinite(c.gapRatio)
+        ? `gap ratio λ_${c.candidate}/λ_${c.candidate + 1} = ${c.gapRatio.toPrecision(3)}, bulk-edge ratio ${c.bulkRatio.toPrecision(3)}, ` +
+          `accepted when gap ≥ bulk^${c.margin} and ≥ ${c.minRatio}`
+        : c.reason) + (used.length < m.pairs.length ? `; from the ${used.length} leading converged pairs` : '');
+    num(`outliers by the rule of ${o.operator} (top ${m.pairs.length})`, c.count > 0 ? c.count : 'no clear outliers', evidence);
+  }
   num(`λ_max (SLQ) of ${label}`, m.moments.top);
-  num(`Σλ² = P·∫λ²dμ (SLQ) of ${label}`, o.parameters * m.moments.second);
+  const se = (x: number | undefined): string | undefined =>
+    x === undefined
+      ? undefined
+      : `± ${(o.parameters * x).toPrecision(2)} (standard error across ${m.slq.runs.length} start vectors)`;
+  num(`tr = P·∫λdμ (SLQ) of ${label}`, o.parameters * m.moments.mean, se(m.moments.meanStderr));
+  num(`Σλ² = P·∫λ²dμ (SLQ) of ${label}`, o.parameters * m.moments.second, se(m.moments.secondStderr));
   if (m.trace !== undefined)
     num(`tr ${label} (Hutch++, ${m.trace.matvecs} products)`, m.trace.value, `± ${m.trace.stderr.toPrecision(2)}`);
   const scalars: ScalarPoint[] = [];

@@ -100,7 +100,13 @@ test('decompose/class-gradients from a checkpoint and real MNIST digits (default
   await assert.rejects(
     () =>
       decomposeClassGradientsStage.run(
-        ctxFor(root, upstream, [data], { split: 'train', trace_matvecs: 30, batch_size: 256, checkpoint: 7 }),
+        ctxFor(root, upstream, [data], {
+          split: 'train',
+          trace_matvecs: 30,
+          b2_bottom_matvecs: 60,
+          batch_size: 256,
+          checkpoint: 7,
+        }),
       ),
     /with\.checkpoint is 7, but train saved epochs \[0, 3\]/,
   );
@@ -109,7 +115,7 @@ test('decompose/class-gradients from a checkpoint and real MNIST digits (default
     root,
     upstream,
     [data],
-    { split: 'train', checkpoint: 0, classes: [0, 1, 7], trace_matvecs: 12, batch_size: 16 },
+    { split: 'train', checkpoint: 0, classes: [0, 1, 7], trace_matvecs: 12, b2_bottom_matvecs: 40, batch_size: 16 },
     { train_per_class: 3 },
   );
   const result = await decomposeClassGradientsStage.run(ctx);
@@ -126,5 +132,8 @@ test('decompose/class-gradients from a checkpoint and real MNIST digits (default
   assert.equal(s.pieces.a1.eigenvalues.length, 3);
   assert.ok(s.pieces.b1.rank <= 3 * 1);
   assert.ok(s.traceB2 !== undefined && s.traceB2.value > 0, 'B2 is PSD: positive trace');
+  assert.ok(s.bottomB2 !== undefined && s.bottomB2.matvecs <= 40, 'λ_min(B2) within its budget');
+  assert.ok(s.bottomB2.holds, `λ_min(B2) = ${s.bottomB2.value} ± ${s.bottomB2.residual} ≥ −${s.bottomB2.tolerance}`);
+  assert.equal(result?.metrics?.['lambda_min_b2'], s.bottomB2.value);
   assert.equal(result?.metrics?.['samples'], 9);
 });

@@ -116,6 +116,17 @@ test('spectrum --matrix M.arrow --density --log-density --kpm --trace --json: th
   assert.equal(out.quadrature.nodes.length, out.quadrature.weights.length);
   assert.equal(out.density.x.length, 64);
   assert.equal(out.density.y.length, 64);
+  // The band: mean ± 2 SE across the 3 start vectors, on the density's grid, around the mean density.
+  assert.equal(out.density.band.lo.length, 64);
+  assert.equal(out.density.band.hi.length, 64);
+  for (let i = 0; i < 64; i++) {
+    assert.ok(out.density.band.lo[i] >= 0 && out.density.band.lo[i] <= out.density.y[i] + 1e-15);
+    assert.ok(out.density.band.hi[i] >= out.density.y[i] - 1e-15);
+  }
+  assert.ok(
+    out.density.band.hi.some((h: number, i: number) => h > out.density.y[i]),
+    'a band of nonzero width',
+  );
   assert.equal(out.kpm.x.length, 64);
   assert.ok(Array.isArray(out.logDensity.positive.x) && Array.isArray(out.logDensity.negative.y));
   let tr = 0;
@@ -155,4 +166,49 @@ test('spectrum rejects asymmetric and non-square matrices with the measured asym
     /--operator: expected hessian, ggn or residual, received "fisher"/,
   );
   await assert.rejects(run(['--checkpoint', 'c.safetensors']), /needs --data/);
+});
+
+test('spectrum --matrix --exact --top 6 --density --json: exact eigenvalues, the errors of the estimates against them, and the outlier rule', async () => {
+  const p = join(dir, 'exact.npy');
+  writeFileSync(p, encodeNpyMatrix(A, n, n));
+  const { code, stdout } = await run([
+    '--matrix',
+    p,
+    '--exact',
+    '--top',
+    '6',
+    '--density',
+    '--lanczos-steps',
+    '40',
+    '--start-vectors',
+    '4',
+    '--grid',
+    '128',
+    '--json',
+  ]);
+  assert.equal(code, 0);
+  const out = JSON.parse(stdout);
+  const desc = Array.from(exact).reverse();
+  assert.equal(out.exact.eigenvalues.length, n);
+  for (let i = 0; i < n; i++) assert.ok(Math.abs(out.exact.eigenvalues[i] - desc[i]!) <= 1e-12 * desc[0]!, `eigenvalue ${i}`);
+  const c = out.exact.compare;
+  assert.equal(c.topRelativeErrors.length, 6);
+  // each Ritz value lies within its residual of an eigenvalue
+  c.topRelativeErrors.forEach((e: number, i: number) =>
+    assert.ok(
+      e * Math.abs(desc[i]!) <= out.top[i].residual + 1e-12,
+      `top ${i}: relative error ${e}, residual ${out.top[i].residual}`,
+    ),
+  );
+  assert.ok(c.w1OverWidth > 0 && c.w1OverWidth <= 0.02, `W1/width ${c.w1OverWidth}`);
+  assert.ok(c.densityL1 > 0 && c.densityL1 <= 0.5, `L1 ${c.densityL1}`);
+  assert.ok(c.bandMassFraction >= 0.5 && c.bandMassFraction <= 1, `band mass fraction ${c.bandMassFraction}`);
+  // two planted outliers (20, 30) above a Marchenko–Pastur bulk
+  assert.equal(out.outlierRule.count, 2, out.outlierRule.reason);
+  assert.ok(out.outlierRule.gapRatio > out.outlierRule.bulkRatio ** 2);
+  // --exact alone measures nothing else
+  const only = JSON.parse((await run(['--matrix', p, '--exact', '--json'])).stdout);
+  assert.equal(only.density, undefined);
+  assert.equal(only.exact.compare, undefined);
+  assert.equal(only.matvecs, n, 'one product per column');
 });

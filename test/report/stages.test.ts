@@ -260,6 +260,6 @@ test('the four stage kinds register and their params schemas compile (ajv, defau
   const v = ajv.compile(decomposeClassGradientsStage.paramsSchema as Record<string, unknown>);
   const p: Record<string, unknown> = {};
   v(p);
-  assert.deepEqual(p, { split: 'train', trace_matvecs: 30, batch_size: 256, checkpoint: 'final' });
+  assert.deepEqual(p, { split: 'train', trace_matvecs: 30, b2_bottom_matvecs: 60, batch_size: 256, checkpoint: 'final' });
   assert.equal(v({ classes: [3] }), false, 'a class subset needs ≥ 2 classes');
 });

@@ -3,6 +3,7 @@ import { SpecpipeError } from '../../util/errors.js';
 import type { LinearOperator } from '../../linalg/operator.js';
 import { DEFAULT_ASYMMETRY_TOLERANCE, countingOperator, fromDenseSymmetric } from '../../linalg/operatorAlgebra.js';
 import { readMatrixFile } from '../../linalg/matrixFile.js';
+import { studentT975 } from '../../linalg/slq.js';
 import { kpmDensity } from '../../linalg/kpm.js';
 import { bottomEigenpairs, type EigenpairResult } from '../../linalg/outliers.js';
 import {
@@ -11,7 +12,11 @@ import {
   type MeasuredPair,
   type SpectrumMeasurementOptions,
 } from '../../linalg/spectrumMeasurement.js';
-import { curvatureOperatorForCli } from '../../curvature/cliOperator.js';
+import { curvatureOperatorForCli, type CurvatureCliOptions } from '../../curvature/cliOperator.js';
+import { mlp64OperatorForCli } from '../../curvature/mlp64Cli.js';
+import { DENSE_CURVATURE_LIMIT, checkDenseSize, denseSpectrum } from '../../curvature/denseCurvature.js';
+import { compareWithExact } from '../../linalg/exactComparison.js';
+import { countOutliers } from '../../linalg/outlierCount.js';
 import { CURVATURE_OPERATORS, isCurvatureKind, listInWords } from '../../curvature/operatorKind.js';
 import { BACKEND_CHOICES, type BackendChoice } from '../../backend/backend.js';
 import { schemaDefaults } from '../../util/schemaFiles.js';
@@ -56,12 +61,20 @@ operand:
                          --batch-size (default ${D.batch_size})
 estimates (default: --density); --top, --density, --log-density, --trace and --deflate make the same
 measurement as a spectrum/slq pipeline stage with top_k, log_spectrum, trace and deflate (same defaults):
-  --top K                the K largest eigenvalues with residual norms
+  --top K                the K largest eigenvalues with residual norms, and how many are outliers by one
+                         rule (outlierRule: largest λ_k/λ_{k+1} against the ratios past it, src/linalg/outlierCount.ts)
   --bottom K             the K smallest eigenvalues with residual norms
-  --density              SLQ density (Papyan's kernel) and its spectral measure ("quadrature")
+  --density              SLQ density (Papyan's kernel) and its spectral measure ("quadrature"), with the
+                         band mean ± t_{0.975, n_v−1} (≈ 2) standard errors across start vectors
+                         (density.band: {lo, hi}; none with one start vector)
   --log-density          density of log(|λ| + ε), positive and negative halves
   --kpm                  kernel polynomial method density (Chebyshev moments, Jackson damping)
   --trace                Hutch++ trace (of the deflated operator with --deflate) with standard error
+  --exact                every eigenvalue (descending) from the dense operator, built column by column from
+                         exact products (float64 for an MLP checkpoint, else the curvature engine's float32
+                         products accumulated in float64: exact.products says which) and eigendecomposed in
+                         float64; P ≤ ${DENSE_CURVATURE_LIMIT} only. With --top or --density, also each estimate's
+                         error against it (exact.compare)
 options:
   --deflate K            measure the bulk: SLQ of A − Σ_{i≤K} λ_i v_i v_iᵀ over the K largest eigenpairs
   --lanczos-steps M      Lanczos steps per start vector (default ${D.lanczos_steps})
@@ -123,6 +136,7 @@ export async function spectrumCommand(argv: string[]): Promise<number> {
         'log-density': { type: 'boolean' },
         kpm: { type: 'boolean' },
         trace: { type: 'boolean' },
+        exact: { type: 'boolean' },
         'lanczos-steps': { type: 'string' },
         'start-vectors': { type: 'string' },
         seed: { type: 'string' },
@@ -160,7 +174,13 @@ export async function spectrumCommand(argv: string[]): Promise<number> {
   const traceMatvecs = intFlag('trace-matvecs', f['trace-matvecs'], D.trace_matvecs, 3);
   const maxMatvecs = f['max-matvecs'] === undefined ? undefined : intFlag('max-matvecs', f['max-matvecs'], 1);
   const anyEstimate =
-    top > 0 || bottom > 0 || f.density === true || f['log-density'] === true || f.kpm === true || f.trace === true;
+    top > 0 ||
+    bottom > 0 ||
+    f.density === true ||
+    f['log-density'] === true ||
+    f.kpm === true ||
+    f.trace === true ||
+    f.exact === true;
   const wantDensity = f.density === true || !anyEstimate;
   const wantLog = f['log-density'] === true;
   const deflateK = f.deflate === undefined ? 0 : intFlag('deflate', f.deflate, 0, 0);
@@ -168,6 +188,8 @@ export async function spectrumCommand(argv: string[]): Promise<number> {
   const started = performance.now();
   let base: LinearOperator;
   let operatorName: string;
+  /** The operator --exact materialises when it is not `op` itself (a float64 MLP). */
+  let exactOperator: LinearOperator | undefined;
   if (f.matrix !== undefined) {
     const m = readMatrixFile(f.matrix);
     if (m.rows !== m.cols)
@@ -190,7 +212,7 @@ export async function spectrumCommand(argv: string[]): Promise<number> {
       throw new SpecpipeError('cli-flag', `--backend: expected one of ${BACKEND_CHOICES.join(', ')}, received "${backend}"`, 2);
     if (f.data === undefined)
       throw new SpecpipeError('cli-flag', `--checkpoint ${f.checkpoint} needs --data SRC (e.g. mnist)`, 2);
-    base = await curvatureOperatorForCli({
+    const cliOptions: CurvatureCliOptions = {
       checkpoint: f.checkpoint!,
       ...(f.model !== undefined && { model: f.model }),
       data: f.data,
@@ -200,9 +222,14 @@ export async function spectrumCommand(argv: string[]): Promise<number> {
       seed,
       ...(f['samples-per-class'] !== undefined && { samplesPerClass: intFlag('samples-per-class', f['samples-per-class'], 1) }),
       batchSize: intFlag('batch-size', f['batch-size'], D.batch_size),
-    });
+    };
+    base = await curvatureOperatorForCli(cliOptions);
+    // --exact on an MLP: products in float64 (explicit R-operator), not the float32 engine's.
+    if (f.exact === true && base.size <= DENSE_CURVATURE_LIMIT) exactOperator = await mlp64OperatorForCli(cliOptions);
     operatorName = op;
   }
+  // Refuse before spending any product.
+  if (f.exact === true) checkDenseSize(base.size);
   const op = countingOperator(base);
   const out: Record<string, unknown> = { operator: operatorName, size: op.size };
   const text: string[] = [`operator ${operatorName} (${base.name ?? ''}), size ${op.size}`];
@@ -226,9 +253,15 @@ export async function spectrumCommand(argv: string[]): Promise<number> {
       text.push(`  ${p.value.toPrecision(10)}  residual ${p.residual.toExponential(2)}${p.converged ? '' : '  (not converged)'}`);
   };
   let bounds;
+  let measuredTop: MeasuredPair[] | undefined;
+  let measuredSlq: import('../../linalg/slq.js').SlqResult | undefined;
+  let measuredDeflated = 0;
   if (wantDensity || wantLog || f.trace === true || deflateK > 0) {
     const m = await measureSpectrum(op, o);
     if (top > 0) out.top = m.pairs.slice(0, top);
+    if (top > 0) measuredTop = m.pairs.slice(0, top);
+    if (wantDensity) measuredSlq = m.slq;
+    measuredDeflated = m.deflated;
     if (top > 0) printPairs(`top ${top}`, m.pairs.slice(0, top));
     if (m.deflated > 0) text.push(`deflated the top ${m.deflated} eigenpairs before SLQ (the bulk)`);
     const s = m.slq;
@@ -237,7 +270,19 @@ export async function spectrumCommand(argv: string[]): Promise<number> {
     text.push(
       `SLQ: ${s.runs.length} start vectors × ${steps} steps, bounds [${s.bounds.lower.toPrecision(6)}, ${s.bounds.upper.toPrecision(6)}], σ = ${s.sigma.toPrecision(3)}`,
     );
-    if (wantDensity) out.density = { x: arr(s.density.x), y: arr(s.density.y) };
+    if (wantDensity)
+      out.density = {
+        x: arr(s.density.x),
+        y: arr(s.density.y),
+        // mean ± t_{0.975, n_v−1} (≈ 2) standard errors across start vectors (densityBand); absent with one start vector
+        ...(s.band !== undefined && { band: { lo: arr(s.band.lo), hi: arr(s.band.hi) } }),
+      };
+    if (wantDensity)
+      text.push(
+        s.band !== undefined
+          ? `density band: mean ± ${studentT975(s.runs.length - 1).toFixed(2)} standard errors across ${s.runs.length} start vectors (density.band in --json)`
+          : 'density band: undefined with one start vector',
+      );
     const l = m.logSpectrum;
     if (l !== undefined) {
       out.logDensity = {
@@ -257,7 +302,25 @@ export async function spectrumCommand(argv: string[]): Promise<number> {
   } else if (top > 0) {
     const pairs = (await measureTopPairs(op, o)).map(({ value, residual, converged }) => ({ value, residual, converged }));
     out.top = pairs;
+    measuredTop = pairs;
     printPairs(`top ${top}`, pairs);
+  }
+  if (measuredTop !== undefined && measuredTop.length > 0) {
+    // One rule for counting outliers (src/linalg/outlierCount.ts), with its evidence, over the
+    // leading converged pairs (an unconverged Ritz value may stand for a missed eigenvalue).
+    const stop = measuredTop.findIndex((p) => !p.converged);
+    const used = stop === -1 ? measuredTop : measuredTop.slice(0, stop);
+    const c = countOutliers(used.map((p) => p.value));
+    out.outlierRule = {
+      count: c.count,
+      candidate: c.candidate,
+      gapRatio: c.gapRatio,
+      bulkRatio: c.bulkRatio,
+      margin: c.margin,
+      pairsUsed: used.length,
+      reason: c.reason,
+    };
+    text.push(c.count > 0 ? `outliers by the rule: ${c.count} (${c.reason})` : `no clear outliers (${c.reason})`);
   }
   if (bottom > 0) {
     const r = await bottomEigenpairs(op, bottom, { tol, seed: seed + 1, ...(maxMatvecs !== undefined && { maxMatvecs }) });
@@ -274,6 +337,37 @@ export async function spectrumCommand(argv: string[]): Promise<number> {
     });
     out.kpm = { x: arr(k.density.x), y: arr(k.density.y) };
     text.push(`KPM: ${k.moments.length} moments, ${k.startVectorsUsed} probes`);
+  }
+  if (f.exact === true) {
+    const d = await denseSpectrum(exactOperator ?? op);
+    const products =
+      exactOperator !== undefined
+        ? 'float64 (MLP R-operator)'
+        : f.matrix !== undefined
+          ? 'float64 (dense matrix)'
+          : 'float32 per batch, float64 accumulation (curvature engine)';
+    const ev = d.eigenvalues;
+    const cmp = compareWithExact(ev, {
+      ...(measuredTop !== undefined && { top: measuredTop.map((p) => p.value) }),
+      ...(measuredSlq !== undefined && { slq: measuredSlq, deflated: measuredDeflated }),
+    });
+    const hasCompare = Object.keys(cmp).length > 0;
+    out.exact = { eigenvalues: arr(ev), products, asymmetry: d.asymmetry, ...(hasCompare && { compare: cmp }) };
+    const head = Array.from(ev.subarray(0, Math.min(5, ev.length)), (x) => x.toPrecision(10)).join(', ');
+    text.push(
+      `exact (dense ${d.size} × ${d.size} from ${products} products, float64 eigensolver, asymmetry ${d.asymmetry.toExponential(2)}): λ_max … = ${head}; λ_min = ${ev[ev.length - 1]!.toPrecision(10)}`,
+    );
+    if (cmp.topRelativeErrors !== undefined)
+      text.push(
+        `  top-${cmp.topRelativeErrors.length} relative errors: ${cmp.topRelativeErrors.map((e) => e.toExponential(2)).join(', ')}`,
+      );
+    if (cmp.w1OverWidth !== undefined)
+      text.push(
+        `  SLQ measure${measuredDeflated > 0 ? ` (vs the exact spectrum with the top ${measuredDeflated} deflated to 0)` : ''}: W1 / spectral width = ${cmp.w1OverWidth.toExponential(3)}`,
+      );
+    if (cmp.densityL1 !== undefined) text.push(`  smoothed density: L1 error = ${cmp.densityL1.toExponential(3)}`);
+    if (cmp.bandMassFraction !== undefined)
+      text.push(`  exact smoothed density inside the band over ${(100 * cmp.bandMassFraction).toFixed(1)}% of its grid mass`);
   }
   const seconds = (performance.now() - started) / 1000;
   const result = { operator: out.operator, size: out.size, matvecs: op.used, seconds, ...out };

@@ -41,7 +41,8 @@ function seriesTagsOf(ctx: StageContext<DecomposeParams>, epoch: number | undefi
 /**
  * Stage kind `decompose/class-gradients` (math.md §3): P_cc', g_cc', g_c from the samples of one
  * split grouped by true class, the exact spectra and traces of A1, A2, B1, A1+A2+B1 and tr B2
- * (Hutch++ on the matrix-free B2 = G − A1 − A2 − B1 over the same samples): decomposeGaussNewton.
+ * (Hutch++ on the matrix-free B2 = G − A1 − A2 − B1 over the same samples) and λ_min(B2) with its
+ * residual: decomposeGaussNewton.
  */
 export function decomposeStageKind(load: CurvatureProblemLoader = checkpointProblemLoader): StageKind<DecomposeParams> {
   return {
@@ -60,6 +61,7 @@ export function decomposeStageKind(load: CurvatureProblemLoader = checkpointProb
         const { classGradients: cg, summary } = await decomposeGaussNewton(loaded.problem, loaded.execution ?? {}, {
           ...(p.classes !== undefined && { classes: p.classes }),
           traceMatvecs: p.trace_matvecs,
+          bottomMatvecs: p.b2_bottom_matvecs,
           seed: ctx.seed,
           onClass: (done, total) => ctx.progress({ done, total, unit: 'class' }),
         });
@@ -75,7 +77,11 @@ export function decomposeStageKind(load: CurvatureProblemLoader = checkpointProb
             trace_a2: summary.pieces.a2.trace,
             trace_b1: summary.pieces.b1.trace,
             rank_b1: summary.pieces.b1.rank,
-            ...(summary.traceB2 !== undefined && { trace_b2: summary.traceB2.value }),
+            ...(summary.traceB2 !== undefined && { trace_b2: summary.traceB2.value, trace_b2_stderr: summary.traceB2.stderr }),
+            ...(summary.bottomB2 !== undefined && {
+              lambda_min_b2: summary.bottomB2.value,
+              lambda_min_b2_residual: summary.bottomB2.residual,
+            }),
           },
           roles: { [CLASS_GRADIENTS_FILE]: 'table' },
         };

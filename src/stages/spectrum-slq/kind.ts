@@ -15,6 +15,8 @@ interface MeasuredOperator {
   readonly split: 'train' | 'test';
   readonly epoch: number;
   readonly samples: number;
+  /** Classes C of the network (the outlier rule looks for a gap at k ≤ 2C). */
+  readonly classes?: number;
   readonly close: () => Promise<void>;
 }
 
@@ -53,6 +55,7 @@ async function curvatureOperator(ctx: StageContext<SpectrumSlqParams>, name: Cur
     split: p.split,
     epoch: t.epoch,
     samples: t.problem.data.shape[0],
+    classes: t.problem.network.spec.classes,
     close: async () => (await curvature.close(), t.dispose()),
   };
 }
@@ -85,6 +88,7 @@ async function pieceOperator(ctx: StageContext<SpectrumSlqParams>): Promise<Meas
     split: dp.split,
     epoch,
     samples: t.problem.data.shape[0],
+    classes: t.problem.network.spec.classes,
     close: async () => (await curvature.close(), t.dispose()),
   };
 }
@@ -150,6 +154,7 @@ export const spectrumSlqStage: StageKind<SpectrumSlqParams> = {
         parameters: P,
         piece,
         deflate: p.deflate,
+        ...(target.classes !== undefined && { classes: target.classes }),
       });
       const roles = await writeSpectrumArtifact(ctx.outDir, m, meta, fragment);
       return { metrics: spectrumMetrics(m, P, target), roles };
@@ -172,6 +177,8 @@ function spectrumMetrics(
     /** tr ≈ P · ∫ λ dμ. */
     trace: P * m.moments.mean,
     second_moment: P * m.moments.second,
+    ...(m.moments.meanStderr !== undefined && { trace_slq_stderr: P * m.moments.meanStderr }),
+    ...(m.moments.secondStderr !== undefined && { second_moment_stderr: P * m.moments.secondStderr }),
     matvecs: m.matvecs,
     parameters: P,
     samples: t.samples,

@@ -8,7 +8,12 @@ import type { ArtifactRole, UpstreamArtifact } from '../registry.js';
 export const SPECTRUM_FILES = {
   /** nodes, weights: the SLQ measure Σ_j w_j δ(λ − θ_j) over all start vectors (weights sum to 1). */
   measure: 'spectrum.arrow',
-  /** x, y: the smoothed density on a grid (Papyan's Gaussian kernel); metadata sigma. */
+  /**
+   * x, y: the smoothed density on a grid (Papyan's Gaussian kernel); metadata sigma. With several
+   * start vectors also lo, hi: its band, mean ± t_{0.975, n_v−1} (≈ 2) standard errors across start
+   * vectors (densityBand, src/linalg/slq.ts; metadata band names the rule); without them (one start
+   * vector) the band is undefined.
+   */
   density: 'density.arrow',
   /** run, nodes, weights: each start vector's quadrature. */
   runs: 'runs.arrow',
@@ -31,7 +36,17 @@ export async function writeSpectrumArtifact(
   const at = (f: string): string => join(outDir, f);
   const s = m.slq;
   writeArrowFile(at(SPECTRUM_FILES.measure), { nodes: s.measure.nodes, weights: s.measure.weights }, meta);
-  writeArrowFile(at(SPECTRUM_FILES.density), { x: s.density.x, y: s.density.y }, { ...meta, sigma: String(s.sigma) });
+  writeArrowFile(
+    at(SPECTRUM_FILES.density),
+    { x: s.density.x, y: s.density.y, ...(s.band !== undefined && { lo: s.band.lo, hi: s.band.hi }) },
+    {
+      ...meta,
+      sigma: String(s.sigma),
+      ...(s.band !== undefined && {
+        band: `mean ± t(0.975, ${s.runs.length - 1}) standard errors over ${s.runs.length} start vectors`,
+      }),
+    },
+  );
   const run: number[] = [];
   const nodes: number[] = [];
   const weights: number[] = [];
@@ -76,8 +91,8 @@ export async function writeSpectrumArtifact(
 /** A spectrum/slq artifact as a reader (diff, report, tests) sees it. */
 export interface SpectrumArtifact {
   readonly upstream: UpstreamArtifact;
-  /** The smoothed density on its grid. */
-  density(): Promise<{ x: Float64Array; y: Float64Array; sigma: number }>;
+  /** The smoothed density on its grid, with its band (lo, hi) when there were several start vectors. */
+  density(): Promise<{ x: Float64Array; y: Float64Array; sigma: number; band?: { lo: Float64Array; hi: Float64Array } }>;
   /** The SLQ measure (Ritz values and weights over all start vectors). */
   ritz(): Promise<{ nodes: Float64Array; weights: Float64Array }>;
   /** The top-k eigenpairs' values, residuals and convergence flags (empty without top_k). */
@@ -95,7 +110,14 @@ export function spectrumArtifact(upstream: UpstreamArtifact): SpectrumArtifact {
     upstream,
     async density() {
       const t = await table(SPECTRUM_FILES.density);
-      return { x: f64(t.columns['x']), y: f64(t.columns['y']), sigma: Number(t.metadata['sigma']) };
+      const lo = t.columns['lo'];
+      const hi = t.columns['hi'];
+      return {
+        x: f64(t.columns['x']),
+        y: f64(t.columns['y']),
+        sigma: Number(t.metadata['sigma']),
+        ...(lo !== undefined && hi !== undefined && { band: { lo: f64(lo), hi: f64(hi) } }),
+      };
     },
     async ritz() {
       const t = await table(SPECTRUM_FILES.measure);
