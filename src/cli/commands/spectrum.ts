@@ -3,13 +3,14 @@ import { SpecpipeError } from '../../util/errors.js';
 import type { LinearOperator } from '../../linalg/operator.js';
 import { DEFAULT_ASYMMETRY_TOLERANCE, countingOperator, fromDenseSymmetric } from '../../linalg/operatorAlgebra.js';
 import { readMatrixFile } from '../../linalg/matrixFile.js';
-import { studentT975 } from '../../linalg/slq.js';
+import { studentT975, type SlqResult } from '../../linalg/slq.js';
 import { kpmDensity } from '../../linalg/kpm.js';
 import { bottomEigenpairs, type EigenpairResult } from '../../linalg/outliers.js';
 import {
   measureSpectrum,
   measureTopPairs,
   type MeasuredPair,
+  type SpectrumMeasurement,
   type SpectrumMeasurementOptions,
 } from '../../linalg/spectrumMeasurement.js';
 import { curvatureOperatorForCli, type CurvatureCliOptions } from '../../curvature/cliOperator.js';
@@ -112,47 +113,190 @@ function pairsJson(r: EigenpairResult): { value: number; residual: number; conve
   return r.pairs.map((p) => ({ value: p.value, residual: p.residual, converged: p.converged }));
 }
 
+const FLAGS = {
+  matrix: { type: 'string' },
+  'symmetry-tol': { type: 'string' },
+  checkpoint: { type: 'string' },
+  model: { type: 'string' },
+  data: { type: 'string' },
+  split: { type: 'string' },
+  operator: { type: 'string' },
+  backend: { type: 'string' },
+  'samples-per-class': { type: 'string' },
+  'batch-size': { type: 'string' },
+  top: { type: 'string' },
+  bottom: { type: 'string' },
+  density: { type: 'boolean' },
+  'log-density': { type: 'boolean' },
+  kpm: { type: 'boolean' },
+  trace: { type: 'boolean' },
+  exact: { type: 'boolean' },
+  'lanczos-steps': { type: 'string' },
+  'start-vectors': { type: 'string' },
+  seed: { type: 'string' },
+  tol: { type: 'string' },
+  'max-matvecs': { type: 'string' },
+  'trace-matvecs': { type: 'string' },
+  grid: { type: 'string' },
+  deflate: { type: 'string' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+type Flags = ReturnType<typeof parseArgs<{ args: string[]; options: typeof FLAGS; allowPositionals: false }>>['values'];
+
+/** What the command prints: the JSON document and the text lines. */
+interface Printout {
+  readonly out: Record<string, unknown>;
+  readonly text: string[];
+}
+
+/** The operand: a dense matrix, or a curvature operator of a checkpoint (and, for --exact on an MLP, its float64 twin). */
+async function spectrumOperand(
+  f: Flags,
+  seed: number,
+): Promise<{ base: LinearOperator; name: string; exactOperator?: LinearOperator }> {
+  if (f.matrix !== undefined) {
+    const m = readMatrixFile(f.matrix);
+    if (m.rows !== m.cols)
+      throw new SpecpipeError('matrix-not-square', `${f.matrix}: matrix must be square, received shape ${m.rows} × ${m.cols}`);
+    const asymmetryTolerance = numFlag('symmetry-tol', f['symmetry-tol'], D.symmetryTolerance);
+    return { base: fromDenseSymmetric(m.data, { n: m.rows, name: f.matrix, asymmetryTolerance }), name: 'matrix' };
+  }
+  const split = f.split ?? D.split;
+  if (split !== 'train' && split !== 'test')
+    throw new SpecpipeError('cli-flag', `--split: expected train or test, received "${split}"`, 2);
+  const op = f.operator ?? D.operator;
+  if (!isCurvatureKind(op))
+    throw new SpecpipeError('cli-flag', `--operator: expected ${listInWords(CURVATURE_OPERATORS)}, received "${op}"`, 2);
+  const backend = f.backend ?? 'auto';
+  if (!(BACKEND_CHOICES as readonly string[]).includes(backend))
+    throw new SpecpipeError('cli-flag', `--backend: expected one of ${BACKEND_CHOICES.join(', ')}, received "${backend}"`, 2);
+  if (f.data === undefined) throw new SpecpipeError('cli-flag', `--checkpoint ${f.checkpoint} needs --data SRC (e.g. mnist)`, 2);
+  const cliOptions: CurvatureCliOptions = {
+    checkpoint: f.checkpoint!,
+    ...(f.model !== undefined && { model: f.model }),
+    data: f.data,
+    split,
+    operator: op,
+    backend: backend as BackendChoice,
+    seed,
+    ...(f['samples-per-class'] !== undefined && { samplesPerClass: intFlag('samples-per-class', f['samples-per-class'], 1) }),
+    batchSize: intFlag('batch-size', f['batch-size'], D.batch_size),
+  };
+  const base = await curvatureOperatorForCli(cliOptions);
+  // --exact on an MLP: products in float64 (explicit R-operator), not the float32 engine's.
+  const exactOperator =
+    f.exact === true && base.size <= DENSE_CURVATURE_LIMIT ? await mlp64OperatorForCli(cliOptions) : undefined;
+  return { base, name: op, ...(exactOperator !== undefined && { exactOperator }) };
+}
+
+function printPairs(p: Printout, what: string, pairs: readonly MeasuredPair[]): void {
+  const all = pairs.every((x) => x.converged);
+  p.text.push(`${what} (${all ? 'all converged' : 'NOT all converged'}):`);
+  for (const x of pairs)
+    p.text.push(`  ${x.value.toPrecision(10)}  residual ${x.residual.toExponential(2)}${x.converged ? '' : '  (not converged)'}`);
+}
+
+/** The SLQ part of a measurement: quadrature, density with its band, log-spectrum, trace. */
+function printMeasurement(p: Printout, m: SpectrumMeasurement, steps: number, wantDensity: boolean): void {
+  if (m.deflated > 0) p.text.push(`deflated the top ${m.deflated} eigenpairs before SLQ (the bulk)`);
+  const s = m.slq;
+  p.out.quadrature = { nodes: arr(s.measure.nodes), weights: arr(s.measure.weights) };
+  p.text.push(
+    `SLQ: ${s.runs.length} start vectors × ${steps} steps, bounds [${s.bounds.lower.toPrecision(6)}, ${s.bounds.upper.toPrecision(6)}], σ = ${s.sigma.toPrecision(3)}`,
+  );
+  if (wantDensity) {
+    p.out.density = {
+      x: arr(s.density.x),
+      y: arr(s.density.y),
+      // mean ± t_{0.975, n_v−1} (≈ 2) standard errors across start vectors (densityBand); absent with one start vector
+      ...(s.band !== undefined && { band: { lo: arr(s.band.lo), hi: arr(s.band.hi) } }),
+    };
+    p.text.push(
+      s.band !== undefined
+        ? `density band: mean ± ${studentT975(s.runs.length - 1).toFixed(2)} standard errors across ${s.runs.length} start vectors (density.band in --json)`
+        : 'density band: undefined with one start vector',
+    );
+  }
+  const l = m.logSpectrum;
+  if (l !== undefined) {
+    p.out.logDensity = {
+      positive: { x: arr(l.positive.x), y: arr(l.positive.y) },
+      negative: { x: arr(l.negative.x), y: arr(l.negative.y) },
+    };
+    p.text.push(
+      `log-spectrum: positive mass ${l.positive.mass.toFixed(4)}, negative mass ${l.negative.mass.toFixed(4)}, ε = ${l.epsilon.toExponential(2)}`,
+    );
+  }
+  if (m.trace !== undefined) {
+    p.out.trace = { value: m.trace.value, stderr: m.trace.stderr };
+    p.text.push(
+      `trace (Hutch++, ${m.trace.matvecs} products): ${m.trace.value.toPrecision(8)} ± ${m.trace.stderr.toPrecision(3)}`,
+    );
+  }
+}
+
+/**
+ * One rule for counting outliers (src/linalg/outlierCount.ts), with its evidence, over the leading
+ * converged pairs (an unconverged Ritz value may stand for a missed eigenvalue).
+ */
+function printOutlierRule(p: Printout, top: readonly MeasuredPair[]): void {
+  const stop = top.findIndex((x) => !x.converged);
+  const used = stop === -1 ? top : top.slice(0, stop);
+  const c = countOutliers(used.map((x) => x.value));
+  p.out.outlierRule = {
+    count: c.count,
+    candidate: c.candidate,
+    gapRatio: c.gapRatio,
+    bulkRatio: c.bulkRatio,
+    margin: c.margin,
+    pairsUsed: used.length,
+    reason: c.reason,
+  };
+  p.text.push(c.count > 0 ? `outliers by the rule: ${c.count} (${c.reason})` : `no clear outliers (${c.reason})`);
+}
+
+/** --exact: the dense float64 spectrum, and how the estimates made in this call compare with it. */
+async function printExact(
+  p: Printout,
+  op: LinearOperator,
+  products: string,
+  measured: { top?: readonly MeasuredPair[]; slq?: SlqResult; deflated: number },
+): Promise<void> {
+  const d = await denseSpectrum(op);
+  const ev = d.eigenvalues;
+  const cmp = compareWithExact(ev, {
+    ...(measured.top !== undefined && { top: measured.top.map((x) => x.value) }),
+    ...(measured.slq !== undefined && { slq: measured.slq, deflated: measured.deflated }),
+  });
+  const hasCompare = Object.keys(cmp).length > 0;
+  p.out.exact = { eigenvalues: arr(ev), products, asymmetry: d.asymmetry, ...(hasCompare && { compare: cmp }) };
+  const head = Array.from(ev.subarray(0, Math.min(5, ev.length)), (x) => x.toPrecision(10)).join(', ');
+  p.text.push(
+    `exact (dense ${d.size} × ${d.size} from ${products} products, float64 eigensolver, asymmetry ${d.asymmetry.toExponential(2)}): λ_max … = ${head}; λ_min = ${ev[ev.length - 1]!.toPrecision(10)}`,
+  );
+  if (cmp.topRelativeErrors !== undefined)
+    p.text.push(
+      `  top-${cmp.topRelativeErrors.length} relative errors: ${cmp.topRelativeErrors.map((e) => e.toExponential(2)).join(', ')}`,
+    );
+  if (cmp.w1OverWidth !== undefined)
+    p.text.push(
+      `  SLQ measure${measured.deflated > 0 ? ` (vs the exact spectrum with the top ${measured.deflated} deflated to 0)` : ''}: W1 / spectral width = ${cmp.w1OverWidth.toExponential(3)}`,
+    );
+  if (cmp.densityL1 !== undefined) p.text.push(`  smoothed density: L1 error = ${cmp.densityL1.toExponential(3)}`);
+  if (cmp.bandMassFraction !== undefined)
+    p.text.push(`  exact smoothed density inside the band over ${(100 * cmp.bandMassFraction).toFixed(1)}% of its grid mass`);
+}
+
 /** `specpipe spectrum`: spectral estimates of a dense matrix or of a curvature operator of a checkpoint. */
 export async function spectrumCommand(argv: string[]): Promise<number> {
-  let parsed;
+  let f: Flags;
   try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: false,
-      options: {
-        matrix: { type: 'string' },
-        'symmetry-tol': { type: 'string' },
-        checkpoint: { type: 'string' },
-        model: { type: 'string' },
-        data: { type: 'string' },
-        split: { type: 'string' },
-        operator: { type: 'string' },
-        backend: { type: 'string' },
-        'samples-per-class': { type: 'string' },
-        'batch-size': { type: 'string' },
-        top: { type: 'string' },
-        bottom: { type: 'string' },
-        density: { type: 'boolean' },
-        'log-density': { type: 'boolean' },
-        kpm: { type: 'boolean' },
-        trace: { type: 'boolean' },
-        exact: { type: 'boolean' },
-        'lanczos-steps': { type: 'string' },
-        'start-vectors': { type: 'string' },
-        seed: { type: 'string' },
-        tol: { type: 'string' },
-        'max-matvecs': { type: 'string' },
-        'trace-matvecs': { type: 'string' },
-        grid: { type: 'string' },
-        deflate: { type: 'string' },
-        json: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
+    f = parseArgs({ args: argv, allowPositionals: false, options: FLAGS }).values;
   } catch (e) {
     throw new SpecpipeError('cli-flag', `${e instanceof Error ? e.message : String(e)}\n\n${USAGE()}`, 2);
   }
-  const f = parsed.values;
   if (f.help === true) {
     process.stdout.write(USAGE() + '\n');
     return 0;
@@ -173,6 +317,7 @@ export async function spectrumCommand(argv: string[]): Promise<number> {
   const grid = intFlag('grid', f.grid, D.grid_size, 2);
   const traceMatvecs = intFlag('trace-matvecs', f['trace-matvecs'], D.trace_matvecs, 3);
   const maxMatvecs = f['max-matvecs'] === undefined ? undefined : intFlag('max-matvecs', f['max-matvecs'], 1);
+  const deflate = f.deflate === undefined ? 0 : intFlag('deflate', f.deflate, 0, 0);
   const anyEstimate =
     top > 0 ||
     bottom > 0 ||
@@ -183,57 +328,15 @@ export async function spectrumCommand(argv: string[]): Promise<number> {
     f.exact === true;
   const wantDensity = f.density === true || !anyEstimate;
   const wantLog = f['log-density'] === true;
-  const deflateK = f.deflate === undefined ? 0 : intFlag('deflate', f.deflate, 0, 0);
 
   const started = performance.now();
-  let base: LinearOperator;
-  let operatorName: string;
-  /** The operator --exact materialises when it is not `op` itself (a float64 MLP). */
-  let exactOperator: LinearOperator | undefined;
-  if (f.matrix !== undefined) {
-    const m = readMatrixFile(f.matrix);
-    if (m.rows !== m.cols)
-      throw new SpecpipeError('matrix-not-square', `${f.matrix}: matrix must be square, received shape ${m.rows} × ${m.cols}`);
-    base = fromDenseSymmetric(m.data, {
-      n: m.rows,
-      name: f.matrix,
-      asymmetryTolerance: numFlag('symmetry-tol', f['symmetry-tol'], D.symmetryTolerance),
-    });
-    operatorName = 'matrix';
-  } else {
-    const split = f.split ?? D.split;
-    if (split !== 'train' && split !== 'test')
-      throw new SpecpipeError('cli-flag', `--split: expected train or test, received "${split}"`, 2);
-    const op = f.operator ?? D.operator;
-    if (!isCurvatureKind(op))
-      throw new SpecpipeError('cli-flag', `--operator: expected ${listInWords(CURVATURE_OPERATORS)}, received "${op}"`, 2);
-    const backend = f.backend ?? 'auto';
-    if (!(BACKEND_CHOICES as readonly string[]).includes(backend))
-      throw new SpecpipeError('cli-flag', `--backend: expected one of ${BACKEND_CHOICES.join(', ')}, received "${backend}"`, 2);
-    if (f.data === undefined)
-      throw new SpecpipeError('cli-flag', `--checkpoint ${f.checkpoint} needs --data SRC (e.g. mnist)`, 2);
-    const cliOptions: CurvatureCliOptions = {
-      checkpoint: f.checkpoint!,
-      ...(f.model !== undefined && { model: f.model }),
-      data: f.data,
-      split,
-      operator: op,
-      backend: backend as BackendChoice,
-      seed,
-      ...(f['samples-per-class'] !== undefined && { samplesPerClass: intFlag('samples-per-class', f['samples-per-class'], 1) }),
-      batchSize: intFlag('batch-size', f['batch-size'], D.batch_size),
-    };
-    base = await curvatureOperatorForCli(cliOptions);
-    // --exact on an MLP: products in float64 (explicit R-operator), not the float32 engine's.
-    if (f.exact === true && base.size <= DENSE_CURVATURE_LIMIT) exactOperator = await mlp64OperatorForCli(cliOptions);
-    operatorName = op;
-  }
-  // Refuse before spending any product.
-  if (f.exact === true) checkDenseSize(base.size);
-  const op = countingOperator(base);
-  const out: Record<string, unknown> = { operator: operatorName, size: op.size };
-  const text: string[] = [`operator ${operatorName} (${base.name ?? ''}), size ${op.size}`];
-
+  const operand = await spectrumOperand(f, seed);
+  if (f.exact === true) checkDenseSize(operand.base.size); // refuse before spending any product
+  const op = countingOperator(operand.base);
+  const p: Printout = {
+    out: { operator: operand.name, size: op.size },
+    text: [`operator ${operand.name} (${operand.base.name ?? ''}), size ${op.size}`],
+  };
   const o: SpectrumMeasurementOptions = {
     lanczosSteps: steps,
     startVectors,
@@ -242,90 +345,32 @@ export async function spectrumCommand(argv: string[]): Promise<number> {
     topK: top,
     topKTol: tol,
     ...(maxMatvecs !== undefined && { topKMatvecs: maxMatvecs }),
-    deflate: deflateK,
+    deflate,
     traceMatvecs: f.trace === true ? traceMatvecs : 0,
     logSpectrum: wantLog,
   };
-  const printPairs = (what: string, pairs: readonly MeasuredPair[]): void => {
-    const all = pairs.every((p) => p.converged);
-    text.push(`${what} (${all ? 'all converged' : 'NOT all converged'}):`);
-    for (const p of pairs)
-      text.push(`  ${p.value.toPrecision(10)}  residual ${p.residual.toExponential(2)}${p.converged ? '' : '  (not converged)'}`);
-  };
-  let bounds;
-  let measuredTop: MeasuredPair[] | undefined;
-  let measuredSlq: import('../../linalg/slq.js').SlqResult | undefined;
-  let measuredDeflated = 0;
-  if (wantDensity || wantLog || f.trace === true || deflateK > 0) {
+  let topPairs: MeasuredPair[] | undefined;
+  let measuredSlq: SlqResult | undefined;
+  let bounds: SlqResult['bounds'] | undefined;
+  let deflated = 0;
+  if (wantDensity || wantLog || f.trace === true || deflate > 0) {
     const m = await measureSpectrum(op, o);
-    if (top > 0) out.top = m.pairs.slice(0, top);
-    if (top > 0) measuredTop = m.pairs.slice(0, top);
+    if (top > 0) topPairs = m.pairs.slice(0, top);
     if (wantDensity) measuredSlq = m.slq;
-    measuredDeflated = m.deflated;
-    if (top > 0) printPairs(`top ${top}`, m.pairs.slice(0, top));
-    if (m.deflated > 0) text.push(`deflated the top ${m.deflated} eigenpairs before SLQ (the bulk)`);
-    const s = m.slq;
-    bounds = s.bounds;
-    out.quadrature = { nodes: arr(s.measure.nodes), weights: arr(s.measure.weights) };
-    text.push(
-      `SLQ: ${s.runs.length} start vectors × ${steps} steps, bounds [${s.bounds.lower.toPrecision(6)}, ${s.bounds.upper.toPrecision(6)}], σ = ${s.sigma.toPrecision(3)}`,
-    );
-    if (wantDensity)
-      out.density = {
-        x: arr(s.density.x),
-        y: arr(s.density.y),
-        // mean ± t_{0.975, n_v−1} (≈ 2) standard errors across start vectors (densityBand); absent with one start vector
-        ...(s.band !== undefined && { band: { lo: arr(s.band.lo), hi: arr(s.band.hi) } }),
-      };
-    if (wantDensity)
-      text.push(
-        s.band !== undefined
-          ? `density band: mean ± ${studentT975(s.runs.length - 1).toFixed(2)} standard errors across ${s.runs.length} start vectors (density.band in --json)`
-          : 'density band: undefined with one start vector',
-      );
-    const l = m.logSpectrum;
-    if (l !== undefined) {
-      out.logDensity = {
-        positive: { x: arr(l.positive.x), y: arr(l.positive.y) },
-        negative: { x: arr(l.negative.x), y: arr(l.negative.y) },
-      };
-      text.push(
-        `log-spectrum: positive mass ${l.positive.mass.toFixed(4)}, negative mass ${l.negative.mass.toFixed(4)}, ε = ${l.epsilon.toExponential(2)}`,
-      );
-    }
-    if (m.trace !== undefined) {
-      out.trace = { value: m.trace.value, stderr: m.trace.stderr };
-      text.push(
-        `trace (Hutch++, ${m.trace.matvecs} products): ${m.trace.value.toPrecision(8)} ± ${m.trace.stderr.toPrecision(3)}`,
-      );
-    }
+    deflated = m.deflated;
+    bounds = m.slq.bounds;
+    if (topPairs !== undefined) ((p.out.top = topPairs), printPairs(p, `top ${top}`, topPairs));
+    printMeasurement(p, m, steps, wantDensity);
   } else if (top > 0) {
-    const pairs = (await measureTopPairs(op, o)).map(({ value, residual, converged }) => ({ value, residual, converged }));
-    out.top = pairs;
-    measuredTop = pairs;
-    printPairs(`top ${top}`, pairs);
+    topPairs = (await measureTopPairs(op, o)).map(({ value, residual, converged }) => ({ value, residual, converged }));
+    p.out.top = topPairs;
+    printPairs(p, `top ${top}`, topPairs);
   }
-  if (measuredTop !== undefined && measuredTop.length > 0) {
-    // One rule for counting outliers (src/linalg/outlierCount.ts), with its evidence, over the
-    // leading converged pairs (an unconverged Ritz value may stand for a missed eigenvalue).
-    const stop = measuredTop.findIndex((p) => !p.converged);
-    const used = stop === -1 ? measuredTop : measuredTop.slice(0, stop);
-    const c = countOutliers(used.map((p) => p.value));
-    out.outlierRule = {
-      count: c.count,
-      candidate: c.candidate,
-      gapRatio: c.gapRatio,
-      bulkRatio: c.bulkRatio,
-      margin: c.margin,
-      pairsUsed: used.length,
-      reason: c.reason,
-    };
-    text.push(c.count > 0 ? `outliers by the rule: ${c.count} (${c.reason})` : `no clear outliers (${c.reason})`);
-  }
+  if (topPairs !== undefined && topPairs.length > 0) printOutlierRule(p, topPairs);
   if (bottom > 0) {
     const r = await bottomEigenpairs(op, bottom, { tol, seed: seed + 1, ...(maxMatvecs !== undefined && { maxMatvecs }) });
-    out.bottom = pairsJson(r);
-    printPairs(`bottom ${bottom} (${r.matvecs} products)`, r.pairs);
+    p.out.bottom = pairsJson(r);
+    printPairs(p, `bottom ${bottom} (${r.matvecs} products)`, r.pairs);
   }
   if (f.kpm === true) {
     const k = await kpmDensity(op, {
@@ -335,43 +380,25 @@ export async function spectrumCommand(argv: string[]): Promise<number> {
       gridSize: grid,
       ...(bounds !== undefined && { bounds }),
     });
-    out.kpm = { x: arr(k.density.x), y: arr(k.density.y) };
-    text.push(`KPM: ${k.moments.length} moments, ${k.startVectorsUsed} probes`);
+    p.out.kpm = { x: arr(k.density.x), y: arr(k.density.y) };
+    p.text.push(`KPM: ${k.moments.length} moments, ${k.startVectorsUsed} probes`);
   }
   if (f.exact === true) {
-    const d = await denseSpectrum(exactOperator ?? op);
     const products =
-      exactOperator !== undefined
+      operand.exactOperator !== undefined
         ? 'float64 (MLP R-operator)'
         : f.matrix !== undefined
           ? 'float64 (dense matrix)'
           : 'float32 per batch, float64 accumulation (curvature engine)';
-    const ev = d.eigenvalues;
-    const cmp = compareWithExact(ev, {
-      ...(measuredTop !== undefined && { top: measuredTop.map((p) => p.value) }),
-      ...(measuredSlq !== undefined && { slq: measuredSlq, deflated: measuredDeflated }),
+    await printExact(p, operand.exactOperator ?? op, products, {
+      ...(topPairs !== undefined && { top: topPairs }),
+      ...(measuredSlq !== undefined && { slq: measuredSlq }),
+      deflated,
     });
-    const hasCompare = Object.keys(cmp).length > 0;
-    out.exact = { eigenvalues: arr(ev), products, asymmetry: d.asymmetry, ...(hasCompare && { compare: cmp }) };
-    const head = Array.from(ev.subarray(0, Math.min(5, ev.length)), (x) => x.toPrecision(10)).join(', ');
-    text.push(
-      `exact (dense ${d.size} × ${d.size} from ${products} products, float64 eigensolver, asymmetry ${d.asymmetry.toExponential(2)}): λ_max … = ${head}; λ_min = ${ev[ev.length - 1]!.toPrecision(10)}`,
-    );
-    if (cmp.topRelativeErrors !== undefined)
-      text.push(
-        `  top-${cmp.topRelativeErrors.length} relative errors: ${cmp.topRelativeErrors.map((e) => e.toExponential(2)).join(', ')}`,
-      );
-    if (cmp.w1OverWidth !== undefined)
-      text.push(
-        `  SLQ measure${measuredDeflated > 0 ? ` (vs the exact spectrum with the top ${measuredDeflated} deflated to 0)` : ''}: W1 / spectral width = ${cmp.w1OverWidth.toExponential(3)}`,
-      );
-    if (cmp.densityL1 !== undefined) text.push(`  smoothed density: L1 error = ${cmp.densityL1.toExponential(3)}`);
-    if (cmp.bandMassFraction !== undefined)
-      text.push(`  exact smoothed density inside the band over ${(100 * cmp.bandMassFraction).toFixed(1)}% of its grid mass`);
   }
   const seconds = (performance.now() - started) / 1000;
-  const result = { operator: out.operator, size: out.size, matvecs: op.used, seconds, ...out };
+  const result = { operator: p.out.operator, size: p.out.size, matvecs: op.used, seconds, ...p.out };
   if (f.json === true) process.stdout.write(JSON.stringify(result) + '\n');
-  else process.stdout.write([...text, `${op.used} products in ${seconds.toFixed(2)} s`].join('\n') + '\n');
+  else process.stdout.write([...p.text, `${op.used} products in ${seconds.toFixed(2)} s`].join('\n') + '\n');
   return 0;
 }
