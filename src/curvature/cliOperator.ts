@@ -4,7 +4,8 @@ import { loadCheckpoint } from '../nn/checkpoint.js';
 import { parseModelSpec } from '../nn/build.js';
 import type { LossKind } from '../nn/loss.js';
 import { parseDataSource, loadDataSource } from '../data/sources.js';
-import { preprocessSplit } from '../data/preprocess.js';
+import { preprocessSplit, type Preprocess } from '../data/preprocess.js';
+import type { Dataset, Split } from '../data/dataset.js';
 import { Curvature, type CurvatureOperator } from './curvatureOperators.js';
 import { DEFAULT_PRODUCT_BATCH } from './execution.js';
 import type { CurvatureKind } from './operatorKind.js';
@@ -34,6 +35,20 @@ export const LOSS_METADATA_KEY = 'specpipe.loss';
 /** Default batch size of curvature products from the CLI. */
 export const DEFAULT_CURVATURE_BATCH = DEFAULT_PRODUCT_BATCH;
 
+/** The samples `specpipe spectrum --checkpoint` measures: the data source's split, preprocessed as the checkpoint says. */
+export async function cliSamples(
+  options: Pick<CurvatureCliOptions, 'data' | 'seed' | 'split' | 'samplesPerClass'>,
+  preprocess: Preprocess | undefined,
+): Promise<{ data: Dataset; split: Split }> {
+  const perClass = options.samplesPerClass;
+  const data = await loadDataSource(parseDataSource(options.data), {
+    seed: options.seed,
+    ...(perClass !== undefined && (options.split === 'train' ? { trainPerClass: perClass } : { testPerClass: perClass })),
+  });
+  const raw = options.split === 'train' ? data.train : data.test;
+  return { data, split: preprocess !== undefined ? preprocessSplit(raw, preprocess) : raw };
+}
+
 /**
  * Builds the curvature operator for the spectrum CLI: starts the backend, loads the checkpoint
  * (src/nn/checkpoint.ts) and the data (src/data/sources.ts), applies the checkpoint's
@@ -51,13 +66,7 @@ export async function curvatureOperatorForCli(options: CurvatureCliOptions): Pro
     );
   }
   const loss: LossKind = lossText;
-  const perClass = options.samplesPerClass;
-  const data = await loadDataSource(parseDataSource(options.data), {
-    seed: options.seed,
-    ...(perClass !== undefined && (options.split === 'train' ? { trainPerClass: perClass } : { testPerClass: perClass })),
-  });
-  const raw = options.split === 'train' ? data.train : data.test;
-  const split = ckpt.preprocess !== undefined ? preprocessSplit(raw, ckpt.preprocess) : raw;
+  const { data, split } = await cliSamples(options, ckpt.preprocess);
   const classes = ckpt.network.spec.classes;
   if (data.classes.length > classes) {
     throw new SpecpipeError(

@@ -1,9 +1,7 @@
 import { loadCheckpoint } from '../nn/checkpoint.js';
 import { parseModelSpec } from '../nn/build.js';
-import { parseDataSource, loadDataSource } from '../data/sources.js';
-import { preprocessSplit } from '../data/preprocess.js';
 import { flattenParameters } from './flatParameters.js';
-import { LOSS_METADATA_KEY, type CurvatureCliOptions } from './cliOperator.js';
+import { LOSS_METADATA_KEY, cliSamples, type CurvatureCliOptions } from './cliOperator.js';
 import { mlp64Operator } from './mlpCurvature64.js';
 import type { LinearOperator } from '../linalg/operator.js';
 
@@ -19,13 +17,7 @@ export async function mlp64OperatorForCli(options: CurvatureCliOptions): Promise
     const spec = ckpt.spec;
     if (spec.kind !== 'mlp') return undefined;
     const loss = ckpt.metadata[LOSS_METADATA_KEY] === 'mse' ? 'mse' : 'cross-entropy';
-    const perClass = options.samplesPerClass;
-    const data = await loadDataSource(parseDataSource(options.data), {
-      seed: options.seed,
-      ...(perClass !== undefined && (options.split === 'train' ? { trainPerClass: perClass } : { testPerClass: perClass })),
-    });
-    const raw = options.split === 'train' ? data.train : data.test;
-    const split = ckpt.preprocess !== undefined ? preprocessSplit(raw, ckpt.preprocess) : raw;
+    const { split } = await cliSamples(options, ckpt.preprocess);
     const D = spec.input.reduce((a, b) => a * b, 1);
     return mlp64Operator(
       {

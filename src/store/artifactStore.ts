@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import {
   existsSync,
   mkdirSync,
@@ -9,7 +9,6 @@ import {
   statSync,
   writeFileSync,
   openSync,
-  readSync,
   closeSync,
   fsyncSync,
 } from 'node:fs';
@@ -17,6 +16,7 @@ import { join, relative, resolve, sep } from 'node:path';
 import { SpecpipeError } from '../util/errors.js';
 import { assertStageKey, isStageKey, quoteValue } from './storeKey.js';
 import type { ArtifactRole } from './manifest.js';
+import { sha256File } from './fileHash.js';
 import { DEFAULT_STALE_MS, acquireLock, lockIsStale, lockOwner, tryLock, type HeldLock, type LockOptions } from './keyLock.js';
 import type { Manifest, ManifestFile } from './manifest.js';
 
@@ -31,22 +31,6 @@ export type VerifyMode =
 
 export type Verdict =
   { readonly ok: true; readonly manifest: Manifest } | { readonly ok: false; readonly reason: string; readonly present: boolean };
-
-export function sha256File(path: string): string {
-  const h = createHash('sha256');
-  const fd = openSync(path, 'r');
-  try {
-    const buf = Buffer.allocUnsafe(1 << 20);
-    for (;;) {
-      const n = readSync(fd, buf, 0, buf.length, null);
-      if (n === 0) break;
-      h.update(buf.subarray(0, n));
-    }
-  } finally {
-    closeSync(fd);
-  }
-  return h.digest('hex');
-}
 
 function listFiles(dir: string): string[] {
   const out: string[] = [];

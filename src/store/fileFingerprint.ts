@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
-import { closeSync, openSync, readdirSync, readFileSync, readSync, statSync, type BigIntStats } from 'node:fs';
+import { readdirSync, readFileSync, statSync, type BigIntStats } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { writeFileAtomic } from '../util/atomicWrite.js';
+import { sha256File } from './fileHash.js';
 
 /**
  * The content of an input file or directory, as it enters a stage key (architecture.md: "the
@@ -46,21 +47,9 @@ interface CacheFile {
 const RACY_WINDOW_NS = 1_000_000_000n;
 
 function sha256OfFile(path: string): string {
-  const h = createHash('sha256');
-  const fd = openSync(path, 'r');
-  try {
-    const buf = Buffer.allocUnsafe(1 << 20);
-    for (;;) {
-      const n = readSync(fd, buf, 0, buf.length, null);
-      if (n === 0) break;
-      h.update(buf.subarray(0, n));
-      fingerprintCounters.bytesHashed += n;
-    }
-  } finally {
-    closeSync(fd);
-  }
+  const hex = sha256File(path, (n) => (fingerprintCounters.bytesHashed += n));
   fingerprintCounters.filesHashed++;
-  return h.digest('hex');
+  return hex;
 }
 
 function statOrUndefined(path: string): BigIntStats | undefined {
