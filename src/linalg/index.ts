@@ -51,8 +51,10 @@ export {
   type Eigenpair,
   type EigenpairOptions,
   type EigenpairResult,
+  type EigenMethod,
   type SpectrumEnd,
 } from './outliers.js';
+export { blockLanczosEigenpairs, type BlockEigenpairOptions } from './blockLanczos.js';
 export { hutchinsonTrace, hutchPlusPlusTrace, type TraceEstimate, type TraceOptions } from './traces.js';
 export {
   wasserstein1,
