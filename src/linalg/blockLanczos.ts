@@ -105,14 +105,27 @@ export async function blockLanczosEigenpairs(op: LinearOperator, options: BlockE
     return out;
   };
 
-  /** Orthonormalises `w` (in place) against V and `accepted`; undefined when it is numerically dependent. */
-  const orthonormalise = (w: Float64Array, accepted: readonly Float64Array[], floor: number): Float64Array | undefined => {
+  /**
+   * Orthonormalises `w` (in place) against `accepted` and, when `againstV` (W is ⊥ V already), against V;
+   * a second sweep over both when the norm dropped by more than 1/√2 ("twice is enough"). Undefined when
+   * what remains is below `floor` (numerically dependent, or an invariant subspace).
+   */
+  const orthonormalise = (
+    w: Float64Array,
+    accepted: readonly Float64Array[],
+    floor: number,
+    againstV: boolean,
+  ): Float64Array | undefined => {
+    let before = norm2(w);
     for (let pass = 0; pass < 2; pass++) {
-      V.orthogonalize(w);
+      if (againstV || pass > 0) V.orthogonalize(w);
       for (const q of accepted) {
         const c = dot(q, w);
         for (let i = 0; i < n; i++) w[i] = w[i]! - c * q[i]!;
       }
+      const after = norm2(w);
+      if (after >= before / Math.SQRT2) break;
+      before = after;
     }
     const nw = norm2(w);
     if (!(nw > floor)) return undefined;
@@ -121,17 +134,17 @@ export async function blockLanczosEigenpairs(op: LinearOperator, options: BlockE
   };
 
   /** The next block: W orthonormalised, dependent or vanishing columns replaced by random directions. */
-  const nextBlock = (from: readonly Float64Array[], size: number): Float64Array[] => {
+  const nextBlock = (from: readonly Float64Array[], size: number, fromIsOrthogonal: boolean): Float64Array[] => {
     const room = Math.min(size, n - V.length);
     const block: Float64Array[] = [];
     const floor = invariantLevel * Math.max(normEst, 1e-300);
     for (const w of from) {
       if (block.length >= room) break;
-      const q = orthonormalise(new Float64Array(w), block, floor);
+      const q = orthonormalise(new Float64Array(w), block, floor, !fromIsOrthogonal);
       if (q !== undefined) block.push(q);
     }
     for (let attempt = 0; block.length < room && attempt < 3 * room; attempt++) {
-      const q = orthonormalise(randomVector(n, kind, rng), block, 1e-8 * Math.sqrt(n));
+      const q = orthonormalise(randomVector(n, kind, rng), block, 1e-8 * Math.sqrt(n), true);
       if (q !== undefined) block.push(q);
     }
     return block;
@@ -161,13 +174,13 @@ export async function blockLanczosEigenpairs(op: LinearOperator, options: BlockE
     return norm2(r);
   };
 
-  let next = nextBlock([], b);
+  let next = nextBlock([], b, true);
   for (;;) {
     if (eig !== undefined) {
       const estimates = wanted.map(residualEstimate);
       if (wanted.length === k && estimates.every((r) => r <= tol * normEst)) break;
       if (V.length === n) break;
-      next = nextBlock(W, b);
+      next = nextBlock(W, b, true);
     }
     if (next.length === 0) break;
     if (used + next.length > budget - reserve) {
@@ -188,7 +201,7 @@ export async function blockLanczosEigenpairs(op: LinearOperator, options: BlockE
         H[i * S + i] = eig!.values[order[i]!]!;
       });
       // Re-orthogonalise the continuation against the rounded kept vectors.
-      next = nextBlock(next, next.length);
+      next = nextBlock(next, next.length, false);
       if (next.length === 0) break;
     }
     blockStart = V.length;
