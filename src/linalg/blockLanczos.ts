@@ -56,6 +56,11 @@ const MAX_BLOCK = 8;
  * the reported residuals) is not started. Reported residuals are measured with one product per pair
  * (`verifyResiduals`, default true); a pair is converged only when that residual ≤ tol·‖A‖est.
  * `confirmMultiplicity` is not needed here (the block sees multiplicities up to b) and is ignored.
+ *
+ * Not the default (outliers.ts `method`): on the dense test matrices (test/linalg/blockLanczos.test.ts) it
+ * spends 2.0–2.5× the products of single-vector Lanczos for the same top-10, and on a trained MLP's
+ * Hessian (bench/topk.bench.ts, 2,050 digits, shared 2-core machine) 2.65× the products (b = 8) and
+ * 2.3× the wall time, although a product in a block of 8 cost 0.54× a single one there.
  */
 export async function blockLanczosEigenpairs(op: LinearOperator, options: BlockEigenpairOptions): Promise<EigenpairResult> {
   requireSymmetric(op, 'block eigenpairs');
