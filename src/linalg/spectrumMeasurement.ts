@@ -79,14 +79,8 @@ export async function measureTopPairs(
   const k = Math.max(o.topK, o.deflate);
   if (k === 0) return [];
   const { topEigenpairs } = await import('./outliers.js');
-  const method = o.topKMethod ?? 'lanczos';
-  const r = await topEigenpairs(op, k, {
-    maxMatvecs: o.topKMatvecs ?? 20 * k + 40,
-    seed: o.seed,
-    vectors,
-    tol: o.topKTol,
-    method,
-  });
+  const options = { maxMatvecs: o.topKMatvecs ?? 20 * k + 40, seed: o.seed, vectors, tol: o.topKTol };
+  const r = await topEigenpairs(op, k, { ...options, method: o.topKMethod ?? 'lanczos' });
   return r.pairs.map((x) => ({
     value: x.value,
     residual: x.residual,
