@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
+import { isMainThread } from 'node:worker_threads';
 import { registerOpenBlasKernels } from './openblasKernels.js';
 
 /**
@@ -94,17 +95,55 @@ function silenceCpuBanner(): void {
   if (cpu !== null && typeof cpu.firstUse === 'boolean') cpu.firstUse = false;
 }
 
-async function startCpu(preferOpenBlas: boolean): Promise<BackendInfo> {
+/** The cpu backend, with OpenBLAS kernels when they load; `blasFailure` says why they did not. */
+async function startCpu(preferOpenBlas: boolean): Promise<{ info: BackendInfo; blasFailure?: string }> {
   await tf.setBackend('cpu');
   silenceCpuBanner();
   let kernels: BackendInfo['kernels'] = 'stock';
   let note = '';
+  let blasFailure: string | undefined;
   if (preferOpenBlas) {
     const blas = registerOpenBlasKernels();
     if (blas.ok) kernels = 'openblas';
-    else note = ` (OpenBLAS kernels not used: ${blas.reason}; apt-get install libopenblas0 to enable them)`;
+    else {
+      blasFailure = blas.reason;
+      note = ` (OpenBLAS kernels not used: ${blas.reason}; apt-get install libopenblas0 to enable them)`;
+    }
   }
-  return { name: 'cpu', kernels, package: '@tensorflow/tfjs-backend-cpu', reason: note };
+  return {
+    info: { name: 'cpu', kernels, package: '@tensorflow/tfjs-backend-cpu', reason: note },
+    ...(blasFailure !== undefined && { blasFailure }),
+  };
+}
+
+/**
+ * How much slower one full-data Hess·v runs on the backend `--backend auto` falls back to without
+ * OpenBLAS than on cpu+OpenBLAS: MLP 784-128-64-10, 2,048 samples, batches of 256, best of 3
+ * (bench/fallback.bench.ts, `npm run bench fallback`). Measured 2026-12-05 on the 2-core dev machine
+ * while shared (load average ≈ 4): 87 ms on cpu+openblas, 503 ms on wasm (5.8×), 2,359 ms on plain
+ * cpu (27×) — load-affected numbers, rounded.
+ */
+export const FALLBACK_SLOWDOWN: Readonly<Record<'wasm' | 'cpu', number>> = { wasm: 6, cpu: 27 };
+
+let warnedSlowPath = false;
+
+/**
+ * The one-line stderr warning of a `--backend auto` that could not use OpenBLAS, e.g.
+ * "specpipe: OpenBLAS not found (libopenblas.so.0): products run about 6× slower on the fallback backend
+ * (wasm); apt-get install libopenblas0".
+ */
+export function slowPathWarning(blasFailure: string, fallback: 'wasm' | 'cpu'): string {
+  const what = blasFailure.startsWith('libopenblas could not be loaded')
+    ? `OpenBLAS not found (${process.env.SPECPIPE_OPENBLAS_LIB || 'libopenblas.so.0'})`
+    : `OpenBLAS not used (${blasFailure})`;
+  return `specpipe: ${what}: products run about ${FALLBACK_SLOWDOWN[fallback]}× slower on the fallback backend (${fallback}); apt-get install libopenblas0`;
+}
+
+/** Says it once per process, and only from the process's main thread (not from curvature workers or shard processes). */
+function warnSlowPath(blasFailure: string | undefined, fallback: 'wasm' | 'cpu'): void {
+  if (warnedSlowPath || blasFailure === undefined || !isMainThread || process.send !== undefined) return;
+  warnedSlowPath = true;
+  process.stderr.write(slowPathWarning(blasFailure, fallback) + '\n');
 }
 
 /**
@@ -132,14 +171,14 @@ export async function initBackend(choice: BackendChoice = 'auto'): Promise<Backe
     if (typeof w === 'string') throw new BackendError(choice, `--backend wasm: ${w}`);
     info = { ...w, reason: 'requested with --backend wasm' };
   } else if (choice === 'cpu') {
-    const c = await startCpu(true);
+    const c = (await startCpu(true)).info;
     info = { ...c, reason: `requested with --backend cpu${c.reason}` };
   } else {
     const tfOk = await startTensorflow();
     if (typeof tfOk !== 'string') {
       info = { ...tfOk, reason: `auto: ${tfOk.reason}` };
     } else {
-      const c = await startCpu(true);
+      const { info: c, blasFailure } = await startCpu(true);
       if (c.kernels === 'openblas') {
         info = {
           ...c,
@@ -155,6 +194,7 @@ export async function initBackend(choice: BackendChoice = 'auto'): Promise<Backe
           silenceCpuBanner();
           info = { ...c, reason: `auto: tfjs-node, OpenBLAS and wasm unavailable (${w}); using plain cpu` };
         }
+        warnSlowPath(blasFailure, info.name === 'wasm' ? 'wasm' : 'cpu');
       }
     }
   }

@@ -54,10 +54,12 @@ export {
   type Eigenpair,
   type EigenpairOptions,
   type EigenpairResult,
+  type EigenMethod,
   type SpectrumEnd,
 } from './outliers.js';
 export { countOutliers, type OutlierCount, type OutlierCountOptions } from './outlierCount.js';
 export { compareWithExact, type ExactComparison } from './exactComparison.js';
+export { blockLanczosEigenpairs, type BlockEigenpairOptions } from './blockLanczos.js';
 export { hutchinsonTrace, hutchPlusPlusTrace, type TraceEstimate, type TraceOptions } from './traces.js';
 export {
   wasserstein1,

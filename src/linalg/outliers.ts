@@ -4,6 +4,7 @@ import { KrylovBasis, type BasisPrecision, type StartVectorKind, norm2, randomVe
 import { symmetricEigen } from './symmetricEigen.js';
 import { Rng } from '../util/random.js';
 import { SpecpipeError } from '../util/errors.js';
+import { blockLanczosEigenpairs } from './blockLanczos.js';
 
 /** Which end of the spectrum. */
 export type SpectrumEnd =
@@ -12,8 +13,19 @@ export type SpectrumEnd =
   /** The k algebraically smallest eigenvalues (bottom), reported ascending. */
   | 'smallest';
 
+/** Which eigensolver finds the extreme pairs. */
+export type EigenMethod =
+  /** Thick-restart Lanczos, one vector per product (Wu & Simon 2000): fewest products per converged pair. */
+  | 'lanczos'
+  /** Block Lanczos with thick restart (Zhou & Saad 2008, blockLanczos.ts): products in blocks of `blockSize`. */
+  | 'block';
+
 export interface EigenpairOptions {
   readonly k: number;
+  /** Solver (default 'lanczos'). */
+  readonly method?: EigenMethod;
+  /** Vectors per block product of method 'block' (default min(8, max(2, k))); ignored by 'lanczos'. */
+  readonly blockSize?: number;
   readonly which?: SpectrumEnd;
   /**
    * Residual tolerance, relative to the largest |Ritz value| seen (an estimate of ‖A‖):
@@ -72,6 +84,12 @@ export interface EigenpairResult {
  * orthonormal basis are orthonormal, a value can never be reported twice as a ghost copy.
  */
 export async function extremeEigenpairs(op: LinearOperator, options: EigenpairOptions): Promise<EigenpairResult> {
+  if (options.method === 'block') return blockLanczosEigenpairs(op, options);
+  if (options.method !== undefined && options.method !== 'lanczos')
+    throw new SpecpipeError(
+      'eigenpairs-method',
+      `eigenpairs: method must be lanczos|block, received "${String(options.method)}"`,
+    );
   requireSymmetric(op, 'eigenpairs');
   const n = op.size;
   const k = Math.min(options.k, n);

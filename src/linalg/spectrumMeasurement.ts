@@ -22,6 +22,8 @@ export interface SpectrumMeasurementOptions {
   readonly topKMatvecs?: number;
   /** Residual tolerance ‖Av − λv‖ ≤ tol·‖A‖ of the top-k pairs. */
   readonly topKTol: number;
+  /** Top-k solver: 'lanczos' (default) or 'block' (block Lanczos, products in blocks; outliers.ts EigenMethod). */
+  readonly topKMethod?: 'lanczos' | 'block';
   /** Deflate the top `deflate` pairs before SLQ (0: SLQ of A itself). */
   readonly deflate: number;
   /** Hutch++ products (0: no trace). */
@@ -82,13 +84,14 @@ type TopPair = MeasuredPair & { readonly vector?: Float64Array };
  */
 export async function measureTopPairs(
   op: LinearOperator,
-  o: Pick<SpectrumMeasurementOptions, 'topK' | 'deflate' | 'topKMatvecs' | 'topKTol' | 'seed'>,
+  o: Pick<SpectrumMeasurementOptions, 'topK' | 'deflate' | 'topKMatvecs' | 'topKTol' | 'seed' | 'topKMethod'>,
   vectors = false,
 ): Promise<TopPair[]> {
   const k = Math.max(o.topK, o.deflate);
   if (k === 0) return [];
   const { topEigenpairs } = await import('./outliers.js');
-  const r = await topEigenpairs(op, k, { maxMatvecs: o.topKMatvecs ?? 20 * k + 40, seed: o.seed, vectors, tol: o.topKTol });
+  const options = { maxMatvecs: o.topKMatvecs ?? 20 * k + 40, seed: o.seed, vectors, tol: o.topKTol };
+  const r = await topEigenpairs(op, k, { ...options, method: o.topKMethod ?? 'lanczos' });
   return r.pairs.map((x) => ({
     value: x.value,
     residual: x.residual,

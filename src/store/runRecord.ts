@@ -40,6 +40,8 @@ export interface RunRecord {
   };
   readonly store: string;
   readonly backend: string;
+  /** Why that backend was chosen (BackendInfo.reason; absent when no stage computed). */
+  readonly backendReason?: string;
   readonly executor: string;
   readonly started: string;
   readonly finished: string;

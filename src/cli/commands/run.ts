@@ -100,6 +100,8 @@ export async function runCommand(argv: string[]): Promise<number> {
   const json = values.json === true;
   const progress: ProgressMode = values.quiet === true ? 'quiet' : process.stderr.isTTY && !json ? 'live' : 'plain';
   const started = new Date();
+  const active = (await import('../../backend/backend.js')).activeBackend(); // started by preparePlan when a stage computes
+  if (active !== undefined && progress !== 'quiet') process.stderr.write(`backend: ${plan.backendId} — ${active.reason}\n`);
   const localOptions = {
     only: values.only ?? [],
     force: values.force ?? [],
@@ -159,6 +161,7 @@ export async function runCommand(argv: string[]): Promise<number> {
       pipeline: plan.pipeline,
       store: store.root,
       backend: plan.backendId,
+      ...(active !== undefined && { backendReason: active.reason }),
       executor,
       started: started.toISOString(),
       finished: finished.toISOString(),

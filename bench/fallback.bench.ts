@@ -1,0 +1,84 @@
+/**
+ * What the silent slow path costs: one full-data Hess·v of an MLP 784-128-64-10 (tanh) on 2,048
+ * MNIST-sized samples (batches of 256), on cpu+OpenBLAS (what `--backend auto` picks when libopenblas
+ * loads) and on the backends auto falls back to without it — wasm, and plain cpu when wasm fails too —
+ * each in its own process (a backend is per process), OpenBLAS forced off with SPECPIPE_NO_NATIVE=1.
+ * Best of 3 after a warm-up product. The ratio is the N of initBackend's warning (FALLBACK_SLOWDOWN,
+ * src/backend/backend.ts).
+ *   npm run bench fallback            (SPECPIPE_BENCH_QUICK=1: 512 samples)
+ */
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { loadavg } from 'node:os';
+
+const QUICK = process.env.SPECPIPE_BENCH_QUICK === '1';
+const SAMPLES = QUICK ? 512 : 2048;
+const CHILD = process.env.SPECPIPE_FALLBACK_BENCH_CHILD;
+
+if (CHILD !== undefined) {
+  const tf = await import('@tensorflow/tfjs-core');
+  const { initBackend, backendId } = await import('../src/backend/backend.js');
+  const { buildNetwork } = await import('../src/nn/build.js');
+  const { Curvature } = await import('../src/curvature/curvatureOperators.js');
+  const { Rng } = await import('../src/util/random.js');
+  tf.env().set('IS_TEST', true);
+  const info = await initBackend(CHILD as 'auto' | 'cpu');
+  const rng = new Rng(1);
+  const network = buildNetwork({ kind: 'mlp', input: [1, 28, 28], hidden: [128, 64], activation: 'tanh', classes: 10 });
+  const { params, buffers } = network.init(0);
+  const curvature = await Curvature.open(
+    {
+      network,
+      params,
+      buffers,
+      loss: 'cross-entropy',
+      data: {
+        images: Float32Array.from({ length: SAMPLES * 784 }, () => rng.uniform()),
+        shape: [SAMPLES, 1, 28, 28],
+        labels: Int32Array.from({ length: SAMPLES }, () => rng.int(10)),
+      },
+    },
+    { batchSize: 256 },
+  );
+  const hess = curvature.operator('hessian');
+  const v = Float64Array.from({ length: curvature.size }, () => rng.normal());
+  await hess.matvec(v);
+  let best = Infinity;
+  for (let r = 0; r < 3; r++) {
+    const t0 = performance.now();
+    await hess.matvec(v);
+    best = Math.min(best, (performance.now() - t0) / 1000);
+  }
+  await curvature.close();
+  process.stdout.write(JSON.stringify({ backend: backendId(info), seconds: best }) + '\n');
+} else {
+  const self = fileURLToPath(import.meta.url);
+  const runs = [
+    { label: 'auto (OpenBLAS)', choice: 'auto', env: {} },
+    { label: 'auto, no OpenBLAS', choice: 'auto', env: { SPECPIPE_NO_NATIVE: '1' } },
+    { label: 'cpu, no OpenBLAS', choice: 'cpu', env: { SPECPIPE_NO_NATIVE: '1' } },
+  ];
+  console.log(
+    `MLP 784-128-64-10 Hess·v, ${SAMPLES} samples, best of 3; load average ${loadavg()
+      .map((x) => x.toFixed(1))
+      .join(' ')}`,
+  );
+  let base: number | undefined;
+  for (const r of runs) {
+    const out = spawnSync(process.execPath, [self], {
+      env: { ...process.env, ...r.env, SPECPIPE_FALLBACK_BENCH_CHILD: r.choice },
+      encoding: 'utf8',
+    });
+    const line = out.stdout.trim().split('\n').pop() ?? '';
+    if (out.status !== 0 || !line.startsWith('{')) {
+      console.log(`  ${r.label.padEnd(20)} failed: ${out.stderr.trim().split('\n').slice(-3).join(' | ')}`);
+      continue;
+    }
+    const { backend, seconds } = JSON.parse(line) as { backend: string; seconds: number };
+    base ??= seconds;
+    console.log(
+      `  ${r.label.padEnd(20)} ${backend.padEnd(14)} ${(seconds * 1000).toFixed(0).padStart(7)} ms  ${(seconds / base).toFixed(1)}× cpu+openblas`,
+    );
+  }
+  console.log(`  (load average now ${loadavg()[0]!.toFixed(1)}: a shared, loaded machine; ratios are indicative)`);
+}
