@@ -176,6 +176,12 @@ int main(int argc, char **argv) {
   const uint64_t seed = argc > 1 ? strtoull(argv[1], 0, 10) : 1;
   const long rounds = argc > 2 ? strtol(argv[2], 0, 10) : 500;
   rng = seed * 2654435761u + 1;
+  { /* Regression: left padding wider than the windows reach (W = 1, PL = 6, FW = 1, SW = 4: Wp = 5 < PL). */
+    const int32_t g[12] = {1, 1, 1, 3, 1, 2, 1, 1, 1, 4, 0, 6};
+    float *x = floats(3), *cols = floats(2 * 3);
+    sp_im2col(x, g, 0, 1, cols);
+    free(x); free(cols);
+  }
   for (int isa = 0; isa <= 2; isa++) {
     const int got = sp_conv_isa(isa);
     for (long r = 0; r < rounds; r++) {

@@ -1,7 +1,9 @@
 // Builds the native kernel library's C source (dist/src/backend/native/elementwiseSource.js) with
 // scripts/native-sanitize-harness.c under AddressSanitizer + UndefinedBehaviorSanitizer and runs
 // it: every kernel on random shapes with exactly sized buffers. Usage (after `npx tsc`):
-//   node scripts/native-sanitize.mjs [SEED] [ROUNDS]
+//   node scripts/native-sanitize.mjs [SEED] [ROUNDS] [--valgrind]
+// --valgrind builds with the library's own optimisation (-O3, the vectorised loops) and no
+// sanitizer, and runs the harness under valgrind memcheck instead.
 // Exits non-zero on a sanitizer report (the report names the kernel and the line).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -15,14 +17,15 @@ const dir = mkdtempSync(join(tmpdir(), 'specpipe-sanitize-'));
 writeFileSync(join(dir, 'kernels.c'), NATIVE_C_SOURCE);
 const cc = process.env.CC ?? 'gcc';
 const exe = join(dir, 'harness');
+const valgrind = process.argv.includes('--valgrind');
 execFileSync(
   cc,
   [
-    '-O1',
+    ...(valgrind
+      ? ['-O3', '-fno-math-errno', '-fno-trapping-math']
+      : ['-O1', '-fsanitize=address,undefined', '-fno-sanitize-recover=all']),
     '-g',
     '-fno-omit-frame-pointer',
-    '-fsanitize=address,undefined',
-    '-fno-sanitize-recover=all',
     '-pthread',
     '-std=gnu99',
     '-o',
@@ -33,9 +36,12 @@ execFileSync(
   ],
   { stdio: 'inherit' },
 );
-const seed = process.argv[2] ?? '1';
-const rounds = process.argv[3] ?? '300';
-const r = spawnSync(exe, [seed, rounds], {
+const [seed = '1', rounds = '300'] = process.argv.slice(2).filter((a) => !a.startsWith('--'));
+const command = valgrind ? 'valgrind' : exe;
+const args = valgrind
+  ? ['--error-exitcode=9', '--leak-check=full', '--errors-for-leak-kinds=definite', exe, seed, rounds]
+  : [seed, rounds];
+const r = spawnSync(command, args, {
   stdio: 'inherit',
   env: { ...process.env, ASAN_OPTIONS: 'detect_leaks=1:abort_on_error=0' },
 });
