@@ -125,10 +125,13 @@ function documentErrors(doc: Document): YamlProblem[] {
 function syntaxDiagnostics(file: string, doc: Document, lc: LineCounter): Diagnostic[] {
   return [...documentErrors(doc), ...doc.warnings].map((e) => {
     const pos = e.linePos?.[0] ?? lc.linePos(e.pos[0]);
+    // The yaml package reports a stack overflow while composing deep nesting as an error at the node.
     const msg =
       e.code === 'TAG_RESOLVE_FAILED'
         ? `${yamlMessage(e.message)} (pipeline files hold plain data only: no custom tags)`
-        : yamlMessage(e.message);
+        : /Maximum call stack size exceeded/.test(e.message)
+          ? 'the document is nested too deeply'
+          : yamlMessage(e.message);
     return {
       file,
       line: pos.line,

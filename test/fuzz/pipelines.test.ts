@@ -96,9 +96,7 @@ const small: fc.Arbitrary<string> = fc.oneof(
     'cosine',
     '"__proto__"',
     '"constructor"',
-    '!!binary aGVsbG8=',
     '!!timestamp 2001-12-14',
-    '!custom 1',
     '2001-12-14',
   ),
   fc.integer().map(String),
@@ -112,7 +110,19 @@ const huge: fc.Arbitrary<string> = fc.oneof(
   fc.integer({ min: 10, max: 2_000 }).map((n) => '{a: '.repeat(n) + '1' + '}'.repeat(n)),
 );
 
-const scalar = fc.oneof({ weight: 15, arbitrary: small }, { weight: 1, arbitrary: huge });
+/** Values a real pipeline holds: most values are these, so that many cases reach the later phases. */
+const ordinary = fc.oneof(
+  fc.constantFrom('0', '1', '2', '3', '5', '10', '0.1', '0.05', 'true', 'mlp', 'ggn', 'hessian', 'train', 'cosine'),
+  fc.integer({ min: 0, max: 20 }).map(String),
+);
+/** Tags: a custom one is an error, a standard one a value of another type. */
+const tagged = fc.constantFrom('!custom 1', '!!binary aGVsbG8=', '!!set {a, b}', '!!omap [a: 1]', '!!str 3', '!!float 1');
+const scalar = fc.oneof(
+  { weight: 60, arbitrary: ordinary },
+  { weight: 8, arbitrary: small },
+  { weight: 1, arbitrary: tagged },
+  { weight: 1, arbitrary: huge },
+);
 
 /** A flow value: a scalar, a list or a map of scalars, or a model spec. */
 const value: fc.Arbitrary<string> = fc.oneof(
@@ -121,11 +131,9 @@ const value: fc.Arbitrary<string> = fc.oneof(
   {
     weight: 1,
     arbitrary: fc
-      .array(
+      .uniqueArray(
         fc.tuple(fc.oneof(fc.constantFrom(...SPECIAL_KEYS, 'kind', 'hidden', 'width'), fc.string({ maxLength: 4 })), scalar),
-        {
-          maxLength: 3,
-        },
+        { maxLength: 3, selector: ([k]) => k },
       )
       .map((kv) => `{${kv.map(([k, v]) => `${key(k)}: ${v}`).join(', ')}}`),
   },
@@ -141,7 +149,7 @@ const value: fc.Arbitrary<string> = fc.oneof(
 );
 
 const name = fc.oneof(
-  { weight: 6, arbitrary: fc.constantFrom('data', 'train', 'spectrum', 'decompose', 'embed', 'report', 's1', 's2') },
+  { weight: 12, arbitrary: fc.constantFrom('data', 'train', 'spectrum', 'decompose', 'embed', 'report', 's1', 's2') },
   { weight: 2, arbitrary: fc.constantFrom(...SPECIAL_KEYS) },
   { weight: 1, arbitrary: fc.string({ maxLength: 8 }) },
 );
@@ -159,15 +167,16 @@ const list = (xs: readonly string[]) => `[${xs.map(key).join(', ')}]`;
 
 const matrix = fc
   .tuple(
-    fc.array(fc.tuple(paramName, fc.array(scalar, { maxLength: 4 })), { maxLength: 3 }),
-    fc.array(fc.array(fc.tuple(paramName, scalar), { maxLength: 2 }), { maxLength: 2 }),
-    fc.array(fc.array(fc.tuple(paramName, scalar), { maxLength: 2 }), { maxLength: 2 }),
+    fc.uniqueArray(fc.tuple(paramName, fc.array(scalar, { maxLength: 4 })), { maxLength: 3, selector: ([k]) => k }),
+    fc.array(fc.uniqueArray(fc.tuple(paramName, scalar), { maxLength: 2, selector: ([k]) => k }), { maxLength: 2 }),
+    fc.array(fc.uniqueArray(fc.tuple(paramName, scalar), { maxLength: 2, selector: ([k]) => k }), { maxLength: 2 }),
     fc.integer({ min: 0, max: 8 }),
   )
   .map(([axes, include, exclude, big]) => {
     const pairs: [string, string][] = axes.map(([k, vs]) => [k, `[${vs.join(', ')}]`]);
     // An axis of many values now and then: a product past the instance limit must be refused, not expanded.
-    if (big === 0) pairs.push(['batch_size', `[${Array.from({ length: 200 }, (_, i) => i + 1).join(', ')}]`]);
+    if (big === 0 && !pairs.some(([k]) => k === 'batch_size'))
+      pairs.push(['batch_size', `[${Array.from({ length: 200 }, (_, i) => i + 1).join(', ')}]`]);
     if (include.length > 0) pairs.push(['include', `[${include.map((e) => map(e, false, 0)).join(', ')}]`]);
     if (exclude.length > 0) pairs.push(['exclude', `[${exclude.map((e) => map(e, false, 0)).join(', ')}]`]);
     return map(pairs, false, 0);
@@ -189,36 +198,59 @@ const stage = fc.record({
     { weight: 8, arbitrary: fc.constantFrom(...KINDS.map((k) => k.kind)) },
     { weight: 1, arbitrary: fc.constantFrom('nope/x', '', 'data', 'train/SGD') },
   ),
-  with: fc.array(fc.tuple(paramName, value), { maxLength: 5 }),
-  needs: fc.array(fc.nat({ max: 7 }), { maxLength: 2 }),
-  gather: fc.array(fc.nat({ max: 7 }), { maxLength: 2 }),
+  with: fc.uniqueArray(fc.tuple(paramName, value), { maxLength: 5, selector: ([k]) => k }),
+  needs: fc.uniqueArray(fc.nat({ max: 7 }), { maxLength: 2 }),
+  gather: fc.uniqueArray(fc.nat({ max: 7 }), { maxLength: 2 }),
   matrix: fc.option(matrix, { freq: 3 }),
   // A field with a value of the wrong type (or an unknown field).
-  wrong: fc.array(fc.tuple(fc.constantFrom(...FIELDS), value), { maxLength: 1 }),
+  wrong: fc.oneof(
+    { weight: 4, arbitrary: fc.constant([]) },
+    { weight: 1, arbitrary: fc.array(fc.tuple(fc.constantFrom(...FIELDS), value), { maxLength: 1 }) },
+  ),
 });
 
 const pipeline = fc
   .record({
-    name: fc.oneof(fc.constantFrom('fuzz', 'a b', ''), scalar),
-    seed: fc.oneof(fc.constantFrom('0', '1', '42'), scalar),
-    stages: fc.array(stage, { minLength: 0, maxLength: 6 }),
-    extra: fc.array(fc.tuple(fc.constantFrom(...TOP_KEYS, ...SPECIAL_KEYS), value), { maxLength: 1 }),
+    name: fc.oneof(
+      { weight: 6, arbitrary: fc.constant('fuzz') },
+      { weight: 1, arbitrary: fc.constantFrom('a b', '') },
+      { weight: 1, arbitrary: scalar },
+    ),
+    seed: fc.oneof({ weight: 6, arbitrary: fc.constantFrom('0', '1', '42') }, { weight: 1, arbitrary: scalar }),
+    // Unique names and keys: duplicates come from the duplicated-line mutation, not from every other case.
+    stages: fc.uniqueArray(stage, { minLength: 0, maxLength: 6, selector: (st) => st.name }),
+    extra: fc.oneof(
+      { weight: 3, arbitrary: fc.constant([]) },
+      { weight: 1, arbitrary: fc.array(fc.tuple(fc.constantFrom(...TOP_KEYS, ...SPECIAL_KEYS), value), { maxLength: 1 }) },
+    ),
     block: fc.boolean(),
+    // Most cases refer only to earlier stages (a DAG), so that they reach the params and plan phases.
+    dag: fc.oneof({ weight: 2, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) }),
   })
-  .map(({ name: n, seed, stages, extra, block }) => {
+  .map(({ name: n, seed, stages, extra, block, dag }) => {
     const names = stages.map((s) => s.name);
-    const ref = (i: number) => names[i % Math.max(1, names.length)] ?? 'missing';
     const lines = [`name: ${n}`, `seed: ${seed}`, 'stages:'];
     if (stages.length === 0) lines[2] = 'stages: {}';
-    for (const s of stages) {
+    for (const [j, s] of stages.entries()) {
+      const upto = dag ? j : names.length;
+      const refs = (is: readonly number[]) => [...new Set(upto === 0 ? [] : is.map((i) => names[i % upto]!))];
+      const needs = refs(s.needs);
+      const gather = refs(s.gather).filter((g) => !dag || !needs.includes(g));
       lines.push(`  ${key(s.name)}:`, `    uses: ${JSON.stringify(s.kind)}`);
       if (s.with.length > 0) lines.push(`    with: ${map(s.with, block, 6)}`);
-      if (s.needs.length > 0) lines.push(`    needs: ${list(s.needs.map(ref))}`);
-      if (s.gather.length > 0) lines.push(`    gather: ${list(s.gather.map(ref))}`);
+      if (needs.length > 0) lines.push(`    needs: ${list(needs)}`);
+      if (gather.length > 0) lines.push(`    gather: ${list(gather)}`);
       if (s.matrix !== null) lines.push(`    matrix: ${s.matrix}`);
-      for (const [f, v] of s.wrong) lines.push(`    ${f}: ${v}`);
+      const present = new Set([
+        'uses',
+        ...(s.with.length > 0 ? ['with'] : []),
+        ...(s.needs.length > 0 ? ['needs'] : []),
+        ...(s.gather.length > 0 ? ['gather'] : []),
+        ...(s.matrix !== null ? ['matrix'] : []),
+      ]);
+      for (const [f, v] of s.wrong) if (!present.has(f)) lines.push(`    ${f}: ${v}`);
     }
-    for (const [k, v] of extra) lines.push(`${key(k)}: ${v}`);
+    for (const [k, v] of extra) if (!['name', 'seed', 'stages'].includes(k)) lines.push(`${key(k)}: ${v}`);
     return lines.join('\n') + '\n';
   });
 
@@ -291,7 +323,8 @@ const mutation: fc.Arbitrary<Mutation> = fc.oneof(
 );
 
 const mutatedPipeline = fc
-  .tuple(pipeline, fc.array(mutation, { maxLength: 3 }))
+  // Half the cases unmutated, so that the later phases (references, cycles, params, matrix limits, plan) see them.
+  .tuple(pipeline, fc.oneof(fc.constant([]), fc.array(mutation, { minLength: 1, maxLength: 3 })))
   .map(([text, ms]) => ms.reduce((t, m) => m(t), text));
 
 /** `--set` assignments: real paths into generated pipelines, special segments, hostile values. */
@@ -301,7 +334,7 @@ const setPath = fc
     maxLength: 4,
   })
   .map((segs) => segs.join('.'));
-const sets = fc.array(
+const someSets = fc.array(
   fc.oneof(
     fc
       .tuple(
@@ -316,6 +349,7 @@ const sets = fc.array(
   ),
   { maxLength: 2 },
 );
+const sets = fc.oneof({ weight: 2, arbitrary: fc.constant<string[]>([]) }, { weight: 1, arbitrary: someSets });
 
 // ---- the property ----
 
@@ -348,13 +382,19 @@ export function refusalProblem(e: unknown, file: string): string | undefined {
   return undefined;
 }
 
+/** How the in-process cases ended (a plan, or the refusal's reason), printed as a test diagnostic. */
+const outcomes = new Map<string, number>();
+
 /** Validates in this process; passes on a plan or a well-formed refusal, within the bound. */
 async function validatesOrRefuses(text: string, overrides: readonly string[]): Promise<void> {
   const file = caseFile(text);
   const t0 = performance.now();
   try {
     await preparePlan(file, overrides, { resolveBackend: false });
+    outcomes.set('ok', (outcomes.get('ok') ?? 0) + 1);
   } catch (e) {
+    const reason = isSpecpipeError(e) ? e.reason : 'crash';
+    outcomes.set(reason, (outcomes.get(reason) ?? 0) + 1);
     const problem = refusalProblem(e, file);
     if (problem !== undefined) throw new Error(problem);
   }
@@ -381,8 +421,14 @@ async function check(label: string, property: fc.IAsyncProperty<[string, readonl
 test(
   `generated pipelines: ${RUNS} validate or are refused with positioned diagnostics`,
   { timeout: SLOW ? 3_600_000 : 120_000 },
-  async () => {
+  async (t) => {
     await check('pipelines', fc.asyncProperty(mutatedPipeline, sets, validatesOrRefuses), RUNS);
+    t.diagnostic(
+      `outcomes: ${[...outcomes]
+        .sort((a, b) => b[1] - a[1])
+        .map(([k, n]) => `${k} ${n}`)
+        .join(', ')}`,
+    );
   },
 );
 

@@ -66,3 +66,10 @@ test('plainData throws CyclicDataError on a cycle, copies a diamond', () => {
   const shared = { v: 1 };
   assert.deepEqual(JSON.parse(JSON.stringify(plainData({ l: shared, r: [shared] }))), { l: { v: 1 }, r: [{ v: 1 }] });
 });
+
+test('nesting too deep for the parser is a positioned "nested too deeply", not a stack-overflow message', () => {
+  const e = refusal(`name: t\nseed: ${'['.repeat(5000)}${']'.repeat(5000)}\nstages: {}\n`);
+  assert.ok(e instanceof PipelineError);
+  assert.equal(e.diagnostics[0]?.line, 2);
+  assert.match(e.diagnostics[0]?.message ?? '', /^YAML (syntax )?error: the document is nested too deeply$/);
+});
