@@ -32,7 +32,7 @@ export const RUNS = SLOW ? 6_000 : 300;
 /** Generated pipelines validated through the CLI in a child process. */
 export const CLI_RUNS = SLOW ? 200 : 20;
 /** Longest one pipeline may take to validate or be refused (generous: the machine is shared). */
-const BOUND_MS = 5_000;
+const BOUND_MS = 10_000;
 
 const REPLAY = `SPECPIPE_FUZZ_SEED=${SEED} node --test dist/test/fuzz/pipelines.test.js`;
 
