@@ -1,7 +1,15 @@
 import { parse as parseYamlValue } from 'yaml';
 import { failureMessage, ok, type Result } from '../util/result.js';
 import { didYouMean, type Diagnostic } from './diagnostic.js';
-import { documentData, isPlainMap, yamlMessage, type ParsedPipeline, type PlainMap } from './parseSource.js';
+import {
+  CyclicDataError,
+  documentData,
+  isPlainMap,
+  plainData,
+  yamlMessage,
+  type ParsedPipeline,
+  type PlainMap,
+} from './parseSource.js';
 
 /** Keys a `--set` may replace at the top level (`--set seed=1`). */
 const TOP_LEVEL_KEYS: ReadonlySet<string> = new Set(['name', 'description', 'seed', 'backend', 'stages']);
@@ -25,6 +33,12 @@ function parseOverride(
       'bad-set',
       `--set ${o}: the value is not valid YAML (${e instanceof Error ? yamlMessage(e.message) : String(e)})`,
     );
+  }
+  try {
+    plainData(value);
+  } catch (e) {
+    if (!(e instanceof CyclicDataError)) throw e;
+    return failureMessage('bad-set', `--set ${o}: the value contains itself (an alias inside its own anchor)`);
   }
   const segs = lhs.split('.');
   if (segs.length === 1 && TOP_LEVEL_KEYS.has(segs[0]!)) return ok({ path: segs, value });
@@ -59,7 +73,7 @@ export function applyOverrides(parsed: ParsedPipeline, overrides: readonly strin
     }
     parsed.locator.noteOverride(set.value.path, o);
   }
-  const data = documentData(parsed.locator.file, parsed.doc);
+  const data = documentData(parsed.locator.file, parsed.doc, parsed.locator.lineCounter);
   if (!data.ok) return data;
   return ok(data.value as PlainMap);
 }

@@ -1,4 +1,4 @@
-import { LineCounter, isScalar, parseDocument, visit, type Document } from 'yaml';
+import { LineCounter, isScalar, parseDocument, visit, type Alias, type Document } from 'yaml';
 import { failure, ok, type Result } from '../util/result.js';
 import { showValue, type Diagnostic } from './diagnostic.js';
 import { Locator } from './locate.js';
@@ -22,18 +22,40 @@ export function isPlainMap(v: unknown): v is PlainMap {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+/** Thrown by {@link plainData} for data that contains itself (YAML `&a [*a]`): its copy would never end. */
+export class CyclicDataError extends Error {
+  constructor() {
+    super('the data contains itself');
+    this.name = 'CyclicDataError';
+  }
+}
+
 /**
  * A deep copy of YAML data in which every map is a null-prototype object: no key can reach
  * Object.prototype (`with: { constructor: 1 }` is a param named "constructor", a nested
- * `__proto__` is a key like any other). Iterative: nesting depth costs no stack.
+ * `__proto__` is a key like any other). Iterative: nesting depth costs no stack. Data that
+ * contains itself (an alias inside its own anchor, `&a [*a]`) throws {@link CyclicDataError}:
+ * the objects on the path from the root are tracked, and meeting one again is a cycle (a value
+ * shared by two branches, `[*a, *a]`, is copied twice, as before).
  */
 export function plainData(value: unknown): unknown {
   const copy = (v: unknown): unknown => (Array.isArray(v) ? new Array(v.length) : isPlainMap(v) ? Object.create(null) : v);
   const root = copy(value);
-  const todo: [unknown, unknown][] = [[value, root]];
+  const onPath = new Set<unknown>();
+  // [from, to] enters a container; [from] leaves it (popped after all its children).
+  const todo: ([unknown, unknown] | [unknown])[] = [[value, root]];
   while (todo.length > 0) {
-    const [from, to] = todo.pop()!;
+    const item = todo.pop()!;
+    const from = item[0];
+    if (item.length === 1) {
+      onPath.delete(from);
+      continue;
+    }
+    const to = item[1];
     if (typeof from !== 'object' || from === null) continue;
+    if (onPath.has(from)) throw new CyclicDataError();
+    onPath.add(from);
+    todo.push([from]);
     for (const k of Object.keys(from)) {
       const v = (from as PlainMap)[k];
       const c = copy(v);
@@ -42,6 +64,22 @@ export function plainData(value: unknown): unknown {
     }
   }
   return root;
+}
+
+/** The first alias that sits inside the node its anchor names (`&a [*a]`), if any. */
+function selfReferentAlias(doc: Document): Alias | undefined {
+  let found: Alias | undefined;
+  visit(doc, {
+    Alias(_, alias, path) {
+      const target = alias.resolve(doc);
+      if (target !== undefined && path.includes(target as never)) {
+        found = alias;
+        return visit.BREAK;
+      }
+      return undefined;
+    },
+  });
+  return found;
 }
 
 /** A yaml error or warning, as far as a diagnostic needs it. */
@@ -87,10 +125,13 @@ function documentErrors(doc: Document): YamlProblem[] {
 function syntaxDiagnostics(file: string, doc: Document, lc: LineCounter): Diagnostic[] {
   return [...documentErrors(doc), ...doc.warnings].map((e) => {
     const pos = e.linePos?.[0] ?? lc.linePos(e.pos[0]);
+    // The yaml package reports a stack overflow while composing deep nesting as an error at the node.
     const msg =
       e.code === 'TAG_RESOLVE_FAILED'
         ? `${yamlMessage(e.message)} (pipeline files hold plain data only: no custom tags)`
-        : yamlMessage(e.message);
+        : /Maximum call stack size exceeded/.test(e.message)
+          ? 'the document is nested too deeply'
+          : yamlMessage(e.message);
     return {
       file,
       line: pos.line,
@@ -101,11 +142,30 @@ function syntaxDiagnostics(file: string, doc: Document, lc: LineCounter): Diagno
   });
 }
 
-/** The document's data (aliases expanded, at most 100), as {@link plainData}. */
-export function documentData(file: string, doc: Document): Result<unknown, Diagnostic> {
+/**
+ * The document's data (aliases expanded, at most 100), as {@link plainData}. An alias inside its
+ * own anchor is refused at the alias (`lineCounter` gives its position; without one, or for a node
+ * a `--set` created, 1:1).
+ */
+export function documentData(file: string, doc: Document, lineCounter?: LineCounter): Result<unknown, Diagnostic> {
   try {
     return ok(plainData(doc.toJS({ maxAliasCount: 100 })));
   } catch (e) {
+    if (e instanceof CyclicDataError) {
+      const alias = selfReferentAlias(doc);
+      const at = alias?.range !== undefined && alias.range !== null ? alias.range[0] : undefined;
+      const pos = at !== undefined && lineCounter !== undefined ? lineCounter.linePos(at) : { line: 1, col: 1 };
+      const name = alias !== undefined ? `*${alias.source}` : 'an alias';
+      return failure('yaml-syntax', [
+        {
+          file,
+          line: pos.line,
+          column: pos.col,
+          length: name.length,
+          message: `YAML error: ${name} refers to a node that contains it (the data would be infinite)`,
+        },
+      ]);
+    }
     const why = e instanceof RangeError ? 'the document is nested too deeply' : e instanceof Error ? e.message : String(e);
     return failure('yaml-syntax', [{ file, line: 1, column: 1, message: `YAML error: ${why}` }]);
   }
@@ -124,7 +184,7 @@ export function parsePipelineSource(file: string, source: string): Result<Parsed
     return failure('yaml-syntax', [{ file, line: 1, column: 1, message: 'YAML error: the document is nested too deeply' }]);
   }
   if (syntax.length > 0) return failure('yaml-syntax', syntax);
-  const data = documentData(file, doc);
+  const data = documentData(file, doc, lc);
   if (!data.ok) return data;
   const locator = new Locator(file, source, doc, lc);
   if (!isPlainMap(data.value))

@@ -39,7 +39,7 @@ static inline float sp_exp(float x) {
   float z = r * r;
   float p = (((((1.9875691500E-4f * r + 1.3981999507E-3f) * r + 8.3334519073E-3f) * r + 4.1665795894E-2f) * r + 1.6666665459E-1f) * r + 5.0000001201E-1f) * z + r + 1.0f;
   union { int32_t i; float f; } u;
-  u.i = (k + 127) << 23;
+  u.i = (int32_t)((uint32_t)(k + 127) << 23); /* unsigned: for NaN input k is INT32_MIN, and a signed shift of a negative is undefined */
   return p * u.f;
 }
 
@@ -188,6 +188,7 @@ void sp_sum_cols(const float *x, float *y, int64_t rows, int64_t cols) {
 void sp_im2col(const float *x, const int32_t *g, int64_t n0, int64_t count, float *cols) {
   SP_GEOM
   const int64_t rowLen = FW * C, K = FH * rowLen;
+  if (OH <= 0 || OW <= 0 || count <= 0 || K <= 0) return; /* no patches (Wp below would be ≤ 0) */
   const int64_t Wp = (OW - 1) * SW + FW; /* padded columns the windows read, from −PL */
   float *prow = (float *)malloc((size_t)(Wp * C + 1) * sizeof(float));
   if (!prow) return;
@@ -203,7 +204,9 @@ void sp_im2col(const float *x, const int32_t *g, int64_t n0, int64_t count, floa
           continue;
         }
         /* prow[q·C + c] = x[ih, q − PL, c], 0 outside the image */
-        const int64_t qLo = PL > 0 ? PL : 0, qHi = W + PL < Wp ? W + PL : Wp; /* in-image columns */
+        /* in-image columns; qLo ≤ Wp: a left padding wider than the windows reach (explicit pads, W = 1,
+           PL = 6, FW = 1, SW = 4: Wp = 5) zeroed past prow's end (found by scripts/native-sanitize.mjs) */
+        const int64_t qLo = PL <= 0 ? 0 : PL < Wp ? PL : Wp, qHi = W + PL < Wp ? W + PL : Wp;
         if (qLo > 0) memset(prow, 0, (size_t)(qLo * C) * sizeof(float));
         if (qHi > qLo) memcpy(prow + qLo * C, img + (ih * W + (qLo - PL)) * C, (size_t)((qHi - qLo) * C) * sizeof(float));
         if (qHi < Wp) memset(prow + (qHi > qLo ? qHi : qLo) * C, 0, (size_t)((Wp - (qHi > qLo ? qHi : qLo)) * C) * sizeof(float));
@@ -880,6 +883,8 @@ int sp_conv_direct(int32_t mode, const int32_t *g, const float *x, const float *
 #else
   return 0;
 #endif
+  /* An empty output (OH or OW 0): decline, as the negative buffer sizes below used to by failing malloc. */
+  if (g[4] <= 0 || g[5] <= 0) return 0;
   const int64_t N = g[0], C = g[3], FH = g[6], FW = g[7], O = g[12];
   int64_t T = threads < 1 ? 1 : threads > SP_CV_MAX_THREADS ? SP_CV_MAX_THREADS : threads;
   if (T > N) T = N;
