@@ -4,12 +4,11 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { cliArgv, runCli } from '../pipeline/cliHarness.js';
+import { runBuiltinCli, runCli } from '../pipeline/cliHarness.js';
 import { BUILTIN_STAGE_KINDS } from '../../src/stages/builtin.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -19,17 +18,7 @@ process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
 
 const EDITOR_LINE = /^# yaml-language-server: \$schema=(\S+)\n/;
 
-function cli(args: string[], cwd = dir): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, cliArgv(args), { cwd, env: { ...process.env, NO_COLOR: '1' } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolvePromise({ code, stdout, stderr }));
-  });
-}
+const cli = (args: string[], cwd = dir) => runBuiltinCli(args, cwd);
 
 test('specpipe kinds lists every built-in kind on one line with its description', async () => {
   const r = await cli(['kinds']);

@@ -4,10 +4,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { cliArgv, runJson, tempWorkspace } from '../pipeline/cliHarness.js';
+import { runBuiltinCli, runJson, tempWorkspace } from '../pipeline/cliHarness.js';
 import { readArrowFile } from '../../src/store/arrowFile.js';
 import { SPECTRUM_FILES } from '../../src/stages/spectrum-slq/spectrumArtifact.js';
 import { TRAIN_METRICS_FILE } from '../../src/stages/train-sgd/trainArtifact.js';
@@ -15,17 +14,7 @@ import { TRAIN_METRICS_FILE } from '../../src/stages/train-sgd/trainArtifact.js'
 const dir = tempWorkspace('specpipe-export-');
 process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
 
-function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, cliArgv(args), { cwd: dir, env: { ...process.env, NO_COLOR: '1' } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const cli = (args: string[]) => runBuiltinCli(args, dir);
 
 function csv(path: string): { header: string[]; rows: string[][] } {
   const [head, ...rest] = readFileSync(path, 'utf8').trimEnd().split('\n');

@@ -34,6 +34,19 @@ export function cliArgv(args: readonly string[]): string[] {
   return ['--import', pathToFileURL(TSX_LOADER).href, CLI_PATH, ...args];
 }
 
+/**
+ * Runs the CLI in a child process with only the built-in stage kinds (no test kinds registered:
+ * what a user sees, e.g. the exact `specpipe kinds` listing).
+ */
+export async function runBuiltinCli(
+  args: readonly string[],
+  cwd: string,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, cliArgv(args), { cwd, env: { ...process.env, NO_COLOR: '1' } });
+  const { code, stdout, stderr } = await waitForExit(child);
+  return { code, stdout, stderr };
+}
+
 /** Starts the CLI (own process group, so a kill reaches every process it started). */
 export function startCli(args: readonly string[], options: { cwd: string; env?: Record<string, string> }): ChildProcess {
   return spawn(process.execPath, cliArgv(args), {
