@@ -22,7 +22,9 @@ const HELP = `usage: specpipe run FILE [options]
   --runs PATH                    run records (default: runs/ next to the store)
   --verify fast|full             reuse check of artifacts and input files (data roots, model files): size+mtime
                                  (rehash on change) or always rehash (default fast)
-  --json                         print {"run", "stages": [{name, key, status, seconds, artifacts}]} on stdout
+  --json                         print one JSON document on stdout: {"run", "status", "stages": [{name, key, status,
+                                 seconds, artifacts, error?}], "errors": [{stage, instance, message}]}
+                                 (message: the error's first line; a stage's error in full under stages)
   --quiet                        no per-stage progress, only the closing line
 `;
 
@@ -166,6 +168,7 @@ export async function runCommand(argv: string[]): Promise<number> {
       started: started.toISOString(),
       finished: finished.toISOString(),
       seconds: result.seconds,
+      status: result.counts.failed === 0 ? 'succeeded' : 'failed',
       counts: result.counts,
       stages: result.stages,
     };
@@ -183,15 +186,21 @@ export async function runCommand(argv: string[]): Promise<number> {
     process.stderr.write(`${result.summary} (run ${record.run})\n`);
     if (recordError !== undefined) throw new SpecpipeError('io-error', recordError);
     if (json) {
+      // One document: the failures (stage, instance, message) ride in it, not only on stderr.
       const out = {
         run: record.run,
+        status: record.status,
         stages: result.stages.map((s) => ({
           name: s.name,
           key: s.key,
           status: s.status,
           seconds: s.seconds,
           artifacts: s.artifacts,
+          ...(s.error !== undefined && { error: s.error }),
         })),
+        errors: result.stages
+          .filter((s) => s.status === 'failed' && s.error !== undefined && !s.error.startsWith('not run'))
+          .map((s) => ({ stage: s.stage, instance: s.name, message: s.error!.split('\n')[0]! })),
       };
       process.stdout.write(JSON.stringify(out, null, 2) + '\n');
     }
