@@ -162,6 +162,8 @@ export async function main(argv: string[]): Promise<number> {
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
+    // Interrupted (Ctrl-C): a stage left computing in this thread must not keep the process alive.
+    if (code === 130) process.exit(130);
   },
   (e: unknown) => {
     process.stderr.write(`specpipe: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);

@@ -7,8 +7,8 @@ import { PipelineError, didYouMean } from '../../pipeline/diagnostic.js';
 import { preparePlan } from '../../pipeline/preparePlan.js';
 import { ArtifactStore, type VerifyMode } from '../../store/artifactStore.js';
 import { FingerprintCache } from '../../store/fileFingerprint.js';
-import { defaultRunsDir, newRunId, writeRunRecord, type RunRecord } from '../../store/runRecord.js';
-import { runPlanLocally, type ProgressMode } from '../../executor/localExecutor.js';
+import { defaultRunsDir, newRunId, writeRunRecord, type RunRecord, type RunStageRecord } from '../../store/runRecord.js';
+import { INTERRUPTED, NOT_RUN_INTERRUPTED, runPlanLocally, type ProgressMode } from '../../executor/localExecutor.js';
 import { takeLease } from '../../store/lease.js';
 
 const HELP = `usage: specpipe run FILE [options]
@@ -26,6 +26,9 @@ const HELP = `usage: specpipe run FILE [options]
                                  seconds, artifacts, error?}], "errors": [{stage, instance, message}]}
                                  (message: the error's first line; a stage's error in full under stages)
   --quiet                        no per-stage progress, only the closing line
+
+Ctrl-C stops the running stages and records the run as interrupted (exit 130); the same command resumes it,
+reusing the finished stages. A second Ctrl-C exits at once.
 `;
 
 /** `specpipe run FILE`: plan, execute (cached stages reused), write runs/<id>.json. */
@@ -135,9 +138,21 @@ export async function runCommand(argv: string[]): Promise<number> {
   } catch {
     /* best effort: what it leaves is ignored by the executor */
   }
+  // Ctrl-C (local runs): stop the running stages, record what finished, say how to resume; a second one exits at once.
+  const interrupt = new AbortController();
+  const onSigint = (): void => {
+    if (interrupt.signal.aborted) {
+      process.stderr.write('second Ctrl-C: exiting now\n');
+      process.exit(130);
+    }
+    process.stderr.write('\nCtrl-C: stopping the running stages (Ctrl-C again to exit at once)\n');
+    interrupt.abort();
+  };
+  if (!distributed) process.on('SIGINT', onSigint);
   try {
     return await runAndRecord();
   } finally {
+    process.off('SIGINT', onSigint);
     lease.release();
   }
 
@@ -156,7 +171,8 @@ export async function runCommand(argv: string[]): Promise<number> {
       const r = await runPlanWithExecutor(args, plan, store, localOptions);
       result = r;
       executor = r.executor;
-    } else result = await runPlanLocally(plan, store, localOptions);
+    } else result = await runPlanLocally(plan, store, { ...localOptions, signal: interrupt.signal });
+    const interrupted = result.interrupted === true;
     const finished = new Date();
     const record: RunRecord = {
       run: newRunId(started),
@@ -168,7 +184,7 @@ export async function runCommand(argv: string[]): Promise<number> {
       started: started.toISOString(),
       finished: finished.toISOString(),
       seconds: result.seconds,
-      status: result.counts.failed === 0 ? 'succeeded' : 'failed',
+      status: interrupted ? 'interrupted' : result.counts.failed === 0 ? 'succeeded' : 'failed',
       counts: result.counts,
       stages: result.stages,
     };
@@ -181,9 +197,10 @@ export async function runCommand(argv: string[]): Promise<number> {
       recordError = `${one.message}; the artifacts of this run are kept in ${store.root}`;
     }
     for (const s of result.stages)
-      if (s.status === 'failed' && s.error !== undefined && !s.error.startsWith('not run'))
+      if (s.status === 'failed' && s.error !== undefined && !s.error.startsWith('not run') && s.error !== INTERRUPTED)
         process.stderr.write(`${s.name} failed: ${s.error}\n`);
-    process.stderr.write(`${result.summary} (run ${record.run})\n`);
+    if (interrupted) process.stderr.write(interruptedText(result.stages, record.run, argv) + '\n');
+    else process.stderr.write(`${result.summary} (run ${record.run})\n`);
     if (recordError !== undefined) throw new SpecpipeError('io-error', recordError);
     if (json) {
       // One document: the failures (stage, instance, message) ride in it, not only on stderr.
@@ -204,8 +221,27 @@ export async function runCommand(argv: string[]): Promise<number> {
       };
       process.stdout.write(JSON.stringify(out, null, 2) + '\n');
     }
-    return result.counts.failed === 0 ? 0 : 1;
+    return interrupted ? 130 : result.counts.failed === 0 ? 0 : 1;
   }
+}
+
+/** What an interrupted run finished, what it stopped and how to resume (the same command, without --force). */
+function interruptedText(stages: readonly RunStageRecord[], run: string, argv: readonly string[]): string {
+  const names = (keep: (s: RunStageRecord) => boolean): string => {
+    const n = stages.filter(keep).map((s) => s.name);
+    return n.length === 0 ? 'none' : n.join(', ');
+  };
+  const finished = stages.filter((s) => s.status !== 'failed').length;
+  const args: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--force') i++;
+    else if (!a.startsWith('--force=')) args.push(/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`);
+  }
+  return [
+    `interrupted: ${finished} of ${stages.length} instances finished (${names((s) => s.status !== 'failed')}); stopped while computing: ${names((s) => s.error === INTERRUPTED)}; not started: ${names((s) => s.error === NOT_RUN_INTERRUPTED)} (run ${run}, status interrupted)`,
+    `resume with the same command (finished stages are reused): specpipe run ${args.join(' ')}`,
+  ].join('\n');
 }
 
 /**
