@@ -148,7 +148,9 @@ export async function runCommand(argv: string[]): Promise<number> {
     process.stderr.write('\nCtrl-C: stopping the running stages (Ctrl-C again to exit at once)\n');
     interrupt.abort();
   };
-  if (!distributed) process.on('SIGINT', onSigint);
+  // With --executor bullmq Ctrl-C keeps its default (the process ends; queued jobs stay in Redis for a rerun to adopt).
+  const local = values.executor === undefined || values.executor === 'local';
+  if (local) process.on('SIGINT', onSigint);
   try {
     return await runAndRecord();
   } finally {
@@ -168,7 +170,7 @@ export async function runCommand(argv: string[]): Promise<number> {
         ...(values.attempts !== undefined && { attempts: values.attempts }),
         ...(values.jobs !== undefined && { jobs: values.jobs }),
       };
-      const r = await runPlanWithExecutor(args, plan, store, localOptions);
+      const r = await runPlanWithExecutor(args, plan, store, { ...localOptions, ...(local && { signal: interrupt.signal }) });
       result = r;
       executor = r.executor;
     } else result = await runPlanLocally(plan, store, { ...localOptions, signal: interrupt.signal });
