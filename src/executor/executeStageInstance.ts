@@ -157,7 +157,8 @@ function manifestOf(
 
 /**
  * Runs ONE stage instance against a store, safely alongside other processes doing the same:
- * 1. a valid artifact under the key ⇒ cached;
+ * 1. a valid artifact under an unlocked key ⇒ cached (the caller holds a lease on the key, so a
+ *    `gc` leaves it alone from here on; a locked key is checked again under its lock);
  * 2. else take the key's lock (waiting while another live process computes it), check again
  *    (it may have been computed meanwhile ⇒ cached);
  * 3. else discard any corrupt/partial directory, run the stage into a temp dir, hash its files,
@@ -190,9 +191,10 @@ export async function executeStageInstance(
   let note: string | undefined;
   let outDir: string | undefined;
   if (options.force !== true) {
-    const v = store.verify(node.key, verify);
-    if (v.ok) return outcome('cached', v.manifest);
-    if (v.present) note = `recomputed: ${v.reason}`;
+    // The run's lease on the key is already written; a locked key is checked again under its lock.
+    const v = store.verifyUnlocked(node.key, verify);
+    if (v !== 'locked' && v.ok) return outcome('cached', v.manifest);
+    if (v !== 'locked' && v.present) note = `recomputed: ${v.reason}`;
   }
   const lock = await store.lock(
     node.key,

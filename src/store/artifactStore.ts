@@ -130,6 +130,22 @@ export class ArtifactStore {
     return { ok: true, manifest: m };
   }
 
+  /**
+   * `verify` for a reader that holds a lease on `key` (store/lease.ts), or `'locked'` while someone
+   * holds the key's lock (a `gc` deciding whether to delete it, a writer committing it): the reader
+   * then takes the lock itself and verifies under it. With the lease written before this check, a
+   * `gc` that locks the key later finds the lease and keeps the key, and one that locked it earlier
+   * still holds the lock here (or has finished deleting, so the key reads as missing); a key that
+   * verifies here therefore stays until the lease is released.
+   */
+  verifyUnlocked(key: string, mode: VerifyMode = 'fast'): Verdict | 'locked' {
+    if (isStageKey(key)) {
+      const lock = join(this.root, '.locks', key);
+      if (existsSync(lock) && !lockIsStale(lock, this.#lockOptions.staleMs ?? DEFAULT_STALE_MS)) return 'locked';
+    }
+    return this.verify(key, mode);
+  }
+
   lockPath(key: string): string {
     assertStageKey(key, `artifact store ${this.root} (lock)`);
     return this.#inside(join(this.#ensure('.locks'), key));
