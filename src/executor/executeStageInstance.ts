@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { readFileSync, rmSync } from 'node:fs';
-import { SpecpipeError, describeSystemError, isSpecpipeError } from '../util/errors.js';
+import { SpecpipeError, describeSystemError, isSpecpipeError, isSystemError } from '../util/errors.js';
 import { ArtifactStore, type VerifyMode } from '../store/artifactStore.js';
 import type { Manifest } from '../store/manifest.js';
 import {
@@ -217,7 +217,9 @@ export async function executeStageInstance(
     const m = store.commit(node.key, outDir, manifestOf(node, kind, backend, result, started), result.roles ?? {});
     return outcome('executed', m, note);
   } catch (e) {
-    const one = describeSystemError(e); // EACCES, ENOSPC… while reading or writing: one line naming the path
+    // EACCES, ENOSPC… while reading or writing: one line naming the path (a stage's own write that names
+    // none, e.g. a writeFileSync that ran out of space, is named by the directory it was writing into).
+    const one = describeSystemError(e, undefined, isSystemError(e) && e.path === undefined ? outDir : undefined);
     const msg = isSpecpipeError(one) ? one.message : e instanceof Error ? (e.stack ?? e.message) : String(e);
     if (outDir !== undefined) {
       try {

@@ -7,7 +7,6 @@ import {
   renameSync,
   rmSync,
   statSync,
-  writeFileSync,
   openSync,
   closeSync,
   fsyncSync,
@@ -17,6 +16,7 @@ import { SpecpipeError } from '../util/errors.js';
 import { assertStageKey, isStageKey, quoteValue } from './storeKey.js';
 import type { ArtifactRole } from './manifest.js';
 import { sha256File } from './fileHash.js';
+import { writeFileAtomic } from '../util/atomicWrite.js';
 import { DEFAULT_STALE_MS, acquireLock, lockIsStale, lockOwner, tryLock, type HeldLock, type LockOptions } from './keyLock.js';
 import type { Manifest, ManifestFile } from './manifest.js';
 
@@ -215,7 +215,7 @@ export class ArtifactStore {
       files.push({ path, bytes: st.size, sha256: sha256File(p), mtimeMs: Math.round(st.mtimeMs), role: roles[path] ?? 'data' });
     }
     const full: Manifest = { ...manifest, files };
-    writeFileSync(join(tmp, 'manifest.json'), JSON.stringify(full, null, 2) + '\n');
+    writeFileAtomic(join(tmp, 'manifest.json'), JSON.stringify(full, null, 2) + '\n');
     try {
       renameSync(tmp, dest);
     } catch (e) {
