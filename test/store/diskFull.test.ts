@@ -1,16 +1,19 @@
 // A full disk, for real: the store lives on a 1 MiB tmpfs, so the kernel answers ENOSPC mid-run. Mounting
-// needs root (CAP_SYS_ADMIN), as here and in CI; elsewhere the test says why it skips.
+// needs CAP_SYS_ADMIN: as root (here and in CI) the test mounts directly; otherwise it reruns itself inside a
+// new user and mount namespace (`unshare -rm`, where the kernel allows unprivileged ones); failing both, it
+// says why it skips.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { runCli, tempWorkspace, type RunJson } from '../pipeline/cliHarness.js';
 import { ArtifactStore } from '../../src/store/artifactStore.js';
 
 function mount(args: string[]): string | undefined {
   const r = spawnSync('mount', args, { encoding: 'utf8' });
-  return r.status === 0 ? undefined : (r.error?.message ?? r.stderr.trim()) || `mount exited ${r.status}`;
+  return r.status === 0 ? undefined : (r.error?.message ?? r.stderr.trim().split('\n')[0]) || `mount exited ${r.status}`;
 }
 
 /** Mounts a tmpfs of `size` (mount's syntax: 1m, 8m) at `dir`; undefined, or why it cannot. */
@@ -22,18 +25,28 @@ function unmount(dir: string): void {
   spawnSync('umount', ['-l', dir]);
 }
 
-/** Whether this machine lets us mount a tmpfs (probed once, on an empty directory). */
-function tmpfsUnavailable(): string | false {
+/** Why this process cannot mount a tmpfs (probed once, on an empty directory), or undefined. */
+function cannotMount(): string | undefined {
   const dir = tempWorkspace('specpipe-tmpfs-probe-');
   try {
     const why = mountTmpfs(dir, '64k');
-    if (why !== undefined) return `cannot mount a small tmpfs here (${why}): a full disk is not simulated`;
-    unmount(dir);
-    return false;
+    if (why === undefined) unmount(dir);
+    return why;
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }
+
+/** Set in the copy of this file that runs inside `unshare -rm`. */
+const IN_NAMESPACE = process.env['SPECPIPE_TEST_MOUNT_NAMESPACE'] === '1';
+const mountProblem = cannotMount();
+const namespaceProblem =
+  mountProblem === undefined || IN_NAMESPACE
+    ? undefined
+    : (() => {
+        const r = spawnSync('unshare', ['-rm', 'true'], { encoding: 'utf8' });
+        return r.status === 0 ? undefined : (r.error?.message ?? r.stderr.trim().split('\n')[0]) || `exit ${r.status}`;
+      })();
 
 const PIPE = `name: disk-full
 stages:
@@ -52,7 +65,13 @@ function starts(log: string): string[] {
 
 test(
   'the store fills up mid-run: exit 1, one line naming the path and ENOSPC; finished instances verify; with space the rerun computes only the rest and leaves no temp files or locks',
-  { skip: tmpfsUnavailable() },
+  {
+    skip:
+      mountProblem !== undefined &&
+      (IN_NAMESPACE
+        ? `cannot mount a tmpfs in the namespace either (${mountProblem})`
+        : 'run inside a mount namespace instead (next test)'),
+  },
   async () => {
     const ws = tempWorkspace('specpipe-disk-full-');
     const disk = join(ws, 'disk');
@@ -83,7 +102,7 @@ test(
       assert.deepEqual(store.keys().sort(), finished.map((s) => s.key).sort(), 'no partial artifact is in the store');
 
       // More space (the same file system, grown), and the same run again.
-      assert.equal(mount(['-o', 'remount,size=8m', disk]), undefined);
+      assert.equal(mount(['-t', 'tmpfs', '-o', 'remount,size=8m', 'tmpfs', disk]), undefined);
       const log2 = join(ws, 'second.log');
       const second = await runCli(args, { cwd: ws, env: { SPECPIPE_TEST_LOG: log2 }, process: true });
       assert.equal(second.code, 0, second.stderr);
@@ -103,5 +122,30 @@ test(
       unmount(disk);
       rmSync(ws, { recursive: true, force: true });
     }
+  },
+);
+
+test(
+  'without CAP_SYS_ADMIN: the disk-full test above runs inside a new user and mount namespace and passes there',
+  {
+    skip:
+      mountProblem === undefined
+        ? 'this process can mount: the test above ran directly'
+        : namespaceProblem !== undefined
+          ? `cannot mount a small tmpfs here (${mountProblem}) nor make a user namespace (unshare -rm: ${namespaceProblem}): a full disk is not simulated`
+          : IN_NAMESPACE,
+  },
+  () => {
+    // A test run of its own (NODE_TEST_CONTEXT would make it report to this runner instead), as TAP.
+    const env: Record<string, string | undefined> = { ...process.env, SPECPIPE_TEST_MOUNT_NAMESPACE: '1' };
+    delete env['NODE_TEST_CONTEXT'];
+    const r = spawnSync('unshare', ['-rm', process.execPath, '--test', '--test-reporter=tap', fileURLToPath(import.meta.url)], {
+      encoding: 'utf8',
+      env,
+      timeout: 300_000,
+    });
+    assert.equal(r.status, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /^# pass 1$/m, r.stdout);
+    assert.match(r.stdout, /^# fail 0$/m, r.stdout);
   },
 );

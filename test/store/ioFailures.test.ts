@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import '../pipeline/fixtures/testStages.js';
@@ -124,6 +124,21 @@ test(
     }
   },
 );
+
+test('an unreadable pipeline file: exit 1, one line naming it with EACCES', { skip: skipPermissions }, async () => {
+  const ws = workspace();
+  try {
+    chmodSync(join(ws, 'p.yaml'), 0o000);
+    handOver(ws, asUser);
+    for (const command of ['run', 'validate']) {
+      const r = await runCli([command, 'p.yaml'], { cwd: ws, env: { HOME: ws }, ...(asUser !== undefined && { user: asUser }) });
+      assert.equal(r.stderr, `specpipe ${command}: p.yaml: cannot read pipeline file (EACCES)\n`);
+      assert.equal(r.code, 1);
+    }
+  } finally {
+    rmSync(ws, { recursive: true, force: true });
+  }
+});
 
 test('temp dirs and ownerless locks of a dead run are cleaned by the next run', async () => {
   const ws = workspace();
