@@ -196,12 +196,24 @@ export async function executeStageInstance(
     if (v !== 'locked' && v.ok) return outcome('cached', v.manifest);
     if (v !== 'locked' && v.present) note = `recomputed: ${v.reason}`;
   }
-  const lock = await store.lock(
-    node.key,
-    node.name,
-    (owner) => options.onWait?.(who(owner, 'another process')),
-    (owner) => options.log?.(`took over the lock of ${who(owner, 'a process')}, which is no longer running`),
-  );
+  const failed = (e: unknown): InstanceOutcome => {
+    // EACCES, ENOSPC… while reading or writing: one line naming the path (a stage's own write that names
+    // none, e.g. a writeFileSync that ran out of space, is named by the directory it was writing into).
+    const one = describeSystemError(e, undefined, isSystemError(e) && e.path === undefined ? outDir : undefined);
+    const msg = isSpecpipeError(one) ? one.message : e instanceof Error ? (e.stack ?? e.message) : String(e);
+    return { status: 'failed', key: node.key, seconds: seconds(), artifacts, error: msg };
+  };
+  let lock: Awaited<ReturnType<ArtifactStore['lock']>>;
+  try {
+    lock = await store.lock(
+      node.key,
+      node.name,
+      (owner) => options.onWait?.(who(owner, 'another process')),
+      (owner) => options.log?.(`took over the lock of ${who(owner, 'a process')}, which is no longer running`),
+    );
+  } catch (e) {
+    return failed(e); // the lock itself could not be written (a full disk, a read-only store)
+  }
   try {
     if (options.force !== true) {
       const v = store.verify(node.key, verify);
@@ -217,10 +229,7 @@ export async function executeStageInstance(
     const m = store.commit(node.key, outDir, manifestOf(node, kind, backend, result, started), result.roles ?? {});
     return outcome('executed', m, note);
   } catch (e) {
-    // EACCES, ENOSPC… while reading or writing: one line naming the path (a stage's own write that names
-    // none, e.g. a writeFileSync that ran out of space, is named by the directory it was writing into).
-    const one = describeSystemError(e, undefined, isSystemError(e) && e.path === undefined ? outDir : undefined);
-    const msg = isSpecpipeError(one) ? one.message : e instanceof Error ? (e.stack ?? e.message) : String(e);
+    const failure = failed(e);
     if (outDir !== undefined) {
       try {
         rmSync(outDir, { recursive: true, force: true });
@@ -228,7 +237,7 @@ export async function executeStageInstance(
         /* the next run's sweep removes it */
       }
     }
-    return { status: 'failed', key: node.key, seconds: seconds(), artifacts, error: msg };
+    return failure;
   } finally {
     lock.release();
   }

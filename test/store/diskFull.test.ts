@@ -118,6 +118,25 @@ test(
         'the rerun computed exactly the instances that had not finished',
       );
       for (const sub of ['.tmp', '.locks', '.leases']) assert.deepEqual(readdirSync(join(root, sub)), [], `${sub} is empty`);
+
+      // A disk with no room at all: the run's first write (its lease) fails, named, and leaves nothing.
+      writeFileSync(join(disk, 'filler'), Buffer.alloc(0));
+      assert.throws(() => writeFileSync(join(disk, 'filler'), Buffer.alloc(16 << 20)), /ENOSPC/);
+      const full = await runCli(args, { cwd: ws, process: true });
+      assert.equal(full.code, 1, full.stderr);
+      assert.match(
+        full.stderr,
+        new RegExp(`^specpipe run: cannot write ${root}/\\.leases/[^/ ]+\\.json: ENOSPC \\(no space left on device\\)\n$`),
+      );
+      assert.deepEqual(readdirSync(join(root, '.leases')), [], 'no temp lease file is left');
+      // A lock whose owner file does not fit is not left behind ownerless.
+      const store2 = new ArtifactStore(root);
+      const key = finished[0]!.key;
+      assert.throws(
+        () => store2.tryLock(key, 'test'),
+        (e: NodeJS.ErrnoException) => e.code === 'ENOSPC' && e.path === join(store2.lockPath(key), 'owner.json'),
+      );
+      assert.deepEqual(readdirSync(join(root, '.locks')), []);
     } finally {
       unmount(disk);
       rmSync(ws, { recursive: true, force: true });
