@@ -5,21 +5,22 @@
  */
 import { spawnSync } from 'node:child_process';
 import { chownSync, readdirSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { cliArgv } from './cliHarness.js';
 
 export const NOBODY = { uid: 65534, gid: 65534 } as const;
 
 /** How a permission test runs here: as `user` (undefined: this process's own), or a reason to skip. */
 export function permissionTestUser(): { user: { uid: number; gid: number } | undefined } | { skip: string } {
   if (process.getuid?.() !== 0) return { user: undefined };
-  // The compiled CLI must be readable by that user, and the kernel must let us switch.
-  const probe = spawnSync(process.execPath, ['-e', 'process.exit(process.getuid() === 65534 ? 0 : 3)'], {
-    ...NOBODY,
-    stdio: 'ignore',
-  });
+  // The kernel must let us switch, and that user must be able to read and run the CLI (a checkout under a
+  // private home directory is not readable by others).
+  const probe = spawnSync(process.execPath, cliArgv(['--version']), { ...NOBODY, encoding: 'utf8', cwd: tmpdir() });
   if (probe.status === 0) return { user: NOBODY };
+  const why = probe.error?.message ?? (probe.stderr.trim().split('\n')[0] || `exit ${probe.status}`);
   return {
-    skip: `running as root and cannot run a process as nobody (uid 65534): ${probe.error?.message ?? `exit ${probe.status}`}; permissions are not enforced for root`,
+    skip: `running as root, and nobody (uid 65534) cannot run the CLI here (${why}); permissions are not enforced for root`,
   };
 }
 
