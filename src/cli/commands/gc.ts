@@ -44,7 +44,14 @@ export interface GcPlan {
 export function collectGarbage(
   store: ArtifactStore,
   runsDir: string,
-  options: { keepRuns: number; maxBytes?: number; maxAgeMs?: number; dryRun?: boolean },
+  options: {
+    keepRuns: number;
+    maxBytes?: number;
+    maxAgeMs?: number;
+    dryRun?: boolean;
+    /** Called under a doomed key's lock, after the lease check found it free, just before it goes (a seam for tests). */
+    beforeDiscard?: (key: string) => void;
+  },
 ): GcPlan {
   const records = listRunIds(runsDir).map((id) => readRunRecord(runsDir, id));
   const keptRuns = runsToKeep(records, options.keepRuns, pinnedRuns(runsDir));
@@ -85,11 +92,13 @@ export function collectGarbage(
     const lock = store.tryLock(c.key, 'gc');
     if (lock === undefined) continue;
     try {
-      // A run that started since the first look leases what it needs before it reads it.
+      // A run leases a key before it checks it, and checks only unlocked keys (ArtifactStore.verifyUnlocked):
+      // a lease written after this look belongs to a run that will find the key locked, then gone.
       if (leasedKeys(store.root).has(c.key)) {
         leased++;
         continue;
       }
+      options.beforeDiscard?.(c.key);
       store.discard(c.key);
       removed.push(c);
     } finally {
