@@ -54,6 +54,7 @@ export function normaliseSpec(raw: PlainMap): PipelineSpec {
     name: raw['name'] as string,
     ...(typeof raw['description'] === 'string' ? { description: raw['description'] } : {}),
     seed: (raw['seed'] as number | undefined) ?? 0,
+    ...(Array.isArray(raw['seeds']) && { seeds: raw['seeds'] as number[] }),
     backend: (raw['backend'] as PipelineSpec['backend'] | undefined) ?? 'auto',
     stages: record(Object.keys(rawStages).map((n) => [n, normaliseStage(rawStages[n] as PlainMap)] as const)),
   };
