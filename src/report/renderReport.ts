@@ -14,7 +14,7 @@ import {
   trainingSpec,
   operatorLabel,
 } from './reportSpecs.js';
-import { formatSpread, groupSeeds, seedCaption, seedCount } from './seedGroups.js';
+import { averagedRows, formatSpread, groupSeeds, onlySeed, seedCaption, seedCount, seedsOf } from './seedGroups.js';
 
 /**
  * One self-contained HTML page (no scripts, no external resources) from ReportData: every figure
@@ -346,7 +346,19 @@ export async function renderReport(raw: ReportData): Promise<string> {
   const cases = [...caseKeys.values()];
   const toc: string[] = [];
   for (const [ci, c] of cases.entries()) {
-    const { title, figures } = caseFigures(data, c, fitRows);
+    const seeds = seedsOf(raw);
+    const { title, figures } = caseFigures(data, c, seeds.length > 0 ? [] : fitRows);
+    // With seeds, the numbers derived here (fits, A1 vs G) are computed per seed, then averaged like the others.
+    if (seeds.length > 0)
+      fitRows.push(
+        ...averagedRows(
+          seeds.map((seed) => {
+            const rows: NumberRow[] = [];
+            caseFigures(onlySeed(raw, seed), c, rows);
+            return { seed, rows };
+          }),
+        ),
+      );
     const parts: string[] = [];
     for (const f of figures) {
       figNo++;

@@ -347,3 +347,27 @@ export function seedCaption(figureId: string, n: number, embeddingSeed?: number)
   if (figureId === 'a1-vs-outliers') return ` Rank-by-rank means over n = ${n} seeds.`;
   return ` Mean density over n = ${n} seeds (outliers: rank-by-rank means); shaded band: pointwise min–max across the seeds.`;
 }
+
+/** The seeds the items of `data` are tagged with, ascending. */
+export function seedsOf(data: ReportData): number[] {
+  const seeds = new Set<number>();
+  for (const list of [data.spectra, data.exactEigenvalues, data.embeddings, data.training, data.scalars, data.numbers])
+    for (const x of list ?? []) if (x.seed !== undefined) seeds.add(x.seed);
+  return [...seeds].sort((a, b) => a - b);
+}
+
+/** `data` with the items of one seed (and those without a seed): what a run of that seed alone would report. */
+export function onlySeed(data: ReportData, seed: number): ReportData {
+  const keep = <T extends { readonly seed?: number }>(xs: readonly T[] | undefined): T[] | undefined =>
+    xs?.filter((x) => x.seed === undefined || x.seed === seed);
+  const out: Record<string, unknown> = { ...data };
+  for (const k of ['spectra', 'exactEigenvalues', 'embeddings', 'training', 'scalars', 'numbers'] as const)
+    if (data[k] !== undefined) out[k] = keep(data[k] as readonly { seed?: number }[]);
+  return out as unknown as ReportData;
+}
+
+/** Rows computed once per seed, averaged across the seeds like the numbers table's own rows. */
+export function averagedRows(perSeed: readonly { readonly seed: number; readonly rows: readonly NumberRow[] }[]): NumberRow[] {
+  const tagged = perSeed.flatMap(({ seed, rows }) => rows.map((r) => ({ ...r, seed })));
+  return [...(groupSeeds({ title: '', numbers: tagged }).numbers ?? [])];
+}

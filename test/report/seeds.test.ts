@@ -12,7 +12,11 @@ import { runCli, runJson, tempWorkspace } from '../pipeline/cliHarness.js';
 import type { Manifest } from '../../src/store/manifest.js';
 import type { ReportData } from '../../src/report/reportData.js';
 import { readArrowFile } from '../../src/store/arrowFile.js';
-import { groupSeeds, meanSd } from '../../src/report/seedGroups.js';
+import { groupSeeds, meanSd, withSeed } from '../../src/report/seedGroups.js';
+import { mergeFragments } from '../../src/report/reportFragment.js';
+import { renderReport } from '../../src/report/renderReport.js';
+import { logSpectrumFits } from '../../src/report/reportSpecs.js';
+import { syntheticReportData } from './syntheticReportData.js';
 
 const FIXTURE = join(import.meta.dirname, '..', '..', '..', 'test', 'report', 'fixtures', 'seeds-tiny.yaml');
 
@@ -176,4 +180,48 @@ test('an unseeded report passes through the seed grouping unchanged', () => {
 test('meanSd is the sample mean and the n − 1 standard deviation', () => {
   assert.deepEqual(meanSd([2, 4, 9]), { mean: 5, sd: Math.sqrt((9 + 1 + 16) / 2) });
   assert.deepEqual(meanSd([7]), { mean: 7, sd: 0 });
+});
+
+test('numbers the report derives (log-spectrum fits) are computed per seed, then given as mean ± sd', async () => {
+  // The same synthetic run per seed, H's log-spectrum tilted by λ^(−0.1·seed) so that each seed has its own exponent.
+  const tilted = (seed: number): ReportData => {
+    const d = syntheticReportData();
+    return {
+      ...d,
+      spectra: d.spectra!.map((x) =>
+        x.operator !== 'residual' || x.logSpectrum === undefined
+          ? x
+          : {
+              ...x,
+              logSpectrum: {
+                ...x.logSpectrum,
+                density: x.logSpectrum.density.map((y, i) => y * x.logSpectrum!.grid[i]! ** (-0.1 * seed)),
+              },
+            },
+      ),
+    };
+  };
+  const perSeed = [1, 2, 3].map((s) => ({ seed: s, data: tilted(s) }));
+  const data = mergeFragments(
+    { title: 'seeded' },
+    perSeed.map(({ seed, data: { title: _, ...f } }) => withSeed(f, seed)),
+  );
+  const html = await renderReport(data);
+  const rows = numbersTable(html);
+  const name = [...rows.keys()].find((k) => k.includes('power-law exponent α'));
+  assert.ok(name !== undefined, [...rows.keys()].join(' | '));
+  const split = /\[(train|test)\]$/.exec(name)![1];
+  // Each seed's own fit, at the snapshot the panel shows (largest sample size, latest epoch).
+  const alphas = perSeed.map(({ data: d }) => {
+    const h = d.spectra!.filter((x) => x.operator === 'residual' && x.split === split);
+    const spc = Math.max(...h.map((x) => x.samplesPerClass ?? 0));
+    const epoch = Math.max(...h.filter((x) => x.samplesPerClass === spc).map((x) => x.epoch ?? 0));
+    return logSpectrumFits(h.find((x) => x.samplesPerClass === spc && x.epoch === epoch)!).powerLaw!.exponent;
+  });
+  const [mean, sd, n] = parseSpread(rows.get(name)!);
+  const expected = meanSd(alphas);
+  assert.equal(n, 3);
+  close(mean, expected.mean, 'α mean');
+  close(sd, expected.sd, 'α sd');
+  assert.ok(expected.sd > 0, `the seeds' exponents differ: ${alphas.join(', ')}`);
 });
