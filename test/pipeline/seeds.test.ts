@@ -210,3 +210,20 @@ test('bad seeds are positioned errors naming the value', () => {
     ),
   );
 });
+
+test('with seeds:, a training stage matrix composes with the seed axis and its exclude may name seed', () => {
+  const p = plan(tiny('seeds: [0, 1, 2]', '{ epochs: [1, 2], exclude: [{ seed: 2, epochs: 2 }] }'));
+  assert.deepEqual(
+    p.nodes.filter((n) => n.stage === 'train').map((n) => [n.name, n.seed, n.params['epochs']]),
+    [
+      ['train[seed=0,epochs=1]', 0, 1],
+      ['train[seed=0,epochs=2]', 0, 2],
+      ['train[seed=1,epochs=1]', 1, 1],
+      ['train[seed=1,epochs=2]', 1, 2],
+      ['train[seed=2,epochs=1]', 2, 1],
+    ],
+  );
+  assert.equal(p.nodes.filter((n) => n.stage === 'spectrum').length, 5);
+  // Without seeds:, exclude naming seed is still an unknown axis.
+  assert.match(errorOf(tiny('', '{ epochs: [1, 2], exclude: [{ seed: 2 }] }')), /names "seed", which is not a matrix axis/);
+});
