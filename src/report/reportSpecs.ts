@@ -1,6 +1,7 @@
 import type { EmbeddingData, ExactEigenvalues, ScalarPoint, SpectrumSeries, TrainingPoint } from './reportData.js';
 import type { VegaLiteSpec } from './vegaSvg.js';
 import { fitPowerLaw, fitSemicircle, semicircleDensity, type PowerLawFit, type SemicircleFit } from './spectrumFits.js';
+import { seedBandRows, withSeedSpread } from './seedLayers.js';
 
 /**
  * Vega-Lite specifications of the report's panels, one function per figure, from ReportData
@@ -45,8 +46,9 @@ export function operatorLabel(op: string): string {
   return OPERATOR_LABEL[op] ?? op;
 }
 
+/** The whole figure; rows with `lo`/`hi` in its data (means over seeds) add their band or error bars (src/report/seedLayers.ts). */
 function top(spec: Record<string, unknown>): VegaLiteSpec {
-  return { $schema: SCHEMA, config: CONFIG, background: 'white', ...spec };
+  return { $schema: SCHEMA, config: CONFIG, background: 'white', ...withSeedSpread(spec) };
 }
 
 interface DensityRow {
@@ -82,49 +84,17 @@ export function densityRows(
 /** Most points drawn per density curve. */
 export const MAX_PLOT_POINTS = 400;
 
-/**
- * (λ, lo, hi) rows of a series' across-seed band (src/report/seedGroups.ts), thinned like
- * {@link densityRows} and clamped to the same floor; [] for a series that is not a mean over seeds.
- */
-export function seedBandRows(s: SpectrumSeries, extra: Record<string, unknown> = {}): Record<string, unknown>[] {
-  const band = s.seedBand;
-  if (band === undefined) return [];
-  let max = 0;
-  for (const d of s.density) if (Number.isFinite(d) && d > max) max = d;
-  const floor = max > 0 ? max * DENSITY_FLOOR : DENSITY_FLOOR;
-  const stride = Math.max(1, Math.ceil(s.grid.length / MAX_PLOT_POINTS));
-  const rows: Record<string, unknown>[] = [];
-  for (let i = 0; i < s.grid.length; i += stride)
-    rows.push({ x: s.grid[i]!, lo: Math.max(band.lo[i]!, floor), hi: Math.max(band.hi[i]!, floor), ...extra });
-  return rows;
-}
-
-/** An area layer between `lo` and `hi` (a band across seeds), under the curves; colour fixed or by `colorField`. */
-function bandLayer(
-  rows: Record<string, unknown>[] | undefined,
-  color: string | Record<string, unknown>,
-): Record<string, unknown> {
-  return {
-    ...(rows !== undefined && { data: { values: rows } }),
-    mark: { type: 'area', opacity: 0.22, ...(typeof color === 'string' && { color }) },
-    encoding: {
-      x: { field: 'x', type: 'quantitative' },
-      y: { field: 'lo', type: 'quantitative', scale: { type: 'log' } },
-      y2: { field: 'hi' },
-      ...(typeof color !== 'string' && { color }),
-    },
-  };
-}
+/** A series' band across seeds as rows (src/report/seedLayers.ts), thinned and floored like its curve. */
+const bandRows = (s: SpectrumSeries, extra: Record<string, unknown> = {}) =>
+  seedBandRows(s, extra, { floor: DENSITY_FLOOR, maxPoints: MAX_PLOT_POINTS });
 
 const logDensityAxis = { type: 'log', title: 'density (log)', axis: { format: '.0e', tickCount: 5 } } as const;
 
 /** One spectrum on a log density axis, outliers marked by dashed rules and dots (Figure 1). */
 function spectrumLayer(series: SpectrumSeries, title: string, color: string): Record<string, unknown> {
-  const rows = densityRows(series.grid, series.density);
+  const rows = [...densityRows(series.grid, series.density), ...bandRows(series)];
   const outliers = (series.outliers ?? []).map((v, k) => ({ x: v, k: k + 1 }));
-  const band = seedBandRows(series);
   const layers: Record<string, unknown>[] = [
-    ...(band.length > 0 ? [bandLayer(band, color)] : []),
     {
       data: { values: rows },
       mark: { type: 'line', color, strokeWidth: 1.3, interpolate: 'linear' },
@@ -139,6 +109,7 @@ function spectrumLayer(series: SpectrumSeries, title: string, color: string): Re
       },
     },
   ];
+  layers[0] = withSeedSpread(layers[0]!);
   if (outliers.length > 0) {
     layers.push({
       data: { values: outliers },
@@ -180,28 +151,30 @@ export function figure1Spec(
 
 /** Several operators' densities overlaid on a log density axis (Hess vs G vs H; A1, A2, B1, B2). */
 export function overlaySpec(series: readonly SpectrumSeries[], title: string): VegaLiteSpec {
-  const rows = series.flatMap((s) => densityRows(s.grid, s.density, { operator: operatorLabel(s.operator) }));
+  const rows = series.flatMap((s) => [
+    ...densityRows(s.grid, s.density, { operator: operatorLabel(s.operator) }),
+    ...bandRows(s, { operator: operatorLabel(s.operator) }),
+  ]);
   const names = series.map((s) => operatorLabel(s.operator));
-  const color = {
-    field: 'operator',
-    type: 'nominal',
-    title: 'operator',
-    sort: names,
-    scale: { domain: names, range: names.map((n) => OPERATOR_COLOR[n] ?? '#7f7f7f') },
-  };
-  const line = {
+  return top({
+    title,
+    width: WIDTH + 60,
+    height: HEIGHT + 20,
+    data: { values: rows },
     mark: { type: 'line', strokeWidth: 1.3 },
     encoding: {
       x: { field: 'x', type: 'quantitative', title: 'eigenvalue λ' },
       y: { field: 'y', type: 'quantitative', scale: { type: 'log' }, title: logDensityAxis.title, axis: logDensityAxis.axis },
-      color,
+      color: {
+        field: 'operator',
+        type: 'nominal',
+        title: 'operator',
+        sort: names,
+        scale: { domain: names, range: names.map((n) => OPERATOR_COLOR[n] ?? '#7f7f7f') },
+      },
       strokeDash: { field: 'operator', type: 'nominal', sort: names, title: 'operator' },
     },
-  };
-  const band = series.flatMap((s) => seedBandRows(s, { operator: operatorLabel(s.operator) }));
-  const size = { title, width: WIDTH + 60, height: HEIGHT + 20 };
-  if (band.length > 0) return top({ ...size, layer: [bandLayer(band, color), { data: { values: rows }, ...line }] });
-  return top({ ...size, data: { values: rows }, ...line });
+  });
 }
 
 /** Positive log-spectrum points of H: its logSpectrum, or the positive half of its linear density. */
@@ -415,60 +388,38 @@ export function embeddingSpec(e: EmbeddingData, title: string): VegaLiteSpec {
 
 /** Dynamics: one operator's density, a line per checkpoint (colour = epoch), a column per sample size. */
 export function dynamicsSpectraSpec(series: readonly SpectrumSeries[], title: string): VegaLiteSpec {
-  const rows = series.flatMap((s) => densityRows(s.grid, s.density, { epoch: s.epoch ?? 0, spc: s.samplesPerClass ?? 0 }));
-  const band = series.flatMap((s) => seedBandRows(s, { epoch: s.epoch ?? 0, spc: s.samplesPerClass ?? 0 }));
-  const color = { field: 'epoch', type: 'ordinal', title: 'epoch', scale: { scheme: 'viridis' } };
-  const line = {
-    mark: { type: 'line', strokeWidth: 1.2 },
-    encoding: {
-      x: { field: 'x', type: 'quantitative', title: 'eigenvalue λ' },
-      y: { field: 'y', type: 'quantitative', scale: { type: 'log' }, title: logDensityAxis.title, axis: logDensityAxis.axis },
-      color,
-    },
-  };
+  const rows = series.flatMap((s) => [
+    ...densityRows(s.grid, s.density, { epoch: s.epoch ?? 0, spc: s.samplesPerClass ?? 0 }),
+    ...bandRows(s, { epoch: s.epoch ?? 0, spc: s.samplesPerClass ?? 0 }),
+  ]);
   return top({
     title,
-    data: { values: [...rows, ...band] },
+    data: { values: rows },
     facet: { column: { field: 'spc', type: 'ordinal', title: 'samples per class' } },
     resolve: { scale: { x: 'independent', y: 'independent' } },
     spec: {
       width: 260,
       height: 180,
-      ...(band.length > 0
-        ? {
-            layer: [
-              { transform: [{ filter: 'isValid(datum.lo)' }], ...bandLayer(undefined, color) },
-              { transform: [{ filter: 'isValid(datum.y)' }], ...line },
-            ],
-          }
-        : line),
+      mark: { type: 'line', strokeWidth: 1.2 },
+      encoding: {
+        x: { field: 'x', type: 'quantitative', title: 'eigenvalue λ' },
+        y: { field: 'y', type: 'quantitative', scale: { type: 'log' }, title: logDensityAxis.title, axis: logDensityAxis.axis },
+        color: { field: 'epoch', type: 'ordinal', title: 'epoch', scale: { scheme: 'viridis' } },
+      },
     },
   });
 }
 
 /** Dynamics: two (or more) operators overlaid, a cell per (epoch, sample size): G vs H, B1 vs B2. */
 export function dynamicsGridSpec(series: readonly SpectrumSeries[], title: string): VegaLiteSpec {
-  const tags = (s: SpectrumSeries) => ({ epoch: s.epoch ?? 0, spc: s.samplesPerClass ?? 0, operator: operatorLabel(s.operator) });
-  const rows = series.flatMap((s) => densityRows(s.grid, s.density, tags(s)));
-  const band = series.flatMap((s) => seedBandRows(s, tags(s)));
+  const rows = series.flatMap((s) => {
+    const tags = { epoch: s.epoch ?? 0, spc: s.samplesPerClass ?? 0, operator: operatorLabel(s.operator) };
+    return [...densityRows(s.grid, s.density, tags), ...bandRows(s, tags)];
+  });
   const names = [...new Set(series.map((s) => operatorLabel(s.operator)))];
-  const color = {
-    field: 'operator',
-    type: 'nominal',
-    title: 'operator',
-    scale: { domain: names, range: names.map((n) => OPERATOR_COLOR[n] ?? '#7f7f7f') },
-  };
-  const line = {
-    mark: { type: 'line', strokeWidth: 1.1 },
-    encoding: {
-      x: { field: 'x', type: 'quantitative', title: 'λ' },
-      y: { field: 'y', type: 'quantitative', scale: { type: 'log' }, title: 'density', axis: { format: '.0e', tickCount: 4 } },
-      color,
-    },
-  };
   return top({
     title,
-    data: { values: [...rows, ...band] },
+    data: { values: rows },
     facet: {
       row: { field: 'epoch', type: 'ordinal', title: 'epoch' },
       column: { field: 'spc', type: 'ordinal', title: 'samples per class' },
@@ -477,14 +428,17 @@ export function dynamicsGridSpec(series: readonly SpectrumSeries[], title: strin
     spec: {
       width: 220,
       height: 130,
-      ...(band.length > 0
-        ? {
-            layer: [
-              { transform: [{ filter: 'isValid(datum.lo)' }], ...bandLayer(undefined, color) },
-              { transform: [{ filter: 'isValid(datum.y)' }], ...line },
-            ],
-          }
-        : line),
+      mark: { type: 'line', strokeWidth: 1.1 },
+      encoding: {
+        x: { field: 'x', type: 'quantitative', title: 'λ' },
+        y: { field: 'y', type: 'quantitative', scale: { type: 'log' }, title: 'density', axis: { format: '.0e', tickCount: 4 } },
+        color: {
+          field: 'operator',
+          type: 'nominal',
+          title: 'operator',
+          scale: { domain: names, range: names.map((n) => OPERATOR_COLOR[n] ?? '#7f7f7f') },
+        },
+      },
     },
   });
 }
@@ -498,7 +452,6 @@ export function scalarsSpec(points: readonly ScalarPoint[], title: string): Vega
     value: p.value,
     ...(p.spread !== undefined && { lo: p.value - p.spread.sd, hi: p.value + p.spread.sd }),
   }));
-  const spread = points.some((p) => p.spread !== undefined);
   const names = [...new Set(rows.map((r) => r.name))].sort(
     (a, b) => Number(b.startsWith('λ')) - Number(a.startsWith('λ')) || a.localeCompare(b),
   );
@@ -511,87 +464,28 @@ export function scalarsSpec(points: readonly ScalarPoint[], title: string): Vega
     spec: {
       width: 220,
       height: 140,
-      ...(spread
-        ? {
-            encoding: {
-              x: { field: 'epoch', type: 'quantitative', title: 'epoch' },
-              color: { field: 'spc', type: 'ordinal', title: 'samples/class', scale: { scheme: 'dark2' } },
-            },
-            layer: [
-              {
-                mark: { type: 'line', point: true, strokeWidth: 1.3 },
-                encoding: { y: { field: 'value', type: 'quantitative', title: null, scale: { zero: false } } },
-              },
-              {
-                transform: [{ filter: 'isValid(datum.lo)' }],
-                mark: { type: 'rule', strokeWidth: 1.2 },
-                encoding: { y: { field: 'lo', type: 'quantitative' }, y2: { field: 'hi' } },
-              },
-            ],
-          }
-        : {
-            mark: { type: 'line', point: true, strokeWidth: 1.3 },
-            encoding: {
-              x: { field: 'epoch', type: 'quantitative', title: 'epoch' },
-              y: { field: 'value', type: 'quantitative', title: null, scale: { zero: false } },
-              color: { field: 'spc', type: 'ordinal', title: 'samples/class', scale: { scheme: 'dark2' } },
-            },
-          }),
+      mark: { type: 'line', point: true, strokeWidth: 1.3 },
+      encoding: {
+        x: { field: 'epoch', type: 'quantitative', title: 'epoch' },
+        y: { field: 'value', type: 'quantitative', title: null, scale: { zero: false } },
+        color: { field: 'spc', type: 'ordinal', title: 'samples/class', scale: { scheme: 'dark2' } },
+      },
     },
   });
 }
 
-const trainingLine = {
-  mark: { type: 'line', strokeWidth: 1.5 },
-  encoding: {
-    x: { field: 'epoch', type: 'quantitative', title: 'epoch' },
-    y: { field: 'value', type: 'quantitative', title: null, scale: { zero: false } },
-    color: {
-      field: 'split',
-      type: 'nominal',
-      title: 'split',
-      scale: { domain: ['train', 'test'], range: ['#1f77b4', '#ff7f0e'] },
-    },
-    strokeDash: { field: 'spc', type: 'ordinal', title: 'samples/class' },
-  },
-};
-
-/** ±1 sd across seeds around each training curve. */
-const trainingBand = {
-  mark: { type: 'area', opacity: 0.2 },
-  encoding: {
-    x: { field: 'epoch', type: 'quantitative' },
-    y: { field: 'lo', type: 'quantitative' },
-    y2: { field: 'hi' },
-    color: {
-      field: 'split',
-      type: 'nominal',
-      title: 'split',
-      scale: { domain: ['train', 'test'], range: ['#1f77b4', '#ff7f0e'] },
-    },
-    detail: { field: 'spc', type: 'ordinal' },
-  },
-};
-
 /** Training curves: loss and accuracy against epoch, train vs test, dashes per sample size. */
 export function trainingSpec(points: readonly TrainingPoint[], title: string): VegaLiteSpec {
-  const rows: { epoch: number; split: string; metric: string; value: number; spc: number; lo?: number; hi?: number }[] = [];
-  const band = (mean: number, sd: number | undefined) => (sd !== undefined ? { lo: mean - sd, hi: mean + sd } : {});
+  const rows: { epoch: number; split: string; metric: string; value: number; spc: number }[] = [];
+  // ±1 sd across seeds, for points that are means over seeds (src/report/seedGroups.ts)
+  const sd = (mean: number, x: number | undefined) => (x !== undefined ? { lo: mean - x, hi: mean + x } : {});
   for (const p of points) {
     const spc = p.samplesPerClass ?? 0;
     if (p.loss !== undefined && Number.isFinite(p.loss))
-      rows.push({ epoch: p.epoch, split: p.split, metric: 'loss', value: p.loss, spc, ...band(p.loss, p.lossSd) });
+      rows.push({ epoch: p.epoch, split: p.split, metric: 'loss', value: p.loss, spc, ...sd(p.loss, p.lossSd) });
     if (p.accuracy !== undefined && Number.isFinite(p.accuracy))
-      rows.push({
-        epoch: p.epoch,
-        split: p.split,
-        metric: 'accuracy',
-        value: p.accuracy,
-        spc,
-        ...band(p.accuracy, p.accuracySd),
-      });
+      rows.push({ epoch: p.epoch, split: p.split, metric: 'accuracy', value: p.accuracy, spc, ...sd(p.accuracy, p.accuracySd) });
   }
-  const seeded = rows.some((r) => r.lo !== undefined);
   return top({
     title,
     data: { values: rows },
@@ -600,7 +494,18 @@ export function trainingSpec(points: readonly TrainingPoint[], title: string): V
     spec: {
       width: 300,
       height: 180,
-      ...(seeded ? { layer: [trainingBand, trainingLine] } : trainingLine),
+      mark: { type: 'line', strokeWidth: 1.5 },
+      encoding: {
+        x: { field: 'epoch', type: 'quantitative', title: 'epoch' },
+        y: { field: 'value', type: 'quantitative', title: null, scale: { zero: false } },
+        color: {
+          field: 'split',
+          type: 'nominal',
+          title: 'split',
+          scale: { domain: ['train', 'test'], range: ['#1f77b4', '#ff7f0e'] },
+        },
+        strokeDash: { field: 'spc', type: 'ordinal', title: 'samples/class' },
+      },
     },
   });
 }

@@ -15,7 +15,7 @@ import { readArrowFile } from '../../src/store/arrowFile.js';
 import { groupSeeds, meanSd, withSeed } from '../../src/report/seedGroups.js';
 import { mergeFragments } from '../../src/report/reportFragment.js';
 import { renderReport } from '../../src/report/renderReport.js';
-import { logSpectrumFits } from '../../src/report/reportSpecs.js';
+import { logSpectrumFits, overlaySpec, scalarsSpec } from '../../src/report/reportSpecs.js';
 import { syntheticReportData } from './syntheticReportData.js';
 
 const FIXTURE = join(import.meta.dirname, '..', '..', '..', 'test', 'report', 'fixtures', 'seeds-tiny.yaml');
@@ -140,6 +140,32 @@ test('seeds: [0, 1, 2] runs each seed, and the report gives mean ± sd with n = 
     );
   const traces = data.spectra!.filter((s) => s.operator === 'hessian').map((s) => s.trace!);
   close(hess.trace!, meanSd(traces).mean, 'mean trace');
+  // The figures draw it: a band layer under the mean curves, error bars on the scalars; one seed alone draws none.
+  const overlay = overlaySpec(grouped, 'Hess vs G') as {
+    layer?: { mark: { type: string } }[];
+    data: { values: { lo?: number; hi?: number }[] };
+  };
+  assert.deepEqual(
+    overlay.layer?.map((l) => l.mark.type),
+    ['area', 'line'],
+  );
+  const bandRows = overlay.data.values.filter((r) => r.lo !== undefined);
+  assert.ok(bandRows.length > 0 && bandRows.every((r) => r.lo! <= r.hi!));
+  const single = overlaySpec(
+    data.spectra!.filter((s) => s.seed === 0),
+    'one seed',
+  ) as { layer?: unknown; mark?: { type: string } };
+  assert.equal(single.layer, undefined);
+  assert.equal(single.mark?.type, 'line');
+  const scalars = scalarsSpec([{ name: 'λ_max', epoch: 2, value: 3, spread: { n: 3, sd: 0.5 } }], 's') as {
+    spec: { layer?: { mark: { type: string } }[] };
+    data: { values: { lo?: number; hi?: number }[] };
+  };
+  assert.deepEqual(
+    scalars.spec.layer?.map((l) => l.mark.type),
+    ['line', 'rule'],
+  );
+  assert.deepEqual([scalars.data.values[0]!.lo, scalars.data.values[0]!.hi], [2.5, 3.5]);
 
   // export: a seed column in traces and the seed in every instance's directory name.
   const ex = await runCli(['export', 'last', 'spectrum', '--out', 'out'], { cwd: dir, process: true });
