@@ -13,7 +13,7 @@ import { takeLease } from '../../store/lease.js';
 
 const HELP = `usage: specpipe run FILE [options]
 
-  --set STAGE.with.PARAM=VALUE   override a param (VALUE is YAML; repeatable); also STAGE.matrix.AXIS=[…], seed=N
+  --set STAGE.with.PARAM=VALUE   override a param (VALUE is YAML; repeatable); also STAGE.matrix.AXIS=[…], seed=N, seeds=[0,1,2]
   --only STAGE                   run only this stage (or instance) and what it needs (repeatable)
   --force STAGE                  recompute this stage's instances even if cached (repeatable; "all" for every stage)
   --keep-going                   after a failure, run everything that does not depend on it
