@@ -107,6 +107,11 @@ export function readRunRecord(runsDir: string, id: string): RunRecord {
   }
 }
 
+/** The runs of the pipeline named `pipeline` (its `name:`), in the order given. */
+export function runsOfPipeline(records: readonly RunRecord[], pipeline: string): RunRecord[] {
+  return records.filter((r) => r.pipeline.name === pipeline);
+}
+
 /** Resolves RUN as an exact id, a unique prefix, "last"/"latest", or "last~N" (N runs before the last). */
 export function resolveRunId(runsDir: string, ref: string): string {
   const ids = listRunIds(runsDir);
