@@ -7,7 +7,7 @@ import { PipelineError, didYouMean } from '../../pipeline/diagnostic.js';
 import { preparePlan } from '../../pipeline/preparePlan.js';
 import { ArtifactStore, type VerifyMode } from '../../store/artifactStore.js';
 import { FingerprintCache } from '../../store/fileFingerprint.js';
-import { defaultRunsDir, newRunId, writeRunRecord, type RunRecord, type RunStageRecord } from '../../store/runRecord.js';
+import { defaultRunsDir, runRecordOf, writeRunRecord, type RunRecord, type RunStageRecord } from '../../store/runRecord.js';
 import { INTERRUPTED, NOT_RUN_INTERRUPTED, runPlanLocally, type ProgressMode } from '../../executor/localExecutor.js';
 import { takeLease } from '../../store/lease.js';
 
@@ -187,20 +187,17 @@ export async function runCommand(argv: string[]): Promise<number> {
     } else result = await runPlanLocally(plan, store, { ...localOptions, signal: interrupt.signal });
     const interrupted = result.interrupted === true;
     const finished = new Date();
-    const record: RunRecord = {
-      run: newRunId(started),
+    const record: RunRecord = runRecordOf({
       pipeline: plan.pipeline,
       store: store.root,
       backend: plan.backendId,
-      ...(active !== undefined && { backendReason: active.reason }),
+      backendReason: active?.reason,
       executor,
-      started: started.toISOString(),
-      finished: finished.toISOString(),
-      seconds: result.seconds,
-      status: interrupted ? 'interrupted' : result.counts.failed === 0 ? 'succeeded' : 'failed',
-      counts: result.counts,
-      stages: result.stages,
-    };
+      started,
+      finished,
+      result,
+      interrupted,
+    });
     let recordError: string | undefined;
     try {
       writeRunRecord(runsDir, record);
