@@ -11,6 +11,7 @@ import { checkRedis, type RedisEndpoint } from './redisConnection.js';
 import { runJobGraph, type JobOutcome, type SchedulerEvent } from './scheduler.js';
 import { STAGE_JOB_KIND, type StageJobPayload } from './stageHandler.js';
 import { progressFormatter } from '../progressText.js';
+import { storeIdentity } from '../../store/storeIdentity.js';
 
 export interface DistributedRunOptions extends Omit<LocalRunOptions, 'jobs'> {
   readonly redis: RedisEndpoint;
@@ -176,6 +177,7 @@ export async function runPlanDistributed(
       ...(options.redisTimeoutMs !== undefined && { redisTimeoutMs: options.redisTimeoutMs }),
       ...(options.pollMs !== undefined && { pollMs: options.pollMs }),
       keepGoing: options.keepGoing === true,
+      store: storeIdentity(store.root),
       isDone: (job) => {
         // A locked key is not judged here: its job runs and checks it under the lock (see verifyUnlocked).
         const v = forced.has(job.id) ? 'locked' : store.verifyUnlocked(job.id, verify);

@@ -4,6 +4,7 @@ import { type RedisEndpoint, checkRedis, describeRedisError, openRedis } from '.
 import { assertStageKey } from '../../store/storeKey.js';
 import { DEFAULT_STAGE_QUEUE, type DistributedJob, type QueuedJobData, jobIdForKey, topologicalJobOrder } from './jobGraph.js';
 import type { StageJobResult } from './stageWorker.js';
+import type { StoreIdentity } from '../../store/storeIdentity.js';
 
 /**
  * executed: a worker computed it during this run; cached: its artifact was already in the store;
@@ -58,6 +59,8 @@ export interface RunJobGraphOptions {
   /** Give up when Redis has not answered for this long (default 30 000 ms; the run can then be resumed). */
   readonly redisTimeoutMs?: number;
   readonly onEvent?: (event: SchedulerEvent) => void;
+  /** The run's store, put into every job's data so that workers with another store refuse it. */
+  readonly store?: StoreIdentity;
 }
 
 export interface JobGraphResult {
@@ -147,7 +150,14 @@ class JobGraphRun {
   }
 
   async #add(t: Tracked): Promise<void> {
-    const data: QueuedJobData = { key: t.job.id, name: t.job.name, kind: t.job.kind, deps: t.job.deps, payload: t.job.payload };
+    const data: QueuedJobData = {
+      key: t.job.id,
+      name: t.job.name,
+      kind: t.job.kind,
+      deps: t.job.deps,
+      payload: t.job.payload,
+      ...(this.#options.store !== undefined && { store: this.#options.store }),
+    };
     await this.#queue.add(t.job.name, data, { ...this.#jobOptions, jobId: jobIdForKey(t.job.id) });
   }
 
