@@ -31,6 +31,11 @@ export interface QueuedJobData {
    * has another id refuses the job before computing anything. Absent in jobs queued without a store.
    */
   readonly store?: StoreIdentity;
+  /**
+   * The scheduler that queued the job (`host:pid:nonce`); it keeps a heartbeat key in Redis while it
+   * runs, so a later run can tell a job of a live run from one of an interrupted run.
+   */
+  readonly owner?: string;
 }
 
 /**
