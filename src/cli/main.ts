@@ -10,7 +10,7 @@ type Command = (argv: string[]) => Promise<number>;
 const COMMANDS: Record<string, { load: () => Promise<Command>; summary: string; usage?: string }> = {
   run: {
     load: async () => (await import('./commands/run.js')).runCommand,
-    summary: 'run a pipeline YAML (cached stages are reused)',
+    summary: 'run a pipeline YAML (cached stages are reused; --dry-run: what would execute and why)',
   },
   validate: {
     load: async () => (await import('./commands/validate.js')).validateCommand,

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import '../pipeline/fixtures/testStages.js';
-import { runCli, runJson, tempWorkspace } from '../pipeline/cliHarness.js';
+import { runBuiltinCli, runCli, runJson, tempWorkspace } from '../pipeline/cliHarness.js';
 
 const ENGINE = `name: engine-test
 seed: 7
@@ -198,4 +198,20 @@ test('run --dry-run prints what would execute and why, executes nothing and leav
   );
   assert.match(d.stdout, /^4 would execute, 2 cached; nothing was executed and no run record was written$/m);
   assert.deepEqual(snapshot(dir), before, 'the store, the runs and the fingerprint cache are unchanged');
+});
+
+test('specpipe --help lists the comparison commands; runs --help and diff --help give their options', async () => {
+  const dir = workspace();
+  const help = await runBuiltinCli(['--help'], dir);
+  assert.equal(help.code, 0);
+  assert.match(
+    help.stdout,
+    /^ {2}run {8}run a pipeline YAML \(cached stages are reused; --dry-run: what would execute and why\)$/m,
+  );
+  assert.match(help.stdout, /^ {2}runs {7}list recorded runs; --table compares them \(changed params, key metrics\)$/m);
+  assert.match(help.stdout, /^ {2}diff {7}compare two runs: params, changed metrics, spectra$/m);
+  const runs = await runBuiltinCli(['runs', '--help'], dir);
+  assert.match(runs.stdout, /^usage: specpipe runs \[--table\] \[--pipeline NAME\] \[--json \| --csv\] \[--metrics M,…\]/);
+  const diff = await runBuiltinCli(['diff', '--help'], dir);
+  assert.match(diff.stdout, /^ {2}--all {3}also list the metrics that did not change \(hidden by default\)$/m);
 });
