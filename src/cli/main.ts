@@ -41,7 +41,8 @@ const COMMANDS: Record<string, { load: () => Promise<Command>; summary: string; 
     summary: 'list recorded runs; --table compares them (changed params, key metrics)',
     usage: `usage: specpipe runs [--table] [--pipeline NAME] [--json | --csv] [--metrics M,…] [--store PATH] [--runs PATH]
   --table          one row per run: the params that differ between the runs shown, then key metrics of each
-                   stage instance (λ_max, outlier count, trace, test accuracy); wide tables continue in blocks
+                   stage instance (λ_max, converged top-k outlier candidates, trace, test accuracy); wide
+                   tables continue in blocks
   --pipeline NAME  only the runs of this pipeline (its \`name:\`)
   --json, --csv    the table (or without --table the list, JSON only) on stdout
   --metrics M,…    with --table: these metric names (e.g. lambda_1,trace_hutchpp) instead of the key metrics`,

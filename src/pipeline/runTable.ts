@@ -3,11 +3,13 @@ import { flattenParams } from './ingredientDiff.js';
 
 /**
  * Metrics `specpipe runs --table` shows by default, as (label, metric names tried in order): λ_max is
- * the top-k Lanczos value when the stage computed top-k pairs, else SLQ's top Gauss node.
+ * the top-k Lanczos value when the stage computed top-k pairs, else SLQ's top Gauss node; "top-k conv."
+ * counts the top-k eigenpairs whose residual says converged (the outlier candidates; the outlier rule of
+ * src/linalg/outlierCount.ts needs the artifact and is in the report); trace is Hutch++'s when computed.
  */
 export const KEY_METRICS: readonly { readonly label: string; readonly names: readonly string[] }[] = [
   { label: 'λ_max', names: ['lambda_1', 'top_eigenvalue'] },
-  { label: 'outliers', names: ['outliers_converged'] },
+  { label: 'top-k conv.', names: ['outliers_converged'] },
   { label: 'trace', names: ['trace_hutchpp', 'trace'] },
   { label: 'test_acc', names: ['test_acc'] },
 ];
@@ -37,14 +39,18 @@ function runStatus(r: RunRecord): string {
   return r.counts.failed === 0 ? 'ok' : `failed (${r.counts.failed})`;
 }
 
+/** A cell of a run in which the instance (or stage) does not exist: no value, and no difference either. */
+const NOT_IN_RUN = Symbol('not in run');
+type ParamValue = string | undefined | typeof NOT_IN_RUN;
+
 /**
- * Run-level and per-instance key ingredients that vary between runs, flattened: seed, backend, and each
- * instance's params ("instance.path"). Collapsed to "stage.path" where every instance of the stage
- * has one value in each run (a matrix axis keeps its per-instance columns).
+ * Run-level and per-instance key ingredients, flattened: seed, backend, and each instance's params
+ * ("instance.path"). Collapsed to "stage.path" where every instance of the stage has one value in each
+ * run (a matrix axis keeps its per-instance columns). A run without the instance has no cell there.
  */
-function paramCells(records: readonly RunRecord[]): Map<string, (string | undefined)[]> {
-  // instance columns first: column → per-run value
-  const perInstance = new Map<string, { stage: string; path: string; values: (string | undefined)[] }>();
+function paramCells(records: readonly RunRecord[]): Map<string, ParamValue[]> {
+  const perInstance = new Map<string, { stage: string; path: string; values: ParamValue[] }>();
+  const instancesIn = records.map((r) => new Set(r.stages.map((s) => s.name)));
   records.forEach((r, i) => {
     for (const s of r.stages) {
       const flat = flattenParams(s.ingredients?.params ?? s.params);
@@ -52,7 +58,7 @@ function paramCells(records: readonly RunRecord[]): Map<string, (string | undefi
         const col = `${s.name}.${path}`;
         let entry = perInstance.get(col);
         if (entry === undefined) {
-          entry = { stage: s.stage, path, values: records.map(() => undefined) };
+          entry = { stage: s.stage, path, values: records.map((_, j) => (instancesIn[j]!.has(s.name) ? undefined : NOT_IN_RUN)) };
           perInstance.set(col, entry);
         }
         entry.values[i] = value;
@@ -65,21 +71,24 @@ function paramCells(records: readonly RunRecord[]): Map<string, (string | undefi
     const k = `${e.stage}.${e.path}`;
     byStagePath.set(k, [...(byStagePath.get(k) ?? []), col]);
   }
-  const out = new Map<string, (string | undefined)[]>();
+  const out = new Map<string, ParamValue[]>();
   out.set(
     'seed',
-    records.map((r) => (r.stages[0] !== undefined ? String(r.stages[0].ingredients?.seed ?? '') : undefined)),
+    records.map((r) => (r.stages[0] !== undefined ? String(r.stages[0].ingredients?.seed ?? '') : NOT_IN_RUN)),
   );
   out.set(
     'backend',
     records.map((r) => r.backend),
   );
   for (const [stagePath, cols] of byStagePath) {
-    const values = records.map((_, i) => new Set(cols.map((c) => perInstance.get(c)!.values[i]).filter((v) => v !== undefined)));
-    if (values.every((s) => s.size <= 1))
+    const values = records.map((_, i) => {
+      const present = cols.map((c) => perInstance.get(c)!.values[i]).filter((v) => v !== NOT_IN_RUN);
+      return present.length === 0 ? NOT_IN_RUN : new Set(present);
+    });
+    if (values.every((s) => s === NOT_IN_RUN || s.size <= 1))
       out.set(
         stagePath,
-        values.map((s) => [...s][0]),
+        values.map((s) => (s === NOT_IN_RUN ? NOT_IN_RUN : [...s][0])),
       );
     else for (const c of cols) out.set(c, perInstance.get(c)!.values);
   }
@@ -99,9 +108,10 @@ export function runTable(records: readonly RunRecord[], options: RunTableOptions
   ];
   const rows: RunTableCell[][] = records.map((r) => [r.run, r.pipeline.name, runStatus(r)]);
   for (const [name, values] of paramCells(records)) {
-    if (new Set(values).size <= 1) continue;
+    // Shown when the runs that have it disagree (a param absent in one of them counts as a difference).
+    if (new Set(values.filter((v) => v !== NOT_IN_RUN)).size <= 1) continue;
     columns.push({ name, group: 'param' });
-    values.forEach((v, i) => rows[i]!.push(v ?? null));
+    values.forEach((v, i) => rows[i]!.push(v === NOT_IN_RUN ? null : (v ?? null)));
   }
   const metricSpecs =
     options.metrics !== undefined ? options.metrics.map((m) => ({ label: m, names: [m] })) : KEY_METRICS.map((m) => m);
