@@ -1,4 +1,4 @@
-import type { RunRecord } from '../store/runRecord.js';
+import { runStatus, type RunRecord } from '../store/runRecord.js';
 import { flattenParams } from './ingredientDiff.js';
 
 /**
@@ -34,9 +34,10 @@ export interface RunTableOptions {
   readonly metrics?: readonly string[];
 }
 
-/** A run's closing state in one word: ok, failed (N). */
-function runStatus(r: RunRecord): string {
-  return r.counts.failed === 0 ? 'ok' : `failed (${r.counts.failed})`;
+/** A run's closing state: ok, failed (N failed instances), interrupted (Ctrl-C). */
+function statusText(r: RunRecord): string {
+  const s = runStatus(r);
+  return s === 'succeeded' ? 'ok' : s === 'interrupted' ? 'interrupted' : `failed (${r.counts.failed})`;
 }
 
 /** A cell of a run in which the instance (or stage) does not exist: no value, and no difference either. */
@@ -106,7 +107,7 @@ export function runTable(records: readonly RunRecord[], options: RunTableOptions
     { name: 'pipeline', group: 'run' },
     { name: 'status', group: 'run' },
   ];
-  const rows: RunTableCell[][] = records.map((r) => [r.run, r.pipeline.name, runStatus(r)]);
+  const rows: RunTableCell[][] = records.map((r) => [r.run, r.pipeline.name, statusText(r)]);
   for (const [name, values] of paramCells(records)) {
     // Shown when the runs that have it disagree (a param absent in one of them counts as a difference).
     if (new Set(values.filter((v) => v !== NOT_IN_RUN)).size <= 1) continue;
