@@ -3,35 +3,10 @@
 // mlpCurvature64.test.ts), and the per-sample Jacobians (mlpJacobian64.ts) against G = (1/N) Σ J_iᵀ Q_i J_i.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mlp64Products, type Mlp64Problem } from '../../src/curvature/mlpCurvature64.js';
+import { mlp64Products } from '../../src/curvature/mlpCurvature64.js';
 import { mlp64DenseCurvature } from '../../src/curvature/mlpDense64.js';
 import { mlp64SampleJacobian } from '../../src/curvature/mlpJacobian64.js';
-import { Rng } from '../../src/util/random.js';
-
-export function tinyMlpProblem(
-  seed: number,
-  sizes: readonly number[],
-  activation: 'relu' | 'tanh',
-  loss: 'cross-entropy' | 'mse',
-  N: number,
-): Mlp64Problem {
-  const rng = new Rng(seed);
-  let P = 0;
-  for (let l = 0; l + 1 < sizes.length; l++) P += sizes[l]! * sizes[l + 1]! + sizes[l + 1]!;
-  const D = sizes[0]!;
-  const C = sizes[sizes.length - 1]!;
-  return {
-    sizes,
-    activation,
-    theta: Float64Array.from({ length: P }, () => 0.6 * rng.normal()),
-    data: {
-      images: Float32Array.from({ length: N * D }, () => rng.normal()),
-      shape: [N, 1, 1, D],
-      labels: Int32Array.from({ length: N }, (_, i) => i % C),
-    },
-    loss,
-  };
-}
+import { tinyMlpProblem } from './tinyMlp64.js';
 
 const maxAbsDiff = (a: Float64Array, b: Float64Array): number => a.reduce((m, x, i) => Math.max(m, Math.abs(x - b[i]!)), 0);
 const maxAbs = (a: Float64Array): number => a.reduce((m, x) => Math.max(m, Math.abs(x)), 0);
