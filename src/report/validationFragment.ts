@@ -99,11 +99,11 @@ export function validationPanelHtml(panels: readonly ValidationPanel[] | undefin
       )
       .join('');
     return (
-      `<figure data-figure="validation" data-status="rendered"><p><b>${esc(net)}</b>: P = ${p.parameters} parameters, N = ${p.samples} samples; every operator dense in float64 and eigendecomposed exactly.</p>` +
+      `<div class="validation" data-validation="${esc(net)}"><p><b>${esc(net)}</b>: P = ${p.parameters} parameters, N = ${p.samples} samples; every operator dense in float64 and eigendecomposed exactly.</p>` +
       `<table><thead><tr><th>check</th><th>value</th><th>note</th></tr></thead><tbody>${checks}</tbody></table>` +
       `<table><thead><tr><th>estimate</th><th>operator</th><th>k</th><th>max top-k rel. error</th><th>SLQ W1 / width</th><th>density L1</th><th>exact density in band</th><th>outliers exact / est.</th></tr></thead><tbody>${rows}</tbody></table>` +
-      `<figcaption>Estimates against exact ground truth: top-k eigenvalues |λ̂_i − λ_i|/|λ_i|; SLQ measure Wasserstein-1 over the spectral width; L1 distance between the smoothed SLQ density and the exact eigenvalues smoothed by the same kernel; the fraction of that exact density's grid mass inside the start-vector band (— with one start vector); outliers by the one counting rule on both sides.</figcaption></figure>`
+      `<p class="meta">Estimates against exact ground truth: top-k eigenvalues |λ̂_i − λ_i|/|λ_i|; SLQ measure Wasserstein-1 over the spectral width; L1 distance between the smoothed SLQ density and the exact eigenvalues smoothed by the same kernel; the fraction of that exact density's grid mass inside the start-vector band (— with one start vector); outliers by the one counting rule on both sides.</p></div>`
     );
   });
-  return `<section id="validation"><h2>Validation against exact ground truth</h2><div class="figures">${blocks.join('\n')}</div></section>`;
+  return `<section id="validation"><h2>Validation against exact ground truth</h2>${blocks.join('\n')}</section>`;
 }
