@@ -80,6 +80,21 @@ test('validate/dense in the default pipeline (small branch scaled down): exact g
   assert.equal(frag.validation.length, 1);
   assert.equal(frag.validation[0]!.rows.length, rows.length);
   assert.equal(frag.validation[0]!.checks[1]!.value, checks['identity_residual']);
+  // `specpipe export` writes the same table.
+  const ex = await runCli(['export', run.run, 'validate', '--format', 'csv', '--out', join(dir, 'export')], {
+    cwd: dir,
+    process: true,
+  });
+  assert.equal(ex.code, 0, ex.stderr);
+  const csv = readFileSync(join(dir, 'export', 'validate', 'validation.csv'), 'utf8')
+    .trim()
+    .split('\n');
+  assert.equal(
+    csv[0],
+    'estimate,operator,source,deflated,k,top_rel_err_max,w1_over_width,density_l1,band_coverage,outliers_exact,outliers_estimated',
+  );
+  assert.equal(csv.length, 1 + rows.length);
+  assert.match(csv[1]!, /^small_spectra\[operator=hessian\],hessian,spectrum\/slq,0,/);
 
   // A net above the limit: one line naming the instance, P and the limit (the upstream stays cached).
   const refused = await runCli(['run', DEFAULT, ...SMALL, '--only', 'validate', '--set', 'validate.with.max_parameters=200'], {
