@@ -19,11 +19,11 @@ STAGE: a stage name (all its instances) or an instance name; default: every inst
   DIR/<instance>/quadratures      spectrum/slq: run, nodes, weights — each start vector's quadrature (their spread)
   DIR/<instance>/outliers         spectrum/slq with top_k: value, residual, converged (§4.6)
   DIR/<instance>/log_density_positive, log_density_negative   spectrum/slq with log_spectrum: x, y (§4.3)
-  DIR/<instance>/history          train/sgd: epoch, lr, train/test loss and accuracy, seconds per epoch
   DIR/<instance>/validation       validate/dense: one row per estimate of the small net — operator, top-k relative
                                   error, SLQ W1 / width, density L1, band coverage, outlier counts exact and estimated
                                   (§5); metadata λ_min(B2), ‖A1+A2+B1+B2 − G‖/‖G‖
   DIR/<instance>/exact_eigenvalues  validate/dense: every exact eigenvalue of each operator, one column each
+  DIR/<instance>/history          train/sgd: epoch, lr, train/test loss and accuracy, seconds per epoch
   DIR/traces                      every trace of the selected instances: instance, kind, quantity, value, stderr, method
                                   (Hutch++ with its standard error, SLQ's P·∫λdμ, the exact traces of A1, A2, B1; §4.5)
 <instance> is the instance name with its matrix cell after a dot: spectra.operator=ggn,split=train.
