@@ -1,5 +1,6 @@
 import { SpecpipeError } from '../util/errors.js';
 import type { SpectrumOperator } from '../curvature/operatorKind.js';
+import type { ValidationPanel } from './validationFragment.js';
 
 /**
  * The input of the HTML report: a plain JSON-able object that the `report/html` stage fills from a
@@ -149,9 +150,21 @@ export interface ReportData {
   readonly training?: readonly TrainingPoint[];
   readonly scalars?: readonly ScalarPoint[];
   readonly numbers?: readonly NumberRow[];
+  /** Validation panels (validate/dense, validationFragment.ts). */
+  readonly validation?: readonly ValidationPanel[];
 }
 
-const LIST_KEYS = ['spectra', 'exactEigenvalues', 'embeddings', 'training', 'scalars', 'numbers', 'reproduce', 'notes'] as const;
+const LIST_KEYS = [
+  'spectra',
+  'exactEigenvalues',
+  'embeddings',
+  'training',
+  'scalars',
+  'numbers',
+  'validation',
+  'reproduce',
+  'notes',
+] as const;
 
 function fail(source: string, path: string, expected: string, value: unknown): never {
   const shown = JSON.stringify(value);
