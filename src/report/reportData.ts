@@ -17,6 +17,13 @@ export interface SeriesTags {
   readonly epoch?: number;
   /** Training samples per class (the sample-size axis of the dynamics). */
   readonly samplesPerClass?: number;
+  /**
+   * The pipeline's own matrix coordinates that tell this instance apart beyond operator, split and
+   * checkpoint (e.g. `{ train_per_class: 200 }`, `{ lr: 0.1 }`): legends name these axes and values.
+   */
+  readonly axes?: Readonly<Record<string, string | number | boolean>>;
+  /** The run this series comes from, when a report compares runs (`specpipe report RUN_A RUN_B`). */
+  readonly run?: string;
 }
 
 export type Split = 'train' | 'test';
@@ -45,6 +52,19 @@ export interface SpectrumSeries extends SeriesTags {
   };
   /** Trace estimate (Hutchinson / Hutch++ or exact). */
   readonly trace?: number;
+  /**
+   * The SLQ measure behind the density (Ritz values θ_j and weights, summing to 1), so the report can
+   * re-smooth several curves with one common kernel width (src/report/sharedKernel.ts).
+   */
+  readonly measure?: { readonly nodes: readonly number[]; readonly weights: readonly number[] };
+  /** Width σ (λ units) of the Gaussian kernel the density was smoothed with. */
+  readonly sigma?: number;
+  /** Lanczos steps m behind the measure (sets Papyan's kernel width). */
+  readonly steps?: number;
+  /** Parameter count P (one eigenvalue carries mass 1/P of the measure). */
+  readonly parameters?: number;
+  /** Error band of the density on its grid (mean ± t·SE across start vectors), when there were several. */
+  readonly band?: { readonly lo: readonly number[]; readonly hi: readonly number[]; readonly rule?: string };
 }
 
 /** Exact nonzero eigenvalues of a low-rank piece of G (from its Gram matrix), descending. */
@@ -73,6 +93,8 @@ export interface TrainingPoint {
   readonly dataset?: string;
   readonly model?: string;
   readonly samplesPerClass?: number;
+  readonly axes?: SeriesTags['axes'];
+  readonly run?: string;
   readonly epoch: number;
   readonly split: Split;
   readonly loss?: number;
@@ -84,6 +106,20 @@ export interface ScalarPoint extends SeriesTags {
   readonly name: string;
   readonly split?: Split;
   readonly value: number;
+}
+
+/**
+ * The class/cross-class hierarchy as a score (src/embed/hierarchyScore.ts): of the C(C−1) cross-class
+ * means g_cc′, how many have their own class mean g_c as the nearest class mean, in the original
+ * gradient space or in a 2-D embedding; chance is 1/C.
+ */
+export interface HierarchyScoreRow extends SeriesTags {
+  readonly split?: Split;
+  readonly space: 'gradients' | 'tsne' | 'umap';
+  readonly hits: number;
+  readonly total: number;
+  /** The fraction expected when the nearest class mean is drawn at random: 1/C. */
+  readonly chance: number;
 }
 
 /** One row of the table of numbers behind the claims (docs/results.md). */
@@ -111,9 +147,20 @@ export interface ReportData {
   readonly training?: readonly TrainingPoint[];
   readonly scalars?: readonly ScalarPoint[];
   readonly numbers?: readonly NumberRow[];
+  readonly hierarchy?: readonly HierarchyScoreRow[];
 }
 
-const LIST_KEYS = ['spectra', 'exactEigenvalues', 'embeddings', 'training', 'scalars', 'numbers', 'reproduce', 'notes'] as const;
+const LIST_KEYS = [
+  'spectra',
+  'exactEigenvalues',
+  'embeddings',
+  'training',
+  'scalars',
+  'numbers',
+  'hierarchy',
+  'reproduce',
+  'notes',
+] as const;
 
 function fail(source: string, path: string, expected: string, value: unknown): never {
   const shown = JSON.stringify(value);
@@ -152,6 +199,20 @@ export function validateReportData(x: unknown, source = 'report data'): ReportDa
         `(${(r.density as number[]).length} numbers)`,
       );
     if (r.outliers !== undefined) numberArray(source, `${p}.outliers`, r.outliers);
+    if (r.measure !== undefined) {
+      const m = r.measure as Record<string, unknown>;
+      numberArray(source, `${p}.measure.nodes`, m?.nodes);
+      numberArray(source, `${p}.measure.weights`, m?.weights);
+      if ((m.nodes as number[]).length !== (m.weights as number[]).length)
+        fail(
+          source,
+          `${p}.measure.weights`,
+          `as many numbers as measure.nodes (${(m.nodes as number[]).length})`,
+          `(${(m.weights as number[]).length} numbers)`,
+        );
+    }
+    if (r.sigma !== undefined && !(typeof r.sigma === 'number' && r.sigma > 0))
+      fail(source, `${p}.sigma`, 'a positive number', r.sigma);
     if (r.logSpectrum !== undefined) {
       const l = r.logSpectrum as Record<string, unknown>;
       numberArray(source, `${p}.logSpectrum.grid`, l.grid);
