@@ -136,19 +136,31 @@ test(
   },
 );
 
-test('density curves: floor clamp for the log axis, long grids thinned keeping peaks', async () => {
-  const { densityRows, MAX_PLOT_POINTS, DENSITY_FLOOR } = await import('../../src/report/reportSpecs.js');
+test('density curves: nothing below the resolution floor, segments break there, long grids thinned keeping peaks', async () => {
+  const { resolvedRows, MAX_PLOT_POINTS } = await import('../../src/report/floorRegion.js');
   const grid = Array.from({ length: 1024 }, (_, i) => i / 1023);
   const density = grid.map((x, i) => (i === 777 ? 5 : Math.exp(-x * 40)));
   density[10] = Number.NaN;
-  const rows = densityRows(grid, density);
-  assert.ok(rows.length <= MAX_PLOT_POINTS && rows.length >= MAX_PLOT_POINTS / 2, `${rows.length} rows`);
+  const floor = 1e-9;
+  const rows = resolvedRows(grid, density, floor);
+  assert.ok(rows.length <= MAX_PLOT_POINTS && rows.length >= 100, `${rows.length} rows`);
   assert.equal(Math.max(...rows.map((r) => r.y)), 5, 'the narrow peak survives thinning');
-  assert.ok(rows.every((r) => Number.isFinite(r.y) && r.y >= 5 * DENSITY_FLOOR));
-  const short = densityRows([0, 1, 2], [1, 0, 2]);
+  assert.ok(
+    rows.every((r) => Number.isFinite(r.y) && r.y >= floor),
+    'no point below the floor',
+  );
+  // exp(−40x) < 1e-9 from x ≈ 0.518: the isolated peak at x = 777/1023 is its own segment
+  const peak = rows.find((r) => r.y === 5)!;
+  assert.ok(
+    rows.filter((r) => r.seg === peak.seg).every((r) => r.x > 0.7),
+    'the peak is not joined to the decay',
+  );
   assert.deepEqual(
-    short.map((r) => r.y),
-    [1, 2 * DENSITY_FLOOR, 2],
+    resolvedRows([0, 1, 2], [1, 0, 2], 1e-3).map((r) => [r.x, r.seg]),
+    [
+      [0, 1],
+      [2, 2],
+    ],
   );
 });
 
