@@ -44,7 +44,10 @@ const COMMANDS: Record<string, { load: () => Promise<Command>; summary: string; 
     usage:
       'usage: specpipe gc [--keep-runs K (default 10)] [--max-size SIZE e.g. 2G] [--max-age AGE e.g. 7d] [--dry-run] [--store PATH] [--runs PATH] [--json]',
   },
-  report: { load: async () => (await import('./commands/report.js')).reportCommand, summary: 'write the HTML report of a run' },
+  report: {
+    load: async () => (await import('./commands/report.js')).reportCommand,
+    summary: 'write the HTML report of a run, or of runs side by side',
+  },
   worker: {
     load: async () => (await import('./commands/worker.js')).workerCommand,
     summary: 'take stage jobs from a BullMQ queue',

@@ -206,3 +206,29 @@ export function reportDataFromRun(record: RunRecord): ReportData {
   };
   return mergeFragments(base, fragmentsOf(views));
 }
+
+/**
+ * ReportData comparing runs (`specpipe report RUN_A RUN_B`): each run's data, every series tagged
+ * with its run id (legends and columns name the runs), numbers prefixed with it.
+ */
+export function reportDataFromRuns(records: readonly RunRecord[]): ReportData {
+  if (records.length === 1) return reportDataFromRun(records[0]!);
+  const parts = records.map((r) => ({ run: r.run, data: reportDataFromRun(r) }));
+  const tag = <T extends object>(run: string, xs: readonly T[] | undefined): T[] => (xs ?? []).map((x) => ({ ...x, run }));
+  const merged: Record<string, unknown> = {
+    title: `specpipe report — ${[...new Set(records.map((r) => r.pipeline.name))].join(', ')}: ${records.map((r) => r.run).join(' vs ')}`,
+    runId: records.map((r) => r.run).join(' vs '),
+    pipeline: [...new Set(records.map((r) => r.pipeline.file))].join(', '),
+    reproduce: [
+      ...parts.flatMap((p) => (p.data.reproduce ?? []).slice(0, 1)),
+      `npx specpipe report ${records.map((r) => r.run).join(' ')}`,
+    ],
+  };
+  for (const k of ['spectra', 'exactEigenvalues', 'embeddings', 'training', 'scalars', 'hierarchy'] as const) {
+    const all = parts.flatMap((p) => tag(p.run, p.data[k] as readonly object[] | undefined));
+    if (all.length > 0) merged[k] = all;
+  }
+  const numbers = parts.flatMap((p) => (p.data.numbers ?? []).map((n) => ({ ...n, name: `${p.run}: ${n.name}` })));
+  if (numbers.length > 0) merged['numbers'] = numbers;
+  return merged as unknown as ReportData;
+}

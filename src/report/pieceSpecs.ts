@@ -29,7 +29,10 @@ export function spectrumPanelsSpec(series: readonly SpectrumSeries[], caseTitle:
   });
   const notes = [...new Set(panels.flatMap((p) => p.notes))];
   return {
-    spec: reportTop({ hconcat: panels.map((p) => p.spec), resolve: { scale: { x: 'independent', y: 'independent' } } }),
+    spec: reportTop({
+      hconcat: panels.map((p) => p.spec),
+      resolve: { scale: { x: 'independent', y: 'independent', color: 'independent' } },
+    }),
     notes,
   };
 }

@@ -193,7 +193,7 @@ export function logSpectrumSpec(h: SpectrumSeries, caseTitle: string, fits: Bulk
     height: HEIGHT,
     layer: scValues.length > 1 ? [...base, fitLine(scValues)] : base,
   };
-  return top({ hconcat: [left, right], resolve: { scale: { x: 'independent', y: 'independent' } } });
+  return top({ hconcat: [left, right], resolve: { scale: { x: 'independent', y: 'independent', color: 'independent' } } });
 }
 
 /** A1's exact eigenvalues (Gram) against G's outliers (Lanczos top-k), by rank, on a log axis. */
@@ -342,10 +342,10 @@ export function dynamicsSpectraSpec(series: readonly SpectrumSeries[], title: st
       p.notes.filter((n) => n.startsWith('Shaded')).forEach((n) => notes.add(n.replace(/ \(.*\);/, ';')));
       return [p.spec];
     }),
-    resolve: { scale: { x: 'independent', y: 'independent' } },
+    resolve: { scale: { x: 'independent', y: 'independent', color: 'independent' } },
   }));
   return {
-    spec: top({ title, vconcat: rows }),
+    spec: top({ title, vconcat: rows, resolve: { scale: { color: 'independent' } } }),
     notes: [
       'Shaded in each panel: below resolution (1/100 of one eigenvalue smoothed with that panel’s kernel, or 10⁻⁶ of its peak); no curve is drawn there.',
     ],
@@ -389,10 +389,10 @@ export function dynamicsGridSpec(
       const sig = p.sigma !== undefined ? ` (σ = ${p.sigma.toPrecision(2)})` : '';
       return [{ ...p.spec, title: `${String(p.spec['title'])}${sig}` }];
     }),
-    resolve: { scale: { x: 'independent', y: 'independent' } },
+    resolve: { scale: { x: 'independent', y: 'independent', color: 'independent' } },
   }));
   return {
-    spec: top({ title, vconcat: rows }),
+    spec: top({ title, vconcat: rows, resolve: { scale: { color: 'independent' } } }),
     notes: [
       'Shaded in each panel: below resolution; no curve is drawn there.',
       ...(exact.length > 0 ? ["Stems: exact eigenvalues, each as tall as one eigenvalue smoothed with the panel's kernel."] : []),
