@@ -10,13 +10,16 @@ import { semicircleDensity } from './spectrumFits.js';
  *
  * Range: |λ| from λ_lo = 2σ (σ the linear density's kernel width: eigenvalues closer to 0 than that
  * are not resolved from 0 by the measurement) to λ_hi = the largest positive Ritz value that is not
- * a reported outlier. Only log-spectrum points inside [λ_lo, λ_hi] with a density ≥ 10⁻³ × their
+ * a reported outlier; with the measure known, both ends are moved inside the bulk's Ritz values by
+ * 2σ_t (σ_t the log-spectrum's kernel width in log λ), where the kernel rolls the density off and
+ * would bend the slope. Only log-spectrum points inside [λ_lo, λ_hi] with a density ≥ 10⁻³ × their
  * peak enter either fit.
  *
- * Power law: least squares of log₁₀ ρ = a − α log₁₀ λ. α's 95% interval: with the measure known, a
- * bootstrap over Ritz values (the nodes resampled with replacement, weights renormalised, the
- * log-spectrum rebuilt and refitted over the same range, B = 200, percentiles 2.5 and 97.5);
- * otherwise the regression's standard error times t_{0.975, n−2}.
+ * Power law: least squares of log₁₀ ρ = a − α log₁₀ λ. α's 95% interval: with the measure known,
+ * α ± 1.96 × the standard deviation of α over a bootstrap over Ritz values (the nodes resampled with
+ * replacement, weights renormalised, the log-spectrum rebuilt and refitted over the same range,
+ * B = 200; a normal interval, since resampling a discrete measure shifts the bootstrap percentiles
+ * with few nodes); otherwise the regression's standard error times t_{0.975, n−2}.
  *
  * Semicircle: fitted to the same range: centre and radius from the first two moments of the
  * density restricted to [λ_lo, λ_hi], scaled to the mass there. Both fits are scored by R² of
@@ -72,17 +75,34 @@ export const RELATIVE_DENSITY_CUT = 1e-3;
 
 /** The resolved bulk range of an input (see the module comment). */
 export function bulkRange(input: BulkFitInput): BulkRange {
-  const lo = 2 * input.sigma;
+  const resolved = 2 * input.sigma;
   const outlierMin = input.outliers !== undefined && input.outliers.length > 0 ? Math.min(...input.outliers) : Infinity;
+  let lo = resolved;
   let hi = -Infinity;
-  if (input.measure !== undefined) {
-    for (const x of input.measure.nodes) if (x > 0 && x < outlierMin * (1 - 1e-9)) hi = Math.max(hi, x);
+  let edge = '';
+  const m = input.measure;
+  if (m !== undefined) {
+    let bottom = Infinity;
+    for (const x of m.nodes)
+      if (x > resolved && x < outlierMin * (1 - 1e-9)) ((hi = Math.max(hi, x)), (bottom = Math.min(bottom, x)));
+    if (Number.isFinite(hi)) {
+      const sigmaLog = logSpectrumDensity(
+        { nodes: Float64Array.from(m.nodes), weights: Float64Array.from(m.weights) },
+        { steps: input.steps ?? 64, gridSize: 2 },
+      ).sigmaLog;
+      const shrink = Math.exp(2 * sigmaLog);
+      if (bottom * shrink < hi / shrink) {
+        lo = Math.max(resolved, bottom * shrink);
+        hi = hi / shrink;
+        edge = `, each end moved 2σ_t = ${(2 * sigmaLog).toPrecision(2)} (log λ) inside the bulk's Ritz values`;
+      }
+    }
   }
   if (!Number.isFinite(hi)) hi = input.logGrid.length > 0 ? input.logGrid[input.logGrid.length - 1]! : lo;
   return {
     lo,
     hi,
-    rule: `|λ| from 2σ = ${lo.toPrecision(2)} (σ the density's kernel width) to the largest non-outlier Ritz value ${hi.toPrecision(2)}`,
+    rule: `|λ| in [${lo.toPrecision(2)}, ${hi.toPrecision(2)}]: above 2σ = ${resolved.toPrecision(2)} (σ the density's kernel width), up to the largest non-outlier Ritz value${edge}`,
   };
 }
 
@@ -126,13 +146,6 @@ function logLine(x: readonly number[], y: readonly number[]): { slope: number; i
   return { slope, intercept, r2: rSquared(ly, pred), se };
 }
 
-function quantile(sorted: readonly number[], q: number): number {
-  const pos = q * (sorted.length - 1);
-  const i = Math.floor(pos);
-  const f = pos - i;
-  return sorted[i]! + (i + 1 < sorted.length ? f * (sorted[i + 1]! - sorted[i]!) : 0);
-}
-
 /** Power-law and semicircle fits over the resolved bulk (see the module comment); seed fixes the bootstrap. */
 export function fitBulk(input: BulkFitInput, seed = 1): BulkFits {
   const range = bulkRange(input);
@@ -163,9 +176,10 @@ export function fitBulk(input: BulkFitInput, seed = 1): BulkFits {
         const pts = inRange(Array.from(ls.positive.x), Array.from(ls.positive.y), range);
         if (pts.x.length >= 3) alphas.push(-logLine(pts.x, pts.y).slope);
       }
-      alphas.sort((a, b) => a - b);
-      interval = alphas.length >= 10 ? [quantile(alphas, 0.025), quantile(alphas, 0.975)] : [Number.NaN, Number.NaN];
-      intervalMethod = `bootstrap over Ritz values (${alphas.length} resamples, 2.5–97.5 percentiles)`;
+      const mean = alphas.reduce((x, y) => x + y, 0) / alphas.length;
+      const sd = Math.sqrt(alphas.reduce((x, y) => x + (y - mean) ** 2, 0) / Math.max(1, alphas.length - 1));
+      interval = alphas.length >= 10 ? [-line.slope - 1.96 * sd, -line.slope + 1.96 * sd] : [Number.NaN, Number.NaN];
+      intervalMethod = `α ± 1.96 × the standard deviation of a bootstrap over Ritz values (${alphas.length} resamples)`;
     } else {
       const t = studentT975(x.length - 2);
       interval = [-line.slope - t * line.se, -line.slope + t * line.se];
