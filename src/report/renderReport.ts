@@ -216,10 +216,13 @@ function caseFigures(data: ReportData, c: Case, fitRows: NumberRow[]): { title: 
       note: 'A1 exact (Gram) vs G top-k (Lanczos)',
     });
   }
-  if (exactA1.length > 0 && gOut.length > 0)
+  if (exactA1.length > 0)
     figures.push({
       id: 'a1-vs-outliers',
-      caption: `A1's exact eigenvalues (from its C × C Gram matrix) against G's outliers (${exactSplit}, ${snapText}).`,
+      caption:
+        exactA1.length > 0 && gOut.length > 0
+          ? `A1's exact eigenvalues (from its C × C Gram matrix) against G's outliers (${exactSplit}, ${snapText}), by rank.`
+          : `A1's exact eigenvalues (from its C × C Gram matrix) by rank (${exactSplit}, ${snapText}); no G spectrum was measured to compare.`,
       spec: eigenvalueComparisonSpec(exactA1, gSeries?.outliers, `${title} — A1 exact vs G outliers`),
     });
 
