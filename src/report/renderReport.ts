@@ -216,6 +216,17 @@ function caseFigures(data: ReportData, c: Case, fitRows: NumberRow[]): { title: 
       note: 'A1 exact (Gram) vs G top-k (Lanczos)',
     });
   }
+  // the C − 1 structure of A1 (issue 12 item 6) at every checkpoint and split: λ_C / λ_{C−1} of its exact spectrum
+  for (const e of exactAll.filter((x) => x.piece === 'a1' && x.values.length >= 2)) {
+    const v = [...e.values].sort((a, b) => b - a);
+    const C = v.length;
+    fitRows.push({
+      claim: 'c',
+      name: `${title}: λ_${C}(A1) / λ_${C - 1}(A1) (exact) [${[e.epoch !== undefined ? `epoch ${e.epoch}` : '', variantLabel(e), e.split].filter((x) => x !== '').join(', ')}]`,
+      value: v[C - 1]! / v[C - 2]!,
+      note: `λ_${C - 1} = ${formatValue(v[C - 2]!)}, λ_${C} = ${formatValue(v[C - 1]!)}: ≪ 1 when the C class means span C − 1 directions`,
+    });
+  }
   if (exactA1.length > 0)
     figures.push({
       id: 'a1-vs-outliers',

@@ -208,3 +208,19 @@ test('hierarchy table: embedding scores at every snapshot and split, beside grad
   assert.deepEqual(cells, ['gradients 2 2', 'tsne 1 2', 'tsne 1 2']);
   assert.match(html, /<th>chance 1\/C<\/th>/);
 });
+
+test("numbers: A1's λ_C/λ_{C−1} from its exact eigenvalues at every checkpoint and split", async () => {
+  const html = await renderReport({
+    title: 't',
+    exactEigenvalues: [
+      { epoch: 0, piece: 'a1', split: 'train', values: [5, 4, 3, 2] },
+      { epoch: 3, piece: 'a1', split: 'train', values: [5, 4, 3, 0.003] },
+      { epoch: 3, piece: 'a1', split: 'test', values: [5, 4, 3, 0.3] },
+    ],
+  });
+  const ratio = (where: string) =>
+    Number(new RegExp(`λ_4\\(A1\\) / λ_3\\(A1\\) \\(exact\\) \\[${where}\\]</td><td class="num">([^<]+)<`).exec(html)?.[1]);
+  assert.equal(ratio('epoch 0, train'), Number((2 / 3).toPrecision(4)));
+  assert.equal(ratio('epoch 3, train'), 0.001);
+  assert.equal(ratio('epoch 3, test'), 0.1);
+});
