@@ -90,3 +90,17 @@ export function piecesSpec(curves: readonly SpectrumSeries[], exact: readonly Ex
   });
   return { spec: reportTop(p.spec), notes: p.notes };
 }
+
+const RUN_COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e'];
+
+/** One operator's spectrum from several runs overlaid at one kernel width, a colour per run (legend: run ids). */
+export function runOverlaySpec(series: readonly SpectrumSeries[], title: string): SpecWithNotes {
+  const p = densityPanel({
+    title,
+    curves: series.map((s, i) => ({ label: s.run ?? `run ${i + 1}`, series: s, color: RUN_COLORS[i % RUN_COLORS.length]! })),
+    width: PANEL_WIDTH + 60,
+    height: PANEL_HEIGHT + 20,
+    legendTitle: 'run',
+  });
+  return { spec: reportTop(p.spec), notes: p.notes };
+}

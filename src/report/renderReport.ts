@@ -9,7 +9,7 @@ import type {
 } from './reportData.js';
 import { embeddingHierarchyScore } from '../embed/hierarchyScore.js';
 import { variantLabel, variantTitle } from './variants.js';
-import { piecesSpec, spectrumPanelsSpec } from './pieceSpecs.js';
+import { piecesSpec, runOverlaySpec, spectrumPanelsSpec } from './pieceSpecs.js';
 import { renderVegaLiteSvg, type VegaLiteSpec } from './vegaSvg.js';
 import { CURVATURE_OPERATORS, isCurvatureKind } from '../curvature/operatorKind.js';
 import {
@@ -434,6 +434,35 @@ export async function renderReport(data: ReportData): Promise<string> {
       const runs = cs.map((c) => ({ c, figures: caseFigures(data, c, fitRows).figures }));
       const ids = [...new Set(runs.flatMap((r) => r.figures.map((f) => f.id)))];
       const rows: string[] = [];
+      // first, each spectrum the runs share (operator, split at each run's main snapshot) overlaid at one kernel width
+      const overlays: string[] = [];
+      const mains = cs.map((c) => {
+        const ss = (data.spectra ?? []).filter((x) => caseOf(x).key === c.key);
+        const snap = primarySnapshot(ss);
+        return ss.filter((x) => sameSnapshot(x, snap));
+      });
+      const shared = [...new Set(mains.flatMap((ss) => ss.map((x) => `${x.operator}|${x.split}`)))].filter((k) =>
+        mains.every((ss) => ss.some((x) => `${x.operator}|${x.split}` === k)),
+      );
+      for (const k of shared) {
+        const [op, split] = k.split('|') as [string, string];
+        const curves = mains.map((ss) => ss.find((x) => `${x.operator}|${x.split}` === k)!);
+        const f = runOverlaySpec(
+          curves,
+          `${key.replace('/', ' · ')} — ${split} ${operatorLabel(op)}: ${cs.map((c) => c.run).join(' vs ')}`,
+        );
+        overlays.push(
+          await render(
+            {
+              id: `compare-${op}-${split}`,
+              caption: `${operatorLabel(op)} (${split}) of each run overlaid, a colour per run. ${f.notes.join(' ')}`,
+              spec: f.spec,
+            },
+            `g${gi}-compare-${op}-${split}`,
+          ),
+        );
+      }
+      if (overlays.length > 0) rows.push(`<div class="figures" data-figure-row="overlays">${overlays.join('\n')}</div>`);
       for (const id of ids) {
         const cells: string[] = [];
         for (const [ri, r] of runs.entries()) {

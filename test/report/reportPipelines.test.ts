@@ -112,6 +112,10 @@ test('specpipe report RUN_A RUN_B: the same figures of two runs side by side, co
   assert.match(rep.stdout, new RegExp(`^specpipe report: wrote cmp\\.html \\(\\d+ KiB\\) from runs ${a.run} and ${b.run}\\n$`));
   const html = readFileSync(join(dir, 'cmp.html'), 'utf8');
   assert.match(html, /<section id="case-0" data-compare="2">/);
+  // G of both runs overlaid at one kernel width, the legend naming the runs
+  const overlay = figureText(html, 'compare-ggn-train');
+  assert.ok(overlay.includes(a.run) && overlay.includes(b.run), overlay);
+  assert.match(html, /G \(train\) of each run overlaid, a colour per run\. All curves smoothed with one Gaussian kernel/);
   const rows = [...html.matchAll(/<div class="compare" data-figure-row="([^"]+)"/g)].map((m) => m[1]);
   assert.deepEqual(rows, ['spectrum-ggn', 'training']);
   for (const id of rows) {
