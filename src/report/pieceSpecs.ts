@@ -27,7 +27,7 @@ export function spectrumPanelsSpec(series: readonly SpectrumSeries[], caseTitle:
       height: PANEL_HEIGHT,
     });
   });
-  const notes = [...new Set(panels.flatMap((p) => p.notes))];
+  const notes = panels.length === 1 ? panels[0]!.notes : panels.map((p, i) => `${series[i]!.split}: ${p.notes.join(' ')}`);
   return {
     spec: reportTop({
       hconcat: panels.map((p) => p.spec),

@@ -313,11 +313,14 @@ function caseFigures(data: ReportData, c: Case, fitRows: NumberRow[]): { title: 
       spec: f.spec,
     });
   }
-  const scalars = [...inCase(data.scalars), ...derivedScalars(spectra)];
-  if (scalars.length > 1 && epochsOf(scalars).size > 1)
+  const allScalars = [...inCase(data.scalars), ...derivedScalars(spectra)];
+  const scalars = allScalars.filter((p) =>
+    allScalars.some((q) => q.name === p.name && q.split === p.split && q.epoch !== p.epoch),
+  );
+  if (scalars.length > 1)
     figures.push({
       id: 'dynamics-scalars',
-      caption: `Dynamics: top eigenvalues and traces against epoch + 1 on a log axis${variantTitle(scalars) !== null ? `, a line per ${variantTitle(scalars)}` : ''}.`,
+      caption: `Dynamics: top eigenvalues and traces measured at several checkpoints, against epoch + 1 on a log axis (values too, in every panel whose values are all positive)${variantTitle(scalars) !== null ? `, a line per ${variantTitle(scalars)}` : ''}; those measured once are in the table of numbers.`,
       spec: scalarsSpec(scalars, `${title} — numbers across epochs`),
     });
   const training = inCase(data.training);

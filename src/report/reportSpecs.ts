@@ -402,7 +402,12 @@ export function dynamicsGridSpec(
 }
 
 /** Dynamics: named scalars against epoch + 1 on a log axis, a line per variant, a panel per scalar. */
-export function scalarsSpec(points: readonly ScalarPoint[], title: string): VegaLiteSpec {
+export function scalarsSpec(all: readonly ScalarPoint[], title: string): VegaLiteSpec {
+  // a scalar measured at one epoch only has no dynamics (it is in the table of numbers)
+  const epochsOf = new Map<string, Set<number>>();
+  for (const p of all)
+    epochsOf.set(p.name + (p.split ?? ''), (epochsOf.get(p.name + (p.split ?? '')) ?? new Set()).add(p.epoch ?? 0));
+  const points = all.filter((p) => (epochsOf.get(p.name + (p.split ?? ''))?.size ?? 0) > 1);
   const vt = variantTitle(points);
   const rows = points.map((p) => ({
     name: p.split !== undefined ? `${p.name} [${p.split}]` : p.name,
@@ -413,31 +418,39 @@ export function scalarsSpec(points: readonly ScalarPoint[], title: string): Vega
   const names = [...new Set(rows.map((r) => r.name))].sort(
     (a, b) => Number(b.startsWith('λ')) - Number(a.startsWith('λ')) || a.localeCompare(b),
   );
-  return top({
-    title,
-    data: { values: rows },
-    facet: { field: 'name', type: 'nominal', title: null, sort: names },
-    columns: 3,
-    resolve: { scale: { y: 'independent' } },
-    spec: {
+  const epochs = [...new Set(rows.map((r) => r.epoch1))].sort((a, b) => a - b);
+  // one panel per scalar: a log value axis where all its values are positive (small late values stay visible)
+  const panel = (name: string): Record<string, unknown> => {
+    const mine = rows.filter((r) => r.name === name);
+    const positive = mine.every((r) => r.value > 0);
+    return {
+      title: { text: name, fontSize: 11 },
       width: 220,
       height: 140,
+      data: { values: mine },
       mark: { type: 'line', point: true, strokeWidth: 1.3 },
       encoding: {
         x: {
           field: 'epoch1',
           type: 'quantitative',
           title: 'epoch + 1 (log)',
-          scale: { type: 'log' },
-          axis: { values: [...new Set(rows.map((r) => r.epoch1))] },
+          scale: { type: 'log', domain: [epochs[0]!, epochs[epochs.length - 1]!], nice: false },
+          axis: { values: epochs },
         },
-        y: { field: 'value', type: 'quantitative', title: null, scale: { zero: false } },
+        y: {
+          field: 'value',
+          type: 'quantitative',
+          title: positive ? 'log scale' : null,
+          scale: positive ? { type: 'log' } : { zero: false },
+          ...(positive && { axis: { format: '.1e', tickCount: 4 } }),
+        },
         ...(vt !== null
           ? { color: { field: 'variant', type: 'nominal', title: vt, scale: { scheme: 'dark2' } } }
           : { color: { value: '#1f77b4' } }),
       },
-    },
-  });
+    };
+  };
+  return top({ title, concat: names.map(panel), columns: 3 });
 }
 
 /** Training curves: loss and accuracy against epoch, train vs test, dashes per variant (the pipeline's axes). */

@@ -139,13 +139,20 @@ test('dynamics: a panel per epoch in order with sequential colours; scalars on a
   const sc = scalarsSpec(
     [0, 3, 10, 30].map((epoch) => ({ name: 'λ_max(Hess)', epoch, value: epoch })),
     's',
-  ) as { data: { values: { epoch1: number }[] }; spec: { encoding: { x: { field: string; scale: { type: string } } } } };
-  assert.equal(sc.spec.encoding.x.field, 'epoch1');
-  assert.equal(sc.spec.encoding.x.scale.type, 'log');
+  ) as {
+    concat: {
+      data: { values: { epoch1: number }[] };
+      encoding: { x: { field: string; scale: { type: string } }; y: { scale: { type?: string } } };
+    }[];
+  };
+  const panel = sc.concat[0]!;
+  assert.equal(panel.encoding.x.field, 'epoch1');
+  assert.equal(panel.encoding.x.scale.type, 'log');
   assert.deepEqual(
-    sc.data.values.map((r) => r.epoch1),
+    panel.data.values.map((r) => r.epoch1),
     [1, 4, 11, 31],
   );
+  assert.equal(panel.encoding.y.scale.type, undefined, 'a value 0 (epoch 0) keeps a linear value axis');
 });
 
 test('log-spectrum fit: over the resolved bulk only (not across the gap to near-null Ritz values), α with a bootstrap interval covering the truth, the semicircle on the same range', () => {
