@@ -132,7 +132,7 @@ function caseFigures(data: ReportData, c: Case, fitRows: NumberRow[]): { title: 
     [hTrain, hTest].forEach((s) => s && used.add(s));
     figures.push({
       id: 'figure1',
-      caption: `Figure 1 style: train and test Hessian spectra (${snapText}), log density, outliers (top-k Lanczos eigenvalues) marked ▼. ${f.notes.join(' ')}`,
+      caption: `Figure 1 style: train and test Hessian spectra (${snapText}), log density, the top-k Lanczos eigenvalues marked ▼ (how many are outliers: the rule's count in the table of numbers). ${f.notes.join(' ')}`,
       spec: f.spec,
     });
   }
