@@ -17,6 +17,7 @@ import {
   tagsFromCoords,
   type ReportFragment,
 } from './reportFragment.js';
+import { seedCoordinate, withSeed } from './seedGroups.js';
 
 /** A finished stage instance as the report sees it (from a run record or a `gather:`). */
 export interface ArtifactView {
@@ -154,7 +155,8 @@ function withAxes(f: ReportFragment, coords: Readonly<Record<string, unknown>>):
 /**
  * Fragments of the given artifacts: their report-fragment.json, else their 'spectrum' Arrow files;
  * spectra completed from their artifact (withMeasure), decompositions scored (gradientHierarchy),
- * every item tagged with its instance's matrix coordinates.
+ * every item tagged with its instance's matrix coordinates (`axes`, never its seed) and, when it has a
+ * `seed` coordinate, with that seed (src/report/seedGroups.ts averages items that differ only by it).
  */
 export function fragmentsOf(views: readonly ArtifactView[]): ReportFragment[] {
   const out: ReportFragment[] = [];
@@ -165,7 +167,7 @@ export function fragmentsOf(views: readonly ArtifactView[]): ReportFragment[] {
       if (f.spectra?.length === 1) f = { ...f, spectra: [withMeasure(f.spectra[0]!, v.dir)] };
       const h = gradientHierarchy(v.dir, f);
       if (h !== undefined) f = { ...f, hierarchy: [...(f.hierarchy ?? []), h] };
-      out.push(withAxes(f, v.coords));
+      out.push(withSeed(withAxes(f, v.coords), instanceSeed(v)));
       continue;
     }
     const spectra: SpectrumSeries[] = [];
@@ -174,9 +176,13 @@ export function fragmentsOf(views: readonly ArtifactView[]): ReportFragment[] {
       const s = spectrumFromMeasure(join(v.dir, f.path), v);
       if (s !== undefined) spectra.push(s);
     }
-    if (spectra.length > 0) out.push(withAxes({ spectra }, v.coords));
+    if (spectra.length > 0) out.push(withSeed(withAxes({ spectra }, v.coords), instanceSeed(v)));
   }
   return out;
+}
+
+function instanceSeed(v: ArtifactView): number | undefined {
+  return seedCoordinate(v.coords, v.manifest?.seed);
 }
 
 /** ReportData of a whole run: every executed or cached instance's fragments, with the run's header. */

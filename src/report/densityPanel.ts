@@ -1,12 +1,15 @@
-import { floorLayers, floorScale, resolvedRows, resolutionFloor, type ResolutionFloor } from './floorRegion.js';
-import { fmtSigma, ownSigma, sharedKernel } from './sharedKernel.js';
+import { floorLayers, floorScale, MAX_PLOT_POINTS, resolvedRows, resolutionFloor, type ResolutionFloor } from './floorRegion.js';
+import { asMeasured, fmtSigma, ownSigma, sharedKernel } from './sharedKernel.js';
 import { oneEigenvaluePeak } from './floorRegion.js';
 import type { SpectrumSeries } from './reportData.js';
 
 /**
  * One density panel on a log density axis: curves (one kernel width when overlaid, sharedKernel.ts),
  * nothing drawn below the resolution floor but a shaded band (floorRegion.ts), optionally the
- * start-vector band of a single curve, the top-k outliers as dashed rules with ▼, and exact
+ * start-vector band of a single curve (one run's), for a curve that is a mean over seeds its band
+ * across the seeds (pointwise min–max, each seed smoothed with the curve's kernel: a panel that
+ * re-smooths at a shared width re-smooths every seed's measure at it; sharedKernel.ts), the top-k
+ * outliers as dashed rules with ▼, and exact
  * eigenvalues of low-rank pieces as stems (lowRankStems in the caption's words: one stem per
  * eigenvalue, as tall as one eigenvalue smoothed with the panel's kernel).
  */
@@ -52,7 +55,7 @@ export function densityPanel(p: DensityPanelInput): DensityPanelResult {
   const shared = single
     ? {
         sigma: ownSigma(p.curves[0]!.series),
-        curves: [{ series: p.curves[0]!.series, grid: p.curves[0]!.series.grid, density: p.curves[0]!.series.density }],
+        curves: [asMeasured(p.curves[0]!.series)],
         note: (() => {
           const s = ownSigma(p.curves[0]!.series);
           return s !== undefined ? `Gaussian kernel σ = ${fmtSigma(s)} in λ units.` : '';
@@ -100,6 +103,30 @@ export function densityPanel(p: DensityPanelInput): DensityPanelResult {
       encoding: { x: { field: 'x', type: 'quantitative' }, y: { field: 'lo', type: 'quantitative' }, y2: { field: 'hi' } },
     });
   }
+  // a mean over seeds: its band across the seeds, in its colour, above the floor (never the start-vector band)
+  const seedRows = shared.curves.flatMap((c, i) => {
+    const b = c.seedBand;
+    if (b === undefined) return [];
+    const stride = Math.max(1, Math.ceil(c.grid.length / MAX_PLOT_POINTS));
+    const out: Record<string, unknown>[] = [];
+    for (let k = 0; k < c.grid.length; k += stride)
+      if (Number.isFinite(b.hi[k]!) && b.hi[k]! >= floor.value)
+        out.push({ x: c.grid[k]!, lo: Math.max(b.lo[k]!, floor.value), hi: b.hi[k]!, curve: p.curves[i]!.label });
+    return out;
+  });
+  const seedN = Math.max(0, ...shared.curves.map((c) => c.seedBand?.n ?? 0));
+  if (seedRows.length > 0)
+    layers.push({
+      data: { values: seedRows },
+      mark: { type: 'area', opacity: 0.2 },
+      encoding: {
+        x: { field: 'x', type: 'quantitative' },
+        y: { field: 'lo', type: 'quantitative' },
+        y2: { field: 'hi' },
+        color,
+        detail: { field: 'curve', type: 'nominal' },
+      },
+    });
   layers.push({
     data: { values: rows },
     mark: { type: 'line', strokeWidth: 1.3 },
@@ -146,6 +173,13 @@ export function densityPanel(p: DensityPanelInput): DensityPanelResult {
     `Shaded: below resolution, density < ${floor.value.toExponential(1)} (${floor.rule}); no curve is drawn there.`,
     ...(single && p.band === true && s0?.band !== undefined
       ? [`Band: ${s0.band.rule ?? 'mean ± t(0.975) standard errors across start vectors'}.`]
+      : []),
+    ...(seedRows.length > 0
+      ? [
+          shared.sigma !== undefined
+            ? `Seeds (n = ${seedN}): every seed's SLQ measure smoothed at σ = ${fmtSigma(shared.sigma)} before their mean and min–max band are taken.`
+            : `Seeds (n = ${seedN}): each seed smoothed with its own kernel before their mean and min–max band are taken.`,
+        ]
       : []),
     ...(stemRows.length > 0
       ? [

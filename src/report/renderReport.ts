@@ -24,6 +24,7 @@ import {
   trainingSpec,
   operatorLabel,
 } from './reportSpecs.js';
+import { averagedRows, formatSpread, groupSeeds, onlySeed, seedCaption, seedCount, seedsOf } from './seedGroups.js';
 
 /**
  * One self-contained HTML page (no scripts, no external resources) from ReportData: every figure
@@ -260,13 +261,18 @@ function caseFigures(data: ReportData, c: Case, fitRows: NumberRow[]): { title: 
       spec: embeddingSpec(other, `${title} — ${other.method}`),
     });
   }
-  const hierarchy = hierarchyRows(inCase(data.hierarchy), embeds);
+  // scored per item before the seeds were grouped (renderReport: withHierarchyScores), so per seed
+  const hierarchy = inCase(data.hierarchy);
+  const hierarchySeeds = Math.max(0, ...hierarchy.map((r) => r.spread?.n ?? 0));
   if (hierarchy.length > 0)
     figures.push({
       id: 'hierarchy',
       caption:
         'The hierarchy as a score: of the C(C−1) cross-class means g_cc′, the fraction whose nearest class mean is their own g_c ' +
-        '(strictly; math.md §3), in the original gradient space and in each 2-D embedding, at every checkpoint and split; chance is 1/C.',
+        '(strictly; math.md §3), in the original gradient space and in each 2-D embedding, at every checkpoint and split; chance is 1/C.' +
+        (hierarchySeeds > 1
+          ? ` Each of the n = ${hierarchySeeds} seeds scored on its own (its gradients, its embeddings), then the mean fraction ± sd across the seeds (n).`
+          : ''),
       html: hierarchyTable(hierarchy),
     });
 
@@ -330,7 +336,20 @@ function caseFigures(data: ReportData, c: Case, fitRows: NumberRow[]): { title: 
       caption: `Training curves: loss and accuracy on train and test${variantTitle(training) !== null ? `, dashes by ${variantTitle(training)}` : ''}.`,
       spec: trainingSpec(training, `${title} — training`),
     });
+  const seeds = seedCount([...spectra, ...scalars, ...training]);
+  for (const f of figures)
+    if (f.spec !== undefined) f.caption += seedCaption(f.id, Math.max(seeds, embed?.ofSeeds ?? 0), embed?.seed);
   return { title, figures };
+}
+
+/**
+ * `data` with every embedding's hierarchy score added to its gradient-space scores (from the
+ * decompositions): computed before the seeds are grouped, so each seed's embedding is scored (the
+ * grouping keeps one seed's embedding, but averages the scores of all: seedGroups.ts).
+ */
+function withHierarchyScores(data: ReportData): ReportData {
+  if (data.embeddings === undefined || data.embeddings.length === 0) return data;
+  return { ...data, hierarchy: hierarchyRows(data.hierarchy ?? [], data.embeddings) };
 }
 
 /** Gradient-space scores (from the decompositions) and embedding scores (computed here), by snapshot and split. */
@@ -360,7 +379,9 @@ function hierarchyTable(rows: readonly HierarchyScoreRow[]): string {
   const cell = (r: HierarchyScoreRow | undefined): string =>
     r === undefined
       ? '<td class="num">—</td>'
-      : `<td class="num" data-space="${r.space}" data-hits="${r.hits}" data-total="${r.total}">${r.hits}/${r.total} = ${(r.hits / r.total).toFixed(2)}</td>`;
+      : r.spread !== undefined
+        ? `<td class="num" data-space="${r.space}" data-hits="${r.hits}" data-total="${r.total}" data-seeds="${r.spread.n}">${formatValue(r.hits)}/${r.total} = ${(r.hits / r.total).toFixed(2)} ± ${r.spread.sd.toFixed(2)} (n = ${r.spread.n})</td>`
+        : `<td class="num" data-space="${r.space}" data-hits="${r.hits}" data-total="${r.total}">${r.hits}/${r.total} = ${(r.hits / r.total).toFixed(2)}</td>`;
   const body = [...groups.values()]
     .map((g) => {
       const r0 = g[0]!;
@@ -386,9 +407,13 @@ function derivedScalars(spectra: readonly SpectrumSeries[]): ScalarPoint[] {
       ...(s.axes !== undefined && { axes: s.axes }),
       ...(s.run !== undefined && { run: s.run }),
     };
+    const n = s.seedBand?.n;
+    const sd = (x: number | undefined): { spread?: { n: number; sd: number } } =>
+      n !== undefined && x !== undefined ? { spread: { n, sd: x } } : {};
     if (s.outliers !== undefined && s.outliers.length > 0)
-      out.push({ name: `λ_max(${operatorLabel(s.operator)})`, value: s.outliers[0]!, ...tags });
-    if (s.trace !== undefined) out.push({ name: `tr(${operatorLabel(s.operator)})`, value: s.trace, ...tags });
+      out.push({ name: `λ_max(${operatorLabel(s.operator)})`, value: s.outliers[0]!, ...tags, ...sd(s.seedBand?.lambdaMaxSd) });
+    if (s.trace !== undefined)
+      out.push({ name: `tr(${operatorLabel(s.operator)})`, value: s.trace, ...tags, ...sd(s.seedBand?.traceSd) });
   }
   return out;
 }
@@ -411,7 +436,9 @@ table.hierarchy td.num{white-space:nowrap}
 `;
 
 /** The HTML report of a run (see the module comment). Async because Vega renders asynchronously. */
-export async function renderReport(data: ReportData): Promise<string> {
+export async function renderReport(input: ReportData): Promise<string> {
+  const raw = withHierarchyScores(input);
+  const data = groupSeeds(raw);
   const caseKeys = new Map<string, Case>();
   for (const list of [data.spectra, data.exactEigenvalues, data.embeddings, data.training, data.scalars, data.hierarchy]) {
     for (const x of list ?? []) {
@@ -424,6 +451,22 @@ export async function renderReport(data: ReportData): Promise<string> {
   let figNo = 0;
   const cases = [...caseKeys.values()];
   const toc: string[] = [];
+  // With seeds, the numbers derived here (fits, A1 vs G) are computed per seed, then averaged like the others.
+  const seeds = seedsOf(raw);
+  const figuresOf = (c: Case): { title: string; figures: Figure[] } => {
+    const out = caseFigures(data, c, seeds.length > 0 ? [] : fitRows);
+    if (seeds.length > 0)
+      fitRows.push(
+        ...averagedRows(
+          seeds.map((seed) => {
+            const rows: NumberRow[] = [];
+            caseFigures(onlySeed(raw, seed), c, rows);
+            return { seed, rows };
+          }),
+        ),
+      );
+    return out;
+  };
   const render = async (f: Figure, fid: string): Promise<string> => {
     figNo++;
     const body = f.spec !== undefined ? await renderVegaLiteSvg(f.spec, `f${figNo}`) : (f.html ?? '');
@@ -434,7 +477,7 @@ export async function renderReport(data: ReportData): Promise<string> {
     const groups = new Map<string, Case[]>();
     for (const c of cases) groups.set(`${c.dataset}/${c.model}`, [...(groups.get(`${c.dataset}/${c.model}`) ?? []), c]);
     for (const [gi, [key, cs]] of [...groups.entries()].entries()) {
-      const runs = cs.map((c) => ({ c, figures: caseFigures(data, c, fitRows).figures }));
+      const runs = cs.map((c) => ({ c, figures: figuresOf(c).figures }));
       const ids = [...new Set(runs.flatMap((r) => r.figures.map((f) => f.id)))];
       const rows: string[] = [];
       // first, each spectrum the runs share (operator, split at each run's main snapshot) overlaid at one kernel width
@@ -486,7 +529,7 @@ export async function renderReport(data: ReportData): Promise<string> {
     }
   } else
     for (const [ci, c] of cases.entries()) {
-      const { title, figures } = caseFigures(data, c, fitRows);
+      const { title, figures } = figuresOf(c);
       const parts: string[] = [];
       for (const f of figures) parts.push(await render(f, `c${ci}-${f.id}`));
       toc.push(`<li><a href="#case-${ci}">${esc(title)}</a></li>`);
@@ -507,7 +550,7 @@ export async function renderReport(data: ReportData): Promise<string> {
       ? `<table><thead><tr><th>claim</th><th>quantity</th><th>value</th><th>note</th></tr></thead><tbody>${rows
           .map(
             (r) =>
-              `<tr><td>${esc(r.claim ?? '')}</td><td>${esc(r.name)}</td><td class="num">${esc(formatValue(r.value))}</td><td>${esc(r.note ?? '')}</td></tr>`,
+              `<tr><td>${esc(r.claim ?? '')}</td><td>${esc(r.name)}</td><td class="num">${esc(r.spread !== undefined && typeof r.value === 'number' ? formatSpread(r.value, r.spread, formatValue) : formatValue(r.value))}</td><td>${esc(r.note ?? '')}</td></tr>`,
           )
           .join('')}</tbody></table>`
       : '<p class="missing">No numbers recorded for this run.</p>';

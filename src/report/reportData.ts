@@ -24,6 +24,19 @@ export interface SeriesTags {
   readonly axes?: Readonly<Record<string, string | number | boolean>>;
   /** The run this series comes from, when a report compares runs (`specpipe report RUN_A RUN_B`). */
   readonly run?: string;
+  /**
+   * Training seed, for instances with a `seed` coordinate (`seeds:`): the report averages items that
+   * differ only by it (src/report/seedGroups.ts). Absent for unseeded pipelines.
+   */
+  readonly seed?: number;
+}
+
+/** How many seeds an averaged item stands for and their spread (src/report/seedGroups.ts). */
+export interface SeedSpread {
+  /** Number of seeds averaged. */
+  readonly n: number;
+  /** Sample standard deviation across seeds (n − 1 in the denominator). */
+  readonly sd: number;
 }
 
 export type Split = 'train' | 'test';
@@ -63,8 +76,31 @@ export interface SpectrumSeries extends SeriesTags {
   readonly steps?: number;
   /** Parameter count P (one eigenvalue carries mass 1/P of the measure). */
   readonly parameters?: number;
-  /** Error band of the density on its grid (mean ± t·SE across start vectors), when there were several. */
+  /**
+   * Error band of the density on its grid (mean ± t·SE across start vectors of ONE run), when there
+   * were several. A mean over seeds has none (its spread is `seedBand`, across seeds).
+   */
   readonly band?: { readonly lo: readonly number[]; readonly hi: readonly number[]; readonly rule?: string };
+  /**
+   * Set when the series is the mean over seeds: `density` is the pointwise mean of the seeds'
+   * densities (on a common grid; when every seed carries its SLQ measure, each seed re-smoothed at one
+   * kernel width σ = the widest of the seeds' own, which is then `sigma`, and `measure` is the seeds'
+   * measures pooled with weights / n, whose smoothing is that mean), `lo`/`hi` their pointwise
+   * minimum and maximum, `n` the seeds;
+   * outliers and trace are means, `lambdaMaxSd`/`traceSd` the standard deviations across seeds.
+   */
+  readonly seedBand?: {
+    readonly n: number;
+    readonly lo: readonly number[];
+    readonly hi: readonly number[];
+    readonly lambdaMaxSd?: number;
+    readonly traceSd?: number;
+    /**
+     * The seeds' own SLQ measures (when every seed has one), so a panel that re-smooths its curves at
+     * one kernel width forms the seed mean and min–max band at that width (densityPanel.ts).
+     */
+    readonly measures?: readonly { readonly nodes: readonly number[]; readonly weights: readonly number[] }[];
+  };
 }
 
 /** Exact nonzero eigenvalues of a low-rank piece of G (from its Gram matrix), descending. */
@@ -86,6 +122,8 @@ export interface EmbeddingData extends SeriesTags {
     readonly x: number;
     readonly y: number;
   }[];
+  /** With seeds: the embedding shown is of `seed`, one of this many (embeddings are not averaged). */
+  readonly ofSeeds?: number;
 }
 
 /** One point of a training curve (per epoch, per split). */
@@ -99,6 +137,11 @@ export interface TrainingPoint {
   readonly split: Split;
   readonly loss?: number;
   readonly accuracy?: number;
+  readonly seed?: number;
+  /** Mean over seeds: standard deviations across them and their number. */
+  readonly lossSd?: number;
+  readonly accuracySd?: number;
+  readonly seeds?: number;
 }
 
 /** A named scalar over checkpoints and sample sizes (λ_max, traces, bulk-edge positions…), for the dynamics panels. */
@@ -106,6 +149,8 @@ export interface ScalarPoint extends SeriesTags {
   readonly name: string;
   readonly split?: Split;
   readonly value: number;
+  /** Mean over seeds: `value` is the mean, `spread` its sd and n. */
+  readonly spread?: SeedSpread;
 }
 
 /**
@@ -120,6 +165,11 @@ export interface HierarchyScoreRow extends SeriesTags {
   readonly total: number;
   /** The fraction expected when the nearest class mean is drawn at random: 1/C. */
   readonly chance: number;
+  /**
+   * Mean over seeds (each seed scored on its own): `hits` is the mean count, `spread` the sd of the
+   * fraction hits/total across seeds and n (src/report/seedGroups.ts).
+   */
+  readonly spread?: SeedSpread;
 }
 
 /** One row of the table of numbers behind the claims (docs/results.md). */
@@ -129,6 +179,10 @@ export interface NumberRow {
   readonly name: string;
   readonly value: number | string;
   readonly note?: string;
+  /** Training seed of the instance the row comes from (rows that differ only by it are averaged). */
+  readonly seed?: number;
+  /** Mean over seeds: `value` is the mean, shown as "mean ± sd (n = …)". */
+  readonly spread?: SeedSpread;
 }
 
 export interface ReportData {

@@ -6,6 +6,7 @@ import { densityPanel } from './densityPanel.js';
 import { floorLayers, floorScale, resolutionFloor, resolvedRows } from './floorRegion.js';
 import { ownSigma } from './sharedKernel.js';
 import { sequentialColor, variantLabel, variantTitle, variantsOf } from './variants.js';
+import { withSeedSpread } from './seedLayers.js';
 
 /**
  * Vega-Lite specifications of the report's panels, one function per figure, from ReportData
@@ -52,8 +53,9 @@ export function operatorLabel(op: string): string {
   return OPERATOR_LABEL[op] ?? op;
 }
 
+/** The whole figure; rows with `lo`/`hi` in its data (means over seeds) add their band or error bars (src/report/seedLayers.ts). */
 function top(spec: Record<string, unknown>): VegaLiteSpec {
-  return { $schema: SCHEMA, config: CONFIG, background: 'white', ...spec };
+  return { $schema: SCHEMA, config: CONFIG, background: 'white', ...withSeedSpread(spec) };
 }
 
 /** A top-level spec with the report's look. */
@@ -414,6 +416,7 @@ export function scalarsSpec(all: readonly ScalarPoint[], title: string): VegaLit
     epoch1: (p.epoch ?? 0) + 1,
     variant: variantLabel(p),
     value: p.value,
+    ...(p.spread !== undefined && { lo: p.value - p.spread.sd, hi: p.value + p.spread.sd }),
   }));
   const names = [...new Set(rows.map((r) => r.name))].sort(
     (a, b) => Number(b.startsWith('λ')) - Number(a.startsWith('λ')) || a.localeCompare(b),
@@ -421,8 +424,11 @@ export function scalarsSpec(all: readonly ScalarPoint[], title: string): VegaLit
   const epochs = [...new Set(rows.map((r) => r.epoch1))].sort((a, b) => a - b);
   // one panel per scalar: a log value axis where all its values are positive (small late values stay visible)
   const panel = (name: string): Record<string, unknown> => {
-    const mine = rows.filter((r) => r.name === name);
-    const positive = mine.every((r) => r.value > 0);
+    const positive = rows.filter((r) => r.name === name).every((r) => r.value > 0);
+    // on a log axis an error bar reaching 0 or below is cut at a tenth of its mean
+    const mine = rows
+      .filter((r) => r.name === name)
+      .map((r) => (positive && r.lo !== undefined && r.lo <= 0 ? { ...r, lo: r.value / 10 } : r));
     return {
       title: { text: name, fontSize: 11 },
       width: 220,
@@ -450,19 +456,29 @@ export function scalarsSpec(all: readonly ScalarPoint[], title: string): VegaLit
       },
     };
   };
-  return top({ title, concat: names.map(panel), columns: 3 });
+  // each panel with its ±1 sd error bars across seeds where its points are means over seeds (seedLayers.ts)
+  return top({ title, concat: names.map((n) => withSeedSpread(panel(n))), columns: 3 });
 }
 
 /** Training curves: loss and accuracy against epoch, train vs test, dashes per variant (the pipeline's axes). */
 export function trainingSpec(points: readonly TrainingPoint[], title: string): VegaLiteSpec {
   const vt = variantTitle(points);
-  const rows: { epoch: number; split: string; metric: string; value: number; variant: string }[] = [];
+  const rows: { epoch: number; split: string; metric: string; value: number; variant: string; lo?: number; hi?: number }[] = [];
+  // ±1 sd across seeds, for points that are means over seeds (src/report/seedGroups.ts)
+  const sd = (mean: number, x: number | undefined) => (x !== undefined ? { lo: mean - x, hi: mean + x } : {});
   for (const p of points) {
     const variant = variantLabel(p);
     if (p.loss !== undefined && Number.isFinite(p.loss))
-      rows.push({ epoch: p.epoch, split: p.split, metric: 'loss', value: p.loss, variant });
+      rows.push({ epoch: p.epoch, split: p.split, metric: 'loss', value: p.loss, variant, ...sd(p.loss, p.lossSd) });
     if (p.accuracy !== undefined && Number.isFinite(p.accuracy))
-      rows.push({ epoch: p.epoch, split: p.split, metric: 'accuracy', value: p.accuracy, variant });
+      rows.push({
+        epoch: p.epoch,
+        split: p.split,
+        metric: 'accuracy',
+        value: p.accuracy,
+        variant,
+        ...sd(p.accuracy, p.accuracySd),
+      });
   }
   return top({
     title,

@@ -16,6 +16,11 @@ export interface SharedKernelCurves {
     readonly series: SpectrumSeries;
     readonly grid: readonly number[];
     readonly density: readonly number[];
+    /**
+     * For a mean over seeds: the pointwise min–max across its seeds on `grid`, each seed smoothed with
+     * the same kernel as `density` (re-smoothed from its own measure when the panel re-smooths).
+     */
+    readonly seedBand?: { readonly n: number; readonly lo: readonly number[]; readonly hi: readonly number[] };
   }[];
   /** One sentence for the caption. */
   readonly note: string;
@@ -50,19 +55,28 @@ export function sharedKernel(series: readonly SpectrumSeries[]): SharedKernelCur
       }
       const grid = linearGrid(Math.min(lo, hi - 4 * sigma), Math.max(hi, lo + 4 * sigma), SHARED_GRID_POINTS);
       const gridArr = Array.from(grid);
+      const smooth = (m: NonNullable<SpectrumSeries['measure']>): number[] =>
+        Array.from(smoothedDensity({ nodes: Float64Array.from(m.nodes), weights: Float64Array.from(m.weights) }, grid, sigma));
       return {
         sigma,
-        curves: series.map((s) => ({
-          series: s,
-          grid: gridArr,
-          density: Array.from(
-            smoothedDensity(
-              { nodes: Float64Array.from(s.measure!.nodes), weights: Float64Array.from(s.measure!.weights) },
-              grid,
-              sigma,
-            ),
-          ),
-        })),
+        // a mean over seeds carries the seeds' measures pooled: its re-smoothed density is the mean of
+        // the seeds re-smoothed at σ; its band is their min–max, each seed re-smoothed at σ too
+        curves: series.map((s) => {
+          const seeds = s.seedBand?.measures?.map(smooth);
+          return {
+            series: s,
+            grid: gridArr,
+            density: smooth(s.measure!),
+            ...(s.seedBand !== undefined &&
+              seeds !== undefined && {
+                seedBand: {
+                  n: s.seedBand.n,
+                  lo: gridArr.map((_, i) => Math.min(...seeds.map((d) => d[i]!))),
+                  hi: gridArr.map((_, i) => Math.max(...seeds.map((d) => d[i]!))),
+                },
+              }),
+          };
+        }),
         note:
           series.length > 1
             ? `All curves smoothed with one Gaussian kernel, σ = ${fmtSigma(sigma)} in λ units (the widest of their own widths), so heights compare.`
@@ -72,12 +86,22 @@ export function sharedKernel(series: readonly SpectrumSeries[]): SharedKernelCur
   }
   const known = sigmas.every((x) => x !== undefined);
   return {
-    curves: series.map((s) => ({ series: s, grid: s.grid, density: s.density })),
+    curves: series.map(asMeasured),
     note:
       series.length > 1
         ? `Each curve is smoothed with its own kernel${known ? ` (σ = ${sigmas.map((x) => fmtSigma(x!)).join(', ')})` : ''}; without the SLQ measures the heights do not compare.`
         : known && sigmas[0] !== undefined
           ? `Gaussian kernel σ = ${fmtSigma(sigmas[0])} in λ units.`
           : '',
+  };
+}
+
+/** A series drawn as measured: its own grid and density, and its band across seeds when it is a mean over seeds. */
+export function asMeasured(s: SpectrumSeries): SharedKernelCurves['curves'][number] {
+  return {
+    series: s,
+    grid: s.grid,
+    density: s.density,
+    ...(s.seedBand !== undefined && { seedBand: { n: s.seedBand.n, lo: s.seedBand.lo, hi: s.seedBand.hi } }),
   };
 }

@@ -30,14 +30,18 @@ export function variantsOf(items: readonly Pick<SeriesTags, 'axes' | 'run'>[]): 
   return [...new Set(items.map(variantLabel))].sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
 }
 
-/** Matrix coordinates that name a variant: all but those the report shows by other means. */
-const NOT_VARIANTS = new Set(['operator', 'split', 'checkpoint', 'epoch']);
+/**
+ * Matrix coordinates that name a variant: all but those the report shows by other means. The seed
+ * (`seed`, or an upstream stage's `stage.seed`) is never a variant: items that differ only by it are
+ * averaged across seeds (src/report/seedGroups.ts), not told apart in a legend.
+ */
+const NOT_VARIANTS = new Set(['operator', 'split', 'checkpoint', 'epoch', 'seed']);
 
-/** The `axes` tag of an instance from its matrix coordinates (scalar values only). */
+/** The `axes` tag of an instance from its matrix coordinates (scalar values only, never the seed). */
 export function axesOf(coords: Readonly<Record<string, unknown>>): Record<string, string | number | boolean> | undefined {
   const out: Record<string, string | number | boolean> = {};
   for (const [k, v] of Object.entries(coords)) {
-    if (NOT_VARIANTS.has(k)) continue;
+    if (NOT_VARIANTS.has(k) || k.endsWith('.seed')) continue;
     if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') out[k] = v;
   }
   return Object.keys(out).length > 0 ? out : undefined;

@@ -1,4 +1,5 @@
 import { test } from 'node:test';
+import { createHash } from 'node:crypto';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -210,11 +211,18 @@ test('decompose → embed (t-SNE, UMAP) → report/html stages, then `specpipe r
   // specpipe report RUN from a run record
   const runsDir = join(root, 'runs');
   mkdirSync(runsDir);
+  // the record's instances are in its store (report refuses a run whose artifacts gc collected)
+  const storeKey = (name: string): string => {
+    const key = createHash('sha256').update(name).digest('hex');
+    mkdirSync(join(root, 'artifacts', key), { recursive: true });
+    writeFileSync(join(root, 'artifacts', key, 'manifest.json'), JSON.stringify({ key, files: [] }));
+    return key;
+  };
   const stage = (name: string, kind: string, dir: string, c: Record<string, unknown>) => ({
     name,
     stage: name,
     kind,
-    key: `k-${name}`,
+    key: storeKey(name),
     status: 'executed',
     seconds: 1,
     artifacts: dir,

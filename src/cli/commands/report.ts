@@ -6,6 +6,7 @@ import { validateReportData, type ReportData } from '../../report/reportData.js'
 import { renderReport } from '../../report/renderReport.js';
 import { reportDataFromRuns } from '../../report/collectReportData.js';
 import { defaultRunsDir, readRunRecord, resolveRunId } from '../../store/runRecord.js';
+import { collectedMessage, collectedStages } from '../../store/collectedArtifacts.js';
 
 const USAGE = `usage: specpipe report RUN [RUN_B ...] [--out F.html] [--store PATH] [--runs PATH]
        specpipe report --data F.json [--out F.html]
@@ -62,6 +63,9 @@ export async function reportCommand(argv: string[]): Promise<number> {
         `the runs to compare must differ, received ${JSON.stringify(positionals)} → ${ids.join(', ')}`,
         2,
       );
+    // Every run given must still have its artifacts: a run gc collected is refused (one line per run).
+    const gone = records.map((r) => collectedMessage(r, collectedStages(r))).filter((m): m is string => m !== undefined);
+    if (gone.length > 0) throw new SpecpipeError('artifacts-collected', `${gone.join('\n')}; no report written`);
     const data = reportDataFromRuns(records);
     const out = values.out ?? `report-${ids.join('-vs-')}.html`;
     const html = await renderReport(data);
