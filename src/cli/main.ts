@@ -64,7 +64,10 @@ const COMMANDS: Record<string, { load: () => Promise<Command>; summary: string; 
     load: async () => (await import('./commands/pin.js')).unpinCommand,
     summary: 'release a pinned run',
   },
-  report: { load: async () => (await import('./commands/report.js')).reportCommand, summary: 'write the HTML report of a run' },
+  report: {
+    load: async () => (await import('./commands/report.js')).reportCommand,
+    summary: 'write the HTML report of a run, or of runs side by side',
+  },
   worker: {
     load: async () => (await import('./commands/worker.js')).workerCommand,
     summary: 'take stage jobs from a BullMQ queue',
