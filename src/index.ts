@@ -19,6 +19,7 @@ export { channelStatistics, preprocessSplit, type Preprocess } from './data/prep
 export { batches, selectSamples, type Batch } from './data/batches.js';
 
 // Nets, losses, checkpoints, training
+export type { Tensor, Scalar, Tensor1D, Tensor2D, Tensor4D, TensorDataType } from './nn/tensor.js';
 export type { Network, ModelSpec, MlpSpec, LenetSpec, VggSpec, ResNetSpec, DenseNetSpec, ForwardMode } from './nn/network.js';
 export { buildNetwork, parseModelSpec } from './nn/build.js';
 export { softmaxCrossEntropy, meanSquaredError, type LossKind } from './nn/loss.js';

@@ -10,6 +10,7 @@ export {
   type CurvatureKind,
   type CurvatureOperator,
 } from './curvatureOperators.js';
+export type { Tensor } from '../nn/tensor.js';
 export { DEFAULT_PRODUCT_BATCH, type ExecutionOptions } from './execution.js';
 export { CURVATURE_OPERATORS, PIECE_OPERATORS, SPECTRUM_OPERATORS } from './operatorKind.js';
 export { ShardedProductEngine, type ShardTransport, type ShardConnection, type ShardPlan } from './shardedProductEngine.js';
