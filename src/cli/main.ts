@@ -66,7 +66,7 @@ const COMMANDS: Record<string, { load: () => Promise<Command>; summary: string; 
   },
   report: {
     load: async () => (await import('./commands/report.js')).reportCommand,
-    summary: 'write the HTML report of a run, or of runs side by side',
+    summary: 'write the HTML report of a run, or of runs side by side; --figures DIR: SVG and PNG files',
   },
   worker: {
     load: async () => (await import('./commands/worker.js')).workerCommand,

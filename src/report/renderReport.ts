@@ -11,6 +11,7 @@ import { embeddingHierarchyScore } from '../embed/hierarchyScore.js';
 import { variantLabel, variantTitle } from './variants.js';
 import { piecesSpec, runOverlaySpec, spectrumPanelsSpec } from './pieceSpecs.js';
 import { renderVegaLiteSvg, type VegaLiteSpec } from './vegaSvg.js';
+import type { RenderedFigure } from './figureFiles.js';
 import { validationPanelHtml } from './validationFragment.js';
 import { CURVATURE_OPERATORS, isCurvatureKind } from '../curvature/operatorKind.js';
 import {
@@ -436,8 +437,14 @@ nav ul{columns:2;font-size:.9em}
 table.hierarchy td.num{white-space:nowrap}
 `;
 
+/** Options of {@link renderReport}. */
+export interface RenderReportOptions {
+  /** Called with every figure drawn (its standalone SVG), in report order: `report --figures DIR`. */
+  readonly onFigure?: (f: RenderedFigure) => void;
+}
+
 /** The HTML report of a run (see the module comment). Async because Vega renders asynchronously. */
-export async function renderReport(input: ReportData): Promise<string> {
+export async function renderReport(input: ReportData, options: RenderReportOptions = {}): Promise<string> {
   const raw = withHierarchyScores(input);
   const data = groupSeeds(raw);
   const caseKeys = new Map<string, Case>();
@@ -471,6 +478,7 @@ export async function renderReport(input: ReportData): Promise<string> {
   const render = async (f: Figure, fid: string): Promise<string> => {
     figNo++;
     const body = f.spec !== undefined ? await renderVegaLiteSvg(f.spec, `f${figNo}`) : (f.html ?? '');
+    if (f.spec !== undefined) options.onFigure?.({ number: figNo, id: fid, caption: f.caption, svg: body });
     return `<figure id="${fid}" data-figure="${esc(f.id)}" data-status="rendered">${body}<figcaption><b>Fig. ${figNo}.</b> ${esc(f.caption)}</figcaption></figure>`;
   };
   if (cases.some((c) => c.run !== undefined)) {
