@@ -160,6 +160,7 @@ function withAxes(f: ReportFragment, coords: Readonly<Record<string, unknown>>):
  */
 export function fragmentsOf(views: readonly ArtifactView[]): ReportFragment[] {
   const out: ReportFragment[] = [];
+  const nets = netsOf(views);
   for (const v of views) {
     const fragPath = join(v.dir, REPORT_FRAGMENT_FILE);
     if (existsSync(fragPath)) {
@@ -167,7 +168,7 @@ export function fragmentsOf(views: readonly ArtifactView[]): ReportFragment[] {
       if (f.spectra?.length === 1) f = { ...f, spectra: [withMeasure(f.spectra[0]!, v.dir)] };
       const h = gradientHierarchy(v.dir, f);
       if (h !== undefined) f = { ...f, hierarchy: [...(f.hierarchy ?? []), h] };
-      out.push(withSeed(withAxes(f, v.coords), instanceSeed(v)));
+      out.push(withNet(withSeed(withAxes(f, v.coords), instanceSeed(v)), nets.get(v)));
       continue;
     }
     const spectra: SpectrumSeries[] = [];
@@ -176,9 +177,47 @@ export function fragmentsOf(views: readonly ArtifactView[]): ReportFragment[] {
       const s = spectrumFromMeasure(join(v.dir, f.path), v);
       if (s !== undefined) spectra.push(s);
     }
-    if (spectra.length > 0) out.push(withSeed(withAxes({ spectra }, v.coords), instanceSeed(v)));
+    if (spectra.length > 0) out.push(withNet(withSeed(withAxes({ spectra }, v.coords), instanceSeed(v)), nets.get(v)));
   }
   return out;
+}
+
+/**
+ * The training stage each view descends from (through `needs`), when the views come from more than one
+ * `train/sgd` stage (e.g. the default pipeline's paper net `train` and its validated small net
+ * `small_train`): their items must not mix in one figure or one mean. Undefined entries: one net only.
+ */
+function netsOf(views: readonly ArtifactView[]): Map<ArtifactView, string> {
+  const byKey = new Map(views.flatMap((v) => (v.manifest !== undefined ? [[v.manifest.key, v] as const] : [])));
+  const stageOf = (v: ArtifactView): string => v.manifest?.stage ?? v.name.replace(/\[.*$/, '');
+  const trainOf = (v: ArtifactView, depth = 0): string | undefined => {
+    if (v.kind === 'train/sgd') return stageOf(v);
+    if (depth > 64) return undefined;
+    for (const up of Object.values(v.manifest?.upstream ?? {})) {
+      const u = typeof up === 'string' ? byKey.get(up) : undefined; // gathers span several nets
+      const t = u !== undefined ? trainOf(u, depth + 1) : undefined;
+      if (t !== undefined) return t;
+    }
+    return undefined;
+  };
+  const out = new Map<ArtifactView, string>();
+  for (const v of views) {
+    const t = trainOf(v);
+    if (t !== undefined) out.set(v, t);
+  }
+  return new Set(out.values()).size > 1 ? out : new Map();
+}
+
+/** A fragment of one of several nets: its items' model named with the training stage, numbers prefixed by it. */
+function withNet(f: ReportFragment, net: string | undefined): ReportFragment {
+  if (net === undefined) return f;
+  const tag = <T extends { readonly model?: string }>(xs: readonly T[] | undefined): T[] | undefined =>
+    xs?.map((x) => ({ ...x, model: `${x.model ?? 'model'} (${net})` }));
+  const out: Record<string, unknown> = { ...f };
+  for (const k of ['spectra', 'exactEigenvalues', 'embeddings', 'training', 'scalars', 'hierarchy'] as const)
+    if (f[k] !== undefined) out[k] = tag(f[k] as readonly { model?: string }[]);
+  if (f.numbers !== undefined) out['numbers'] = f.numbers.map((n) => ({ ...n, name: `${net}: ${n.name}` }));
+  return out as ReportFragment;
 }
 
 function instanceSeed(v: ArtifactView): number | undefined {

@@ -80,12 +80,28 @@ function spreadOf(values: readonly number[]): { mean: number; spread: SeedSpread
   return { mean, spread: { n: values.length, sd } };
 }
 
+/**
+ * A number row's name without what legitimately varies from seed to seed inside it: a product count
+ * ("(Lanczos, 39 products)" → "(Lanczos)") and a fitted range ("over 7.8e-5 ≤ |λ| ≤ 0.0010" → "over the
+ * resolved bulk"). Rows group by this name; when their names differ, the group is shown under it and each
+ * seed's own name (count, range) goes into the row's note; names the seeds share are kept as they are.
+ */
+export function seedInvariantName(name: string): string {
+  return name.replace(/, \d+ products\)/g, ')').replace(/ over [-\d.e+]+ ≤ \|λ\| ≤ [-\d.e+]+/g, ' over the resolved bulk');
+}
+
 function numberGroup(g: readonly NumberRow[]): NumberRow {
   const first = g[0]!;
-  const base = without(first, 'value', 'note') as Omit<NumberRow, 'value'>;
-  const notes = [...new Set(g.map((r) => r.note).filter((n): n is string => n !== undefined))];
+  const varies = new Set(g.map((r) => r.name)).size > 1;
+  const base = {
+    ...(without(first, 'value', 'note') as Omit<NumberRow, 'value'>),
+    name: varies ? seedInvariantName(first.name) : first.name,
+  };
   const perSeed = (f: (r: NumberRow) => string): string => g.map((r) => `seed ${r.seed}: ${f(r)}`).join('; ');
-  const note = notes.length === 0 ? undefined : notes.length === 1 ? notes[0]! : perSeed((r) => r.note ?? '—');
+  // a name that differed across seeds (its count or range) goes into each seed's note
+  const own = (r: NumberRow): string | undefined => (varies ? [r.name, r.note].filter(Boolean).join('; ') : r.note);
+  const notes = [...new Set(g.map(own).filter((n): n is string => n !== undefined))];
+  const note = notes.length === 0 ? undefined : notes.length === 1 ? notes[0]! : perSeed((r) => own(r) ?? '—');
   if (g.every((r) => typeof r.value === 'number')) {
     const { mean, spread } = spreadOf(g.map((r) => r.value as number));
     return { ...base, value: mean, spread, ...(note !== undefined && { note }) };
@@ -345,7 +361,7 @@ export function groupSeeds(data: ReportData): ReportData {
   };
   set(
     'numbers',
-    merge(data.numbers, (r) => [r.claim, r.name], numberGroup),
+    merge(data.numbers, (r) => [r.claim, seedInvariantName(r.name)], numberGroup),
   );
   set(
     'scalars',
