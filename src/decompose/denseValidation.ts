@@ -183,12 +183,7 @@ export async function validateDense(
         ...(estimatedTop.length > 0 && { top: estimatedTop }),
         ...(s.slq !== undefined && { slq: s.slq, deflated: s.deflated }),
       }),
-      ...(used.length > 0 && {
-        outliers: {
-          exact: countOutliers(Array.from(exact.subarray(0, used.length)), { classes: C }),
-          estimated: countOutliers(used, { classes: C }),
-        },
-      }),
+      ...(used.length > 0 && { outliers: comparedCounts(Array.from(exact.subarray(0, used.length)), used, C) }),
     };
   });
   const d = estimates.decomposition;
@@ -227,5 +222,27 @@ export async function validateDense(
     },
     identityResidual,
     seconds: { products, pieces: piecesSeconds, eigen: eigenSeconds },
+  };
+}
+
+/**
+ * The outlier rule on both sides over the same eigenvalues: each list cut where it reaches numerical zero
+ * (≤ 1e-9·λ_1: past the rank of a low-rank piece a computed eigenvalue is rounding noise of either sign, and
+ * the rule stops at the first non-positive one), then both cut to the shorter, so noise cannot make them differ.
+ */
+export function comparedCounts(
+  exact: readonly number[],
+  estimated: readonly number[],
+  classes: number,
+): { readonly exact: OutlierCount; readonly estimated: OutlierCount } {
+  const head = (xs: readonly number[]): number => {
+    const zero = 1e-9 * Math.max(0, xs[0] ?? 0);
+    const i = xs.findIndex((v) => !(v > zero));
+    return i === -1 ? xs.length : i;
+  };
+  const n = Math.min(head(exact), head(estimated));
+  return {
+    exact: countOutliers(exact.slice(0, n), { classes }),
+    estimated: countOutliers(estimated.slice(0, n), { classes }),
   };
 }

@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mlp64Operator } from '../../src/curvature/mlpCurvature64.js';
-import { validateDense, type SpectrumEstimate } from '../../src/decompose/denseValidation.js';
+import { validateDense, type SpectrumEstimate, comparedCounts } from '../../src/decompose/denseValidation.js';
 import { measureSpectrum } from '../../src/linalg/spectrumMeasurement.js';
 import { ReferenceCurvature, referenceProducts } from '../reference/referenceCurvature.js';
 import type { TinyNetSpec } from '../reference/tinyNetSpec.js';
@@ -139,4 +139,14 @@ test('validateDense refuses P above the limit, naming P and the limit, and a net
     validateDense({ ...problem, loss: 'mse' }, { spectra: [] }),
     /Papyan's decomposition of G assumes softmax cross-entropy, the net was trained with mse/,
   );
+});
+
+test('exact and estimated outlier counts use the same eigenvalues: rounding noise past a low rank cannot make them differ', () => {
+  const head = [2.4, 1.9, 1.5, 1.2, 1.0, 0.8, 0.7, 0.5, 0.4, 0.3]; // a rank-10 piece, e.g. A1 with C = 10
+  const c = comparedCounts([...head, 1e-17, 5e-18], [...head, -1e-13, -2e-13], 10);
+  assert.equal(c.exact.count, c.estimated.count);
+  assert.equal(c.exact.candidate, c.estimated.candidate);
+  // a real gap is still seen on both sides
+  const g = comparedCounts([10, 9, 8, 1, 0.9, 0.85, 0.8], [10, 9, 8, 1, 0.9, 0.85, 0.8], 10);
+  assert.deepEqual([g.exact.count, g.estimated.count], [3, 3]);
 });

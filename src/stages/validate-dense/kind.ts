@@ -55,7 +55,7 @@ async function estimatesOf(
  */
 export const validateDenseStage: StageKind<ValidateDenseParams> = {
   kind: 'validate/dense',
-  version: 1,
+  version: 2,
   description:
     'Exact float64 ground truth for a small MLP (P ≤ 8,000): dense Hess, G, H, A1, A2, B1, B2 eigendecomposed, compared with the upstream spectrum/slq and decompose estimates.',
   paramsSchema: loadSchema('stages/validate-dense.schema.json'),
