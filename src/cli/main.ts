@@ -40,9 +40,20 @@ const COMMANDS: Record<string, { load: () => Promise<Command>; summary: string; 
   },
   gc: {
     load: async () => (await import('./commands/gc.js')).gcCommand,
-    summary: 'remove artifacts no recent run references',
+    summary: 'remove artifacts no recent or pinned run references',
     usage:
-      'usage: specpipe gc [--keep-runs K (default 10)] [--max-size SIZE e.g. 2G] [--max-age AGE e.g. 7d] [--dry-run] [--store PATH] [--runs PATH] [--json]',
+      'usage: specpipe gc [--keep-runs K (default 10)] [--max-size SIZE e.g. 2G] [--max-age AGE e.g. 7d] [--dry-run] [--store PATH] [--runs PATH] [--json]\n' +
+      '  keeps the artifacts of the last K successful runs of each pipeline (failed and interrupted runs since then too,\n' +
+      '  without counting), and of every pinned run (specpipe pin RUN); removes the rest, or with --max-size/--max-age\n' +
+      '  the oldest of the rest until the store fits / those older than AGE.',
+  },
+  pin: {
+    load: async () => (await import('./commands/pin.js')).pinCommand,
+    summary: "keep a run's artifacts whatever gc's limits say (runs marks pinned runs)",
+  },
+  unpin: {
+    load: async () => (await import('./commands/pin.js')).unpinCommand,
+    summary: 'release a pinned run',
   },
   report: { load: async () => (await import('./commands/report.js')).reportCommand, summary: 'write the HTML report of a run' },
   worker: {
@@ -151,6 +162,8 @@ export async function main(argv: string[]): Promise<number> {
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
+    // Interrupted (Ctrl-C): a stage left computing in this thread must not keep the process alive.
+    if (code === 130) process.exit(130);
   },
   (e: unknown) => {
     process.stderr.write(`specpipe: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);

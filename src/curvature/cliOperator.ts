@@ -1,9 +1,9 @@
 import type { BackendChoice } from '../backend/backend.js';
 import { initBackend } from '../backend/backend.js';
-import { loadCheckpoint } from '../nn/checkpoint.js';
+import { loadCheckpoint, type LoadedCheckpoint } from '../nn/checkpoint.js';
 import { parseModelSpec } from '../nn/build.js';
 import type { LossKind } from '../nn/loss.js';
-import { parseDataSource, loadDataSource } from '../data/sources.js';
+import { chooseSamples } from '../data/trainedSamples.js';
 import { preprocessSplit, type Preprocess } from '../data/preprocess.js';
 import type { Dataset, Split } from '../data/dataset.js';
 import { Curvature, type CurvatureOperator } from './curvatureOperators.js';
@@ -16,8 +16,12 @@ export interface CurvatureCliOptions {
   readonly checkpoint: string;
   /** Model spec (shorthand or JSON path); defaults to the checkpoint's `specpipe.model` metadata. */
   readonly model?: string;
-  /** Data source string, e.g. "mnist", "fashion-mnist:/root". */
-  readonly data: string;
+  /** Data source string, e.g. "mnist", "fashion-mnist:/root"; default: the source the checkpoint records. */
+  readonly data?: string;
+  /** 'trained' (default where the checkpoint records its samples) or 'all' (the whole split); src/data/trainedSamples.ts. */
+  readonly samples?: 'trained' | 'all';
+  /** Where the one-line note on the samples used goes (stderr in the CLI). */
+  readonly log?: (line: string) => void;
   readonly split: 'train' | 'test';
   readonly operator: CurvatureKind;
   readonly backend: BackendChoice;
@@ -35,18 +39,22 @@ export const LOSS_METADATA_KEY = 'specpipe.loss';
 /** Default batch size of curvature products from the CLI. */
 export const DEFAULT_CURVATURE_BATCH = DEFAULT_PRODUCT_BATCH;
 
-/** The samples `specpipe spectrum --checkpoint` measures: the data source's split, preprocessed as the checkpoint says. */
+/**
+ * The samples `specpipe spectrum --checkpoint` measures (chooseSamples: by default those the checkpoint
+ * records it was trained on), preprocessed as the checkpoint says.
+ */
 export async function cliSamples(
-  options: Pick<CurvatureCliOptions, 'data' | 'seed' | 'split' | 'samplesPerClass'>,
-  preprocess: Preprocess | undefined,
-): Promise<{ data: Dataset; split: Split }> {
-  const perClass = options.samplesPerClass;
-  const data = await loadDataSource(parseDataSource(options.data), {
+  options: Pick<CurvatureCliOptions, 'checkpoint' | 'data' | 'samples' | 'seed' | 'split' | 'samplesPerClass'>,
+  checkpoint: Pick<LoadedCheckpoint, 'metadata' | 'preprocess'>,
+): Promise<{ data: Dataset; split: Split; note: string }> {
+  const chosen = await chooseSamples(options.checkpoint, checkpoint.metadata, options.split, {
+    ...(options.data !== undefined && { data: options.data }),
+    ...(options.samples !== undefined && { samples: options.samples }),
+    ...(options.samplesPerClass !== undefined && { perClass: options.samplesPerClass }),
     seed: options.seed,
-    ...(perClass !== undefined && (options.split === 'train' ? { trainPerClass: perClass } : { testPerClass: perClass })),
   });
-  const raw = options.split === 'train' ? data.train : data.test;
-  return { data, split: preprocess !== undefined ? preprocessSplit(raw, preprocess) : raw };
+  const p = checkpoint.preprocess;
+  return { data: chosen.data, split: p !== undefined ? preprocessSplit(chosen.split, p) : chosen.split, note: chosen.note };
 }
 
 /**
@@ -66,12 +74,13 @@ export async function curvatureOperatorForCli(options: CurvatureCliOptions): Pro
     );
   }
   const loss: LossKind = lossText;
-  const { data, split } = await cliSamples(options, ckpt.preprocess);
+  const { data, split, note } = await cliSamples(options, ckpt);
+  options.log?.(note);
   const classes = ckpt.network.spec.classes;
   if (data.classes.length > classes) {
     throw new SpecpipeError(
       'data-classes',
-      `--data ${options.data} has ${data.classes.length} classes but the checkpoint's model predicts ${classes}`,
+      `data ${options.data ?? data.name} has ${data.classes.length} classes but the checkpoint's model predicts ${classes}`,
     );
   }
   const curvature = await Curvature.open(

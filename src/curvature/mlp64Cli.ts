@@ -17,7 +17,7 @@ export async function mlp64OperatorForCli(options: CurvatureCliOptions): Promise
     const spec = ckpt.spec;
     if (spec.kind !== 'mlp') return undefined;
     const loss = ckpt.metadata[LOSS_METADATA_KEY] === 'mse' ? 'mse' : 'cross-entropy';
-    const { split } = await cliSamples(options, ckpt.preprocess);
+    const { split } = await cliSamples(options, ckpt);
     const D = spec.input.reduce((a, b) => a * b, 1);
     return mlp64Operator(
       {

@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { readFileSync, rmSync } from 'node:fs';
-import { SpecpipeError, describeSystemError, isSpecpipeError } from '../util/errors.js';
+import { SpecpipeError, describeSystemError, isSpecpipeError, isSystemError } from '../util/errors.js';
 import { ArtifactStore, type VerifyMode } from '../store/artifactStore.js';
 import type { Manifest } from '../store/manifest.js';
 import {
@@ -157,7 +157,8 @@ function manifestOf(
 
 /**
  * Runs ONE stage instance against a store, safely alongside other processes doing the same:
- * 1. a valid artifact under the key ⇒ cached;
+ * 1. a valid artifact under an unlocked key ⇒ cached (the caller holds a lease on the key, so a
+ *    `gc` leaves it alone from here on; a locked key is checked again under its lock);
  * 2. else take the key's lock (waiting while another live process computes it), check again
  *    (it may have been computed meanwhile ⇒ cached);
  * 3. else discard any corrupt/partial directory, run the stage into a temp dir, hash its files,
@@ -190,16 +191,29 @@ export async function executeStageInstance(
   let note: string | undefined;
   let outDir: string | undefined;
   if (options.force !== true) {
-    const v = store.verify(node.key, verify);
-    if (v.ok) return outcome('cached', v.manifest);
-    if (v.present) note = `recomputed: ${v.reason}`;
+    // The run's lease on the key is already written; a locked key is checked again under its lock.
+    const v = store.verifyUnlocked(node.key, verify);
+    if (v !== 'locked' && v.ok) return outcome('cached', v.manifest);
+    if (v !== 'locked' && v.present) note = `recomputed: ${v.reason}`;
   }
-  const lock = await store.lock(
-    node.key,
-    node.name,
-    (owner) => options.onWait?.(who(owner, 'another process')),
-    (owner) => options.log?.(`took over the lock of ${who(owner, 'a process')}, which is no longer running`),
-  );
+  const failed = (e: unknown): InstanceOutcome => {
+    // EACCES, ENOSPC… while reading or writing: one line naming the path (a stage's own write that names
+    // none, e.g. a writeFileSync that ran out of space, is named by the directory it was writing into).
+    const one = describeSystemError(e, undefined, isSystemError(e) && e.path === undefined ? outDir : undefined);
+    const msg = isSpecpipeError(one) ? one.message : e instanceof Error ? (e.stack ?? e.message) : String(e);
+    return { status: 'failed', key: node.key, seconds: seconds(), artifacts, error: msg };
+  };
+  let lock: Awaited<ReturnType<ArtifactStore['lock']>>;
+  try {
+    lock = await store.lock(
+      node.key,
+      node.name,
+      (owner) => options.onWait?.(who(owner, 'another process')),
+      (owner) => options.log?.(`took over the lock of ${who(owner, 'a process')}, which is no longer running`),
+    );
+  } catch (e) {
+    return failed(e); // the lock itself could not be written (a full disk, a read-only store)
+  }
   try {
     if (options.force !== true) {
       const v = store.verify(node.key, verify);
@@ -215,8 +229,7 @@ export async function executeStageInstance(
     const m = store.commit(node.key, outDir, manifestOf(node, kind, backend, result, started), result.roles ?? {});
     return outcome('executed', m, note);
   } catch (e) {
-    const one = describeSystemError(e); // EACCES, ENOSPC… while reading or writing: one line naming the path
-    const msg = isSpecpipeError(one) ? one.message : e instanceof Error ? (e.stack ?? e.message) : String(e);
+    const failure = failed(e);
     if (outDir !== undefined) {
       try {
         rmSync(outDir, { recursive: true, force: true });
@@ -224,7 +237,7 @@ export async function executeStageInstance(
         /* the next run's sweep removes it */
       }
     }
-    return { status: 'failed', key: node.key, seconds: seconds(), artifacts, error: msg };
+    return failure;
   } finally {
     lock.release();
   }

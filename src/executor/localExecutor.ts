@@ -10,6 +10,7 @@ import { SpecpipeError } from '../util/errors.js';
 import { selectNodes, upstreamNames } from './selectNodes.js';
 import { progressFormatter } from './progressText.js';
 import { StageThreadPool } from './stageThreadPool.js';
+import { removeOwnWork } from '../store/ownWork.js';
 
 /**
  * How progress is shown:
@@ -42,7 +43,18 @@ export interface LocalRunOptions {
   readonly progress?: ProgressMode;
   /** Where progress goes (default stderr). */
   readonly stream?: NodeJS.WriteStream;
+  /**
+   * Aborted on Ctrl-C: no instance starts after it, running ones stop now (their stage threads are
+   * terminated; one computing in this thread is left behind: the caller exits), and this process's
+   * temp dirs and locks are removed. Their records say `interrupted` (INTERRUPTED, NOT_RUN_INTERRUPTED).
+   */
+  readonly signal?: AbortSignal;
 }
+
+/** The error of an instance that was computing when the run was interrupted. */
+export const INTERRUPTED = 'interrupted (Ctrl-C) while computing';
+/** The error of an instance that had not started when the run was interrupted. */
+export const NOT_RUN_INTERRUPTED = 'not run: the run was interrupted (Ctrl-C)';
 
 export interface LocalRunResult {
   readonly stages: readonly RunStageRecord[];
@@ -50,6 +62,8 @@ export interface LocalRunResult {
   readonly seconds: number;
   /** "N executed, M cached, K failed in T s". */
   readonly summary: string;
+  /** Whether the run was interrupted (options.signal aborted). */
+  readonly interrupted?: boolean;
 }
 
 class Semaphore {
@@ -137,16 +151,30 @@ async function computeInstance(run: LocalRun, node: PlanNode): Promise<InstanceO
   }));
 }
 
+/** The instance's outcome, or `failed: interrupted` as soon as the run's signal aborts. */
+function untilInterrupted(computing: Promise<InstanceOutcome>, run: LocalRun, node: PlanNode): Promise<InstanceOutcome> {
+  const signal = run.options.signal;
+  if (signal === undefined) return computing;
+  return new Promise((resolve, reject) => {
+    const onAbort = () => resolve({ ...notRun(run, node, ''), error: INTERRUPTED });
+    signal.addEventListener('abort', onAbort, { once: true });
+    computing.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}
+
 /** Waits for the instance's upstream instances, then computes it (at most `jobs` at a time). */
 async function runInstance(run: LocalRun, node: PlanNode): Promise<InstanceOutcome> {
   const deps = runDeps(run, node);
   const depOutcomes = await Promise.all(deps.map((d) => run.promises.get(d)!));
+  const interrupted = (): boolean => run.options.signal?.aborted === true;
+  if (interrupted()) return { ...notRun(run, node, ''), error: NOT_RUN_INTERRUPTED };
   const failedDep = deps.find((_, i) => depOutcomes[i]!.status === 'failed');
   if (failedDep !== undefined) return notRun(run, node, `upstream ${failedDep} failed`);
   await run.sem.acquire();
   try {
+    if (interrupted()) return { ...notRun(run, node, ''), error: NOT_RUN_INTERRUPTED };
     if (run.stopReason !== undefined) return notRun(run, node, run.stopReason);
-    const outcome = await computeInstance(run, node);
+    const outcome = await untilInterrupted(computeInstance(run, node), run, node);
     if (outcome.status === 'failed' && run.options.keepGoing !== true && run.stopReason === undefined)
       run.stopReason = `the run stopped after ${node.name} failed (use --keep-going to continue)`;
     return outcome;
@@ -178,7 +206,14 @@ function instanceTask(run: LocalRun, node: PlanNode, mode: ProgressMode): ListrT
       });
       const o = await run.promises.get(node.name)!;
       run.outcomes.set(node.name, o);
-      const tag = o.status === 'cached' ? 'cached' : o.status === 'executed' ? `executed in ${o.seconds.toFixed(1)} s` : 'FAILED';
+      const tag =
+        o.status === 'cached'
+          ? 'cached'
+          : o.status === 'executed'
+            ? `executed in ${o.seconds.toFixed(1)} s`
+            : o.error === INTERRUPTED || o.error === NOT_RUN_INTERRUPTED
+              ? 'INTERRUPTED'
+              : 'FAILED';
       task.title = `${node.name}  ${tag}  ${node.key.slice(0, 12)}`;
       if (o.status === 'failed') throw new Error(`${node.name}: ${o.error ?? 'failed'}`);
     },
@@ -255,17 +290,26 @@ export async function runPlanLocally(plan: Plan, store: ArtifactStore, options: 
   const mode = options.progress ?? 'plain';
   const tasks = nodes.map((node) => instanceTask(run, node, mode));
   // Every instance's promise exists before any awaits its deps: created eagerly, in topological order.
+  // Ctrl-C: running stage threads stop now (the instances resolve as interrupted, untilInterrupted).
+  const onAbort = () => void run.pool?.terminate();
+  options.signal?.addEventListener('abort', onAbort, { once: true });
   for (const node of executionOrder(nodes, run.byName, (n) => runDeps(run, n)))
     run.promises.set(node.name, runInstance(run, node));
   try {
     await showTasks(tasks, mode, options.stream ?? process.stderr);
   } finally {
-    await run.pool?.close();
+    options.signal?.removeEventListener('abort', onAbort);
+    await (options.signal?.aborted === true ? run.pool?.terminate() : run.pool?.close());
   }
-  return runResult(
-    nodes.map((node) => stageRecord(run, node)),
-    t0,
-  );
+  const interrupted = options.signal?.aborted === true;
+  if (interrupted) removeOwnWork(store);
+  return {
+    ...runResult(
+      nodes.map((node) => stageRecord(run, node)),
+      t0,
+    ),
+    interrupted,
+  };
 }
 
 /** A run's result: its instance records, their counts by status, and the one-line summary. */

@@ -53,10 +53,12 @@ function newStageThread(): Thread {
  */
 export class StageThreadPool {
   #idle: Thread[] = [];
+  #busy = new Set<Thread>();
   #nextId = 1;
 
   async run(input: StageThreadInput, events: StageThreadEvents = {}): Promise<InstanceOutcome> {
     const thread = this.#idle.pop() ?? (await this.#spawn());
+    this.#busy.add(thread);
     const id = this.#nextId++;
     return new Promise<InstanceOutcome>((resolve, reject) => {
       const onMessage = (m: StageThreadMessage) => {
@@ -80,6 +82,7 @@ export class StageThreadPool {
         reject(e);
       };
       const cleanup = () => {
+        this.#busy.delete(thread);
         thread.off('message', onMessage);
         thread.off('exit', onExit);
         thread.off('error', onError);
@@ -109,6 +112,12 @@ export class StageThreadPool {
   /** Starts a thread ahead of the first instance (and proves the stage kinds load in a thread). */
   async prewarm(): Promise<void> {
     this.#idle.push(await this.#spawn());
+  }
+
+  /** Stops every thread now, busy ones included (their instances fail: "exited with code 1"). */
+  async terminate(): Promise<void> {
+    const threads = [...this.#idle.splice(0), ...this.#busy];
+    await Promise.all(threads.map((t) => t.terminate()));
   }
 
   async close(): Promise<void> {

@@ -69,11 +69,25 @@ export interface SpectrumMeasurement {
   readonly matvecs: number;
 }
 
-/** Products a measurement will spend (exactly, unless the top-k search converges before its budget). */
-export function plannedMatvecs(o: SpectrumMeasurementOptions): number {
-  const k = Math.max(o.topK, o.deflate);
-  const kBudget = k > 0 ? (o.topKMatvecs ?? 20 * k + 40) : 0;
-  return o.lanczosSteps * o.startVectors + kBudget + 2 * k + o.traceMatvecs;
+/** Products of A a measurement has called, by phase. */
+export interface ProductCounts {
+  /** Top-k (thick-restart Lanczos: restarts, residual checks, the multiplicity probe). */
+  readonly topK: number;
+  /** SLQ: Lanczos steps from each start vector. */
+  readonly slq: number;
+  /** Hutch++. */
+  readonly trace: number;
+}
+
+/**
+ * The products a measurement of an operator of size `size` will call in its SLQ and Hutch++ phases,
+ * known before it starts: SLQ min(steps, n − d) per start vector (Lanczos stops at an invariant
+ * subspace, at the latest after n − d steps on the d-deflated operator; earlier only by an exact
+ * breakdown), Hutch++ exactly `traceMatvecs` (its probes fill what the sketch leaves). The top-k
+ * phase stops when its pairs converge: it is counted as it goes (ProductCounts.topK), not from its budget.
+ */
+export function knownProducts(o: SpectrumMeasurementOptions, size: number): { readonly slq: number; readonly trace: number } {
+  return { slq: Math.min(o.lanczosSteps, Math.max(1, size - o.deflate)) * o.startVectors, trace: o.traceMatvecs };
 }
 
 type TopPair = MeasuredPair & { readonly vector?: Float64Array };
@@ -100,43 +114,49 @@ export async function measureTopPairs(
   }));
 }
 
-/** Measures A's spectrum (see SpectrumMeasurementOptions); `onProduct(done)` after every product of A. */
+/**
+ * Measures A's spectrum (see SpectrumMeasurementOptions); `onProduct(done, counts)` after every
+ * product of A, with the products so far by phase.
+ */
 export async function measureSpectrum(
   op: LinearOperator,
   o: SpectrumMeasurementOptions,
-  onProduct?: (done: number) => void,
+  onProduct?: (done: number, counts: ProductCounts) => void,
 ): Promise<SpectrumMeasurement> {
   const { slqDensity } = await import('./slq.js');
   let done = 0;
-  const counted: LinearOperator = {
+  const counts = { topK: 0, slq: 0, trace: 0 };
+  // One counting view of A per phase: the same products in the same order, attributed to their phase.
+  const countedAs = (phase: keyof ProductCounts): LinearOperator => ({
     size: op.size,
     symmetric: true,
     ...(op.name !== undefined && { name: op.name }),
     matvec: async (v) => {
       const r = await op.matvec(v);
       done++;
-      onProduct?.(done);
+      counts[phase]++;
+      onProduct?.(done, { ...counts });
       return r;
     },
-  };
-  const topK = () => measureTopPairs(counted, o, o.deflate > 0);
+  });
+  const topK = () => measureTopPairs(countedAs('topK'), o, o.deflate > 0);
   // Deflation needs the pairs first; otherwise top-k runs beside SLQ and Hutch++.
   const pairsFirst = o.deflate > 0 ? await topK() : undefined;
-  let analysed = counted;
+  let analysed = (phase: 'slq' | 'trace'): LinearOperator => countedAs(phase);
   if (pairsFirst !== undefined) {
     const { deflate } = await import('./operatorAlgebra.js');
     const use = pairsFirst.slice(0, o.deflate).filter((x): x is TopPair & { vector: Float64Array } => x.vector !== undefined);
-    analysed = deflate(counted, use);
+    analysed = (phase) => deflate(countedAs(phase), use);
   }
   const traceOf = async (): Promise<TraceMeasurement | undefined> => {
     if (o.traceMatvecs === 0) return undefined;
     const { hutchPlusPlusTrace } = await import('./traces.js');
-    const t = await hutchPlusPlusTrace(analysed, { matvecs: o.traceMatvecs, seed: o.seed });
+    const t = await hutchPlusPlusTrace(analysed('trace'), { matvecs: o.traceMatvecs, seed: o.seed });
     return { value: t.value, stderr: t.stderr, matvecs: t.matvecs };
   };
   const [pairs, slq, trace] = await Promise.all([
     pairsFirst ?? topK(),
-    slqDensity(analysed, { steps: o.lanczosSteps, startVectors: o.startVectors, seed: o.seed, gridSize: o.gridSize }),
+    slqDensity(analysed('slq'), { steps: o.lanczosSteps, startVectors: o.startVectors, seed: o.seed, gridSize: o.gridSize }),
     traceOf(),
   ]);
   let logSpectrum: LogSpectrum | undefined;

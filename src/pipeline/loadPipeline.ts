@@ -8,6 +8,7 @@ import { parsePipelineSource, type ParsedPipeline } from './parseSource.js';
 import { readPipelineSource } from './readSource.js';
 import { checkCycles, checkReferences, checkSchema, normaliseSpec } from './stageChecks.js';
 import type { PipelineSpec } from './spec.js';
+import { checkSeeds } from './seedAxis.js';
 
 export type { DataPath } from './locate.js';
 
@@ -40,7 +41,7 @@ export function phaseError(f: Failure<Diagnostic>, source: string | undefined): 
 
 /**
  * Checks a parsed pipeline, one phase after another, stopping at the first that fails: overrides
- * (`--set`) → schema → normalise → references (kinds, needs/gather, matrix axes) → cycles. Stage
+ * (`--set`) → schema → normalise → references (kinds, needs/gather, matrix axes) → seeds → cycles. Stage
  * params are checked per instance by `buildPlan` (a matrix cell's values are params too).
  */
 export function checkParsedPipeline(
@@ -53,7 +54,7 @@ export function checkParsedPipeline(
   const schema = checkSchema(raw.value, locator);
   if (!schema.ok) return schema;
   const spec = normaliseSpec(raw.value);
-  for (const check of [checkReferences, checkCycles]) {
+  for (const check of [checkReferences, checkSeeds, checkCycles]) {
     const r = check(spec, locator);
     if (!r.ok) return r;
   }

@@ -11,8 +11,8 @@ import {
   type PlainMap,
 } from './parseSource.js';
 
-/** Keys a `--set` may replace at the top level (`--set seed=1`). */
-const TOP_LEVEL_KEYS: ReadonlySet<string> = new Set(['name', 'description', 'seed', 'backend', 'stages']);
+/** Keys a `--set` may replace at the top level (`--set seed=1`, `--set seeds=[0,1]`). */
+const TOP_LEVEL_KEYS: ReadonlySet<string> = new Set(['name', 'description', 'seed', 'seeds', 'backend', 'stages']);
 /** Fields of a stage a `--set` may replace (`--set train.with.epochs=5`). */
 const STAGE_FIELDS: ReadonlySet<string> = new Set(['with', 'matrix', 'needs', 'gather', 'uses']);
 

@@ -7,7 +7,8 @@ import type { LoadedPipeline } from './loadPipeline.js';
 import { instanceLimits, INSTANCE_LIMITS_ENV, type InstanceLimits } from './instanceLimits.js';
 import { DiagnosticList, instanceParams, type ParamsContext } from './instanceParams.js';
 import { cellValueLabel, expandMatrix, matrixCellBound, type MatrixCell } from './matrix.js';
-import type { PipelineSpec } from './spec.js';
+import type { MatrixSpec } from './spec.js';
+import { SEED_AXIS, seededMatrix, splitSeed } from './seedAxis.js';
 import { stageOrder } from './stageGraph.js';
 import { stageKey, type KeyIngredients, type StageKey } from '../store/stageKey.js';
 import { keyIngredients, splitExecutionParams } from './keyIngredients.js';
@@ -54,6 +55,7 @@ export interface PlanNode {
   readonly gather: Readonly<Record<string, readonly PlanUpstream[]>>;
   readonly usesBackend: boolean;
   readonly backendChoice: BackendChoice;
+  /** The instance's seed: its `seed` coordinate (own, else inherited), else the pipeline seed (src/pipeline/seedAxis.ts). */
   readonly seed: number;
   readonly ingredients: KeyIngredients;
   readonly key: StageKey;
@@ -103,6 +105,8 @@ interface StagePlanning extends ParamsContext {
   readonly limits: InstanceLimits;
   /** Instances and gathered references planned so far, against the per-plan limits. */
   readonly count: { instances: number; gathered: number };
+  /** The stage's matrix as planned (`seeds:` added on training stages). */
+  readonly matrix: MatrixSpec | undefined;
 }
 
 export interface PlanOptions {
@@ -142,13 +146,13 @@ function keyIngredientsOf(
   inputs: Record<string, string> | undefined,
   needs: readonly PlanUpstream[],
   gather: Readonly<Record<string, readonly PlanUpstream[]>>,
-  spec: PipelineSpec,
+  seed: number,
   backendId: string,
 ): KeyIngredients {
   const upstream: Record<string, string | Record<string, string>> = {};
   for (const n of needs) upstream[n.stage] = n.key;
   for (const [g, list] of Object.entries(gather)) upstream[g] = Object.fromEntries(list.map((u) => [u.name, u.key]));
-  return keyIngredients({ kind, keyedParams, upstream, seed: spec.seed, backendId, inputs });
+  return keyIngredients({ kind, keyedParams, upstream, seed, backendId, inputs });
 }
 
 /** A refusal to expand: positioned at `field` of the stage (its key). */
@@ -228,17 +232,20 @@ function gatheredCount(c: StagePlanning, combos: readonly Combo[], cells: number
 
 /** One instance: params checked (undefined when they are not valid: the problems are noted), key computed. */
 function planInstance(c: StagePlanning, combo: Combo, cell: MatrixCell): Instance | undefined {
-  const resolved = instanceParams(c, cell);
+  const own = splitSeed(cell);
+  const resolved = instanceParams(c, own.rest);
   if (resolved === undefined) return undefined;
   const { params, inputs } = resolved;
   const { keyed, execution } = splitExecutionParams(c.kind, params);
   const spec = c.loaded.spec;
   const coords = coordsOf(c.stage, combo, cell);
   const { name, record } = instanceName(c.stage, coords);
+  const inherited = coords.find((co) => co.axis === SEED_AXIS)?.value as number | undefined;
+  const seed = own.seed ?? inherited ?? spec.seed;
   const needs = combo.picks.map((p) => asUpstream(p.node));
   const gather = gatherFor(c, combo);
-  const ingredients = keyIngredientsOf(c.kind, keyed, inputs, needs, gather, spec, c.backendId);
-  const lineage = c.spec.matrix === undefined ? combo.lineage : new Map([...combo.lineage, [c.stage, name]]);
+  const ingredients = keyIngredientsOf(c.kind, keyed, inputs, needs, gather, seed, c.backendId);
+  const lineage = c.matrix === undefined ? combo.lineage : new Map([...combo.lineage, [c.stage, name]]);
   const node: PlanNode = {
     name,
     stage: c.stage,
@@ -253,7 +260,7 @@ function planInstance(c: StagePlanning, combo: Combo, cell: MatrixCell): Instanc
     gather,
     usesBackend: c.kind.usesBackend,
     backendChoice: spec.backend,
-    seed: spec.seed,
+    seed,
     ingredients,
     key: stageKey(ingredients),
   };
@@ -266,17 +273,16 @@ function planInstance(c: StagePlanning, combo: Combo, cell: MatrixCell): Instanc
  */
 function planStage(c: StagePlanning): Phase<Instance[]> {
   const { perStage, perPlan } = c.limits;
-  const bound = matrixCellBound(c.spec.matrix);
+  const bound = matrixCellBound(c.matrix);
   if (bound.count > perStage) {
-    const how =
-      bound.factors.join(' × ') + (c.spec.matrix!.include.length > 0 ? ` + ${c.spec.matrix!.include.length} include` : '');
+    const how = bound.factors.join(' × ') + (c.matrix!.include.length > 0 ? ` + ${c.matrix!.include.length} include` : '');
     return tooLarge(
       c,
       ['matrix'],
       `stages.${c.stage}.matrix expands to ${bound.count} instances (${how}), more than the limit of ${perStage} per stage (${INSTANCE_LIMITS_ENV})`,
     );
   }
-  const cells = expandMatrix(c.spec.matrix);
+  const cells = expandMatrix(c.matrix);
   const combos = cells.length === 0 ? [] : upstreamCombos(c, perStage);
   const planned = combos === undefined ? Infinity : combos.length * cells.length;
   if (planned > perStage)
@@ -332,7 +338,7 @@ export function planPipeline(loaded: LoadedPipeline, options: PlanOptions): Phas
     const st = spec.stages[stage]!;
     const kind = getStageKind(st.uses)!;
     const validate = compileSchema(ajv, kind.paramsSchema as Record<string, unknown>);
-    const r = planStage({ ...shared, stage, spec: st, kind, validate, limits });
+    const r = planStage({ ...shared, stage, spec: st, kind, validate, limits, matrix: seededMatrix(spec, stage) });
     if (!r.ok) return r;
     byStage.set(stage, r.value);
   }

@@ -21,6 +21,8 @@ export interface PipelineSpec {
   readonly name: string;
   readonly description?: string;
   readonly seed: number;
+  /** `seeds: [0, 1, 2]`: a `seed` matrix axis on every training stage (src/pipeline/seedAxis.ts). */
+  readonly seeds?: readonly number[];
   readonly backend: BackendChoice;
   readonly stages: Readonly<Record<string, StageSpec>>;
 }

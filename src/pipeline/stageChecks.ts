@@ -7,6 +7,7 @@ import type { PlainMap } from './parseSource.js';
 import { loadSchema } from '../util/schemaFiles.js';
 import type { MatrixSpec, PipelineSpec, StageSpec } from './spec.js';
 import { stageOrder, stageUpstream } from './stageGraph.js';
+import { isTrainingKind, SEED_AXIS } from './seedAxis.js';
 
 type Phase<T> = Result<T, Diagnostic>;
 
@@ -54,6 +55,7 @@ export function normaliseSpec(raw: PlainMap): PipelineSpec {
     name: raw['name'] as string,
     ...(typeof raw['description'] === 'string' ? { description: raw['description'] } : {}),
     seed: (raw['seed'] as number | undefined) ?? 0,
+    ...(Array.isArray(raw['seeds']) && { seeds: raw['seeds'] as number[] }),
     backend: (raw['backend'] as PipelineSpec['backend'] | undefined) ?? 'auto',
     stages: record(Object.keys(rawStages).map((n) => [n, normaliseStage(rawStages[n] as PlainMap)] as const)),
   };
@@ -96,14 +98,16 @@ function referenceProblems(name: string, st: StageSpec, names: ReadonlySet<strin
   return out;
 }
 
-function matrixProblems(name: string, m: MatrixSpec, locator: Locator): Diagnostic[] {
+function matrixProblems(name: string, m: MatrixSpec, locator: Locator, seeded: boolean): Diagnostic[] {
   const out: Diagnostic[] = [];
   const axes = Object.keys(m.axes);
+  // `seeds:` gives a training stage a `seed` axis: its exclude entries may name it.
+  const isAxis = (k: string): boolean => Object.hasOwn(m.axes, k) || (seeded && k === SEED_AXIS);
   if (axes.length === 0 && m.include.length === 0)
     out.push(locator.diagnostic(['stages', name, 'matrix'], `stages.${name}.matrix has no axes and no include cells`));
   m.exclude.forEach((cell, i) => {
     for (const k of Object.keys(cell)) {
-      if (!Object.hasOwn(m.axes, k))
+      if (!isAxis(k))
         out.push(
           locator.diagnostic(
             ['stages', name, 'matrix', 'exclude', i, k],
@@ -125,7 +129,8 @@ export function checkReferences(spec: PipelineSpec, locator: Locator): Phase<voi
   const diags: Diagnostic[] = [];
   for (const [name, st] of Object.entries(spec.stages)) {
     diags.push(...kindProblems(name, st.uses, locator), ...referenceProblems(name, st, names, locator));
-    if (st.matrix !== undefined) diags.push(...matrixProblems(name, st.matrix, locator));
+    if (st.matrix !== undefined)
+      diags.push(...matrixProblems(name, st.matrix, locator, spec.seeds !== undefined && isTrainingKind(st.uses)));
   }
   return diags.length > 0 ? failure('pipeline-references', diags) : ok(undefined);
 }

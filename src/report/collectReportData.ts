@@ -13,6 +13,7 @@ import {
   tagsFromCoords,
   type ReportFragment,
 } from './reportFragment.js';
+import { seedCoordinate, withSeed } from './seedGroups.js';
 
 /** A finished stage instance as the report sees it (from a run record or a `gather:`). */
 export interface ArtifactView {
@@ -76,13 +77,16 @@ export function spectrumFromMeasure(path: string, view: ArtifactView): SpectrumS
   };
 }
 
-/** Fragments of the given artifacts: their report-fragment.json, else their 'spectrum' Arrow files. */
+/**
+ * Fragments of the given artifacts: their report-fragment.json, else their 'spectrum' Arrow files;
+ * each item tagged with the instance's seed when it has a `seed` coordinate (src/report/seedGroups.ts).
+ */
 export function fragmentsOf(views: readonly ArtifactView[]): ReportFragment[] {
   const out: ReportFragment[] = [];
   for (const v of views) {
     const fragPath = join(v.dir, REPORT_FRAGMENT_FILE);
     if (existsSync(fragPath)) {
-      out.push(readReportFragment(fragPath));
+      out.push(withSeed(readReportFragment(fragPath), instanceSeed(v)));
       continue;
     }
     const spectra: SpectrumSeries[] = [];
@@ -91,9 +95,13 @@ export function fragmentsOf(views: readonly ArtifactView[]): ReportFragment[] {
       const s = spectrumFromMeasure(join(v.dir, f.path), v);
       if (s !== undefined) spectra.push(s);
     }
-    if (spectra.length > 0) out.push({ spectra });
+    if (spectra.length > 0) out.push(withSeed({ spectra }, instanceSeed(v)));
   }
   return out;
+}
+
+function instanceSeed(v: ArtifactView): number | undefined {
+  return seedCoordinate(v.coords, v.manifest?.seed);
 }
 
 /** ReportData of a whole run: every executed or cached instance's fragments, with the run's header. */

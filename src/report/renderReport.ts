@@ -1,4 +1,4 @@
-import type { ReportData, SpectrumSeries, SeriesTags, NumberRow } from './reportData.js';
+import type { ReportData, SpectrumSeries, SeriesTags, NumberRow, ScalarPoint } from './reportData.js';
 import { renderVegaLiteSvg, type VegaLiteSpec } from './vegaSvg.js';
 import { CURVATURE_OPERATORS, isCurvatureKind } from '../curvature/operatorKind.js';
 import {
@@ -14,6 +14,7 @@ import {
   trainingSpec,
   operatorLabel,
 } from './reportSpecs.js';
+import { averagedRows, formatSpread, groupSeeds, onlySeed, seedCaption, seedCount, seedsOf } from './seedGroups.js';
 
 /**
  * One self-contained HTML page (no scripts, no external resources) from ReportData: every figure
@@ -286,14 +287,15 @@ function caseFigures(data: ReportData, c: Case, fitRows: NumberRow[]): { title: 
         }
       : missing('training', 'Training curves.', 'no training points'),
   );
+  const seeds = seedCount([...spectra, ...scalars, ...training]);
+  for (const f of figures)
+    if (f.spec !== undefined) f.caption += seedCaption(f.id, Math.max(seeds, embed?.ofSeeds ?? 0), embed?.seed);
   return { title, figures };
 }
 
 /** λ_max and traces of every spectrum, as dynamics scalars (added to the explicit ones). */
-function derivedScalars(
-  spectra: readonly SpectrumSeries[],
-): { name: string; split?: 'train' | 'test'; epoch?: number; samplesPerClass?: number; value: number }[] {
-  const out: { name: string; split?: 'train' | 'test'; epoch?: number; samplesPerClass?: number; value: number }[] = [];
+function derivedScalars(spectra: readonly SpectrumSeries[]): ScalarPoint[] {
+  const out: ScalarPoint[] = [];
   for (const s of spectra) {
     if (!isCurvatureKind(s.operator)) continue;
     const tags = {
@@ -301,9 +303,13 @@ function derivedScalars(
       ...(s.epoch !== undefined && { epoch: s.epoch }),
       ...(s.samplesPerClass !== undefined && { samplesPerClass: s.samplesPerClass }),
     };
+    const n = s.seedBand?.n;
+    const sd = (x: number | undefined): { spread?: { n: number; sd: number } } =>
+      n !== undefined && x !== undefined ? { spread: { n, sd: x } } : {};
     if (s.outliers !== undefined && s.outliers.length > 0)
-      out.push({ name: `λ_max(${operatorLabel(s.operator)})`, value: s.outliers[0]!, ...tags });
-    if (s.trace !== undefined) out.push({ name: `tr(${operatorLabel(s.operator)})`, value: s.trace, ...tags });
+      out.push({ name: `λ_max(${operatorLabel(s.operator)})`, value: s.outliers[0]!, ...tags, ...sd(s.seedBand?.lambdaMaxSd) });
+    if (s.trace !== undefined)
+      out.push({ name: `tr(${operatorLabel(s.operator)})`, value: s.trace, ...tags, ...sd(s.seedBand?.traceSd) });
   }
   return out;
 }
@@ -325,7 +331,8 @@ nav ul{columns:2;font-size:.9em}
 `;
 
 /** The HTML report of a run (see the module comment). Async because Vega renders asynchronously. */
-export async function renderReport(data: ReportData): Promise<string> {
+export async function renderReport(raw: ReportData): Promise<string> {
+  const data = groupSeeds(raw);
   const caseKeys = new Map<string, Case>();
   for (const list of [data.spectra, data.exactEigenvalues, data.embeddings, data.training, data.scalars]) {
     for (const x of list ?? []) {
@@ -339,7 +346,19 @@ export async function renderReport(data: ReportData): Promise<string> {
   const cases = [...caseKeys.values()];
   const toc: string[] = [];
   for (const [ci, c] of cases.entries()) {
-    const { title, figures } = caseFigures(data, c, fitRows);
+    const seeds = seedsOf(raw);
+    const { title, figures } = caseFigures(data, c, seeds.length > 0 ? [] : fitRows);
+    // With seeds, the numbers derived here (fits, A1 vs G) are computed per seed, then averaged like the others.
+    if (seeds.length > 0)
+      fitRows.push(
+        ...averagedRows(
+          seeds.map((seed) => {
+            const rows: NumberRow[] = [];
+            caseFigures(onlySeed(raw, seed), c, rows);
+            return { seed, rows };
+          }),
+        ),
+      );
     const parts: string[] = [];
     for (const f of figures) {
       figNo++;
@@ -373,7 +392,7 @@ export async function renderReport(data: ReportData): Promise<string> {
       ? `<table><thead><tr><th>claim</th><th>quantity</th><th>value</th><th>note</th></tr></thead><tbody>${rows
           .map(
             (r) =>
-              `<tr><td>${esc(r.claim ?? '')}</td><td>${esc(r.name)}</td><td class="num">${esc(formatValue(r.value))}</td><td>${esc(r.note ?? '')}</td></tr>`,
+              `<tr><td>${esc(r.claim ?? '')}</td><td>${esc(r.name)}</td><td class="num">${esc(r.spread !== undefined && typeof r.value === 'number' ? formatSpread(r.value, r.spread, formatValue) : formatValue(r.value))}</td><td>${esc(r.note ?? '')}</td></tr>`,
           )
           .join('')}</tbody></table>`
       : '<p class="missing">No numbers recorded for this run.</p>';

@@ -17,6 +17,19 @@ export interface SeriesTags {
   readonly epoch?: number;
   /** Training samples per class (the sample-size axis of the dynamics). */
   readonly samplesPerClass?: number;
+  /**
+   * Training seed, for instances with a `seed` coordinate (`seeds:`): the report averages items that
+   * differ only by it (src/report/seedGroups.ts). Absent for unseeded pipelines.
+   */
+  readonly seed?: number;
+}
+
+/** How many seeds an averaged item stands for and their spread (src/report/seedGroups.ts). */
+export interface SeedSpread {
+  /** Number of seeds averaged. */
+  readonly n: number;
+  /** Sample standard deviation across seeds (n − 1 in the denominator). */
+  readonly sd: number;
 }
 
 export type Split = 'train' | 'test';
@@ -45,6 +58,18 @@ export interface SpectrumSeries extends SeriesTags {
   };
   /** Trace estimate (Hutchinson / Hutch++ or exact). */
   readonly trace?: number;
+  /**
+   * Set when the series is the mean over seeds: `density` is the pointwise mean of the seeds'
+   * densities (on a common grid), `lo`/`hi` their pointwise minimum and maximum, `n` the seeds;
+   * outliers and trace are means, `lambdaMaxSd`/`traceSd` the standard deviations across seeds.
+   */
+  readonly seedBand?: {
+    readonly n: number;
+    readonly lo: readonly number[];
+    readonly hi: readonly number[];
+    readonly lambdaMaxSd?: number;
+    readonly traceSd?: number;
+  };
 }
 
 /** Exact nonzero eigenvalues of a low-rank piece of G (from its Gram matrix), descending. */
@@ -66,6 +91,8 @@ export interface EmbeddingData extends SeriesTags {
     readonly x: number;
     readonly y: number;
   }[];
+  /** With seeds: the embedding shown is of `seed`, one of this many (embeddings are not averaged). */
+  readonly ofSeeds?: number;
 }
 
 /** One point of a training curve (per epoch, per split). */
@@ -77,6 +104,11 @@ export interface TrainingPoint {
   readonly split: Split;
   readonly loss?: number;
   readonly accuracy?: number;
+  readonly seed?: number;
+  /** Mean over seeds: standard deviations across them and their number. */
+  readonly lossSd?: number;
+  readonly accuracySd?: number;
+  readonly seeds?: number;
 }
 
 /** A named scalar over checkpoints and sample sizes (λ_max, traces, bulk-edge positions…), for the dynamics panels. */
@@ -84,6 +116,8 @@ export interface ScalarPoint extends SeriesTags {
   readonly name: string;
   readonly split?: Split;
   readonly value: number;
+  /** Mean over seeds: `value` is the mean, `spread` its sd and n. */
+  readonly spread?: SeedSpread;
 }
 
 /** One row of the table of numbers behind the claims (docs/results.md). */
@@ -93,6 +127,10 @@ export interface NumberRow {
   readonly name: string;
   readonly value: number | string;
   readonly note?: string;
+  /** Training seed of the instance the row comes from (rows that differ only by it are averaged). */
+  readonly seed?: number;
+  /** Mean over seeds: `value` is the mean, shown as "mean ± sd (n = …)". */
+  readonly spread?: SeedSpread;
 }
 
 export interface ReportData {

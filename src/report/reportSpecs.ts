@@ -1,6 +1,7 @@
 import type { EmbeddingData, ExactEigenvalues, ScalarPoint, SpectrumSeries, TrainingPoint } from './reportData.js';
 import type { VegaLiteSpec } from './vegaSvg.js';
 import { fitPowerLaw, fitSemicircle, semicircleDensity, type PowerLawFit, type SemicircleFit } from './spectrumFits.js';
+import { seedBandRows, withSeedSpread } from './seedLayers.js';
 
 /**
  * Vega-Lite specifications of the report's panels, one function per figure, from ReportData
@@ -45,8 +46,9 @@ export function operatorLabel(op: string): string {
   return OPERATOR_LABEL[op] ?? op;
 }
 
+/** The whole figure; rows with `lo`/`hi` in its data (means over seeds) add their band or error bars (src/report/seedLayers.ts). */
 function top(spec: Record<string, unknown>): VegaLiteSpec {
-  return { $schema: SCHEMA, config: CONFIG, background: 'white', ...spec };
+  return { $schema: SCHEMA, config: CONFIG, background: 'white', ...withSeedSpread(spec) };
 }
 
 interface DensityRow {
@@ -82,11 +84,15 @@ export function densityRows(
 /** Most points drawn per density curve. */
 export const MAX_PLOT_POINTS = 400;
 
+/** A series' band across seeds as rows (src/report/seedLayers.ts), thinned and floored like its curve. */
+const bandRows = (s: SpectrumSeries, extra: Record<string, unknown> = {}) =>
+  seedBandRows(s, extra, { floor: DENSITY_FLOOR, maxPoints: MAX_PLOT_POINTS });
+
 const logDensityAxis = { type: 'log', title: 'density (log)', axis: { format: '.0e', tickCount: 5 } } as const;
 
 /** One spectrum on a log density axis, outliers marked by dashed rules and dots (Figure 1). */
 function spectrumLayer(series: SpectrumSeries, title: string, color: string): Record<string, unknown> {
-  const rows = densityRows(series.grid, series.density);
+  const rows = [...densityRows(series.grid, series.density), ...bandRows(series)];
   const outliers = (series.outliers ?? []).map((v, k) => ({ x: v, k: k + 1 }));
   const layers: Record<string, unknown>[] = [
     {
@@ -103,6 +109,7 @@ function spectrumLayer(series: SpectrumSeries, title: string, color: string): Re
       },
     },
   ];
+  layers[0] = withSeedSpread(layers[0]!);
   if (outliers.length > 0) {
     layers.push({
       data: { values: outliers },
@@ -144,7 +151,10 @@ export function figure1Spec(
 
 /** Several operators' densities overlaid on a log density axis (Hess vs G vs H; A1, A2, B1, B2). */
 export function overlaySpec(series: readonly SpectrumSeries[], title: string): VegaLiteSpec {
-  const rows = series.flatMap((s) => densityRows(s.grid, s.density, { operator: operatorLabel(s.operator) }));
+  const rows = series.flatMap((s) => [
+    ...densityRows(s.grid, s.density, { operator: operatorLabel(s.operator) }),
+    ...bandRows(s, { operator: operatorLabel(s.operator) }),
+  ]);
   const names = series.map((s) => operatorLabel(s.operator));
   return top({
     title,
@@ -378,7 +388,10 @@ export function embeddingSpec(e: EmbeddingData, title: string): VegaLiteSpec {
 
 /** Dynamics: one operator's density, a line per checkpoint (colour = epoch), a column per sample size. */
 export function dynamicsSpectraSpec(series: readonly SpectrumSeries[], title: string): VegaLiteSpec {
-  const rows = series.flatMap((s) => densityRows(s.grid, s.density, { epoch: s.epoch ?? 0, spc: s.samplesPerClass ?? 0 }));
+  const rows = series.flatMap((s) => [
+    ...densityRows(s.grid, s.density, { epoch: s.epoch ?? 0, spc: s.samplesPerClass ?? 0 }),
+    ...bandRows(s, { epoch: s.epoch ?? 0, spc: s.samplesPerClass ?? 0 }),
+  ]);
   return top({
     title,
     data: { values: rows },
@@ -399,9 +412,10 @@ export function dynamicsSpectraSpec(series: readonly SpectrumSeries[], title: st
 
 /** Dynamics: two (or more) operators overlaid, a cell per (epoch, sample size): G vs H, B1 vs B2. */
 export function dynamicsGridSpec(series: readonly SpectrumSeries[], title: string): VegaLiteSpec {
-  const rows = series.flatMap((s) =>
-    densityRows(s.grid, s.density, { epoch: s.epoch ?? 0, spc: s.samplesPerClass ?? 0, operator: operatorLabel(s.operator) }),
-  );
+  const rows = series.flatMap((s) => {
+    const tags = { epoch: s.epoch ?? 0, spc: s.samplesPerClass ?? 0, operator: operatorLabel(s.operator) };
+    return [...densityRows(s.grid, s.density, tags), ...bandRows(s, tags)];
+  });
   const names = [...new Set(series.map((s) => operatorLabel(s.operator)))];
   return top({
     title,
@@ -436,6 +450,7 @@ export function scalarsSpec(points: readonly ScalarPoint[], title: string): Vega
     epoch: p.epoch ?? 0,
     spc: p.samplesPerClass ?? 0,
     value: p.value,
+    ...(p.spread !== undefined && { lo: p.value - p.spread.sd, hi: p.value + p.spread.sd }),
   }));
   const names = [...new Set(rows.map((r) => r.name))].sort(
     (a, b) => Number(b.startsWith('λ')) - Number(a.startsWith('λ')) || a.localeCompare(b),
@@ -462,12 +477,14 @@ export function scalarsSpec(points: readonly ScalarPoint[], title: string): Vega
 /** Training curves: loss and accuracy against epoch, train vs test, dashes per sample size. */
 export function trainingSpec(points: readonly TrainingPoint[], title: string): VegaLiteSpec {
   const rows: { epoch: number; split: string; metric: string; value: number; spc: number }[] = [];
+  // ±1 sd across seeds, for points that are means over seeds (src/report/seedGroups.ts)
+  const sd = (mean: number, x: number | undefined) => (x !== undefined ? { lo: mean - x, hi: mean + x } : {});
   for (const p of points) {
     const spc = p.samplesPerClass ?? 0;
     if (p.loss !== undefined && Number.isFinite(p.loss))
-      rows.push({ epoch: p.epoch, split: p.split, metric: 'loss', value: p.loss, spc });
+      rows.push({ epoch: p.epoch, split: p.split, metric: 'loss', value: p.loss, spc, ...sd(p.loss, p.lossSd) });
     if (p.accuracy !== undefined && Number.isFinite(p.accuracy))
-      rows.push({ epoch: p.epoch, split: p.split, metric: 'accuracy', value: p.accuracy, spc });
+      rows.push({ epoch: p.epoch, split: p.split, metric: 'accuracy', value: p.accuracy, spc, ...sd(p.accuracy, p.accuracySd) });
   }
   return top({
     title,

@@ -55,7 +55,7 @@ export interface StageContext<P = Record<string, unknown>> {
   readonly ancestors: readonly UpstreamArtifact[];
   /** Empty directory to write the artifact files into (a temp dir, renamed into place when `run` returns). */
   readonly outDir: string;
-  /** Pipeline seed. */
+  /** The instance's seed: its `seed` matrix coordinate (own or inherited), else the pipeline seed. */
   readonly seed: number;
   /** Backend id in use ("cpu+openblas", …), "none" for kinds with `usesBackend: false`. */
   readonly backend: string;

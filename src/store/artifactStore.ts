@@ -7,7 +7,6 @@ import {
   renameSync,
   rmSync,
   statSync,
-  writeFileSync,
   openSync,
   closeSync,
   fsyncSync,
@@ -17,6 +16,7 @@ import { SpecpipeError } from '../util/errors.js';
 import { assertStageKey, isStageKey, quoteValue } from './storeKey.js';
 import type { ArtifactRole } from './manifest.js';
 import { sha256File } from './fileHash.js';
+import { writeFileAtomic } from '../util/atomicWrite.js';
 import { DEFAULT_STALE_MS, acquireLock, lockIsStale, lockOwner, tryLock, type HeldLock, type LockOptions } from './keyLock.js';
 import type { Manifest, ManifestFile } from './manifest.js';
 
@@ -130,6 +130,22 @@ export class ArtifactStore {
     return { ok: true, manifest: m };
   }
 
+  /**
+   * `verify` for a reader that holds a lease on `key` (store/lease.ts), or `'locked'` while someone
+   * holds the key's lock (a `gc` deciding whether to delete it, a writer committing it): the reader
+   * then takes the lock itself and verifies under it. With the lease written before this check, a
+   * `gc` that locks the key later finds the lease and keeps the key, and one that locked it earlier
+   * still holds the lock here (or has finished deleting, so the key reads as missing); a key that
+   * verifies here therefore stays until the lease is released.
+   */
+  verifyUnlocked(key: string, mode: VerifyMode = 'fast'): Verdict | 'locked' {
+    if (isStageKey(key)) {
+      const lock = join(this.root, '.locks', key);
+      if (existsSync(lock) && !lockIsStale(lock, this.#lockOptions.staleMs ?? DEFAULT_STALE_MS)) return 'locked';
+    }
+    return this.verify(key, mode);
+  }
+
   lockPath(key: string): string {
     assertStageKey(key, `artifact store ${this.root} (lock)`);
     return this.#inside(join(this.#ensure('.locks'), key));
@@ -199,7 +215,7 @@ export class ArtifactStore {
       files.push({ path, bytes: st.size, sha256: sha256File(p), mtimeMs: Math.round(st.mtimeMs), role: roles[path] ?? 'data' });
     }
     const full: Manifest = { ...manifest, files };
-    writeFileSync(join(tmp, 'manifest.json'), JSON.stringify(full, null, 2) + '\n');
+    writeFileAtomic(join(tmp, 'manifest.json'), JSON.stringify(full, null, 2) + '\n');
     try {
       renameSync(tmp, dest);
     } catch (e) {

@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, utim
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { SpecpipeError } from '../util/errors.js';
+import { SpecpipeError, isSystemError } from '../util/errors.js';
 
 /** Who holds a lock: written into `<lock>/owner.json`. */
 export interface LockOwner {
@@ -127,7 +127,14 @@ export function tryLock(dir: string, what: string, options: LockOptions = {}): H
     since: new Date().toISOString(),
     what,
   };
-  writeFileSync(join(dir, 'owner.json'), JSON.stringify(owner));
+  try {
+    writeFileSync(join(dir, 'owner.json'), JSON.stringify(owner));
+  } catch (e) {
+    // No room for the owner file (a full disk): leave no ownerless lock behind, and say which file it was.
+    rmSync(dir, { recursive: true, force: true });
+    if (isSystemError(e) && e.path === undefined) e.path = join(dir, 'owner.json');
+    throw e;
+  }
   let lastBeat = Date.now();
   const touch = (): void => {
     lastBeat = Date.now();

@@ -1,8 +1,9 @@
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, utimesSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { isStageKey } from './storeKey.js';
+import { writeFileAtomic } from '../util/atomicWrite.js';
 import { DEFAULT_STALE_MS, pidAlive } from './keyLock.js';
 
 /**
@@ -52,9 +53,8 @@ export function takeLease(root: string, keys: Iterable<string>, what: string, op
     keys: [...new Set([...keys].filter(isStageKey))].sort(),
   };
   const path = join(dir, `${lease.host}.${lease.pid}.${lease.token}.json`);
-  const tmp = join(dir, `.${lease.token}.tmp`);
-  writeFileSync(tmp, JSON.stringify(lease));
-  renameSync(tmp, path);
+  // Temp file + rename; on failure (a full disk) the temp file goes and the error names `path`.
+  writeFileAtomic(path, JSON.stringify(lease));
   const beat = setInterval(() => {
     try {
       const now = new Date();

@@ -29,6 +29,22 @@ export interface RunStageRecord {
   readonly worker?: string;
 }
 
+/**
+ * How a run ended:
+ */
+export type RunStatus =
+  /** Every instance executed or was cached. */
+  | 'succeeded'
+  /** At least one instance failed (or was not run because of a failure). */
+  | 'failed'
+  /** Stopped by Ctrl-C (SIGINT): the finished instances are recorded, the rest are `failed` with "interrupted". */
+  | 'interrupted';
+
+/** The status of a record, old ones (without `status`) included. */
+export function runStatus(r: Pick<RunRecord, 'status' | 'counts'>): RunStatus {
+  return r.status ?? (r.counts.failed === 0 ? 'succeeded' : 'failed');
+}
+
 /** `runs/<id>.json`. */
 export interface RunRecord {
   readonly run: string;
@@ -46,6 +62,8 @@ export interface RunRecord {
   readonly started: string;
   readonly finished: string;
   readonly seconds: number;
+  /** How the run ended (absent in records written before it was recorded: read as succeeded when nothing failed). */
+  readonly status?: RunStatus;
   readonly counts: { readonly executed: number; readonly cached: number; readonly failed: number };
   readonly stages: readonly RunStageRecord[];
 }

@@ -21,7 +21,7 @@ export interface KeyIngredients {
   readonly params: unknown;
   /** Keys of upstream artifacts: `needs` stage name → key; `gather` stage name → instance name → key. */
   readonly upstream: Readonly<Record<string, string | Readonly<Record<string, string>>>>;
-  /** Pipeline seed. */
+  /** The instance's seed: its `seed` matrix coordinate (own or inherited), else the pipeline seed. */
   readonly seed: number;
   /** Backend id ("cpu+openblas", "wasm", …), or "none" for a kind that does no tensor numerics. */
   readonly backend: string;

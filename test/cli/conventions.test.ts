@@ -25,6 +25,8 @@ const COMMANDS = [
   'show',
   'runs',
   'gc',
+  'pin',
+  'unpin',
   'report',
   'worker',
   'train',

@@ -85,7 +85,8 @@ test('the minimal template runs end to end; export writes its spectra, traces an
     ['1'],
   );
   const traces = csv(join(out, 'traces.csv'));
-  assert.deepEqual(traces.header, ['instance', 'kind', 'quantity', 'value', 'stderr', 'method']);
+  assert.deepEqual(traces.header, ['instance', 'kind', 'quantity', 'value', 'stderr', 'method', 'seed']);
+  assert.deepEqual(new Set(traces.rows.map((row) => row[6])), new Set(['0']), 'the pipeline seed of every instance');
   assert.deepEqual(
     traces.rows.map((row) => [row[0], row[1], row[2], row[5]]),
     [

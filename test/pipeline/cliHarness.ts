@@ -47,13 +47,17 @@ export async function runBuiltinCli(
   return { code, stdout, stderr };
 }
 
-/** Starts the CLI (own process group, so a kill reaches every process it started). */
-export function startCli(args: readonly string[], options: { cwd: string; env?: Record<string, string> }): ChildProcess {
+/** Starts the CLI (own process group, so a kill reaches every process it started), as `user` when given. */
+export function startCli(
+  args: readonly string[],
+  options: { cwd: string; env?: Record<string, string>; user?: { uid: number; gid: number } },
+): ChildProcess {
   return spawn(process.execPath, cliArgv(args), {
     cwd: options.cwd,
     env: { ...process.env, SPECPIPE_STAGE_MODULES: TEST_STAGES, FORCE_COLOR: '0', NO_COLOR: '1', ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
+    ...(options.user !== undefined && { uid: options.user.uid, gid: options.user.gid }),
   });
 }
 
@@ -73,6 +77,8 @@ export interface CliOptions {
   readonly env?: Record<string, string>;
   /** Run in a child process (the real `main`) instead of calling the command in this process. */
   readonly process?: boolean;
+  /** Run the child process as this user (implies `process`; see unprivileged.ts). */
+  readonly user?: { uid: number; gid: number };
 }
 
 type Command = (argv: string[]) => Promise<number>;
@@ -141,7 +147,9 @@ async function runInProcess(args: readonly string[], options: CliOptions): Promi
 }
 
 export function runCli(args: readonly string[], options: CliOptions): Promise<CliResult> {
-  return options.process === true ? waitForExit(startCli(args, options)) : runInProcess(args, options);
+  return options.process === true || options.user !== undefined
+    ? waitForExit(startCli(args, options))
+    : runInProcess(args, options);
 }
 
 export interface RunJson {

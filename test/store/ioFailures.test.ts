@@ -3,13 +3,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import '../pipeline/fixtures/testStages.js';
 import { runCli, startCli, tempWorkspace, waitForExit } from '../pipeline/cliHarness.js';
 import { ArtifactStore } from '../../src/store/artifactStore.js';
 import { acquireLock } from '../../src/store/keyLock.js';
+import { handOver, permissionTestUser } from '../pipeline/unprivileged.js';
 
 const PIPE = (sleepMs: number) => `name: io
 stages:
@@ -77,21 +78,67 @@ test('the run record cannot be written at the end: exit 1, one line naming it; t
   }
 });
 
+// Root bypasses permissions: as root these run the CLI as nobody over a workspace handed to it.
+const permissions = permissionTestUser();
+const asUser = 'user' in permissions ? permissions.user : undefined;
+const skipPermissions = 'skip' in permissions ? permissions.skip : false;
+
+test('a read-only runs directory: exit 1 naming it with EACCES', { skip: skipPermissions }, async () => {
+  const ws = workspace();
+  try {
+    mkdirSync(join(ws, 'ro'), { mode: 0o555 });
+    handOver(ws, asUser);
+    const r = await runCli(['run', 'p.yaml', '--runs', 'ro/runs'], {
+      cwd: ws,
+      env: { HOME: ws },
+      ...(asUser !== undefined && { user: asUser }),
+    });
+    assert.equal(r.stderr, 'specpipe run: cannot create ro/runs: EACCES (permission denied)\n');
+    assert.equal(r.code, 1);
+  } finally {
+    rmSync(ws, { recursive: true, force: true });
+  }
+});
+
 test(
-  'a read-only runs directory: exit 1 naming it with EACCES',
-  { skip: process.getuid?.() === 0 ? 'running as root: permissions are not enforced' : false },
+  'a read-only store: exit 1 naming the directory it could not create with EACCES, nothing written',
+  { skip: skipPermissions },
   async () => {
     const ws = workspace();
     try {
       mkdirSync(join(ws, 'ro'), { mode: 0o555 });
-      const r = await runCli(['run', 'p.yaml', '--runs', 'ro/runs'], { cwd: ws });
+      handOver(ws, asUser);
+      const r = await runCli(['run', 'p.yaml', '--store', 'ro/artifacts'], {
+        cwd: ws,
+        env: { HOME: ws },
+        ...(asUser !== undefined && { user: asUser }),
+      });
+      assert.equal(
+        r.stderr,
+        `specpipe run: cannot create ${join(ws, 'ro', 'artifacts', '.leases')}: EACCES (permission denied)\n`,
+      );
       assert.equal(r.code, 1);
-      assert.equal(r.stderr, 'specpipe run: cannot create ro/runs: EACCES (permission denied)\n');
+      assert.deepEqual(readdirSync(join(ws, 'ro')), []);
     } finally {
       rmSync(ws, { recursive: true, force: true });
     }
   },
 );
+
+test('an unreadable pipeline file: exit 1, one line naming it with EACCES', { skip: skipPermissions }, async () => {
+  const ws = workspace();
+  try {
+    chmodSync(join(ws, 'p.yaml'), 0o000);
+    handOver(ws, asUser);
+    for (const command of ['run', 'validate']) {
+      const r = await runCli([command, 'p.yaml'], { cwd: ws, env: { HOME: ws }, ...(asUser !== undefined && { user: asUser }) });
+      assert.equal(r.stderr, `specpipe ${command}: p.yaml: cannot read pipeline file (EACCES)\n`);
+      assert.equal(r.code, 1);
+    }
+  } finally {
+    rmSync(ws, { recursive: true, force: true });
+  }
+});
 
 test('temp dirs and ownerless locks of a dead run are cleaned by the next run', async () => {
   const ws = workspace();

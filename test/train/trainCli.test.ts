@@ -88,7 +88,11 @@ test('specpipe train writes checkpoints + metrics.arrow and prints epochs, sampl
   const bare = join(dir, 'bare.safetensors');
   writeSafetensors(bare, readSafetensors(join(out, 'checkpoint-epoch-2.safetensors')).tensors);
   const ev2 = await captureOutput((w) =>
-    evalCommand(['--checkpoint', bare, '--data', 'mnist', '--test-per-class', '10', '--model', 'lenet:1x28x28:4-8-32:10:k3'], w),
+    evalCommand(
+      ['--checkpoint', bare, '--data', 'mnist', '--test-per-class', '10', '--model', 'lenet:1x28x28:4-8-32:10:k3'],
+      w,
+      w,
+    ),
   );
   assert.match(ev2.out, /note: no specpipe\.preprocess metadata: normalised with the train split's channel statistics, pad 0/);
   assert.match(ev2.out, /test split of mnist: 100 samples {2}loss \d\.\d{4} {2}accuracy \d+\.\d\d%/);

@@ -20,9 +20,10 @@ STAGE: a stage name (all its instances) or an instance name; default: every inst
   DIR/<instance>/outliers         spectrum/slq with top_k: value, residual, converged (§4.6)
   DIR/<instance>/log_density_positive, log_density_negative   spectrum/slq with log_spectrum: x, y (§4.3)
   DIR/<instance>/history          train/sgd: epoch, lr, train/test loss and accuracy, seconds per epoch
-  DIR/traces                      every trace of the selected instances: instance, kind, quantity, value, stderr, method
+  DIR/traces                      every trace of the selected instances: instance, kind, quantity, value, stderr, method, seed
                                   (Hutch++ with its standard error, SLQ's P·∫λdμ, the exact traces of A1, A2, B1; §4.5)
-<instance> is the instance name with its matrix cell after a dot: spectra.operator=ggn,split=train.
+<instance> is the instance name with its matrix cell after a dot: spectra.operator=ggn,split=train; with seeds,
+spectra.seed=1,operator=ggn,split=train. Every table's metadata (arrow) names the instance, its kind, key and seed.
 
   --format F    csv (default; header row, one row per entry), json (an array of row objects) or arrow (Arrow IPC)
   --out DIR     (default: export-<run id>)
@@ -86,6 +87,8 @@ interface TraceRow {
   readonly value: number;
   readonly stderr: number;
   readonly method: string;
+  /** The instance's seed (its `seed` coordinate, else the pipeline seed). */
+  readonly seed: number;
 }
 
 /** The tables of one instance, and its traces. */
@@ -93,9 +96,18 @@ async function tablesOf(upstream: UpstreamArtifact): Promise<{ tables: Record<st
   const tables: Record<string, Table> = {};
   const traces: TraceRow[] = [];
   const trace = (quantity: string, value: number | undefined, stderr: number, method: string): void => {
-    if (value !== undefined) traces.push({ instance: upstream.name, kind: upstream.kind, quantity, value, stderr, method });
+    if (value !== undefined)
+      traces.push({
+        instance: upstream.name,
+        kind: upstream.kind,
+        quantity,
+        value,
+        stderr,
+        method,
+        seed: upstream.manifest.seed,
+      });
   };
-  const meta = { instance: upstream.name, kind: upstream.kind, key: upstream.key };
+  const meta = { instance: upstream.name, kind: upstream.kind, key: upstream.key, seed: String(upstream.manifest.seed) };
   if (upstream.kind === 'spectrum/slq') {
     const { spectrumArtifact, SPECTRUM_FILES } = await import('../../stages/spectrum-slq/spectrumArtifact.js');
     const { readArrowFile } = await import('../../store/arrowFile.js');
@@ -239,6 +251,7 @@ export async function exportCommand(argv: string[]): Promise<number> {
             value: Float64Array.from(traces, (t) => t.value),
             stderr: Float64Array.from(traces, (t) => t.stderr),
             method: traces.map((t) => t.method),
+            seed: Float64Array.from(traces, (t) => t.seed),
           },
           metadata: { run: runId },
         },

@@ -4,6 +4,8 @@ import { SpecpipeError } from '../../util/errors.js';
 import { ArtifactStore } from '../../store/artifactStore.js';
 import { defaultRunsDir, listRunIds, readRunRecord } from '../../store/runRecord.js';
 import { leasedKeys } from '../../store/lease.js';
+import { pinnedRuns } from '../../store/runPins.js';
+import { runsToKeep, type RetentionReason } from '../../store/runRetention.js';
 
 /** "500M", "2G", "1024" (bytes) → bytes. */
 export function parseSize(s: string): number {
@@ -22,6 +24,8 @@ export function parseAge(s: string): number {
 
 export interface GcPlan {
   readonly kept: number;
+  /** The runs whose artifacts were kept, and why (recent | recent-failed | pinned). */
+  readonly keptRuns: Record<string, RetentionReason>;
   readonly removed: { key: string; bytes: number; instance: string }[];
   readonly freedBytes: number;
   readonly sweptEntries: number;
@@ -30,7 +34,9 @@ export interface GcPlan {
 }
 
 /**
- * Artifacts referenced by the last `keepRuns` runs are always kept. The others are removed:
+ * Artifacts referenced by the runs `runsToKeep` keeps are always kept: the last `keepRuns` successful
+ * runs of each pipeline (failed and interrupted runs since then ride along without counting) and the
+ * pinned runs. The others are removed:
  * all of them by default; with `maxAgeMs`, those older than it; with `maxBytes`, the oldest until
  * the store fits (both: either rule). Artifacts being written (locked) and artifacts a running run
  * reads or writes (leased, see store/lease.ts) are never touched.
@@ -38,11 +44,19 @@ export interface GcPlan {
 export function collectGarbage(
   store: ArtifactStore,
   runsDir: string,
-  options: { keepRuns: number; maxBytes?: number; maxAgeMs?: number; dryRun?: boolean },
+  options: {
+    keepRuns: number;
+    maxBytes?: number;
+    maxAgeMs?: number;
+    dryRun?: boolean;
+    /** Called under a doomed key's lock, after the lease check found it free, just before it goes (a seam for tests). */
+    beforeDiscard?: (key: string) => void;
+  },
 ): GcPlan {
-  const ids = options.keepRuns === 0 ? [] : listRunIds(runsDir).slice(-options.keepRuns);
+  const records = listRunIds(runsDir).map((id) => readRunRecord(runsDir, id));
+  const keptRuns = runsToKeep(records, options.keepRuns, pinnedRuns(runsDir));
   const referenced = new Set<string>();
-  for (const id of ids) for (const s of readRunRecord(runsDir, id).stages) referenced.add(s.key);
+  for (const r of records) if (keptRuns.has(r.run)) for (const s of r.stages) referenced.add(s.key);
   const entries = store.keys().map((key) => {
     let mtime = 0;
     try {
@@ -78,11 +92,13 @@ export function collectGarbage(
     const lock = store.tryLock(c.key, 'gc');
     if (lock === undefined) continue;
     try {
-      // A run that started since the first look leases what it needs before it reads it.
+      // A run leases a key before it checks it, and checks only unlocked keys (ArtifactStore.verifyUnlocked):
+      // a lease written after this look belongs to a run that will find the key locked, then gone.
       if (leasedKeys(store.root).has(c.key)) {
         leased++;
         continue;
       }
+      options.beforeDiscard?.(c.key);
       store.discard(c.key);
       removed.push(c);
     } finally {
@@ -92,6 +108,7 @@ export function collectGarbage(
   const sweptEntries = options.dryRun === true ? 0 : store.sweep();
   return {
     kept: entries.length - removed.length,
+    keptRuns: Object.fromEntries(keptRuns),
     removed,
     freedBytes: removed.reduce((s, r) => s + r.bytes, 0),
     sweptEntries,
@@ -124,6 +141,7 @@ export async function gcCommand(argv: string[]): Promise<number> {
     ...(values['max-age'] !== undefined ? { maxAgeMs: parseAge(values['max-age']) } : {}),
     dryRun: values['dry-run'] === true,
   });
+  const pinned = Object.values(plan.keptRuns).filter((r) => r === 'pinned').length;
   if (values.json === true) process.stdout.write(JSON.stringify(plan, null, 2) + '\n');
   else {
     for (const r of plan.removed)
@@ -131,7 +149,7 @@ export async function gcCommand(argv: string[]): Promise<number> {
         `${values['dry-run'] === true ? 'would remove' : 'removed'} ${r.key.slice(0, 12)} ${r.instance} (${r.bytes} B)\n`,
       );
     process.stdout.write(
-      `${plan.removed.length} artifacts ${values['dry-run'] === true ? 'to remove' : 'removed'} (${(plan.freedBytes / 1048576).toFixed(1)} MiB), ${plan.kept} kept (referenced by the last ${keepRuns} runs or within limits); ${plan.leased} skipped (in use by a running run); ${plan.sweptEntries} temp/lock entries cleaned\n`,
+      `${plan.removed.length} artifacts ${values['dry-run'] === true ? 'to remove' : 'removed'} (${(plan.freedBytes / 1048576).toFixed(1)} MiB), ${plan.kept} kept (referenced by the last ${keepRuns} successful runs of each pipeline, ${pinned} pinned run${pinned === 1 ? '' : 's'}, or within limits); ${plan.leased} skipped (in use by a running run); ${plan.sweptEntries} temp/lock entries cleaned\n`,
     );
   }
   return 0;

@@ -6,6 +6,7 @@ import { validateReportData, type ReportData } from '../../report/reportData.js'
 import { renderReport } from '../../report/renderReport.js';
 import { reportDataFromRun } from '../../report/collectReportData.js';
 import { defaultRunsDir, readRunRecord, resolveRunId } from '../../store/runRecord.js';
+import { collectedMessage, collectedStages } from '../../store/collectedArtifacts.js';
 
 const USAGE = `usage: specpipe report RUN [--out F.html] [--store PATH] [--runs PATH]
        specpipe report --data F.json [--out F.html]
@@ -49,6 +50,8 @@ export async function reportCommand(argv: string[]): Promise<number> {
     const storePath = values.store ?? 'artifacts';
     const runsDir = values.runs ?? defaultRunsDir(storePath);
     const record = readRunRecord(runsDir, resolveRunId(runsDir, run));
+    const gone = collectedMessage(record, collectedStages(record));
+    if (gone !== undefined) throw new SpecpipeError('artifacts-collected', `${gone}; no report written`);
     const data = reportDataFromRun(record);
     const out = values.out ?? `report-${record.run}.html`;
     const html = await renderReport(data);

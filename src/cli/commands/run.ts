@@ -7,13 +7,13 @@ import { PipelineError, didYouMean } from '../../pipeline/diagnostic.js';
 import { preparePlan } from '../../pipeline/preparePlan.js';
 import { ArtifactStore, type VerifyMode } from '../../store/artifactStore.js';
 import { FingerprintCache } from '../../store/fileFingerprint.js';
-import { defaultRunsDir, newRunId, writeRunRecord, type RunRecord } from '../../store/runRecord.js';
-import { runPlanLocally, type ProgressMode } from '../../executor/localExecutor.js';
+import { defaultRunsDir, newRunId, writeRunRecord, type RunRecord, type RunStageRecord } from '../../store/runRecord.js';
+import { INTERRUPTED, NOT_RUN_INTERRUPTED, runPlanLocally, type ProgressMode } from '../../executor/localExecutor.js';
 import { takeLease } from '../../store/lease.js';
 
 const HELP = `usage: specpipe run FILE [options]
 
-  --set STAGE.with.PARAM=VALUE   override a param (VALUE is YAML; repeatable); also STAGE.matrix.AXIS=[…], seed=N
+  --set STAGE.with.PARAM=VALUE   override a param (VALUE is YAML; repeatable); also STAGE.matrix.AXIS=[…], seed=N, seeds=[0,1,2]
   --only STAGE                   run only this stage (or instance) and what it needs (repeatable)
   --force STAGE                  recompute this stage's instances even if cached (repeatable; "all" for every stage)
   --keep-going                   after a failure, run everything that does not depend on it
@@ -22,8 +22,13 @@ const HELP = `usage: specpipe run FILE [options]
   --runs PATH                    run records (default: runs/ next to the store)
   --verify fast|full             reuse check of artifacts and input files (data roots, model files): size+mtime
                                  (rehash on change) or always rehash (default fast)
-  --json                         print {"run", "stages": [{name, key, status, seconds, artifacts}]} on stdout
+  --json                         print one JSON document on stdout: {"run", "status", "stages": [{name, key, status,
+                                 seconds, artifacts, error?}], "errors": [{stage, instance, message}]}
+                                 (message: the error's first line; a stage's error in full under stages)
   --quiet                        no per-stage progress, only the closing line
+
+Ctrl-C stops the running stages and records the run as interrupted (exit 130); the same command resumes it,
+reusing the finished stages. A second Ctrl-C exits at once.
 `;
 
 /** `specpipe run FILE`: plan, execute (cached stages reused), write runs/<id>.json. */
@@ -133,9 +138,23 @@ export async function runCommand(argv: string[]): Promise<number> {
   } catch {
     /* best effort: what it leaves is ignored by the executor */
   }
+  // Ctrl-C (local runs): stop the running stages, record what finished, say how to resume; a second one exits at once.
+  const interrupt = new AbortController();
+  const onSigint = (): void => {
+    if (interrupt.signal.aborted) {
+      process.stderr.write('second Ctrl-C: exiting now\n');
+      process.exit(130);
+    }
+    process.stderr.write('\nCtrl-C: stopping the running stages (Ctrl-C again to exit at once)\n');
+    interrupt.abort();
+  };
+  // With --executor bullmq Ctrl-C keeps its default (the process ends; queued jobs stay in Redis for a rerun to adopt).
+  const local = values.executor === undefined || values.executor === 'local';
+  if (local) process.on('SIGINT', onSigint);
   try {
     return await runAndRecord();
   } finally {
+    process.off('SIGINT', onSigint);
     lease.release();
   }
 
@@ -151,10 +170,11 @@ export async function runCommand(argv: string[]): Promise<number> {
         ...(values.attempts !== undefined && { attempts: values.attempts }),
         ...(values.jobs !== undefined && { jobs: values.jobs }),
       };
-      const r = await runPlanWithExecutor(args, plan, store, localOptions);
+      const r = await runPlanWithExecutor(args, plan, store, { ...localOptions, ...(local && { signal: interrupt.signal }) });
       result = r;
       executor = r.executor;
-    } else result = await runPlanLocally(plan, store, localOptions);
+    } else result = await runPlanLocally(plan, store, { ...localOptions, signal: interrupt.signal });
+    const interrupted = result.interrupted === true;
     const finished = new Date();
     const record: RunRecord = {
       run: newRunId(started),
@@ -166,6 +186,7 @@ export async function runCommand(argv: string[]): Promise<number> {
       started: started.toISOString(),
       finished: finished.toISOString(),
       seconds: result.seconds,
+      status: interrupted ? 'interrupted' : result.counts.failed === 0 ? 'succeeded' : 'failed',
       counts: result.counts,
       stages: result.stages,
     };
@@ -178,25 +199,51 @@ export async function runCommand(argv: string[]): Promise<number> {
       recordError = `${one.message}; the artifacts of this run are kept in ${store.root}`;
     }
     for (const s of result.stages)
-      if (s.status === 'failed' && s.error !== undefined && !s.error.startsWith('not run'))
+      if (s.status === 'failed' && s.error !== undefined && !s.error.startsWith('not run') && s.error !== INTERRUPTED)
         process.stderr.write(`${s.name} failed: ${s.error}\n`);
-    process.stderr.write(`${result.summary} (run ${record.run})\n`);
+    if (interrupted) process.stderr.write(interruptedText(result.stages, record.run, argv) + '\n');
+    else process.stderr.write(`${result.summary} (run ${record.run})\n`);
     if (recordError !== undefined) throw new SpecpipeError('io-error', recordError);
     if (json) {
+      // One document: the failures (stage, instance, message) ride in it, not only on stderr.
       const out = {
         run: record.run,
+        status: record.status,
         stages: result.stages.map((s) => ({
           name: s.name,
           key: s.key,
           status: s.status,
           seconds: s.seconds,
           artifacts: s.artifacts,
+          ...(s.error !== undefined && { error: s.error }),
         })),
+        errors: result.stages
+          .filter((s) => s.status === 'failed' && s.error !== undefined && !s.error.startsWith('not run'))
+          .map((s) => ({ stage: s.stage, instance: s.name, message: s.error!.split('\n')[0]! })),
       };
       process.stdout.write(JSON.stringify(out, null, 2) + '\n');
     }
-    return result.counts.failed === 0 ? 0 : 1;
+    return interrupted ? 130 : result.counts.failed === 0 ? 0 : 1;
   }
+}
+
+/** What an interrupted run finished, what it stopped and how to resume (the same command, without --force). */
+function interruptedText(stages: readonly RunStageRecord[], run: string, argv: readonly string[]): string {
+  const names = (keep: (s: RunStageRecord) => boolean): string => {
+    const n = stages.filter(keep).map((s) => s.name);
+    return n.length === 0 ? 'none' : n.join(', ');
+  };
+  const finished = stages.filter((s) => s.status !== 'failed').length;
+  const args: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--force') i++;
+    else if (!a.startsWith('--force=')) args.push(/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`);
+  }
+  return [
+    `interrupted: ${finished} of ${stages.length} instances finished (${names((s) => s.status !== 'failed')}); stopped while computing: ${names((s) => s.error === INTERRUPTED)}; not started: ${names((s) => s.error === NOT_RUN_INTERRUPTED)} (run ${run}, status interrupted)`,
+    `resume with the same command (finished stages are reused): specpipe run ${args.join(' ')}`,
+  ].join('\n');
 }
 
 /**

@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
-import { defaultRunsDir, listRunIds, readRunRecord } from '../../store/runRecord.js';
+import { defaultRunsDir, listRunIds, readRunRecord, runStatus } from '../../store/runRecord.js';
+import { pinnedRuns } from '../../store/runPins.js';
 
 /** `specpipe runs [--store PATH] [--runs PATH] [--json]`: recorded runs, oldest first. */
 export async function runsCommand(argv: string[]): Promise<number> {
@@ -9,6 +10,7 @@ export async function runsCommand(argv: string[]): Promise<number> {
   });
   const runsDir = values.runs ?? defaultRunsDir(values.store ?? 'artifacts');
   const records = listRunIds(runsDir).map((id) => readRunRecord(runsDir, id));
+  const pinned = pinnedRuns(runsDir);
   if (values.json === true) {
     const rows = records.map((r) => ({
       run: r.run,
@@ -16,6 +18,8 @@ export async function runsCommand(argv: string[]): Promise<number> {
       file: r.pipeline.file,
       overrides: r.pipeline.overrides,
       started: r.started,
+      status: runStatus(r),
+      pinned: pinned.has(r.run),
       seconds: r.seconds,
       ...r.counts,
       executor: r.executor,
@@ -34,6 +38,8 @@ export async function runsCommand(argv: string[]): Promise<number> {
   for (const r of records) {
     const workers = [...new Set(r.stages.map((s) => s.worker).filter((w): w is string => w !== undefined))];
     const extra = [
+      pinned.has(r.run) ? 'PINNED' : '',
+      runStatus(r) === 'interrupted' ? 'INTERRUPTED' : '',
       r.executor,
       workers.length > 0 ? `workers: ${workers.join(', ')}` : '',
       r.pipeline.overrides.map((o) => `--set ${o}`).join(' '),

@@ -3,6 +3,7 @@ import { SpecpipeError } from '../../util/errors.js';
 import { ArtifactStore } from '../../store/artifactStore.js';
 import type { Manifest } from '../../store/manifest.js';
 import { numberText } from '../../util/finite.js';
+import { collectedMessage, collectedStages } from '../../store/collectedArtifacts.js';
 import { defaultRunsDir, listRunIds, readRunRecord, resolveRunId, type RunRecord } from '../../store/runRecord.js';
 
 const fixed2 = (v: unknown): string => numberText(v, (x) => x.toFixed(2));
@@ -68,7 +69,11 @@ export async function showCommand(argv: string[]): Promise<number> {
   if (/^(last|latest)(~\d+)?$/.test(ref) || ids.some((i) => i.startsWith(ref))) {
     const r = readRunRecord(runsDir, resolveRunId(runsDir, ref));
     process.stdout.write((values.json === true ? JSON.stringify(r, null, 2) : formatRun(r)) + '\n');
-    return 0;
+    // The record outlives its artifacts: say when gc took them, and fail (scripts check the code).
+    const gone = collectedMessage(r, collectedStages(r));
+    if (gone === undefined) return 0;
+    process.stderr.write(`specpipe show: ${gone}\n`);
+    return 1;
   }
   // 2. A key (or a prefix of at least 6 hex digits).
   let keys: string[] = [];

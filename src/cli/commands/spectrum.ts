@@ -6,9 +6,12 @@ import { readMatrixFile } from '../../linalg/matrixFile.js';
 import { studentT975, type SlqResult } from '../../linalg/slq.js';
 import { kpmDensity } from '../../linalg/kpm.js';
 import { bottomEigenpairs, type EigenpairResult } from '../../linalg/outliers.js';
+import { ProductProgress } from '../productProgress.js';
 import {
+  knownProducts,
   measureSpectrum,
   measureTopPairs,
+  type ProductCounts,
   type MeasuredPair,
   type SpectrumMeasurement,
   type SpectrumMeasurementOptions,
@@ -46,7 +49,7 @@ export const SPECTRUM_DEFAULTS = {
 };
 const D = SPECTRUM_DEFAULTS;
 
-const USAGE = () => `usage: specpipe spectrum (--matrix M.npy|M.arrow | --checkpoint C.safetensors --data SRC [--model SPEC]
+const USAGE = () => `usage: specpipe spectrum (--matrix M.npy|M.arrow | --checkpoint C.safetensors [--data SRC] [--model SPEC]
                          [--split train|test] [--operator ${CURVATURE_OPERATORS.join('|')}]) [estimates] [--json]
 
 Defaults of Lanczos steps, start vectors, grid, trace products, batch size, split and operator are those of
@@ -57,9 +60,13 @@ operand:
                          or .arrow (n Float64/Float32 columns of length n = the matrix columns, schema order)
   --symmetry-tol T       largest accepted max|A − Aᵀ|/max|A| for --matrix (default ${D.symmetryTolerance})
   --checkpoint PATH      trained weights; with --model SPEC (mlp:784-64-64-10:relu, lenet:1x28x28:6-16-120:10,
-                         or a spec JSON path), --data SRC, --split train|test (default ${D.split}),
-                         --operator ${CURVATURE_OPERATORS.join('|')} (default ${D.operator}), --backend, --samples-per-class,
+                         or a spec JSON path), --split train|test (default ${D.split}),
+                         --operator ${CURVATURE_OPERATORS.join('|')} (default ${D.operator}), --backend,
                          --batch-size (default ${D.batch_size})
+  samples                by default the samples the net was trained (tested) on, as the checkpoint records them
+                         (source, seed, per-class count, checked by their sha256); stderr says which were used.
+                         --samples all: the whole split; --samples-per-class N: a balanced subset drawn with --seed;
+                         --data SRC: another source (required for a checkpoint without that record)
 estimates (default: --density); --top, --density, --log-density, --trace and --deflate make the same
 measurement as a spectrum/slq pipeline stage with top_k, log_spectrum, trace and deflate (same defaults):
   --top K                the K largest eigenvalues with residual norms, and how many are outliers by one
@@ -86,6 +93,9 @@ options:
   --trace-matvecs B      products for --trace (default ${D.trace_matvecs})
   --grid G               grid points of the densities (default ${D.grid_size})
   --json                 print one JSON object
+  --progress             progress lines on stderr even when it is not a terminal (on a terminal: always, in place):
+                         the products known in advance (SLQ steps × start vectors, Hutch++), top-k counted as it
+                         goes, an ETA from the measured time per product, and the products called by phase at the end
 
 What each estimate is, with its error bar: docs/math.md §4 (#4-spectral-estimators).`;
 
@@ -123,6 +133,7 @@ const FLAGS = {
   operator: { type: 'string' },
   backend: { type: 'string' },
   'samples-per-class': { type: 'string' },
+  samples: { type: 'string' },
   'batch-size': { type: 'string' },
   top: { type: 'string' },
   bottom: { type: 'string' },
@@ -140,6 +151,7 @@ const FLAGS = {
   grid: { type: 'string' },
   deflate: { type: 'string' },
   json: { type: 'boolean' },
+  progress: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -172,11 +184,15 @@ async function spectrumOperand(
   const backend = f.backend ?? 'auto';
   if (!(BACKEND_CHOICES as readonly string[]).includes(backend))
     throw new SpecpipeError('cli-flag', `--backend: expected one of ${BACKEND_CHOICES.join(', ')}, received "${backend}"`, 2);
-  if (f.data === undefined) throw new SpecpipeError('cli-flag', `--checkpoint ${f.checkpoint} needs --data SRC (e.g. mnist)`, 2);
+  const samples = f.samples;
+  if (samples !== undefined && samples !== 'trained' && samples !== 'all')
+    throw new SpecpipeError('cli-flag', `--samples: expected trained or all, received "${samples}"`, 2);
   const cliOptions: CurvatureCliOptions = {
     checkpoint: f.checkpoint!,
     ...(f.model !== undefined && { model: f.model }),
-    data: f.data,
+    ...(f.data !== undefined && { data: f.data }),
+    ...(samples !== undefined && { samples }),
+    log: (line) => void process.stderr.write(line + '\n'),
     split,
     operator: op,
     backend: backend as BackendChoice,
@@ -353,8 +369,26 @@ export async function spectrumCommand(argv: string[]): Promise<number> {
   let measuredSlq: SlqResult | undefined;
   let bounds: SlqResult['bounds'] | undefined;
   let deflated = 0;
+  const showProgress = f.progress === true || process.stderr.isTTY === true;
+  const progressOf = (known: { slq: number; trace: number }): ProductProgress | undefined => {
+    if (!showProgress) return undefined;
+    const pr = new ProductProgress(
+      (t) => void process.stderr.write(t),
+      known,
+      { live: process.stderr.isTTY === true },
+      { lanczosSteps: steps, startVectors, topK: Math.max(top, deflate) > 0 },
+    );
+    pr.announce();
+    return pr;
+  };
   if (wantDensity || wantLog || f.trace === true || deflate > 0) {
-    const m = await measureSpectrum(op, o);
+    const progress = progressOf(knownProducts(o, op.size));
+    let last: ProductCounts = { topK: 0, slq: 0, trace: 0 };
+    const m = await measureSpectrum(op, o, (done, counts) => {
+      last = counts;
+      progress?.update(done, counts);
+    });
+    progress?.finish(m.matvecs, last);
     if (top > 0) topPairs = m.pairs.slice(0, top);
     if (wantDensity) measuredSlq = m.slq;
     deflated = m.deflated;
@@ -362,7 +396,18 @@ export async function spectrumCommand(argv: string[]): Promise<number> {
     if (topPairs !== undefined) ((p.out.top = topPairs), printPairs(p, `top ${top}`, topPairs));
     printMeasurement(p, m, steps, wantDensity);
   } else if (top > 0) {
-    topPairs = (await measureTopPairs(op, o)).map(({ value, residual, converged }) => ({ value, residual, converged }));
+    const progress = progressOf({ slq: 0, trace: 0 });
+    let done = 0;
+    const counted: LinearOperator = {
+      ...op,
+      matvec: async (v) => {
+        const r = await op.matvec(v);
+        progress?.update(++done, { topK: done, slq: 0, trace: 0 });
+        return r;
+      },
+    };
+    topPairs = (await measureTopPairs(counted, o)).map(({ value, residual, converged }) => ({ value, residual, converged }));
+    progress?.finish(done, { topK: done, slq: 0, trace: 0 });
     p.out.top = topPairs;
     printPairs(p, `top ${top}`, topPairs);
   }

@@ -10,6 +10,7 @@ import {
   type BackendInfo,
 } from '../../backend/backend.js';
 import { loadDataSource, parseDataSource, formatDataSource } from '../../data/sources.js';
+import { sampleRecord } from '../../data/sampleRecord.js';
 import { buildNetwork, parseModelSpec, resolveModelSpecInput } from '../../nn/build.js';
 import type { LossKind } from '../../nn/loss.js';
 import { parseSchedule, SCHEDULE_KINDS } from '../../train/schedule.js';
@@ -267,6 +268,7 @@ export async function trainCommand(
       loss,
       seed,
       backendId(backend),
+      sampleRecord(formatDataSource(dataSpec), seed, { train_per_class: trainPerClass, test_per_class: testPerClass }, data),
     ),
     'specpipe.data': formatDataSource(dataSpec),
   });

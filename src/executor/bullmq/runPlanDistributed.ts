@@ -176,7 +176,11 @@ export async function runPlanDistributed(
       ...(options.redisTimeoutMs !== undefined && { redisTimeoutMs: options.redisTimeoutMs }),
       ...(options.pollMs !== undefined && { pollMs: options.pollMs }),
       keepGoing: options.keepGoing === true,
-      isDone: (job) => !forced.has(job.id) && store.verify(job.id, verify).ok,
+      isDone: (job) => {
+        // A locked key is not judged here: its job runs and checks it under the lock (see verifyUnlocked).
+        const v = forced.has(job.id) ? 'locked' : store.verifyUnlocked(job.id, verify);
+        return v !== 'locked' && v.ok;
+      },
       onEvent: (e) => {
         displays.get(e.job.id)?.event(e);
         if (e.type === 'finished') {

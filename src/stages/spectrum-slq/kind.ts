@@ -114,7 +114,7 @@ export const spectrumSlqStage: StageKind<SpectrumSlqParams> = {
   },
   async run(ctx) {
     const p = ctx.params;
-    const { measureSpectrum, plannedMatvecs } = await import('../../linalg/spectrumMeasurement.js');
+    const { measureSpectrum, knownProducts } = await import('../../linalg/spectrumMeasurement.js');
     const { spectrumReportFragment } = await import('../../report/spectrumFragment.js');
     const piece = isPieceOperator(p.operator);
     const target = piece ? await pieceOperator(ctx) : await curvatureOperator(ctx, p.operator as CurvatureKind);
@@ -131,10 +131,11 @@ export const spectrumSlqStage: StageKind<SpectrumSlqParams> = {
         traceMatvecs: p.trace ? p.trace_matvecs : 0,
         logSpectrum: p.log_spectrum,
       };
-      const total = plannedMatvecs(options);
+      // The products actually needed: SLQ and Hutch++ known in advance, top-k counted as it goes.
+      const known = knownProducts(options, target.op.size);
       const note = `(${p.operator}, ${target.split}, epoch ${target.epoch})`;
-      const m = await measureSpectrum(target.op, options, (done) =>
-        ctx.progress({ done: Math.min(done, total), total, unit: 'product', note }),
+      const m = await measureSpectrum(target.op, options, (done, counts) =>
+        ctx.progress({ done, total: known.slq + known.trace + counts.topK, unit: 'product', note }),
       );
       const P = target.op.size;
       const meta: Record<string, string> = {

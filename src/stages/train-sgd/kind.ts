@@ -23,7 +23,7 @@ export function modelSpecFile(model: TrainSgdParams['model']): string | undefine
  */
 export const trainSgdStage: StageKind<TrainSgdParams> = {
   kind: 'train/sgd',
-  version: 4,
+  version: 5,
   description: 'Mini-batch SGD (momentum, weight decay, PyTorch semantics) with checkpoints at chosen epochs.',
   paramsSchema: loadSchema('stages/train-sgd.schema.json'),
   usesBackend: true,
@@ -47,8 +47,11 @@ export const trainSgdStage: StageKind<TrainSgdParams> = {
     const { trainingSubsets } = await import('../../data/trainingSubsets.js');
     const { trainingCurvesFragment, REPORT_FRAGMENT_FILE } = await import('../../report/reportFragment.js');
     const source = datasetArtifact(ctx);
+    const { sampleRecord, ARTIFACT_SOURCE_PREFIX } = await import('../../data/sampleRecord.js');
     const data = trainingSubsets(await source.read(), p, ctx.seed);
-    const writer = new TrainArtifactWriter(ctx.outDir, trainingMetadata(p, p.loss, ctx.seed, ctx.backend));
+    // The samples: the data artifact (by key) and the subsets drawn from it, hashed.
+    const samples = sampleRecord(`${ARTIFACT_SOURCE_PREFIX}${source.upstream.key}`, ctx.seed, p, data);
+    const writer = new TrainArtifactWriter(ctx.outDir, trainingMetadata(p, p.loss, ctx.seed, ctx.backend, samples));
     const pending: Promise<string>[] = [];
     const run = await trainingRun(
       data,

@@ -10,6 +10,7 @@ import type { EpochMetrics, StateSnapshot } from '../../train/sgd.js';
 import { checkpointEpochs } from '../../train/trainingRun.js';
 import type { CheckpointProblem, SampleSelection } from '../../curvature/checkpointProblem.js';
 import { SpecpipeError } from '../../util/errors.js';
+import { SAMPLES_METADATA_KEY, type SampleRecord } from '../../data/sampleRecord.js';
 import type { ArtifactRole, StageContext, UpstreamArtifact } from '../registry.js';
 import { requireArtifact } from '../upstream.js';
 import { datasetArtifact } from '../data/datasetArtifact.js';
@@ -18,7 +19,7 @@ import type { TrainSgdParams } from './params.js';
 /**
  * The artifact contract of `train/sgd`: checkpoint-epoch-<E>.safetensors (PyTorch state_dict layout,
  * metadata specpipe.model, specpipe.preprocess, specpipe.loss, specpipe.train, specpipe.seed,
- * specpipe.epoch) at each checkpoint epoch, and metrics.arrow (one row per epoch, historyColumns).
+ * specpipe.samples, specpipe.epoch) at each checkpoint epoch, and metrics.arrow (one row per epoch, historyColumns).
  * `specpipe train --out DIR` writes the same files through the same writer.
  */
 export const TRAIN_METRICS_FILE = 'metrics.arrow';
@@ -62,13 +63,23 @@ export class TrainArtifactWriter {
   }
 }
 
-/** Metadata every file of a training run carries (the checkpoint alone says how it was trained). */
-export function trainingMetadata(recipe: object, loss: string, seed: number, backend: string): Record<string, string> {
+/**
+ * Metadata every file of a training run carries (the checkpoint alone says how it was trained, and on
+ * which samples: `specpipe.samples`, src/data/sampleRecord.ts).
+ */
+export function trainingMetadata(
+  recipe: object,
+  loss: string,
+  seed: number,
+  backend: string,
+  samples: SampleRecord,
+): Record<string, string> {
   return {
     'specpipe.backend': backend,
     'specpipe.train': JSON.stringify(recipe),
     'specpipe.loss': loss,
     'specpipe.seed': String(seed),
+    [SAMPLES_METADATA_KEY]: JSON.stringify(samples),
   };
 }
 
