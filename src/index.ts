@@ -19,6 +19,7 @@ export { channelStatistics, preprocessSplit, type Preprocess } from './data/prep
 export { batches, selectSamples, type Batch } from './data/batches.js';
 
 // Nets, losses, checkpoints, training
+export type { Tensor, Scalar, Tensor1D, Tensor2D, Tensor4D, TensorDataType } from './nn/tensor.js';
 export type { Network, ModelSpec, MlpSpec, LenetSpec, VggSpec, ResNetSpec, DenseNetSpec, ForwardMode } from './nn/network.js';
 export { buildNetwork, parseModelSpec } from './nn/build.js';
 export { softmaxCrossEntropy, meanSquaredError, type LossKind } from './nn/loss.js';
@@ -26,31 +27,10 @@ export { saveCheckpoint, loadCheckpoint } from './nn/checkpoint.js';
 export { trainModel, type TrainOptions, type TrainResult, type EpochMetrics } from './train/sgd.js';
 export { evaluateModel } from './train/evaluate.js';
 
-// Curvature operators (math.md §1–2)
-export {
-  Curvature,
-  hessianOperator,
-  ggnOperator,
-  residualOperator,
-  curvatureOperator,
-  type CurvatureProblem,
-  type CurvatureKind,
-  type CurvatureOperator,
-} from './curvature/curvatureOperators.js';
-export { DEFAULT_PRODUCT_BATCH, type ExecutionOptions } from './curvature/execution.js';
-export { CURVATURE_OPERATORS, PIECE_OPERATORS, SPECTRUM_OPERATORS } from './curvature/operatorKind.js';
-export {
-  ShardedProductEngine,
-  type ShardTransport,
-  type ShardConnection,
-  type ShardPlan,
-} from './curvature/shardedProductEngine.js';
-export { threadTransport } from './curvature/threadTransport.js';
-export { processTransport } from './curvature/processTransport.js';
-export { registerSecondOrderGradients } from './curvature/secondOrderGradients.js';
-export { flattenParameters, unflattenParameters } from './curvature/flatParameters.js';
+// Curvature operators and products (math.md §1–2): also `specpipe/curvature`
+export * from './curvature/index.js';
 
-// Spectral estimators (math.md §4)
+// Spectral estimators (math.md §4): also `specpipe/linalg`
 export * from './linalg/index.js';
 
 // Papyan's decomposition of G (math.md §3) and embeddings
@@ -64,14 +44,8 @@ export { umap } from './embed/umap.js';
 export { renderReport } from './report/renderReport.js';
 export type { ReportData } from './report/reportData.js';
 
-// Pipelines, stages, store
-export { preparePlan } from './pipeline/preparePlan.js';
-export { runPlanLocally, type LocalRunOptions, type LocalRunResult } from './executor/localExecutor.js';
-export { executeStageInstance } from './executor/executeStageInstance.js';
-export { ArtifactStore } from './store/artifactStore.js';
-export { registerStageKind, type StageKind, type StageContext } from './stages/registry.js';
-export { readArrowFile, writeArrowFile, type ArrowColumn } from './store/arrowFile.js';
-export { readSafetensors, writeSafetensors, encodeSafetensors, decodeSafetensors, type SafeTensor } from './store/safetensors.js';
+// Pipelines, stages, store: also `specpipe/pipeline`
+export * from './pipeline/index.js';
 
 // Errors
 export { SpecpipeError, isSpecpipeError } from './util/errors.js';

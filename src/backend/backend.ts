@@ -1,5 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
-import '@tensorflow/tfjs-backend-cpu';
+// Loading @tensorflow/tfjs-backend-cpu registers the cpu backend. Imported by name, not as `import '…'`: a bare
+// import would stay in the emitted backend.d.ts and bring tfjs-core's declarations (which need the DOM lib) into
+// every consumer of specpipe's types; the binding is used (below) only to keep the import in the JavaScript.
+import { version_cpu } from '@tensorflow/tfjs-backend-cpu';
 import { isMainThread } from 'node:worker_threads';
 import { registerOpenBlasKernels } from './openblasKernels.js';
 
@@ -43,6 +46,8 @@ export class BackendError extends Error {
     this.name = 'BackendError';
   }
 }
+
+void version_cpu; // keeps the import that registers the cpu backend
 
 let active: BackendInfo | undefined;
 

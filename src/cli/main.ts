@@ -10,7 +10,7 @@ type Command = (argv: string[]) => Promise<number>;
 const COMMANDS: Record<string, { load: () => Promise<Command>; summary: string; usage?: string }> = {
   run: {
     load: async () => (await import('./commands/run.js')).runCommand,
-    summary: 'run a pipeline YAML (cached stages are reused)',
+    summary: 'run a pipeline YAML (cached stages are reused; --dry-run: what would execute and why)',
   },
   validate: {
     load: async () => (await import('./commands/validate.js')).validateCommand,
@@ -25,8 +25,11 @@ const COMMANDS: Record<string, { load: () => Promise<Command>; summary: string; 
   },
   diff: {
     load: async () => (await import('./commands/diff.js')).diffCommand,
-    summary: 'compare two runs: params, metrics, spectra',
-    usage: 'usage: specpipe diff RUN_A RUN_B [--store PATH] [--runs PATH] [--json]  (RUN: id, unique prefix, last, last~1)',
+    summary: 'compare two runs: params, changed metrics, spectra',
+    usage: `usage: specpipe diff [RUN_A] [RUN_B] [--all] [--store PATH] [--runs PATH] [--json]
+  RUN: id, unique prefix, last, last~1. No RUN: the last two runs of the latest run's pipeline;
+  one RUN: that run against the run of the same pipeline before it.
+  --all   also list the metrics that did not change (hidden by default)`,
   },
   show: {
     load: async () => (await import('./commands/show.js')).showCommand,
@@ -35,8 +38,14 @@ const COMMANDS: Record<string, { load: () => Promise<Command>; summary: string; 
   },
   runs: {
     load: async () => (await import('./commands/runs.js')).runsCommand,
-    summary: 'list recorded runs',
-    usage: 'usage: specpipe runs [--store PATH] [--runs PATH] [--json]',
+    summary: 'list recorded runs; --table compares them (changed params, key metrics)',
+    usage: `usage: specpipe runs [--table] [--pipeline NAME] [--json | --csv] [--metrics M,…] [--store PATH] [--runs PATH]
+  --table          one row per run: the params that differ between the runs shown, then key metrics of each
+                   stage instance (λ_max, converged top-k outlier candidates, trace, test accuracy); wide
+                   tables continue in blocks
+  --pipeline NAME  only the runs of this pipeline (its \`name:\`)
+  --json, --csv    the table (or without --table the list, JSON only) on stdout
+  --metrics M,…    with --table: these metric names (e.g. lambda_1,trace_hutchpp) instead of the key metrics`,
   },
   gc: {
     load: async () => (await import('./commands/gc.js')).gcCommand,
@@ -55,7 +64,10 @@ const COMMANDS: Record<string, { load: () => Promise<Command>; summary: string; 
     load: async () => (await import('./commands/pin.js')).unpinCommand,
     summary: 'release a pinned run',
   },
-  report: { load: async () => (await import('./commands/report.js')).reportCommand, summary: 'write the HTML report of a run' },
+  report: {
+    load: async () => (await import('./commands/report.js')).reportCommand,
+    summary: 'write the HTML report of a run, or of runs side by side; --figures DIR: SVG and PNG files',
+  },
   worker: {
     load: async () => (await import('./commands/worker.js')).workerCommand,
     summary: 'take stage jobs from a BullMQ queue',

@@ -1,15 +1,15 @@
-import type * as tf from '@tensorflow/tfjs-core';
 import type { LinearOperator } from '../linalg/operator.js';
 import type { Network } from '../nn/network.js';
 import type { LossKind } from '../nn/loss.js';
 import type { Split } from '../data/dataset.js';
 import type { ProductEngine } from './productEngine.js';
-import type { ProductRequest } from './productRequest.js';
+import type { ProductRequest } from './productRequestType.js';
 import { ShardedProductEngine } from './shardedProductEngine.js';
 import { DEFAULT_MAX_BLOCK, openProductEngine, validateExecution, type ExecutionOptions } from './execution.js';
 import { CURVATURE_OPERATORS, isCurvatureKind, type CurvatureKind } from './operatorKind.js';
 import { SpecpipeError } from '../util/errors.js';
 import { coalescedMatvec } from '../linalg/blockMatvec.js';
+import type { Tensor } from '../nn/tensor.js';
 
 export type { CurvatureKind } from './operatorKind.js';
 
@@ -24,9 +24,9 @@ export type { CurvatureKind } from './operatorKind.js';
 export interface CurvatureProblem {
   readonly network: Network;
   /** Parameter tensors in `network.params` order (θ). */
-  readonly params: readonly tf.Tensor[];
+  readonly params: readonly Tensor[];
   /** Buffers in `network.buffers` order (BatchNorm running statistics). */
-  readonly buffers: readonly tf.Tensor[];
+  readonly buffers: readonly Tensor[];
   /** The samples to average over (any subset of train or test), already preprocessed. */
   readonly data: Split;
   readonly loss: LossKind;

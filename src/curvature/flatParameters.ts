@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { TensorSpec } from '../nn/network.js';
 import { SpecpipeError } from '../util/errors.js';
+import type { Tensor } from '../nn/tensor.js';
 
 /**
  * The flat parameter vector θ ∈ R^P: the network's parameter tensors, each flattened row-major
@@ -15,7 +16,7 @@ export function flatSize(specs: readonly { readonly shape: readonly number[] }[]
 }
 
 /** θ as float64: the tensors' values concatenated in order. */
-export function flattenParameters(tensors: readonly tf.Tensor[]): Float64Array {
+export function flattenParameters(tensors: readonly Tensor[]): Float64Array {
   const out = new Float64Array(flatSize(tensors));
   let o = 0;
   for (const t of tensors) {
@@ -30,7 +31,7 @@ export function flattenParameters(tensors: readonly tf.Tensor[]): Float64Array {
 export function unflattenParameters(
   theta: ArrayLike<number>,
   specs: readonly { readonly shape: readonly number[]; readonly name?: string }[],
-): tf.Tensor[] {
+): Tensor[] {
   const p = flatSize(specs);
   if (theta.length !== p) {
     throw new SpecpipeError(
@@ -51,7 +52,7 @@ export function unflattenParameters(
 }
 
 /** Concatenates float32 tensors (e.g. per-parameter gradients) into one flat Float32Array. */
-export function flattenToFloat32(tensors: readonly tf.Tensor[], size = flatSize(tensors)): Float32Array {
+export function flattenToFloat32(tensors: readonly Tensor[], size = flatSize(tensors)): Float32Array {
   const out = new Float32Array(size);
   let o = 0;
   for (const t of tensors) {

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import type { MaxPoolRouteAdjoint } from './maxPoolRoute.js';
 
 /**
  * Gradient rules for every kernel specpipe's layers and losses use, written so that tfjs's
@@ -413,15 +414,7 @@ export function gradientConfigs(routeMaxPool: MaxPoolRouteAdjoint): tf.GradConfi
   ];
 }
 
-export type MaxPoolRouteAdjoint = (
-  ddx: tf.Tensor4D,
-  x: tf.Tensor4D,
-  y: tf.Tensor4D,
-  filterSize: Pair,
-  strides: Pair,
-  pad: Pad,
-  dimRoundingMode?: Rounding,
-) => tf.Tensor4D;
+export type { MaxPoolRouteAdjoint };
 
 function conv2dBackpropFilter(
   x: tf.Tensor4D,

@@ -19,7 +19,7 @@ export interface Mlp64Problem {
   readonly loss: LossKind;
 }
 
-interface Layer {
+export interface Layer {
   readonly nIn: number;
   readonly nOut: number;
   /** Offsets of W_l and b_l in θ. */
@@ -27,7 +27,8 @@ interface Layer {
   readonly b: number;
 }
 
-function layersOf(p: Mlp64Problem): Layer[] {
+/** The layers of `p` (offsets of W_l, b_l in θ); throws when θ, the samples and the sizes disagree. */
+export function layersOf(p: Mlp64Problem): Layer[] {
   const out: Layer[] = [];
   let o = 0;
   for (let l = 0; l + 1 < p.sizes.length; l++) {
@@ -52,7 +53,7 @@ function layersOf(p: Mlp64Problem): Layer[] {
 }
 
 /** y = x W (+ b): x [nIn], W row-major [nIn, nOut] at offset wo of `m`. */
-function affine(x: Float64Array, m: Float64Array, L: Layer, withBias: boolean): Float64Array {
+export function affine(x: Float64Array, m: Float64Array, L: Layer, withBias: boolean): Float64Array {
   const y = new Float64Array(L.nOut);
   if (withBias) for (let j = 0; j < L.nOut; j++) y[j] = m[L.b + j]!;
   for (let i = 0; i < L.nIn; i++) {
@@ -65,7 +66,7 @@ function affine(x: Float64Array, m: Float64Array, L: Layer, withBias: boolean): 
 }
 
 /** y = g Wᵀ: g [nOut] → [nIn]. */
-function backAffine(g: Float64Array, m: Float64Array, L: Layer): Float64Array {
+export function backAffine(g: Float64Array, m: Float64Array, L: Layer): Float64Array {
   const y = new Float64Array(L.nIn);
   for (let i = 0; i < L.nIn; i++) {
     const row = L.w + i * L.nOut;
@@ -77,7 +78,7 @@ function backAffine(g: Float64Array, m: Float64Array, L: Layer): Float64Array {
 }
 
 /** out[W] += s·xᵀ g and, with `bias`, out[b] += s·g. */
-function accumulate(out: Float64Array, x: Float64Array, g: Float64Array, L: Layer, s: number, bias = true): void {
+export function accumulate(out: Float64Array, x: Float64Array, g: Float64Array, L: Layer, s: number, bias = true): void {
   for (let i = 0; i < L.nIn; i++) {
     const xi = x[i]! * s;
     if (xi === 0) continue;
@@ -93,10 +94,14 @@ function accumulate(out: Float64Array, x: Float64Array, g: Float64Array, L: Laye
  * R(∂ℓ/∂z_L) = Q rz_L (CE: Q = diag p − p pᵀ; MSE ½‖z − e_y‖²: Q = I); R-backward
  * R(gW_l) = ra_{l−1}ᵀ gz_l + a_{l−1}ᵀ R(gz_l), R(ga_{l−1}) = R(gz_l) W_lᵀ + gz_l V_lᵀ,
  * R(gz_{l−1}) = R(ga_{l−1}) ⊙ φ' + ga_{l−1} ⊙ φ'' ⊙ rz_{l−1}. G v backpropagates Q rz_L through the
- * first-order backward alone (Jᵀ Q J v). φ = relu: φ' = [z > 0], φ'' = 0; tanh: φ' = 1 − t²,
- * φ'' = −2t(1 − t²).
+ * first-order backward alone (Jᵀ Q J v). H v (math.md §1: Σ_k r_k ∂²z_k/∂θ² v with the residuals
+ * r = ∂ℓ/∂z_L held fixed) is the same R-backward started from R(gz_L) = 0 — from its own definition,
+ * not Hess v − G v. φ = relu: φ' = [z > 0], φ'' = 0; tanh: φ' = 1 − t², φ'' = −2t(1 − t²).
  */
-export function mlp64Products(p: Mlp64Problem, v: Float64Array): { hessian: Float64Array; ggn: Float64Array } {
+export function mlp64Products(
+  p: Mlp64Problem,
+  v: Float64Array,
+): { hessian: Float64Array; ggn: Float64Array; residual: Float64Array } {
   const layers = layersOf(p);
   const P = p.theta.length;
   if (v.length !== P) throw new SpecpipeError('mlp64-vector', `mlp64: vector has length ${v.length}, expected ${P}`);
@@ -106,6 +111,7 @@ export function mlp64Products(p: Mlp64Problem, v: Float64Array): { hessian: Floa
   const C = p.sizes[p.sizes.length - 1]!;
   const hess = new Float64Array(P);
   const ggn = new Float64Array(P);
+  const res = new Float64Array(P);
   const dphi = (z: number, a: number): number => (p.activation === 'relu' ? (z > 0 ? 1 : 0) : 1 - a * a);
   const d2phi = (a: number): number => (p.activation === 'relu' ? 0 : -2 * a * (1 - a * a));
   const s = 1 / N;
@@ -149,28 +155,34 @@ export function mlp64Products(p: Mlp64Problem, v: Float64Array): { hessian: Floa
     let rgz = qrz;
     // G v: the first-order backward of u = Q J v.
     let uz = qrz;
+    // H v: the R-backward with r frozen, R(gz_L) = 0.
+    let hz = new Float64Array(C);
     for (let l = layers.length - 1; l >= 0; l--) {
       const L = layers[l]!;
       accumulate(hess, ra[l]!, gz, L, s, false); // R(gb_l) = R(gz_l) only
       accumulate(hess, a[l]!, rgz, L, s);
       accumulate(ggn, a[l]!, uz, L, s);
+      accumulate(res, ra[l]!, gz, L, s, false);
+      accumulate(res, a[l]!, hz, L, s);
       if (l === 0) break;
       const ga = backAffine(gz, th, L);
       const rga = backAffine(rgz, th, L);
       const gv = backAffine(gz, v, L);
       const ua = backAffine(uz, th, L);
+      const ha = backAffine(hz, th, L);
       const z = zs[l - 1]!;
       const act = a[l]!;
       const rz = rzs[l - 1]!;
       gz = Float64Array.from(ga, (x, j) => x * dphi(z[j]!, act[j]!));
       rgz = Float64Array.from(rga, (x, j) => (x + gv[j]!) * dphi(z[j]!, act[j]!) + ga[j]! * d2phi(act[j]!) * rz[j]!);
       uz = Float64Array.from(ua, (x, j) => x * dphi(z[j]!, act[j]!));
+      hz = Float64Array.from(ha, (x, j) => (x + gv[j]!) * dphi(z[j]!, act[j]!) + ga[j]! * d2phi(act[j]!) * rz[j]!);
     }
   }
-  return { hessian: hess, ggn };
+  return { hessian: hess, ggn, residual: res };
 }
 
-/** Hess, G or H = Hess − G of an MLP problem as a float64 operator (one mlp64Products per product). */
+/** Hess, G or H of an MLP problem as a float64 operator (one mlp64Products per product; H from its definition). */
 export function mlp64Operator(p: Mlp64Problem, kind: CurvatureKind): LinearOperator {
   layersOf(p);
   return {
@@ -181,7 +193,7 @@ export function mlp64Operator(p: Mlp64Problem, kind: CurvatureKind): LinearOpera
       const r = mlp64Products(p, v);
       if (kind === 'hessian') return r.hessian;
       if (kind === 'ggn') return r.ggn;
-      return Float64Array.from(r.hessian, (x, i) => x - r.ggn[i]!);
+      return r.residual;
     },
   };
 }

@@ -1,6 +1,6 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import type { ProductRequest } from './productRequest.js';
+import type { ProductRequest } from './productRequestType.js';
 import type { ShardQuestion, ShardReply } from './productShard.js';
 import { moduleExtension } from './networkBuilder.js';
 import { describeRequest, type ShardConnection, type ShardPlan, type ShardTransport } from './shardedProductEngine.js';

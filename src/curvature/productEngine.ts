@@ -1,6 +1,7 @@
 import type { CurvatureProblem } from './curvatureOperators.js';
 import { BatchCurvature } from './batchCurvature.js';
-import { accumulateOverSplit, type ProductRequest } from './productRequest.js';
+import { accumulateOverSplit } from './productRequest.js';
+import type { ProductRequest } from './productRequestType.js';
 
 /**
  * Runs full-data products (float64 sums over every sample of a split): in this thread

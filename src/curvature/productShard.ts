@@ -4,7 +4,8 @@ import type { Network } from '../nn/network.js';
 import type { LossKind } from '../nn/loss.js';
 import type { Split } from '../data/dataset.js';
 import { BatchCurvature } from './batchCurvature.js';
-import { accumulateOverSplit, type ProductRequest } from './productRequest.js';
+import { accumulateOverSplit } from './productRequest.js';
+import type { ProductRequest } from './productRequestType.js';
 import { unflattenParameters } from './flatParameters.js';
 import { loadNetwork, type NetworkBuilderRef } from './networkBuilder.js';
 

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { gradientConfigs, type MaxPoolRouteAdjoint } from './gradientConfigs.js';
+import { gradientConfigs } from './gradientConfigs.js';
+import type { MaxPoolRouteAdjoint } from './maxPoolRoute.js';
 import { MAX_POOL_ROUTE_KERNEL } from '../backend/native/elementwiseKernels.js';
 
 /**

@@ -1,7 +1,7 @@
 import type { Split } from '../data/dataset.js';
 import type { CurvatureProblem } from './curvatureOperators.js';
 import type { ProductEngine } from './productEngine.js';
-import type { ProductRequest } from './productRequest.js';
+import type { ProductRequest } from './productRequestType.js';
 import type { ShardInit } from './productShard.js';
 import { flattenToFloat32 } from './flatParameters.js';
 import { SpecpipeError } from '../util/errors.js';

@@ -19,8 +19,8 @@ export interface DecomposeOptions {
 /**
  * Papyan's decomposition of G over a problem's samples (math.md §3): the class gradients
  * (P_cc', g_cc'; |S| VJPs per sample through the curvature engine), the exact spectra of the
- * low-rank pieces, tr B2 by Hutch++ on B2 = G − (A1 + A2 + B1) with G over the samples of S, and
- * λ_min(B2) with its residual.
+ * low-rank pieces, tr B2 by Hutch++ on B2 = G − (A1 + A2 + B1) with G over the samples of S,
+ * λ_min(B2) with its residual, and the C − 1 structure of A1 against ∇L over the same samples.
  */
 export async function decomposeGaussNewton(
   problem: CurvatureProblem,
@@ -44,6 +44,7 @@ export async function decomposeGaussNewton(
       traceMatvecs: o.traceMatvecs,
       ...(o.bottomMatvecs !== undefined && { bottomMatvecs: o.bottomMatvecs }),
       seed: o.seed,
+      gradient: await curvature.fullGradient(),
     });
     return { classGradients: cg, summary };
   } finally {

@@ -3,6 +3,7 @@ import { hutchPlusPlusTrace } from '../linalg/traces.js';
 import { bottomEigenpairs } from '../linalg/outliers.js';
 import type { ClassGradients } from './classGradients.js';
 import { gaussNewtonPieces, type LowRankPieceName } from './pieces.js';
+import { classStructure, type ClassStructure } from './classStructure.js';
 
 /**
  * Summary of Papyan's decomposition G = A1 + A2 + B1 + B2 (math.md §3) from the class gradients:
@@ -33,6 +34,8 @@ export interface DecompositionSummary {
   readonly traceG?: number;
   /** λ_min(B2) by Lanczos on the matrix-free B2, with its residual: the check B2 ⪰ 0. Absent without G or budget. */
   readonly bottomB2?: BottomEigenvalueCheck;
+  /** The C − 1 structure of A1: ‖(1/N) Σ_c P_cc g_cc‖ beside ‖∇L‖, and λ_C(A1)/λ_{C−1}(A1) (classStructure.ts). */
+  readonly classStructure: ClassStructure;
 }
 
 /**
@@ -65,6 +68,8 @@ export interface DecompositionOptions {
   /** Product budget of the λ_min(B2) search (default 60; 0: none). */
   readonly bottomMatvecs?: number;
   readonly seed?: number;
+  /** ∇L over the same samples, for the C − 1 structure's comparison (classStructure.ts). */
+  readonly gradient?: ArrayLike<number>;
 }
 
 export async function summarizeDecomposition(
@@ -85,6 +90,7 @@ export async function summarizeDecomposition(
     pairMass: Array.from(cg.pairMass),
     classCounts: Array.from(cg.classCounts),
     pieces: { a1: summary(pieces.a1), a2: summary(pieces.a2), b1: summary(pieces.b1), 'a1+a2+b1': summary(pieces.lowRank) },
+    classStructure: classStructure(cg, Array.from(pieces.a1.eigenvalues()), options.gradient),
   };
   if (pieces.b2 === undefined) return base;
   const t = await hutchPlusPlusTrace(pieces.b2, { matvecs: options.traceMatvecs ?? 30, seed: options.seed ?? 0 });

@@ -21,10 +21,13 @@ export interface ExactComparison {
   readonly bandMassFraction?: number;
 }
 
+/** What the comparison reads of an SLQ estimate (an SlqResult, or one read back from a spectrum artifact). */
+export type MeasuredSlq = Pick<SlqResult, 'measure' | 'density' | 'sigma' | 'band'>;
+
 /** Compares estimates with the exact eigenvalues `exact` (any order). */
 export function compareWithExact(
   exact: Float64Array,
-  estimates: { readonly top?: readonly number[]; readonly slq?: SlqResult; readonly deflated?: number },
+  estimates: { readonly top?: readonly number[]; readonly slq?: MeasuredSlq; readonly deflated?: number },
 ): ExactComparison {
   const desc = Float64Array.from(exact).sort().reverse();
   const out: { -readonly [K in keyof ExactComparison]: ExactComparison[K] } = {};

@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { ModelSpec, Network } from './network.js';
-import type { LayoutNetwork } from './modelContext.js';
+import type { LayoutNetwork, ModelSpec, Network } from './network.js';
 import { mlpNetwork } from './models/mlp.js';
 import { lenetNetwork } from './models/lenet.js';
 import { vgg11Network } from './models/vgg11.js';
@@ -9,7 +8,7 @@ import { densenet40Network } from './models/densenet40.js';
 import { shapeSize } from './parameters.js';
 import { SpecpipeError } from '../util/errors.js';
 
-export type { LayoutNetwork } from './modelContext.js';
+export type { LayoutNetwork } from './network.js';
 
 /** The network of a (validated) model spec. Every network built here is a LayoutNetwork (checkpoint layouts included). */
 export function buildNetwork(spec: ModelSpec): LayoutNetwork {

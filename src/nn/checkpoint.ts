@@ -6,6 +6,7 @@ import { fromTorchLayout, shapeSize, toTorchLayout, type TensorEntry } from './p
 import { readSafetensors, toFloat32, writeSafetensors, type SafeTensor } from '../store/safetensors.js';
 import { SpecpipeError } from '../util/errors.js';
 import { firstNonFinite } from '../util/finite.js';
+import type { Tensor } from './tensor.js';
 
 /** `__metadata__` key holding the model spec as JSON (src/nn/network.ts forms). */
 export const MODEL_METADATA_KEY = 'specpipe.model';
@@ -13,15 +14,15 @@ export const MODEL_METADATA_KEY = 'specpipe.model';
 export const PREPROCESS_METADATA_KEY = 'specpipe.preprocess';
 
 /** Tensor values as a tfjs tensor or a plain float32 array in specpipe's (tfjs) layout. */
-export type TensorValues = tf.Tensor | Float32Array;
+export type TensorValues = Tensor | Float32Array;
 
 export interface LoadedCheckpoint {
   readonly network: LayoutNetwork;
   readonly spec: ModelSpec;
   /** Parameters in tfjs layout, network order (caller disposes). */
-  readonly params: tf.Tensor[];
+  readonly params: Tensor[];
   /** Buffers in tfjs layout (num_batches_tracked as float32), network order (caller disposes). */
-  readonly buffers: tf.Tensor[];
+  readonly buffers: Tensor[];
   /** undefined when the file has no `specpipe.preprocess` metadata (e.g. a state_dict saved from PyTorch). */
   readonly preprocess: Preprocess | undefined;
   readonly metadata: Record<string, string>;

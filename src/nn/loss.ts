@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import type { Scalar, Tensor1D, Tensor2D } from './tensor.js';
 
 /**
  * Training losses, written from elementary ops so tfjs can differentiate them twice.
@@ -15,7 +16,7 @@ export type LossKind =
  * LSE is shift-invariant, so value and all derivatives are unchanged, and no Max/Equal
  * gradient is ever needed (tfjs has none for Equal, so grad-of-grad through tf.max fails).
  */
-export function softmaxCrossEntropy(logits: tf.Tensor2D, labels: tf.Tensor1D): tf.Scalar {
+export function softmaxCrossEntropy(logits: Tensor2D, labels: Tensor1D): Scalar {
   const [n, c] = logits.shape;
   const shift = rowMaxConstant(logits);
   const shifted = tf.sub(logits, shift);
@@ -25,13 +26,13 @@ export function softmaxCrossEntropy(logits: tf.Tensor2D, labels: tf.Tensor1D): t
 }
 
 /** Mean squared error against one-hot targets, (1/N) Σ_i ½‖z_i − e_{y_i}‖². */
-export function meanSquaredError(logits: tf.Tensor2D, labels: tf.Tensor1D): tf.Scalar {
+export function meanSquaredError(logits: Tensor2D, labels: Tensor1D): Scalar {
   const c = logits.shape[1];
   const diff = tf.sub(logits, tf.cast(tf.oneHot(labels, c), 'float32'));
   return tf.mul(tf.scalar(0.5), tf.mean(tf.sum(tf.square(diff), 1)));
 }
 
-export function lossFunction(kind: LossKind): (logits: tf.Tensor2D, labels: tf.Tensor1D) => tf.Scalar {
+export function lossFunction(kind: LossKind): (logits: Tensor2D, labels: Tensor1D) => Scalar {
   return kind === 'mse' ? meanSquaredError : softmaxCrossEntropy;
 }
 

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { ForwardMode, ModelSpec, Network } from './network.js';
+import type { ForwardMode, LayoutNetwork, ModelSpec } from './network.js';
 import { ParameterLayout, initialiseEntries, shapeSize, type TensorEntry } from './parameters.js';
 import { batchNorm } from './layers/batchNorm.js';
 import { conv2d } from './layers/conv2d.js';
@@ -78,12 +78,7 @@ export class ModelContext {
 /** A model body: NHWC input → logits, through the context's named layers. */
 export type ModelBody = (ctx: ModelContext, x: tf.Tensor4D) => tf.Tensor2D;
 
-/** Network (src/nn/network.ts) over a parameter layout and a body; checks input shape against `spec.input`. */
-export interface LayoutNetwork extends Network {
-  /** Parameters and buffers with their PyTorch layouts (checkpoint export/import). */
-  readonly paramEntries: readonly TensorEntry[];
-  readonly bufferEntries: readonly TensorEntry[];
-}
+export type { LayoutNetwork };
 
 export function makeNetwork(spec: ModelSpec, layout: ParameterLayout, body: ModelBody): LayoutNetwork {
   const inputSize = shapeSize(spec.input);

@@ -1,4 +1,5 @@
-import type * as tf from '@tensorflow/tfjs-core';
+import type { TensorEntry } from './parameters.js';
+import type { Tensor, Tensor2D, Tensor4D } from './tensor.js';
 
 /** Model specs: the exact JSON forms external checks rely on (issue 2, item 7). */
 export interface MlpSpec {
@@ -72,11 +73,21 @@ export interface Network {
    * In 'train' mode, `updatedBuffers` holds the new running statistics (same order as `buffers`).
    */
   forward(
-    params: readonly tf.Tensor[],
-    buffers: readonly tf.Tensor[],
-    x: tf.Tensor4D,
+    params: readonly Tensor[],
+    buffers: readonly Tensor[],
+    x: Tensor4D,
     mode: ForwardMode,
-  ): { logits: tf.Tensor2D; updatedBuffers?: tf.Tensor[] };
+  ): { logits: Tensor2D; updatedBuffers?: Tensor[] };
   /** Seeded initialisation (PyTorch's default inits), same seed ⇒ same weights. */
-  init(seed: number): { params: tf.Tensor[]; buffers: tf.Tensor[] };
+  init(seed: number): { params: Tensor[]; buffers: Tensor[] };
+}
+
+/**
+ * A Network over a parameter layout and a model body (src/nn/modelContext.ts makeNetwork); its forward
+ * checks the input shape against `spec.input`.
+ */
+export interface LayoutNetwork extends Network {
+  /** Parameters and buffers with their PyTorch layouts (checkpoint export/import). */
+  readonly paramEntries: readonly TensorEntry[];
+  readonly bufferEntries: readonly TensorEntry[];
 }

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { TensorSpec } from './network.js';
 import { Rng } from '../util/random.js';
+import type { Tensor } from './tensor.js';
 
 /**
  * How a tensor is laid out in PyTorch relative to specpipe's tfjs layout.
@@ -142,7 +143,7 @@ export function fromTorchLayout(entry: TensorEntry, data: Float32Array): Float32
  * Seeded PyTorch-default initialisation of every entry, in state_dict order: values are drawn in
  * PyTorch layout (row-major over `torchShape`, one Rng stream over all entries), then converted to tfjs layout.
  */
-export function initialiseEntries(entries: readonly TensorEntry[], rng: Rng): tf.Tensor[] {
+export function initialiseEntries(entries: readonly TensorEntry[], rng: Rng): Tensor[] {
   return entries.map((e) => {
     const n = shapeSize(e.torchShape);
     const torch = new Float32Array(n);

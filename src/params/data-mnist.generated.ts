@@ -15,6 +15,10 @@ export interface DataMnistParams {
    */
   test_per_class: number;
   /**
+   * Average-pool every image over k × k blocks (28 × 28 → 28/k × 28/k): the same digits at a coarser resolution, for nets small enough for dense ground truth (validate/dense). Default: none.
+   */
+  downsample?: 1 | 2 | 4 | 7 | 14;
+  /**
    * Keep k random classes (seeded) or the named ones; labels renumbered 0..k-1.
    */
   classes?: number | string[];

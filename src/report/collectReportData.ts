@@ -5,7 +5,11 @@ import type { RunRecord } from '../store/runRecord.js';
 import { readArrowFile } from '../store/arrowFile.js';
 import { linearGrid, papyanSigma, smoothedDensity, widenBounds } from '../linalg/slq.js';
 import { logSpectrumDensity } from '../linalg/logSpectrum.js';
-import type { ReportData, SpectrumSeries, Split } from './reportData.js';
+import type { HierarchyScoreRow, ReportData, SpectrumSeries, Split } from './reportData.js';
+import { axesOf } from './variants.js';
+import { gradientPoints } from '../embed/gradientPoints.js';
+import { gradientHierarchyScore } from '../embed/hierarchyScore.js';
+import { readClassGradients } from '../decompose/classGradientsArrow.js';
 import {
   REPORT_FRAGMENT_FILE,
   mergeFragments,
@@ -68,6 +72,10 @@ export function spectrumFromMeasure(path: string, view: ArtifactView): SpectrumS
     density: Array.from(density),
     ...(outliers !== undefined && { outliers }),
     ...(trace !== undefined && Number.isFinite(trace) && { trace }),
+    measure: { nodes: Array.from(nodes), weights: Array.from(weights) },
+    sigma,
+    ...(Number.isFinite(steps) && { steps }),
+    ...(Number(metadata['parameters']) > 0 && { parameters: Number(metadata['parameters']) }),
     logSpectrum: {
       grid: Array.from(log.positive.x),
       density: Array.from(log.positive.y),
@@ -77,16 +85,90 @@ export function spectrumFromMeasure(path: string, view: ArtifactView): SpectrumS
   };
 }
 
+/** Files a spectrum/slq and a decompose/class-gradients artifact hold (their contracts in src/stages/). */
+const MEASURE_FILE = 'spectrum.arrow';
+const DENSITY_FILE = 'density.arrow';
+const CLASS_GRADIENTS_FILE = 'class-gradients.arrow';
+
+/**
+ * A spectrum series completed from its artifact: the SLQ measure and P (spectrum.arrow), the kernel
+ * width and the start-vector band (density.arrow), so that the report can re-smooth overlays at one
+ * width, draw the band, and set the resolution floor.
+ */
+function withMeasure(s: SpectrumSeries, dir: string): SpectrumSeries {
+  const mPath = join(dir, MEASURE_FILE);
+  if (!existsSync(mPath)) return s;
+  const m = readArrowFile(mPath);
+  const nodes = m.columns['nodes'];
+  const weights = m.columns['weights'];
+  if (!(nodes instanceof Float64Array) || !(weights instanceof Float64Array)) return s;
+  const P = Number(m.metadata['parameters']);
+  const steps = Number(m.metadata['steps']);
+  let sigma: number | undefined;
+  let band: SpectrumSeries['band'];
+  const dPath = join(dir, DENSITY_FILE);
+  if (existsSync(dPath)) {
+    const d = readArrowFile(dPath);
+    const sg = Number(d.metadata['sigma']);
+    if (sg > 0) sigma = sg;
+    const lo = d.columns['lo'];
+    const hi = d.columns['hi'];
+    if (lo !== undefined && hi !== undefined && (lo as ArrayLike<number>).length === s.grid.length)
+      band = {
+        lo: Array.from(lo as ArrayLike<number>),
+        hi: Array.from(hi as ArrayLike<number>),
+        ...(d.metadata['band'] !== undefined && { rule: d.metadata['band'] }),
+      };
+  }
+  return {
+    ...s,
+    measure: { nodes: Array.from(nodes), weights: Array.from(weights) },
+    ...(Number.isFinite(P) && P > 0 && { parameters: P }),
+    ...(Number.isFinite(steps) && steps > 0 && { steps }),
+    ...(sigma !== undefined && { sigma }),
+    ...(band !== undefined && { band }),
+  };
+}
+
+/** The hierarchy score in the original gradient space of a decomposition artifact (its class gradients). */
+function gradientHierarchy(dir: string, f: ReportFragment): HierarchyScoreRow | undefined {
+  const path = join(dir, CLASS_GRADIENTS_FILE);
+  const e = f.exactEigenvalues?.[0];
+  if (!existsSync(path) || e === undefined) return undefined;
+  const s = gradientHierarchyScore(gradientPoints(readClassGradients(path)));
+  const { piece: _piece, values: _values, ...tags } = e;
+  return { ...tags, space: 'gradients', hits: s.hits, total: s.total, chance: s.chance };
+}
+
+/** Adds the instance's matrix coordinates (`axes`) to every item of a fragment that has none. */
+function withAxes(f: ReportFragment, coords: Readonly<Record<string, unknown>>): ReportFragment {
+  const axes = axesOf(coords);
+  if (axes === undefined) return f;
+  const tag = <T extends object>(xs: readonly T[] | undefined): T[] | undefined =>
+    xs?.map((x) => ('axes' in x && x.axes !== undefined ? x : { ...x, axes }));
+  const out: Record<string, unknown> = { ...f };
+  for (const k of ['spectra', 'exactEigenvalues', 'embeddings', 'training', 'scalars', 'hierarchy'] as const)
+    if (f[k] !== undefined) out[k] = tag(f[k] as readonly object[]);
+  return out as ReportFragment;
+}
+
 /**
  * Fragments of the given artifacts: their report-fragment.json, else their 'spectrum' Arrow files;
- * each item tagged with the instance's seed when it has a `seed` coordinate (src/report/seedGroups.ts).
+ * spectra completed from their artifact (withMeasure), decompositions scored (gradientHierarchy),
+ * every item tagged with its instance's matrix coordinates (`axes`, never its seed) and, when it has a
+ * `seed` coordinate, with that seed (src/report/seedGroups.ts averages items that differ only by it).
  */
 export function fragmentsOf(views: readonly ArtifactView[]): ReportFragment[] {
   const out: ReportFragment[] = [];
+  const nets = netsOf(views);
   for (const v of views) {
     const fragPath = join(v.dir, REPORT_FRAGMENT_FILE);
     if (existsSync(fragPath)) {
-      out.push(withSeed(readReportFragment(fragPath), instanceSeed(v)));
+      let f = readReportFragment(fragPath);
+      if (f.spectra?.length === 1) f = { ...f, spectra: [withMeasure(f.spectra[0]!, v.dir)] };
+      const h = gradientHierarchy(v.dir, f);
+      if (h !== undefined) f = { ...f, hierarchy: [...(f.hierarchy ?? []), h] };
+      out.push(withNet(withSeed(withAxes(f, v.coords), instanceSeed(v)), nets.get(v)));
       continue;
     }
     const spectra: SpectrumSeries[] = [];
@@ -95,9 +177,47 @@ export function fragmentsOf(views: readonly ArtifactView[]): ReportFragment[] {
       const s = spectrumFromMeasure(join(v.dir, f.path), v);
       if (s !== undefined) spectra.push(s);
     }
-    if (spectra.length > 0) out.push(withSeed({ spectra }, instanceSeed(v)));
+    if (spectra.length > 0) out.push(withNet(withSeed(withAxes({ spectra }, v.coords), instanceSeed(v)), nets.get(v)));
   }
   return out;
+}
+
+/**
+ * The training stage each view descends from (through `needs`), when the views come from more than one
+ * `train/sgd` stage (e.g. the default pipeline's paper net `train` and its validated small net
+ * `small_train`): their items must not mix in one figure or one mean. Undefined entries: one net only.
+ */
+function netsOf(views: readonly ArtifactView[]): Map<ArtifactView, string> {
+  const byKey = new Map(views.flatMap((v) => (v.manifest !== undefined ? [[v.manifest.key, v] as const] : [])));
+  const stageOf = (v: ArtifactView): string => v.manifest?.stage ?? v.name.replace(/\[.*$/, '');
+  const trainOf = (v: ArtifactView, depth = 0): string | undefined => {
+    if (v.kind === 'train/sgd') return stageOf(v);
+    if (depth > 64) return undefined;
+    for (const up of Object.values(v.manifest?.upstream ?? {})) {
+      const u = typeof up === 'string' ? byKey.get(up) : undefined; // gathers span several nets
+      const t = u !== undefined ? trainOf(u, depth + 1) : undefined;
+      if (t !== undefined) return t;
+    }
+    return undefined;
+  };
+  const out = new Map<ArtifactView, string>();
+  for (const v of views) {
+    const t = trainOf(v);
+    if (t !== undefined) out.set(v, t);
+  }
+  return new Set(out.values()).size > 1 ? out : new Map();
+}
+
+/** A fragment of one of several nets: its items' model named with the training stage, numbers prefixed by it. */
+function withNet(f: ReportFragment, net: string | undefined): ReportFragment {
+  if (net === undefined) return f;
+  const tag = <T extends { readonly model?: string }>(xs: readonly T[] | undefined): T[] | undefined =>
+    xs?.map((x) => ({ ...x, model: `${x.model ?? 'model'} (${net})` }));
+  const out: Record<string, unknown> = { ...f };
+  for (const k of ['spectra', 'exactEigenvalues', 'embeddings', 'training', 'scalars', 'hierarchy'] as const)
+    if (f[k] !== undefined) out[k] = tag(f[k] as readonly { model?: string }[]);
+  if (f.numbers !== undefined) out['numbers'] = f.numbers.map((n) => ({ ...n, name: `${net}: ${n.name}` }));
+  return out as ReportFragment;
 }
 
 function instanceSeed(v: ArtifactView): number | undefined {
@@ -130,4 +250,30 @@ export function reportDataFromRun(record: RunRecord): ReportData {
     reproduce: [`npx specpipe run ${record.pipeline.file}${overrides}`, `npx specpipe report ${record.run}`],
   };
   return mergeFragments(base, fragmentsOf(views));
+}
+
+/**
+ * ReportData comparing runs (`specpipe report RUN_A RUN_B`): each run's data, every series tagged
+ * with its run id (legends and columns name the runs), numbers prefixed with it.
+ */
+export function reportDataFromRuns(records: readonly RunRecord[]): ReportData {
+  if (records.length === 1) return reportDataFromRun(records[0]!);
+  const parts = records.map((r) => ({ run: r.run, data: reportDataFromRun(r) }));
+  const tag = <T extends object>(run: string, xs: readonly T[] | undefined): T[] => (xs ?? []).map((x) => ({ ...x, run }));
+  const merged: Record<string, unknown> = {
+    title: `specpipe report — ${[...new Set(records.map((r) => r.pipeline.name))].join(', ')}: ${records.map((r) => r.run).join(' vs ')}`,
+    runId: records.map((r) => r.run).join(' vs '),
+    pipeline: [...new Set(records.map((r) => r.pipeline.file))].join(', '),
+    reproduce: [
+      ...parts.flatMap((p) => (p.data.reproduce ?? []).slice(0, 1)),
+      `npx specpipe report ${records.map((r) => r.run).join(' ')}`,
+    ],
+  };
+  for (const k of ['spectra', 'exactEigenvalues', 'embeddings', 'training', 'scalars', 'hierarchy'] as const) {
+    const all = parts.flatMap((p) => tag(p.run, p.data[k] as readonly object[] | undefined));
+    if (all.length > 0) merged[k] = all;
+  }
+  const numbers = parts.flatMap((p) => (p.data.numbers ?? []).map((n) => ({ ...n, name: `${p.run}: ${n.name}` })));
+  if (numbers.length > 0) merged['numbers'] = numbers;
+  return merged as unknown as ReportData;
 }

@@ -40,6 +40,13 @@ export function decompositionFragment(s: DecompositionSummary, tags: SeriesTags,
         `residual ${b.residual.toPrecision(2)}${b.converged ? '' : ' (not converged)'}; ` +
         `B2 ⪰ 0 check λ_min ≥ −${b.tolerance.toPrecision(2)} (max(residual, 1e-5·‖B2‖)): ${b.holds ? 'holds' : 'FAILS'}`,
     });
+  const cs = s.classStructure;
+  numbers.push({
+    claim: 'c',
+    name: `λ_C(A1)/λ_{C−1}(A1) [${where}]`,
+    value: cs.a1LastRatio,
+    note: `‖(1/N) Σ_c P_cc g_cc‖ = ${cs.selfTermSumNorm.toPrecision(3)}${cs.gradientNorm !== undefined ? ` vs ‖∇L‖ = ${cs.gradientNorm.toPrecision(3)}` : ''} (C − 1 structure of A1)`,
+  });
   return {
     exactEigenvalues: pieces.map((piece) => ({ ...tags, piece, split, values: s.pieces[piece].eigenvalues })),
     numbers,

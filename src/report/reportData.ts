@@ -1,5 +1,6 @@
 import { SpecpipeError } from '../util/errors.js';
 import type { SpectrumOperator } from '../curvature/operatorKind.js';
+import type { ValidationPanel } from './validationFragment.js';
 
 /**
  * The input of the HTML report: a plain JSON-able object that the `report/html` stage fills from a
@@ -17,6 +18,13 @@ export interface SeriesTags {
   readonly epoch?: number;
   /** Training samples per class (the sample-size axis of the dynamics). */
   readonly samplesPerClass?: number;
+  /**
+   * The pipeline's own matrix coordinates that tell this instance apart beyond operator, split and
+   * checkpoint (e.g. `{ train_per_class: 200 }`, `{ lr: 0.1 }`): legends name these axes and values.
+   */
+  readonly axes?: Readonly<Record<string, string | number | boolean>>;
+  /** The run this series comes from, when a report compares runs (`specpipe report RUN_A RUN_B`). */
+  readonly run?: string;
   /**
    * Training seed, for instances with a `seed` coordinate (`seeds:`): the report averages items that
    * differ only by it (src/report/seedGroups.ts). Absent for unseeded pipelines.
@@ -59,8 +67,27 @@ export interface SpectrumSeries extends SeriesTags {
   /** Trace estimate (Hutchinson / Hutch++ or exact). */
   readonly trace?: number;
   /**
+   * The SLQ measure behind the density (Ritz values θ_j and weights, summing to 1), so the report can
+   * re-smooth several curves with one common kernel width (src/report/sharedKernel.ts).
+   */
+  readonly measure?: { readonly nodes: readonly number[]; readonly weights: readonly number[] };
+  /** Width σ (λ units) of the Gaussian kernel the density was smoothed with. */
+  readonly sigma?: number;
+  /** Lanczos steps m behind the measure (sets Papyan's kernel width). */
+  readonly steps?: number;
+  /** Parameter count P (one eigenvalue carries mass 1/P of the measure). */
+  readonly parameters?: number;
+  /**
+   * Error band of the density on its grid (mean ± t·SE across start vectors of ONE run), when there
+   * were several. A mean over seeds has none (its spread is `seedBand`, across seeds).
+   */
+  readonly band?: { readonly lo: readonly number[]; readonly hi: readonly number[]; readonly rule?: string };
+  /**
    * Set when the series is the mean over seeds: `density` is the pointwise mean of the seeds'
-   * densities (on a common grid), `lo`/`hi` their pointwise minimum and maximum, `n` the seeds;
+   * densities (on a common grid; when every seed carries its SLQ measure, each seed re-smoothed at one
+   * kernel width σ = the widest of the seeds' own, which is then `sigma`, and `measure` is the seeds'
+   * measures pooled with weights / n, whose smoothing is that mean), `lo`/`hi` their pointwise
+   * minimum and maximum, `n` the seeds;
    * outliers and trace are means, `lambdaMaxSd`/`traceSd` the standard deviations across seeds.
    */
   readonly seedBand?: {
@@ -69,6 +96,11 @@ export interface SpectrumSeries extends SeriesTags {
     readonly hi: readonly number[];
     readonly lambdaMaxSd?: number;
     readonly traceSd?: number;
+    /**
+     * The seeds' own SLQ measures (when every seed has one), so a panel that re-smooths its curves at
+     * one kernel width forms the seed mean and min–max band at that width (densityPanel.ts).
+     */
+    readonly measures?: readonly { readonly nodes: readonly number[]; readonly weights: readonly number[] }[];
   };
 }
 
@@ -100,6 +132,8 @@ export interface TrainingPoint {
   readonly dataset?: string;
   readonly model?: string;
   readonly samplesPerClass?: number;
+  readonly axes?: SeriesTags['axes'];
+  readonly run?: string;
   readonly epoch: number;
   readonly split: Split;
   readonly loss?: number;
@@ -117,6 +151,25 @@ export interface ScalarPoint extends SeriesTags {
   readonly split?: Split;
   readonly value: number;
   /** Mean over seeds: `value` is the mean, `spread` its sd and n. */
+  readonly spread?: SeedSpread;
+}
+
+/**
+ * The class/cross-class hierarchy as a score (src/embed/hierarchyScore.ts): of the C(C−1) cross-class
+ * means g_cc′, how many have their own class mean g_c as the nearest class mean, in the original
+ * gradient space or in a 2-D embedding; chance is 1/C.
+ */
+export interface HierarchyScoreRow extends SeriesTags {
+  readonly split?: Split;
+  readonly space: 'gradients' | 'tsne' | 'umap';
+  readonly hits: number;
+  readonly total: number;
+  /** The fraction expected when the nearest class mean is drawn at random: 1/C. */
+  readonly chance: number;
+  /**
+   * Mean over seeds (each seed scored on its own): `hits` is the mean count, `spread` the sd of the
+   * fraction hits/total across seeds and n (src/report/seedGroups.ts).
+   */
   readonly spread?: SeedSpread;
 }
 
@@ -149,9 +202,23 @@ export interface ReportData {
   readonly training?: readonly TrainingPoint[];
   readonly scalars?: readonly ScalarPoint[];
   readonly numbers?: readonly NumberRow[];
+  /** Validation panels (validate/dense, validationFragment.ts). */
+  readonly validation?: readonly ValidationPanel[];
+  readonly hierarchy?: readonly HierarchyScoreRow[];
 }
 
-const LIST_KEYS = ['spectra', 'exactEigenvalues', 'embeddings', 'training', 'scalars', 'numbers', 'reproduce', 'notes'] as const;
+const LIST_KEYS = [
+  'spectra',
+  'exactEigenvalues',
+  'embeddings',
+  'training',
+  'scalars',
+  'numbers',
+  'validation',
+  'hierarchy',
+  'reproduce',
+  'notes',
+] as const;
 
 function fail(source: string, path: string, expected: string, value: unknown): never {
   const shown = JSON.stringify(value);
@@ -190,6 +257,20 @@ export function validateReportData(x: unknown, source = 'report data'): ReportDa
         `(${(r.density as number[]).length} numbers)`,
       );
     if (r.outliers !== undefined) numberArray(source, `${p}.outliers`, r.outliers);
+    if (r.measure !== undefined) {
+      const m = r.measure as Record<string, unknown>;
+      numberArray(source, `${p}.measure.nodes`, m?.nodes);
+      numberArray(source, `${p}.measure.weights`, m?.weights);
+      if ((m.nodes as number[]).length !== (m.weights as number[]).length)
+        fail(
+          source,
+          `${p}.measure.weights`,
+          `as many numbers as measure.nodes (${(m.nodes as number[]).length})`,
+          `(${(m.weights as number[]).length} numbers)`,
+        );
+    }
+    if (r.sigma !== undefined && !(typeof r.sigma === 'number' && r.sigma > 0))
+      fail(source, `${p}.sigma`, 'a positive number', r.sigma);
     if (r.logSpectrum !== undefined) {
       const l = r.logSpectrum as Record<string, unknown>;
       numberArray(source, `${p}.logSpectrum.grid`, l.grid);

@@ -12,7 +12,7 @@ export const REPORT_FRAGMENT_FILE = 'report-fragment.json';
 
 export type ReportFragment = Partial<Omit<ReportData, 'title' | 'runId' | 'pipeline' | 'createdAt' | 'reproduce' | 'notes'>>;
 
-const LISTS = ['spectra', 'exactEigenvalues', 'embeddings', 'training', 'scalars', 'numbers'] as const;
+const LISTS = ['spectra', 'exactEigenvalues', 'embeddings', 'training', 'scalars', 'numbers', 'validation', 'hierarchy'] as const;
 
 /** Concatenates the lists of several fragments onto a base. */
 export function mergeFragments(base: ReportData, fragments: readonly ReportFragment[]): ReportData {

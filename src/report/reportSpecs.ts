@@ -1,16 +1,23 @@
 import type { EmbeddingData, ExactEigenvalues, ScalarPoint, SpectrumSeries, TrainingPoint } from './reportData.js';
 import type { VegaLiteSpec } from './vegaSvg.js';
-import { fitPowerLaw, fitSemicircle, semicircleDensity, type PowerLawFit, type SemicircleFit } from './spectrumFits.js';
-import { seedBandRows, withSeedSpread } from './seedLayers.js';
+import { semicircleDensity } from './spectrumFits.js';
+import { fitBulk, type BulkFits } from './bulkFits.js';
+import { densityPanel } from './densityPanel.js';
+import { floorLayers, floorScale, resolutionFloor, resolvedRows } from './floorRegion.js';
+import { ownSigma } from './sharedKernel.js';
+import { sequentialColor, variantLabel, variantTitle, variantsOf } from './variants.js';
+import { withSeedSpread } from './seedLayers.js';
 
 /**
  * Vega-Lite specifications of the report's panels, one function per figure, from ReportData
- * series. Densities are drawn on a log axis (Papyan's Figure 1): values below `DENSITY_FLOOR` ×
- * the series' maximum are clamped to that floor so that the curve stays continuous.
+ * series. Densities are drawn on a log axis (Papyan's Figure 1) down to a resolution floor, below
+ * which a shaded band replaces the curve (floorRegion.ts); curves overlaid in one panel share one
+ * kernel width (sharedKernel.ts).
  */
-export const DENSITY_FLOOR = 1e-10;
-const WIDTH = 330;
-const HEIGHT = 200;
+export const PANEL_WIDTH = 330;
+export const PANEL_HEIGHT = 200;
+const WIDTH = PANEL_WIDTH;
+const HEIGHT = PANEL_HEIGHT;
 
 const SCHEMA = 'https://vega.github.io/schema/vega-lite/v6.json';
 
@@ -32,7 +39,7 @@ export const OPERATOR_LABEL: Record<string, string> = {
   b1: 'B1',
   b2: 'B2',
 };
-const OPERATOR_COLOR: Record<string, string> = {
+export const OPERATOR_COLOR: Record<string, string> = {
   Hess: '#222222',
   G: '#1f77b4',
   H: '#d62728',
@@ -51,130 +58,23 @@ function top(spec: Record<string, unknown>): VegaLiteSpec {
   return { $schema: SCHEMA, config: CONFIG, background: 'white', ...withSeedSpread(spec) };
 }
 
-interface DensityRow {
-  x: number;
-  y: number;
-  [k: string]: unknown;
-}
+/** A top-level spec with the report's look. */
+export const reportTop = top;
 
-/** (λ, max(ρ, floor)) rows of a density, floor = DENSITY_FLOOR × max ρ. */
-export function densityRows(
-  grid: readonly number[],
-  density: readonly number[],
-  extra: Record<string, unknown> = {},
-): DensityRow[] {
-  let max = 0;
-  for (const d of density) if (Number.isFinite(d) && d > max) max = d;
-  const floor = max > 0 ? max * DENSITY_FLOOR : DENSITY_FLOOR;
-  const rows: DensityRow[] = [];
-  // Long grids (SLQ's default is 1024 points) are thinned to ≤ MAX_PLOT_POINTS by keeping the
-  // largest density of each run of consecutive points, so outlier bumps survive.
-  const stride = Math.max(1, Math.ceil(grid.length / MAX_PLOT_POINTS));
-  for (let start = 0; start < grid.length; start += stride) {
-    let best = -1;
-    for (let i = start; i < Math.min(grid.length, start + stride); i++) {
-      if (!Number.isFinite(grid[i]!) || !Number.isFinite(density[i]!)) continue;
-      if (best < 0 || density[i]! > density[best]!) best = i;
-    }
-    if (best >= 0) rows.push({ x: grid[best]!, y: Math.max(density[best]!, floor), ...extra });
-  }
-  return rows;
-}
-
-/** Most points drawn per density curve. */
-export const MAX_PLOT_POINTS = 400;
-
-/** A series' band across seeds as rows (src/report/seedLayers.ts), thinned and floored like its curve. */
-const bandRows = (s: SpectrumSeries, extra: Record<string, unknown> = {}) =>
-  seedBandRows(s, extra, { floor: DENSITY_FLOOR, maxPoints: MAX_PLOT_POINTS });
-
-const logDensityAxis = { type: 'log', title: 'density (log)', axis: { format: '.0e', tickCount: 5 } } as const;
-
-/** One spectrum on a log density axis, outliers marked by dashed rules and dots (Figure 1). */
-function spectrumLayer(series: SpectrumSeries, title: string, color: string): Record<string, unknown> {
-  const rows = [...densityRows(series.grid, series.density), ...bandRows(series)];
-  const outliers = (series.outliers ?? []).map((v, k) => ({ x: v, k: k + 1 }));
-  const layers: Record<string, unknown>[] = [
-    {
-      data: { values: rows },
-      mark: { type: 'line', color, strokeWidth: 1.3, interpolate: 'linear' },
-      encoding: {
-        x: { field: 'x', type: 'quantitative', title: 'eigenvalue λ' },
-        y: {
-          field: 'y',
-          type: 'quantitative',
-          scale: { type: 'log' },
-          ...{ title: logDensityAxis.title, axis: logDensityAxis.axis },
-        },
-      },
-    },
-  ];
-  layers[0] = withSeedSpread(layers[0]!);
-  if (outliers.length > 0) {
-    layers.push({
-      data: { values: outliers },
-      mark: { type: 'rule', color: '#d62728', strokeDash: [4, 3], strokeWidth: 1, opacity: 0.8 },
-      encoding: { x: { field: 'x', type: 'quantitative' } },
-    });
-    layers.push({
-      data: { values: outliers },
-      mark: { type: 'point', shape: 'triangle-down', filled: true, color: '#d62728', size: 40, yOffset: 4 },
-      encoding: { x: { field: 'x', type: 'quantitative' }, y: { value: 0 } },
-    });
-  }
-  return { title, width: WIDTH, height: HEIGHT, layer: layers };
-}
-
-/** Figure 1: train and test Hessian spectra side by side. */
-export function figure1Spec(
-  train: SpectrumSeries | undefined,
-  test: SpectrumSeries | undefined,
-  caseTitle: string,
-): VegaLiteSpec {
-  const panels: Record<string, unknown>[] = [];
-  for (const [s, split] of [
-    [train, 'train'],
-    [test, 'test'],
-  ] as const) {
-    if (s === undefined) continue;
-    const n = s.outliers?.length ?? 0;
-    panels.push(
-      spectrumLayer(
-        s,
-        `${caseTitle} — ${split} Hessian${n > 0 ? ` (${n} outliers marked ▼)` : ''}`,
-        split === 'train' ? '#1f77b4' : '#ff7f0e',
-      ),
-    );
-  }
-  return top({ hconcat: panels, resolve: { scale: { x: 'independent', y: 'independent' } } });
-}
-
-/** Several operators' densities overlaid on a log density axis (Hess vs G vs H; A1, A2, B1, B2). */
-export function overlaySpec(series: readonly SpectrumSeries[], title: string): VegaLiteSpec {
-  const rows = series.flatMap((s) => [
-    ...densityRows(s.grid, s.density, { operator: operatorLabel(s.operator) }),
-    ...bandRows(s, { operator: operatorLabel(s.operator) }),
-  ]);
-  const names = series.map((s) => operatorLabel(s.operator));
-  return top({
+/** Several operators' densities overlaid at one kernel width, on a log density axis above the resolution floor. */
+export function overlaySpec(series: readonly SpectrumSeries[], title: string): { spec: VegaLiteSpec; notes: readonly string[] } {
+  const p = densityPanel({
     title,
+    curves: series.map((s) => ({
+      label: operatorLabel(s.operator),
+      series: s,
+      color: OPERATOR_COLOR[operatorLabel(s.operator)] ?? '#7f7f7f',
+    })),
     width: WIDTH + 60,
     height: HEIGHT + 20,
-    data: { values: rows },
-    mark: { type: 'line', strokeWidth: 1.3 },
-    encoding: {
-      x: { field: 'x', type: 'quantitative', title: 'eigenvalue λ' },
-      y: { field: 'y', type: 'quantitative', scale: { type: 'log' }, title: logDensityAxis.title, axis: logDensityAxis.axis },
-      color: {
-        field: 'operator',
-        type: 'nominal',
-        title: 'operator',
-        sort: names,
-        scale: { domain: names, range: names.map((n) => OPERATOR_COLOR[n] ?? '#7f7f7f') },
-      },
-      strokeDash: { field: 'operator', type: 'nominal', sort: names, title: 'operator' },
-    },
+    legendTitle: 'operator',
   });
+  return { spec: top(p.spec), notes: p.notes };
 }
 
 /** Positive log-spectrum points of H: its logSpectrum, or the positive half of its linear density. */
@@ -192,19 +92,18 @@ export function positiveLogSpectrum(h: SpectrumSeries): { grid: number[]; densit
   return { grid, density, fromLinear: true };
 }
 
-export interface LogSpectrumFits {
-  readonly powerLaw: PowerLawFit | null;
-  readonly semicircle: SemicircleFit | null;
-  readonly fromLinear: boolean;
-}
-
-export function logSpectrumFits(h: SpectrumSeries): LogSpectrumFits {
+/** Power law and semicircle over H's resolved bulk (bulkFits.ts). */
+export function logSpectrumFits(h: SpectrumSeries): BulkFits {
   const pos = positiveLogSpectrum(h);
-  return {
-    powerLaw: fitPowerLaw(pos.grid, pos.density),
-    semicircle: fitSemicircle(h.grid, h.density, pos.grid, pos.density),
-    fromLinear: pos.fromLinear,
-  };
+  const sigma = ownSigma(h) ?? (h.grid.length > 1 ? (h.grid[h.grid.length - 1]! - h.grid[0]!) / 100 : 0);
+  return fitBulk({
+    logGrid: pos.grid,
+    logDensity: pos.density,
+    sigma,
+    ...(h.measure !== undefined && { measure: h.measure }),
+    ...(h.steps !== undefined && { steps: h.steps }),
+    ...(h.outliers !== undefined && { outliers: h.outliers }),
+  });
 }
 
 function fmt(x: number | undefined | null, digits = 3): string {
@@ -214,68 +113,89 @@ function fmt(x: number | undefined | null, digits = 3): string {
     : Number(x.toPrecision(digits)).toString();
 }
 
-/** Log–log spectrum of H with a power-law fit (left) and a semicircle fit (right), fit quality in the titles. */
-export function logSpectrumSpec(h: SpectrumSeries, caseTitle: string): VegaLiteSpec {
+/** Log–log spectrum of H with a power-law fit (left) and a semicircle fit (right) over the same resolved range. */
+export function logSpectrumSpec(h: SpectrumSeries, caseTitle: string, fits: BulkFits = logSpectrumFits(h)): VegaLiteSpec {
   const pos = positiveLogSpectrum(h);
-  const fits = logSpectrumFits(h);
-  const rows = densityRows(pos.grid, pos.density).filter((r) => r.x > 0);
-  const floor = rows.reduce((m, r) => Math.min(m, r.y), Infinity);
+  let peak = 0;
+  for (const d of pos.density) if (Number.isFinite(d) && d > peak) peak = d;
+  const floor = resolutionFloor(peak);
+  const rows = resolvedRows(pos.grid, pos.density, floor.value).filter((r) => r.x > 0);
   const xs = rows.map((r) => r.x);
+  const xMin = Math.min(...xs);
+  const xMax = Math.max(...xs);
+  const xEnc = {
+    field: 'x',
+    type: 'quantitative',
+    scale: { type: 'log', domain: [xMin, xMax], nice: false },
+    title: 'λ > 0 (log)',
+    axis: { format: '.0e', tickCount: 5 },
+  };
   const observed = {
     data: { values: rows },
     mark: { type: 'line', color: '#d62728', strokeWidth: 1.3 },
     encoding: {
-      x: {
-        field: 'x',
+      x: xEnc,
+      y: {
+        field: 'y',
         type: 'quantitative',
-        scale: { type: 'log' },
-        title: 'λ > 0 (log)',
+        scale: floorScale(floor.value),
+        title: 'density (log)',
         axis: { format: '.0e', tickCount: 5 },
       },
-      y: { field: 'y', type: 'quantitative', scale: { type: 'log' }, title: logDensityAxis.title, axis: logDensityAxis.axis },
+      detail: { field: 'seg', type: 'nominal' },
     },
+  };
+  const r = fits.range;
+  const rangeLayer = {
+    data: { values: [{ x0: Math.max(r.lo, xMin), x1: Math.min(r.hi, xMax) }] },
+    mark: { type: 'rect', color: '#2ca02c', opacity: 0.08 },
+    encoding: { x: { field: 'x0', type: 'quantitative' }, x2: { field: 'x1' } },
   };
   const fitLine = (values: { x: number; y: number }[]) => ({
     data: { values },
     mark: { type: 'line', color: '#222', strokeDash: [5, 3], strokeWidth: 1.5 },
     encoding: { x: { field: 'x', type: 'quantitative' }, y: { field: 'y', type: 'quantitative' } },
   });
+  const inFit = xs.filter((x) => x >= r.lo && x <= r.hi);
   const pl = fits.powerLaw;
-  const plValues =
-    pl === null
-      ? []
-      : xs
-          .filter((x) => x >= pl.range[0] && x <= pl.range[1])
-          .map((x) => ({ x, y: 10 ** (pl.log10Amplitude - pl.exponent * Math.log10(x)) }));
+  const plValues = pl === null ? [] : inFit.map((x) => ({ x, y: 10 ** (pl.log10Amplitude - pl.exponent * Math.log10(x)) }));
   const sc = fits.semicircle;
   const scValues =
-    sc === null ? [] : xs.map((x) => ({ x, y: semicircleDensity(x, sc.center, sc.radius) })).filter((r) => r.y > floor);
-  const src = fits.fromLinear ? ' (positive half of the linear density)' : '';
+    sc === null
+      ? []
+      : inFit.map((x) => ({ x, y: sc.mass * semicircleDensity(x, sc.center, sc.radius) })).filter((v) => v.y > floor.value);
+  const src = positiveLogSpectrum(h).fromLinear ? ' (positive half of the linear density)' : '';
+  const range = `fit range ${r.lo.toPrecision(2)} ≤ |λ| ≤ ${r.hi.toPrecision(2)} (shaded green)`;
+  const base = [rangeLayer, ...floorLayers(floor.value, xMin, xMax), observed];
   const left = {
     title: {
       text: `${caseTitle} — log-spectrum of H${src}`,
-      subtitle:
+      subtitle: [
         pl === null
-          ? 'power law: too few points to fit'
-          : `power law ρ ∝ λ^−α: α = ${fmt(pl.exponent)}, R²(log ρ) = ${fmt(pl.r2)}`,
+          ? 'power law: too few resolved points to fit'
+          : `power law ρ ∝ λ^−α: α = ${fmt(pl.exponent)} [${fmt(pl.interval[0])}, ${fmt(pl.interval[1])}] 95%, R²(log ρ) = ${fmt(pl.r2)}`,
+        range,
+      ],
     },
     width: WIDTH,
     height: HEIGHT,
-    layer: plValues.length > 1 ? [observed, fitLine(plValues)] : [observed],
+    layer: plValues.length > 1 ? [...base, fitLine(plValues)] : base,
   };
   const right = {
     title: {
-      text: `${caseTitle} — same, semicircle fit`,
-      subtitle:
+      text: `${caseTitle} — same range, semicircle fit`,
+      subtitle: [
         sc === null
-          ? 'semicircle: no mass to fit'
+          ? 'semicircle: no mass to fit in the range'
           : `semicircle m = ${fmt(sc.center)}, R = ${fmt(sc.radius)}: R²(log ρ) = ${fmt(sc.r2)}`,
+        range,
+      ],
     },
     width: WIDTH,
     height: HEIGHT,
-    layer: scValues.length > 1 ? [observed, fitLine(scValues)] : [observed],
+    layer: scValues.length > 1 ? [...base, fitLine(scValues)] : base,
   };
-  return top({ hconcat: [left, right], resolve: { scale: { x: 'independent', y: 'independent' } } });
+  return top({ hconcat: [left, right], resolve: { scale: { x: 'independent', y: 'independent', color: 'independent' } } });
 }
 
 /** A1's exact eigenvalues (Gram) against G's outliers (Lanczos top-k), by rank, on a log axis. */
@@ -386,105 +306,179 @@ export function embeddingSpec(e: EmbeddingData, title: string): VegaLiteSpec {
   });
 }
 
-/** Dynamics: one operator's density, a line per checkpoint (colour = epoch), a column per sample size. */
-export function dynamicsSpectraSpec(series: readonly SpectrumSeries[], title: string): VegaLiteSpec {
-  const rows = series.flatMap((s) => [
-    ...densityRows(s.grid, s.density, { epoch: s.epoch ?? 0, spc: s.samplesPerClass ?? 0 }),
-    ...bandRows(s, { epoch: s.epoch ?? 0, spc: s.samplesPerClass ?? 0 }),
-  ]);
-  return top({
-    title,
-    data: { values: rows },
-    facet: { column: { field: 'spc', type: 'ordinal', title: 'samples per class' } },
-    resolve: { scale: { x: 'independent', y: 'independent' } },
-    spec: {
-      width: 260,
-      height: 180,
-      mark: { type: 'line', strokeWidth: 1.2 },
-      encoding: {
-        x: { field: 'x', type: 'quantitative', title: 'eigenvalue λ' },
-        y: { field: 'y', type: 'quantitative', scale: { type: 'log' }, title: logDensityAxis.title, axis: logDensityAxis.axis },
-        color: { field: 'epoch', type: 'ordinal', title: 'epoch', scale: { scheme: 'viridis' } },
-      },
-    },
-  });
+/** Epochs present, ascending. */
+function epochList(xs: readonly { epoch?: number }[]): number[] {
+  return [...new Set(xs.map((s) => s.epoch ?? 0))].sort((a, b) => a - b);
 }
 
-/** Dynamics: two (or more) operators overlaid, a cell per (epoch, sample size): G vs H, B1 vs B2. */
-export function dynamicsGridSpec(series: readonly SpectrumSeries[], title: string): VegaLiteSpec {
-  const rows = series.flatMap((s) => {
-    const tags = { epoch: s.epoch ?? 0, spc: s.samplesPerClass ?? 0, operator: operatorLabel(s.operator) };
-    return [...densityRows(s.grid, s.density, tags), ...bandRows(s, tags)];
-  });
-  const names = [...new Set(series.map((s) => operatorLabel(s.operator)))];
-  return top({
-    title,
-    data: { values: rows },
-    facet: {
-      row: { field: 'epoch', type: 'ordinal', title: 'epoch' },
-      column: { field: 'spc', type: 'ordinal', title: 'samples per class' },
-    },
-    resolve: { scale: { x: 'independent', y: 'independent' } },
-    spec: {
-      width: 220,
-      height: 130,
-      mark: { type: 'line', strokeWidth: 1.1 },
-      encoding: {
-        x: { field: 'x', type: 'quantitative', title: 'λ' },
-        y: { field: 'y', type: 'quantitative', scale: { type: 'log' }, title: 'density', axis: { format: '.0e', tickCount: 4 } },
-        color: {
-          field: 'operator',
-          type: 'nominal',
-          title: 'operator',
-          scale: { domain: names, range: names.map((n) => OPERATOR_COLOR[n] ?? '#7f7f7f') },
+export interface DynamicsSpec {
+  readonly spec: VegaLiteSpec;
+  readonly notes: readonly string[];
+  /** Rows of panels (variants). */
+  readonly rows: number;
+}
+
+/**
+ * Dynamics of one operator: small multiples, a panel per epoch (colour dark → light with the epoch,
+ * a sequential scale), a row per variant; each panel its own x range and kernel width, so an early,
+ * narrow spectrum is not squeezed beside a late, wide one.
+ */
+export function dynamicsSpectraSpec(series: readonly SpectrumSeries[], title: string): DynamicsSpec {
+  const epochs = epochList(series);
+  const variants = variantsOf(series);
+  const notes = new Set<string>();
+  const rows = variants.map((v) => ({
+    hconcat: epochs.flatMap((e, i) => {
+      const s = series.find((x) => (x.epoch ?? 0) === e && variantLabel(x) === v);
+      if (s === undefined) return [];
+      const sigma = ownSigma(s);
+      const p = densityPanel({
+        title: {
+          text: `epoch ${e}${v !== '' ? ` · ${v}` : ''}`,
+          ...(sigma !== undefined && { subtitle: `σ = ${sigma.toPrecision(2)}` }),
         },
-      },
-    },
-  });
+        curves: [{ label: `epoch ${e}`, series: s, color: sequentialColor(i, epochs.length) }],
+        width: 190,
+        height: 130,
+      });
+      p.notes.filter((n) => n.startsWith('Shaded')).forEach((n) => notes.add(n.replace(/ \(.*\);/, ';')));
+      return [p.spec];
+    }),
+    resolve: { scale: { x: 'independent', y: 'independent', color: 'independent' } },
+  }));
+  return {
+    spec: top({ title, vconcat: rows, resolve: { scale: { color: 'independent' } } }),
+    notes: [
+      'Shaded in each panel: below resolution (1/100 of one eigenvalue smoothed with that panel’s kernel, or 10⁻⁶ of its peak); no curve is drawn there.',
+    ],
+    rows: rows.length,
+  };
 }
 
-/** Dynamics: named scalars against epoch, a line per sample size, a row per scalar. */
-export function scalarsSpec(points: readonly ScalarPoint[], title: string): VegaLiteSpec {
+/**
+ * Dynamics of two or more operators overlaid (G vs H; B1 vs B2), a panel per epoch and a row per
+ * variant; the curves of a panel share one kernel width, exact low-rank eigenvalues (B1) are stems.
+ */
+export function dynamicsGridSpec(
+  series: readonly SpectrumSeries[],
+  exact: readonly ExactEigenvalues[],
+  title: string,
+): DynamicsSpec {
+  const epochs = epochList([...series, ...exact]);
+  const variants = variantsOf(series);
+  const exactPieces = new Set(exact.map((e) => e.piece as string));
+  const rows = variants.map((v) => ({
+    hconcat: epochs.flatMap((e) => {
+      const ss = series.filter((x) => (x.epoch ?? 0) === e && variantLabel(x) === v && !exactPieces.has(x.operator));
+      const ex = exact.filter((x) => (x.epoch ?? 0) === e && variantLabel(x) === v);
+      if (ss.length === 0) return [];
+      const p = densityPanel({
+        title: `epoch ${e}${v !== '' ? ` · ${v}` : ''}`,
+        curves: ss.map((s) => ({
+          label: operatorLabel(s.operator),
+          series: s,
+          color: OPERATOR_COLOR[operatorLabel(s.operator)] ?? '#7f7f7f',
+        })),
+        stems: ex.map((x) => ({
+          label: `${operatorLabel(x.piece)} exact`,
+          color: OPERATOR_COLOR[operatorLabel(x.piece)] ?? '#7f7f7f',
+          values: x.values,
+        })),
+        width: 200,
+        height: 130,
+        legendTitle: 'operator',
+      });
+      const sig = p.sigma !== undefined ? ` (σ = ${p.sigma.toPrecision(2)})` : '';
+      return [{ ...p.spec, title: `${String(p.spec['title'])}${sig}` }];
+    }),
+    resolve: { scale: { x: 'independent', y: 'independent', color: 'independent' } },
+  }));
+  return {
+    spec: top({ title, vconcat: rows, resolve: { scale: { color: 'independent' } } }),
+    notes: [
+      'Shaded in each panel: below resolution; no curve is drawn there.',
+      ...(exact.length > 0 ? ["Stems: exact eigenvalues, each as tall as one eigenvalue smoothed with the panel's kernel."] : []),
+    ],
+    rows: rows.length,
+  };
+}
+
+/** Dynamics: named scalars against epoch + 1 on a log axis, a line per variant, a panel per scalar. */
+export function scalarsSpec(all: readonly ScalarPoint[], title: string): VegaLiteSpec {
+  // a scalar measured at one epoch only has no dynamics (it is in the table of numbers)
+  const epochsOf = new Map<string, Set<number>>();
+  for (const p of all)
+    epochsOf.set(p.name + (p.split ?? ''), (epochsOf.get(p.name + (p.split ?? '')) ?? new Set()).add(p.epoch ?? 0));
+  const points = all.filter((p) => (epochsOf.get(p.name + (p.split ?? ''))?.size ?? 0) > 1);
+  const vt = variantTitle(points);
   const rows = points.map((p) => ({
     name: p.split !== undefined ? `${p.name} [${p.split}]` : p.name,
-    epoch: p.epoch ?? 0,
-    spc: p.samplesPerClass ?? 0,
+    epoch1: (p.epoch ?? 0) + 1,
+    variant: variantLabel(p),
     value: p.value,
     ...(p.spread !== undefined && { lo: p.value - p.spread.sd, hi: p.value + p.spread.sd }),
   }));
   const names = [...new Set(rows.map((r) => r.name))].sort(
     (a, b) => Number(b.startsWith('λ')) - Number(a.startsWith('λ')) || a.localeCompare(b),
   );
-  return top({
-    title,
-    data: { values: rows },
-    facet: { field: 'name', type: 'nominal', title: null, sort: names },
-    columns: 3,
-    resolve: { scale: { y: 'independent' } },
-    spec: {
+  const epochs = [...new Set(rows.map((r) => r.epoch1))].sort((a, b) => a - b);
+  // one panel per scalar: a log value axis where all its values are positive (small late values stay visible)
+  const panel = (name: string): Record<string, unknown> => {
+    const positive = rows.filter((r) => r.name === name).every((r) => r.value > 0);
+    // on a log axis an error bar reaching 0 or below is cut at a tenth of its mean
+    const mine = rows
+      .filter((r) => r.name === name)
+      .map((r) => (positive && r.lo !== undefined && r.lo <= 0 ? { ...r, lo: r.value / 10 } : r));
+    return {
+      title: { text: name, fontSize: 11 },
       width: 220,
       height: 140,
+      data: { values: mine },
       mark: { type: 'line', point: true, strokeWidth: 1.3 },
       encoding: {
-        x: { field: 'epoch', type: 'quantitative', title: 'epoch' },
-        y: { field: 'value', type: 'quantitative', title: null, scale: { zero: false } },
-        color: { field: 'spc', type: 'ordinal', title: 'samples/class', scale: { scheme: 'dark2' } },
+        x: {
+          field: 'epoch1',
+          type: 'quantitative',
+          title: 'epoch + 1 (log)',
+          scale: { type: 'log', domain: [epochs[0]!, epochs[epochs.length - 1]!], nice: false },
+          axis: { values: epochs },
+        },
+        y: {
+          field: 'value',
+          type: 'quantitative',
+          title: positive ? 'log scale' : null,
+          scale: positive ? { type: 'log' } : { zero: false },
+          ...(positive && { axis: { format: '.1e', tickCount: 4 } }),
+        },
+        ...(vt !== null
+          ? { color: { field: 'variant', type: 'nominal', title: vt, scale: { scheme: 'dark2' } } }
+          : { color: { value: '#1f77b4' } }),
       },
-    },
-  });
+    };
+  };
+  // each panel with its ±1 sd error bars across seeds where its points are means over seeds (seedLayers.ts)
+  return top({ title, concat: names.map((n) => withSeedSpread(panel(n))), columns: 3 });
 }
 
-/** Training curves: loss and accuracy against epoch, train vs test, dashes per sample size. */
+/** Training curves: loss and accuracy against epoch, train vs test, dashes per variant (the pipeline's axes). */
 export function trainingSpec(points: readonly TrainingPoint[], title: string): VegaLiteSpec {
-  const rows: { epoch: number; split: string; metric: string; value: number; spc: number }[] = [];
+  const vt = variantTitle(points);
+  const rows: { epoch: number; split: string; metric: string; value: number; variant: string; lo?: number; hi?: number }[] = [];
   // ±1 sd across seeds, for points that are means over seeds (src/report/seedGroups.ts)
   const sd = (mean: number, x: number | undefined) => (x !== undefined ? { lo: mean - x, hi: mean + x } : {});
   for (const p of points) {
-    const spc = p.samplesPerClass ?? 0;
+    const variant = variantLabel(p);
     if (p.loss !== undefined && Number.isFinite(p.loss))
-      rows.push({ epoch: p.epoch, split: p.split, metric: 'loss', value: p.loss, spc, ...sd(p.loss, p.lossSd) });
+      rows.push({ epoch: p.epoch, split: p.split, metric: 'loss', value: p.loss, variant, ...sd(p.loss, p.lossSd) });
     if (p.accuracy !== undefined && Number.isFinite(p.accuracy))
-      rows.push({ epoch: p.epoch, split: p.split, metric: 'accuracy', value: p.accuracy, spc, ...sd(p.accuracy, p.accuracySd) });
+      rows.push({
+        epoch: p.epoch,
+        split: p.split,
+        metric: 'accuracy',
+        value: p.accuracy,
+        variant,
+        ...sd(p.accuracy, p.accuracySd),
+      });
   }
   return top({
     title,
@@ -494,9 +488,9 @@ export function trainingSpec(points: readonly TrainingPoint[], title: string): V
     spec: {
       width: 300,
       height: 180,
-      mark: { type: 'line', strokeWidth: 1.5 },
+      mark: { type: 'line', strokeWidth: 1.5, point: { size: 18 } },
       encoding: {
-        x: { field: 'epoch', type: 'quantitative', title: 'epoch' },
+        x: { field: 'epoch', type: 'quantitative', title: 'epoch', axis: { format: 'd', tickMinStep: 1 } },
         y: { field: 'value', type: 'quantitative', title: null, scale: { zero: false } },
         color: {
           field: 'split',
@@ -504,7 +498,9 @@ export function trainingSpec(points: readonly TrainingPoint[], title: string): V
           title: 'split',
           scale: { domain: ['train', 'test'], range: ['#1f77b4', '#ff7f0e'] },
         },
-        strokeDash: { field: 'spc', type: 'ordinal', title: 'samples/class' },
+        ...(vt !== null
+          ? { strokeDash: { field: 'variant', type: 'nominal', title: vt } }
+          : { detail: { field: 'split', type: 'nominal' } }),
       },
     },
   });

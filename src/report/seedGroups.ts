@@ -2,6 +2,7 @@ import { canonicalJson } from '../util/canonicalJson.js';
 import type {
   EmbeddingData,
   ExactEigenvalues,
+  HierarchyScoreRow,
   NumberRow,
   ReportData,
   ScalarPoint,
@@ -10,6 +11,8 @@ import type {
   TrainingPoint,
 } from './reportData.js';
 import type { ReportFragment } from './reportFragment.js';
+import { smoothedDensity } from '../linalg/slq.js';
+import { ownSigma } from './sharedKernel.js';
 
 /**
  * Seeds in the report (architecture.md, "Seeds"): items of ReportData that differ only by their
@@ -17,9 +20,18 @@ import type { ReportFragment } from './reportFragment.js';
  * - numbers: mean ± sd (sample sd, n − 1) with n, for numeric values; values that are not numbers
  *   (lists, "no clear outliers") are listed per seed;
  * - scalars and training points: mean with sd and n (drawn as error bars / a ±1 sd band);
- * - densities: the pointwise mean on a common grid (the union of the seeds' ranges, each density
- *   linearly interpolated, 0 outside its own grid) with the pointwise min–max across seeds as the
- *   band; outliers (rank by rank) and traces are means, with the sd of λ_max and of the trace;
+ * - densities: the pointwise mean on a common grid (the union of the seeds' ranges) with the
+ *   pointwise min–max across seeds as the band. When every seed carries its SLQ measure, each seed's
+ *   measure is smoothed at ONE kernel width, σ = the widest of the seeds' own (as sharedKernel.ts does
+ *   for an overlay), so the mean and the band compare like with like; the mean keeps the seeds'
+ *   measures pooled (weights / n: smoothing is linear, so re-smoothing the pooled measure at any
+ *   width is the mean of the seeds re-smoothed at it) and each seed's measure (seedBand.measures), so
+ *   a panel that re-smooths at a wider shared width forms its band at that width (densityPanel.ts).
+ *   Without measures each density is linearly interpolated (0 outside its own grid). The start-vector
+ *   band of one run (`band`) is dropped: the mean's spread is the band across seeds. Outliers (rank
+ *   by rank) and traces are means, with the sd of λ_max and of the trace;
+ * - hierarchy scores: each seed scored on its own (embeddings of every seed), then the mean count of
+ *   hits and the sd of the fraction hits/total across seeds with n;
  * - exact eigenvalues: rank-by-rank means;
  * - embeddings are not averaged: the lowest seed's is kept, saying of how many.
  * Items without a seed pass unchanged, so an unseeded report is the same as before.
@@ -68,12 +80,28 @@ function spreadOf(values: readonly number[]): { mean: number; spread: SeedSpread
   return { mean, spread: { n: values.length, sd } };
 }
 
+/**
+ * A number row's name without what legitimately varies from seed to seed inside it: a product count
+ * ("(Lanczos, 39 products)" → "(Lanczos)") and a fitted range ("over 7.8e-5 ≤ |λ| ≤ 0.0010" → "over the
+ * resolved bulk"). Rows group by this name; when their names differ, the group is shown under it and each
+ * seed's own name (count, range) goes into the row's note; names the seeds share are kept as they are.
+ */
+export function seedInvariantName(name: string): string {
+  return name.replace(/, \d+ products\)/g, ')').replace(/ over [-\d.e+]+ ≤ \|λ\| ≤ [-\d.e+]+/g, ' over the resolved bulk');
+}
+
 function numberGroup(g: readonly NumberRow[]): NumberRow {
   const first = g[0]!;
-  const base = without(first, 'value', 'note') as Omit<NumberRow, 'value'>;
-  const notes = [...new Set(g.map((r) => r.note).filter((n): n is string => n !== undefined))];
+  const varies = new Set(g.map((r) => r.name)).size > 1;
+  const base = {
+    ...(without(first, 'value', 'note') as Omit<NumberRow, 'value'>),
+    name: varies ? seedInvariantName(first.name) : first.name,
+  };
   const perSeed = (f: (r: NumberRow) => string): string => g.map((r) => `seed ${r.seed}: ${f(r)}`).join('; ');
-  const note = notes.length === 0 ? undefined : notes.length === 1 ? notes[0]! : perSeed((r) => r.note ?? '—');
+  // a name that differed across seeds (its count or range) goes into each seed's note
+  const own = (r: NumberRow): string | undefined => (varies ? [r.name, r.note].filter(Boolean).join('; ') : r.note);
+  const notes = [...new Set(g.map(own).filter((n): n is string => n !== undefined))];
+  const note = notes.length === 0 ? undefined : notes.length === 1 ? notes[0]! : perSeed((r) => own(r) ?? '—');
   if (g.every((r) => typeof r.value === 'number')) {
     const { mean, spread } = spreadOf(g.map((r) => r.value as number));
     return { ...base, value: mean, spread, ...(note !== undefined && { note }) };
@@ -209,13 +237,60 @@ function rankMeans(lists: readonly (readonly number[])[]): number[] {
   return Array.from({ length: k }, (_, i) => meanSd(lists.map((l) => l[i]!)).mean);
 }
 
+/** Fields of a spectrum that are the seed's own (values, measure, kernel width, start-vector band): not its identity. */
+const SPECTRUM_VALUES = ['grid', 'density', 'outliers', 'trace', 'logSpectrum', 'measure', 'sigma', 'band'] as const;
+
+/**
+ * The seeds' densities on `grid`: each seed's measure smoothed at one width σ = the widest of their
+ * own, when every seed has a measure (the module comment); else undefined.
+ */
+function resmoothed(
+  g: readonly SpectrumSeries[],
+  common: readonly number[],
+): { sigma: number; grid: number[]; curves: { grid: readonly number[]; values: number[] }[] } | undefined {
+  if (common.length < 2 || !g.every((s) => s.measure !== undefined && s.measure.nodes.length > 0)) return undefined;
+  const sigmas = g.map(ownSigma);
+  if (sigmas.some((x) => x === undefined || !(x > 0))) return undefined;
+  const sigma = Math.max(...(sigmas as number[]));
+  // the common grid, widened to 4σ past every seed's outermost Ritz value (its tails at the wider width)
+  let lo = common[0]!;
+  let hi = common[common.length - 1]!;
+  for (const s of g) for (const x of s.measure!.nodes) ((lo = Math.min(lo, x - 4 * sigma)), (hi = Math.max(hi, x + 4 * sigma)));
+  const grid = Array.from({ length: common.length }, (_, i) => lo + ((hi - lo) * i) / (common.length - 1));
+  const at = Float64Array.from(grid);
+  return {
+    sigma,
+    grid,
+    curves: g.map((s) => ({
+      grid,
+      values: Array.from(
+        smoothedDensity(
+          { nodes: Float64Array.from(s.measure!.nodes), weights: Float64Array.from(s.measure!.weights) },
+          at,
+          sigma,
+        ),
+      ),
+    })),
+  };
+}
+
+/** The seeds' measures pooled into one (weights / n): the measure whose smoothing is the mean of theirs. */
+function pooledMeasure(g: readonly SpectrumSeries[]): { nodes: number[]; weights: number[] } {
+  const nodes: number[] = [];
+  const weights: number[] = [];
+  for (const s of g)
+    s.measure!.nodes.forEach((x, i) => {
+      nodes.push(x);
+      weights.push(s.measure!.weights[i]! / g.length);
+    });
+  return { nodes, weights };
+}
+
 function spectrumGroup(g: readonly SpectrumSeries[]): SpectrumSeries {
   const first = g[0]!;
-  const grid = commonGrid(g.map((s) => s.grid));
-  const band = curveBand(
-    grid,
-    g.map((s) => ({ grid: s.grid, values: s.density })),
-  );
+  const one = resmoothed(g, commonGrid(g.map((s) => s.grid)));
+  const grid = one?.grid ?? commonGrid(g.map((s) => s.grid));
+  const band = curveBand(grid, one?.curves ?? g.map((s) => ({ grid: s.grid, values: s.density })));
   const outliers = g.every((s) => s.outliers !== undefined) ? rankMeans(g.map((s) => s.outliers!)) : undefined;
   const traces = g.map((s) => s.trace).filter((t): t is number => t !== undefined);
   const trace = traces.length === g.length ? meanSd(traces) : undefined;
@@ -239,11 +314,12 @@ function spectrumGroup(g: readonly SpectrumSeries[]): SpectrumSeries {
         }),
     };
   }
-  const base = without(first, 'grid', 'density', 'outliers', 'trace', 'logSpectrum') as Omit<SpectrumSeries, 'grid' | 'density'>;
+  const base = without(first, ...SPECTRUM_VALUES) as Omit<SpectrumSeries, 'grid' | 'density'>;
   return {
     ...base,
     grid,
     density: band.mean,
+    ...(one !== undefined && { sigma: one.sigma, measure: pooledMeasure(g) }),
     ...(outliers !== undefined && { outliers }),
     ...(logSpectrum !== undefined && { logSpectrum }),
     ...(trace !== undefined && { trace: trace.mean }),
@@ -253,8 +329,15 @@ function spectrumGroup(g: readonly SpectrumSeries[]): SpectrumSeries {
       hi: band.hi,
       ...(lambdaMax !== undefined && { lambdaMaxSd: lambdaMax.sd }),
       ...(trace !== undefined && { traceSd: trace.sd }),
+      ...(one !== undefined && { measures: g.map((s) => s.measure!) }),
     },
   };
+}
+
+function hierarchyGroup(g: readonly HierarchyScoreRow[]): HierarchyScoreRow {
+  const { sd } = meanSd(g.map((r) => r.hits / r.total));
+  const hits = meanSd(g.map((r) => r.hits)).mean;
+  return { ...(without(g[0]!, 'hits') as Omit<HierarchyScoreRow, 'hits'>), hits, spread: { n: g.length, sd } };
 }
 
 function exactGroup(g: readonly ExactEigenvalues[]): ExactEigenvalues {
@@ -278,7 +361,7 @@ export function groupSeeds(data: ReportData): ReportData {
   };
   set(
     'numbers',
-    merge(data.numbers, (r) => [r.claim, r.name], numberGroup),
+    merge(data.numbers, (r) => [r.claim, seedInvariantName(r.name)], numberGroup),
   );
   set(
     'scalars',
@@ -290,7 +373,11 @@ export function groupSeeds(data: ReportData): ReportData {
   if (trainingRows.length > 0) out['numbers'] = [...((out['numbers'] as NumberRow[] | undefined) ?? []), ...trainingRows];
   set(
     'spectra',
-    merge(data.spectra, (s) => without(s, 'grid', 'density', 'outliers', 'trace', 'logSpectrum'), spectrumGroup),
+    merge(data.spectra, (s) => without(s, ...SPECTRUM_VALUES), spectrumGroup),
+  );
+  set(
+    'hierarchy',
+    merge(data.hierarchy, (r) => without(r, 'hits'), hierarchyGroup),
   );
   set(
     'exactEigenvalues',
@@ -345,13 +432,22 @@ export function seedCaption(figureId: string, n: number, embeddingSeed?: number)
   if (figureId === 'training') return ` Mean over n = ${n} seeds; shaded band ±1 sd across seeds.`;
   if (figureId === 'log-spectrum-h') return ` Mean density over n = ${n} seeds; fits to the mean.`;
   if (figureId === 'a1-vs-outliers') return ` Rank-by-rank means over n = ${n} seeds.`;
-  return ` Mean density over n = ${n} seeds (outliers: rank-by-rank means); shaded band: pointwise min–max across the seeds.`;
+  if (figureId === 'hierarchy') return '';
+  return ` Mean density over n = ${n} seeds (top-k marks and exact eigenvalues: rank-by-rank means); coloured band: pointwise min–max across the seeds, every seed smoothed with the same kernel as the mean curve (the band across seeds, not the start-vector band of one run).`;
 }
 
 /** The seeds the items of `data` are tagged with, ascending. */
 export function seedsOf(data: ReportData): number[] {
   const seeds = new Set<number>();
-  for (const list of [data.spectra, data.exactEigenvalues, data.embeddings, data.training, data.scalars, data.numbers])
+  for (const list of [
+    data.spectra,
+    data.exactEigenvalues,
+    data.embeddings,
+    data.training,
+    data.scalars,
+    data.numbers,
+    data.hierarchy,
+  ])
     for (const x of list ?? []) if (x.seed !== undefined) seeds.add(x.seed);
   return [...seeds].sort((a, b) => a - b);
 }
@@ -361,7 +457,7 @@ export function onlySeed(data: ReportData, seed: number): ReportData {
   const keep = <T extends { readonly seed?: number }>(xs: readonly T[] | undefined): T[] | undefined =>
     xs?.filter((x) => x.seed === undefined || x.seed === seed);
   const out: Record<string, unknown> = { ...data };
-  for (const k of ['spectra', 'exactEigenvalues', 'embeddings', 'training', 'scalars', 'numbers'] as const)
+  for (const k of ['spectra', 'exactEigenvalues', 'embeddings', 'training', 'scalars', 'numbers', 'hierarchy'] as const)
     if (data[k] !== undefined) out[k] = keep(data[k] as readonly { seed?: number }[]);
   return out as unknown as ReportData;
 }

@@ -6,6 +6,7 @@ import { spectrumSlqStage } from './spectrum-slq/kind.js';
 import { decomposeClassGradientsStage } from './decompose-class-gradients/kind.js';
 import { embedTsneStage, embedUmapStage } from './embed/kinds.js';
 import { reportHtmlStage } from './report-html/kind.js';
+import { validateDenseStage } from './validate-dense/kind.js';
 
 /**
  * Built-in kinds, one folder each under src/stages/ (the data/* and embed/* groups share a folder:
@@ -24,6 +25,7 @@ export const BUILTIN_STAGE_KINDS: readonly StageKind[] = [
   decomposeClassGradientsStage,
   embedTsneStage,
   embedUmapStage,
+  validateDenseStage,
   reportHtmlStage,
 ];
 

@@ -83,6 +83,41 @@ export function newRunId(now = new Date()): string {
   return `${t}-${randomBytes(3).toString('hex')}`;
 }
 
+/** What a finished run knows, from which {@link runRecordOf} builds its record. */
+export interface FinishedRun {
+  readonly pipeline: RunRecord['pipeline'];
+  readonly store: string;
+  readonly backend: string;
+  readonly backendReason?: string | undefined;
+  readonly executor: string;
+  readonly started: Date;
+  readonly finished: Date;
+  readonly result: { readonly seconds: number; readonly counts: RunRecord['counts']; readonly stages: readonly RunStageRecord[] };
+  /** Stopped by Ctrl-C: status `interrupted`. */
+  readonly interrupted?: boolean;
+}
+
+/**
+ * The run record of a finished run, field for field the same whether `specpipe run` or a script's
+ * `runPipeline()` wrote it; its id is made from the start time.
+ */
+export function runRecordOf(r: FinishedRun): RunRecord {
+  return {
+    run: newRunId(r.started),
+    pipeline: r.pipeline,
+    store: r.store,
+    backend: r.backend,
+    ...(r.backendReason !== undefined && { backendReason: r.backendReason }),
+    executor: r.executor,
+    started: r.started.toISOString(),
+    finished: r.finished.toISOString(),
+    seconds: r.result.seconds,
+    status: r.interrupted === true ? 'interrupted' : r.result.counts.failed === 0 ? 'succeeded' : 'failed',
+    counts: r.result.counts,
+    stages: r.result.stages,
+  };
+}
+
 export function writeRunRecord(runsDir: string, record: RunRecord): string {
   const p = join(runsDir, `${record.run}.json`);
   writeFileAtomic(p, JSON.stringify(record, null, 2) + '\n');
@@ -105,6 +140,11 @@ export function readRunRecord(runsDir: string, id: string): RunRecord {
   } catch (e) {
     throw new SpecpipeError('run-unreadable', `${p}: cannot read run record (${e instanceof Error ? e.message : String(e)})`);
   }
+}
+
+/** The runs of the pipeline named `pipeline` (its `name:`), in the order given. */
+export function runsOfPipeline(records: readonly RunRecord[], pipeline: string): RunRecord[] {
+  return records.filter((r) => r.pipeline.name === pipeline);
 }
 
 /** Resolves RUN as an exact id, a unique prefix, "last"/"latest", or "last~N" (N runs before the last). */

@@ -3,6 +3,7 @@ import type { Network } from '../nn/network.js';
 import type { Split } from '../data/dataset.js';
 import { batches } from '../data/batches.js';
 import { lossFunction, type LossKind } from '../nn/loss.js';
+import type { Tensor } from '../nn/tensor.js';
 
 export interface Evaluation {
   /** Mean loss (1/N) Σ_i ℓ(f(x_i), y_i) over the split, eval mode (BatchNorm running statistics). */
@@ -26,8 +27,8 @@ export function countCorrect(logits: Float32Array, labels: Int32Array, classes: 
 /** Loss and accuracy of a network over a (preprocessed) split, in batches, in eval mode; float64 accumulation. */
 export function evaluateModel(
   network: Network,
-  params: readonly tf.Tensor[],
-  buffers: readonly tf.Tensor[],
+  params: readonly Tensor[],
+  buffers: readonly Tensor[],
   split: Split,
   options: { batchSize?: number; loss?: LossKind } = {},
 ): Evaluation {

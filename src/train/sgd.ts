@@ -8,6 +8,7 @@ import { SpecpipeError } from '../util/errors.js';
 import { learningRate, type LrSchedule } from './schedule.js';
 import { countCorrect, evaluateModel } from './evaluate.js';
 import { registerSecondOrderGradients } from '../curvature/secondOrderGradients.js';
+import type { Tensor } from '../nn/tensor.js';
 
 export interface TrainOptions {
   readonly network: Network;
@@ -30,7 +31,7 @@ export interface TrainOptions {
   readonly checkpoints?: readonly number[];
   readonly loss?: LossKind;
   /** Start from these parameters/buffers instead of network.init(seed) (not disposed by trainModel). */
-  readonly initial?: { readonly params: readonly tf.Tensor[]; readonly buffers: readonly tf.Tensor[] };
+  readonly initial?: { readonly params: readonly Tensor[]; readonly buffers: readonly Tensor[] };
   /** Batch size for test evaluation (default 500). */
   readonly evalBatchSize?: number;
 }
@@ -68,8 +69,8 @@ export type TrainProgress =
 
 export interface TrainResult {
   /** Final parameters and buffers (caller disposes). */
-  readonly params: tf.Tensor[];
-  readonly buffers: tf.Tensor[];
+  readonly params: Tensor[];
+  readonly buffers: Tensor[];
   readonly history: EpochMetrics[];
   readonly checkpoints: StateSnapshot[];
 }

@@ -77,7 +77,7 @@ test('specpipe kinds spectrum/slq prints each param with its type, default and d
   assert.equal(bad.stdout, '');
   assert.match(
     bad.stderr,
-    /^specpipe kinds: unknown stage kind "spectrum\/lanczos"; known kinds: data\/cifar10, .*spectrum\/slq, train\/sgd\n$/,
+    /^specpipe kinds: unknown stage kind "spectrum\/lanczos"; known kinds: data\/cifar10, .*spectrum\/slq, train\/sgd, validate\/dense\n$/,
   );
 });
 
@@ -127,7 +127,7 @@ test('specpipe init writes a commented starter pipeline that validates, and neve
 
   const v = await runCli(['validate', 'pipeline.yaml', 'sub/paper.yaml'], { cwd: work });
   assert.equal(v.code, 0, v.stderr);
-  assert.equal(v.stdout, 'pipeline.yaml: ok (3 stages, 3 instances)\nsub/paper.yaml: ok (10 stages, 112 instances)\n');
+  assert.equal(v.stdout, 'pipeline.yaml: ok (3 stages, 3 instances)\nsub/paper.yaml: ok (17 stages, 124 instances)\n');
 
   const bad = await cli(['init', '--template', 'huge', 'x.yaml'], work);
   assert.deepEqual(bad, {

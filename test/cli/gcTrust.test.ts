@@ -111,6 +111,17 @@ test('gc keeps the last K successful runs of each pipeline and pinned runs; show
   const report = await runBuiltinCli(['report', runA.run, '--out', 'a.html'], dir);
   assert.deepEqual(report, { code: 1, stdout: '', stderr: `specpipe report: ${gone}; no report written\n` });
   assert.ok(!existsSync(join(dir, 'a.html')));
+  // two runs compared (report RUN_A RUN_B): a collected run is refused in either place
+  for (const runs of [
+    [runB.run, runA.run],
+    [runA.run, runB.run],
+  ]) {
+    const both = await runBuiltinCli(['report', ...runs, '--out', 'ab.html'], dir);
+    assert.deepEqual(both, { code: 1, stdout: '', stderr: `specpipe report: ${gone}; no report written\n` });
+    assert.ok(!existsSync(join(dir, 'ab.html')));
+  }
+  const kept = await runBuiltinCli(['report', runB.run, runC.run, '--out', 'bc.html'], dir);
+  assert.equal(kept.code, 0, kept.stderr);
 });
 
 test('gc --keep-runs counts successful runs: failed runs after them never push them out', async () => {

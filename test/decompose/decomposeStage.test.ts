@@ -135,5 +135,14 @@ test('decompose/class-gradients from a checkpoint and real MNIST digits (default
   assert.ok(s.bottomB2 !== undefined && s.bottomB2.matvecs <= 40, 'λ_min(B2) within its budget');
   assert.ok(s.bottomB2.holds, `λ_min(B2) = ${s.bottomB2.value} ± ${s.bottomB2.residual} ≥ −${s.bottomB2.tolerance}`);
   assert.equal(result?.metrics?.['lambda_min_b2'], s.bottomB2.value);
+  assert.equal(result?.metrics?.['b2_psd_holds'], s.bottomB2.holds ? 1 : 0);
+  // The C − 1 structure of A1 (math.md §3.1), with ∇L over the same samples.
+  const cs = s.classStructure;
+  assert.ok(cs.gradientNorm !== undefined && cs.gradientNorm > 0, 'the gradient over the decomposed samples');
+  assert.equal(result?.metrics?.['gradient_norm'], cs.gradientNorm);
+  assert.equal(result?.metrics?.['self_term_sum_norm'], cs.selfTermSumNorm);
+  assert.equal(result?.metrics?.['a1_last_ratio'], cs.a1LastRatio);
+  const a1 = s.pieces.a1.eigenvalues;
+  assert.equal(cs.a1LastRatio, a1[2]! / a1[1]!, 'λ_C / λ_{C−1} with C = |S| = 3');
   assert.equal(result?.metrics?.['samples'], 9);
 });

@@ -227,31 +227,42 @@ stages:
   },
 );
 
-test("a run whose --store is not the workers' store is told so, not reported as done", { skip: redisMissing }, async () => {
-  const p = await plan(
-    `name: dist-elsewhere
+test(
+  "a run whose --store is not the workers' store is refused by the workers before they compute",
+  { skip: redisMissing },
+  async () => {
+    const p = await plan(
+      `name: dist-elsewhere
 stages:
   one:
     uses: test/const
     with: { value: 7 }
 `,
-    'elsewhere',
-  );
-  const elsewhere = new ArtifactStore(join(dir, 'not-shared'));
-  const r = await runPlanDistributed(p, elsewhere, {
-    redis: (redis as RedisTestServer).endpoint,
-    queueName: QUEUE,
-    progress: 'quiet',
-    pollMs: 20,
-  });
-  assert.equal(r.stages[0]?.status, 'failed');
-  assert.match(
-    r.stages[0]?.error ?? '',
-    new RegExp(
-      `wrote ${shared}/[0-9a-f]{64}, which is not in this run's store ${join(dir, 'not-shared')}: give the run and every worker the same shared --store`,
-    ),
-  );
-});
+      'elsewhere',
+    );
+    const elsewhere = new ArtifactStore(join(dir, 'not-shared'));
+    const before = existsSync(execLog) ? readFileSync(execLog, 'utf8') : '';
+    const r = await runPlanDistributed(p, elsewhere, {
+      redis: (redis as RedisTestServer).endpoint,
+      queueName: QUEUE,
+      progress: 'quiet',
+      pollMs: 20,
+    });
+    assert.equal(r.stages[0]?.status, 'failed');
+    const ids = [shared, join(dir, 'not-shared')].map((d) => readFileSync(join(d, '.store-id'), 'utf8').trim().slice(0, 12));
+    assert.match(
+      r.stages[0]?.error ?? '',
+      new RegExp(
+        `^worker \\S+ refused one: its --store ${shared} \\(store id ${ids[0]}\\) is not the run's store ${join(dir, 'not-shared')} ` +
+          `\\(store id ${ids[1]}\\); start workers with the run's --store, a directory the run and every worker share \\(after 1 attempt on \\S+\\)$`,
+      ),
+    );
+    // Refused before computing: the stage never started, nothing was written to either store.
+    const log = existsSync(execLog) ? readFileSync(execLog, 'utf8') : '';
+    assert.doesNotMatch(log.slice(before.length), / one /);
+    assert.ok(!existsSync(join(shared, p.nodes[0]!.key)) && !existsSync(join(dir, 'not-shared', p.nodes[0]!.key)));
+  },
+);
 
 test("kill -9 of a worker mid-stage: the run completes with the local run's artifacts", { skip: redisMissing }, async () => {
   const p = await plan(pipeline(3, { sleepA: 1200 }), 'kill');

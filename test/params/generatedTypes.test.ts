@@ -54,7 +54,7 @@ test('every built-in stage kind has its schema file schemas/stages/<group>-<name
   registerBuiltinStageKinds();
   const kinds = stageFiles.map((f) => f.replace(/\.schema\.json$/, '').replace('-', '/'));
   await loadStageKinds(kinds);
-  assert.equal(stageFiles.length, 12, 'the 12 built-in kinds');
+  assert.equal(stageFiles.length, 13, 'the 13 built-in kinds');
   for (const f of stageFiles) {
     const kind = f.replace(/\.schema\.json$/, '').replace('-', '/');
     const k = getStageKind(kind);

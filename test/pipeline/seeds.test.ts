@@ -254,3 +254,10 @@ test('with seeds:, a training stage matrix composes with the seed axis and its e
   // Without seeds:, exclude naming seed is still an unknown axis.
   assert.match(errorOf(tiny('', '{ epochs: [1, 2], exclude: [{ seed: 2 }] }')), /names "seed", which is not a matrix axis/);
 });
+
+test('pipelines/mnist-mlp-seeds.yaml is the default pipeline with seeds [0, 1, 2]: same stages, same params', () => {
+  const yaml = (f: string) => readFileSync(join(REPO, 'pipelines', f), 'utf8');
+  const stagesOf = (text: string) => text.slice(text.indexOf('\nstages:\n'));
+  assert.equal(stagesOf(yaml('mnist-mlp-seeds.yaml')), stagesOf(yaml('mnist-mlp.yaml')), 'the stages: sections differ');
+  assert.match(yaml('mnist-mlp-seeds.yaml'), /\nseeds: \[0, 1, 2\]\n/);
+});

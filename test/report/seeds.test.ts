@@ -17,6 +17,8 @@ import { mergeFragments } from '../../src/report/reportFragment.js';
 import { renderReport } from '../../src/report/renderReport.js';
 import { logSpectrumFits, overlaySpec, scalarsSpec } from '../../src/report/reportSpecs.js';
 import { syntheticReportData } from './syntheticReportData.js';
+import { sharedKernel } from '../../src/report/sharedKernel.js';
+import { smoothedDensity } from '../../src/linalg/slq.js';
 
 const FIXTURE = join(import.meta.dirname, '..', '..', '..', 'test', 'report', 'fixtures', 'seeds-tiny.yaml');
 
@@ -111,9 +113,11 @@ test('seeds: [0, 1, 2] runs each seed, and the report gives mean ± sd with n = 
   // Figures with seeds say what they show.
   const caption = (id: string): string =>
     new RegExp(`<figure id="c0-${id}"[^>]*data-status="rendered">.*?<figcaption>(.*?)</figcaption>`, 's').exec(html)?.[1] ?? '';
-  assert.match(caption('figure1'), /Mean density over n = 3 seeds .*shaded band: pointwise min–max across the seeds\.$/);
+  assert.match(caption('figure1'), /Mean density over n = 3 seeds .*coloured band: pointwise min–max across the seeds/);
   assert.match(caption('attribution-train'), /n = 3 seeds/);
-  assert.match(caption('dynamics-scalars'), /error bars ±1 sd across seeds\.$/);
+  // reportfix draws scalars only where they were measured at several checkpoints; here the spectra are of
+  // the final checkpoint only, so λ_max and the traces are in the numbers table (mean ± sd above), not a figure
+  assert.doesNotMatch(html, /data-figure="dynamics-scalars"/);
   assert.match(caption('training'), /shaded band ±1 sd across seeds\.$/);
 
   // The report's data keeps every seed's items, tagged; the grouping happens when rendering.
@@ -140,32 +144,39 @@ test('seeds: [0, 1, 2] runs each seed, and the report gives mean ± sd with n = 
     );
   const traces = data.spectra!.filter((s) => s.operator === 'hessian').map((s) => s.trace!);
   close(hess.trace!, meanSd(traces).mean, 'mean trace');
-  // The figures draw it: a band layer under the mean curves, error bars on the scalars; one seed alone draws none.
-  const overlay = overlaySpec(grouped, 'Hess vs G') as {
-    layer?: { mark: { type: string } }[];
-    data: { values: { lo?: number; hi?: number }[] };
-  };
-  assert.deepEqual(
-    overlay.layer?.map((l) => l.mark.type),
-    ['area', 'line'],
-  );
-  const bandRows = overlay.data.values.filter((r) => r.lo !== undefined);
+  // The figures draw it: a band layer under the mean curves (reportfix's density panel: floor, one
+  // kernel width; each seed re-smoothed at that width), error bars on the scalars; one seed alone draws none.
+  type Layer = { mark: { type: string }; data?: { values: { lo?: number; hi?: number }[] } };
+  const overlay = overlaySpec(grouped, 'Hess vs G');
+  const layers = (overlay.spec as unknown as { layer: Layer[] }).layer;
+  const types = layers.map((l) => l.mark.type);
+  const area = types.indexOf('area');
+  assert.ok(area >= 0 && area < types.indexOf('line'), types.join(', '));
+  const bandRows = layers[area]!.data!.values;
   assert.ok(bandRows.length > 0 && bandRows.every((r) => r.lo! <= r.hi!));
+  assert.match(overlay.notes.join(' '), /Seeds \(n = 3\): every seed's SLQ measure smoothed at σ = \S+ before their mean/);
   const single = overlaySpec(
     data.spectra!.filter((s) => s.seed === 0),
     'one seed',
-  ) as { layer?: unknown; mark?: { type: string } };
-  assert.equal(single.layer, undefined);
-  assert.equal(single.mark?.type, 'line');
-  const scalars = scalarsSpec([{ name: 'λ_max', epoch: 2, value: 3, spread: { n: 3, sd: 0.5 } }], 's') as {
-    spec: { layer?: { mark: { type: string } }[] };
-    data: { values: { lo?: number; hi?: number }[] };
+  );
+  assert.deepEqual(
+    (single.spec as unknown as { layer: Layer[] }).layer.filter((l) => l.mark.type === 'area'),
+    [],
+  );
+  const scalars = scalarsSpec(
+    [
+      { name: 'λ_max', epoch: 0, value: 1, spread: { n: 3, sd: 0.25 } },
+      { name: 'λ_max', epoch: 2, value: 3, spread: { n: 3, sd: 0.5 } },
+    ],
+    's',
+  ) as unknown as {
+    concat: { layer?: { mark: { type: string } }[]; data: { values: { lo?: number; hi?: number }[] } }[];
   };
   assert.deepEqual(
-    scalars.spec.layer?.map((l) => l.mark.type),
+    scalars.concat[0]!.layer?.map((l) => l.mark.type),
     ['line', 'rule'],
   );
-  assert.deepEqual([scalars.data.values[0]!.lo, scalars.data.values[0]!.hi], [2.5, 3.5]);
+  assert.deepEqual([scalars.concat[0]!.data.values[1]!.lo, scalars.concat[0]!.data.values[1]!.hi], [2.5, 3.5]);
 
   // export: a seed column in traces and the seed in every instance's directory name.
   const ex = await runCli(['export', 'last', 'spectrum', '--out', 'out'], { cwd: dir, process: true });
@@ -250,4 +261,63 @@ test('numbers the report derives (log-spectrum fits) are computed per seed, then
   close(mean, expected.mean, 'α mean');
   close(sd, expected.sd, 'α sd');
   assert.ok(expected.sd > 0, `the seeds' exponents differ: ${alphas.join(', ')}`);
+});
+
+test("a seeded pipeline renders with the report's drawing (floor, one kernel per overlay) and the band across seeds", async () => {
+  const dir = tempWorkspace('specpipe-seeds-drawing-');
+  const run = await runJson([FIXTURE], { cwd: dir });
+  const reportDir = run.stages.find((s) => s.name === 'report')!.artifacts;
+  const html = readFileSync(join(reportDir, 'report.html'), 'utf8');
+  const caption = (id: string): string =>
+    new RegExp(`<figure id="c0-${id}"[^>]*data-status="rendered">.*?<figcaption>(.*?)</figcaption>`, 's').exec(html)?.[1] ?? '';
+  // Hess vs G: one shared kernel width, the resolution floor, the band across the 3 seeds named with n
+  const attribution = caption('attribution-train');
+  assert.match(attribution, /All curves smoothed with one Gaussian kernel, σ = \S+ in λ units/);
+  assert.match(attribution, /Shaded: below resolution, density &lt; \S+/);
+  assert.match(attribution, /Seeds \(n = 3\): every seed's SLQ measure smoothed at σ = \S+ before their mean and min–max band/);
+  assert.match(attribution, /Mean density over n = 3 seeds .*coloured band: pointwise min–max across the seeds/);
+  assert.match(attribution, /not the start-vector band of one run/);
+  // Figure 1 (one curve per panel): the seeds' mean at one width, the floor, the band across seeds
+  assert.match(caption('figure1'), /Seeds \(n = 3\): every seed's SLQ measure smoothed at σ = /);
+  assert.match(caption('figure1'), /Shaded: below resolution/);
+  assert.match(html, /below resolution/);
+
+  // The overlay's spec: floor rectangle, an area layer of the seed band before the mean curves.
+  const data = JSON.parse(readFileSync(join(reportDir, 'report-data.json'), 'utf8')) as ReportData;
+  assert.ok(data.spectra!.every((s) => s.measure !== undefined && s.seed !== undefined && s.axes?.['seed'] === undefined));
+  const grouped = groupSeeds(data).spectra!;
+  assert.equal(grouped.length, 2, 'the seeds are one group per operator (seed is no legend axis)');
+  type Layer = { mark: { type: string }; data?: { values: Record<string, number | string>[] } };
+  const overlay = overlaySpec(grouped, 'Hess vs G');
+  const layers = (overlay.spec as unknown as { layer: Layer[] }).layer;
+  const types = layers.map((l) => l.mark.type);
+  assert.equal(types[0], 'rect', 'the below-resolution band first');
+  const area = types.indexOf('area');
+  assert.ok(area > 0 && area < types.indexOf('line'), types.join(', '));
+  const band = layers[area]!.data!.values;
+  assert.deepEqual([...new Set(band.map((r) => r['curve']))].sort(), ['G', 'Hess']);
+
+  // Consistency at the shared width: the mean curve is the mean of the seeds re-smoothed at σ, inside their min–max.
+  const shared = sharedKernel(grouped);
+  assert.ok(shared.sigma !== undefined);
+  const seedsOfHess = data.spectra!.filter((s) => s.operator === 'hessian');
+  const hess = shared.curves.find((c) => c.series.operator === 'hessian')!;
+  const grid = Float64Array.from(hess.grid);
+  const per = seedsOfHess.map((s) =>
+    smoothedDensity(
+      { nodes: Float64Array.from(s.measure!.nodes), weights: Float64Array.from(s.measure!.weights) },
+      grid,
+      shared.sigma!,
+    ),
+  );
+  let peak = 0;
+  for (const d of hess.density) peak = Math.max(peak, d);
+  for (let i = 0; i < grid.length; i++) {
+    const mean = (per[0]![i]! + per[1]![i]! + per[2]![i]!) / 3;
+    assert.ok(Math.abs(hess.density[i]! - mean) <= 1e-9 * peak, `mean at ${i}`);
+    assert.ok(
+      hess.seedBand!.lo[i]! <= hess.density[i]! + 1e-12 * peak && hess.density[i]! <= hess.seedBand!.hi[i]! + 1e-12 * peak,
+    );
+    assert.equal(hess.seedBand!.hi[i], Math.max(per[0]![i]!, per[1]![i]!, per[2]![i]!));
+  }
 });

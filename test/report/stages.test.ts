@@ -1,4 +1,5 @@
 import { test } from 'node:test';
+import { createHash } from 'node:crypto';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -196,16 +197,32 @@ test('decompose → embed (t-SNE, UMAP) → report/html stages, then `specpipe r
   const html = readFileSync(join(rctx.outDir, REPORT_HTML_FILE), 'utf8');
   for (const id of ['figure1', 'a1-vs-outliers', 'embedding'])
     assert.match(html, new RegExp(`data-figure="${id}" data-status="rendered"`), `${id} rendered`);
-  assert.match(html, /data-figure="pieces" data-status="missing"/);
+  // no piece was measured by SLQ: the pieces panel shows the exact eigenvalues alone, as stems
+  assert.match(html, /data-figure="pieces" data-status="rendered"/);
+  assert.match(html, /Stems: exact eigenvalues \(Gram matrices\), one per eigenvalue; no density was measured beside them/);
+  // the hierarchy score in gradient space (from the class gradients) and in the t-SNE embedding
+  assert.equal(rdata.hierarchy?.length, 1);
+  assert.equal(rdata.hierarchy?.[0]?.space, 'gradients');
+  assert.equal(rdata.hierarchy?.[0]?.total, SPEC.classes * (SPEC.classes - 1));
+  assert.match(html, /data-space="gradients" data-hits="\d+" data-total="12"/);
+  assert.match(html, /data-space="tsne" data-hits="\d+" data-total="12"/);
+  assert.doesNotMatch(html, /No data|data-status="missing"/);
 
   // specpipe report RUN from a run record
   const runsDir = join(root, 'runs');
   mkdirSync(runsDir);
+  // the record's instances are in its store (report refuses a run whose artifacts gc collected)
+  const storeKey = (name: string): string => {
+    const key = createHash('sha256').update(name).digest('hex');
+    mkdirSync(join(root, 'artifacts', key), { recursive: true });
+    writeFileSync(join(root, 'artifacts', key, 'manifest.json'), JSON.stringify({ key, files: [] }));
+    return key;
+  };
   const stage = (name: string, kind: string, dir: string, c: Record<string, unknown>) => ({
     name,
     stage: name,
     kind,
-    key: `k-${name}`,
+    key: storeKey(name),
     status: 'executed',
     seconds: 1,
     artifacts: dir,

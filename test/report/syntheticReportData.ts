@@ -20,16 +20,17 @@ function kernelDensity(
   hi: number,
   points = 240,
   sigma?: number,
-): { grid: number[]; density: number[] } {
+): { grid: number[]; density: number[]; measure: { nodes: number[]; weights: number[] }; sigma: number; parameters: number } {
   const s = sigma ?? (hi - lo) / 120;
   const grid = Array.from({ length: points }, (_, i) => lo + ((hi - lo) * i) / (points - 1));
   const density = grid.map((x) =>
     eigs.reduce((acc, e, k) => acc + (weights[k]! * Math.exp(-((x - e) ** 2) / (2 * s * s))) / (s * Math.sqrt(2 * Math.PI)), 0),
   );
-  return { grid, density };
+  const total = weights.reduce((a, b) => a + b, 0);
+  return { grid, density, measure: { nodes: [...eigs], weights: weights.map((w) => w / total) }, sigma: s, parameters: 5000 };
 }
 
-function bulkPlusOutliers(rng: Rng, scale: number, outliers: number[], signed = false): { grid: number[]; density: number[] } {
+function bulkPlusOutliers(rng: Rng, scale: number, outliers: number[], signed = false): ReturnType<typeof kernelDensity> {
   const bulk = Array.from({ length: 400 }, () => {
     const x = scale * Math.abs(rng.normal()) ** 2;
     return signed ? (rng.uniform() < 0.5 ? -x : x) : x;
@@ -50,7 +51,7 @@ export function syntheticReportData(seed = 1, C = 10): ReportData {
       const growth = 1 + epoch / 3;
       const outl = Array.from({ length: C }, (_, k) => growth * (12 - k * 0.8) * (1 + 0.05 * rng.normal()));
       for (const split of ['train', 'test'] as const) {
-        const t = { ...tags, epoch, samplesPerClass: spc, split };
+        const t = { ...tags, epoch, samplesPerClass: spc, axes: { train_per_class: spc }, split };
         const hess = bulkPlusOutliers(rng, 0.3 * growth, outl);
         spectra.push({ ...t, operator: 'hessian', ...hess, outliers: outl, trace: 40 * growth });
         spectra.push({
@@ -111,13 +112,16 @@ export function syntheticReportData(seed = 1, C = 10): ReportData {
       });
     }
   }
-  const embeddings: EmbeddingData[] = [{ ...tags, epoch: 10, samplesPerClass: 200, method: 'tsne', split: 'train', points }];
+  const embeddings: EmbeddingData[] = [
+    { ...tags, epoch: 10, samplesPerClass: 200, axes: { train_per_class: 200 }, method: 'tsne', split: 'train', points },
+  ];
   const training: TrainingPoint[] = [];
   for (const spc of [50, 200]) {
     for (let epoch = 0; epoch <= 10; epoch++) {
       training.push({
         ...tags,
         samplesPerClass: spc,
+        axes: { train_per_class: spc },
         epoch,
         split: 'train',
         loss: 2.3 * Math.exp(-epoch / 3),
@@ -126,6 +130,7 @@ export function syntheticReportData(seed = 1, C = 10): ReportData {
       training.push({
         ...tags,
         samplesPerClass: spc,
+        axes: { train_per_class: spc },
         epoch,
         split: 'test',
         loss: 2.3 * Math.exp(-epoch / 4) + 0.1,
@@ -138,7 +143,7 @@ export function syntheticReportData(seed = 1, C = 10): ReportData {
     { claim: 'c', name: 'max relative gap |λ_k(A1) − λ_k(G)| / λ_k(G)', value: 0.0312 },
     { claim: 'b', name: 'tr H / tr Hess', value: 0.125 },
   ];
-  // a second case with almost nothing: its panels must say "no data" without breaking the page
+  // a second case with only a train Hessian: that panel alone, no empty placeholders
   spectra.push({
     dataset: 'fashion-mnist',
     model: 'lenet',

@@ -88,6 +88,8 @@ function fakeRun(store: string, runs: string, id: string, metrics: Record<string
     ],
   };
   mkdirSync(runs, { recursive: true });
+  // The artifact's directory exists (not collected by gc: show would refuse the run, exit 1).
+  mkdirSync(join(store, key), { recursive: true });
   // JSON.stringify writes NaN and Infinity as null: what a real record of a NaN loss holds.
   writeFileSync(join(runs, `${record.run}.json`), JSON.stringify(record));
 }

@@ -3,7 +3,14 @@ import { join } from 'node:path';
 import { SpecpipeError } from '../../util/errors.js';
 import { readArrowFile } from '../../store/arrowFile.js';
 import { ArtifactStore } from '../../store/artifactStore.js';
-import { defaultRunsDir, readRunRecord, resolveRunId, type RunRecord, type RunStageRecord } from '../../store/runRecord.js';
+import {
+  defaultRunsDir,
+  listRunIds,
+  readRunRecord,
+  resolveRunId,
+  type RunRecord,
+  type RunStageRecord,
+} from '../../store/runRecord.js';
 import { changedEntries } from '../../pipeline/ingredientDiff.js';
 import { wasserstein1 } from '../../linalg/spectralDistance.js';
 import { numberText } from '../../util/finite.js';
@@ -19,6 +26,13 @@ export interface RunDiff {
   readonly artifacts: { added: string[]; removed: string[]; changed: string[]; unchanged: number };
   /** Things that could not be compared (artifacts gone). */
   readonly notes: string[];
+  /** Metrics equal in both runs and left out of `metrics` (0 with `all`). */
+  unchangedMetrics: number;
+}
+
+export interface DiffOptions {
+  /** List every metric of the instances in both runs, unchanged ones and those of unchanged instances included. */
+  readonly all?: boolean;
 }
 
 function spectrumOf(
@@ -40,7 +54,14 @@ function spectrumOf(
 }
 
 /** Compares two run records: params, metrics, spectra (W1, top eigenvalue), artifacts. */
-export function diffRuns(ra: RunRecord, rb: RunRecord, storeA: ArtifactStore, storeB: ArtifactStore): RunDiff {
+export function diffRuns(
+  ra: RunRecord,
+  rb: RunRecord,
+  storeA: ArtifactStore,
+  storeB: ArtifactStore,
+  options: DiffOptions = {},
+): RunDiff {
+  const all = options.all === true;
   const A = new Map(ra.stages.map((s) => [s.name, s]));
   const B = new Map(rb.stages.map((s) => [s.name, s]));
   const d: RunDiff = {
@@ -57,25 +78,32 @@ export function diffRuns(ra: RunRecord, rb: RunRecord, storeA: ArtifactStore, st
       unchanged: 0,
     },
     notes: [],
+    unchangedMetrics: 0,
   };
   for (const [name, sa] of A) {
     const sb = B.get(name);
     if (sb === undefined) continue;
-    if (sa.key === sb.key) {
-      d.artifacts.unchanged++;
-      continue;
+    const sameKey = sa.key === sb.key;
+    if (sameKey) d.artifacts.unchanged++;
+    else {
+      d.artifacts.changed.push(name);
+      for (const c of changedEntries(sa.params, sb.params))
+        d.params.push({ instance: name, path: c.path, a: c.before ?? null, b: c.after ?? null });
     }
-    d.artifacts.changed.push(name);
-    for (const c of changedEntries(sa.params, sb.params))
-      d.params.push({ instance: name, path: c.path, a: c.before ?? null, b: c.after ?? null });
     const ma = sa.metrics ?? {};
     const mb = sb.metrics ?? {};
     for (const m of [...new Set([...Object.keys(ma), ...Object.keys(mb)])].sort()) {
       // A NaN metric was written as null (JSON): it differs from an absent one, so it shows as NaN.
-      const va = m in ma ? (ma[m] ?? NaN) : null;
-      const vb = m in mb ? (mb[m] ?? NaN) : null;
+      const va = Object.hasOwn(ma, m) ? (ma[m] ?? NaN) : null;
+      const vb = Object.hasOwn(mb, m) ? (mb[m] ?? NaN) : null;
+      // Unchanged (equal, both NaN, both absent) metrics are counted, and listed only with --all.
+      if (Object.is(va, vb) && !all) {
+        d.unchangedMetrics++;
+        continue;
+      }
       d.metrics.push({ instance: name, metric: m, a: va, b: vb, change: va !== null && vb !== null ? vb - va : null });
     }
+    if (sameKey) continue;
     const manA = storeA.readManifest(sa.key);
     const manB = storeB.readManifest(sb.key);
     if (manA === undefined || manB === undefined) {
@@ -112,11 +140,12 @@ export function formatRunDiff(d: RunDiff): string {
   if (d.params.length === 0) L.push('  (no param differs)');
   for (const p of d.params) L.push(`  ${p.instance}  ${p.path}: ${p.a ?? '(absent)'} → ${p.b ?? '(absent)'}`);
   L.push('', 'metrics (A → B, change):');
-  if (d.metrics.length === 0) L.push('  (no changed instance has metrics)');
+  if (d.metrics.length === 0) L.push('  (no metric changed)');
   for (const m of d.metrics)
     L.push(
       `  ${m.instance}  ${m.metric}: ${fmt(m.a)} → ${fmt(m.b)}  (${m.change === null ? '—' : (m.change >= 0 ? '+' : '') + fmt(m.change)})`,
     );
+  if (d.unchangedMetrics > 0) L.push(`  (${d.unchangedMetrics} unchanged metrics not shown; --all shows them)`);
   L.push('', 'spectra (Wasserstein-1 between densities; top eigenvalue A → B):');
   if (d.spectra.length === 0) L.push('  (no spectrum of a changed instance)');
   for (const s of d.spectra)
@@ -134,23 +163,51 @@ export function formatRunDiff(d: RunDiff): string {
   return L.join('\n');
 }
 
-/** `specpipe diff RUN_A RUN_B [--json]`. */
+const DIFF_USAGE =
+  'usage: specpipe diff [RUN_A] [RUN_B] [--all] [--store PATH] [--runs PATH] [--json]  (RUN: id, unique prefix, last, last~1)';
+
+/**
+ * `specpipe diff [RUN_A] [RUN_B] [--all] [--json]`. No RUN: the last two runs of the latest run's
+ * pipeline; one RUN: that run against the run of its pipeline before it.
+ */
 export async function diffCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { store: { type: 'string' }, runs: { type: 'string' }, json: { type: 'boolean' } },
+    options: { store: { type: 'string' }, runs: { type: 'string' }, json: { type: 'boolean' }, all: { type: 'boolean' } },
   });
-  if (positionals.length !== 2)
-    throw new SpecpipeError(
-      'bad-args',
-      'usage: specpipe diff RUN_A RUN_B [--store PATH] [--runs PATH] [--json]  (RUN: id, unique prefix, last, last~1)',
-      2,
-    );
+  if (positionals.length > 2)
+    throw new SpecpipeError('bad-args', `diff takes at most two runs, received ${positionals.length}\n${DIFF_USAGE}`, 2);
   const runsDir = values.runs ?? defaultRunsDir(values.store ?? 'artifacts');
-  const ra = readRunRecord(runsDir, resolveRunId(runsDir, positionals[0]!));
-  const rb = readRunRecord(runsDir, resolveRunId(runsDir, positionals[1]!));
-  const d = diffRuns(ra, rb, new ArtifactStore(values.store ?? ra.store), new ArtifactStore(values.store ?? rb.store));
+  let ra: RunRecord;
+  let rb: RunRecord;
+  if (positionals.length === 2) {
+    ra = readRunRecord(runsDir, resolveRunId(runsDir, positionals[0]!));
+    rb = readRunRecord(runsDir, resolveRunId(runsDir, positionals[1]!));
+  } else {
+    rb = readRunRecord(runsDir, resolveRunId(runsDir, positionals[0] ?? 'last'));
+    const before = previousRunOfPipeline(runsDir, rb);
+    if (before === undefined)
+      throw new SpecpipeError(
+        'no-earlier-run',
+        `diff: run ${rb.run} is the only recorded run of pipeline "${rb.pipeline.name}" in ${runsDir}; name two runs: specpipe diff RUN_A RUN_B`,
+        2,
+      );
+    ra = before;
+  }
+  const d = diffRuns(ra, rb, new ArtifactStore(values.store ?? ra.store), new ArtifactStore(values.store ?? rb.store), {
+    all: values.all === true,
+  });
   process.stdout.write((values.json === true ? JSON.stringify(d, null, 2) : formatRunDiff(d)) + '\n');
   return 0;
+}
+
+/** The newest run of `r`'s pipeline recorded before `r`. */
+function previousRunOfPipeline(runsDir: string, r: RunRecord): RunRecord | undefined {
+  const ids = listRunIds(runsDir).filter((id) => id < r.run);
+  for (const id of ids.reverse()) {
+    const candidate = readRunRecord(runsDir, id);
+    if (candidate.pipeline.name === r.pipeline.name) return candidate;
+  }
+  return undefined;
 }

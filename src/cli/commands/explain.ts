@@ -7,7 +7,14 @@ import { compareIngredients, executionChanges, type IngredientComparison } from 
 import type { PlanNode } from '../../pipeline/plan.js';
 import { ArtifactStore } from '../../store/artifactStore.js';
 import { FingerprintCache } from '../../store/fileFingerprint.js';
-import { defaultRunsDir, listRunIds, readRunRecord, type RunRecord, type RunStageRecord } from '../../store/runRecord.js';
+import {
+  defaultRunsDir,
+  listRunIds,
+  readRunRecord,
+  runsOfPipeline,
+  type RunRecord,
+  type RunStageRecord,
+} from '../../store/runRecord.js';
 
 const USAGE = `usage: specpipe explain [FILE] STAGE… [--set …] [--store PATH] [--runs PATH] [--json]
   STAGE is a stage name (all its instances) or an instance name; without FILE, the pipeline of the last run is used.`;
@@ -28,7 +35,7 @@ export interface InstanceExplanation {
   readonly executionChanges: readonly string[];
 }
 
-/** The newest recorded run of an instance name (record + its stage entry). */
+/** The newest run among `records` (newest first; the runs of the explained pipeline) that has this instance name. */
 function lastRunOf(runsDir: string, name: string, records: RunRecord[]): { run: string; stage: RunStageRecord } | undefined {
   for (const r of records) {
     const s = r.stages.find((x) => x.name === name && x.status !== 'failed') ?? r.stages.find((x) => x.name === name);
@@ -146,7 +153,9 @@ export async function explainCommand(argv: string[]): Promise<number> {
     }
   }
   const store = new ArtifactStore(storePath);
-  const explanations = nodes.map((n) => explainNode(n, store, runsDir, records));
+  // Compared with the last run of this pipeline only: another pipeline's stage of the same name is another experiment.
+  const ofPipeline = runsOfPipeline(records, plan.pipeline.name);
+  const explanations = nodes.map((n) => explainNode(n, store, runsDir, ofPipeline));
   if (values.json === true) process.stdout.write(JSON.stringify(explanations, null, 2) + '\n');
   else process.stdout.write(explanations.map(formatExplanation).join('\n\n') + '\n');
   return 0;

@@ -19,6 +19,10 @@ STAGE: a stage name (all its instances) or an instance name; default: every inst
   DIR/<instance>/quadratures      spectrum/slq: run, nodes, weights — each start vector's quadrature (their spread)
   DIR/<instance>/outliers         spectrum/slq with top_k: value, residual, converged (§4.6)
   DIR/<instance>/log_density_positive, log_density_negative   spectrum/slq with log_spectrum: x, y (§4.3)
+  DIR/<instance>/validation       validate/dense: one row per estimate of the small net — operator, top-k relative
+                                  error, SLQ W1 / width, density L1, band coverage, outlier counts exact and estimated
+                                  (§5); metadata λ_min(B2), ‖A1+A2+B1+B2 − G‖/‖G‖
+  DIR/<instance>/exact_eigenvalues  validate/dense: every exact eigenvalue of each operator, one column each
   DIR/<instance>/history          train/sgd: epoch, lr, train/test loss and accuracy, seconds per epoch
   DIR/traces                      every trace of the selected instances: instance, kind, quantity, value, stderr, method, seed
                                   (Hutch++ with its standard error, SLQ's P·∫λdμ, the exact traces of A1, A2, B1; §4.5)
@@ -164,6 +168,16 @@ async function tablesOf(upstream: UpstreamArtifact): Promise<{ tables: Record<st
       // The manifest's value is still exported; its error bar is unknown.
     }
     trace('tr B2', m['trace_b2'], stderr, 'hutch++');
+  } else if (upstream.kind === 'validate/dense') {
+    const { VALIDATION_FILE, EXACT_EIGENVALUES_FILE } = await import('../../stages/validate-dense/validationArtifact.js');
+    const { readArrowFile } = await import('../../store/arrowFile.js');
+    for (const [name, file] of [
+      ['validation', VALIDATION_FILE],
+      ['exact_eigenvalues', EXACT_EIGENVALUES_FILE],
+    ] as const) {
+      const t = readArrowFile(join(upstream.dir, file));
+      tables[name] = { columns: t.columns, metadata: { ...meta, ...t.metadata } };
+    }
   }
   return { tables, traces };
 }

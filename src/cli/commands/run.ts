@@ -7,7 +7,7 @@ import { PipelineError, didYouMean } from '../../pipeline/diagnostic.js';
 import { preparePlan } from '../../pipeline/preparePlan.js';
 import { ArtifactStore, type VerifyMode } from '../../store/artifactStore.js';
 import { FingerprintCache } from '../../store/fileFingerprint.js';
-import { defaultRunsDir, newRunId, writeRunRecord, type RunRecord, type RunStageRecord } from '../../store/runRecord.js';
+import { defaultRunsDir, runRecordOf, writeRunRecord, type RunRecord, type RunStageRecord } from '../../store/runRecord.js';
 import { INTERRUPTED, NOT_RUN_INTERRUPTED, runPlanLocally, type ProgressMode } from '../../executor/localExecutor.js';
 import { takeLease } from '../../store/lease.js';
 
@@ -26,6 +26,8 @@ const HELP = `usage: specpipe run FILE [options]
                                  seconds, artifacts, error?}], "errors": [{stage, instance, message}]}
                                  (message: the error's first line; a stage's error in full under stages)
   --quiet                        no per-stage progress, only the closing line
+  --dry-run                      print what would execute and why (cached, forced, which key ingredient changed
+                                 since the last run of this pipeline); executes nothing, writes no run record
 
 Ctrl-C stops the running stages and records the run as interrupted (exit 130); the same command resumes it,
 reusing the finished stages. A second Ctrl-C exits at once.
@@ -47,6 +49,7 @@ export async function runCommand(argv: string[]): Promise<number> {
       verify: { type: 'string' },
       json: { type: 'boolean' },
       quiet: { type: 'boolean' },
+      'dry-run': { type: 'boolean' },
       executor: { type: 'string' },
       redis: { type: 'string' },
       queue: { type: 'string' },
@@ -81,8 +84,10 @@ export async function runCommand(argv: string[]): Promise<number> {
   let prepared;
   try {
     // Input files enter keys by content; their hashes are cached in the store (--verify full: all rehashed).
-    const fingerprints = FingerprintCache.forStore(storePath, { trust: verify !== 'full' });
-    prepared = await preparePlan(file, values.set ?? [], { fingerprints });
+    // (--dry-run writes nothing, the hash cache included: inputs are hashed afresh.)
+    const fingerprints =
+      values['dry-run'] === true ? undefined : FingerprintCache.forStore(storePath, { trust: verify !== 'full' });
+    prepared = await preparePlan(file, values.set ?? [], fingerprints === undefined ? {} : { fingerprints });
   } catch (e) {
     if (e instanceof PipelineError) {
       process.stderr.write(e.message + '\n');
@@ -100,6 +105,12 @@ export async function runCommand(argv: string[]): Promise<number> {
         2,
       );
     }
+  }
+  if (values['dry-run'] === true) {
+    const { dryRun, formatDryRun } = await import('./dryRun.js');
+    const d = dryRun(plan, storePath, runsDir, { only: values.only ?? [], force: values.force ?? [] });
+    process.stdout.write((values.json === true ? JSON.stringify(d, null, 2) : formatDryRun(d)) + '\n');
+    return 0;
   }
   const store = new ArtifactStore(storePath);
   const json = values.json === true;
@@ -176,20 +187,17 @@ export async function runCommand(argv: string[]): Promise<number> {
     } else result = await runPlanLocally(plan, store, { ...localOptions, signal: interrupt.signal });
     const interrupted = result.interrupted === true;
     const finished = new Date();
-    const record: RunRecord = {
-      run: newRunId(started),
+    const record: RunRecord = runRecordOf({
       pipeline: plan.pipeline,
       store: store.root,
       backend: plan.backendId,
-      ...(active !== undefined && { backendReason: active.reason }),
+      backendReason: active?.reason,
       executor,
-      started: started.toISOString(),
-      finished: finished.toISOString(),
-      seconds: result.seconds,
-      status: interrupted ? 'interrupted' : result.counts.failed === 0 ? 'succeeded' : 'failed',
-      counts: result.counts,
-      stages: result.stages,
-    };
+      started,
+      finished,
+      result,
+      interrupted,
+    });
     let recordError: string | undefined;
     try {
       writeRunRecord(runsDir, record);

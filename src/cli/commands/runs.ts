@@ -1,15 +1,50 @@
 import { parseArgs } from 'node:util';
+import { SpecpipeError } from '../../util/errors.js';
 import { defaultRunsDir, listRunIds, readRunRecord, runStatus } from '../../store/runRecord.js';
 import { pinnedRuns } from '../../store/runPins.js';
+import { formatRunTable, runTable, runTableCsv, runTableJson } from '../../pipeline/runTable.js';
 
-/** `specpipe runs [--store PATH] [--runs PATH] [--json]`: recorded runs, oldest first. */
+/** `specpipe runs [--table] [--pipeline NAME] [--json|--csv]`: recorded runs, oldest first. */
 export async function runsCommand(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
-    options: { store: { type: 'string' }, runs: { type: 'string' }, json: { type: 'boolean' } },
+    options: {
+      store: { type: 'string' },
+      runs: { type: 'string' },
+      json: { type: 'boolean' },
+      csv: { type: 'boolean' },
+      table: { type: 'boolean' },
+      pipeline: { type: 'string' },
+      metrics: { type: 'string' },
+    },
   });
+  if (values.json === true && values.csv === true)
+    throw new SpecpipeError('bad-args', 'runs: --json and --csv exclude each other; give one', 2);
+  if (values.metrics !== undefined && values.table !== true)
+    throw new SpecpipeError('bad-args', `runs: --metrics ${values.metrics} only applies to --table`, 2);
   const runsDir = values.runs ?? defaultRunsDir(values.store ?? 'artifacts');
-  const records = listRunIds(runsDir).map((id) => readRunRecord(runsDir, id));
+  const all = listRunIds(runsDir).map((id) => readRunRecord(runsDir, id));
+  const records = values.pipeline === undefined ? all : all.filter((r) => r.pipeline.name === values.pipeline);
+  if (values.pipeline !== undefined && records.length === 0 && all.length > 0) {
+    const names = [...new Set(all.map((r) => r.pipeline.name))];
+    throw new SpecpipeError(
+      'no-such-pipeline',
+      `runs --pipeline ${values.pipeline}: no run of that pipeline in ${runsDir} (pipelines: ${names.join(', ')})`,
+    );
+  }
+  if (values.table === true) {
+    const metrics = values.metrics
+      ?.split(',')
+      .map((m) => m.trim())
+      .filter((m) => m !== '');
+    const t = runTable(records, metrics !== undefined ? { metrics } : {});
+    if (values.json === true) process.stdout.write(JSON.stringify(runTableJson(t), null, 2) + '\n');
+    else if (values.csv === true) process.stdout.write(runTableCsv(t) + '\n');
+    else if (records.length === 0) process.stdout.write(`no runs recorded in ${runsDir}\n`);
+    else process.stdout.write(formatRunTable(t, terminalWidth()) + '\n');
+    return 0;
+  }
+  if (values.csv === true) throw new SpecpipeError('bad-args', 'runs: --csv needs --table', 2);
   const pinned = pinnedRuns(runsDir);
   if (values.json === true) {
     const rows = records.map((r) => ({
@@ -51,4 +86,11 @@ export async function runsCommand(argv: string[]): Promise<number> {
     );
   }
   return 0;
+}
+
+/** The terminal's width when stdout is one, else $COLUMNS, else 120. */
+function terminalWidth(): number {
+  if (process.stdout.isTTY && process.stdout.columns > 0) return process.stdout.columns;
+  const c = Number(process.env['COLUMNS']);
+  return Number.isInteger(c) && c >= 40 ? c : 120;
 }

@@ -1,5 +1,6 @@
 import { SpecpipeError } from '../../util/errors.js';
 import { topologicalOrder } from '../../util/graph.js';
+import type { StoreIdentity } from '../../store/storeIdentity.js';
 
 /**
  * One node of the DAG a distributed run executes: a stage instance, identified by its stage key.
@@ -25,6 +26,16 @@ export interface QueuedJobData {
   readonly kind: string;
   readonly deps: readonly string[];
   readonly payload: unknown;
+  /**
+   * The store of the run that queued the job (its `.store-id` and path): a worker whose own `--store`
+   * has another id refuses the job before computing anything. Absent in jobs queued without a store.
+   */
+  readonly store?: StoreIdentity;
+  /**
+   * The scheduler that queued the job (`host:pid:nonce`); it keeps a heartbeat key in Redis while it
+   * runs, so a later run can tell a job of a live run from one of an interrupted run.
+   */
+  readonly owner?: string;
 }
 
 /**

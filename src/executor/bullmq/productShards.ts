@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import { serialize, deserialize } from 'node:v8';
 import { Queue, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { ProductRequest } from '../../curvature/productRequest.js';
+import type { ProductRequest } from '../../curvature/productRequestType.js';
 import type { ShardInit } from '../../curvature/productShard.js';
 import {
   describeRequest,

@@ -6,11 +6,12 @@ import type { StageProgress } from '../../stages/registry.js';
 import type { InstanceOutcome } from '../executeStageInstance.js';
 import { runResult, showTasks, type LocalRunOptions, type LocalRunResult, type ProgressMode } from '../localExecutor.js';
 import { selectNodes } from '../selectNodes.js';
-import type { DistributedJob } from './jobGraph.js';
+import { DEFAULT_STAGE_QUEUE, type DistributedJob } from './jobGraph.js';
 import { checkRedis, type RedisEndpoint } from './redisConnection.js';
-import { runJobGraph, type JobOutcome, type SchedulerEvent } from './scheduler.js';
+import { runJobGraph, type JobOutcome, type SchedulerEvent, type SchedulerNotice } from './scheduler.js';
 import { STAGE_JOB_KIND, type StageJobPayload } from './stageHandler.js';
 import { progressFormatter } from '../progressText.js';
+import { storeIdentity } from '../../store/storeIdentity.js';
 
 export interface DistributedRunOptions extends Omit<LocalRunOptions, 'jobs'> {
   readonly redis: RedisEndpoint;
@@ -22,6 +23,33 @@ export interface DistributedRunOptions extends Omit<LocalRunOptions, 'jobs'> {
   /** Give up when Redis has not answered for this long (default 30 000 ms); rerun to resume. */
   readonly redisTimeoutMs?: number;
   readonly pollMs?: number;
+  /** First "no worker connected" line after this long (default 5 000 ms), then every noWorkerRepeatMs (default 10 000 ms). */
+  readonly noWorkerNoticeMs?: number;
+  readonly noWorkerRepeatMs?: number;
+}
+
+/**
+ * The line `specpipe run` prints for a scheduler notice: no worker connected (and the command that
+ * starts one), workers back, a job adopted from an interrupted or concurrent run, an interrupted run's
+ * job cancelled.
+ */
+export function noticeText(n: SchedulerNotice, where: { redis: string; queue: string; store: string }): string {
+  const queueFlag = where.queue === DEFAULT_STAGE_QUEUE ? '' : ` --queue ${where.queue}`;
+  switch (n.type) {
+    case 'no-worker':
+      return (
+        `no worker connected to ${where.redis} queue ${where.queue} for ${Math.round(n.seconds)} s ` +
+        `(${n.waiting} ${n.waiting === 1 ? 'job' : 'jobs'} waiting); start one with \`specpipe worker --redis ${where.redis} --store ${where.store}${queueFlag}\``
+      );
+    case 'workers':
+      return `${n.count} ${n.count === 1 ? 'worker' : 'workers'} connected to queue ${where.queue}`;
+    case 'adopted':
+      return n.ownerState === 'interrupted'
+        ? `adopted ${n.job.name}: its job, queued by the interrupted run ${n.owner}, is still ${n.state === 'active' ? 'running' : n.state} in queue ${where.queue}; this run waits for it instead of queueing it again`
+        : `${n.job.name}: already queued by the concurrent run ${n.owner} (${n.state}); this run waits for that job`;
+    case 'cancelled':
+      return `cancelled ${n.name} (${n.key.slice(0, 12)}): queued by the interrupted run ${n.owner} and not needed by this run; removed from queue ${where.queue}`;
+  }
 }
 
 function isStageProgress(p: unknown): p is StageProgress {
@@ -176,6 +204,13 @@ export async function runPlanDistributed(
       ...(options.redisTimeoutMs !== undefined && { redisTimeoutMs: options.redisTimeoutMs }),
       ...(options.pollMs !== undefined && { pollMs: options.pollMs }),
       keepGoing: options.keepGoing === true,
+      store: storeIdentity(store.root),
+      ...(options.noWorkerNoticeMs !== undefined && { noWorkerNoticeMs: options.noWorkerNoticeMs }),
+      ...(options.noWorkerRepeatMs !== undefined && { noWorkerRepeatMs: options.noWorkerRepeatMs }),
+      onNotice: (n) => {
+        const where = { redis: options.redis.display, queue: options.queueName ?? DEFAULT_STAGE_QUEUE, store: store.root };
+        (options.stream ?? process.stderr).write(noticeText(n, where) + '\n');
+      },
       isDone: (job) => {
         // A locked key is not judged here: its job runs and checks it under the lock (see verifyUnlocked).
         const v = forced.has(job.id) ? 'locked' : store.verifyUnlocked(job.id, verify);

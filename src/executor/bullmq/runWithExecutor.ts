@@ -29,6 +29,9 @@ export const EXECUTOR_RUN_HELP = `  --executor local|bullmq        where stages 
   --redis redis://HOST:PORT      Redis server of the bullmq executor (workers must use the same --store)
   --queue NAME                   bullmq queue (default ${DEFAULT_STAGE_QUEUE})
   --attempts N                   bullmq: tries per stage before it is reported failed (default 3)
+                                 bullmq, on stderr: "no worker connected …" after 5 s and every 10 s while jobs
+                                 wait; which jobs of an interrupted run are adopted or cancelled. Workers whose
+                                 --store is another store (its .store-id differs) refuse the jobs before computing.
 `;
 
 export interface ExecutorArgs {

@@ -1,9 +1,12 @@
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
 import { Queue, Job } from 'bullmq';
 import { SpecpipeError, isSpecpipeError } from '../../util/errors.js';
 import { type RedisEndpoint, checkRedis, describeRedisError, openRedis } from './redisConnection.js';
 import { assertStageKey } from '../../store/storeKey.js';
 import { DEFAULT_STAGE_QUEUE, type DistributedJob, type QueuedJobData, jobIdForKey, topologicalJobOrder } from './jobGraph.js';
 import type { StageJobResult } from './stageWorker.js';
+import type { StoreIdentity } from '../../store/storeIdentity.js';
 
 /**
  * executed: a worker computed it during this run; cached: its artifact was already in the store;
@@ -58,7 +61,39 @@ export interface RunJobGraphOptions {
   /** Give up when Redis has not answered for this long (default 30 000 ms; the run can then be resumed). */
   readonly redisTimeoutMs?: number;
   readonly onEvent?: (event: SchedulerEvent) => void;
+  /** The run's store, put into every job's data so that workers with another store refuse it. */
+  readonly store?: StoreIdentity;
+  /** Run-level notices: no worker connected, jobs adopted from or cancelled for other runs. */
+  readonly onNotice?: (notice: SchedulerNotice) => void;
+  /** First "no worker connected" notice after this long with queued jobs and no worker (default 5 000 ms). */
+  readonly noWorkerNoticeMs?: number;
+  /** Then again every this long while it lasts (default 10 000 ms). */
+  readonly noWorkerRepeatMs?: number;
 }
+
+/** Who queued a job found in Redis: a run still running (its heartbeat is there), or one that is gone. */
+export type JobOwnerState = 'concurrent' | 'interrupted';
+
+export type SchedulerNotice =
+  /** Jobs are queued and no worker has been connected to the queue for `seconds`. */
+  | { readonly type: 'no-worker'; readonly seconds: number; readonly waiting: number }
+  /** Workers connected after a no-worker notice. */
+  | { readonly type: 'workers'; readonly count: number }
+  /** A job of this run was already in the queue (waiting, delayed or active), queued by `owner`: this run waits for it. */
+  | {
+      readonly type: 'adopted';
+      readonly job: DistributedJob;
+      readonly state: string;
+      readonly owner: string;
+      readonly ownerState: JobOwnerState;
+    }
+  /** A waiting job of an interrupted run that this run does not need was removed from the queue. */
+  | { readonly type: 'cancelled'; readonly name: string; readonly key: string; readonly owner: string };
+
+/** Redis key of a scheduler's heartbeat. */
+const heartbeatKey = (owner: string): string => `specpipe:scheduler:${owner}`;
+const HEARTBEAT_MS = 2_000;
+const HEARTBEAT_TTL_MS = 10_000;
 
 export interface JobGraphResult {
   /** One outcome per job, in topological order. */
@@ -108,6 +143,13 @@ class JobGraphRun {
   /** A permanent failure without keepGoing: queue nothing new. */
   #stopped = false;
   #lastContact = performance.now();
+  /** This scheduler, as recorded in its jobs' data (`host:pid:nonce`). */
+  readonly #owner = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+  #lastHeartbeat = -Infinity;
+  #lastWorkerCheck = -Infinity;
+  #noWorkerSince: number | undefined;
+  /** Waiting time (ms since #noWorkerSince) of the last no-worker notice. */
+  #lastNoWorkerNotice: number | undefined;
 
   constructor(order: readonly DistributedJob[], options: RunJobGraphOptions) {
     this.#options = options;
@@ -147,7 +189,15 @@ class JobGraphRun {
   }
 
   async #add(t: Tracked): Promise<void> {
-    const data: QueuedJobData = { key: t.job.id, name: t.job.name, kind: t.job.kind, deps: t.job.deps, payload: t.job.payload };
+    const data: QueuedJobData = {
+      key: t.job.id,
+      name: t.job.name,
+      kind: t.job.kind,
+      deps: t.job.deps,
+      payload: t.job.payload,
+      ...(this.#options.store !== undefined && { store: this.#options.store }),
+      owner: this.#owner,
+    };
     await this.#queue.add(t.job.name, data, { ...this.#jobOptions, jobId: jobIdForKey(t.job.id) });
   }
 
@@ -174,6 +224,15 @@ class JobGraphRun {
         await existing.remove().catch(() => {});
       } else {
         t.state = 'queued'; // waiting, delayed or active: queued by an earlier or concurrent run
+        const owner = existing.data?.owner;
+        if (typeof owner === 'string' && owner !== this.#owner)
+          this.#notice({
+            type: 'adopted',
+            job: t.job,
+            state,
+            owner,
+            ownerState: (await this.#ownerAlive(owner)) ? 'concurrent' : 'interrupted',
+          });
         this.#emit({ type: 'queued', job: t.job });
         return;
       }
@@ -249,8 +308,85 @@ class JobGraphRun {
     }
   }
 
+  #notice(n: SchedulerNotice): void {
+    try {
+      this.#options.onNotice?.(n);
+    } catch {
+      /* a display error must not stop the run */
+    }
+  }
+
+  /** Whether the scheduler `owner` still runs: its process, when on this host, and its heartbeat in Redis. */
+  async #ownerAlive(owner: string): Promise<boolean> {
+    const m = /^(.*):(\d+):[0-9a-f]+$/.exec(owner);
+    if (m !== null && m[1] === hostname()) {
+      try {
+        process.kill(Number(m[2]), 0);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'ESRCH') return false;
+      }
+    }
+    return (await this.#connection.exists(heartbeatKey(owner))) === 1;
+  }
+
+  /** Keeps this scheduler's heartbeat key alive (every HEARTBEAT_MS, expiring after HEARTBEAT_TTL_MS). */
+  async #heartbeat(): Promise<void> {
+    const now = performance.now();
+    if (now - this.#lastHeartbeat < HEARTBEAT_MS) return;
+    this.#lastHeartbeat = now;
+    await this.#connection.set(heartbeatKey(this.#owner), String(Date.now()), 'PX', HEARTBEAT_TTL_MS);
+  }
+
+  /**
+   * Waiting jobs queued by an interrupted run (its heartbeat gone) that this run does not need: nobody
+   * waits for them, so they are removed before a worker spends time on them. Active ones are left to finish.
+   */
+  async #cancelOrphans(): Promise<void> {
+    const mine = new Set(this.#order.map((j) => jobIdForKey(j.id)));
+    const candidates = await this.#queue.getJobs(['waiting', 'delayed', 'prioritized']);
+    const alive = new Map<string, boolean>();
+    for (const job of candidates) {
+      const owner = job?.data?.owner;
+      if (job === undefined || job.id === undefined || mine.has(job.id) || typeof owner !== 'string') continue;
+      if (!alive.has(owner)) alive.set(owner, await this.#ownerAlive(owner));
+      if (alive.get(owner) === true) continue;
+      const removed = await job.remove().then(
+        () => true,
+        () => false, // taken by a worker meanwhile: it runs to its end
+      );
+      if (removed) this.#notice({ type: 'cancelled', name: job.data.name, key: job.data.key, owner });
+    }
+  }
+
+  /** Queued jobs and no worker on the queue: a notice after noWorkerNoticeMs, then every noWorkerRepeatMs. */
+  async #watchWorkers(): Promise<void> {
+    const now = performance.now();
+    if (now - this.#lastWorkerCheck < 1000) return;
+    this.#lastWorkerCheck = now;
+    const waiting = [...this.#tracked.values()].filter((t) => t.state === 'queued').length;
+    const workers = waiting === 0 ? 1 : await this.#queue.getWorkersCount();
+    if (workers > 0) {
+      if (this.#lastNoWorkerNotice !== undefined && waiting > 0) this.#notice({ type: 'workers', count: workers });
+      this.#noWorkerSince = undefined;
+      this.#lastNoWorkerNotice = undefined;
+      return;
+    }
+    this.#noWorkerSince ??= now;
+    // Due at first, first + every, first + 2·every, … of waiting; said as that many seconds.
+    const first = this.#options.noWorkerNoticeMs ?? 5_000;
+    const every = this.#options.noWorkerRepeatMs ?? 10_000;
+    const waited = now - this.#noWorkerSince;
+    if (waited < first) return;
+    const due = first + Math.floor((waited - first) / every) * every; // the last threshold passed
+    if (this.#lastNoWorkerNotice === undefined || due > this.#lastNoWorkerNotice) {
+      this.#lastNoWorkerNotice = due;
+      this.#notice({ type: 'no-worker', seconds: due / 1000, waiting });
+    }
+  }
+
   /** One pass: finish blocked jobs whose deps failed, queue the ready ones, observe the queued ones. */
   async #round(): Promise<boolean> {
+    await this.#heartbeat();
     for (const t of this.#tracked.values()) {
       if (t.state !== 'blocked') continue;
       const deps = t.job.deps.map((d) => this.#tracked.get(d) as Tracked);
@@ -272,6 +408,7 @@ class JobGraphRun {
       }
     }
     for (const t of this.#tracked.values()) if (t.state === 'queued') await this.#observe(t);
+    await this.#watchWorkers();
     const queued = [...this.#tracked.values()].some((t) => t.state === 'queued');
     const progressPossible = !this.#stopped && [...this.#tracked.values()].some((t) => t.state === 'blocked');
     return queued || progressPossible;
@@ -316,6 +453,7 @@ class JobGraphRun {
     try {
       // A fast first check: a wrong --redis fails in seconds, not after the whole timeout.
       await this.#withDeadline(this.#connection.ping()).catch(asRedisError);
+      await this.#withDeadline(this.#heartbeat().then(() => this.#cancelOrphans())).catch(asRedisError);
       for (;;) {
         const work = this.#round();
         work.catch(() => {}); // a round abandoned at the deadline must not become an unhandled rejection
@@ -324,6 +462,7 @@ class JobGraphRun {
         await sleep(this.#options.pollMs ?? 100);
       }
     } finally {
+      await Promise.race([this.#connection.del(heartbeatKey(this.#owner)).catch(() => {}), sleep(500)]);
       this.#connection.disconnect();
       await Promise.race([this.#queue.close().catch(() => {}), sleep(1000)]);
     }

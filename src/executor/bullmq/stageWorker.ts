@@ -3,6 +3,7 @@ import { Worker, UnrecoverableError, type Job } from 'bullmq';
 import { type RedisEndpoint, redisOptions } from './redisConnection.js';
 import { DEFAULT_STAGE_QUEUE, type QueuedJobData } from './jobGraph.js';
 import { isStageKey, quoteValue } from '../../store/storeKey.js';
+import { storeIdentity, type StoreIdentity } from '../../store/storeIdentity.js';
 
 /** What a handler may use while it runs one stage instance on a worker. */
 export interface StageHandlerContext {
@@ -101,12 +102,19 @@ export function invalidJobData(data: unknown): string | undefined {
   if (!Array.isArray(d.deps)) return `deps: expected an array of stage keys, received ${quoteValue(d.deps)}`;
   const bad = d.deps.findIndex((k) => !isStageKey(k));
   if (bad >= 0) return `deps[${bad}]: expected a stage key (64 lower-case hex digits), received ${quoteValue(d.deps[bad])}`;
+  if (d.store !== undefined) {
+    const s = d.store as Partial<Record<keyof StoreIdentity, unknown>> | null;
+    if (typeof s !== 'object' || s === null || typeof s.id !== 'string' || typeof s.path !== 'string')
+      return `store: expected {id, path} of the run's store, received ${quoteValue(d.store)}`;
+  }
   return undefined;
 }
 
 /** Starts a BullMQ worker that runs stage jobs with `handlers`. */
 export function startStageWorker(options: StageWorkerOptions): StageWorker {
   const workerId = options.workerId ?? defaultWorkerId();
+  // Created here when the store is new, so a run started later on the same directory finds the same id.
+  const ownStore = storeIdentity(options.store);
   const emit = options.onEvent ?? (() => {});
   const processor = async (job: Job<QueuedJobData, StageJobResult>): Promise<StageJobResult> => {
     const data = job.data;
@@ -118,6 +126,16 @@ export function startStageWorker(options: StageWorkerOptions): StageWorker {
       const error = `job ${job.id ?? '?'} refused by worker ${workerId}: ${invalid}`;
       await job.log(`attempt ${attempt} failed on ${workerId}: ${error}`).catch(() => {});
       emit({ type: 'failed', key: String(data?.key), name: String(data?.name ?? job.name), attempt, error });
+      throw new UnrecoverableError(error);
+    }
+    // A job of a run whose store is another directory: refused before anything is computed or written.
+    if (data.store !== undefined && data.store.id !== ownStore.id) {
+      const error =
+        `worker ${workerId} refused ${data.name}: its --store ${ownStore.path} (store id ${ownStore.id.slice(0, 12)}) ` +
+        `is not the run's store ${data.store.path} (store id ${data.store.id.slice(0, 12)}); ` +
+        `start workers with the run's --store, a directory the run and every worker share`;
+      await job.log(`attempt ${attempt} failed on ${workerId}: ${error}`).catch(() => {});
+      emit({ type: 'failed', key: data.key, name: data.name, attempt, error });
       throw new UnrecoverableError(error);
     }
     const handler = options.handlers.get(data.kind);

@@ -24,13 +24,15 @@ export async function runData(ctx: StageContext<DataParams>, spec: DataSourceSpe
   const { loadDataSource } = await import('../../data/sources.js');
   const p = ctx.params;
   ctx.progress({ done: 0, total: 1, unit: 'load' });
-  const data = await loadDataSource(spec, {
+  const loaded = await loadDataSource(spec, {
     seed: ctx.seed,
     ...(p.train_per_class !== undefined && { trainPerClass: p.train_per_class }),
     ...(p.test_per_class !== undefined && { testPerClass: p.test_per_class }),
     ...(p.classes !== undefined && { classes: p.classes }),
     ...(p.image_size !== undefined && { imageSize: p.image_size }),
   });
+  const data =
+    p.downsample !== undefined ? (await import('../../data/downsample.js')).downsampleDataset(loaded, p.downsample) : loaded;
   await writeDatasetArtifact(ctx.outDir, data);
   ctx.progress({ done: 1, total: 1, unit: 'load' });
   const [, c, h, w] = data.train.shape;

@@ -42,12 +42,13 @@ function seriesTagsOf(ctx: StageContext<DecomposeParams>, epoch: number | undefi
  * Stage kind `decompose/class-gradients` (math.md §3): P_cc', g_cc', g_c from the samples of one
  * split grouped by true class, the exact spectra and traces of A1, A2, B1, A1+A2+B1 and tr B2
  * (Hutch++ on the matrix-free B2 = G − A1 − A2 − B1 over the same samples) and λ_min(B2) with its
- * residual: decomposeGaussNewton.
+ * residual, and the C − 1 structure of A1 (‖(1/N) Σ_c P_cc g_cc‖ vs ‖∇L‖, λ_C(A1)/λ_{C−1}(A1)):
+ * decomposeGaussNewton.
  */
 export function decomposeStageKind(load: CurvatureProblemLoader = checkpointProblemLoader): StageKind<DecomposeParams> {
   return {
     kind: 'decompose/class-gradients',
-    version: 3,
+    version: 4,
     description: "Papyan's class / cross-class decomposition of G: g_c, g_cc', exact spectra of A1, A2, B1; tr B2",
     usesBackend: true,
     outputs: { [CLASS_GRADIENTS_FILE]: 'table', [DECOMPOSITION_FILE]: 'data', 'report-fragment.json': 'data' },
@@ -81,7 +82,12 @@ export function decomposeStageKind(load: CurvatureProblemLoader = checkpointProb
             ...(summary.bottomB2 !== undefined && {
               lambda_min_b2: summary.bottomB2.value,
               lambda_min_b2_residual: summary.bottomB2.residual,
+              lambda_min_b2_tolerance: summary.bottomB2.tolerance,
+              b2_psd_holds: summary.bottomB2.holds ? 1 : 0,
             }),
+            self_term_sum_norm: summary.classStructure.selfTermSumNorm,
+            ...(summary.classStructure.gradientNorm !== undefined && { gradient_norm: summary.classStructure.gradientNorm }),
+            a1_last_ratio: summary.classStructure.a1LastRatio,
           },
           roles: { [CLASS_GRADIENTS_FILE]: 'table' },
         };

@@ -99,6 +99,8 @@ export interface SpectrumArtifact {
   outliers(): Promise<{ value: number; residual: number; converged: boolean }[]>;
   /** Trace estimates recorded in the metrics: SLQ's P·∫λdμ and Hutch++'s with its standard error. */
   traces(): { slq: number; hutchpp?: { value: number; stderr: number } };
+  /** What was measured, from the files' metadata: operator (with "-deflated"), split, epoch, parameters, samples, deflated. */
+  measured(): Promise<{ operator: string; split: string; epoch: number; parameters: number; samples: number; deflated: number }>;
 }
 
 /** Reads a spectrum/slq artifact. */
@@ -130,6 +132,17 @@ export function spectrumArtifact(upstream: UpstreamArtifact): SpectrumArtifact {
       const residual = f64(t.columns['residual']);
       const converged = f64(t.columns['converged']);
       return Array.from(value, (v, i) => ({ value: v, residual: residual[i]!, converged: converged[i] === 1 }));
+    },
+    async measured() {
+      const m = (await table(SPECTRUM_FILES.measure)).metadata;
+      return {
+        operator: m['operator'] ?? '',
+        split: m['split'] ?? '',
+        epoch: Number(m['epoch']),
+        parameters: Number(m['parameters']),
+        samples: Number(m['samples']),
+        deflated: Number(m['deflated'] ?? 0),
+      };
     },
     traces() {
       const m = upstream.manifest.metrics;

@@ -1,0 +1,2 @@
+/** Params of validate/dense: the type generated from its schema (defaults filled). */
+export type { ValidateDenseParams } from '../../params/validate-dense.generated.js';

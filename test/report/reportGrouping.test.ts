@@ -1,0 +1,69 @@
+/**
+ * What the report must never mix: rows of one quantity whose names differ across seeds only by a
+ * product count or a fitted range group into one mean ± sd (n); items of two different nets of one run
+ * (the default pipeline's `train` and its validated `small_train`) never group together.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { groupSeeds, seedInvariantName } from '../../src/report/seedGroups.js';
+import { fragmentsOf, type ArtifactView } from '../../src/report/collectReportData.js';
+import { REPORT_FRAGMENT_FILE } from '../../src/report/reportFragment.js';
+import type { Manifest } from '../../src/store/manifest.js';
+import { tempWorkspace } from '../pipeline/cliHarness.js';
+
+test('rows that differ across seeds only by their product count or fitted range group into one mean ± sd', () => {
+  assert.equal(seedInvariantName('λ_min(B2) (Lanczos, 39 products) [mnist, epoch 0]'), 'λ_min(B2) (Lanczos) [mnist, epoch 0]');
+  assert.equal(seedInvariantName('α of H over 7.8e-5 ≤ |λ| ≤ 0.0010 [train]'), 'α of H over the resolved bulk [train]');
+  const rows = [
+    { claim: 'f', name: 'λ_min(B2) (Lanczos, 39 products) [x]', value: 1, seed: 0 },
+    { claim: 'f', name: 'λ_min(B2) (Lanczos, 33 products) [x]', value: 3, seed: 1 },
+    { claim: 'f', name: 'λ_min(B2) (Lanczos, 41 products) [y]', value: 5, seed: 0 },
+  ];
+  const out = groupSeeds({ title: 't', numbers: rows }).numbers!;
+  assert.equal(out.length, 2, 'x over two seeds, y alone');
+  const x = out.find((r) => r.name === 'λ_min(B2) (Lanczos) [x]')!;
+  assert.equal(x.value, 2);
+  assert.deepEqual(x.spread, { n: 2, sd: Math.SQRT2 });
+  assert.match(
+    x.note ?? '',
+    /seed 0: λ_min\(B2\) \(Lanczos, 39 products\) \[x\]; seed 1: λ_min\(B2\) \(Lanczos, 33 products\) \[x\]/,
+  );
+});
+
+test('items of two training stages of one run carry their stage in the model name and their numbers are prefixed', () => {
+  const ws = tempWorkspace('specpipe-nets-');
+  const view = (name: string, kind: string, key: string, upstream: Record<string, string>, fragment?: object): ArtifactView => {
+    const dir = join(ws, key);
+    mkdirSync(dir, { recursive: true });
+    if (fragment !== undefined) writeFileSync(join(dir, REPORT_FRAGMENT_FILE), JSON.stringify(fragment));
+    const manifest = { key, stage: name, kind, upstream, seed: 0, files: [] } as unknown as Manifest;
+    return { name, kind, dir, coords: {}, params: {}, manifest };
+  };
+  const spectrum = (v: number) => ({
+    spectra: [{ dataset: 'mnist', model: 'mlp', operator: 'hessian', split: 'train', grid: [0, 1], density: [v, v] }],
+    numbers: [{ claim: 'a', name: 'λ_max [mnist, mlp]', value: v }],
+  });
+  const views = [
+    view('train', 'train/sgd', 'a'.repeat(64), {}),
+    view('small_train', 'train/sgd', 'b'.repeat(64), {}),
+    view('spectra', 'spectrum/slq', 'c'.repeat(64), { train: 'a'.repeat(64) }, spectrum(1)),
+    view('small_spectra', 'spectrum/slq', 'd'.repeat(64), { small_train: 'b'.repeat(64) }, spectrum(2)),
+  ];
+  const frags = fragmentsOf(views);
+  assert.deepEqual(
+    frags.flatMap((f) => (f.spectra ?? []).map((s) => s.model)),
+    ['mlp (train)', 'mlp (small_train)'],
+  );
+  assert.deepEqual(
+    frags.flatMap((f) => (f.numbers ?? []).map((n) => n.name)),
+    ['train: λ_max [mnist, mlp]', 'small_train: λ_max [mnist, mlp]'],
+  );
+  // one training stage: nothing renamed
+  const one = fragmentsOf([views[0]!, views[2]!]);
+  assert.deepEqual(
+    one.flatMap((f) => (f.spectra ?? []).map((s) => s.model)),
+    ['mlp'],
+  );
+});
