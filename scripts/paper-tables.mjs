@@ -1,0 +1,146 @@
+// Tables for docs/results.md from one run's artifacts: every number read from the store, grouped over
+// the `seed` coordinate (mean ± sd, n) — outlier counts by the project's rule (src/linalg/outlierCount.ts)
+// with their evidence, λ_1, the bulk edge (deflated λ_max), Hutch++ traces, A1's rank structure, accuracies.
+//   node scripts/paper-tables.mjs RUN_ID [--store artifacts] [--runs DIR]
+// Build first (npm run build). Prints Markdown on stdout.
+import { readFileSync, readdirSync, existsSync } from 'node:fs';
+import { join, dirname } from 'node:path';
+import { parseArgs } from 'node:util';
+import { readArrowFile } from '../dist/src/store/arrowFile.js';
+import { countOutliers } from '../dist/src/linalg/outlierCount.js';
+
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: { store: { type: 'string', default: 'artifacts' }, runs: { type: 'string' } },
+});
+const store = values.store;
+const runsDir = values.runs ?? join(dirname(store), 'runs');
+const runId = positionals[0];
+if (runId === undefined) throw new Error('usage: node scripts/paper-tables.mjs RUN_ID [--store DIR] [--runs DIR]');
+const record = JSON.parse(readFileSync(join(runsDir, `${runId}.json`), 'utf8'));
+
+const dirs = new Map(readdirSync(store).map((d) => [d.slice(0, 64), join(store, d)]));
+const manifestOf = (key) => JSON.parse(readFileSync(join(dirs.get(key), 'manifest.json'), 'utf8'));
+const stages = (record.stages ?? record.instances ?? []).filter((s) => s.key !== undefined);
+const manifests = stages.map((s) => manifestOf(s.key));
+const byKey = new Map(manifests.map((m) => [m.key, m]));
+
+/** The data instance's class count above a manifest (walks upstream). */
+function classesOf(m) {
+  if (m.metrics?.classes !== undefined && m.kind.startsWith('data/')) return Number(m.metrics.classes);
+  for (const u of Object.values(m.upstream ?? {}).flat()) {
+    const um = byKey.get(typeof u === 'string' ? u : u.key) ?? (dirs.has(u) ? manifestOf(u) : undefined);
+    if (um !== undefined) {
+      const c = classesOf(um);
+      if (c !== undefined) return c;
+    }
+  }
+  return undefined;
+}
+const trainKeyOf = (m) => {
+  for (const u of Object.values(m.upstream ?? {}).flat()) {
+    const k = typeof u === 'string' ? u : u.key;
+    const um = byKey.get(k) ?? manifestOf(k);
+    if (um.kind === 'train/sgd') return k;
+  }
+  return undefined;
+};
+const groupName = (m) => {
+  const c = Object.entries(m.coords ?? {}).filter(([k]) => k !== 'seed' && k !== 'epochs' && k !== 'checkpoints');
+  return `${m.stage}[${c.map(([k, v]) => `${k}=${typeof v === 'object' ? JSON.stringify(v) : v}`).join(',')}]`;
+};
+const fmt = (x) => (Math.abs(x) >= 100 || Math.abs(x) < 1e-3 ? x.toExponential(2) : x.toPrecision(3));
+function stat(xs) {
+  const n = xs.length;
+  const mean = xs.reduce((a, b) => a + b, 0) / n;
+  const sd = n > 1 ? Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1)) : 0;
+  return n > 1 ? `${fmt(mean)} ± ${fmt(sd)}` : fmt(mean);
+}
+const group = (rows) => {
+  const g = new Map();
+  for (const r of rows) g.set(r.group, [...(g.get(r.group) ?? []), r]);
+  return g;
+};
+
+// Bulk edges: deflated spectra, by (train key, operator, split, checkpoint).
+const edgeKey = (m) => `${trainKeyOf(m)}|${m.params.operator}|${m.params.split}|${m.params.checkpoint}`;
+const edges = new Map();
+for (const m of manifests)
+  if (m.kind === 'spectrum/slq' && (m.params.deflate ?? 0) > 0) edges.set(edgeKey(m), Number(m.metrics.top_eigenvalue));
+
+const spectra = [];
+for (const m of manifests) {
+  if (m.kind !== 'spectrum/slq' || (m.params.top_k ?? 0) === 0) continue;
+  const dir = dirs.get(m.key);
+  if (!existsSync(join(dir, 'outliers.arrow'))) continue;
+  const o = readArrowFile(join(dir, 'outliers.arrow'));
+  const top = Array.from(o.columns.value);
+  const C = classesOf(m);
+  const deflated = (m.params.deflate ?? 0) > 0;
+  const bulkEdge = deflated ? undefined : edges.get(edgeKey(m));
+  const rule =
+    deflated || !['hessian', 'ggn', 'residual'].includes(m.params.operator)
+      ? undefined
+      : countOutliers(top, { ...(C !== undefined && { classes: C }), ...(bulkEdge !== undefined && { bulkEdge }) });
+  spectra.push({
+    group: groupName(m),
+    seed: m.seed,
+    C,
+    lambda1: deflated ? Number(m.metrics.top_eigenvalue) : top[0],
+    rule,
+    bulkEdge,
+    trace: m.metrics.trace_hutchpp !== undefined ? Number(m.metrics.trace_hutchpp) : undefined,
+    maxResidual: Math.max(...Array.from(o.columns.residual)),
+  });
+}
+
+console.log(`## Run ${runId} (pipeline ${record.pipeline?.name ?? record.pipeline ?? '?'})\n`);
+console.log(
+  '| instance | C | n seeds | λ₁ | outliers by the rule (per seed) | gap ratio λ_k*/λ_k*+1 | bulk ratio | bulk edge | tr (Hutch++) | max residual |',
+);
+console.log('|---|---|---|---|---|---|---|---|---|---|');
+for (const [g, rows] of group(spectra)) {
+  const r0 = rows[0];
+  const counts = rows.map((r) => (r.rule === undefined ? '—' : r.rule.count === 0 ? 'none' : String(r.rule.count)));
+  const gaps = rows.filter((r) => r.rule !== undefined);
+  console.log(
+    `| ${g} | ${r0.C ?? ''} | ${rows.length} | ${stat(rows.map((r) => r.lambda1))} | ${counts.join(', ')} | ${gaps.length ? stat(gaps.map((r) => r.rule.gapRatio)) : '—'} | ${gaps.length ? stat(gaps.map((r) => r.rule.bulkRatio)) : '—'} | ${rows.every((r) => r.bulkEdge !== undefined) ? stat(rows.map((r) => r.bulkEdge)) : '—'} | ${rows.every((r) => r.trace !== undefined) ? stat(rows.map((r) => r.trace)) : '—'} | ${fmt(Math.max(...rows.map((r) => r.maxResidual)))} |`,
+  );
+}
+
+const decomps = [];
+for (const m of manifests) {
+  if (m.kind !== 'decompose/class-gradients') continue;
+  const d = JSON.parse(readFileSync(join(dirs.get(m.key), 'decomposition.json'), 'utf8'));
+  const C = d.classes.length;
+  const a1 = [...d.pieces.a1.eigenvalues].sort((a, b) => b - a);
+  decomps.push({
+    group: groupName(m),
+    seed: m.seed,
+    C,
+    rankRatio: C >= 2 && a1[C - 2] > 0 ? (a1[C - 1] ?? 0) / a1[C - 2] : NaN,
+    a1Top: a1[0],
+    trA1: d.pieces.a1.trace,
+    trB1: d.pieces.b1.trace,
+    trB2: d.traceB2?.value ?? d.traceB2?.estimate,
+    lminB2: d.bottomB2?.value ?? d.bottomB2?.eigenvalue,
+  });
+}
+if (decomps.length > 0) {
+  console.log('\n| instance | C | n seeds | λ_C(A1)/λ_{C−1}(A1) | λ₁(A1) | tr A1 | tr B1 | tr B2 |');
+  console.log('|---|---|---|---|---|---|---|---|');
+  for (const [g, rows] of group(decomps))
+    console.log(
+      `| ${g} | ${rows[0].C} | ${rows.length} | ${stat(rows.map((r) => r.rankRatio))} | ${stat(rows.map((r) => r.a1Top))} | ${stat(rows.map((r) => r.trA1))} | ${stat(rows.map((r) => r.trB1))} | ${rows.every((r) => Number.isFinite(r.trB2)) ? stat(rows.map((r) => r.trB2)) : '—'} |`,
+    );
+}
+
+const trains = manifests.filter((m) => m.kind === 'train/sgd').map((m) => ({ group: groupName(m), seed: m.seed, ...m.metrics }));
+if (trains.length > 0) {
+  console.log('\n| instance | n seeds | train accuracy | test accuracy | train loss |');
+  console.log('|---|---|---|---|---|');
+  for (const [g, rows] of group(trains))
+    console.log(
+      `| ${g} | ${rows.length} | ${stat(rows.map((r) => Number(r.train_acc)))} | ${stat(rows.map((r) => Number(r.test_acc)))} | ${stat(rows.map((r) => Number(r.train_loss)))} |`,
+    );
+}
