@@ -7,6 +7,7 @@ import { FingerprintCache } from '../store/fileFingerprint.js';
 import { takeLease } from '../store/lease.js';
 import { defaultRunsDir, runRecordOf, writeRunRecord, type RunRecord } from '../store/runRecord.js';
 import { runPlanLocally, type ProgressMode } from './localExecutor.js';
+import { planKeys } from '../pipeline/plan.js';
 
 export interface RunPipelineOptions {
   /** `--set` overrides, e.g. "train.with.epochs=5" (VALUE is YAML). */
@@ -46,13 +47,7 @@ export async function runPipeline(file: string, options: RunPipelineOptions = {}
   const store = new ArtifactStore(storePath);
   const started = new Date();
   const active = (await import('../backend/backend.js')).activeBackend();
-  const leaseKeys = plan.nodes.flatMap((n) => [
-    n.key,
-    ...n.needs.map((u) => u.key),
-    ...Object.values(n.gather)
-      .flat()
-      .map((u) => u.key),
-  ]);
+  const leaseKeys = planKeys(plan);
   let lease: ReturnType<typeof takeLease> | undefined;
   try {
     lease = takeLease(store.root, leaseKeys, `runPipeline ${file}`);

@@ -364,3 +364,14 @@ export function buildPlan(loaded: LoadedPipeline, options: PlanOptions): Plan {
 export function planNeedsBackend(loaded: LoadedPipeline): boolean {
   return Object.values(loaded.spec.stages).some((s) => getStageKind(s.uses)?.usesBackend === true);
 }
+
+/** Every key a run of the plan reads or writes: each instance's own, its `needs` and its `gather` (what a run leases). */
+export function planKeys(plan: Plan): string[] {
+  return plan.nodes.flatMap((n) => [
+    n.key,
+    ...n.needs.map((u) => u.key),
+    ...Object.values(n.gather)
+      .flat()
+      .map((u) => u.key),
+  ]);
+}

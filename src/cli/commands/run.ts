@@ -10,6 +10,7 @@ import { FingerprintCache } from '../../store/fileFingerprint.js';
 import { defaultRunsDir, runRecordOf, writeRunRecord, type RunRecord, type RunStageRecord } from '../../store/runRecord.js';
 import { INTERRUPTED, NOT_RUN_INTERRUPTED, runPlanLocally, type ProgressMode } from '../../executor/localExecutor.js';
 import { takeLease } from '../../store/lease.js';
+import { planKeys } from '../../pipeline/plan.js';
 
 const HELP = `usage: specpipe run FILE [options]
 
@@ -127,13 +128,7 @@ export async function runCommand(argv: string[]): Promise<number> {
     progress,
   };
   // Lease every key this run reads or writes, so a `gc` meanwhile leaves them alone.
-  const leaseKeys = plan.nodes.flatMap((n) => [
-    n.key,
-    ...n.needs.map((u) => u.key),
-    ...Object.values(n.gather)
-      .flat()
-      .map((u) => u.key),
-  ]);
+  const leaseKeys = planKeys(plan);
   // The store and the runs directory must be writable before anything runs (one line, not a stack).
   let lease: ReturnType<typeof takeLease> | undefined;
   try {
