@@ -212,7 +212,7 @@ function netsOf(views: readonly ArtifactView[]): Map<ArtifactView, string> {
 function withNet(f: ReportFragment, net: string | undefined): ReportFragment {
   if (net === undefined) return f;
   const tag = <T extends { readonly model?: string }>(xs: readonly T[] | undefined): T[] | undefined =>
-    xs?.map((x) => ({ ...x, model: `${x.model ?? 'model'} (${net})` }));
+    xs?.map((x) => ({ ...x, model: `${x.model ?? 'model'} (stage ${net})` }));
   const out: Record<string, unknown> = { ...f };
   for (const k of ['spectra', 'exactEigenvalues', 'embeddings', 'training', 'scalars', 'hierarchy'] as const)
     if (f[k] !== undefined) out[k] = tag(f[k] as readonly { model?: string }[]);

@@ -54,7 +54,7 @@ test('items of two training stages of one run carry their stage in the model nam
   const frags = fragmentsOf(views);
   assert.deepEqual(
     frags.flatMap((f) => (f.spectra ?? []).map((s) => s.model)),
-    ['mlp (train)', 'mlp (small_train)'],
+    ['mlp (stage train)', 'mlp (stage small_train)'],
   );
   assert.deepEqual(
     frags.flatMap((f) => (f.numbers ?? []).map((n) => n.name)),
