@@ -165,7 +165,9 @@ export function logSpectrumSpec(h: SpectrumSeries, caseTitle: string, fits: Bulk
       ? []
       : inFit.map((x) => ({ x, y: sc.mass * semicircleDensity(x, sc.center, sc.radius) })).filter((v) => v.y > floor.value);
   const src = positiveLogSpectrum(h).fromLinear ? ' (positive half of the linear density)' : '';
-  const range = `fit range ${r.lo.toPrecision(2)} ≤ |λ| ≤ ${r.hi.toPrecision(2)} (shaded green)`;
+  // a mean over seeds: say the fit is of that mean (the table of numbers fits each seed and averages)
+  const ofMean = h.seedBand !== undefined ? `; fitted to the mean density of ${h.seedBand.n} seeds` : '';
+  const range = `fit range ${r.lo.toPrecision(2)} ≤ |λ| ≤ ${r.hi.toPrecision(2)} (shaded green)${ofMean}`;
   const base = [rangeLayer, ...floorLayers(floor.value, xMin, xMax), observed];
   const left = {
     title: {

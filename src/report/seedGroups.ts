@@ -430,7 +430,8 @@ export function seedCaption(figureId: string, n: number, embeddingSeed?: number)
     return embeddingSeed !== undefined ? ` Seed ${embeddingSeed}, one of ${n} (embeddings are not averaged across seeds).` : '';
   if (figureId === 'dynamics-scalars') return ` Mean over n = ${n} seeds; error bars ±1 sd across seeds.`;
   if (figureId === 'training') return ` Mean over n = ${n} seeds; shaded band ±1 sd across seeds.`;
-  if (figureId === 'log-spectrum-h') return ` Mean density over n = ${n} seeds; fits to the mean.`;
+  if (figureId === 'log-spectrum-h')
+    return ` Mean density over n = ${n} seeds; the curves, α and R² drawn here are fitted to that mean density — a different estimator from the table of numbers, which fits each seed on its own range and gives the mean ± sd across seeds (the values to quote).`;
   if (figureId === 'a1-vs-outliers') return ` Rank-by-rank means over n = ${n} seeds.`;
   if (figureId === 'hierarchy') return '';
   return ` Mean density over n = ${n} seeds (top-k marks and exact eigenvalues: rank-by-rank means); coloured band: pointwise min–max across the seeds, every seed smoothed with the same kernel as the mean curve (the band across seeds, not the start-vector band of one run).`;

@@ -7,7 +7,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { groupSeeds, seedInvariantName } from '../../src/report/seedGroups.js';
+import { groupSeeds, seedCaption, seedInvariantName } from '../../src/report/seedGroups.js';
+import { logSpectrumSpec } from '../../src/report/reportSpecs.js';
+import { syntheticReportData } from './syntheticReportData.js';
 import { fragmentsOf, type ArtifactView } from '../../src/report/collectReportData.js';
 import { REPORT_FRAGMENT_FILE } from '../../src/report/reportFragment.js';
 import type { Manifest } from '../../src/store/manifest.js';
@@ -66,4 +68,13 @@ test('items of two training stages of one run carry their stage in the model nam
     one.flatMap((f) => (f.spectra ?? []).map((s) => s.model)),
     ['mlp'],
   );
+});
+
+test("H's log-spectrum panel says when its fit is of the mean density over seeds (the table fits each seed)", () => {
+  const h = syntheticReportData().spectra!.find((s) => s.operator === 'residual' && s.split === 'train')!;
+  const subtitle = (spec: object): string => JSON.stringify(spec);
+  assert.doesNotMatch(subtitle(logSpectrumSpec(h, 'one seed')), /fitted to the mean density/);
+  const mean = { ...h, seedBand: { n: 3, lo: h.density, hi: h.density } };
+  assert.match(subtitle(logSpectrumSpec(mean, 'three seeds')), /fitted to the mean density of 3 seeds/);
+  assert.match(seedCaption('log-spectrum-h', 3), /fitted to that mean density — a different estimator from the table of numbers/);
 });
