@@ -1,7 +1,7 @@
 import { logSpectrumDensity } from '../linalg/logSpectrum.js';
 import { studentT975 } from '../linalg/slq.js';
 import { Rng } from '../util/random.js';
-import { semicircleDensity } from './spectrumFits.js';
+import { logLine, rSquared, semicircleDensity } from './spectrumFits.js';
 
 /**
  * Power law vs semicircle over the RESOLVED BULK of a log-spectrum (Papyan, arXiv 1811.07062,
@@ -117,33 +117,6 @@ function inRange(grid: readonly number[], density: readonly number[], r: BulkRan
     if (g >= r.lo && g <= r.hi && Number.isFinite(d) && d > 0 && d >= peak * RELATIVE_DENSITY_CUT) (x.push(g), y.push(d));
   }
   return { x, y };
-}
-
-function rSquared(obs: readonly number[], pred: readonly number[]): number {
-  const mean = obs.reduce((a, b) => a + b, 0) / obs.length;
-  let ssRes = 0;
-  let ssTot = 0;
-  for (let i = 0; i < obs.length; i++) ((ssRes += (obs[i]! - pred[i]!) ** 2), (ssTot += (obs[i]! - mean) ** 2));
-  return ssTot === 0 ? (ssRes === 0 ? 1 : 0) : 1 - ssRes / ssTot;
-}
-
-/** Least squares of log₁₀ y on log₁₀ x: slope, intercept, R², standard error of the slope. */
-function logLine(x: readonly number[], y: readonly number[]): { slope: number; intercept: number; r2: number; se: number } {
-  const lx = x.map(Math.log10);
-  const ly = y.map(Math.log10);
-  const n = lx.length;
-  const mx = lx.reduce((a, b) => a + b, 0) / n;
-  const my = ly.reduce((a, b) => a + b, 0) / n;
-  let sxy = 0;
-  let sxx = 0;
-  for (let i = 0; i < n; i++) ((sxy += (lx[i]! - mx) * (ly[i]! - my)), (sxx += (lx[i]! - mx) ** 2));
-  const slope = sxx === 0 ? 0 : sxy / sxx;
-  const intercept = my - slope * mx;
-  const pred = lx.map((v) => intercept + slope * v);
-  let ssRes = 0;
-  for (let i = 0; i < n; i++) ssRes += (ly[i]! - pred[i]!) ** 2;
-  const se = n > 2 && sxx > 0 ? Math.sqrt(ssRes / (n - 2) / sxx) : Number.NaN;
-  return { slope, intercept, r2: rSquared(ly, pred), se };
 }
 
 /** Power-law and semicircle fits over the resolved bulk (see the module comment); seed fixes the bootstrap. */

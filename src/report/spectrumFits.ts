@@ -49,7 +49,8 @@ function usable(
   return { x, y, floor };
 }
 
-function rSquared(obs: readonly number[], pred: readonly number[]): number {
+/** Coefficient of determination of `pred` against `obs`. */
+export function rSquared(obs: readonly number[], pred: readonly number[]): number {
   const mean = obs.reduce((a, b) => a + b, 0) / obs.length;
   let ssRes = 0;
   let ssTot = 0;
@@ -60,10 +61,11 @@ function rSquared(obs: readonly number[], pred: readonly number[]): number {
   return ssTot === 0 ? (ssRes === 0 ? 1 : 0) : 1 - ssRes / ssTot;
 }
 
-/** Least-squares line through (log₁₀ λ, log₁₀ ρ) over the positive log-spectrum; null with < 3 usable points. */
-export function fitPowerLaw(grid: readonly number[], density: readonly number[], relFloor = 1e-6): PowerLawFit | null {
-  const { x, y } = usable(grid, density, relFloor);
-  if (x.length < 3) return null;
+/** Least squares of log₁₀ y on log₁₀ x: slope, intercept, R², standard error of the slope. */
+export function logLine(
+  x: readonly number[],
+  y: readonly number[],
+): { slope: number; intercept: number; r2: number; se: number } {
   const lx = x.map(Math.log10);
   const ly = y.map(Math.log10);
   const n = lx.length;
@@ -77,11 +79,19 @@ export function fitPowerLaw(grid: readonly number[], density: readonly number[],
   }
   const slope = sxx === 0 ? 0 : sxy / sxx;
   const intercept = my - slope * mx;
-  const r2 = rSquared(
-    ly,
-    lx.map((v) => intercept + slope * v),
-  );
-  return { exponent: -slope, log10Amplitude: intercept, r2, range: [x[0]!, x[x.length - 1]!], points: n };
+  const pred = lx.map((v) => intercept + slope * v);
+  let ssRes = 0;
+  for (let i = 0; i < n; i++) ssRes += (ly[i]! - pred[i]!) ** 2;
+  const se = n > 2 && sxx > 0 ? Math.sqrt(ssRes / (n - 2) / sxx) : Number.NaN;
+  return { slope, intercept, r2: rSquared(ly, pred), se };
+}
+
+/** Least-squares line through (log₁₀ λ, log₁₀ ρ) over the positive log-spectrum; null with < 3 usable points. */
+export function fitPowerLaw(grid: readonly number[], density: readonly number[], relFloor = 1e-6): PowerLawFit | null {
+  const { x, y } = usable(grid, density, relFloor);
+  if (x.length < 3) return null;
+  const { slope, intercept, r2 } = logLine(x, y);
+  return { exponent: -slope, log10Amplitude: intercept, r2, range: [x[0]!, x[x.length - 1]!], points: x.length };
 }
 
 /** Semicircle density at λ. */
