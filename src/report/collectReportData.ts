@@ -140,16 +140,21 @@ function gradientHierarchy(dir: string, f: ReportFragment): HierarchyScoreRow | 
   return { ...tags, space: 'gradients', hits: s.hits, total: s.total, chance: s.chance };
 }
 
+/** The lists of a fragment whose items carry series tags (dataset, model, operator, axes, …). */
+const TAGGED_LISTS = ['spectra', 'exactEigenvalues', 'embeddings', 'training', 'scalars', 'hierarchy'] as const;
+
+/** The fragment with `retag` applied to every item of its tagged lists. */
+function retagItems(f: ReportFragment, retag: (x: Readonly<Record<string, unknown>>) => object): ReportFragment {
+  const out: Record<string, unknown> = { ...f };
+  for (const k of TAGGED_LISTS)
+    if (f[k] !== undefined) out[k] = (f[k] as readonly object[] as readonly Record<string, unknown>[]).map(retag);
+  return out as ReportFragment;
+}
+
 /** Adds the instance's matrix coordinates (`axes`) to every item of a fragment that has none. */
 function withAxes(f: ReportFragment, coords: Readonly<Record<string, unknown>>): ReportFragment {
   const axes = axesOf(coords);
-  if (axes === undefined) return f;
-  const tag = <T extends object>(xs: readonly T[] | undefined): T[] | undefined =>
-    xs?.map((x) => ('axes' in x && x.axes !== undefined ? x : { ...x, axes }));
-  const out: Record<string, unknown> = { ...f };
-  for (const k of ['spectra', 'exactEigenvalues', 'embeddings', 'training', 'scalars', 'hierarchy'] as const)
-    if (f[k] !== undefined) out[k] = tag(f[k] as readonly object[]);
-  return out as ReportFragment;
+  return axes === undefined ? f : retagItems(f, (x) => (x['axes'] !== undefined ? x : { ...x, axes }));
 }
 
 /**
@@ -211,13 +216,8 @@ function netsOf(views: readonly ArtifactView[]): Map<ArtifactView, string> {
 /** A fragment of one of several nets: its items' model named with the training stage, numbers prefixed by it. */
 function withNet(f: ReportFragment, net: string | undefined): ReportFragment {
   if (net === undefined) return f;
-  const tag = <T extends { readonly model?: string }>(xs: readonly T[] | undefined): T[] | undefined =>
-    xs?.map((x) => ({ ...x, model: `${x.model ?? 'model'} (stage ${net})` }));
-  const out: Record<string, unknown> = { ...f };
-  for (const k of ['spectra', 'exactEigenvalues', 'embeddings', 'training', 'scalars', 'hierarchy'] as const)
-    if (f[k] !== undefined) out[k] = tag(f[k] as readonly { model?: string }[]);
-  if (f.numbers !== undefined) out['numbers'] = f.numbers.map((n) => ({ ...n, name: `${net}: ${n.name}` }));
-  return out as ReportFragment;
+  const out = retagItems(f, (x) => ({ ...x, model: `${(x['model'] as string | undefined) ?? 'model'} (stage ${net})` }));
+  return f.numbers === undefined ? out : { ...out, numbers: f.numbers.map((n) => ({ ...n, name: `${net}: ${n.name}` })) };
 }
 
 function instanceSeed(v: ArtifactView): number | undefined {
@@ -269,7 +269,7 @@ export function reportDataFromRuns(records: readonly RunRecord[]): ReportData {
       `npx specpipe report ${records.map((r) => r.run).join(' ')}`,
     ],
   };
-  for (const k of ['spectra', 'exactEigenvalues', 'embeddings', 'training', 'scalars', 'hierarchy'] as const) {
+  for (const k of TAGGED_LISTS) {
     const all = parts.flatMap((p) => tag(p.run, p.data[k] as readonly object[] | undefined));
     if (all.length > 0) merged[k] = all;
   }
