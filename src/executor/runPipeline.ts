@@ -2,26 +2,21 @@ import { hostname } from 'node:os';
 import { mkdirSync } from 'node:fs';
 import { describeSystemError } from '../util/errors.js';
 import { preparePlan } from '../pipeline/preparePlan.js';
-import { ArtifactStore, type VerifyMode } from '../store/artifactStore.js';
+import { ArtifactStore } from '../store/artifactStore.js';
 import { FingerprintCache } from '../store/fileFingerprint.js';
 import { takeLease } from '../store/lease.js';
 import { defaultRunsDir, runRecordOf, writeRunRecord, type RunRecord } from '../store/runRecord.js';
-import { runPlanLocally, type ProgressMode } from './localExecutor.js';
+import { runPlanLocally, type LocalRunOptions, type ProgressMode } from './localExecutor.js';
 import { planKeys } from '../pipeline/plan.js';
 
-export interface RunPipelineOptions {
+/** The local executor's options (only, force, keepGoing, jobs, verify) plus the store, runs and `--set`. */
+export interface RunPipelineOptions extends Pick<LocalRunOptions, 'only' | 'force' | 'keepGoing' | 'jobs' | 'verify'> {
   /** `--set` overrides, e.g. "train.with.epochs=5" (VALUE is YAML). */
   readonly set?: readonly string[];
   /** Artifact store (default "artifacts", relative to the working directory). */
   readonly store?: string;
   /** Run records (default: runs/ next to the store). */
   readonly runs?: string;
-  readonly only?: readonly string[];
-  readonly force?: readonly string[];
-  readonly keepGoing?: boolean;
-  /** Instances computed at once (default 1: in this thread). */
-  readonly jobs?: number;
-  readonly verify?: VerifyMode;
   /** Progress on stderr (default quiet). */
   readonly progress?: ProgressMode;
 }
