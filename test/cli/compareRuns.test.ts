@@ -8,25 +8,8 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import '../pipeline/fixtures/testStages.js';
+import { ENGINE_PIPELINE } from '../pipeline/fixtures/enginePipeline.js';
 import { runBuiltinCli, runCli, runJson, tempWorkspace } from '../pipeline/cliHarness.js';
-
-const ENGINE = `name: engine-test
-seed: 7
-stages:
-  a:
-    uses: test/const
-    matrix: { value: [1, 2] }
-  b:
-    uses: test/sum
-    needs: [a]
-    with: { scale: 2 }
-  c:
-    uses: test/const
-    with: { value: 5 }
-  r:
-    uses: test/sum
-    gather: [b, c]
-`;
 
 /** Another pipeline with a stage `c` of the same kind and instance name but another value. */
 const OTHER = `name: other
@@ -39,7 +22,7 @@ stages:
 
 function workspace(): string {
   const dir = tempWorkspace('specpipe-compare-');
-  writeFileSync(join(dir, 'pipe.yaml'), ENGINE);
+  writeFileSync(join(dir, 'pipe.yaml'), ENGINE_PIPELINE);
   writeFileSync(join(dir, 'other.yaml'), OTHER);
   return dir;
 }

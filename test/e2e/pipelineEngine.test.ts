@@ -8,27 +8,10 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, readdirSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import '../pipeline/fixtures/testStages.js';
+import { ENGINE_PIPELINE } from '../pipeline/fixtures/enginePipeline.js';
 import { runCli, runJson, startCli, statuses, tempWorkspace, waitForExit } from '../pipeline/cliHarness.js';
 
-const PIPE = `name: engine-test
-seed: 7
-stages:
-  a:
-    uses: test/const
-    matrix: { value: [1, 2] }
-  b:
-    uses: test/sum
-    needs: [a]
-    with: { scale: 2 }
-  c:
-    uses: test/const
-    with: { value: 5 }
-  r:
-    uses: test/sum
-    gather: [b, c]
-`;
-
-function workspace(pipeline = PIPE): { dir: string; file: string; store: string; log: string } {
+function workspace(pipeline = ENGINE_PIPELINE): { dir: string; file: string; store: string; log: string } {
   const dir = tempWorkspace();
   writeFileSync(join(dir, 'pipe.yaml'), pipeline);
   return { dir, file: 'pipe.yaml', store: 'artifacts', log: join(dir, 'exec.log') };
