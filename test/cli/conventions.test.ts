@@ -96,7 +96,7 @@ test('no tfjs banner: spectrum --matrix on a tiny .npy', async () => {
 
 test('train --json: exactly one JSON document on stdout, progress on stderr, no tfjs banner', async () => {
   const out = join(dir, 'train');
-  const r = await cli([
+  const train = [
     'train',
     '--data',
     'mnist',
@@ -110,8 +110,8 @@ test('train --json: exactly one JSON document on stdout, progress on stderr, no 
     '2',
     '--out',
     out,
-    '--json',
-  ]);
+  ];
+  const r = await cli([...train, '--json']);
   assert.equal(r.code, 0, r.stderr);
   assert.ok(!(r.stdout + r.stderr).includes(BANNER), r.stderr);
   assert.equal(r.stdout.endsWith('}\n') && r.stdout.indexOf('\n') === r.stdout.length - 1, true, r.stdout);
@@ -124,21 +124,7 @@ test('train --json: exactly one JSON document on stdout, progress on stderr, no 
   assert.match(r.stderr, /^backend: \S+ \(.*\) — .*\ndata: mnist — 50 train \/ 20 test samples of \[1, 28, 28\], 10 classes\n/);
   assert.match(r.stderr, /\nepoch 1\/1 {2}lr 0\.0500 {2}train loss/);
 
-  const human = await cli([
-    'train',
-    '--data',
-    'mnist',
-    '--model',
-    'mlp:784-8-10:relu',
-    '--epochs',
-    '1',
-    '--train-per-class',
-    '5',
-    '--test-per-class',
-    '2',
-    '--out',
-    out,
-  ]);
+  const human = await cli(train);
   assert.equal(human.code, 0, human.stderr);
   assert.equal(human.stderr, '', 'without --json nothing goes to stderr, the banner included');
   assert.match(human.stdout, /^backend: .*\ndata: mnist/);
