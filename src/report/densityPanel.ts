@@ -1,4 +1,11 @@
-import { floorLayers, floorScale, MAX_PLOT_POINTS, resolvedRows, resolutionFloor, type ResolutionFloor } from './floorRegion.js';
+import {
+  floorLayers,
+  floorDensityY,
+  MAX_PLOT_POINTS,
+  resolvedRows,
+  resolutionFloor,
+  type ResolutionFloor,
+} from './floorRegion.js';
 import { asMeasured, fmtSigma, ownSigma, sharedKernel } from './sharedKernel.js';
 import { oneEigenvaluePeak } from './floorRegion.js';
 import type { SpectrumSeries } from './reportData.js';
@@ -132,13 +139,7 @@ export function densityPanel(p: DensityPanelInput): DensityPanelResult {
     mark: { type: 'line', strokeWidth: 1.3 },
     encoding: {
       x,
-      y: {
-        field: 'y',
-        type: 'quantitative',
-        scale: floorScale(floor.value),
-        title: 'density (log)',
-        axis: { format: '.0e', tickCount: 5 },
-      },
+      y: floorDensityY(floor.value),
       color,
       detail: { field: 'seg', type: 'nominal' },
     },

@@ -107,3 +107,14 @@ export function floorLayers(floor: number, xMin: number, xMax: number): Record<s
 export function floorScale(floor: number): Record<string, unknown> {
   return { type: 'log', domainMin: floor / 100 };
 }
+
+/** The y encoding of a density curve drawn above this floor: field `y` on the log axis of {@link floorScale}. */
+export function floorDensityY(floor: number): Record<string, unknown> {
+  return {
+    field: 'y',
+    type: 'quantitative',
+    scale: floorScale(floor),
+    title: 'density (log)',
+    axis: { format: '.0e', tickCount: 5 },
+  };
+}

@@ -3,7 +3,7 @@ import type { VegaLiteSpec } from './vegaSvg.js';
 import { semicircleDensity } from './spectrumFits.js';
 import { fitBulk, type BulkFits } from './bulkFits.js';
 import { densityPanel } from './densityPanel.js';
-import { floorLayers, floorScale, resolutionFloor, resolvedRows } from './floorRegion.js';
+import { floorLayers, floorDensityY, resolutionFloor, resolvedRows } from './floorRegion.js';
 import { ownSigma } from './sharedKernel.js';
 import { sequentialColor, variantLabel, variantTitle, variantsOf } from './variants.js';
 import { withSeedSpread } from './seedLayers.js';
@@ -135,13 +135,7 @@ export function logSpectrumSpec(h: SpectrumSeries, caseTitle: string, fits: Bulk
     mark: { type: 'line', color: '#d62728', strokeWidth: 1.3 },
     encoding: {
       x: xEnc,
-      y: {
-        field: 'y',
-        type: 'quantitative',
-        scale: floorScale(floor.value),
-        title: 'density (log)',
-        axis: { format: '.0e', tickCount: 5 },
-      },
+      y: floorDensityY(floor.value),
       detail: { field: 'seg', type: 'nominal' },
     },
   };
