@@ -8,6 +8,7 @@ import { join, dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import { readArrowFile } from '../dist/src/store/arrowFile.js';
 import { countOutliers } from '../dist/src/linalg/outlierCount.js';
+import { meanSd } from '../dist/src/report/seedGroups.js';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -50,11 +51,10 @@ const groupName = (m) => {
   return `${m.stage}[${c.map(([k, v]) => `${k}=${typeof v === 'object' ? JSON.stringify(v) : v}`).join(',')}]`;
 };
 const fmt = (x) => (Math.abs(x) >= 100 || Math.abs(x) < 1e-3 ? x.toExponential(2) : x.toPrecision(3));
+/** mean ± sd across seeds (the report's meanSd: sample sd, n − 1); the value alone for one seed. */
 function stat(xs) {
-  const n = xs.length;
-  const mean = xs.reduce((a, b) => a + b, 0) / n;
-  const sd = n > 1 ? Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1)) : 0;
-  return n > 1 ? `${fmt(mean)} ± ${fmt(sd)}` : fmt(mean);
+  const { mean, sd } = meanSd(xs);
+  return xs.length > 1 ? `${fmt(mean)} ± ${fmt(sd)}` : fmt(mean);
 }
 const group = (rows) => {
   const g = new Map();
