@@ -23,10 +23,13 @@ tf.env().set('IS_TEST', true);
 
 const input: [number, number, number] = [1, 32, 32];
 const MODELS: readonly { name: string; spec: ModelSpec }[] = [
+  { name: 'vgg11 width 0.125', spec: { kind: 'vgg11', input, width: 0.125, classes: 10 } },
   { name: 'vgg11 width 0.25', spec: { kind: 'vgg11', input, width: 0.25, classes: 10 } },
   { name: 'vgg11 width 0.5', spec: { kind: 'vgg11', input, width: 0.5, classes: 10 } },
+  { name: 'resnet18 width 0.125', spec: { kind: 'resnet18', input, width: 0.125, classes: 10 } },
   { name: 'resnet18 width 0.25', spec: { kind: 'resnet18', input, width: 0.25, classes: 10 } },
   { name: 'resnet18 width 0.5', spec: { kind: 'resnet18', input, width: 0.5, classes: 10 } },
+  { name: 'densenet40 growth 6', spec: { kind: 'densenet40', input, growth: 6, classes: 10 } },
   { name: 'densenet40 growth 12', spec: { kind: 'densenet40', input, growth: 12, classes: 10 } },
 ];
 
