@@ -144,3 +144,51 @@ if (trains.length > 0) {
       `| ${g} | ${rows.length} | ${stat(rows.map((r) => Number(r.train_acc)))} | ${stat(rows.map((r) => Number(r.test_acc)))} | ${stat(rows.map((r) => Number(r.train_loss)))} |`,
     );
 }
+
+// Dynamics (claims (e) and (f)), when spectra come at several checkpoints of one training run: per seed
+// λ₁(H)/λ_{C+1}(G) (H's top against G's bulk edge, G's first eigenvalue past its C outliers) and
+// λ₁(B1)/λ₁(B2) (B1 exact from the decomposition, B2's top Ritz value), then mean ± sd over seeds.
+const dynamicsKey = (m) => {
+  const c = Object.entries(m.coords ?? {}).filter(
+    ([k]) => !['seed', 'epochs', 'checkpoints', 'operator', 'checkpoint'].includes(k),
+  );
+  return `${c.map(([k, v]) => `${k}=${typeof v === 'object' ? JSON.stringify(v) : v}`).join(',')}|${m.params.split ?? 'train'}`;
+};
+const topOf = (m) => Array.from(readArrowFile(join(dirs.get(m.key), 'outliers.arrow')).columns.value);
+const cells = new Map(); // dynamicsKey → checkpoint → seed → { h, g, b1, b2 }
+const cell = (m, checkpoint) => {
+  const k = dynamicsKey(m);
+  if (!cells.has(k)) cells.set(k, new Map());
+  const byCheckpoint = cells.get(k);
+  if (!byCheckpoint.has(checkpoint)) byCheckpoint.set(checkpoint, new Map());
+  const bySeed = byCheckpoint.get(checkpoint);
+  if (!bySeed.has(m.seed ?? 0)) bySeed.set(m.seed ?? 0, {});
+  return bySeed.get(m.seed ?? 0);
+};
+for (const m of manifests) {
+  const checkpoint = m.coords?.checkpoint ?? m.params.checkpoint; // a piece's checkpoint is its decomposition's coordinate
+  if (checkpoint === undefined || checkpoint === 'final') continue;
+  if (m.kind === 'spectrum/slq' && (m.params.deflate ?? 0) === 0 && (m.params.top_k ?? 0) > 0) {
+    const top = topOf(m);
+    const C = classesOf(m);
+    if (m.params.operator === 'residual') cell(m, checkpoint).h = top[0];
+    if (m.params.operator === 'ggn' && C !== undefined && top.length > C) cell(m, checkpoint).g = top[C];
+    if (m.params.operator === 'b2') cell(m, checkpoint).b2 = top[0];
+  }
+  if (m.kind === 'decompose/class-gradients') {
+    const d = JSON.parse(readFileSync(join(dirs.get(m.key), 'decomposition.json'), 'utf8'));
+    cell(m, checkpoint).b1 = Math.max(...d.pieces.b1.eigenvalues);
+  }
+}
+for (const [k, byCheckpoint] of cells) {
+  const rows = [...byCheckpoint.entries()].sort((a, b) => Number(a[0]) - Number(b[0]));
+  if (rows.length < 2) continue;
+  const ratio = (bySeed, a, b) =>
+    [...bySeed.values()].filter((c) => c[a] !== undefined && c[b] !== undefined).map((c) => c[a] / c[b]);
+  const show = (xs) => (xs.length === 0 ? '—' : xs.length > 1 ? `${stat(xs)} (${xs.map(fmt).join(', ')})` : fmt(xs[0]));
+  console.log(`\n### Dynamics ${k} (per seed in brackets)\n`);
+  console.log('| checkpoint | λ₁(H)/λ_{C+1}(G) | λ₁(B1)/λ₁(B2) |');
+  console.log('|---|---|---|');
+  for (const [checkpoint, bySeed] of rows)
+    console.log(`| ${checkpoint} | ${show(ratio(bySeed, 'h', 'g'))} | ${show(ratio(bySeed, 'b1', 'b2'))} |`);
+}

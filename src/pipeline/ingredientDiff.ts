@@ -149,7 +149,7 @@ export function compareIngredients(current: KeyIngredients, previous: KeyIngredi
       for (const s of [...new Set([...Object.keys(a), ...Object.keys(b)])].sort()) {
         const ka = own(a, s);
         const kb = own(b, s);
-        if (canonicalJson(ka) === canonicalJson(kb)) continue;
+        if (canonicalJson(ka ?? null) === canonicalJson(kb ?? null)) continue;
         if (typeof ka === 'string' && typeof kb === 'string')
           detail.push(`${s}: ${ka.slice(0, 12)} → ${kb.slice(0, 12)} (upstream key changed)`);
         else if (ka === undefined) detail.push(`${s}: added`);

@@ -183,6 +183,23 @@ test('run --dry-run prints what would execute and why, executes nothing and leav
   assert.deepEqual(snapshot(dir), before, 'the store, the runs and the fingerprint cache are unchanged');
 });
 
+test('run --dry-run and explain after a gathered or needed stage was removed or added: "removed"/"added", no crash', async () => {
+  const dir = workspace();
+  await runJson(['pipe.yaml'], { cwd: dir });
+  writeFileSync(join(dir, 'pipe.yaml'), ENGINE_PIPELINE.replace('gather: [b, c]', 'gather: [b]'));
+  const d = await runCli(['run', 'pipe.yaml', '--dry-run'], { cwd: dir });
+  assert.equal(d.code, 0, d.stderr);
+  assert.match(d.stdout, /^ {2}r {11}[0-9a-f]{12} {2}WOULD EXECUTE: upstream changed: c: removed$/m);
+  const ex = await runCli(['explain', 'pipe.yaml', 'r'], { cwd: dir });
+  assert.equal(ex.code, 0, ex.stderr);
+  assert.match(ex.stdout, /^ {2}upstream +CHANGED +b=\[2 instances\]$/m);
+  await runJson(['pipe.yaml'], { cwd: dir });
+  writeFileSync(join(dir, 'pipe.yaml'), ENGINE_PIPELINE);
+  const back = await runCli(['run', 'pipe.yaml', '--dry-run'], { cwd: dir });
+  assert.equal(back.code, 0, back.stderr);
+  assert.match(back.stdout, /^ {2}r {11}[0-9a-f]{12} {2}cached$/m, "the first run's artifact of r is still in the store");
+});
+
 test('specpipe --help lists the comparison commands; runs --help and diff --help give their options', async () => {
   const dir = workspace();
   const help = await runBuiltinCli(['--help'], dir);
