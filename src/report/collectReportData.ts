@@ -151,10 +151,31 @@ function retagItems(f: ReportFragment, retag: (x: Readonly<Record<string, unknow
   return out as ReportFragment;
 }
 
-/** Adds the instance's matrix coordinates (`axes`) to every item of a fragment that has none. */
+/**
+ * Adds the instance's matrix coordinates (`axes`) to every item of a fragment that has none, and to its
+ * numbers' names the coordinates a name does not already say (a stage writes "[dataset, model, epoch,
+ * n/class, split]" and knows nothing of, say, the data stage's `classes` axis): without them rows of
+ * different cells would share a name and be averaged as if they were seeds.
+ */
 function withAxes(f: ReportFragment, coords: Readonly<Record<string, unknown>>): ReportFragment {
   const axes = axesOf(coords);
-  return axes === undefined ? f : retagItems(f, (x) => (x['axes'] !== undefined ? x : { ...x, axes }));
+  if (axes === undefined) return f;
+  const out = retagItems(f, (x) => (x['axes'] !== undefined ? x : { ...x, axes }));
+  return f.numbers === undefined
+    ? out
+    : { ...out, numbers: f.numbers.map((n) => ({ ...n, name: withAxesInName(n.name, axes) })) };
+}
+
+/** "λ₁ [mnist, mlp, train]" with axes {classes: 2} → "λ₁ [mnist, mlp, train, classes=2]"; "30/class" already says train_per_class=30. */
+export function withAxesInName(name: string, axes: Readonly<Record<string, string | number | boolean>>): string {
+  const said = (k: string, v: string | number | boolean): boolean =>
+    k.endsWith('per_class') && name.includes(`${String(v)}/class`);
+  const extra = Object.keys(axes)
+    .sort()
+    .filter((k) => !said(k, axes[k]!))
+    .map((k) => `${k}=${String(axes[k])}`);
+  if (extra.length === 0) return name;
+  return name.endsWith(']') ? `${name.slice(0, -1)}, ${extra.join(', ')}]` : `${name} [${extra.join(', ')}]`;
 }
 
 /**

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { groupSeeds, seedCaption, seedInvariantName } from '../../src/report/seedGroups.js';
 import { logSpectrumSpec } from '../../src/report/reportSpecs.js';
 import { syntheticReportData } from './syntheticReportData.js';
-import { fragmentsOf, type ArtifactView } from '../../src/report/collectReportData.js';
+import { fragmentsOf, withAxesInName, type ArtifactView } from '../../src/report/collectReportData.js';
 import { REPORT_FRAGMENT_FILE } from '../../src/report/reportFragment.js';
 import type { Manifest } from '../../src/store/manifest.js';
 import { tempWorkspace } from '../pipeline/cliHarness.js';
@@ -68,6 +68,42 @@ test('items of two training stages of one run carry their stage in the model nam
     one.flatMap((f) => (f.spectra ?? []).map((s) => s.model)),
     ['mlp'],
   );
+});
+
+test("numbers of cells of a matrix axis the stage does not name (the data stage's classes) keep apart, never averaged as seeds", () => {
+  const ws = tempWorkspace('specpipe-axes-');
+  const view = (key: string, coords: Record<string, unknown>, seed: number, value: number): ArtifactView => {
+    const dir = join(ws, key);
+    mkdirSync(dir, { recursive: true });
+    const fragment = { numbers: [{ claim: 'a', name: 'λ_max [fashion-mnist, mlp, epoch 2, 300/class, train]', value }] };
+    writeFileSync(join(dir, REPORT_FRAGMENT_FILE), JSON.stringify(fragment));
+    const manifest = { key, stage: 'spectra', kind: 'spectrum/slq', upstream: {}, seed, files: [] } as unknown as Manifest;
+    return { name: 'spectra', kind: 'spectrum/slq', dir, coords, params: {}, manifest };
+  };
+  const views = [
+    view('a'.repeat(64), { classes: 2, seed: 0, train_per_class: 300, operator: 'hessian' }, 0, 1),
+    view('b'.repeat(64), { classes: 2, seed: 1, train_per_class: 300, operator: 'hessian' }, 1, 3),
+    view('c'.repeat(64), { classes: 3, seed: 0, train_per_class: 300, operator: 'hessian' }, 0, 10),
+  ];
+  const rows = fragmentsOf(views).flatMap((f) => f.numbers ?? []);
+  assert.deepEqual(
+    rows.map((r) => r.name),
+    [
+      'λ_max [fashion-mnist, mlp, epoch 2, 300/class, train, classes=2]',
+      'λ_max [fashion-mnist, mlp, epoch 2, 300/class, train, classes=2]',
+      'λ_max [fashion-mnist, mlp, epoch 2, 300/class, train, classes=3]',
+    ],
+    'classes added; train_per_class already said by "300/class"; operator and seed never',
+  );
+  const grouped = groupSeeds({ title: 't', numbers: fragmentsOf(views).flatMap((f) => f.numbers ?? []) }).numbers!;
+  assert.deepEqual(
+    grouped.map((r) => [r.name, r.value, r.spread?.n ?? 1]),
+    [
+      ['λ_max [fashion-mnist, mlp, epoch 2, 300/class, train, classes=2]', 2, 2],
+      ['λ_max [fashion-mnist, mlp, epoch 2, 300/class, train, classes=3]', 10, 1],
+    ],
+  );
+  assert.equal(withAxesInName('tr G', { lr: 0.1 }), 'tr G [lr=0.1]');
 });
 
 test("H's log-spectrum panel says when its fit is of the mean density over seeds (the table fits each seed)", () => {

@@ -16,7 +16,7 @@ export const REPORT_DATA_FILE = 'report-data.json';
 
 export const reportHtmlStage: StageKind<ReportHtmlParams> = {
   kind: 'report/html',
-  version: 7,
+  version: 8,
   description: 'one self-contained HTML report (Vega-Lite figures rendered to inline SVG) of the gathered stages',
   usesBackend: false,
   outputs: { [REPORT_HTML_FILE]: 'data', [REPORT_DATA_FILE]: 'data' },
