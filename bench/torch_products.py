@@ -104,8 +104,8 @@ def scaled_width(channels, width):
 
 
 def vgg11(spec):
-    """src/nn/models/vgg11.ts: kuangliu/pytorch-cifar VGG('VGG11') with BatchNorm, channels x width; `features` indices
-    advance by 3 per conv block (Conv2d, BatchNorm2d, ReLU) and 1 per MaxPool2d(2), then Flatten and `classifier`."""
+    """src/nn/models/vgg11.ts: kuangliu/pytorch-cifar VGG('VGG11') with BatchNorm, channels x width; `features`
+    indices advance by 3 per conv block (Conv2d, BatchNorm2d, ReLU) and 1 per MaxPool2d(2), then Flatten and `classifier`."""
     cin, h, w = spec["input"]
     layers, prev = [], cin
     for item in [64, "M", 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M"]:
@@ -340,7 +340,11 @@ def main(directory):
     for threads in cfg["threads"]:  # the single products at each thread setting; the best is PyTorch's time
         torch.set_num_threads(threads)
         t = str(torch.get_num_threads())
-        times = {"gradient": best(gradient, reps), "hessian": best(lambda: hvp(u), reps), "ggn": best(lambda: gvp(u), reps)}
+        times = {
+            "gradient": best(gradient, reps),
+            "hessian": best(lambda: hvp(u), reps),
+            "ggn": best(lambda: gvp(u), reps),
+        }
         by_threads[t] = {j: wall for j, (wall, _) in times.items()}
         cpu_by_threads[t] = {j: cpu for j, (_, cpu) in times.items()}
     # SLQ is Hess.v products plus float64 vector work: once, at the thread count that gave the best Hess.v
