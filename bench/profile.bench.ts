@@ -1,9 +1,10 @@
 /**
  * Where a curvature product's time goes (issue 14, item 2): one block Hess·v (8 vectors) and one gradient
- * over one batch, per kernel, for the MLP and LeNet of the PyTorch bench and VGG11 at width 0.25 — each
- * kernel's share of the summed kernel time (tf.profile, wall time of every kernel call), its call count
- * and its GFLOP/s where the kernel is a matmul or a convolution.
- *   npm run bench profile          (SPECPIPE_BENCH_MODELS=mlp,lenet,vgg11 to choose)
+ * over one batch, per kernel, for the MLP and LeNet of the PyTorch bench, VGG11 at width 0.25, and the PyTorch
+ * bench's conv nets VGG11 and ResNet18 at width 0.125 (1×32×32) — each kernel's share of the summed kernel
+ * time (tf.profile, wall time of every kernel call), its call count and its GFLOP/s where the kernel is a
+ * matmul or a convolution.
+ *   npm run bench profile          (SPECPIPE_BENCH_MODELS=mlp,lenet,vgg11,vgg11-0.125,resnet18-0.125 to choose)
  * A profile, not a timing: the per-kernel wall times include the profiler's own bookkeeping.
  */
 import * as tf from '@tensorflow/tfjs-core';
@@ -32,6 +33,16 @@ const MODELS: readonly { name: string; spec: ModelSpec; input: [number, number, 
     input: [1, 28, 28],
   },
   { name: 'vgg11', spec: { kind: 'vgg11', input: [1, 32, 32], width: 0.25, classes: 10 }, input: [1, 32, 32] },
+  {
+    name: 'vgg11-0.125',
+    spec: { kind: 'vgg11', input: [1, 32, 32], width: 0.125, classes: 10 },
+    input: [1, 32, 32],
+  },
+  {
+    name: 'resnet18-0.125',
+    spec: { kind: 'resnet18', input: [1, 32, 32], width: 0.125, classes: 10 },
+    input: [1, 32, 32],
+  },
 ];
 
 function batchOf(input: readonly [number, number, number]): Split {
