@@ -3,13 +3,14 @@
  * fashion-epochs.yaml, fashion-convnets.yaml) end to end, down-scaled. Each file is validated as it stands
  * (its full instance count), then run through `--set` overrides that keep every stage, every stage kind and
  * every matrix axis but shrink the rest (a few images per class, 1–2 epochs, 2–6 Lanczos steps, seeds 0 and
- * 1 where the file has seeds, the conv nets at width 1/64), on the real Debian Fashion-MNIST files. Checked:
+ * 1 where the file has seeds, the conv nets at their smallest), on the real Debian Fashion-MNIST files. Checked:
  * every instance executed, the instance count, each instance's artifacts on disk, the report names every
  * axis value, and a second run is fully cached.
  *
- * Cases are data (one row per pipeline). DenseNet40 stays out of the default run: at growth 1 on 1×32×32
- * one Hess·v costs ≈ 0.8 s per sample on this project's loaded 2-core machine (≈ 300× VGG11 at width 1/64),
- * so its six spectra alone take minutes; SPECPIPE_SLOW=1 runs the convnets case with all three nets.
+ * Cases are data (one row per pipeline). The conv nets run at the smallest sizes the models allow (VGG11 and
+ * ResNet18 at width 1/64, DenseNet40 at growth 1) on 1 image per class, with 2–3 products per operator:
+ * DenseNet40 stays the costliest (one Hess·v ≈ 0.8 s per sample on this project's loaded 2-core machine, ≈ 300×
+ * VGG11 at width 1/64), so its spectra average over one sample.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -23,7 +24,6 @@ import { runCli, runJson, statuses, tempWorkspace, type RunJson } from '../pipel
 const here = dirname(fileURLToPath(import.meta.url));
 const repoRoot = import.meta.url.endsWith('.js') ? join(here, '..', '..', '..') : join(here, '..', '..');
 const HAVE_FASHION = existsSync(join(FASHION_MNIST_DEFAULT_ROOT, 'train-images-idx3-ubyte.gz'));
-const SLOW = process.env['SPECPIPE_SLOW'] === '1';
 
 /** The smallest width the conv nets allow: every channel count rounds to max(1, round(c / 64)). */
 const W = 0.015625;
@@ -43,7 +43,6 @@ interface Case {
   readonly seeds: number;
   /** Why the pooling check is expected to fail (a known report bug), if it is. */
   readonly poolingTodo?: string;
-  readonly slow?: boolean;
 }
 
 const MLP_SPECTRA = [
@@ -54,26 +53,20 @@ const MLP_SPECTRA = [
   'decompose.with.trace_matvecs=6',
 ];
 
-const convnetSets = (nets: readonly string[]): string[] => [
-  'data.with.train_per_class=1',
-  'data.with.test_per_class=1',
-  `train.matrix.include=[${nets.map((m) => `{ model: ${m}, train_per_class: 1 }`).join(', ')}]`,
-  'train.with.epochs=1',
-  'train.with.checkpoints=[0, 1]',
-  'train.with.batch_size=10',
-  'spectra.with.lanczos_steps=2',
-  'spectra.with.start_vectors=1',
-  'spectra.with.max_samples=2',
-  'spectra.with.top_k=1',
-  'spectra.with.top_k_matvecs=3',
-  'spectra.with.trace_matvecs=3',
-  'decompose.with.trace_matvecs=3',
-  'decompose.with.samples_per_class=1',
-  'embed.with.iterations=100',
+const net = (stage: string, model: string): string[] => [
+  `${stage}.with.model=${model}`,
+  `${stage}.with.train_per_class=1`,
+  `${stage}.with.epochs=1`,
+  `${stage}.with.checkpoints=[0, 1]`,
+  `${stage}.with.batch_size=10`,
 ];
-const VGG = `{ kind: vgg11, width: ${W} }`;
-const RESNET = `{ kind: resnet18, width: ${W} }`;
-const DENSENET = '{ kind: densenet40, growth: 1 }';
+const few = (stage: string, maxSamples: number): string[] => [
+  `${stage}.with.lanczos_steps=2`,
+  `${stage}.with.start_vectors=1`,
+  `${stage}.with.top_k=1`,
+  `${stage}.with.top_k_matvecs=3`,
+  `${stage}.with.max_samples=${maxSamples}`,
+];
 const OPERATORS = ['hessian', 'ggn', 'residual'];
 
 const CASES: readonly (Case & { name: string })[] = [
@@ -146,24 +139,27 @@ const CASES: readonly (Case & { name: string })[] = [
     seeds: 1,
   },
   {
-    name: 'fashion-convnets: VGG11 and ResNet18 at width 1/64',
+    name: 'fashion-convnets: VGG11, ResNet18 at width 1/64, DenseNet40 at growth 1',
     file: 'fashion-convnets.yaml',
-    full: { stages: 6, instances: 29 },
-    sets: convnetSets([VGG, RESNET]),
-    // 1 data, 2 train, 2×6 spectra, 2 decompose, 2 embed, 1 report
-    instances: 1 + 2 + 12 + 2 + 2 + 1,
-    mentions: ['vgg11', 'resnet18', ...OPERATORS],
-    seeds: 1,
-  },
-  {
-    name: 'fashion-convnets: VGG11, ResNet18 at width 1/64 and DenseNet40 at growth 1',
-    file: 'fashion-convnets.yaml',
-    full: { stages: 6, instances: 29 },
-    sets: convnetSets([VGG, RESNET, DENSENET]),
-    instances: 1 + 3 + 3 * 6 + 3 + 3 + 1,
+    full: { stages: 10, instances: 21 },
+    sets: [
+      'data.with.train_per_class=1',
+      'data.with.test_per_class=1',
+      ...net('vgg', `{ kind: vgg11, width: ${W} }`),
+      ...net('resnet', `{ kind: resnet18, width: ${W} }`),
+      ...net('densenet', '{ kind: densenet40, growth: 1 }'),
+      ...few('vgg_spectra', 2),
+      'vgg_spectra.with.trace_matvecs=3',
+      'vgg_decompose.with.trace_matvecs=3',
+      'vgg_decompose.with.samples_per_class=1',
+      'vgg_embed.with.iterations=100',
+      ...few('resnet_spectra', 2),
+      ...few('densenet_spectra', 1),
+    ],
+    // 1 data; VGG11: train, 6 spectra, decompose, embed; ResNet18: train, 6 spectra; DenseNet40: train, 2 spectra; report
+    instances: 1 + 9 + 7 + 3 + 1,
     mentions: ['vgg11', 'resnet18', 'densenet40', ...OPERATORS],
     seeds: 1,
-    slow: true,
   },
 ];
 
@@ -200,11 +196,8 @@ function checkArtifacts(run: RunJson): string {
 }
 
 for (const c of CASES) {
-  const skip = !HAVE_FASHION
-    ? `${FASHION_MNIST_DEFAULT_ROOT} absent: apt-get install dataset-fashion-mnist (.ci/run installs it)`
-    : c.slow === true && !SLOW
-      ? 'DenseNet40 products take minutes here: SPECPIPE_SLOW=1 runs it'
-      : false;
+  const skip =
+    !HAVE_FASHION && `${FASHION_MNIST_DEFAULT_ROOT} absent: apt-get install dataset-fashion-mnist (.ci/run installs it)`;
   test(`${c.name}: validates as it stands, runs down-scaled through every stage, then fully cached`, { skip }, async (t) => {
     const file = join(repoRoot, 'pipelines', c.file);
     assert.ok(existsSync(file), `${file} exists`);
