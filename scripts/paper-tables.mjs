@@ -3,6 +3,13 @@
 // with their evidence, λ_1, the bulk edge (deflated λ_max), Hutch++ traces, A1's rank structure, accuracies.
 //   node scripts/paper-tables.mjs RUN_ID [--store artifacts] [--runs DIR]
 // Build first (npm run build). Prints Markdown on stdout.
+// Quoting it in docs/results.md: put the printed lines between two markers, each on a line of its own,
+//   <!-- paper-tables RUN_ID -->
+//   …lines printed by `node scripts/paper-tables.mjs RUN_ID`, verbatim…
+//   <!-- /paper-tables -->
+// A block may quote a subset (e.g. a table's header and a few of its rows) but every non-blank line in it
+// must be a line of the output, in the output's order. test/docs/resultsRuns.test.ts re-runs this script for
+// each block whose run record it finds (SPECPIPE_RESULTS_STORE / SPECPIPE_RESULTS_RUNS, README) and compares.
 import { readFileSync, readdirSync, existsSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { parseArgs } from 'node:util';
