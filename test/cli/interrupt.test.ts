@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import '../pipeline/fixtures/testStages.js';
-import { runJson, startCli, statuses, tempWorkspace, waitForExit } from '../pipeline/cliHarness.js';
+import { runCli, runJson, startCli, statuses, tempWorkspace, waitForExit } from '../pipeline/cliHarness.js';
 
 const PIPE = `name: interrupt-test
 stages:
@@ -83,6 +83,22 @@ for (const jobs of ['1', '2']) {
     assert.deepEqual(entries(join(store, '.leases')), []);
     const keys = entries(store).filter((n) => /^[0-9a-f]{64}$/.test(n));
     assert.equal(keys.length, 1, 'only a was committed');
+    // A dry run says why b and c would execute: they did not finish, not "removed from the store".
+    const dry = await runCli(['run', 'pipe.yaml', '--dry-run'], { cwd: dir });
+    assert.match(
+      dry.stdout,
+      new RegExp(
+        `^  b +[0-9a-f]{12}  WOULD EXECUTE: not finished in run ${id} \\(interrupted \\(Ctrl-C\\) while computing\\)$`,
+        'm',
+      ),
+    );
+    assert.match(
+      dry.stdout,
+      new RegExp(
+        `^  c +[0-9a-f]{12}  WOULD EXECUTE: not finished in run ${id} \\(not run: the run was interrupted \\(Ctrl-C\\)\\)$`,
+        'm',
+      ),
+    );
 
     // The same command (without the sleep, which never changes a result) reuses a, computes b and c.
     writeFileSync(log, '');

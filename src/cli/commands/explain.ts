@@ -54,6 +54,10 @@ export function explainNode(node: PlanNode, store: ArtifactStore, runsDir: strin
     for (const c of comparisons)
       if (c.state === 'changed') reasons.push(`${c.ingredient} changed${c.detail.length > 0 ? `: ${c.detail.join('; ')}` : ''}`);
     if (prev === undefined) reasons.push('no earlier run of this instance');
+    else if (prev.stage.key === node.key && prev.stage.status === 'failed')
+      reasons.push(
+        `not finished in run ${prev.run}${prev.stage.error !== undefined ? ` (${prev.stage.error.split('\n')[0]})` : ''}`,
+      );
     else if (prev.stage.key === node.key)
       reasons.push(v.present ? `artifact invalid: ${v.reason}` : 'artifact no longer in the store (removed by gc or by hand)');
     else if (reasons.length === 0) reasons.push(`key changed (${v.reason})`);
