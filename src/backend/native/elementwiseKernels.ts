@@ -315,6 +315,49 @@ export function maxPoolRouteKernel(native: NativeKernels): KernelImpl {
   };
 }
 
+/**
+ * Names of specpipe's own cpu kernels for the tanh derivative chains of second-order rules
+ * (src/curvature/tanhDerivatives.ts; t = tanh(x), all inputs float32 of one shape):
+ * - TANH_GRAD_KERNEL, inputs (dy, x): dx = dy·(1 − t²), the Tanh gradient rule;
+ * - TANH_GRAD2_KERNEL, inputs (g, dy, x): ((−(g·dy))·(t·2))·(1 − t²) = ∂/∂x [g·dy·(1 − t²)].
+ * Registered only with the C library (bit for bit the unfused tfjs chains they replace).
+ */
+export const TANH_GRAD_KERNEL = 'SpecpipeTanhGrad';
+export const TANH_GRAD2_KERNEL = 'SpecpipeTanhGrad2';
+
+/** The TANH_GRAD_KERNEL and TANH_GRAD2_KERNEL kernels over the C library (undefined without its tanh functions). */
+export function tanhGradKernels(native: NativeKernels): Record<string, KernelImpl> | undefined {
+  const { tanhGrad, tanhGrad2 } = native;
+  if (tanhGrad === undefined || tanhGrad2 === undefined) return undefined;
+  const inputs = (args: KernelArgs, names: readonly string[]): { shape: number[]; values: Float32Array[] } => {
+    const shape = args.inputs[names[0]!]?.shape;
+    const values = names.map((name) => {
+      const t = args.inputs[name];
+      const v = f32(args.backend, t);
+      if (t === undefined || v === undefined || shape === undefined || !sameShape(t.shape, shape))
+        throw new Error(`${TANH_GRAD_KERNEL}/${TANH_GRAD2_KERNEL}: needs float32 ${names.join(', ')} of one shape`);
+      return v;
+    });
+    return { shape: shape!.slice(), values };
+  };
+  return {
+    [TANH_GRAD_KERNEL]: (args) => {
+      const { shape, values } = inputs(args, ['dy', 'x']);
+      const n = values[0]!.length;
+      const dx = outputArray(n);
+      if (n > 0) tanhGrad.call(native, values[0]!, values[1]!, dx, n);
+      return args.backend.makeTensorInfo(shape, 'float32', dx);
+    },
+    [TANH_GRAD2_KERNEL]: (args) => {
+      const { shape, values } = inputs(args, ['g', 'dy', 'x']);
+      const n = values[0]!.length;
+      const out = outputArray(n);
+      if (n > 0) tanhGrad2.call(native, values[0]!, values[1]!, values[2]!, out, n);
+      return args.backend.makeTensorInfo(shape, 'float32', out);
+    },
+  };
+}
+
 /** Kernel makers over an implementation (the C library, or JS_KERNELS for a subset). */
 export function elementwiseKernelMakers(
   impl: NativeKernels,
