@@ -67,6 +67,11 @@ export interface NativeKernels {
     cOffset: number,
     threads?: number,
   ): void;
+  /**
+   * c[i] = Σ_k V[i, k]·w[k] for i < count (V float64 row-major, rows of length n), each sum strictly
+   * in order of k from +0: bit for bit the plain JavaScript loop (sp_dots_seq_d runs 8 rows at once).
+   */
+  dotsSequential(V: Float64Array, count: number, n: number, w: Float64Array, c: Float64Array): void;
   /** y += Σ_i s[sOffset + i]·V[first + i, :] for i < count, rows in order (float64). */
   basisAxpy(
     V: Float32Array | Float64Array,
@@ -230,6 +235,9 @@ function loadUncached(): { ok: true; kernels: NativeKernels } | { ok: false; rea
       'int sp_conv_direct(int32_t mode, const int32_t *g, const float *x, const float *w, float *out, int32_t threads)',
     ) as (...a: unknown[]) => number;
     const convIsa = lib.func('int sp_conv_isa(int32_t cap)') as (cap: number) => number;
+    const dotsSeq = lib.func('void sp_dots_seq_d(const double *V, int64_t count, int64_t n, const double *w, double *c)') as (
+      ...a: unknown[]
+    ) => void;
     const tanhGrad = lib.func('void sp_tanh_grad(const float *dy, const float *x, float *dx, int64_t n)') as (
       ...a: unknown[]
     ) => void;
@@ -260,6 +268,7 @@ function loadUncached(): { ok: true; kernels: NativeKernels } | { ok: false; rea
         maxPoolRoute: (x, ddx, g, ddy) => maxPoolRoute(x, ddx, g, ddy),
         avgPool: (x, g, y) => avgPool(x, g, y),
         avgPoolGrad: (dy, g, dx) => avgPoolGrad(dy, g, dx),
+        dotsSequential: (V, count, n, w, c) => dotsSeq(V, count, n, w, c),
         tanhGrad: (dy, x, dx, n) => tanhGrad(dy, x, dx, n),
         tanhGrad2: (g, dy, x, out, n) => tanhGrad2(g, dy, x, out, n),
       },

@@ -140,6 +140,31 @@ void sp_binary(int op, int mode, const float *a, const float *b, float *y, int64
    sp_tanh_grad2: out = ((−(g·dy))·(t·2))·(1 − t²) ∂/∂x of g·sp_tanh_grad(dy, x): the rules of
                   Multiply (g·dy), Sub (neg), Square (·2t) and Tanh (·(1 − t²)) in turn.
    One pass each instead of 4 and 10 tfjs kernels (and as many temporary arrays). */
+/* c[i] = Σ_k V[i·n + k]·w[k] for i < count (float64), each sum accumulated strictly in order of k
+   from +0: bit for bit the plain loop "s = 0; for (k) s += V[i][k]·w[k]" (products of doubles
+   rounded, then added; no FMA: no -march). Eight rows at a time so that eight independent add
+   chains hide the add latency (the JavaScript loop runs one). Papyan's low-rank pieces
+   (src/decompose/pieces.ts): Sᵀv and the Gram matrix SᵀS of the C² class/cross-class vectors. */
+void sp_dots_seq_d(const double *V, int64_t count, int64_t n, const double *w, double *c) {
+  int64_t i = 0;
+  for (; i + 8 <= count; i += 8) {
+    const double *r = V + i * n;
+    double a0 = 0, a1 = 0, a2 = 0, a3 = 0, a4 = 0, a5 = 0, a6 = 0, a7 = 0;
+    for (int64_t k = 0; k < n; k++) {
+      const double x = w[k];
+      a0 += r[k] * x; a1 += r[n + k] * x; a2 += r[2 * n + k] * x; a3 += r[3 * n + k] * x;
+      a4 += r[4 * n + k] * x; a5 += r[5 * n + k] * x; a6 += r[6 * n + k] * x; a7 += r[7 * n + k] * x;
+    }
+    c[i] = a0; c[i + 1] = a1; c[i + 2] = a2; c[i + 3] = a3; c[i + 4] = a4; c[i + 5] = a5; c[i + 6] = a6; c[i + 7] = a7;
+  }
+  for (; i < count; i++) {
+    const double *r = V + i * n;
+    double a = 0;
+    for (int64_t k = 0; k < n; k++) a += r[k] * w[k];
+    c[i] = a;
+  }
+}
+
 void sp_tanh_grad(const float *dy, const float *x, float *dx, int64_t n) {
   for (int64_t i = 0; i < n; i++) {
     const float v = x[i];

@@ -252,6 +252,14 @@ export const JS_KERNELS: NativeKernels = {
   library: 'javascript',
   basisDots,
   basisAxpy,
+  dotsSequential(V, count, n, w, c) {
+    for (let i = 0; i < count; i++) {
+      const o = i * n;
+      let s = 0;
+      for (let k = 0; k < n; k++) s += V[o + k]! * w[k]!;
+      c[i] = s;
+    }
+  },
   unary() {
     throw new Error('JS_KERNELS.unary: unary ops stay with tfjs');
   },
