@@ -92,18 +92,9 @@ export function pieceBasis(cg: ClassGradients): PieceBasis {
     rows,
     baseGram() {
       if (K !== undefined) return K;
-      // K_ij = Σ_k s_i[k]·s_j[k] (j ≤ i), each sum in order of k: row i against rows 0..i at once.
+      // K_ij = Σ_k s_i[k]·s_j[k], each sum in order of k (the C kernel reads S once, in tiles).
       K = new Float64Array(m * m);
-      const V = rows();
-      const dots = new Float64Array(m);
-      const kernels = pieceKernels();
-      for (let i = 0; i < m; i++) {
-        kernels.dotsSequential(V, i + 1, P, V.subarray(i * P, (i + 1) * P), dots);
-        for (let j = 0; j <= i; j++) {
-          K[i * m + j] = dots[j]!;
-          K[j * m + i] = dots[j]!;
-        }
-      }
+      pieceKernels().gramSequential(rows(), m, P, K);
       return K;
     },
   };

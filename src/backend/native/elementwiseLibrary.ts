@@ -72,6 +72,11 @@ export interface NativeKernels {
    * in order of k from +0: bit for bit the plain JavaScript loop (sp_dots_seq_d runs 8 rows at once).
    */
   dotsSequential(V: Float64Array, count: number, n: number, w: Float64Array, c: Float64Array): void;
+  /**
+   * K = V Vᵀ (m × m, row-major; V float64 m × n row-major), each entry summed strictly in order of k
+   * from +0: bit for bit the plain loop (sp_gram_seq_d: tiled, V read once).
+   */
+  gramSequential(V: Float64Array, m: number, n: number, K: Float64Array): void;
   /** y += Σ_i s[sOffset + i]·V[first + i, :] for i < count, rows in order (float64). */
   basisAxpy(
     V: Float32Array | Float64Array,
@@ -235,6 +240,7 @@ function loadUncached(): { ok: true; kernels: NativeKernels } | { ok: false; rea
       'int sp_conv_direct(int32_t mode, const int32_t *g, const float *x, const float *w, float *out, int32_t threads)',
     ) as (...a: unknown[]) => number;
     const convIsa = lib.func('int sp_conv_isa(int32_t cap)') as (cap: number) => number;
+    const gramSeq = lib.func('void sp_gram_seq_d(const double *V, int64_t m, int64_t n, double *K)') as (...a: unknown[]) => void;
     const dotsSeq = lib.func('void sp_dots_seq_d(const double *V, int64_t count, int64_t n, const double *w, double *c)') as (
       ...a: unknown[]
     ) => void;
@@ -269,6 +275,7 @@ function loadUncached(): { ok: true; kernels: NativeKernels } | { ok: false; rea
         avgPool: (x, g, y) => avgPool(x, g, y),
         avgPoolGrad: (dy, g, dx) => avgPoolGrad(dy, g, dx),
         dotsSequential: (V, count, n, w, c) => dotsSeq(V, count, n, w, c),
+        gramSequential: (V, m, n, K) => gramSeq(V, m, n, K),
         tanhGrad: (dy, x, dx, n) => tanhGrad(dy, x, dx, n),
         tanhGrad2: (g, dy, x, out, n) => tanhGrad2(g, dy, x, out, n),
       },
