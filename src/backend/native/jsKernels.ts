@@ -347,4 +347,5 @@ export const JS_FALLBACK_KERNEL_NAMES: readonly string[] = [
   'MaxPoolGrad',
   'AvgPoolGrad',
   'Transpose',
+  'Softmax',
 ];
