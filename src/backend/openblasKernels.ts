@@ -14,6 +14,9 @@ import {
 } from './native/gemmKernels.js';
 import {
   MAX_POOL_ROUTE_KERNEL,
+  TANH_GRAD_KERNEL,
+  TANH_GRAD2_KERNEL,
+  tanhGradKernels,
   elementwiseKernelMakers,
   maxPoolRouteKernel,
   nativeElementwiseKernels,
@@ -34,8 +37,10 @@ import { JS_FALLBACK_KERNEL_NAMES, JS_KERNELS } from './native/jsKernels.js';
  *   the GEMM kernels then also use its im2col/col2im. Without a compiler, plain-JavaScript versions
  *   serve the ones where tfjs's own are slow (JS_FALLBACK_KERNEL_NAMES; Transpose: tfjs's took 54 of
  *   107 ms of a LeNet gradient at batch 256, from Flatten's NHWC → NCHW permutation).
- * - One kernel of specpipe's own, MAX_POOL_ROUTE_KERNEL (the max-pool routing adjoint that
- *   second-order rules need; src/curvature/secondOrderGradients.ts uses it when registered).
+ * - Kernels of specpipe's own that second-order rules use when registered: MAX_POOL_ROUTE_KERNEL
+ *   (the max-pool routing adjoint; src/curvature/secondOrderGradients.ts) and, with the C library,
+ *   TANH_GRAD_KERNEL / TANH_GRAD2_KERNEL (the fused tanh derivative chains;
+ *   src/curvature/tanhDerivatives.ts).
  * - The GEMM kernels return +0s without a GEMM when one operand is all zeros and the other
  *   finite (exactly what the stock kernels compute; G·v's J·v step back-propagates a zero
  *   cotangent), as MaxPoolGrad does for an all-zero dy.
@@ -187,6 +192,11 @@ export function registerOpenBlasKernels(): { ok: true } | { ok: false; reason: s
       kernelFunc: maxPoolRouteKernel(route) as unknown as KernelFunc,
     });
   }
+  // specpipe's own fused tanh derivative kernels (C library only; without them the rules use tfjs ops).
+  const tanh = elementwise.ok ? tanhGradKernels(elementwise.native) : undefined;
+  for (const [kernelName, kernelFunc] of Object.entries(tanh ?? {}))
+    if (getKernel(kernelName, 'cpu') === undefined)
+      registerKernel({ kernelName, backendName: 'cpu', kernelFunc: kernelFunc as unknown as KernelFunc });
   const mallocTuned = tuneMallocForLargeArrays();
   status = {
     mallocTuned,
@@ -201,7 +211,8 @@ export function registerOpenBlasKernels(): { ok: true } | { ok: false; reason: s
 
 /** Restores every stock kernel that `registerOpenBlasKernels` replaced (tests and bench toggle with it). */
 export function unregisterOpenBlasKernels(): void {
-  if (getKernel(MAX_POOL_ROUTE_KERNEL, 'cpu') !== undefined) unregisterKernel(MAX_POOL_ROUTE_KERNEL, 'cpu');
+  for (const name of [MAX_POOL_ROUTE_KERNEL, TANH_GRAD_KERNEL, TANH_GRAD2_KERNEL])
+    if (getKernel(name, 'cpu') !== undefined) unregisterKernel(name, 'cpu');
   for (const [name, cfg] of stockConfigs) {
     if (getKernel(name, 'cpu') !== undefined) unregisterKernel(name, 'cpu');
     registerKernel(cfg);

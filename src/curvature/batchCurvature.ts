@@ -245,14 +245,26 @@ export class BatchCurvature {
 
   /**
    * For each cotangent set k (row-major [n, C] per-sample logit cotangents u_ik): Σ_i J_iᵀ u_ik.
-   * One forward and backward per set (tfjs cannot replay a tape for several cotangents).
+   * With the recorded tape the forward pass z = f(x; θ) runs ONCE and each set costs one
+   * back-propagation from z seeded with u_k (the same values tf.grads of Σ z ⊙ u_k computes: its
+   * seed at z is 1·u_k); `decompose/class-gradients` asks C sets per batch, so this saves C − 1
+   * forward passes (issue 14: 10 VJPs of the 784-64-64-10 tanh MLP at batch 500, 21.5 → 11.0 ms CPU).
+   * Without it, one forward and backward per set (plain tf.grads).
    */
   cotangentProductSums(batch: Batch, cotangents: readonly Float32Array[]): Float32Array[] {
     this.evaluations++;
     return tidyArrays(() => {
       const { x } = this.#inputs(batch);
       const c = this.#network.spec.classes;
-      return cotangents.map((u) => this.#vjp(x, tf.tensor2d(u, [batch.shape[0], c])));
+      const w = (u: Float32Array): tf.Tensor2D => tf.tensor2d(u, [batch.shape[0], c]);
+      if (!this.shareForward || !canRecordTape()) return cotangents.map((u) => this.#vjp(x, w(u)));
+      const { tape, result: logits } = RecordedTape.record(() => this.#logits([...this.#params], x));
+      try {
+        return cotangents.map((u) => tidyArrays(() => flattenToFloat32(tape.gradients(this.#params, logits, w(u)), this.size)));
+      } finally {
+        tape.release();
+        logits.dispose();
+      }
     });
   }
 

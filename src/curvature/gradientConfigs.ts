@@ -1,5 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { MaxPoolRouteAdjoint } from './maxPoolRoute.js';
+import { TANH_GRAD_KERNEL, TANH_GRAD2_KERNEL } from '../backend/native/elementwiseKernels.js';
+import { tanhGrad, tanhGrad2, tanhGrad3 } from './tanhDerivatives.js';
 
 /**
  * Gradient rules for every kernel specpipe's layers and losses use, written so that tfjs's
@@ -135,7 +137,15 @@ export function gradientConfigs(routeMaxPool: MaxPoolRouteAdjoint): tf.GradConfi
     rule('Log1p', ['x'], (dy, [x]) => ({ x: () => tf.div(dy, tf.add(x!, tf.scalar(1))) })),
     rule('Exp', ['x'], (dy, [x]) => ({ x: () => tf.mul(dy, tf.exp(x!)) })),
     rule('Expm1', ['x'], (dy, [x]) => ({ x: () => tf.mul(dy, tf.exp(x!)) })),
-    rule('Tanh', ['x'], (dy, [x]) => ({ x: () => tf.mul(dy, tf.sub(tf.scalar(1), tf.square(tf.tanh(x!)))) })),
+    // dy·(1 − tanh²x): one fused kernel where registered, else Multiply(dy, Sub(1, Square(Tanh(x)))) (tanhDerivatives.ts)
+    rule('Tanh', ['x'], (dy, [x]) => ({ x: () => tanhGrad(dy, x!) })),
+    // The fused kernels' own rules (only reached where they are registered): see tanhDerivatives.ts.
+    rule(TANH_GRAD_KERNEL, ['dy', 'x'], (g, [dy, x]) => ({ dy: () => tanhGrad(g, x!), x: () => tanhGrad2(g, dy!, x!) })),
+    rule(TANH_GRAD2_KERNEL, ['g', 'dy', 'x'], (h, [g, dy, x]) => ({
+      g: () => tanhGrad2(h, dy!, x!),
+      dy: () => tanhGrad2(h, g!, x!),
+      x: () => tanhGrad3(h, g!, dy!, x!),
+    })),
     rule('Sigmoid', ['x'], (dy, [x]) => ({
       x: () => {
         const s = tf.sigmoid(x!);

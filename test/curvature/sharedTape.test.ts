@@ -127,6 +127,36 @@ for (const spec of TINY_NETWORKS) {
   });
 }
 
+for (const spec of TINY_NETWORKS) {
+  test(`${spec.name}: C cotangent sets Σ_i J_iᵀ u_ik share ONE forward pass, = plain tf.grads VJPs`, () => {
+    const network = buildTinyNetwork(spec);
+    const counting = countingForwards(network);
+    const { params, buffers } = network.init(6);
+    const n = 6;
+    const batch = sliceBatch(randomSplit(spec, n, 3), 0, n);
+    const bc = new BatchCurvature(counting.network, params, buffers, 'cross-entropy');
+    const rng = new Rng(10);
+    const classes = network.spec.classes;
+    const cotangents = [0, 1, 2, 3].map(() => Float32Array.from({ length: n * classes }, () => rng.normal()));
+    const tensors = tf.memory().numTensors;
+    const run = (share: boolean): Float32Array[] => {
+      bc.shareForward = share;
+      counting.forwards = 0;
+      const out = bc.cotangentProductSums(batch, cotangents);
+      assert.equal(counting.forwards, share ? 1 : cotangents.length, `forward passes with shareForward = ${share}`);
+      return out;
+    };
+    const taped = run(true);
+    const plain = run(false);
+    assert.equal(tf.memory().numTensors, tensors, 'no tensor kept');
+    taped.forEach((a, k) => {
+      assert.equal(a.length, bc.size);
+      assert.ok(relativeError(a, plain[k]!) <= 1e-6, `set ${k}: ${relativeError(a, plain[k]!)}`);
+    });
+    tf.dispose([...params, ...buffers]);
+  });
+}
+
 test('RecordedTape: several back-propagations through one forward pass; released tapes refuse; nesting refused', () => {
   const x = tf.tensor1d([0.5, -1, 2]);
   const w = tf.scalar(1.5);

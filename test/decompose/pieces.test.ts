@@ -261,3 +261,49 @@ test('piece operators from a stored class-gradients.arrow equal the in-memory on
   }
   assert.throws(() => pieceOperatorFromFile(path, 'b2'), /needs the G operator/);
 });
+
+test('low-rank pieces: Gram K = SᵀS and S W Sᵀ v bit for bit the plain float64 loops (native kernels, JavaScript fallback)', async () => {
+  const { pieceBasis, lowRankPiece } = await import('../../src/decompose/pieces.js');
+  const { JS_KERNELS } = await import('../../src/backend/native/jsKernels.js');
+  const { loadNativeKernels } = await import('../../src/backend/native/elementwiseLibrary.js');
+  const rng = new Rng(31);
+  const S = 3;
+  const P = 1037; // not a multiple of 8 or 4: every remainder loop runs
+  const pairSums = Array.from({ length: S * S }, () => Float64Array.from({ length: P }, () => rng.normal()));
+  const cg = {
+    numClasses: S,
+    classes: [0, 1, 2],
+    paramCount: P,
+    sampleCount: 30,
+    classCounts: Float64Array.from([10, 10, 10]),
+    pairMass: Float64Array.from({ length: S * S }, () => 0.5 + rng.uniform()),
+    pairSums,
+  };
+  // the plain loops pieces.ts ran before the kernels
+  const m = S * S;
+  const K = new Float64Array(m * m);
+  for (let i = 0; i < m; i++)
+    for (let j = 0; j <= i; j++) {
+      let s = 0;
+      for (let k = 0; k < P; k++) s += pairSums[i]![k]! * pairSums[j]![k]!;
+      K[i * m + j] = s;
+      K[j * m + i] = s;
+    }
+  assert.deepEqual(pieceBasis(cg).baseGram(), K, 'K = SᵀS');
+  const v = randomVector(P, 5);
+  const native = loadNativeKernels();
+  for (const name of ['a1', 'a2', 'b1', 'a1+a2+b1'] as const) {
+    const y = await lowRankPiece(pieceBasis(cg), name).matvec(v);
+    assert.equal(y.length, P);
+    if (!native.ok) continue; // the JavaScript twins ran: nothing to compare with
+    // The same operator with the JavaScript twins (u_i = Σ_k s_i[k]·v[k] in order of k; y[k] += z_i·s_i[k]
+    // in order of i: the loops pieces.ts ran before the kernels).
+    const saved = { dots: native.kernels.dotsSequential, axpy: native.kernels.basisAxpy };
+    Object.assign(native.kernels, { dotsSequential: JS_KERNELS.dotsSequential, basisAxpy: JS_KERNELS.basisAxpy });
+    try {
+      assert.deepEqual(await lowRankPiece(pieceBasis(cg), name).matvec(v), y, `${name}: native = JavaScript`);
+    } finally {
+      Object.assign(native.kernels, { dotsSequential: saved.dots, basisAxpy: saved.axpy });
+    }
+  }
+});

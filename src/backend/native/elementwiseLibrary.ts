@@ -23,6 +23,16 @@ export interface NativeKernels {
   avgPool(x: Float32Array, g: Int32Array, y: Float32Array): void;
   avgPoolGrad(dy: Float32Array, g: Int32Array, dx: Float32Array): void;
   /**
+   * dx = dy·(1 − t²), t = tanh(x) (sp_tanh_grad: the Tanh gradient rule in one pass, bit for bit the
+   * unfused Multiply(dy, Sub(1, Square(Tanh(x))))). Absent in the JavaScript fallbacks.
+   */
+  tanhGrad?(dy: Float32Array, x: Float32Array, dx: Float32Array, n: number): void;
+  /**
+   * out = ((−(g·dy))·(t·2))·(1 − t²), t = tanh(x): ∂/∂x of g·tanhGrad(dy, x) (sp_tanh_grad2, bit for
+   * bit the unfused chain of tfjs gradient rules). Absent in the JavaScript fallbacks.
+   */
+  tanhGrad2?(g: Float32Array, dy: Float32Array, x: Float32Array, out: Float32Array, n: number): void;
+  /**
    * Direct few-channel convolution (NHWC, HWIO filter, stride 1 in width, dilation 1), batch split
    * over `threads` pthreads. g: N H W C OH OW FH FW SH SW PT PL O. mode 0: out = conv(x, w);
    * 1: out = ∂/∂filter (x = input, w = dy); 2: out = ∂/∂input (x = dy, w = filter; needs SH = 1,
@@ -57,6 +67,16 @@ export interface NativeKernels {
     cOffset: number,
     threads?: number,
   ): void;
+  /**
+   * c[i] = Σ_k V[i, k]·w[k] for i < count (V float64 row-major, rows of length n), each sum strictly
+   * in order of k from +0: bit for bit the plain JavaScript loop (sp_dots_seq_d runs 8 rows at once).
+   */
+  dotsSequential(V: Float64Array, count: number, n: number, w: Float64Array, c: Float64Array): void;
+  /**
+   * K = V Vᵀ (m × m, row-major; V float64 m × n row-major), each entry summed strictly in order of k
+   * from +0: bit for bit the plain loop (sp_gram_seq_d: tiled, V read once).
+   */
+  gramSequential(V: Float64Array, m: number, n: number, K: Float64Array): void;
   /** y += Σ_i s[sOffset + i]·V[first + i, :] for i < count, rows in order (float64). */
   basisAxpy(
     V: Float32Array | Float64Array,
@@ -220,6 +240,16 @@ function loadUncached(): { ok: true; kernels: NativeKernels } | { ok: false; rea
       'int sp_conv_direct(int32_t mode, const int32_t *g, const float *x, const float *w, float *out, int32_t threads)',
     ) as (...a: unknown[]) => number;
     const convIsa = lib.func('int sp_conv_isa(int32_t cap)') as (cap: number) => number;
+    const gramSeq = lib.func('void sp_gram_seq_d(const double *V, int64_t m, int64_t n, double *K)') as (...a: unknown[]) => void;
+    const dotsSeq = lib.func('void sp_dots_seq_d(const double *V, int64_t count, int64_t n, const double *w, double *c)') as (
+      ...a: unknown[]
+    ) => void;
+    const tanhGrad = lib.func('void sp_tanh_grad(const float *dy, const float *x, float *dx, int64_t n)') as (
+      ...a: unknown[]
+    ) => void;
+    const tanhGrad2 = lib.func('void sp_tanh_grad2(const float *g, const float *dy, const float *x, float *out, int64_t n)') as (
+      ...a: unknown[]
+    ) => void;
     // Offsets into c and s go through subarray views (koffi passes a view's own start).
     const at = (a: Float64Array, offset: number): Float64Array => (offset === 0 ? a : a.subarray(offset));
     return {
@@ -244,6 +274,10 @@ function loadUncached(): { ok: true; kernels: NativeKernels } | { ok: false; rea
         maxPoolRoute: (x, ddx, g, ddy) => maxPoolRoute(x, ddx, g, ddy),
         avgPool: (x, g, y) => avgPool(x, g, y),
         avgPoolGrad: (dy, g, dx) => avgPoolGrad(dy, g, dx),
+        dotsSequential: (V, count, n, w, c) => dotsSeq(V, count, n, w, c),
+        gramSequential: (V, m, n, K) => gramSeq(V, m, n, K),
+        tanhGrad: (dy, x, dx, n) => tanhGrad(dy, x, dx, n),
+        tanhGrad2: (g, dy, x, out, n) => tanhGrad2(g, dy, x, out, n),
       },
     };
   } catch (e) {

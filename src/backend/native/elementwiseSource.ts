@@ -13,7 +13,7 @@
  * in JS numbers); max-pool routes each window's gradient to its first maximum in row-major window
  * order under strict `>` (tfjs's maxPoolPositions), NaN never being a maximum.
  */
-export const NATIVE_SOURCE_VERSION = 18;
+export const NATIVE_SOURCE_VERSION = 19;
 
 export const NATIVE_C_SOURCE = String.raw`
 #include <math.h>
@@ -129,6 +129,112 @@ void sp_binary(int op, int mode, const float *a, const float *b, float *y, int64
     case 1: SP_BIN(p - q) break;
     case 2: SP_BIN(p * q) break;
     case 3: SP_BIN(p / q) break;
+  }
+}
+
+/* Fused tanh derivative chains of an MLP layer (issue 14). t = tanh(x) is sp_unary's tanh
+   (sp_tanh; a NaN x gives t = x), and every float32 operation of the unfused tfjs chain is kept,
+   in its order, so the results are bit for bit those of the chain (no FMA: the library is built
+   without -march, and each product is rounded to float before the next operation).
+   sp_tanh_grad:  dx  = dy·(1 − t²)                the Tanh rule, Multiply(dy, Sub(1, Square(t)))
+   sp_tanh_grad2: out = ((−(g·dy))·(t·2))·(1 − t²) ∂/∂x of g·sp_tanh_grad(dy, x): the rules of
+                  Multiply (g·dy), Sub (neg), Square (·2t) and Tanh (·(1 − t²)) in turn.
+   One pass each instead of 4 and 10 tfjs kernels (and as many temporary arrays). */
+/* c[i] = Σ_k V[i·n + k]·w[k] for i < count (float64), each sum accumulated strictly in order of k
+   from +0: bit for bit the plain loop "s = 0; for (k) s += V[i][k]·w[k]" (products of doubles
+   rounded, then added; no FMA: no -march). Eight rows at a time so that eight independent add
+   chains hide the add latency (the JavaScript loop runs one). Papyan's low-rank pieces
+   (src/decompose/pieces.ts): Sᵀv and the Gram matrix SᵀS of the C² class/cross-class vectors. */
+void sp_dots_seq_d(const double *V, int64_t count, int64_t n, const double *w, double *c) {
+  int64_t i = 0;
+  for (; i + 8 <= count; i += 8) {
+    const double *r = V + i * n;
+    double a0 = 0, a1 = 0, a2 = 0, a3 = 0, a4 = 0, a5 = 0, a6 = 0, a7 = 0;
+    for (int64_t k = 0; k < n; k++) {
+      const double x = w[k];
+      a0 += r[k] * x; a1 += r[n + k] * x; a2 += r[2 * n + k] * x; a3 += r[3 * n + k] * x;
+      a4 += r[4 * n + k] * x; a5 += r[5 * n + k] * x; a6 += r[6 * n + k] * x; a7 += r[7 * n + k] * x;
+    }
+    c[i] = a0; c[i + 1] = a1; c[i + 2] = a2; c[i + 3] = a3; c[i + 4] = a4; c[i + 5] = a5; c[i + 6] = a6; c[i + 7] = a7;
+  }
+  for (; i < count; i++) {
+    const double *r = V + i * n;
+    double a = 0;
+    for (int64_t k = 0; k < n; k++) a += r[k] * w[k];
+    c[i] = a;
+  }
+}
+
+/* K[i·m + j] = Σ_k V[i·n + k]·V[j·n + k] for all i, j < m (float64), every sum accumulated strictly in
+   order of k from +0 — bit for bit the plain loop, as sp_dots_seq_d. Tiled so that V is read from
+   memory once instead of m/2 times: chunks of SP_GRAM_CHUNK entries of every row (m rows × 8 KiB
+   stay in cache) and 4 × 4 tiles of K held in 16 independent accumulators, each continuing its own
+   ordered sum from the previous chunk. Upper-triangle tiles are mirrored (K_ji = K_ij: same products). */
+#define SP_GRAM_CHUNK 1024
+void sp_gram_seq_d(const double *V, int64_t m, int64_t n, double *K) {
+  for (int64_t i = 0; i < m * m; i++) K[i] = 0;
+  for (int64_t lo = 0; lo < n; lo += SP_GRAM_CHUNK) {
+    const int64_t hi = lo + SP_GRAM_CHUNK < n ? lo + SP_GRAM_CHUNK : n;
+    for (int64_t i = 0; i < m; i += 4) {
+      for (int64_t j = 0; j <= i; j += 4) {
+        if (i + 4 <= m && j + 4 <= m) {
+          const double *a0 = V + i * n, *a1 = a0 + n, *a2 = a1 + n, *a3 = a2 + n;
+          const double *b0 = V + j * n, *b1 = b0 + n, *b2 = b1 + n, *b3 = b2 + n;
+          double *k0 = K + i * m + j, *k1 = k0 + m, *k2 = k1 + m, *k3 = k2 + m;
+          double c00 = k0[0], c01 = k0[1], c02 = k0[2], c03 = k0[3];
+          double c10 = k1[0], c11 = k1[1], c12 = k1[2], c13 = k1[3];
+          double c20 = k2[0], c21 = k2[1], c22 = k2[2], c23 = k2[3];
+          double c30 = k3[0], c31 = k3[1], c32 = k3[2], c33 = k3[3];
+          for (int64_t k = lo; k < hi; k++) {
+            const double x0 = a0[k], x1 = a1[k], x2 = a2[k], x3 = a3[k];
+            const double y0 = b0[k], y1 = b1[k], y2 = b2[k], y3 = b3[k];
+            c00 += x0 * y0; c01 += x0 * y1; c02 += x0 * y2; c03 += x0 * y3;
+            c10 += x1 * y0; c11 += x1 * y1; c12 += x1 * y2; c13 += x1 * y3;
+            c20 += x2 * y0; c21 += x2 * y1; c22 += x2 * y2; c23 += x2 * y3;
+            c30 += x3 * y0; c31 += x3 * y1; c32 += x3 * y2; c33 += x3 * y3;
+          }
+          k0[0] = c00; k0[1] = c01; k0[2] = c02; k0[3] = c03;
+          k1[0] = c10; k1[1] = c11; k1[2] = c12; k1[3] = c13;
+          k2[0] = c20; k2[1] = c21; k2[2] = c22; k2[3] = c23;
+          k3[0] = c30; k3[1] = c31; k3[2] = c32; k3[3] = c33;
+        } else {
+          for (int64_t p = i; p < i + 4 && p < m; p++)
+            for (int64_t q = j; q < j + 4 && q < m; q++) {
+              const double *a = V + p * n, *b = V + q * n;
+              double c = K[p * m + q];
+              for (int64_t k = lo; k < hi; k++) c += a[k] * b[k];
+              K[p * m + q] = c;
+            }
+        }
+      }
+    }
+  }
+  for (int64_t i = 0; i < m; i++)
+    for (int64_t j = i + 1; j < m; j++) K[i * m + j] = K[j * m + i];
+}
+
+void sp_tanh_grad(const float *dy, const float *x, float *dx, int64_t n) {
+  for (int64_t i = 0; i < n; i++) {
+    const float v = x[i];
+    float t = sp_tanh(v);
+    t = v != v ? v : t;
+    const float sq = t * t;
+    const float s = 1.0f - sq;
+    dx[i] = dy[i] * s;
+  }
+}
+void sp_tanh_grad2(const float *g, const float *dy, const float *x, float *out, int64_t n) {
+  for (int64_t i = 0; i < n; i++) {
+    const float v = x[i];
+    float t = sp_tanh(v);
+    t = v != v ? v : t;
+    const float a = g[i] * dy[i];
+    const float b = -a;
+    const float t2 = t * 2.0f;
+    const float c = b * t2;
+    const float sq = t * t;
+    const float s = 1.0f - sq;
+    out[i] = c * s;
   }
 }
 

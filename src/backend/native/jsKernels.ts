@@ -252,6 +252,23 @@ export const JS_KERNELS: NativeKernels = {
   library: 'javascript',
   basisDots,
   basisAxpy,
+  gramSequential(V, m, n, K) {
+    for (let i = 0; i < m; i++)
+      for (let j = 0; j <= i; j++) {
+        let s = 0;
+        for (let k = 0; k < n; k++) s += V[i * n + k]! * V[j * n + k]!;
+        K[i * m + j] = s;
+        K[j * m + i] = s;
+      }
+  },
+  dotsSequential(V, count, n, w, c) {
+    for (let i = 0; i < count; i++) {
+      const o = i * n;
+      let s = 0;
+      for (let k = 0; k < n; k++) s += V[o + k]! * w[k]!;
+      c[i] = s;
+    }
+  },
   unary() {
     throw new Error('JS_KERNELS.unary: unary ops stay with tfjs');
   },
@@ -330,4 +347,5 @@ export const JS_FALLBACK_KERNEL_NAMES: readonly string[] = [
   'MaxPoolGrad',
   'AvgPoolGrad',
   'Transpose',
+  'Softmax',
 ];
