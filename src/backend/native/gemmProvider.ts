@@ -47,6 +47,13 @@ export function openBlasGemm(blas: OpenBlas): GemmProvider {
   };
 }
 
+let specpipeCalls = 0;
+
+/** How many products specpipe's C sgemm has computed in this thread (tests prove the fallback ran). */
+export function specpipeGemmCalls(): number {
+  return specpipeCalls;
+}
+
 /**
  * specpipe's C sgemm as a GEMM provider, splitting each product over `threads` pthreads, or why it
  * is unavailable (a native library without `sp_sgemm`: the JavaScript fallbacks).
@@ -64,6 +71,7 @@ export function specpipeGemm(
       library: native.library,
       sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) {
         if (m === 0 || n === 0) return;
+        specpipeCalls++;
         if (!sgemm(transA, transB, m, n, k, alpha, a, Math.max(1, lda), b, Math.max(1, ldb), beta, c, Math.max(1, ldc), threads))
           throw new Error(`specpipe sgemm: out of memory for the packed panels of a ${m}×${k} by ${k}×${n} product`);
       },
