@@ -173,15 +173,21 @@ function chooseGemm(
  * Re-registers the cpu backend's matmul and convolution kernels (OPENBLAS_KERNEL_NAMES) over the
  * sgemm `preference` allows (OpenBLAS's, else specpipe's C one), plus native elementwise kernels
  * when their small C library builds; the stock kernels are kept (`stockKernel`) and restored by
- * `unregisterOpenBlasKernels`. Idempotent (the first registration's provider stays until
- * unregistered). Returns ok:false with the reason, leaving the stock kernels in place, when no
- * allowed sgemm loads (koffi or libopenblas missing, no C compiler for the fallback) or
- * SPECPIPE_NO_NATIVE=1; `openBlasFailure` says why OpenBLAS was not used, when it was not.
+ * `unregisterOpenBlasKernels`. Idempotent; asking for the other provider while one is registered
+ * is ok:false (unregister first). Returns ok:false with the reason, leaving the stock kernels in
+ * place, when no allowed sgemm loads (koffi or libopenblas missing, no C compiler for the
+ * fallback) or SPECPIPE_NO_NATIVE=1; `openBlasFailure` says why OpenBLAS was not used, when it
+ * was not.
  */
 export function registerGemmKernels(
   preference: GemmPreference,
 ): { ok: true; gemm: GemmProviderName; openBlasFailure?: string } | { ok: false; reason: string; openBlasFailure?: string } {
-  if (status !== undefined) return { ok: true, gemm: status.gemm };
+  if (status !== undefined) {
+    const wanted = preference === 'openblas' ? 'openblas' : preference === 'specpipe' ? 'specpipe' : status.gemm;
+    if (wanted !== status.gemm)
+      return { ok: false, reason: `the GEMM kernels already run over ${status.gemm}'s sgemm (unregisterOpenBlasKernels first)` };
+    return { ok: true, gemm: status.gemm };
+  }
   let threads: number;
   try {
     threads = blasThreadsFromEnv();

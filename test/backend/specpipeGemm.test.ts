@@ -216,7 +216,13 @@ test('registerGemmKernels("specpipe") puts every GEMM kernel over specpipe\'s sg
     assert.notEqual(tf.getKernel(n, 'cpu')!.kernelFunc, before.get(n), `${n} replaced`);
     assert.equal(stockKernel(n)!.kernelFunc, before.get(n), `${n} stock kept`);
   }
+  assert.deepEqual(registerGemmKernels('specpipe'), { ok: true, gemm: 'specpipe' }, 'idempotent');
+  assert.deepEqual(registerGemmKernels('openblas'), {
+    ok: false,
+    reason: "the GEMM kernels already run over specpipe's sgemm (unregisterOpenBlasKernels first)",
+  });
   unregisterOpenBlasKernels();
+  for (const n of OPENBLAS_KERNEL_NAMES) assert.equal(tf.getKernel(n, 'cpu')!.kernelFunc, before.get(n), `${n} restored`);
 });
 
 test(
