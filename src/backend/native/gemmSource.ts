@@ -22,7 +22,7 @@
  *
  * Threads: "threads" pthreads (the caller plus threads − 1) each compute a contiguous block of
  * C's columns (or rows, when C is taller than wide in tiles), packing their own panels; products
- * under 2^21 multiply-adds run on the calling thread alone (a thread start costs ~30 µs).
+ * under 2^21 multiply-adds run on the calling thread alone (a guess, not tuned: too small to repay a thread start).
  *
  * Sums are float32, each C entry's k-terms added in order within a KC slice (slices of 256);
  * results differ from tfjs's and OpenBLAS's by float32 rounding only.
