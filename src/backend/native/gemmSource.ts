@@ -28,8 +28,9 @@
  *
  * Measured (bench/fallback.bench.ts, 1 thread, 2-core AMD EPYC with AVX-512, load average ≈ 19,
  * against Debian's OpenBLAS 0.3.21), GFLOP/s on the default pipeline's MLP 784-64-64-10 products at
- * batch 256 and 64: AVX-512 micro-kernel 86–174 vs OpenBLAS 79–102 on the 784- and 64-wide products;
- * AVX2+FMA 71–98 vs 86–102; products with a 10-wide output (1% of the flops) slower, 13–67 vs 20–72.
+ * batch 256 and 64 (forward, input and weight gradient of each layer): AVX-512 micro-kernel 66–174 vs
+ * OpenBLAS 63–100, faster on each of the 14 shapes with outputs ≥ 64 wide; AVX2+FMA 52–98 vs 63–102
+ * (0.8–1.0×); the 4 products with a 10-wide output (1% of the flops) slower: 13–32 vs 20–55.
  *
  * Sums are float32, each C entry's k-terms added in order within a KC slice (slices of 256);
  * results differ from tfjs's and OpenBLAS's by float32 rounding only.
