@@ -150,7 +150,7 @@ const FALLBACK_WORDS: Readonly<Record<FallbackPath, string>> = {
 /**
  * How much slower one full-data Hess·v runs on each backend `--backend auto` falls back to without
  * OpenBLAS than on cpu+OpenBLAS: MLP 784-128-64-10, 2,048 samples, batches of 256, best of 3
- * (bench/fallback.bench.ts, `npm run bench fallback`), rounded up. Measured 2026-12-05 on the 2-core
+ * (bench/fallback.bench.ts, `npm run bench fallback`). Measured 2026-12-05 on the 2-core
  * AVX-512 dev machine while other engineers' jobs shared it, so each ratio is from one run with all
  * backends side by side:
  *   - specpipe-sgemm: 1.13× at load average 11 (109 vs 123 ms), 0.76× at load 17–20 (356 vs 271 ms);
@@ -159,6 +159,8 @@ const FALLBACK_WORDS: Readonly<Record<FallbackPath, string>> = {
  *     in the engine and 343 s of CPU on cpu+openblas, 886 s and 336 s on cpu+specpipe-sgemm.
  *   - wasm (SIMD, single-threaded in Node): 8.8× at load 11, 4.0× and 4.7× at load 17–20 (5.8× at
  *     load 4 before); plain cpu: 31× at load 11, 10–14× at load 17–20 (27× at load 4 before).
+ * The factors: specpipe-sgemm 1.2, between its AVX-512 (0.76–1.13×) and AVX2 (1.27×) runs; wasm
+ * and plain cpu keep the values of the least loaded runs (load 4), which the new runs bracket.
  */
 export const FALLBACK_SLOWDOWN: Readonly<Record<FallbackPath, number>> = { 'specpipe-sgemm': 1.2, wasm: 6, cpu: 27 };
 
