@@ -155,8 +155,10 @@ const FALLBACK_WORDS: Readonly<Record<FallbackPath, string>> = {
  * backends side by side:
  *   - specpipe-sgemm: 1.13× at load average 11 (109 vs 123 ms), 0.76× at load 17–20 (356 vs 271 ms);
  *     1.27× with the AVX2+FMA micro-kernel (SPECPIPE_NATIVE_ISA=1; load 19, 386 vs 491 ms). The
- *     default pipeline end to end (`specpipe run pipelines/mnist-mlp.yaml`, cold, load 17–21): 1,069 s
- *     in the engine and 343 s of CPU on cpu+openblas, 886 s and 336 s on cpu+specpipe-sgemm.
+ *     default pipeline end to end (`specpipe run pipelines/mnist-mlp.yaml`, cold, load 17–21; engine
+ *     seconds swing with the others' load, CPU seconds less): cpu+openblas then cpu+specpipe-sgemm
+ *     1,069 s (343 s CPU) and 886 s (336 s CPU); in the other order 675 s (298 s CPU) on
+ *     cpu+specpipe-sgemm then 482 s (306 s CPU) on cpu+openblas.
  *   - wasm (SIMD, single-threaded in Node): 8.8× at load 11, 4.0× and 4.7× at load 17–20 (5.8× at
  *     load 4 before); plain cpu: 31× at load 11, 10–14× at load 17–20 (27× at load 4 before).
  * The factors: specpipe-sgemm 1.2, between its AVX-512 (0.76–1.13×) and AVX2 (1.27×) runs; wasm
