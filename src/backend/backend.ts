@@ -158,7 +158,8 @@ const FALLBACK_WORDS: Readonly<Record<FallbackPath, string>> = {
  *     default pipeline end to end (`specpipe run pipelines/mnist-mlp.yaml`, cold, load 17–21; engine
  *     seconds swing with the others' load, CPU seconds less): cpu+openblas then cpu+specpipe-sgemm
  *     1,069 s (343 s CPU) and 886 s (336 s CPU); in the other order 675 s (298 s CPU) on
- *     cpu+specpipe-sgemm then 482 s (306 s CPU) on cpu+openblas.
+ *     cpu+specpipe-sgemm then 482 s (306 s CPU) on cpu+openblas; once more (load 17 → 7) 466 s
+ *     (313 s CPU) on cpu+openblas, 364 s (291 s CPU) on cpu+specpipe-sgemm.
  *   - wasm (SIMD, single-threaded in Node): 8.8× at load 11, 4.0× and 4.7× at load 17–20 (5.8× at
  *     load 4 before); plain cpu: 31× at load 11, 10–14× at load 17–20 (27× at load 4 before).
  * The factors: specpipe-sgemm 1.2, between its AVX-512 (0.76–1.13×) and AVX2 (1.27×) runs; wasm
