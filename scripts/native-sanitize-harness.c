@@ -27,6 +27,9 @@ void sp_basis_axpy_f(const float *V, int64_t first, int64_t count, int64_t n, co
 void sp_basis_axpy_d(const double *V, int64_t first, int64_t count, int64_t n, const double *s, double *y, int32_t threads);
 int sp_conv_direct(int32_t mode, const int32_t *g, const float *x, const float *w, float *out, int32_t threads);
 int sp_conv_isa(int32_t cap);
+int sp_sgemm(int32_t transA, int32_t transB, int64_t m, int64_t n, int64_t k, float alpha, const float *a, int64_t lda,
+             const float *b, int64_t ldb, float beta, float *c, int64_t ldc, int32_t threads);
+int sp_gemm_isa(int32_t cap);
 
 static uint64_t rng;
 static uint32_t next(void) { rng ^= rng << 13; rng ^= rng >> 7; rng ^= rng << 17; return (uint32_t)(rng >> 16); }
@@ -148,6 +151,22 @@ static void convolution(void) {
   }
 }
 
+/* specpipe's sgemm on operands sized exactly ((rows − 1)·ld + cols floats), padded leading
+   dimensions, all transposes, β 0 or not, 1–3 threads; products up to ~2^23 multiply-adds. */
+static void gemm(void) {
+  const int64_t m = size() % 400, n = size() % 400, k = size() % 600;
+  if (m * n * k > ((int64_t)1 << 23)) return;
+  const int ta = (int)(next() % 2), tb = (int)(next() % 2), threads = (int)pick(1, 3);
+  const int64_t rowsA = ta ? k : m, colsA = ta ? m : k, rowsB = tb ? n : k, colsB = tb ? k : n;
+  const int64_t lda = colsA + pick(0, 2) + (colsA == 0), ldb = colsB + pick(0, 2) + (colsB == 0), ldc = n + pick(0, 2) + (n == 0);
+  const int64_t sizeA = rowsA > 0 ? (rowsA - 1) * lda + colsA : 0, sizeB = rowsB > 0 ? (rowsB - 1) * ldb + colsB : 0;
+  const int64_t sizeC = m > 0 ? (m - 1) * ldc + n : 0;
+  float *a = floats(sizeA), *b = floats(sizeB), *c = floats(sizeC);
+  const float beta = next() % 2 ? 0.0f : 0.5f;
+  sp_sgemm(ta, tb, m, n, k, 1.0f, a, lda, b, ldb, beta, c, ldc, threads);
+  free(a); free(b); free(c);
+}
+
 static void transpose(void) {
   const int32_t rank = (int32_t)pick(1, 6);
   int32_t shape[8], perm[8];
@@ -184,12 +203,14 @@ int main(int argc, char **argv) {
   }
   for (int isa = 0; isa <= 2; isa++) {
     const int got = sp_conv_isa(isa);
+    sp_gemm_isa(isa);
     for (long r = 0; r < rounds; r++) {
       unary_binary();
       sums();
       images();
       convolution();
       transpose();
+      gemm();
       if (r % 10 == 0) basis();
     }
     printf("isa cap %d (got %d): %ld rounds ok\n", isa, got, rounds);

@@ -1,6 +1,7 @@
 import { getKernel, registerKernel, unregisterKernel, type KernelConfig, type KernelFunc } from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
-import { loadOpenBlas, tuneMallocForLargeArrays, type OpenBlas } from './native/openblasLibrary.js';
+import { loadOpenBlas, tuneMallocForLargeArrays } from './native/openblasLibrary.js';
+import { openBlasGemm, specpipeGemm, type GemmProvider, type GemmProviderName } from './native/gemmProvider.js';
 import {
   makeBatchMatMul,
   makeConv2D,
@@ -22,14 +23,18 @@ import {
   nativeElementwiseKernels,
   type ElementwiseKernelMaker,
 } from './native/elementwiseKernels.js';
+import { loadNativeKernels } from './native/elementwiseLibrary.js';
 import { JS_FALLBACK_KERNEL_NAMES, JS_KERNELS } from './native/jsKernels.js';
 
 /*
  * Native kernels for tfjs's cpu backend (issue 3, item 3).
  *
- * - GEMM kernels (OPENBLAS_KERNEL_NAMES) call OpenBLAS's cblas_sgemm through koffi (prebuilt FFI,
- *   no compiler): matmuls directly, convolutions as im2col + sgemm (NHWC, dilation 1; other
- *   layouts and dilations go to the stock kernel). Few-channel convolutions, where that GEMM is
+ * - GEMM kernels (OPENBLAS_KERNEL_NAMES) call one sgemm provider (native/gemmProvider.ts):
+ *   OpenBLAS's cblas_sgemm through koffi (prebuilt FFI, no compiler) when libopenblas loads, else
+ *   (registerGemmKernels('openblas-else-specpipe'), what `--backend auto` and `cpu` ask for)
+ *   specpipe's own C sgemm from the native library (native/gemmSource.ts): matmuls directly,
+ *   convolutions as im2col + sgemm (NHWC, dilation 1; other layouts and dilations go to the
+ *   stock kernel). Few-channel convolutions, where that GEMM is
  *   skinny (LeNet's conv1: 1 → 6 channels), run a direct C kernel instead when the C library
  *   loaded and the CPU has AVX2+FMA (native/gemmKernels.ts directConvolutionApplies).
  * - Elementwise, reduction, pooling and Transpose kernels (native/elementwiseKernels.ts) run a
@@ -49,14 +54,15 @@ import { JS_FALLBACK_KERNEL_NAMES, JS_KERNELS } from './native/jsKernels.js';
  * (test/backend/openblasKernels.test.ts).
  *
  * Environment:
- *   SPECPIPE_BLAS_THREADS=n        OpenBLAS threads per process (default 1; see blasThreadsFromEnv)
+ *   SPECPIPE_BLAS_THREADS=n        sgemm threads per process, OpenBLAS's or specpipe's (default 1; see blasThreadsFromEnv)
  *   SPECPIPE_NO_NATIVE=1           no native kernels at all (stock tfjs kernels)
  *   SPECPIPE_NO_NATIVE_ELEMENTWISE=1  OpenBLAS GEMM kernels only
  *   SPECPIPE_OPENBLAS_LIB=path     the OpenBLAS shared library to load
  *   CC, SPECPIPE_NATIVE_DIR        compiler and cache directory of the C library
  *   SPECPIPE_MALLOC_TUNE=0         leave glibc's malloc settings alone (tuneMallocForLargeArrays)
- *   SPECPIPE_NATIVE_ISA=0|1        cap the direct convolution's instruction set (0: off, so im2col
- *                                  + sgemm everywhere; 1: AVX2+FMA, not AVX-512)
+ *   SPECPIPE_NATIVE_ISA=0|1        cap the C library's instruction set (0: no direct convolution, so
+ *                                  im2col + sgemm everywhere, and the C sgemm's portable micro-kernel;
+ *                                  1: AVX2+FMA, not AVX-512)
  */
 
 /**
@@ -74,11 +80,13 @@ export const OPENBLAS_KERNEL_NAMES = [
   'Conv2DBackpropFilter',
 ] as const;
 
-/** What `registerOpenBlasKernels` installed, for run records and the bench. */
+/** What `registerGemmKernels` installed, for run records and the bench. */
 export interface OpenBlasKernelStatus {
-  /** The libopenblas file loaded. */
+  /** Which sgemm the GEMM kernels call. */
+  readonly gemm: GemmProviderName;
+  /** The sgemm's shared library: the libopenblas file, or the compiled native library. */
   readonly library: string;
-  /** OpenBLAS threads in effect (SPECPIPE_BLAS_THREADS, default 1). */
+  /** sgemm threads in effect (SPECPIPE_BLAS_THREADS, default 1). */
   readonly threads: number;
   /** Kernel names now served natively (GEMM ones and any native elementwise ones). */
   readonly kernels: readonly string[];
@@ -107,7 +115,7 @@ export function openBlasKernelStatus(): OpenBlasKernelStatus | undefined {
 }
 
 /**
- * OpenBLAS threads per process: `SPECPIPE_BLAS_THREADS`, default 1. One thread is the default
+ * sgemm threads per process (OpenBLAS's or specpipe's C sgemm): `SPECPIPE_BLAS_THREADS`, default 1. One thread is the default
  * because curvature products run data-parallel over worker_threads (one per core) and
  * OpenBLAS's own threads would then oversubscribe the cores; bench/kernels.bench.ts measures both.
  */
@@ -134,41 +142,82 @@ function stockFallback(name: string): Fallback {
   return (args) => cfg.kernelFunc(args as never) as ReturnType<Fallback>;
 }
 
+/** Which sgemm `registerGemmKernels` may put under the GEMM kernels. */
+export type GemmPreference =
+  /** OpenBLAS only: ok:false, the stock kernels left in place, when libopenblas is not loadable. */
+  | 'openblas'
+  /** OpenBLAS when loadable, else specpipe's C sgemm (which needs koffi and a C compiler): `--backend auto`/`cpu`. */
+  | 'openblas-else-specpipe'
+  /** specpipe's C sgemm even where OpenBLAS loads (tests and the bench compare the two). */
+  | 'specpipe';
+
+/** The sgemm provider for `preference`, or why there is none; `openBlasFailure`: why OpenBLAS was not used. */
+function chooseGemm(
+  preference: GemmPreference,
+  threads: number,
+): { ok: true; gemm: GemmProvider; openBlasFailure?: string } | { ok: false; reason: string; openBlasFailure?: string } {
+  let openBlasFailure: string | undefined;
+  if (preference !== 'specpipe') {
+    const loaded = loadOpenBlas();
+    if (loaded.ok) {
+      loaded.blas.setThreads(threads);
+      return { ok: true, gemm: openBlasGemm(loaded.blas) };
+    }
+    if (preference === 'openblas') return { ok: false, reason: loaded.reason, openBlasFailure: loaded.reason };
+    openBlasFailure = loaded.reason;
+  }
+  const native = loadNativeKernels();
+  const own = native.ok ? specpipeGemm(native.kernels, threads) : native;
+  if (own.ok) return { ok: true, gemm: own.gemm, ...(openBlasFailure !== undefined && { openBlasFailure }) };
+  const reason =
+    openBlasFailure === undefined ? own.reason : `${openBlasFailure}; specpipe's C sgemm unavailable too (${own.reason})`;
+  return { ok: false, reason, ...(openBlasFailure !== undefined && { openBlasFailure }) };
+}
+
 /**
- * Re-registers the cpu backend's matmul and convolution kernels (OPENBLAS_KERNEL_NAMES) over
- * OpenBLAS's sgemm, plus native elementwise kernels when their small C library builds; the stock
- * kernels are kept (`stockKernel`) and restored by `unregisterOpenBlasKernels`. Idempotent.
- * Returns ok:false with the reason, leaving the stock kernels in place, when koffi or
- * libopenblas cannot be loaded or SPECPIPE_NO_NATIVE=1.
+ * Re-registers the cpu backend's matmul and convolution kernels (OPENBLAS_KERNEL_NAMES) over the
+ * sgemm `preference` allows (OpenBLAS's, else specpipe's C one), plus native elementwise kernels
+ * when their small C library builds; the stock kernels are kept (`stockKernel`) and restored by
+ * `unregisterOpenBlasKernels`. Idempotent; asking for the other provider while one is registered
+ * is ok:false (unregister first). Returns ok:false with the reason, leaving the stock kernels in
+ * place, when no allowed sgemm loads (koffi or libopenblas missing, no C compiler for the
+ * fallback) or SPECPIPE_NO_NATIVE=1; `openBlasFailure` says why OpenBLAS was not used, when it
+ * was not.
  */
-export function registerOpenBlasKernels(): { ok: true } | { ok: false; reason: string } {
-  if (status !== undefined) return { ok: true };
+export function registerGemmKernels(
+  preference: GemmPreference,
+): { ok: true; gemm: GemmProviderName; openBlasFailure?: string } | { ok: false; reason: string; openBlasFailure?: string } {
+  if (status !== undefined) {
+    const wanted = preference === 'openblas' ? 'openblas' : preference === 'specpipe' ? 'specpipe' : status.gemm;
+    if (wanted !== status.gemm)
+      return { ok: false, reason: `the GEMM kernels already run over ${status.gemm}'s sgemm (unregisterOpenBlasKernels first)` };
+    return { ok: true, gemm: status.gemm };
+  }
   let threads: number;
   try {
     threads = blasThreadsFromEnv();
   } catch (e) {
     return { ok: false, reason: e instanceof Error ? e.message : String(e) };
   }
-  const loaded = loadOpenBlas();
-  if (!loaded.ok) return loaded;
-  const blas: OpenBlas = loaded.blas;
-  blas.setThreads(threads);
+  const chosen = chooseGemm(preference, threads);
+  if (!chosen.ok) return chosen;
+  const gemm = chosen.gemm;
   for (const name of OPENBLAS_KERNEL_NAMES) {
     if (getKernel(name, 'cpu') === undefined)
       return { ok: false, reason: `stock cpu kernel ${name} is not registered (is @tensorflow/tfjs-backend-cpu loaded?)` };
   }
   // Build every kernel before replacing any, so a failure leaves the stock set untouched.
   const elementwise = nativeElementwiseKernels();
-  const ic = im2colImpl(elementwise.ok ? elementwise.native : undefined, blas.getThreads());
-  const batchMatMul = makeBatchMatMul(blas, stockFallback('BatchMatMul'));
-  const conv2d = makeConv2D(blas, stockFallback('Conv2D'), ic);
+  const ic = im2colImpl(elementwise.ok ? elementwise.native : undefined, gemm.getThreads());
+  const batchMatMul = makeBatchMatMul(gemm, stockFallback('BatchMatMul'));
+  const conv2d = makeConv2D(gemm, stockFallback('Conv2D'), ic);
   const kernels: Record<(typeof OPENBLAS_KERNEL_NAMES)[number], (args: KernelArgs) => unknown> = {
     BatchMatMul: batchMatMul,
     _FusedMatMul: makeFusedMatMul(batchMatMul),
     Conv2D: conv2d,
     FusedConv2D: makeFusedConv2D(conv2d, stockFallback('FusedConv2D')),
-    Conv2DBackpropInput: makeConv2DBackpropInput(blas, stockFallback('Conv2DBackpropInput'), ic),
-    Conv2DBackpropFilter: makeConv2DBackpropFilter(blas, stockFallback('Conv2DBackpropFilter'), ic),
+    Conv2DBackpropInput: makeConv2DBackpropInput(gemm, stockFallback('Conv2DBackpropInput'), ic),
+    Conv2DBackpropFilter: makeConv2DBackpropFilter(gemm, stockFallback('Conv2DBackpropFilter'), ic),
   };
   for (const name of OPENBLAS_KERNEL_NAMES) replace(name, kernels[name]);
   const names: string[] = [...OPENBLAS_KERNEL_NAMES];
@@ -200,16 +249,23 @@ export function registerOpenBlasKernels(): { ok: true } | { ok: false; reason: s
   const mallocTuned = tuneMallocForLargeArrays();
   status = {
     mallocTuned,
-    library: blas.library,
-    threads: blas.getThreads(),
+    gemm: gemm.name,
+    library: gemm.library,
+    threads: gemm.getThreads(),
     kernels: names,
     javascript,
     elementwise: elementwise.ok ? { ok: true, library: elementwise.library } : { ok: false, reason: elementwise.reason },
   };
-  return { ok: true };
+  return { ok: true, gemm: gemm.name, ...(chosen.openBlasFailure !== undefined && { openBlasFailure: chosen.openBlasFailure }) };
 }
 
-/** Restores every stock kernel that `registerOpenBlasKernels` replaced (tests and bench toggle with it). */
+/** `registerGemmKernels('openblas')`: the kernels over OpenBLAS, or ok:false when libopenblas is not loadable. */
+export function registerOpenBlasKernels(): { ok: true } | { ok: false; reason: string } {
+  const r = registerGemmKernels('openblas');
+  return r.ok ? { ok: true } : { ok: false, reason: r.reason };
+}
+
+/** Restores every stock kernel that `registerGemmKernels` replaced (tests and bench toggle with it). */
 export function unregisterOpenBlasKernels(): void {
   for (const name of [MAX_POOL_ROUTE_KERNEL, TANH_GRAD_KERNEL, TANH_GRAD2_KERNEL])
     if (getKernel(name, 'cpu') !== undefined) unregisterKernel(name, 'cpu');

@@ -47,6 +47,32 @@ export interface NativeKernels {
    */
   convIsa?(cap: number): number;
   /**
+   * specpipe's own sgemm (gemmSource.ts), for when OpenBLAS is not loadable: row-major
+   * C ← α·op(A)·op(B) + β·C (cblas_sgemm's contract, β = 0 not reading C), split over `threads`
+   * pthreads. False when memory for the packed panels ran out. Absent in the JavaScript fallbacks.
+   */
+  sgemm?(
+    transA: boolean,
+    transB: boolean,
+    m: number,
+    n: number,
+    k: number,
+    alpha: number,
+    a: Float32Array,
+    lda: number,
+    b: Float32Array,
+    ldb: number,
+    beta: number,
+    c: Float32Array,
+    ldc: number,
+    threads: number,
+  ): boolean;
+  /**
+   * The sgemm's micro-kernel: 2 AVX-512, 1 AVX2+FMA, 0 portable C. A `cap` ≥ 0 first limits it for
+   * this process (tests run every variant on one machine); −1 only reads it.
+   */
+  gemmIsa?(cap: number): number;
+  /**
    * y = x transposed by `perm` (32-bit words moved bit-exactly; Float32Array views of int32 data
    * are fine), shape/perm canonical as `transposeCanonical` returns them (rank ≤ 8).
    */
@@ -250,6 +276,10 @@ function loadUncached(): { ok: true; kernels: NativeKernels } | { ok: false; rea
     const tanhGrad2 = lib.func('void sp_tanh_grad2(const float *g, const float *dy, const float *x, float *out, int64_t n)') as (
       ...a: unknown[]
     ) => void;
+    const sgemm = lib.func(
+      'int sp_sgemm(int32_t transA, int32_t transB, int64_t m, int64_t n, int64_t k, float alpha, const float *a, int64_t lda, const float *b, int64_t ldb, float beta, float *c, int64_t ldc, int32_t threads)',
+    ) as (...a: unknown[]) => number;
+    const gemmIsa = lib.func('int sp_gemm_isa(int32_t cap)') as (cap: number) => number;
     // Offsets into c and s go through subarray views (koffi passes a view's own start).
     const at = (a: Float64Array, offset: number): Float64Array => (offset === 0 ? a : a.subarray(offset));
     return {
@@ -262,6 +292,9 @@ function loadUncached(): { ok: true; kernels: NativeKernels } | { ok: false; rea
         transpose: (x, y, shape, perm) => transpose(x, y, shape.length, shape, perm),
         convDirect: (mode, g, x, w, out, threads) => convDirect(mode, g, x, w, out, threads) === 1,
         convIsa: (cap) => convIsa(cap),
+        sgemm: (transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, threads) =>
+          sgemm(transA ? 1 : 0, transB ? 1 : 0, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, threads) === 1,
+        gemmIsa: (cap) => gemmIsa(cap),
         library: built.path,
         unary: (op, x, y, n, alpha) => unary(op, x, y, n, alpha),
         binary: (op, mode, a, b, y, n, inner) => binary(op, mode, a, b, y, n, inner),

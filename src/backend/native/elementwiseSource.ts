@@ -1,3 +1,5 @@
+import { GEMM_C_SOURCE } from './gemmSource.js';
+
 /**
  * C source of specpipe's small native kernel library (elementwise ops, reductions, pooling,
  * im2col), compiled on first use by elementwiseLibrary.ts with the system C compiler and loaded
@@ -13,7 +15,7 @@
  * in JS numbers); max-pool routes each window's gradient to its first maximum in row-major window
  * order under strict `>` (tfjs's maxPoolPositions), NaN never being a maximum.
  */
-export const NATIVE_SOURCE_VERSION = 19;
+export const NATIVE_SOURCE_VERSION = 20;
 
 export const NATIVE_C_SOURCE = String.raw`
 #include <math.h>
@@ -1024,4 +1026,5 @@ int sp_conv_direct(int32_t mode, const int32_t *g, const float *x, const float *
   free(dw); free(wf);
   return ok;
 }
+${GEMM_C_SOURCE}
 `;

@@ -9,7 +9,7 @@ import {
   type NamedTensorInfoMap,
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
-import type { OpenBlas } from './openblasLibrary.js';
+import type { GemmProvider } from './gemmProvider.js';
 import { col2im, im2col, patchSize, type ConvGeometry } from './im2col.js';
 import type { NativeKernels } from './elementwiseLibrary.js';
 
@@ -115,7 +115,7 @@ function geometryVector(g: ConvGeometry, batch = 0, outChannels?: number): Int32
 
 /**
  * The im2col implementation to use: native when given, JavaScript otherwise. `threads`: pthreads
- * the direct convolution splits a batch over (the OpenBLAS thread count).
+ * the direct convolution splits a batch over (SPECPIPE_BLAS_THREADS, as the sgemm).
  */
 export function im2colImpl(native: NativeKernels | undefined, threads = 1): Im2col {
   if (native === undefined) return { im2col, col2im, transpose2d: transpose2dJs };
@@ -231,7 +231,7 @@ function zeroProduct(likelyZero: Float32Array, other: Float32Array): boolean {
  * says so; the batch indexing is tfjs-backend-cpu's (BatchMatMul.ts). One sgemm per batch entry,
  * or a single sgemm over the stacked rows when B is shared and A is not transposed.
  */
-export function makeBatchMatMul(blas: OpenBlas, stock: Fallback): (args: KernelArgs) => TensorInfo | TensorInfo[] {
+export function makeBatchMatMul(gemm: GemmProvider, stock: Fallback): (args: KernelArgs) => TensorInfo | TensorInfo[] {
   return (args) => {
     const { backend } = args;
     const a = req(args.inputs.a, 'a');
@@ -259,12 +259,12 @@ export function makeBatchMatMul(blas: OpenBlas, stock: Fallback): (args: KernelA
       const lda = transposeA ? M : K;
       const ldb = transposeB ? K : N;
       if (batchB === 1 && !transposeA) {
-        blas.sgemm(false, transposeB, batch * M, N, K, 1, av, lda, bv, ldb, 0, out, N);
+        gemm.sgemm(false, transposeB, batch * M, N, K, 1, av, lda, bv, ldb, 0, out, N);
       } else {
         for (let bi = 0; bi < batch; bi++) {
           const ao = (bi % batchA) * M * K;
           const bo = (bi % batchB) * K * N;
-          blas.sgemm(
+          gemm.sgemm(
             transposeA,
             transposeB,
             M,
@@ -374,8 +374,8 @@ function geometry(info: Conv2DInfo): ConvGeometry {
  * forward incl. im2col: 8.6–9.2 → 6.8–7.1 ms; the sgemm alone 5.1 → 2.6 ms); on 1 thread the
  * plain layout is faster (sgemm 3.3 vs 3.8 ms, and no transpose), so it is used there.
  */
-function outputMajorGemm(blas: OpenBlas): boolean {
-  return blas.getThreads() > 1;
+function outputMajorGemm(gemm: GemmProvider): boolean {
+  return gemm.getThreads() > 1;
 }
 
 /** A 1×1, stride-1, unpadded convolution is a plain matmul over pixels: no im2col needed. */
@@ -408,7 +408,7 @@ function isNhwcDilation1(attrs: NamedAttrMap): boolean {
 type Pad = backend_util.PadInfo | 'same' | 'valid' | number | backend_util.ExplicitPadding;
 
 /** y[N·OH·OW, O] = im2col(x) · W[FH·FW·C, O] (NHWC, dilation 1), chunked over images. */
-function conv2dForward(blas: OpenBlas, ic: Im2col, x: Float32Array, w: Float32Array, info: Conv2DInfo): Float32Array {
+function conv2dForward(gemm: GemmProvider, ic: Im2col, x: Float32Array, w: Float32Array, info: Conv2DInfo): Float32Array {
   const g = geometry(info);
   const O = info.outChannels;
   const K = patchSize(g);
@@ -416,11 +416,11 @@ function conv2dForward(blas: OpenBlas, ic: Im2col, x: Float32Array, w: Float32Ar
   const N = info.batchSize;
   const y = new Float32Array(N * P * O);
   if (isPointwise(g)) {
-    blas.sgemm(false, false, N * P, O, K, 1, x, K, w, O, 0, y, O);
+    gemm.sgemm(false, false, N * P, O, K, 1, x, K, w, O, 0, y, O);
     return y;
   }
   if (tryDirect(ic, 0, g, N, O, x, w, y)) return y;
-  const transposed = outputMajorGemm(blas);
+  const transposed = outputMajorGemm(gemm);
   const chunk = imagesPerChunk(g, N);
   for (let n0 = 0; n0 < N; n0 += chunk) {
     const count = Math.min(chunk, N - n0);
@@ -429,10 +429,10 @@ function conv2dForward(blas: OpenBlas, ic: Im2col, x: Float32Array, w: Float32Ar
     ic.im2col(x, g, n0, count, cols);
     const out = y.subarray(n0 * P * O, (n0 + count) * P * O);
     if (!transposed) {
-      blas.sgemm(false, false, rows, O, K, 1, cols, K, w, O, 0, out, O);
+      gemm.sgemm(false, false, rows, O, K, 1, cols, K, w, O, 0, out, O);
     } else {
       const yT = scratchTOf(O * rows);
-      blas.sgemm(true, true, O, rows, K, 1, w, O, cols, K, 0, yT, rows);
+      gemm.sgemm(true, true, O, rows, K, 1, w, O, cols, K, 0, yT, rows);
       ic.transpose2d(yT, O, rows, out);
     }
   }
@@ -455,7 +455,7 @@ function nhwcConvInfo(inputShape: unknown, filterShape: unknown, attrs: NamedAtt
 
 /** Conv2D (NHWC, any stride and padding, dilation 1) as im2col + sgemm. */
 export function makeConv2D(
-  blas: OpenBlas,
+  gemm: GemmProvider,
   stock: Fallback,
   ic: Im2col = im2colImpl(undefined),
 ): (args: KernelArgs) => TensorInfo | TensorInfo[] {
@@ -468,7 +468,7 @@ export function makeConv2D(
     const wv = f32(backend, filter);
     if (xv === undefined || wv === undefined || !isNhwcDilation1(attrs) || x.shape.length !== 4) return stock(args);
     const info = nhwcConvInfo(x.shape, filter.shape, attrs);
-    const y = zeroProduct(xv, wv) ? new Float32Array(util.sizeFromShape(info.outShape)) : conv2dForward(blas, ic, xv, wv, info);
+    const y = zeroProduct(xv, wv) ? new Float32Array(util.sizeFromShape(info.outShape)) : conv2dForward(gemm, ic, xv, wv, info);
     return backend.makeTensorInfo(info.outShape, 'float32', y);
   };
 }
@@ -508,7 +508,7 @@ export function makeFusedConv2D(
 
 /** Conv2DBackpropInput: dx = col2im(dy[N·OH·OW, O] · W[FH·FW·C, O]ᵀ). */
 export function makeConv2DBackpropInput(
-  blas: OpenBlas,
+  gemm: GemmProvider,
   stock: Fallback,
   ic: Im2col = im2colImpl(undefined),
 ): (args: KernelArgs) => TensorInfo | TensorInfo[] {
@@ -530,7 +530,7 @@ export function makeConv2DBackpropInput(
     if (zeroProduct(dyv, wv)) {
       // dx = 0 exactly (see zeroProduct)
     } else if (isPointwise(g)) {
-      blas.sgemm(false, true, N * P, K, O, 1, dyv, O, wv, O, 0, dx, K);
+      gemm.sgemm(false, true, N * P, K, O, 1, dyv, O, wv, O, 0, dx, K);
     } else if (tryDirect(ic, 2, g, N, O, dyv, wv, dx)) {
       // direct convolution wrote every entry of dx
     } else {
@@ -538,7 +538,7 @@ export function makeConv2DBackpropInput(
       for (let n0 = 0; n0 < N; n0 += chunk) {
         const count = Math.min(chunk, N - n0);
         const cols = scratchOf(count * P * K);
-        blas.sgemm(false, true, count * P, K, O, 1, dyv.subarray(n0 * P * O, (n0 + count) * P * O), O, wv, O, 0, cols, K);
+        gemm.sgemm(false, true, count * P, K, O, 1, dyv.subarray(n0 * P * O, (n0 + count) * P * O), O, wv, O, 0, cols, K);
         ic.col2im(cols, g, n0, count, dx);
       }
     }
@@ -548,7 +548,7 @@ export function makeConv2DBackpropInput(
 
 /** Conv2DBackpropFilter: dW[FH·FW·C, O] = Σ_chunks im2col(x)ᵀ · dy. */
 export function makeConv2DBackpropFilter(
-  blas: OpenBlas,
+  gemm: GemmProvider,
   stock: Fallback,
   ic: Im2col = im2colImpl(undefined),
 ): (args: KernelArgs) => TensorInfo | TensorInfo[] {
@@ -569,11 +569,11 @@ export function makeConv2DBackpropFilter(
     const dw = new Float32Array(K * O);
     if (N * P > 0 && !zeroProduct(dyv, xv)) {
       if (isPointwise(g)) {
-        blas.sgemm(true, false, K, O, N * P, 1, xv, K, dyv, O, 0, dw, O);
+        gemm.sgemm(true, false, K, O, N * P, 1, xv, K, dyv, O, 0, dw, O);
       } else if (tryDirect(ic, 1, g, N, O, xv, dyv, dw)) {
         // direct convolution summed dW over the batch
       } else {
-        const transposed = outputMajorGemm(blas);
+        const transposed = outputMajorGemm(gemm);
         const dwT = transposed ? new Float32Array(O * K) : dw;
         const chunk = imagesPerChunk(g, N);
         for (let n0 = 0; n0 < N; n0 += chunk) {
@@ -582,8 +582,8 @@ export function makeConv2DBackpropFilter(
           ic.im2col(xv, g, n0, count, cols);
           const dyChunk = dyv.subarray(n0 * P * O, (n0 + count) * P * O);
           const beta = n0 === 0 ? 0 : 1;
-          if (transposed) blas.sgemm(true, false, O, K, count * P, 1, dyChunk, O, cols, K, beta, dwT, K);
-          else blas.sgemm(true, false, K, O, count * P, 1, cols, K, dyChunk, O, beta, dw, O);
+          if (transposed) gemm.sgemm(true, false, O, K, count * P, 1, dyChunk, O, cols, K, beta, dwT, K);
+          else gemm.sgemm(true, false, K, O, count * P, 1, cols, K, dyChunk, O, beta, dw, O);
         }
         if (transposed) ic.transpose2d(dwT, O, K, dw);
       }
