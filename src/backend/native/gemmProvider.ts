@@ -1,5 +1,5 @@
 import type { NativeKernels } from './elementwiseLibrary.js';
-import type { OpenBlas } from './openblasLibrary.js';
+import type { OpenBlas, RowMajorSgemm } from './openblasLibrary.js';
 
 /** Which single-precision GEMM serves the cpu backend's matmul and convolution kernels. */
 export type GemmProviderName =
@@ -17,21 +17,7 @@ export interface GemmProvider {
   readonly name: GemmProviderName;
   /** The shared library it runs from: the libopenblas file, or the compiled native library's path. */
   readonly library: string;
-  sgemm(
-    transA: boolean,
-    transB: boolean,
-    m: number,
-    n: number,
-    k: number,
-    alpha: number,
-    a: Float32Array,
-    lda: number,
-    b: Float32Array,
-    ldb: number,
-    beta: number,
-    c: Float32Array,
-    ldc: number,
-  ): void;
+  readonly sgemm: RowMajorSgemm;
   /** Threads one sgemm may split over (SPECPIPE_BLAS_THREADS for either provider). */
   getThreads(): number;
 }

@@ -7,6 +7,23 @@ import { createRequire } from 'node:module';
  * The library is found, in order, at `SPECPIPE_OPENBLAS_LIB` (a file name or path), then
  * libopenblas.so.0 (Debian/Ubuntu `libopenblas0`), libopenblas.so, libopenblas.dylib.
  */
+/** Row-major C ← α·op(A)·op(B) + β·C on typed-array views (cblas_sgemm's contract; op(X) = Xᵀ when its flag is set). */
+export type RowMajorSgemm = (
+  transA: boolean,
+  transB: boolean,
+  m: number,
+  n: number,
+  k: number,
+  alpha: number,
+  a: Float32Array,
+  lda: number,
+  b: Float32Array,
+  ldb: number,
+  beta: number,
+  c: Float32Array,
+  ldc: number,
+) => void;
+
 export interface OpenBlas {
   /** The file name koffi loaded. */
   readonly library: string;
@@ -14,21 +31,7 @@ export interface OpenBlas {
    * Row-major sgemm on typed-array views (subarrays are fine: koffi passes the view's own
    * address). `transA`/`transB` select op(X) = Xᵀ.
    */
-  sgemm(
-    transA: boolean,
-    transB: boolean,
-    m: number,
-    n: number,
-    k: number,
-    alpha: number,
-    a: Float32Array,
-    lda: number,
-    b: Float32Array,
-    ldb: number,
-    beta: number,
-    c: Float32Array,
-    ldc: number,
-  ): void;
+  readonly sgemm: RowMajorSgemm;
   /** openblas_set_num_threads; returns the count now in effect (openblas_get_num_threads). */
   setThreads(n: number): number;
   getThreads(): number;
