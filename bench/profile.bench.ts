@@ -4,7 +4,8 @@
  * bench's conv nets VGG11 and ResNet18 at width 0.125 (1×32×32) — each kernel's share of the summed kernel
  * time (tf.profile, wall time of every kernel call), its call count and its GFLOP/s where the kernel is a
  * matmul or a convolution.
- *   npm run bench profile          (SPECPIPE_BENCH_MODELS=mlp,lenet,vgg11,vgg11-0.125,resnet18-0.125 to choose)
+ *   npm run bench profile          (SPECPIPE_BENCH_MODELS=mlp,lenet,vgg11,vgg11-0.125,densenet40-6,resnet18-0.125 to choose;
+ *                                   SPECPIPE_BENCH_BATCH=N for another batch size than 256)
  * A profile, not a timing: the per-kernel wall times include the profiler's own bookkeeping.
  */
 import * as tf from '@tensorflow/tfjs-core';
@@ -18,7 +19,7 @@ import { sliceBatch } from '../src/data/batches.js';
 import { Rng } from '../src/util/random.js';
 
 tf.env().set('IS_TEST', true);
-const BATCH = 256;
+const BATCH = Number(process.env.SPECPIPE_BENCH_BATCH ?? 256);
 const BLOCK = 8;
 
 const MODELS: readonly { name: string; spec: ModelSpec; input: [number, number, number] }[] = [
@@ -36,6 +37,11 @@ const MODELS: readonly { name: string; spec: ModelSpec; input: [number, number, 
   {
     name: 'vgg11-0.125',
     spec: { kind: 'vgg11', input: [1, 32, 32], width: 0.125, classes: 10 },
+    input: [1, 32, 32],
+  },
+  {
+    name: 'densenet40-6',
+    spec: { kind: 'densenet40', input: [1, 32, 32], growth: 6, classes: 10 },
     input: [1, 32, 32],
   },
   {

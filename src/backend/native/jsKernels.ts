@@ -348,4 +348,5 @@ export const JS_FALLBACK_KERNEL_NAMES: readonly string[] = [
   'AvgPoolGrad',
   'Transpose',
   'Softmax',
+  'SplitV',
 ];
