@@ -144,6 +144,7 @@ const CASES: readonly (Case & { name: string })[] = [
       ...net('vgg', `{ kind: vgg11, width: ${W} }`),
       ...net('resnet', `{ kind: resnet18, width: ${W} }`),
       ...net('densenet', '{ kind: densenet40, growth: 1 }'),
+      'densenet.with.test_per_class=1',
       ...few('vgg_spectra', 2),
       'vgg_spectra.with.trace_matvecs=3',
       'vgg_decompose.with.trace_matvecs=3',
