@@ -18,6 +18,7 @@ import { JS_FALLBACK_KERNEL_NAMES } from '../../src/backend/native/jsKernels.js'
 import { directConvolutionCalls, setDirectConvolution } from '../../src/backend/native/gemmKernels.js';
 import { loadNativeKernels } from '../../src/backend/native/elementwiseLibrary.js';
 import { Rng } from '../../src/util/random.js';
+import { convKernelRuns, type ConvCase } from './convKernelRuns.js';
 
 /**
  * Every re-registered kernel against the stock tfjs-backend-cpu kernel it replaces, on random
@@ -192,12 +193,7 @@ test('_FusedMatMul: bias and activations', { skip: blasMissing }, () => {
   agree('fused matMul prelu', () => tf.fused.matMul({ a, b, bias, activation: 'prelu', preluActivationWeights: alpha }));
 });
 
-const CONV_CASES: {
-  x: number[];
-  w: number[];
-  strides: [number, number];
-  pad: 'same' | 'valid' | [[number, number], [number, number], [number, number], [number, number]];
-}[] = [
+const CONV_CASES: ConvCase[] = [
   { x: [2, 9, 9, 1], w: [5, 5, 1, 3], strides: [1, 1], pad: 'same' },
   { x: [3, 11, 13, 3], w: [3, 4, 3, 5], strides: [2, 2], pad: 'same' },
   { x: [2, 10, 7, 4], w: [3, 3, 4, 6], strides: [1, 2], pad: 'valid' },
@@ -251,34 +247,9 @@ const CONV_CASES: {
 ];
 
 function convCases(label: string): void {
-  for (const c of CONV_CASES) {
-    const x = randn(c.x) as tf.Tensor4D;
-    const w = randn(c.w) as tf.Tensor4D;
-    const name = `${label} x=${c.x} w=${c.w} s=${c.strides} pad=${JSON.stringify(c.pad)}`;
-    agree(`conv2d ${name}`, () => tf.conv2d(x, w, c.strides, c.pad));
-    const y = tf.conv2d(x, w, c.strides, c.pad);
-    const dy = randn(y.shape);
-    agree(
-      `Conv2DBackpropInput ${name}`,
-      () =>
-        tf.engine().runKernel('Conv2DBackpropInput', { dy, filter: w }, {
-          inputShape: c.x,
-          strides: c.strides,
-          pad: c.pad,
-          dataFormat: 'NHWC',
-        } as never) as tf.Tensor,
-    );
-    agree(
-      `Conv2DBackpropFilter ${name}`,
-      () =>
-        tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, {
-          filterShape: c.w,
-          strides: c.strides,
-          pad: c.pad,
-          dataFormat: 'NHWC',
-        } as never) as tf.Tensor,
-    );
-  }
+  for (const c of CONV_CASES)
+    for (const [kernel, run] of convKernelRuns(c, randn))
+      agree(`${kernel} ${label} x=${c.x} w=${c.w} s=${c.strides} pad=${JSON.stringify(c.pad)}`, run);
 }
 
 test(

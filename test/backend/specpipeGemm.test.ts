@@ -13,6 +13,7 @@ import { loadNativeKernels, type NativeKernels } from '../../src/backend/native/
 import { specpipeGemmCalls } from '../../src/backend/native/gemmProvider.js';
 import { setDirectConvolution } from '../../src/backend/native/gemmKernels.js';
 import { Rng } from '../../src/util/random.js';
+import { convKernelRuns, type ConvCase } from './convKernelRuns.js';
 
 /*
  * specpipe's own C sgemm (src/backend/native/gemmSource.ts), the GEMM of the cpu backend when
@@ -255,7 +256,7 @@ test(
   },
 );
 
-const CONV_CASES: { x: number[]; w: number[]; strides: [number, number]; pad: 'same' | 'valid' }[] = [
+const CONV_CASES: ConvCase[] = [
   { x: [2, 9, 9, 1], w: [5, 5, 1, 3], strides: [1, 1], pad: 'same' },
   { x: [3, 11, 13, 3], w: [3, 4, 3, 5], strides: [2, 2], pad: 'same' },
   { x: [2, 10, 7, 4], w: [3, 3, 4, 6], strides: [1, 2], pad: 'valid' },
@@ -267,35 +268,8 @@ const CONV_CASES: { x: number[]; w: number[]; strides: [number, number]; pad: 's
 test("Conv2D, Conv2DBackpropInput, Conv2DBackpropFilter as im2col + specpipe's sgemm", { skip: noCLibrary }, () => {
   const was = setDirectConvolution(false);
   try {
-    for (const c of CONV_CASES) {
-      const x = randn(c.x) as tf.Tensor4D;
-      const w = randn(c.w) as tf.Tensor4D;
-      const name = `x=${c.x} w=${c.w} s=${c.strides} pad=${c.pad}`;
-      agree(`conv2d ${name}`, () => tf.conv2d(x, w, c.strides, c.pad));
-      const y = tf.conv2d(x, w, c.strides, c.pad);
-      const dy = randn(y.shape);
-      y.dispose();
-      agree(
-        `Conv2DBackpropInput ${name}`,
-        () =>
-          tf.engine().runKernel('Conv2DBackpropInput', { dy, filter: w }, {
-            inputShape: c.x,
-            strides: c.strides,
-            pad: c.pad,
-            dataFormat: 'NHWC',
-          } as never) as tf.Tensor,
-      );
-      agree(
-        `Conv2DBackpropFilter ${name}`,
-        () =>
-          tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, {
-            filterShape: c.w,
-            strides: c.strides,
-            pad: c.pad,
-            dataFormat: 'NHWC',
-          } as never) as tf.Tensor,
-      );
-    }
+    for (const c of CONV_CASES)
+      for (const [kernel, run] of convKernelRuns(c, randn)) agree(`${kernel} x=${c.x} w=${c.w} s=${c.strides} pad=${c.pad}`, run);
   } finally {
     setDirectConvolution(was);
     unregisterOpenBlasKernels();

@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync }
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NATIVE_C_SOURCE, NATIVE_SOURCE_VERSION } from './elementwiseSource.js';
-import { firstLine, loadKoffi } from './openblasLibrary.js';
+import { firstLine, loadKoffi, type RowMajorSgemm } from './openblasLibrary.js';
 
 /** Typed binding to the functions of elementwiseSource.ts's C library. */
 export interface NativeKernels {
@@ -51,22 +51,7 @@ export interface NativeKernels {
    * C ← α·op(A)·op(B) + β·C (cblas_sgemm's contract, β = 0 not reading C), split over `threads`
    * pthreads. False when memory for the packed panels ran out. Absent in the JavaScript fallbacks.
    */
-  sgemm?(
-    transA: boolean,
-    transB: boolean,
-    m: number,
-    n: number,
-    k: number,
-    alpha: number,
-    a: Float32Array,
-    lda: number,
-    b: Float32Array,
-    ldb: number,
-    beta: number,
-    c: Float32Array,
-    ldc: number,
-    threads: number,
-  ): boolean;
+  sgemm?(...args: [...Parameters<RowMajorSgemm>, threads: number]): boolean;
   /**
    * The sgemm's micro-kernel: 2 AVX-512, 1 AVX2+FMA, 0 portable C. A `cap` ≥ 0 first limits it for
    * this process (tests run every variant on one machine); −1 only reads it.
