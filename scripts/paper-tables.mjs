@@ -76,12 +76,14 @@ for (const m of manifests)
   if (m.kind === 'spectrum/slq' && (m.params.deflate ?? 0) > 0) edges.set(edgeKey(m), Number(m.metrics.top_eigenvalue));
 
 const spectra = [];
+const topByKey = new Map(); // manifest key → its top-k eigenvalues (outliers.arrow), read once
 for (const m of manifests) {
   if (m.kind !== 'spectrum/slq' || (m.params.top_k ?? 0) === 0) continue;
   const dir = dirs.get(m.key);
   if (!existsSync(join(dir, 'outliers.arrow'))) continue;
   const o = readArrowFile(join(dir, 'outliers.arrow'));
   const top = Array.from(o.columns.value);
+  topByKey.set(m.key, top);
   const C = classesOf(m);
   const deflated = (m.params.deflate ?? 0) > 0;
   const bulkEdge = deflated ? undefined : edges.get(edgeKey(m));
@@ -161,7 +163,6 @@ const dynamicsKey = (m) => {
   );
   return `${c.map(([k, v]) => `${k}=${typeof v === 'object' ? JSON.stringify(v) : v}`).join(',')}|${m.params.split ?? 'train'}`;
 };
-const topOf = (m) => Array.from(readArrowFile(join(dirs.get(m.key), 'outliers.arrow')).columns.value);
 const cells = new Map(); // dynamicsKey → checkpoint → seed → { h, g, b1, b2 }
 const cell = (m, checkpoint) => {
   const k = dynamicsKey(m);
@@ -175,8 +176,8 @@ const cell = (m, checkpoint) => {
 for (const m of manifests) {
   const checkpoint = m.coords?.checkpoint ?? m.params.checkpoint; // a piece's checkpoint is its decomposition's coordinate
   if (checkpoint === undefined || checkpoint === 'final') continue;
-  if (m.kind === 'spectrum/slq' && (m.params.deflate ?? 0) === 0 && (m.params.top_k ?? 0) > 0) {
-    const top = topOf(m);
+  const top = topByKey.get(m.key);
+  if (m.kind === 'spectrum/slq' && (m.params.deflate ?? 0) === 0 && top !== undefined) {
     const C = classesOf(m);
     if (m.params.operator === 'residual') cell(m, checkpoint).h = top[0];
     if (m.params.operator === 'ggn' && C !== undefined && top.length > C) cell(m, checkpoint).g = top[C];
