@@ -3,7 +3,11 @@
  * with saveCheckpoint, loaded in PyTorch with load_state_dict(strict=True)) and the same images (a raw float32 file),
  * seconds per full-data gradient, Hess·v (PyTorch: double backward), G·v (PyTorch: J v by the double-vjp trick, then a
  * VJP) and an SLQ job of 8 start vectors × m Lanczos steps of Hess (specpipe: slqDensity, start vectors in lockstep so
- * their products go in blocks; PyTorch: one start vector after another). Single products: best of 3 after a warm-up;
+ * their products go in blocks, each batch's recorded pass kept for the session; PyTorch: one start vector after another,
+ * every product a fresh double backward, as PyHessian's full-data products). Hess·v and G·v twice: each product
+ * recording every batch's forward and first backward pass again (specpipe with recordingBudget 0; PyTorch's double
+ * backward), and "kept record": that pass kept from a first call (specpipe's default, src/curvature/recordingCache.ts;
+ * PyTorch: create_graph once per batch, retain_graph after). Single products: best of 3 after a warm-up;
  * SLQ: once. Batches of 256. Models, each with its own sample count and m (header of its table):
  *   MLP 784-128-64-10 (tanh), LeNet 6-16-120 (k5): 4,096 MNIST digits, m = 32;
  *   VGG11 (BN) width 0.125, ResNet18 width 0.125, DenseNet40 growth 6: 512 Fashion-MNIST images padded to 1×32×32
@@ -84,8 +88,8 @@ const MODELS: readonly BenchModel[] = [
   { name: 'densenet40 growth 6', spec: { kind: 'densenet40', input: in32, growth: 6, classes: 10 }, ...conv },
 ];
 
-type Job = 'gradient' | 'hessian' | 'ggn' | 'slq';
-const JOBS: readonly Job[] = ['gradient', 'hessian', 'ggn', 'slq'];
+type Job = 'gradient' | 'hessian' | 'ggn' | 'hessianKept' | 'ggnKept' | 'slq';
+const JOBS: readonly Job[] = ['gradient', 'hessian', 'ggn', 'hessianKept', 'ggnKept', 'slq'];
 interface Side {
   /** Wall seconds (PyTorch: the best over its thread settings). */
   readonly seconds: Record<Job, number>;
@@ -164,7 +168,10 @@ async function specpipeSide(m: BenchModel, data: Split, path: string): Promise<S
   const network = buildNetwork(m.spec);
   const { params, buffers } = calibrated(network, data);
   saveCheckpoint(path, network, params, buffers, { mean: [0], std: [1], pad: 0 });
-  const curvature = await Curvature.open({ network, params, buffers, data, loss: 'cross-entropy' }, { batchSize: BATCH });
+  const problem = { network, params, buffers, data, loss: 'cross-entropy' } as const;
+  const curvature = await Curvature.open(problem, { batchSize: BATCH });
+  // every product records its batches' forward and first backward pass again, as PyTorch's double backward does
+  const recording = await Curvature.open(problem, { batchSize: BATCH, recordingBudget: 0 });
   const hess = curvature.operator('hessian');
   const ggn = curvature.operator('ggn');
   const logits = await curvature.perSampleLogits();
@@ -205,8 +212,10 @@ async function specpipeSide(m: BenchModel, data: Split, path: string): Promise<S
   };
   const times = {
     gradient: await best(() => curvature.fullGradient()),
-    hessian: await best(() => hess.matvec(u)),
-    ggn: await best(() => ggn.matvec(u)),
+    hessian: await best(() => recording.operator('hessian').matvec(u)),
+    ggn: await best(() => recording.operator('ggn').matvec(u)),
+    hessianKept: await best(() => hess.matvec(u)),
+    ggnKept: await best(() => ggn.matvec(u)),
     slq: [NaN, NaN] as [number, number],
   };
   const [t0, c0] = [performance.now(), cpuNow()];
@@ -218,6 +227,7 @@ async function specpipeSide(m: BenchModel, data: Split, path: string): Promise<S
   for (const x of slq.measure.nodes) top = Math.max(top, x);
   tf.dispose([...params, ...buffers]);
   await curvature.close();
+  await recording.close();
   return { seconds, cpuSeconds, checks: { ...checks, slqTop: top } };
 }
 
@@ -271,6 +281,8 @@ for (const m of MODELS) {
     gradient: 'full-data gradient',
     hessian: 'Hess·v',
     ggn: 'G·v',
+    hessianKept: 'Hess·v, kept record',
+    ggnKept: 'G·v, kept record',
     slq: `SLQ ${SLQ_VECTORS} × ${m.slqSteps} steps`,
   };
   const ratio = (a: number, b: number): string => `${(a / b).toFixed(2).padStart(5)}×`;

@@ -6,7 +6,8 @@ same weights and images, timed the way a PyTorch user would compute them.
 DIR holds what torch.bench.ts wrote: config.json, model.safetensors (specpipe's saveCheckpoint: PyTorch
 state_dict layout and names), images.f32 (N x C x H x W, little-endian float32) and labels.i32. Prints
 one JSON object on stdout: wall and CPU seconds (time.process_time, all threads) per full-data gradient,
-Hess.v (double backward) and G.v (J^T H_out J v with J v by the double-vjp trick) at each thread count of
+Hess.v (double backward) and G.v (J^T H_out J v with J v by the double-vjp trick), each also with every
+batch's first backward graph kept from a first call (retain_graph), at each thread count of
 config "threads" (torch.set_num_threads), best of them; and of an SLQ job (start vectors one after another,
 Lanczos with full reorthogonalisation in float64) at the thread count of the best Hess.v; plus
 layout-independent checks (loss, |g|, g^T Hess g / |g|^2, g^T G g / |g|^2) that show both sides computed
@@ -280,6 +281,37 @@ def main(directory):
             add(acc, torch.autograd.grad(out, params, grad_outputs=hjv / n))
         return acc
 
+    kept = {}
+
+    def hvp_kept(v):
+        """Hess.v with each batch's first backward kept: create_graph once per batch (the first call), then one
+        retain_graph backward per product, as specpipe's kept recordings (src/curvature/recordingCache.ts)."""
+        if "hessian" not in kept:
+            kept["hessian"] = [
+                torch.autograd.grad(F.cross_entropy(model(x), y, reduction="sum") / n, params, create_graph=True)
+                for x, y in batches
+            ]
+        acc = zeros()
+        for g in kept["hessian"]:
+            add(acc, torch.autograd.grad(g, params, grad_outputs=v, retain_graph=True))
+        return acc
+
+    def gvp_kept(v):
+        """G.v with each batch's forward pass and J^T u graph kept (the first call), as specpipe's kept recordings."""
+        if "ggn" not in kept:
+            kept["ggn"] = []
+            for x, _ in batches:
+                out = model(x)
+                u = torch.zeros_like(out, requires_grad=True)
+                jtu = torch.autograd.grad(out, params, grad_outputs=u, create_graph=True)
+                kept["ggn"].append((out, u, jtu, torch.softmax(out.detach(), dim=1)))
+        acc = zeros()
+        for out, u, jtu, p in kept["ggn"]:
+            jv = torch.autograd.grad(jtu, u, grad_outputs=v, retain_graph=True)[0]
+            hjv = p * jv - p * (p * jv).sum(dim=1, keepdim=True)
+            add(acc, torch.autograd.grad(out, params, grad_outputs=hjv / n, retain_graph=True))
+        return acc
+
     def flat(xs):
         return torch.cat([x.reshape(-1) for x in xs]).double()
 
@@ -344,6 +376,8 @@ def main(directory):
             "gradient": best(gradient, reps),
             "hessian": best(lambda: hvp(u), reps),
             "ggn": best(lambda: gvp(u), reps),
+            "hessianKept": best(lambda: hvp_kept(u), reps),
+            "ggnKept": best(lambda: gvp_kept(u), reps),
         }
         by_threads[t] = {j: wall for j, (wall, _) in times.items()}
         cpu_by_threads[t] = {j: cpu for j, (_, cpu) in times.items()}
@@ -356,7 +390,7 @@ def main(directory):
     by_threads[slq_threads]["slq"] = time.perf_counter() - t0
     cpu_by_threads[slq_threads]["slq"] = time.process_time() - c0
     checks["slqTop"] = float(max(x.max() for x in nodes))
-    jobs = ["gradient", "hessian", "ggn", "slq"]
+    jobs = ["gradient", "hessian", "ggn", "hessianKept", "ggnKept", "slq"]
 
     def least(table):
         return {j: min(s.get(j, float("inf")) for s in table.values()) for j in jobs}

@@ -4,6 +4,7 @@ import { lossFunction, type LossKind } from '../nn/loss.js';
 import type { Batch } from '../data/batches.js';
 import { flatSize, flattenToFloat32 } from './flatParameters.js';
 import { RecordedTape, canRecordTape, sharedTapeAvailable } from './sharedTape.js';
+import { RecordingCache, type BatchRecording } from './recordingCache.js';
 import { registerSecondOrderGradients } from './secondOrderGradients.js';
 
 /**
@@ -32,6 +33,7 @@ export class BatchCurvature {
   readonly #params: readonly tf.Tensor[];
   readonly #buffers: readonly tf.Tensor[];
   readonly #loss: LossKind;
+  #recordings: RecordingCache | null = null;
 
   constructor(network: Network, params: readonly tf.Tensor[], buffers: readonly tf.Tensor[], loss: LossKind) {
     registerSecondOrderGradients();
@@ -40,6 +42,39 @@ export class BatchCurvature {
     this.#buffers = buffers;
     this.#loss = loss;
     this.size = flatSize(params);
+  }
+
+  /**
+   * Keeps each batch's recorded pass (forward and first backward) for every later product on it,
+   * up to `budgetBytes` (recordingCache.ts); 0 records per call again. The caller promises that a
+   * batch's `start` and size always name the same samples (one split per BatchCurvature, as the
+   * product engines use it).
+   */
+  keepRecordings(budgetBytes: number): void {
+    this.releaseRecordings();
+    this.#recordings = budgetBytes > 0 ? new RecordingCache(budgetBytes) : null;
+  }
+
+  /** Frees the kept recordings (the cache stays on). */
+  releaseRecordings(): void {
+    this.#recordings?.clear();
+  }
+
+  /** Bytes the kept recordings hold. */
+  get recordingBytes(): number {
+    return this.#recordings?.bytes ?? 0;
+  }
+
+  /** `use` over batch's recording of `what` (kept, or made and released around `use`). */
+  #recorded<T, R>(what: string, batch: Batch, record: () => BatchRecording<T>, use: (r: BatchRecording<T>) => R): R {
+    if (this.#recordings !== null) return this.#recordings.with(what, batch.start, batch.shape[0], record, use);
+    const r = record();
+    try {
+      return use(r);
+    } finally {
+      r.tape.release();
+      tf.dispose([...r.kept]);
+    }
   }
 
   #logits(theta: readonly tf.Tensor[], x: tf.Tensor4D): tf.Tensor2D {
@@ -94,17 +129,19 @@ export class BatchCurvature {
    */
   hessianVectorSums(batch: Batch, vs: readonly (readonly tf.Tensor[])[]): Float32Array[] {
     this.evaluations += vs.length;
+    const gradient = (x: tf.Tensor4D, labels: tf.Tensor1D) =>
+      tf.grads((...theta: tf.Tensor[]) => this.#lossSum(this.#logits(theta, x), labels));
     return tidyArrays(() => {
-      const { x, labels } = this.#inputs(batch);
-      const grad = tf.grads((...theta: tf.Tensor[]) => this.#lossSum(this.#logits(theta, x), labels));
       if (!this.shareForward || !canRecordTape()) {
+        const { x, labels } = this.#inputs(batch);
+        const grad = gradient(x, labels);
         return vs.map((v) =>
           tidyArrays(() =>
             flattenToFloat32(tf.grads((...theta: tf.Tensor[]) => dot(grad(theta), v))([...this.#params]), this.size),
           ),
         );
       }
-      return this.#derivativesAlong(grad, vs);
+      return this.#derivativesAlong('hessian', batch, gradient, vs);
     });
   }
 
@@ -122,15 +159,14 @@ export class BatchCurvature {
       return hessian.map((h, k) => h.map((hi, i) => hi - ggn[k]![i]!));
     }
     this.evaluations += vs.length;
-    return tidyArrays(() => {
-      const { x, labels } = this.#inputs(batch);
+    const frozenResidualGradient = (x: tf.Tensor4D, labels: tf.Tensor1D) => {
       const lossGradient = tf.grad((z: tf.Tensor) => this.#lossSum(z as tf.Tensor2D, labels));
-      const grad = tf.grads((...theta: tf.Tensor[]) => {
+      return tf.grads((...theta: tf.Tensor[]) => {
         const z = this.#logits(theta, x);
         return tf.sum(tf.mul(z, detached(lossGradient(detached(z)))));
       });
-      return this.#derivativesAlong(grad, vs);
-    });
+    };
+    return tidyArrays(() => this.#derivativesAlong('residual', batch, frozenResidualGradient, vs));
   }
 
   /**
@@ -142,8 +178,8 @@ export class BatchCurvature {
   ggnVectorSums(batch: Batch, vs: readonly (readonly tf.Tensor[])[]): Float32Array[] {
     this.evaluations += vs.length;
     return tidyArrays(() => {
-      const { x } = this.#inputs(batch);
       if (!this.shareForward || !canRecordTape()) {
+        const { x } = this.#inputs(batch);
         return vs.map((v) =>
           tidyArrays(() => {
             const { jv, logits } = this.#jacobianVector(x, v, undefined);
@@ -153,19 +189,19 @@ export class BatchCurvature {
           }),
         );
       }
-      const { tape, logits, inner, u } = this.#recordInner(x, undefined);
-      try {
-        return vs.map((v) =>
-          tidyArrays(() => {
-            const [jv] = tape.gradients([u], inner, v);
-            const w = this.#lossHessianTimes(logits, jv as tf.Tensor2D);
-            return flattenToFloat32(tape.gradients(this.#params, logits, w), this.size);
-          }),
-        );
-      } finally {
-        tape.release();
-        logits.dispose();
-      }
+      return this.#recorded(
+        'jacobian',
+        batch,
+        () => this.#recordInner(this.#inputs(batch).x, undefined),
+        ({ tape, value }) =>
+          vs.map((v) =>
+            tidyArrays(() => {
+              const [jv] = tape.gradients([value.u], value.inner, v);
+              const w = this.#lossHessianTimes(value.logits, jv as tf.Tensor2D);
+              return flattenToFloat32(tape.gradients(this.#params, value.logits, w), this.size);
+            }),
+          ),
+      );
     });
   }
 
@@ -179,8 +215,8 @@ export class BatchCurvature {
     const hessian: Float32Array[] = [];
     const ggn: Float32Array[] = [];
     tidyArrays(() => {
-      const { x, labels } = this.#inputs(batch);
       if (!this.shareForward || !canRecordTape()) {
+        const { x, labels } = this.#inputs(batch);
         for (const v of vs)
           tidyArrays(() => {
             const { jv, logits, hv } = this.#jacobianVector(x, v, labels);
@@ -190,20 +226,20 @@ export class BatchCurvature {
           });
         return;
       }
-      const { tape, logits, inner, u } = this.#recordInner(x, labels);
       const np = this.#params.length;
-      try {
+      const record = () => {
+        const { x, labels } = this.#inputs(batch);
+        return this.#recordInner(x, labels);
+      };
+      this.#recorded('hessian+jacobian', batch, record, ({ tape, value }) => {
         for (const v of vs)
           tidyArrays(() => {
-            const all = tape.gradients([...this.#params, u], inner, v);
+            const all = tape.gradients([...this.#params, value.u], value.inner, v);
             hessian.push(flattenToFloat32(all.slice(0, np), this.size));
-            const w = this.#lossHessianTimes(logits, all[np] as tf.Tensor2D);
-            ggn.push(flattenToFloat32(tape.gradients(this.#params, logits, w), this.size));
+            const w = this.#lossHessianTimes(value.logits, all[np] as tf.Tensor2D);
+            ggn.push(flattenToFloat32(tape.gradients(this.#params, value.logits, w), this.size));
           });
-      } finally {
-        tape.release();
-        logits.dispose();
-      }
+      });
     });
     return { hessian, ggn };
   }
@@ -212,13 +248,20 @@ export class BatchCurvature {
    * ∂(g(θ)·v_k)/∂θ for each v_k, g parameter-shaped: g's computation (forward and backward pass) is
    * recorded ONCE, then each vector costs one back-propagation through the record, seeded with v_k at g.
    */
-  #derivativesAlong(g: (theta: tf.Tensor[]) => tf.Tensor[], vs: readonly (readonly tf.Tensor[])[]): Float32Array[] {
-    const { tape, result } = RecordedTape.record(() => g([...this.#params]));
-    try {
-      return vs.map((v) => tidyArrays(() => flattenToFloat32(tape.gradients(this.#params, result, v), this.size)));
-    } finally {
-      tape.release();
-    }
+  #derivativesAlong(
+    what: string,
+    batch: Batch,
+    g: (x: tf.Tensor4D, labels: tf.Tensor1D) => (theta: tf.Tensor[]) => tf.Tensor[],
+    vs: readonly (readonly tf.Tensor[])[],
+  ): Float32Array[] {
+    const record = (): BatchRecording<tf.Tensor[]> => {
+      const { x, labels } = this.#inputs(batch);
+      const { tape, result } = RecordedTape.record(() => g(x, labels)([...this.#params]));
+      return { tape, value: result, kept: result };
+    };
+    return this.#recorded(what, batch, record, ({ tape, value }) =>
+      vs.map((v) => tidyArrays(() => flattenToFloat32(tape.gradients(this.#params, value, v), this.size))),
+    );
   }
 
   /**
@@ -229,7 +272,7 @@ export class BatchCurvature {
   #recordInner(
     x: tf.Tensor4D,
     labels: tf.Tensor1D | undefined,
-  ): { tape: RecordedTape; logits: tf.Tensor2D; inner: tf.Tensor[]; u: tf.Tensor2D } {
+  ): BatchRecording<{ logits: tf.Tensor2D; inner: tf.Tensor[]; u: tf.Tensor2D }> {
     const u = tf.zeros([x.shape[0], this.#network.spec.classes]) as tf.Tensor2D;
     let logits: tf.Tensor2D | undefined;
     const { tape, result } = RecordedTape.record(() =>
@@ -240,7 +283,7 @@ export class BatchCurvature {
         return labels === undefined ? coupling : tf.add(this.#lossSum(z, labels), coupling);
       })([...this.#params]),
     );
-    return { tape, logits: logits!, inner: result, u };
+    return { tape, value: { logits: logits!, inner: result, u }, kept: [logits!, u, ...result] };
   }
 
   /**
@@ -254,17 +297,20 @@ export class BatchCurvature {
   cotangentProductSums(batch: Batch, cotangents: readonly Float32Array[]): Float32Array[] {
     this.evaluations++;
     return tidyArrays(() => {
-      const { x } = this.#inputs(batch);
       const c = this.#network.spec.classes;
       const w = (u: Float32Array): tf.Tensor2D => tf.tensor2d(u, [batch.shape[0], c]);
-      if (!this.shareForward || !canRecordTape()) return cotangents.map((u) => this.#vjp(x, w(u)));
-      const { tape, result: logits } = RecordedTape.record(() => this.#logits([...this.#params], x));
-      try {
-        return cotangents.map((u) => tidyArrays(() => flattenToFloat32(tape.gradients(this.#params, logits, w(u)), this.size)));
-      } finally {
-        tape.release();
-        logits.dispose();
+      if (!this.shareForward || !canRecordTape()) {
+        const { x } = this.#inputs(batch);
+        return cotangents.map((u) => this.#vjp(x, w(u)));
       }
+      const record = (): BatchRecording<tf.Tensor2D> => {
+        const { x } = this.#inputs(batch);
+        const { tape, result } = RecordedTape.record(() => this.#logits([...this.#params], x));
+        return { tape, value: result, kept: [result] };
+      };
+      return this.#recorded('logits', batch, record, ({ tape, value }) =>
+        cotangents.map((u) => tidyArrays(() => flattenToFloat32(tape.gradients(this.#params, value, w(u)), this.size))),
+      );
     });
   }
 

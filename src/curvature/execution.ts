@@ -27,6 +27,13 @@ export interface ExecutionOptions {
    * forward pass. Memory: one float64 sum of length P per vector of a block.
    */
   readonly maxBlock?: number;
+  /**
+   * Bytes of recorded passes kept per product engine or shard (default 512 MiB): each batch's
+   * forward and first backward pass is recorded once per session and reused by every later product
+   * on that batch while it fits (recordingCache.ts); batches past the budget are recorded per
+   * product. 0 keeps none. Changes only time and memory, never a result.
+   */
+  readonly recordingBudget?: number;
   /** Worker threads to split each product over (0 or absent: this thread). */
   readonly workers?: number;
   /**
@@ -51,9 +58,21 @@ export interface ExecutionOptions {
 /** Default samples per batch of curvature products (CLI, stages and library). */
 export const DEFAULT_PRODUCT_BATCH = 256;
 export const DEFAULT_MAX_BLOCK = 8;
+/** Default bytes of recorded passes a product engine (or each shard) keeps: 512 MiB. */
+export const DEFAULT_RECORDING_BUDGET = 512 * 2 ** 20;
 
 /** The keys that moved from CurvatureProblem to ExecutionOptions (a problem still holding one is refused). */
-const EXECUTION_KEYS = ['batchSize', 'maxBlock', 'workers', 'processes', 'redis', 'productTimeoutMs', 'backend', 'builder'];
+const EXECUTION_KEYS = [
+  'batchSize',
+  'maxBlock',
+  'recordingBudget',
+  'workers',
+  'processes',
+  'redis',
+  'productTimeoutMs',
+  'backend',
+  'builder',
+];
 
 export function validateExecution(problem: CurvatureProblem, e: ExecutionOptions): void {
   const stray = EXECUTION_KEYS.find((k) => k in problem);
@@ -66,6 +85,12 @@ export function validateExecution(problem: CurvatureProblem, e: ExecutionOptions
   if (e.maxBlock !== undefined && (!Number.isInteger(e.maxBlock) || e.maxBlock < 1)) {
     throw new SpecpipeError('max-block', `curvature maxBlock must be an integer ≥ 1, received ${e.maxBlock}`);
   }
+  if (e.recordingBudget !== undefined && !(Number.isFinite(e.recordingBudget) && e.recordingBudget >= 0)) {
+    throw new SpecpipeError(
+      'recording-budget',
+      `curvature recordingBudget must be a number of bytes ≥ 0, received ${e.recordingBudget}`,
+    );
+  }
   const b = e.batchSize ?? DEFAULT_PRODUCT_BATCH;
   if (!Number.isInteger(b) || b < 1) {
     throw new SpecpipeError('batch-size', `curvature batch size must be an integer ≥ 1, received ${b}`);
@@ -75,8 +100,10 @@ export function validateExecution(problem: CurvatureProblem, e: ExecutionOptions
 /** The product engine the execution options ask for: a caller's transport, shard processes, worker threads, or this thread. */
 export async function openProductEngine(problem: CurvatureProblem, e: ExecutionOptions): Promise<ProductEngine> {
   const batchSize = e.batchSize ?? DEFAULT_PRODUCT_BATCH;
+  const recordingBudget = e.recordingBudget ?? DEFAULT_RECORDING_BUDGET;
   const setup = {
     batchSize,
+    recordingBudget,
     builder: e.builder ?? defaultNetworkBuilder(),
     backend: e.backend ?? 'auto',
     ...(e.productTimeoutMs !== undefined && { productTimeoutMs: e.productTimeoutMs }),
@@ -88,5 +115,5 @@ export async function openProductEngine(problem: CurvatureProblem, e: ExecutionO
   if ((e.workers ?? 0) > 0) {
     return ShardedProductEngine.open(problem, { ...setup, shards: e.workers!, what: 'workers' }, threadTransport);
   }
-  return new LocalProductEngine(problem, batchSize);
+  return new LocalProductEngine(problem, batchSize, recordingBudget);
 }

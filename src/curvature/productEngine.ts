@@ -1,6 +1,7 @@
 import type { CurvatureProblem } from './curvatureOperators.js';
 import { BatchCurvature } from './batchCurvature.js';
 import { accumulateOverSplit } from './productRequest.js';
+import { batches, type Batch } from '../data/batches.js';
 import type { ProductRequest } from './productRequestType.js';
 
 /**
@@ -25,24 +26,27 @@ export class LocalProductEngine implements ProductEngine {
   readonly workers = 0;
   readonly #curvature: BatchCurvature;
   readonly #problem: CurvatureProblem;
-  readonly #batchSize: number;
+  readonly #batches: readonly Batch[];
 
-  constructor(problem: CurvatureProblem, batchSize: number) {
+  constructor(problem: CurvatureProblem, batchSize: number, recordingBudget: number) {
     this.#problem = problem;
-    this.#batchSize = batchSize;
+    this.#batches = [...batches(problem.data, batchSize)];
     this.#curvature = new BatchCurvature(problem.network, problem.params, problem.buffers, problem.loss);
+    this.#curvature.keepRecordings(recordingBudget);
     this.size = this.#curvature.size;
     this.samples = problem.data.shape[0];
   }
 
   async run(request: ProductRequest): Promise<Float64Array[]> {
     const p = this.#problem;
-    return accumulateOverSplit(this.#curvature, p.network.params, p.data, this.#batchSize, p.network.spec.classes, request);
+    return accumulateOverSplit(this.#curvature, p.network.params, this.#batches, p.network.spec.classes, request);
   }
 
   async evaluations(): Promise<number> {
     return this.#curvature.evaluations;
   }
 
-  async close(): Promise<void> {}
+  async close(): Promise<void> {
+    this.#curvature.releaseRecordings();
+  }
 }

@@ -1,6 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { Split } from '../data/dataset.js';
-import { batches, type Batch } from '../data/batches.js';
+import type { Batch } from '../data/batches.js';
 import type { BatchCurvature } from './batchCurvature.js';
 import { unflattenParameters } from './flatParameters.js';
 import type { CurvatureKind } from './operatorKind.js';
@@ -23,19 +22,21 @@ export const BATCH_PRODUCTS: Readonly<
   residual: (c, b, vs) => c.residualVectorSums(b, vs),
 };
 
-/** Answers `request` over every sample of `split`, batch by batch in split order, accumulating in float64. */
+/**
+ * Answers `request` over every sample of a split, given as its consecutive batches (`batches` of
+ * src/data/batches.ts, sliced once per engine), batch by batch in split order, accumulating in float64.
+ */
 export function accumulateOverSplit(
   curvature: BatchCurvature,
   paramShapes: readonly { readonly shape: readonly number[] }[],
-  split: Split,
-  batchSize: number,
+  split: readonly Batch[],
   classes: number,
   request: ProductRequest,
 ): Float64Array[] {
-  const n = split.shape[0];
   if (request.kind === 'logits') {
+    const n = split.reduce((m, b) => m + b.labels.length, 0);
     const out = new Float64Array(n * classes);
-    for (const b of batches(split, batchSize)) out.set(curvature.logits(b), b.start * classes);
+    for (const b of split) out.set(curvature.logits(b), b.start * classes);
     return [out];
   }
   const k = 'vectors' in request ? request.vectors.length : 0;
@@ -54,7 +55,7 @@ export function accumulateOverSplit(
   };
   const vs = 'vectors' in request ? request.vectors.map((v) => unflattenParameters(v, paramShapes)) : [];
   try {
-    for (const b of batches(split, batchSize)) {
+    for (const b of split) {
       switch (request.kind) {
         case 'gradient':
           add(0, curvature.gradientSum(b));

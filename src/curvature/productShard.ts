@@ -5,6 +5,7 @@ import type { LossKind } from '../nn/loss.js';
 import type { Split } from '../data/dataset.js';
 import { BatchCurvature } from './batchCurvature.js';
 import { accumulateOverSplit } from './productRequest.js';
+import { batches } from '../data/batches.js';
 import type { ProductRequest } from './productRequestType.js';
 import { unflattenParameters } from './flatParameters.js';
 import { loadNetwork, type NetworkBuilderRef } from './networkBuilder.js';
@@ -20,6 +21,8 @@ export interface ShardInit {
   readonly data: Split;
   readonly loss: LossKind;
   readonly batchSize: number;
+  /** Bytes of recorded passes the shard keeps (ExecutionOptions.recordingBudget). */
+  readonly recordingBudget: number;
   readonly backend: BackendChoice;
 }
 
@@ -56,6 +59,8 @@ export async function openProductShard(init: ShardInit): Promise<ProductShard> {
   const params = unflattenParameters(init.params, network.params);
   const buffers = network.buffers.map((b, k) => tf.tensor(init.buffers[k]!, [...b.shape], 'float32'));
   const curvature = new BatchCurvature(network, params, buffers, init.loss);
+  curvature.keepRecordings(init.recordingBudget);
+  const split = [...batches(init.data, init.batchSize)];
   return {
     size: curvature.size,
     samples: init.data.shape[0],
@@ -64,12 +69,15 @@ export async function openProductShard(init: ShardInit): Promise<ProductShard> {
         const result =
           m.kind === 'evaluations'
             ? [Float64Array.of(curvature.evaluations)]
-            : accumulateOverSplit(curvature, network.params, init.data, init.batchSize, network.spec.classes, m.request);
+            : accumulateOverSplit(curvature, network.params, split, network.spec.classes, m.request);
         return { id: m.id, ok: true, result };
       } catch (e) {
         return { id: m.id, ok: false, error: e instanceof Error ? e.message : String(e) };
       }
     },
-    dispose: () => tf.dispose([...params, ...buffers]),
+    dispose: () => {
+      curvature.releaseRecordings();
+      tf.dispose([...params, ...buffers]);
+    },
   };
 }

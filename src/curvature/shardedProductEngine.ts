@@ -122,6 +122,7 @@ export function describeRequest(request: ProductRequest | { kind: 'evaluations' 
 export interface ShardSetup {
   readonly shards: number;
   readonly batchSize: number;
+  readonly recordingBudget: number;
   readonly builder: ShardInit['builder'];
   readonly backend: ShardInit['backend'];
   readonly productTimeoutMs?: number;
@@ -166,6 +167,7 @@ export class ShardedProductEngine implements ProductEngine {
         data: shardOfSplit(problem.data, range),
         loss: problem.loss,
         batchSize: setup.batchSize,
+        recordingBudget: setup.recordingBudget,
         backend: setup.backend,
       },
     }));

@@ -106,6 +106,19 @@ export class RecordedTape {
     });
   }
 
+  /** Bytes of the tensors the recorded ops saved for their gradients (4 per element). */
+  get bytes(): number {
+    const seen = new Set<number>();
+    let bytes = 0;
+    for (const n of this.#nodes)
+      for (const t of n.saved ?? [])
+        if (!seen.has(t.id)) {
+          seen.add(t.id);
+          bytes += t.size * 4;
+        }
+    return bytes;
+  }
+
   /** Frees the tensors the recorded ops saved for their gradients. */
   release(): void {
     if (this.#released) return;

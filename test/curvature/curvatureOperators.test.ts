@@ -230,7 +230,8 @@ test("SLQ's start vectors advance in lockstep: the operator answers them in bloc
       data,
       loss: 'cross-entropy',
     },
-    { batchSize: BATCH, maxBlock: 3 },
+    // recordingBudget 0: every product records its batches' forward pass, so the count shows the blocks sharing it
+    { batchSize: BATCH, maxBlock: 3, recordingBudget: 0 },
   );
   const steps = 6;
   const measures = [];

@@ -39,6 +39,7 @@ test(
       clearInterval(timer);
     }
     peak = Math.max(peak, process.memoryUsage().rss);
+    await cv.close(); // frees the recorded passes the session kept
     console.log(
       `peak RSS ${(peak / 2 ** 20).toFixed(0)} MiB (data ${(data.images.byteLength / 2 ** 20).toFixed(0)} MiB, P = ${cv.size})`,
     );

@@ -105,7 +105,7 @@ async function openEngine(processes: number, extra: { productTimeoutMs?: number 
   const { params, buffers } = network.init(1);
   const engine = await ShardedProductEngine.open(
     { network, params, buffers, data: randomSplit(MLP.spec, 40, 3), loss: MLP.loss },
-    { shards: processes, batchSize: 4, builder: defaultNetworkBuilder(), backend: 'cpu', ...extra },
+    { shards: processes, batchSize: 4, recordingBudget: 0, builder: defaultNetworkBuilder(), backend: 'cpu', ...extra },
     processTransport(),
   );
   tf.dispose([...params, ...buffers]);
