@@ -89,7 +89,7 @@ const CASES: readonly (Case & { name: string })[] = [
   {
     name: 'fashion-samples: n = 2, 4 per class (matrix include) × seeds 0, 1',
     file: 'fashion-samples.yaml',
-    full: { stages: 6, instances: 152 },
+    full: { stages: 6, instances: 182 },
     sets: [
       'seeds=[0, 1]',
       'data.with.train_per_class=4',
