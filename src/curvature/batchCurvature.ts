@@ -60,11 +60,6 @@ export class BatchCurvature {
     this.#recordings?.clear();
   }
 
-  /** Bytes the kept recordings hold. */
-  get recordingBytes(): number {
-    return this.#recordings?.bytes ?? 0;
-  }
-
   /** `use` over batch's recording of `what` (kept, or made and released around `use`). */
   #recorded<T, R>(what: string, batch: Batch, record: () => BatchRecording<T>, use: (r: BatchRecording<T>) => R): R {
     if (this.#recordings !== null) return this.#recordings.with(what, batch.start, batch.shape[0], record, use);
