@@ -10,7 +10,7 @@ import { Rng } from '../../src/util/random.js';
  * Issue 3 memory goal: peak memory for a 1M-parameter net over 60k samples stays under 2 GiB (one
  * Hess·v, one H·v, and a block of 8 Hess·v as SLQ's start vectors in lockstep request it). Per sample
  * the engine holds the split's batches (one copy of the data) and the recorded passes it keeps, at
- * most ExecutionOptions.recordingBudget (512 MiB by default); everything else streams batch by batch.
+ * most ExecutionOptions.recordingBudget (1 GiB by default); everything else streams batch by batch.
  */
 test(
   '1M-parameter MLP over 60,000 samples: peak RSS < 2 GiB (single products and a block of 8), no tensors kept',
