@@ -11,6 +11,7 @@ import { referenceProducts, ReferenceCurvature, type ReferenceProblem } from '..
 import type { TinyNetSpec } from '../reference/tinyNetSpec.js';
 import { TINY_NETWORKS, buildTinyNetwork, countingForwards, randomSplit, toNhwc } from './tinyNetworks.js';
 import { slqDensity } from '../../src/linalg/slq.js';
+import { relativeError } from '../util/relativeError.js';
 
 /**
  * Exact curvature products (Hess·v, G·v, H·v) against the independent float64 dual-number
@@ -42,16 +43,6 @@ before(async () => {
   await tf.setBackend('cpu');
   registerSecondOrderGradients();
 });
-
-function relativeError(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let d = 0;
-  let n = 0;
-  for (let i = 0; i < b.length; i++) {
-    d += (a[i]! - b[i]!) ** 2;
-    n += b[i]! ** 2;
-  }
-  return Math.sqrt(d / n);
-}
 
 function dotp(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let s = 0;

@@ -6,16 +6,7 @@ import { mlp64Operator, mlp64Products } from '../../src/curvature/mlpCurvature64
 import { Rng } from '../../src/util/random.js';
 import { referenceProducts } from '../reference/referenceCurvature.js';
 import type { TinyNetSpec } from '../reference/tinyNetSpec.js';
-
-function relativeError(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let d = 0;
-  let n = 0;
-  for (let i = 0; i < b.length; i++) {
-    d += (a[i]! - b[i]!) ** 2;
-    n += b[i]! ** 2;
-  }
-  return Math.sqrt(d / n);
-}
+import { relativeError } from '../util/relativeError.js';
 
 const CASES = (['tanh', 'relu'] as const).flatMap((activation) =>
   (['cross-entropy', 'mse'] as const).map((loss) => ({ activation, loss, name: `mlp 6-5-4-3 ${activation} × ${loss}` })),

@@ -11,6 +11,7 @@ import { Rng } from '../../src/util/random.js';
 import type { TinyNetSpec } from '../reference/tinyNetSpec.js';
 import { referenceProducts } from '../reference/referenceCurvature.js';
 import { randomSplit, toNhwc } from './tinyNetworks.js';
+import { relativeError } from '../util/relativeError.js';
 
 /**
  * specpipe's own models (src/nn, built by buildNetwork) against the float64 reference, with the
@@ -70,16 +71,6 @@ before(async () => {
   await tf.setBackend('cpu');
   registerSecondOrderGradients();
 });
-
-function relativeError(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let d = 0;
-  let n = 0;
-  for (let i = 0; i < b.length; i++) {
-    d += (a[i]! - b[i]!) ** 2;
-    n += b[i]! ** 2;
-  }
-  return Math.sqrt(d / n);
-}
 
 for (const c of CASES) {
   for (const loss of ['cross-entropy', 'mse'] as const) {

@@ -9,6 +9,7 @@ import { unflattenParameters } from '../../src/curvature/flatParameters.js';
 import { sliceBatch } from '../../src/data/batches.js';
 import { Rng } from '../../src/util/random.js';
 import { TINY_NETWORKS, buildTinyNetwork, countingForwards, randomSplit } from './tinyNetworks.js';
+import { relativeError } from '../util/relativeError.js';
 
 /**
  * The recorded-tape products (src/curvature/sharedTape.ts: G·v's VJP reuses the J·v forward pass;
@@ -22,16 +23,6 @@ before(async () => {
   await tf.setBackend('cpu');
   registerSecondOrderGradients();
 });
-
-function relativeError(a: Float32Array, b: Float32Array): number {
-  let d = 0;
-  let n = 0;
-  for (let i = 0; i < b.length; i++) {
-    d += (a[i]! - b[i]!) ** 2;
-    n += b[i]! ** 2;
-  }
-  return Math.sqrt(d / n);
-}
 
 test('the tape internals are available in this tfjs-core', () => {
   assert.ok(sharedTapeAvailable());
