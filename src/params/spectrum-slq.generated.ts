@@ -44,6 +44,10 @@ export interface SpectrumSlqParams {
    * Shards per product served over Redis by `specpipe worker --products` (0: none); the Redis URL comes from SPECPIPE_PRODUCTS_REDIS. Execution layout: not in the stage key, recorded in the manifest.
    */
   redis_shards: number;
+  /**
+   * MiB of recorded passes each product engine (or shard) keeps for the session: a batch's forward and first backward pass is recorded once and reused by every later product while it fits; past it batches are recorded per product (0: none). A LeNet image records about 0.2 MiB, a VGG11 width-1/8 image about 1.5 MiB. Execution layout: never changes a result, not in the stage key, recorded in the manifest.
+   */
+  recording_budget_mib: number;
   grid_size: number;
   /**
    * Also find the k largest eigenpairs (thick-restart Lanczos) with their residuals: the outliers (written to outliers.arrow and marked in the report).

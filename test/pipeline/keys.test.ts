@@ -67,7 +67,7 @@ async function imageFolder(root: string): Promise<string[]> {
 
 const MODEL = { kind: 'mlp', input: [192], hidden: [4], classes: 2, activation: 'relu' };
 
-test('spectrum/slq: workers, processes and redis_shards leave the key and ride on the plan node', async () => {
+test('spectrum/slq: workers, processes, redis_shards and recording_budget_mib leave the key and ride on the plan node', async () => {
   const dir = tempWorkspace('specpipe-keys-');
   const file = join(dir, 'p.yaml');
   writeFileSync(
@@ -80,13 +80,19 @@ stages:
 `,
   );
   const base = await plan(file);
-  const laidOut = await plan(file, ['spectra.with.workers=2', 'spectra.with.processes=3', 'spectra.with.redis_shards=1']);
+  const laidOut = await plan(file, [
+    'spectra.with.workers=2',
+    'spectra.with.processes=3',
+    'spectra.with.redis_shards=1',
+    'spectra.with.recording_budget_mib=0',
+  ]);
   assert.deepEqual(changed(base, laidOut), []);
   const node = laidOut.nodes.find((n) => n.stage === 'spectra')!;
-  assert.deepEqual(node.execution, { workers: 2, processes: 3, redis_shards: 1 });
+  assert.deepEqual(node.execution, { workers: 2, processes: 3, redis_shards: 1, recording_budget_mib: 0 });
   assert.equal(node.params['workers'], 2, 'the stage runs with the merged params');
   const hashed = node.ingredients.params as Record<string, unknown>;
-  for (const p of ['workers', 'processes', 'redis_shards']) assert.ok(!(p in hashed), `${p} is not hashed`);
+  for (const p of ['workers', 'processes', 'redis_shards', 'recording_budget_mib'])
+    assert.ok(!(p in hashed), `${p} is not hashed`);
   assert.equal(hashed['batch_size'], 500, 'batch_size stays in the key (float32 batch sums change in the 7th digit)');
   assert.deepEqual(changed(base, await plan(file, ['spectra.with.batch_size=250'])), ['spectra']);
   assert.equal(base.nodes.find((n) => n.stage === 'train')!.execution, undefined);
@@ -201,7 +207,7 @@ stages:
   assert.deepEqual(statuses(first), { data: 'executed', train: 'executed', spectra: 'executed' }, first.stderr);
   const spectra = first.stages.find((s) => s.name === 'spectra')!;
   const manifest = JSON.parse(readFileSync(join(spectra.artifacts, 'manifest.json'), 'utf8')) as Manifest;
-  assert.deepEqual(manifest.execution, { workers: 0, processes: 0, redis_shards: 0 });
+  assert.deepEqual(manifest.execution, { workers: 0, processes: 0, redis_shards: 0, recording_budget_mib: 1024 });
   const spectrumBytes = readFileSync(join(spectra.artifacts, 'spectrum.arrow'));
 
   const layout = ['--set', 'spectra.with.workers=2', '--set', 'spectra.with.processes=1', '--jobs', '2'];
@@ -225,7 +231,10 @@ stages:
     text.stdout,
     /spectra {2}[0-9a-f]{12} {2}cached \(processes: 1 → 0 \(execution layout, not in the key\); workers: 2 → 3/,
   );
-  assert.match(text.stdout, /execution +changed +workers=3, processes=0, redis_shards=0 \(not in the key\)/);
+  assert.match(
+    text.stdout,
+    /execution +changed +workers=3, processes=0, redis_shards=0, recording_budget_mib=1024 \(not in the key\)/,
+  );
 
   // --verify full rehashes the input files (the mnist package's digits) and the artifacts: still nothing to run.
   fingerprintCounters.filesHashed = 0;

@@ -36,6 +36,7 @@ async function execution(ctx: StageContext<SpectrumSlqParams>): Promise<Executio
   return {
     batchSize: p.batch_size,
     workers: p.workers,
+    recordingBudget: p.recording_budget_mib * 2 ** 20,
     ...(p.processes > 0 && { processes: p.processes }),
     ...(shards !== undefined && { shards }),
     backend: 'auto',
@@ -107,7 +108,7 @@ export const spectrumSlqStage: StageKind<SpectrumSlqParams> = {
   paramsSchema: loadSchema('stages/spectrum-slq.schema.json'),
   usesBackend: true,
   // Same products up to float64 summation order (test/curvature/dataParallel.test.ts, processEngine.test.ts).
-  executionParams: ['workers', 'processes', 'redis_shards'],
+  executionParams: ['workers', 'processes', 'redis_shards', 'recording_budget_mib'],
   outputs: {
     ...Object.fromEntries(Object.values(SPECTRUM_FILES).map((f) => [f, 'Arrow table'])),
     'report-fragment.json': 'report fragment',
