@@ -65,6 +65,16 @@ const few = (stage: string, maxSamples: number): string[] => [
   `${stage}.with.max_samples=${maxSamples}`,
 ];
 const OPERATORS = ['hessian', 'ggn', 'residual'];
+const TINY_LENET = (stage: string): string[] => [
+  `${stage}.with.model={ kind: lenet, channels: [2, 2], hidden: 4, kernel: 3 }`,
+  `${stage}.with.epochs=1`,
+  `${stage}.with.checkpoints=[0, 1]`,
+];
+const FEW_LANCZOS = (stage: string): string[] => [
+  `${stage}.with.lanczos_steps=4`,
+  `${stage}.with.top_k=2`,
+  `${stage}.with.top_k_matvecs=6`,
+];
 
 const CASES: readonly (Case & { name: string })[] = [
   {
@@ -89,7 +99,7 @@ const CASES: readonly (Case & { name: string })[] = [
   {
     name: 'fashion-samples: n = 2, 4 per class (matrix include) × seeds 0, 1',
     file: 'fashion-samples.yaml',
-    full: { stages: 6, instances: 182 },
+    full: { stages: 10, instances: 245 },
     sets: [
       'seeds=[0, 1]',
       'data.with.train_per_class=4',
@@ -103,10 +113,19 @@ const CASES: readonly (Case & { name: string })[] = [
       'bulk.with.lanczos_steps=6',
       'bulk.with.top_k=3',
       'bulk.with.deflate=3',
+      'lenet.matrix.train_per_class=[2, 4]',
+      'lenet.matrix.include=[{ train_per_class: 2, epochs: 2, checkpoints: [0, 2] }, { train_per_class: 4, epochs: 1, checkpoints: [0, 1] }]',
+      ...TINY_LENET('lenet'),
+      ...FEW_LANCZOS('lenet_spectra'),
+      // LeNet's seed-0-only row at its own n (3): its instances pool with no other row's.
+      'lenet_5000.matrix.train_per_class=[3]',
+      ...TINY_LENET('lenet_5000'),
+      ...FEW_LANCZOS('lenet_5000_spectra'),
     ],
-    // 1 data, 2×2 train, 4×6 spectra, 4×2 bulk, 4 decompose, 1 report
-    instances: 1 + 4 + 24 + 8 + 4 + 1,
-    mentions: ['2/class', '4/class', 'seed 0', 'seed 1', ...OPERATORS, 'hessian-deflated', 'ggn-deflated'],
+    // 1 data; MLP: 2×2 train, 4×6 spectra, 4×2 bulk, 4 decompose; LeNet: 2×2 train, 4×3 spectra, then
+    // 1 train (seed 0 only) and 2 spectra; 1 report
+    instances: 1 + 4 + 24 + 8 + 4 + (4 + 12) + (1 + 2) + 1,
+    mentions: ['2/class', '3/class', '4/class', 'seed 0', 'seed 1', ...OPERATORS, 'hessian-deflated', 'ggn-deflated', 'lenet'],
     seeds: 2,
   },
   {
