@@ -45,7 +45,7 @@ export interface SpectrumSlqParams {
    */
   redis_shards: number;
   /**
-   * MiB of recorded passes each product engine (or shard) keeps for the session: a batch's forward and first backward pass is recorded once and reused by every later product while it fits; past it batches are recorded per product (0: none). A LeNet image records about 0.2 MiB, a VGG11 width-1/8 image about 1.5 MiB. Execution layout: never changes a result, not in the stage key, recorded in the manifest.
+   * MiB of recorded passes each product engine (or shard) keeps for the session: a batch's forward and first backward pass is recorded once and reused by every later product while it fits; past it batches are recorded per product (0: none). Measured: about 0.13 MiB per image for LeNet 6-16-120 on 28×28 (10,000 images: 245 s per spectrum kept, over 9 min at the default budget). Execution layout: never changes a result, not in the stage key, recorded in the manifest.
    */
   recording_budget_mib: number;
   grid_size: number;
