@@ -72,8 +72,8 @@ const TINY_LENET = (stage: string): string[] => [
 ];
 const FEW_LANCZOS = (stage: string): string[] => [
   `${stage}.with.lanczos_steps=4`,
-  `${stage}.with.top_k=2`,
-  `${stage}.with.top_k_matvecs=6`,
+  `${stage}.with.top_k=10`,
+  `${stage}.with.top_k_matvecs=40`,
 ];
 
 const CASES: readonly (Case & { name: string })[] = [
