@@ -72,8 +72,12 @@ const group = (rows) => {
 // Bulk edges: deflated spectra, by (train key, operator, split, checkpoint).
 const edgeKey = (m) => `${trainKeyOf(m)}|${m.params.operator}|${m.params.split}|${m.params.checkpoint}`;
 const edges = new Map();
+const deflatedBulks = new Map(); // edgeKey → the deflated instance's manifest
 for (const m of manifests)
-  if (m.kind === 'spectrum/slq' && (m.params.deflate ?? 0) > 0) edges.set(edgeKey(m), Number(m.metrics.top_eigenvalue));
+  if (m.kind === 'spectrum/slq' && (m.params.deflate ?? 0) > 0) {
+    edges.set(edgeKey(m), Number(m.metrics.top_eigenvalue));
+    deflatedBulks.set(edgeKey(m), m);
+  }
 
 const spectra = [];
 const topByKey = new Map(); // manifest key → its top-k eigenvalues (outliers.arrow), read once
@@ -85,7 +89,9 @@ for (const m of manifests) {
   const top = Array.from(o.columns.value);
   topByKey.set(m.key, top);
   const C = classesOf(m);
-  const deflated = (m.params.deflate ?? 0) > 0;
+  // A bulk-only instance deflated every pair it found; one with more pairs than it deflated (top 20, deflate 10)
+  // gives the full operator's top pairs and its own bulk edge (the deflated SLQ's top node).
+  const deflated = (m.params.deflate ?? 0) >= top.length;
   const bulkEdge = deflated ? undefined : edges.get(edgeKey(m));
   const rule =
     deflated || !['hessian', 'ggn', 'residual'].includes(m.params.operator)
@@ -199,4 +205,46 @@ for (const [k, byCheckpoint] of cells) {
   console.log('|---|---|---|');
   for (const [checkpoint, bySeed] of rows)
     console.log(`| ${checkpoint} | ${show(ratio(bySeed, 'h', 'g'))} | ${show(ratio(bySeed, 'b1', 'b2'))} |`);
+}
+
+// Sample size: per training instance, the bulk edge of Hess on its training samples over λ₁ (Hess deflated by its
+// top C, the SLQ measure's top node, against the top eigenvalue) and H's share of the bulk's energy
+// Σλ²(H) / Σλ²(Hess deflated) (both SLQ second moments, P·∫λ²dμ); mean ± sd over seeds, per seed in brackets.
+const bulkRows = [];
+for (const m of manifests) {
+  if (m.kind !== 'spectrum/slq' || (m.params.deflate ?? 0) > 0 || m.params.split !== 'train') continue;
+  const bulk = deflatedBulks.get(`${trainKeyOf(m)}|hessian|train|${m.params.checkpoint}`);
+  if (bulk === undefined) continue;
+  const t = manifestOf(trainKeyOf(m));
+  const row = { group: groupName(t), seed: m.seed ?? 0 };
+  if (m.params.operator === 'hessian') {
+    const top = topByKey.get(m.key);
+    if (top !== undefined) row.edge = Number(bulk.metrics.top_eigenvalue) / top[0];
+  }
+  if (m.params.operator === 'residual') row.share = Number(m.metrics.second_moment) / Number(bulk.metrics.second_moment);
+  bulkRows.push(row);
+}
+// A train/test pair whose Hess instance is itself the deflated one (top 20, deflate 10): λ₁ from its own pairs.
+for (const m of deflatedBulks.values()) {
+  const top = topByKey.get(m.key);
+  if (m.params.operator !== 'hessian' || m.params.split !== 'train' || top === undefined || m.params.deflate >= top.length)
+    continue;
+  bulkRows.push({
+    group: groupName(manifestOf(trainKeyOf(m))),
+    seed: m.seed ?? 0,
+    edge: Number(m.metrics.top_eigenvalue) / top[0],
+  });
+}
+if (bulkRows.length > 0) {
+  const show = (xs) => (xs.length === 0 ? '—' : xs.length > 1 ? `${stat(xs)} (${xs.map(fmt).join(', ')})` : fmt(xs[0]));
+  console.log('\n| training instance | bulk edge / λ₁ (Hess, train) | Σλ²(H) / Σλ²(Hess deflated) (train) |');
+  console.log('|---|---|---|');
+  for (const [g, rows] of group(bulkRows)) {
+    const bySeed = (k) =>
+      rows
+        .filter((r) => r[k] !== undefined)
+        .sort((a, b) => a.seed - b.seed)
+        .map((r) => r[k]);
+    console.log(`| ${g} | ${show(bySeed('edge'))} | ${show(bySeed('share'))} |`);
+  }
 }

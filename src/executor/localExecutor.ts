@@ -66,23 +66,39 @@ export interface LocalRunResult {
   readonly interrupted?: boolean;
 }
 
-class Semaphore {
+/**
+ * `jobs` permits, granted by priority: the highest waiting priority first, equal priorities in the order
+ * they asked. Grants wait for the current turn of the event loop to end, so instances that become ready
+ * together (the dependents of one finished instance) compete by priority rather than by plan order.
+ */
+class PrioritySemaphore {
   #free: number;
-  #waiting: (() => void)[] = [];
+  #waiting: { readonly priority: number; readonly wake: () => void }[] = [];
+  #dispatchQueued = false;
   constructor(n: number) {
     this.#free = Math.max(1, n);
   }
-  async acquire(): Promise<void> {
-    if (this.#free > 0) {
-      this.#free--;
-      return;
-    }
-    await new Promise<void>((r) => this.#waiting.push(r));
+  acquire(priority: number): Promise<void> {
+    return new Promise<void>((wake) => {
+      const at = this.#waiting.findIndex((w) => w.priority < priority);
+      this.#waiting.splice(at === -1 ? this.#waiting.length : at, 0, { priority, wake });
+      this.#dispatchSoon();
+    });
   }
   release(): void {
-    const next = this.#waiting.shift();
-    if (next !== undefined) next();
-    else this.#free++;
+    this.#free++;
+    this.#dispatchSoon();
+  }
+  #dispatchSoon(): void {
+    if (this.#dispatchQueued) return;
+    this.#dispatchQueued = true;
+    setImmediate(() => {
+      this.#dispatchQueued = false;
+      while (this.#free > 0 && this.#waiting.length > 0) {
+        this.#free--;
+        this.#waiting.shift()!.wake();
+      }
+    });
   }
 }
 
@@ -105,7 +121,7 @@ interface LocalRun {
   readonly store: ArtifactStore;
   readonly options: LocalRunOptions;
   readonly force: ReadonlySet<string>;
-  readonly sem: Semaphore;
+  readonly sem: PrioritySemaphore;
   readonly pool: StageThreadPool | undefined;
   readonly byName: ReadonlyMap<string, PlanNode>;
   /** Each instance's outcome, created eagerly (in topological order) before any is awaited. */
@@ -162,7 +178,7 @@ function untilInterrupted(computing: Promise<InstanceOutcome>, run: LocalRun, no
   });
 }
 
-/** Waits for the instance's upstream instances, then computes it (at most `jobs` at a time). */
+/** Waits for the instance's upstream instances, then computes it (at most `jobs` at a time, by priority). */
 async function runInstance(run: LocalRun, node: PlanNode): Promise<InstanceOutcome> {
   const deps = runDeps(run, node);
   const depOutcomes = await Promise.all(deps.map((d) => run.promises.get(d)!));
@@ -170,7 +186,7 @@ async function runInstance(run: LocalRun, node: PlanNode): Promise<InstanceOutco
   if (interrupted()) return { ...notRun(run, node, ''), error: NOT_RUN_INTERRUPTED };
   const failedDep = deps.find((_, i) => depOutcomes[i]!.status === 'failed');
   if (failedDep !== undefined) return notRun(run, node, `upstream ${failedDep} failed`);
-  await run.sem.acquire();
+  await run.sem.acquire(node.priority ?? 0);
   try {
     if (interrupted()) return { ...notRun(run, node, ''), error: NOT_RUN_INTERRUPTED };
     if (run.stopReason !== undefined) return notRun(run, node, run.stopReason);
@@ -279,7 +295,7 @@ export async function runPlanLocally(plan: Plan, store: ArtifactStore, options: 
     store,
     options,
     force: new Set(options.force ?? []),
-    sem: new Semaphore(options.jobs ?? 1),
+    sem: new PrioritySemaphore(options.jobs ?? 1),
     pool: (options.threads ?? (options.jobs ?? 1) > 1) ? new StageThreadPool() : undefined,
     byName: new Map(nodes.map((n) => [n.name, n])),
     promises: new Map(),

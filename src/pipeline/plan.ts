@@ -57,6 +57,11 @@ export interface PlanNode {
   readonly backendChoice: BackendChoice;
   /** The instance's seed: its `seed` coordinate (own, else inherited), else the pipeline seed (src/pipeline/seedAxis.ts). */
   readonly seed: number;
+  /**
+   * Scheduling priority among ready instances (absent: 0): its stage's `priority`, raised to the highest
+   * priority of the instances that read it, directly or not (withPriorities). Not in the key.
+   */
+  readonly priority?: number;
   readonly ingredients: KeyIngredients;
   readonly key: StageKey;
 }
@@ -349,7 +354,28 @@ export function planPipeline(loaded: LoadedPipeline, options: PlanOptions): Phas
     backendChoice: spec.backend,
     backendId: options.backendId,
     // In topological order of stages (stable: file order where free), each stage's instances in matrix order.
-    nodes: order.order.flatMap((stage) => byStage.get(stage)!.map((i) => i.node)),
+    nodes: withPriorities(
+      order.order.flatMap((stage) => byStage.get(stage)!.map((i) => i.node)),
+      (stage) => spec.stages[stage]!.priority,
+    ),
+  });
+}
+
+/**
+ * Each instance's scheduling priority: its stage's, raised to the highest of the instances that read it
+ * (`needs` or `gather`), so that a prioritised stage's inputs start early too. `nodes` in topological
+ * order; one pass from the last. Nodes with priority 0 are returned as they are.
+ */
+function withPriorities(nodes: readonly PlanNode[], stagePriority: (stage: string) => number): PlanNode[] {
+  const priority = new Map(nodes.map((n) => [n.name, stagePriority(n.stage)]));
+  for (let i = nodes.length - 1; i >= 0; i--) {
+    const n = nodes[i]!;
+    const p = priority.get(n.name)!;
+    for (const u of [...n.needs, ...Object.values(n.gather).flat()]) if (p > (priority.get(u.name) ?? p)) priority.set(u.name, p);
+  }
+  return nodes.map((n) => {
+    const p = priority.get(n.name)!;
+    return p === 0 ? n : { ...n, priority: p };
   });
 }
 

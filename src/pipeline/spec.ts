@@ -14,6 +14,8 @@ export interface StageSpec {
   readonly gather: readonly string[];
   readonly matrix?: MatrixSpec;
   readonly with: Readonly<Record<string, unknown>>;
+  /** Scheduling priority among ready instances (default 0; not in any key). */
+  readonly priority: number;
 }
 
 /** A validated pipeline file as plain data (stages in file order). */

@@ -45,6 +45,7 @@ function normaliseStage(s: PlainMap): StageSpec {
     gather: (s['gather'] as string[] | undefined) ?? [],
     ...(m !== undefined ? { matrix: normaliseMatrix(m) } : {}),
     with: (s['with'] as PlainMap | undefined) ?? record(),
+    priority: (s['priority'] as number | undefined) ?? 0,
   };
 }
 
