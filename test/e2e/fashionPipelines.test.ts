@@ -67,6 +67,7 @@ const few = (stage: string, maxSamples: number): string[] => [
 const OPERATORS = ['hessian', 'ggn', 'residual'];
 const TINY_LENET = (stage: string): string[] => [
   `${stage}.with.model={ kind: lenet, channels: [2, 2], hidden: 4, kernel: 3 }`,
+  `${stage}.with.test_per_class=2`,
   `${stage}.with.epochs=1`,
   `${stage}.with.checkpoints=[0, 1]`,
 ];
