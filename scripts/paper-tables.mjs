@@ -224,7 +224,7 @@ for (const m of manifests) {
   if (m.params.operator === 'residual') row.share = Number(m.metrics.second_moment) / Number(bulk.metrics.second_moment);
   bulkRows.push(row);
 }
-// A train/test pair whose Hess instance is itself the deflated one (top 20, deflate 10): λ₁ from its own pairs.
+// A training instance whose train Hess is itself the deflated instance (top 20, deflate 10): λ₁ from its own pairs.
 for (const m of deflatedBulks.values()) {
   const top = topByKey.get(m.key);
   if (m.params.operator !== 'hessian' || m.params.split !== 'train' || top === undefined || m.params.deflate >= top.length)
