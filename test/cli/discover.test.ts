@@ -45,15 +45,17 @@ test('specpipe kinds spectrum/slq prints each param with its type, default and d
   assert.match(lines[0]!, /^spectrum\/slq — Stochastic Lanczos quadrature \(\+ top-k, deflation, Hutch\+\+ trace\)/);
   const at = (prefix: string): number => lines.findIndex((l) => l.startsWith(prefix));
   const op = at('  operator ');
-  assert.equal(lines[op], '  operator       hessian|ggn|residual|a1|a2|b1|b2|a1+a2+b1  (default hessian)');
+  assert.equal(lines[op], '  operator'.padEnd(24) + 'hessian|ggn|residual|a1|a2|b1|b2|a1+a2+b1  (default hessian)');
   assert.equal(
     lines[op + 1],
     "      Hess, G (Gauss-Newton), H = Hess - G, or a piece of G (Papyan's A1, A2, B1, B2 = G - A1 - A2 -",
   );
-  assert.equal(lines[at('  checkpoint ')], '  checkpoint     integer ≥ 0 | "final"  (default final)');
-  assert.equal(lines[at('  lanczos_steps ')], '  lanczos_steps  integer ≥ 2  (default 64)');
-  assert.equal(lines[at('  max_samples ')], '  max_samples    integer ≥ 1  (optional, no default)');
-  assert.equal(lines[at('  top_k_tol ')], '  top_k_tol      number > 0, ≤ 1  (default 0.0001)');
+  assert.equal(lines[at('  checkpoint ')], '  checkpoint'.padEnd(24) + 'integer ≥ 0 | "final"  (default final)');
+  assert.equal(lines[at('  lanczos_steps ')], '  lanczos_steps'.padEnd(24) + 'integer ≥ 2  (default 64)');
+  assert.equal(lines[at('  max_samples ')], '  max_samples'.padEnd(24) + 'integer ≥ 1  (optional, no default)');
+  // The longest name sets the column: recording_budget_mib (20 characters) + 2 spaces.
+  assert.equal(lines[at('  recording_budget_mib ')], '  recording_budget_mib  integer ≥ 0  (default 1024)');
+  assert.equal(lines[at('  top_k_tol ')], '  top_k_tol'.padEnd(24) + 'number > 0, ≤ 1  (default 0.0001)');
   const schema = JSON.parse(readFileSync(join(repoRoot, 'schemas', 'stages', 'spectrum-slq.schema.json'), 'utf8')) as {
     properties: Record<string, { default?: unknown; description?: string }>;
   };
