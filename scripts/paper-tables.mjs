@@ -71,13 +71,12 @@ const group = (rows) => {
 
 // Bulk edges: deflated spectra, by (train key, operator, split, checkpoint).
 const edgeKey = (m) => `${trainKeyOf(m)}|${m.params.operator}|${m.params.split}|${m.params.checkpoint}`;
-const edges = new Map();
 const deflatedBulks = new Map(); // edgeKey → the deflated instance's manifest
-for (const m of manifests)
-  if (m.kind === 'spectrum/slq' && (m.params.deflate ?? 0) > 0) {
-    edges.set(edgeKey(m), Number(m.metrics.top_eigenvalue));
-    deflatedBulks.set(edgeKey(m), m);
-  }
+for (const m of manifests) if (m.kind === 'spectrum/slq' && (m.params.deflate ?? 0) > 0) deflatedBulks.set(edgeKey(m), m);
+const edgeOf = (key) => {
+  const bulk = deflatedBulks.get(key);
+  return bulk === undefined ? undefined : Number(bulk.metrics.top_eigenvalue);
+};
 
 const spectra = [];
 const topByKey = new Map(); // manifest key → its top-k eigenvalues (outliers.arrow), read once
@@ -91,17 +90,17 @@ for (const m of manifests) {
   const C = classesOf(m);
   // A bulk-only instance deflated every pair it found; one with more pairs than it deflated (top 20, deflate 10)
   // gives the full operator's top pairs and its own bulk edge (the deflated SLQ's top node).
-  const deflated = (m.params.deflate ?? 0) >= top.length;
-  const bulkEdge = deflated ? undefined : edges.get(edgeKey(m));
+  const bulkOnly = (m.params.deflate ?? 0) >= top.length;
+  const bulkEdge = bulkOnly ? undefined : edgeOf(edgeKey(m));
   const rule =
-    deflated || !['hessian', 'ggn', 'residual'].includes(m.params.operator)
+    bulkOnly || !['hessian', 'ggn', 'residual'].includes(m.params.operator)
       ? undefined
       : countOutliers(top, { ...(C !== undefined && { classes: C }), ...(bulkEdge !== undefined && { bulkEdge }) });
   spectra.push({
     group: groupName(m),
     seed: m.seed,
     C,
-    lambda1: deflated ? Number(m.metrics.top_eigenvalue) : top[0],
+    lambda1: bulkOnly ? Number(m.metrics.top_eigenvalue) : top[0],
     rule,
     bulkEdge,
     trace: m.metrics.trace_hutchpp !== undefined ? Number(m.metrics.trace_hutchpp) : undefined,
@@ -210,30 +209,18 @@ for (const [k, byCheckpoint] of cells) {
 // Sample size: per training instance, the bulk edge of Hess on its training samples over λ₁ (Hess deflated by its
 // top C, the SLQ measure's top node, against the top eigenvalue) and H's share of the bulk's energy
 // Σλ²(H) / Σλ²(Hess deflated) (both SLQ second moments, P·∫λ²dμ); mean ± sd over seeds, per seed in brackets.
+// A Hess instance with more pairs than it deflated (top 20, deflate 10) is its own bulk: λ₁ from its pairs.
 const bulkRows = [];
 for (const m of manifests) {
-  if (m.kind !== 'spectrum/slq' || (m.params.deflate ?? 0) > 0 || m.params.split !== 'train') continue;
+  if (m.kind !== 'spectrum/slq' || m.params.split !== 'train') continue;
+  const top = topByKey.get(m.key);
+  if ((m.params.deflate ?? 0) > 0 && (top === undefined || m.params.deflate >= top.length)) continue; // bulk-only
   const bulk = deflatedBulks.get(`${trainKeyOf(m)}|hessian|train|${m.params.checkpoint}`);
   if (bulk === undefined) continue;
-  const t = manifestOf(trainKeyOf(m));
-  const row = { group: groupName(t), seed: m.seed ?? 0 };
-  if (m.params.operator === 'hessian') {
-    const top = topByKey.get(m.key);
-    if (top !== undefined) row.edge = Number(bulk.metrics.top_eigenvalue) / top[0];
-  }
+  const row = { group: groupName(manifestOf(trainKeyOf(m))), seed: m.seed ?? 0 };
+  if (m.params.operator === 'hessian' && top !== undefined) row.edge = Number(bulk.metrics.top_eigenvalue) / top[0];
   if (m.params.operator === 'residual') row.share = Number(m.metrics.second_moment) / Number(bulk.metrics.second_moment);
   bulkRows.push(row);
-}
-// A training instance whose train Hess is itself the deflated instance (top 20, deflate 10): λ₁ from its own pairs.
-for (const m of deflatedBulks.values()) {
-  const top = topByKey.get(m.key);
-  if (m.params.operator !== 'hessian' || m.params.split !== 'train' || top === undefined || m.params.deflate >= top.length)
-    continue;
-  bulkRows.push({
-    group: groupName(manifestOf(trainKeyOf(m))),
-    seed: m.seed ?? 0,
-    edge: Number(m.metrics.top_eigenvalue) / top[0],
-  });
 }
 if (bulkRows.length > 0) {
   const show = (xs) => (xs.length === 0 ? '—' : xs.length > 1 ? `${stat(xs)} (${xs.map(fmt).join(', ')})` : fmt(xs[0]));
