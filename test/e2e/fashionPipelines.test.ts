@@ -65,11 +65,10 @@ const few = (stage: string, maxSamples: number): string[] => [
   `${stage}.with.max_samples=${maxSamples}`,
 ];
 const OPERATORS = ['hessian', 'ggn', 'residual'];
+/** `net` for the LeNet stages of fashion-samples (their matrix sets train_per_class), on the 2 test images per class. */
 const TINY_LENET = (stage: string): string[] => [
-  `${stage}.with.model={ kind: lenet, channels: [2, 2], hidden: 4, kernel: 3 }`,
+  ...net(stage, '{ kind: lenet, channels: [2, 2], hidden: 4, kernel: 3 }'),
   `${stage}.with.test_per_class=2`,
-  `${stage}.with.epochs=1`,
-  `${stage}.with.checkpoints=[0, 1]`,
 ];
 const FEW_LANCZOS = (stage: string): string[] => [
   `${stage}.with.lanczos_steps=4`,
