@@ -156,7 +156,7 @@ const CASES: readonly (Case & { name: string })[] = [
   {
     name: 'fashion-convnets: VGG11, ResNet18 at width 1/64, DenseNet40 at growth 1',
     file: 'fashion-convnets.yaml',
-    full: { stages: 10, instances: 16 },
+    full: { stages: 10, instances: 21 },
     sets: [
       'data.with.train_per_class=1',
       'data.with.test_per_class=1',
@@ -173,8 +173,8 @@ const CASES: readonly (Case & { name: string })[] = [
       ...few('densenet_spectra', 2),
     ],
     // 1 data; VGG11: train, 6 spectra (Hess, G and H on train and test), decompose, embed; ResNet18: train,
-    // 2 spectra; DenseNet40: train, 1 spectrum; report
-    instances: 1 + 9 + 3 + 2 + 1,
+    // 6 spectra; DenseNet40: train, 2 spectra (Hess on train and test); report
+    instances: 1 + 9 + 7 + 3 + 1,
     mentions: ['vgg11', 'resnet18', 'densenet40', ...OPERATORS],
     seeds: 1,
   },
