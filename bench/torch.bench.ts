@@ -15,9 +15,12 @@
  * BatchNorm: curvature runs the network in eval mode (running statistics, src/curvature/batchCurvature.ts) and
  * PyTorch's module is in model.eval(); the running statistics are first calibrated by forward passes in train mode
  * over the bench's images, and BN's weight and bias perturbed, so the checks see a non-trivial BN.
- * Threads: specpipe runs in this thread with SPECPIPE_BLAS_THREADS OpenBLAS threads (default 1; set it to compare
- * at 2); PyTorch runs each single product at torch.set_num_threads(t) for each t of SPECPIPE_BENCH_TORCH_THREADS
- * (default "1,2") and the best is its time, and its SLQ job once, at the t of its best Hess·v; the table gives every t's time.
+ * Threads, the same choice on both sides: specpipe runs each single product in this thread (SPECPIPE_BLAS_THREADS
+ * OpenBLAS threads, default 1) and over w worker threads, the samples split between them (Curvature.open's `workers`,
+ * the spectrum stages' `workers` param), for each w of SPECPIPE_BENCH_WORKERS (default "2"); PyTorch runs each at
+ * torch.set_num_threads(t) for each t of SPECPIPE_BENCH_TORCH_THREADS (default "1,2"). Each side's time is its best
+ * setting's, and its SLQ job runs once, at the setting of its best Hess·v ("kept record" for specpipe, whose SLQ keeps
+ * records); the table gives every setting's time (specpipe: 0w = this thread, 2w = two workers).
  * Wall and CPU seconds: each job's time is also taken as the CPU time of its process, all threads (Node
  * process.cpuUsage, Python time.process_time): on a loaded shared machine the CPU-seconds ratio of one-thread work
  * is the steadier one, the wall-seconds ratio what a user waits for.
@@ -39,7 +42,7 @@ import { blasThreadsFromEnv } from '../src/backend/openblasKernels.js';
 import { buildNetwork } from '../src/nn/build.js';
 import type { ModelSpec, Network } from '../src/nn/network.js';
 import { saveCheckpoint } from '../src/nn/checkpoint.js';
-import { Curvature } from '../src/curvature/curvatureOperators.js';
+import { Curvature, type CurvatureProblem } from '../src/curvature/curvatureOperators.js';
 import { loadMnist } from '../src/data/mnist.js';
 import { loadFashionMnist } from '../src/data/fashionMnist.js';
 import { balancedSubset } from '../src/data/balancedSubset.js';
@@ -55,6 +58,14 @@ const SLQ_VECTORS = 8;
 const REPEATS = QUICK ? 2 : 3;
 const PYTHON = process.env.SPECPIPE_TORCH_PYTHON ?? '/usr/bin/python3';
 const TORCH_THREADS = (process.env.SPECPIPE_BENCH_TORCH_THREADS ?? '1,2').split(',').map(Number);
+/** specpipe's settings: 0 = this thread, w > 0 = w worker threads. */
+const WORKERS = [
+  0,
+  ...(process.env.SPECPIPE_BENCH_WORKERS ?? '2')
+    .split(',')
+    .filter((w) => w !== '')
+    .map(Number),
+];
 const SCRIPT = fileURLToPath(new URL('../../bench/torch_products.py', import.meta.url));
 tf.env().set('IS_TEST', true);
 
@@ -96,8 +107,7 @@ interface Side {
   /** CPU seconds of the process, all threads (PyTorch: the least over its thread settings). */
   readonly cpuSeconds: Record<Job, number>;
   readonly checks: Record<string, number>;
-  /** PyTorch only: the thread count that gave each best time, and every setting's times. */
-  readonly threads?: Record<Job, number>;
+  /** Every thread setting's wall seconds (PyTorch: `${t}t`, specpipe: `${w}w`). */
   readonly secondsByThreads?: Record<string, Partial<Record<Job, number>>>;
 }
 
@@ -164,14 +174,17 @@ function calibrated(network: Network, data: Split): { params: tf.Tensor[]; buffe
   return { params: perturbed, buffers: state };
 }
 
-async function specpipeSide(m: BenchModel, data: Split, path: string): Promise<Side> {
-  const network = buildNetwork(m.spec);
-  const { params, buffers } = calibrated(network, data);
-  saveCheckpoint(path, network, params, buffers, { mean: [0], std: [1], pad: 0 });
-  const problem = { network, params, buffers, data, loss: 'cross-entropy' } as const;
-  const curvature = await Curvature.open(problem, { batchSize: BATCH });
+/** One setting's single-product times and checks (`workers` 0: this thread), and its SLQ job when `withSlq`. */
+async function specpipeSetting(
+  m: BenchModel,
+  problem: CurvatureProblem,
+  workers: number,
+  withSlq: boolean,
+): Promise<{ wall: Partial<Record<Job, number>>; cpu: Partial<Record<Job, number>>; checks: Record<string, number> }> {
+  const { data } = problem;
+  const curvature = await Curvature.open(problem, { batchSize: BATCH, workers });
   // every product records its batches' forward and first backward pass again, as PyTorch's double backward does
-  const recording = await Curvature.open(problem, { batchSize: BATCH, recordingBudget: 0 });
+  const recording = await Curvature.open(problem, { batchSize: BATCH, workers, recordingBudget: 0 });
   const hess = curvature.operator('hessian');
   const ggn = curvature.operator('ggn');
   const logits = await curvature.perSampleLogits();
@@ -188,7 +201,7 @@ async function specpipeSide(m: BenchModel, data: Split, path: string): Promise<S
   gn = Math.sqrt(gn);
   const u = g.map((x) => x / gn);
   const quad = (y: Float64Array): number => y.reduce((s, x, i) => s + x * u[i]!, 0);
-  const checks = {
+  const checks: Record<string, number> = {
     loss: loss / data.shape[0],
     gradNorm: gn,
     gHg: quad(await hess.matvec(u)),
@@ -210,25 +223,48 @@ async function specpipeSide(m: BenchModel, data: Split, path: string): Promise<S
     }
     return [wall, cpu];
   };
-  const times = {
-    gradient: await best(() => curvature.fullGradient()),
+  const times: Partial<Record<Job, [number, number]>> = {
+    gradient: await best(() => recording.fullGradient()), // a forward and backward pass each time, as PyTorch's
     hessian: await best(() => recording.operator('hessian').matvec(u)),
     ggn: await best(() => recording.operator('ggn').matvec(u)),
     hessianKept: await best(() => hess.matvec(u)),
     ggnKept: await best(() => ggn.matvec(u)),
-    slq: [NaN, NaN] as [number, number],
   };
-  const [t0, c0] = [performance.now(), cpuNow()];
-  const slq = await slqDensity(hess, { steps: m.slqSteps, startVectors: SLQ_VECTORS, seed: 0, gridSize: 64 });
-  times.slq = [(performance.now() - t0) / 1000, cpuNow() - c0];
-  const seconds = Object.fromEntries(JOBS.map((j) => [j, times[j][0]])) as Record<Job, number>;
-  const cpuSeconds = Object.fromEntries(JOBS.map((j) => [j, times[j][1]])) as Record<Job, number>;
-  let top = -Infinity;
-  for (const x of slq.measure.nodes) top = Math.max(top, x);
-  tf.dispose([...params, ...buffers]);
+  if (withSlq) {
+    const [t0, c0] = [performance.now(), cpuNow()];
+    const slq = await slqDensity(hess, { steps: m.slqSteps, startVectors: SLQ_VECTORS, seed: 0, gridSize: 64 });
+    times.slq = [(performance.now() - t0) / 1000, cpuNow() - c0];
+    checks.slqTop = Math.max(...slq.measure.nodes);
+  }
   await curvature.close();
   await recording.close();
-  return { seconds, cpuSeconds, checks: { ...checks, slqTop: top } };
+  const pick = (k: 0 | 1): Partial<Record<Job, number>> =>
+    Object.fromEntries(Object.entries(times).map(([j, t]) => [j, t[k]])) as Partial<Record<Job, number>>;
+  return { wall: pick(0), cpu: pick(1), checks };
+}
+
+/** specpipe at each of WORKERS, best per job; the SLQ job once, at the setting of the best kept-record Hess·v. */
+async function specpipeSide(m: BenchModel, data: Split, path: string): Promise<Side> {
+  const network = buildNetwork(m.spec);
+  const { params, buffers } = calibrated(network, data);
+  saveCheckpoint(path, network, params, buffers, { mean: [0], std: [1], pad: 0 });
+  const problem: CurvatureProblem = { network, params, buffers, data, loss: 'cross-entropy' };
+  const wall: Record<string, Partial<Record<Job, number>>> = {};
+  const cpu: Record<string, Partial<Record<Job, number>>> = {};
+  let checks: Record<string, number> = {};
+  for (const w of WORKERS) {
+    const r = await specpipeSetting(m, problem, w, false);
+    [wall[`${w}w`], cpu[`${w}w`], checks] = [r.wall, r.cpu, r.checks];
+  }
+  const slqSetting = Object.keys(wall).reduce((a, b) => (wall[b]!.hessianKept! < wall[a]!.hessianKept! ? b : a));
+  const slq = await specpipeSetting(m, problem, parseInt(slqSetting), true);
+  wall[slqSetting]!.slq = slq.wall.slq;
+  cpu[slqSetting]!.slq = slq.cpu.slq;
+  checks.slqTop = slq.checks.slqTop!;
+  tf.dispose([...params, ...buffers]);
+  const least = (by: Record<string, Partial<Record<Job, number>>>): Record<Job, number> =>
+    Object.fromEntries(JOBS.map((j) => [j, Math.min(...Object.values(by).map((s) => s[j] ?? Infinity))])) as Record<Job, number>;
+  return { seconds: least(wall), cpuSeconds: least(cpu), checks, secondsByThreads: wall };
 }
 
 function torchSide(m: BenchModel, data: Split): Side {
@@ -257,7 +293,8 @@ const load = (): string =>
     .map((x) => x.toFixed(2))
     .join(' ');
 console.log(
-  `specpipe ${backendId(info)}, this thread, SPECPIPE_BLAS_THREADS=${blasThreadsFromEnv()} vs PyTorch ${probe.stdout.trim()} ` +
+  `specpipe ${backendId(info)}, best of this thread and ${WORKERS.filter((w) => w > 0).join(' | ')} worker threads, ` +
+    `SPECPIPE_BLAS_THREADS=${blasThreadsFromEnv()} vs PyTorch ${probe.stdout.trim()} ` +
     `(${PYTHON}), best of torch.set_num_threads(${TORCH_THREADS.join(' | ')}); batches of ${BATCH}, best of ${REPEATS}; ` +
     `load average ${load()}`,
 );
@@ -275,7 +312,7 @@ for (const m of MODELS) {
   );
   console.log(
     `    ${'job'.padEnd(22)} ${'specpipe s'.padStart(10)} ${'PyTorch s'.padStart(10)}  ${'ratio'.padStart(6)}` +
-      `   ${'CPU s: specpipe'.padStart(15)} ${'PyTorch'.padStart(9)}  ${'ratio'.padStart(6)}   PyTorch wall s per thread count`,
+      `   ${'CPU s: specpipe'.padStart(15)} ${'PyTorch'.padStart(9)}  ${'ratio'.padStart(6)}   wall s per setting: specpipe | PyTorch`,
   );
   const label: Record<Job, string> = {
     gradient: 'full-data gradient',
@@ -287,10 +324,12 @@ for (const m of MODELS) {
   };
   const ratio = (a: number, b: number): string => `${(a / b).toFixed(2).padStart(5)}×`;
   for (const j of JOBS) {
-    const perThreads = Object.entries(pt.secondsByThreads ?? {})
-      .filter(([, s]) => s[j] !== undefined)
-      .map(([t, s]) => `${t}t ${s[j]!.toFixed(3)}`)
-      .join(', ');
+    const settings = (by: Side['secondsByThreads'], unit: string): string =>
+      Object.entries(by ?? {})
+        .filter(([, s]) => s[j] !== undefined)
+        .map(([t, s]) => `${t}${unit} ${s[j]!.toFixed(3)}`)
+        .join(', ');
+    const perThreads = `${settings(sp.secondsByThreads, '')} | ${settings(pt.secondsByThreads, 't')}`;
     console.log(
       `    ${label[j].padEnd(22)} ${fmt(sp.seconds[j])}  ${fmt(pt.seconds[j])}  ${ratio(sp.seconds[j], pt.seconds[j])}` +
         `   ${fmt(sp.cpuSeconds[j]).padStart(15)} ${fmt(pt.cpuSeconds[j])}  ${ratio(sp.cpuSeconds[j], pt.cpuSeconds[j])}   ${perThreads}`,

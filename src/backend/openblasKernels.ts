@@ -103,6 +103,12 @@ export interface OpenBlasKernelStatus {
 
 const stockConfigs = new Map<string, KernelConfig>();
 let status: OpenBlasKernelStatus | undefined;
+let gemmInUse: GemmProvider | undefined;
+
+/** The sgemm under the GEMM kernels (OpenBLAS's or specpipe's C one), or undefined when they are not registered. */
+export function activeGemm(): GemmProvider | undefined {
+  return gemmInUse;
+}
 
 /** The stock tfjs-backend-cpu kernel for `name`, kept when it was replaced (tests compare with it). */
 export function stockKernel(name: string): KernelConfig | undefined {
@@ -247,6 +253,7 @@ export function registerGemmKernels(
     if (getKernel(kernelName, 'cpu') === undefined)
       registerKernel({ kernelName, backendName: 'cpu', kernelFunc: kernelFunc as unknown as KernelFunc });
   const mallocTuned = tuneMallocForLargeArrays();
+  gemmInUse = gemm;
   status = {
     mallocTuned,
     gemm: gemm.name,
@@ -275,4 +282,5 @@ export function unregisterOpenBlasKernels(): void {
   }
   stockConfigs.clear();
   status = undefined;
+  gemmInUse = undefined;
 }

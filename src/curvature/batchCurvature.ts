@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Network } from '../nn/network.js';
 import { lossFunction, type LossKind } from '../nn/loss.js';
 import type { Batch } from '../data/batches.js';
-import { flatSize, flattenToFloat32 } from './flatParameters.js';
+import { flatSize, flattenToFloat32, unflattenParameters } from './flatParameters.js';
 import { RecordedTape, canRecordTape, sharedTapeAvailable } from './sharedTape.js';
 import { RecordingCache, type BatchRecording } from './recordingCache.js';
 import { registerSecondOrderGradients } from './secondOrderGradients.js';
@@ -58,6 +58,15 @@ export class BatchCurvature {
   /** Frees the kept recordings (the cache stays on). */
   releaseRecordings(): void {
     this.#recordings?.clear();
+  }
+
+  /** A block of flat vectors as parameter-shaped tensors (free them with `disposeVectors`). */
+  vectors(flat: readonly Float32Array[]): tf.Tensor[][] {
+    return flat.map((v) => unflattenParameters(v, this.#network.params));
+  }
+
+  disposeVectors(vs: readonly (readonly tf.Tensor[])[]): void {
+    tf.dispose(vs.flat());
   }
 
   /** `use` over batch's recording of `what` (kept, or made and released around `use`). */

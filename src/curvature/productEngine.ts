@@ -1,5 +1,5 @@
 import type { CurvatureProblem } from './curvatureOperators.js';
-import { BatchCurvature } from './batchCurvature.js';
+import { batchProductsFor, type BatchProducts } from './batchProducts.js';
 import { accumulateOverSplit } from './productRequest.js';
 import { batches, type Batch } from '../data/batches.js';
 import type { ProductRequest } from './productRequestType.js';
@@ -24,14 +24,14 @@ export class LocalProductEngine implements ProductEngine {
   readonly size: number;
   readonly samples: number;
   readonly workers = 0;
-  readonly #curvature: BatchCurvature;
+  readonly #curvature: BatchProducts<unknown>;
   readonly #problem: CurvatureProblem;
   readonly #batches: readonly Batch[];
 
   constructor(problem: CurvatureProblem, batchSize: number, recordingBudget: number) {
     this.#problem = problem;
     this.#batches = [...batches(problem.data, batchSize)];
-    this.#curvature = new BatchCurvature(problem.network, problem.params, problem.buffers, problem.loss);
+    this.#curvature = batchProductsFor(problem.network, problem.params, problem.buffers, problem.loss);
     this.#curvature.keepRecordings(recordingBudget);
     this.size = this.#curvature.size;
     this.samples = problem.data.shape[0];
@@ -39,7 +39,7 @@ export class LocalProductEngine implements ProductEngine {
 
   async run(request: ProductRequest): Promise<Float64Array[]> {
     const p = this.#problem;
-    return accumulateOverSplit(this.#curvature, p.network.params, this.#batches, p.network.spec.classes, request);
+    return accumulateOverSplit(this.#curvature, this.#batches, p.network.spec.classes, request);
   }
 
   async evaluations(): Promise<number> {

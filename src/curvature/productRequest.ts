@@ -1,7 +1,5 @@
-import * as tf from '@tensorflow/tfjs-core';
 import type { Batch } from '../data/batches.js';
-import type { BatchCurvature } from './batchCurvature.js';
-import { unflattenParameters } from './flatParameters.js';
+import type { BatchProducts } from './batchProducts.js';
 import type { CurvatureKind } from './operatorKind.js';
 import type { ProductRequest } from './productRequestType.js';
 
@@ -9,26 +7,28 @@ export type { ProductRequest };
 
 /**
  * The one place an operator name picks its maths: the per-batch SUMS of each curvature operator
- * for a block of vectors (src/curvature/batchCurvature.ts derives each).
+ * for a block of vectors (src/curvature/batchCurvature.ts derives each; mlpBatchCurvature.ts for MLPs).
  *   hessian:  Σ_i ∂²ℓ_i/∂θ² v_k
  *   ggn:      Σ_i J_iᵀ Q_i J_i v_k
  *   residual: Σ_i Σ_c r_ic ∇²z_ic v_k  (H = Hess − G directly)
  */
-export const BATCH_PRODUCTS: Readonly<
-  Record<CurvatureKind, (curvature: BatchCurvature, batch: Batch, vs: readonly (readonly tf.Tensor[])[]) => Float32Array[]>
-> = {
-  hessian: (c, b, vs) => c.hessianVectorSums(b, vs),
-  ggn: (c, b, vs) => c.ggnVectorSums(b, vs),
-  residual: (c, b, vs) => c.residualVectorSums(b, vs),
-};
+function batchProducts<V>(kind: CurvatureKind, c: BatchProducts<V>, b: Batch, vs: V): Float32Array[] {
+  switch (kind) {
+    case 'hessian':
+      return c.hessianVectorSums(b, vs);
+    case 'ggn':
+      return c.ggnVectorSums(b, vs);
+    case 'residual':
+      return c.residualVectorSums(b, vs);
+  }
+}
 
 /**
  * Answers `request` over every sample of a split, given as its consecutive batches (`batches` of
  * src/data/batches.ts, sliced once per engine), batch by batch in split order, accumulating in float64.
  */
-export function accumulateOverSplit(
-  curvature: BatchCurvature,
-  paramShapes: readonly { readonly shape: readonly number[] }[],
+export function accumulateOverSplit<V>(
+  curvature: BatchProducts<V>,
   split: readonly Batch[],
   classes: number,
   request: ProductRequest,
@@ -53,7 +53,7 @@ export function accumulateOverSplit(
     const s = sums[j]!;
     for (let i = 0; i < part.length; i++) s[i]! += part[i]!;
   };
-  const vs = 'vectors' in request ? request.vectors.map((v) => unflattenParameters(v, paramShapes)) : [];
+  const vs = curvature.vectors('vectors' in request ? request.vectors : []);
   try {
     for (const b of split) {
       switch (request.kind) {
@@ -76,11 +76,11 @@ export function accumulateOverSplit(
           break;
         }
         default:
-          BATCH_PRODUCTS[request.kind](curvature, b, vs).forEach((p, j) => add(j, p));
+          batchProducts(request.kind, curvature, b, vs).forEach((p, j) => add(j, p));
       }
     }
   } finally {
-    tf.dispose(vs.flat());
+    curvature.disposeVectors(vs);
   }
   return sums;
 }

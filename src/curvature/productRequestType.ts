@@ -7,7 +7,7 @@ import type { CurvatureKind } from './operatorKind.js';
 export type ProductRequest =
   /** [Σ_i ∇ℓ_i] */
   | { readonly kind: 'gradient' }
-  /** [Σ_i A_i v_1, …, Σ_i A_i v_K] for the operator A of `kind` (BATCH_PRODUCTS): a block of K vectors shares each batch's forward pass */
+  /** [Σ_i A_i v_1, …, Σ_i A_i v_K] for the operator A of `kind` (batchProducts in productRequest.ts): a block of K vectors shares each batch's forward pass */
   | { readonly kind: CurvatureKind; readonly vectors: readonly Float32Array[] }
   /** [Hess-sums for v_1..v_K, then G-sums for v_1..v_K], both from one pass per batch */
   | { readonly kind: 'hessian+ggn'; readonly vectors: readonly Float32Array[] }

@@ -3,7 +3,7 @@ import { initBackend, type BackendChoice } from '../backend/backend.js';
 import type { Network } from '../nn/network.js';
 import type { LossKind } from '../nn/loss.js';
 import type { Split } from '../data/dataset.js';
-import { BatchCurvature } from './batchCurvature.js';
+import { batchProductsFor } from './batchProducts.js';
 import { accumulateOverSplit } from './productRequest.js';
 import { batches } from '../data/batches.js';
 import type { ProductRequest } from './productRequestType.js';
@@ -58,7 +58,7 @@ export async function openProductShard(init: ShardInit): Promise<ProductShard> {
   }
   const params = unflattenParameters(init.params, network.params);
   const buffers = network.buffers.map((b, k) => tf.tensor(init.buffers[k]!, [...b.shape], 'float32'));
-  const curvature = new BatchCurvature(network, params, buffers, init.loss);
+  const curvature = batchProductsFor(network, params, buffers, init.loss);
   curvature.keepRecordings(init.recordingBudget);
   const split = [...batches(init.data, init.batchSize)];
   return {
@@ -69,7 +69,7 @@ export async function openProductShard(init: ShardInit): Promise<ProductShard> {
         const result =
           m.kind === 'evaluations'
             ? [Float64Array.of(curvature.evaluations)]
-            : accumulateOverSplit(curvature, network.params, split, network.spec.classes, m.request);
+            : accumulateOverSplit(curvature, split, network.spec.classes, m.request);
         return { id: m.id, ok: true, result };
       } catch (e) {
         return { id: m.id, ok: false, error: e instanceof Error ? e.message : String(e) };

@@ -49,6 +49,8 @@ export interface IngredientSources {
   readonly seed: number;
   /** Backend id of the plan (used only by kinds with `usesBackend`). */
   readonly backendId: string;
+  /** The curvature product implementation when it is not tfjs autodiff (kinds with `curvesModel`; plan.ts). */
+  readonly products?: string;
   /** `inputFingerprints(…)`. */
   readonly inputs: Record<string, string> | undefined;
 }
@@ -67,7 +69,7 @@ export function keyIngredients(s: IngredientSources): KeyIngredients {
     upstream: s.upstream,
     seed: s.seed,
     backend: s.kind.usesBackend ? s.backendId : 'none',
-    numerics: s.kind.usesBackend ? NUMERICS : {},
+    numerics: !s.kind.usesBackend ? {} : s.products === undefined ? NUMERICS : { ...NUMERICS, products: s.products },
     ...(s.inputs !== undefined && { inputs: s.inputs }),
     storeSchema: STORE_SCHEMA_VERSION,
   };

@@ -13,6 +13,7 @@ import { stageOrder } from './stageGraph.js';
 import { stageKey, type KeyIngredients, type StageKey } from '../store/stageKey.js';
 import { keyIngredients, splitExecutionParams } from './keyIngredients.js';
 import { FingerprintCache } from '../store/fileFingerprint.js';
+import { plannedProductPath } from '../curvature/productPath.js';
 
 /** An upstream instance as a plan node refers to it (plain JSON). */
 export interface PlanUpstream {
@@ -153,11 +154,31 @@ function keyIngredientsOf(
   gather: Readonly<Record<string, readonly PlanUpstream[]>>,
   seed: number,
   backendId: string,
+  products: string | undefined,
 ): KeyIngredients {
   const upstream: Record<string, string | Record<string, string>> = {};
   for (const n of needs) upstream[n.stage] = n.key;
   for (const [g, list] of Object.entries(gather)) upstream[g] = Object.fromEntries(list.map((u) => [u.name, u.key]));
-  return keyIngredients({ kind, keyedParams, upstream, seed, backendId, inputs });
+  return keyIngredients({ kind, keyedParams, upstream, seed, backendId, inputs, ...(products !== undefined && { products }) });
+}
+
+/**
+ * The curvature product implementation of an instance of a `curvesModel` kind when it is not tfjs
+ * autodiff (productPath.ts): from the model of its train/sgd upstream, else inherited from an upstream
+ * instance's key; undefined for every other kind.
+ */
+function productsOf(kind: StageKind, picks: readonly Instance[], backendId: string): string | undefined {
+  if (kind.curvesModel !== true) return undefined;
+  const trained = picks.find((p) => p.node.kind === 'train/sgd');
+  if (trained !== undefined) {
+    const path = plannedProductPath((trained.node.params.model as { kind?: unknown } | undefined)?.kind, backendId);
+    return path === 'tfjs' ? undefined : path;
+  }
+  for (const p of picks) {
+    const inherited = p.node.ingredients.numerics.products;
+    if (inherited !== undefined) return String(inherited);
+  }
+  return undefined;
 }
 
 /** A refusal to expand: positioned at `field` of the stage (its key). */
@@ -249,7 +270,16 @@ function planInstance(c: StagePlanning, combo: Combo, cell: MatrixCell): Instanc
   const seed = own.seed ?? inherited ?? spec.seed;
   const needs = combo.picks.map((p) => asUpstream(p.node));
   const gather = gatherFor(c, combo);
-  const ingredients = keyIngredientsOf(c.kind, keyed, inputs, needs, gather, seed, c.backendId);
+  const ingredients = keyIngredientsOf(
+    c.kind,
+    keyed,
+    inputs,
+    needs,
+    gather,
+    seed,
+    c.backendId,
+    productsOf(c.kind, combo.picks, c.backendId),
+  );
   const lineage = c.matrix === undefined ? combo.lineage : new Map([...combo.lineage, [c.stage, name]]);
   const node: PlanNode = {
     name,

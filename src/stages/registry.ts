@@ -96,6 +96,12 @@ export interface StageKind<P = any> {
   readonly paramsSchema: Readonly<Record<string, unknown>>;
   /** Whether it computes with tfjs (then the backend id is a key ingredient and the backend is started before `run`). */
   readonly usesBackend: boolean;
+  /**
+   * Whether its results are curvature products of the model its train/sgd upstream trained (directly,
+   * or through an upstream instance that has this flag): its key then records the product
+   * implementation (src/curvature/productPath.ts) under numerics.products when it is not tfjs autodiff.
+   */
+  readonly curvesModel?: boolean;
   /** Files it writes, by name pattern → role, for documentation. */
   readonly outputs?: Readonly<Record<string, string>>;
   /**

@@ -100,11 +100,11 @@ for (const net of NETS) {
 
 const MLP = NETS[0]!;
 
-async function openEngine(processes: number, extra: { productTimeoutMs?: number } = {}) {
+async function openEngine(processes: number, extra: { productTimeoutMs?: number } = {}, samples = 40) {
   const network = buildNetwork(MLP.spec);
   const { params, buffers } = network.init(1);
   const engine = await ShardedProductEngine.open(
-    { network, params, buffers, data: randomSplit(MLP.spec, 40, 3), loss: MLP.loss },
+    { network, params, buffers, data: randomSplit(MLP.spec, samples, 3), loss: MLP.loss },
     { shards: processes, batchSize: 4, recordingBudget: 0, builder: defaultNetworkBuilder(), backend: 'cpu', ...extra },
     processTransport(),
   );
@@ -113,7 +113,8 @@ async function openEngine(processes: number, extra: { productTimeoutMs?: number 
 }
 
 test('a shard process killed mid-product fails that product and every later one with an error naming the shard; close() ends the rest', async () => {
-  const engine = await openEngine(2);
+  // enough samples that the product is still running when the signal lands (tiny MLP products take microseconds)
+  const engine = await openEngine(2, {}, 20_000);
   const pids = engine.pids;
   try {
     assert.equal(pids.length, 2);
@@ -123,7 +124,7 @@ test('a shard process killed mid-product fails that product and every later one 
     process.kill(pids[1]!, 'SIGKILL');
     await assert.rejects(
       product,
-      /curvature shard 2 of 2 \(samples \[20, 40\), pid \d+\) exited \(signal SIGKILL\) during a hessian product/,
+      /curvature shard 2 of 2 \(samples \[10000, 20000\), pid \d+\) exited \(signal SIGKILL\) during a hessian product/,
     );
     // no hang afterwards: the engine stays failed
     await assert.rejects(engine.run({ kind: 'gradient' }), /curvature shard 2 of 2 .* exited \(signal SIGKILL\)/);

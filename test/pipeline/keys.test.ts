@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import './fixtures/testStages.js';
 import { preparePlan } from '../../src/pipeline/preparePlan.js';
-import type { Plan } from '../../src/pipeline/plan.js';
+import { buildPlan, type Plan } from '../../src/pipeline/plan.js';
 import { FingerprintCache, fingerprintCounters } from '../../src/store/fileFingerprint.js';
 import type { Manifest } from '../../src/store/manifest.js';
 import { listRunIds } from '../../src/store/runRecord.js';
@@ -96,6 +96,46 @@ stages:
   assert.equal(hashed['batch_size'], 500, 'batch_size stays in the key (float32 batch sums change in the 7th digit)');
   assert.deepEqual(changed(base, await plan(file, ['spectra.with.batch_size=250'])), ['spectra']);
   assert.equal(base.nodes.find((n) => n.stage === 'train')!.execution, undefined);
+});
+
+test('numerics.products: MLP curvature stages under a native-sgemm backend record mlp-sgemm (inherited downstream); LeNet, training and wasm keep their keys', async () => {
+  const dir = tempWorkspace('specpipe-keys-');
+  const file = join(dir, 'p.yaml');
+  writeFileSync(
+    file,
+    `name: products
+stages:
+  data: { uses: data/mnist, with: { train_per_class: 2, test_per_class: 1 } }
+  train:
+    uses: train/sgd
+    needs: [data]
+    matrix: { model: [{ kind: mlp, hidden: [4] }, { kind: lenet, channels: [2, 2], hidden: 4, kernel: 3 }] }
+    with: { epochs: 1 }
+  spectra: { uses: spectrum/slq, needs: [train], with: { lanczos_steps: 4, start_vectors: 1 } }
+  decompose: { uses: decompose/class-gradients, needs: [train] }
+  pieces: { uses: spectrum/slq, needs: [decompose], with: { operator: a1, lanczos_steps: 4, start_vectors: 1 } }
+`,
+  );
+  const { loaded } = await preparePlan(file, [], { resolveBackend: false });
+  const products = (backendId: string): Record<string, unknown> =>
+    Object.fromEntries(buildPlan(loaded, { backendId }).nodes.map((n) => [n.name, n.ingredients.numerics['products']]));
+  const isMlp = (name: string): boolean => name.includes('mlp');
+  for (const backendId of ['cpu+openblas', 'cpu+specpipe-sgemm']) {
+    for (const [name, value] of Object.entries(products(backendId))) {
+      const curving = /^(spectra|decompose|pieces)\[/.test(name);
+      assert.equal(value, curving && isMlp(name) ? 'mlp-sgemm' : undefined, `${backendId}: ${name}`);
+    }
+  }
+  for (const backendId of ['wasm', 'cpu', 'tensorflow'])
+    assert.ok(
+      Object.values(products(backendId)).every((v) => v === undefined),
+      backendId,
+    );
+  const names = buildPlan(loaded, { backendId: 'cpu+openblas' }).nodes.map((n) => n.name);
+  assert.ok(
+    names.some((n) => n.startsWith('pieces[') && isMlp(n)) && names.some((n) => n.includes('lenet')),
+    'both models planned',
+  );
 });
 
 test('imagefolder root: an added image changes the data key and its downstream only; unchanged inputs are not re-read', async () => {

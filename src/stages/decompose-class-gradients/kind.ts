@@ -51,6 +51,7 @@ export function decomposeStageKind(load: CurvatureProblemLoader = checkpointProb
     version: 4,
     description: "Papyan's class / cross-class decomposition of G: g_c, g_cc', exact spectra of A1, A2, B1; tr B2",
     usesBackend: true,
+    curvesModel: true,
     outputs: { [CLASS_GRADIENTS_FILE]: 'table', [DECOMPOSITION_FILE]: 'data', 'report-fragment.json': 'data' },
     paramsSchema: loadSchema('stages/decompose-class-gradients.schema.json'),
     async run(ctx) {

@@ -107,6 +107,7 @@ export const spectrumSlqStage: StageKind<SpectrumSlqParams> = {
     'Stochastic Lanczos quadrature (+ top-k, deflation, Hutch++ trace) of hessian | ggn | residual of a trained checkpoint, or of a piece a1 | a2 | b1 | b2 of G.',
   paramsSchema: loadSchema('stages/spectrum-slq.schema.json'),
   usesBackend: true,
+  curvesModel: true,
   // Same products up to float64 summation order (test/curvature/dataParallel.test.ts, processEngine.test.ts).
   executionParams: ['workers', 'processes', 'redis_shards', 'recording_budget_mib'],
   outputs: {
