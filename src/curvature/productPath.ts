@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+
 /**
  * Which implementation computes a network's curvature products (src/curvature/batchProducts.ts):
  * tfjs reverse-over-reverse autodiff for any network, or, for a plain MLP on the cpu backend with
@@ -12,4 +14,23 @@ const NATIVE_SGEMM_BACKENDS: readonly string[] = ['cpu+openblas', 'cpu+specpipe-
 /** The path a model of spec kind `modelKind` takes under the backend `backendId` (what the planner puts in keys). */
 export function plannedProductPath(modelKind: unknown, backendId: string): ProductPath {
   return modelKind === 'mlp' && NATIVE_SGEMM_BACKENDS.includes(backendId) ? 'mlp-sgemm' : 'tfjs';
+}
+
+/**
+ * The spec kind of a train/sgd `model` param as a pipeline gives it (schemas/model.schema.json): an
+ * object's `kind`, a shorthand's prefix (`mlp:784-64-10`), inline JSON's `kind`, or the `kind` of the
+ * JSON file any other string names (as src/nn/build.ts reads them); undefined when unreadable.
+ */
+export function modelKindOf(model: unknown): unknown {
+  if (typeof model === 'object' && model !== null) return (model as { kind?: unknown }).kind;
+  if (typeof model !== 'string') return undefined;
+  const t = model.trim();
+  const prefix = t.split(':')[0]!;
+  try {
+    if (t.startsWith('{')) return (JSON.parse(t) as { kind?: unknown }).kind;
+    if (['mlp', 'lenet', 'vgg11', 'resnet18', 'densenet40'].includes(prefix)) return prefix;
+    return (JSON.parse(readFileSync(t, 'utf8')) as { kind?: unknown }).kind;
+  } catch {
+    return undefined;
+  }
 }

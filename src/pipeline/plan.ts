@@ -13,7 +13,7 @@ import { stageOrder } from './stageGraph.js';
 import { stageKey, type KeyIngredients, type StageKey } from '../store/stageKey.js';
 import { keyIngredients, splitExecutionParams } from './keyIngredients.js';
 import { FingerprintCache } from '../store/fileFingerprint.js';
-import { plannedProductPath } from '../curvature/productPath.js';
+import { modelKindOf, plannedProductPath } from '../curvature/productPath.js';
 
 /** An upstream instance as a plan node refers to it (plain JSON). */
 export interface PlanUpstream {
@@ -171,7 +171,7 @@ function productsOf(kind: StageKind, picks: readonly Instance[], backendId: stri
   if (kind.curvesModel !== true) return undefined;
   const trained = picks.find((p) => p.node.kind === 'train/sgd');
   if (trained !== undefined) {
-    const path = plannedProductPath((trained.node.params.model as { kind?: unknown } | undefined)?.kind, backendId);
+    const path = plannedProductPath(modelKindOf(trained.node.params['model']), backendId);
     return path === 'tfjs' ? undefined : path;
   }
   for (const p of picks) {

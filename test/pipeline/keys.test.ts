@@ -98,7 +98,7 @@ stages:
   assert.equal(base.nodes.find((n) => n.stage === 'train')!.execution, undefined);
 });
 
-test('numerics.products: MLP curvature stages under a native-sgemm backend record mlp-sgemm (inherited downstream); LeNet, training and wasm keep their keys', async () => {
+test('numerics.products: MLP curvature stages (model object, shorthand or JSON file) under a native-sgemm backend record mlp-sgemm (inherited downstream); LeNet, training and wasm keep their keys', async () => {
   const dir = tempWorkspace('specpipe-keys-');
   const file = join(dir, 'p.yaml');
   writeFileSync(
@@ -109,13 +109,19 @@ stages:
   train:
     uses: train/sgd
     needs: [data]
-    matrix: { model: [{ kind: mlp, hidden: [4] }, { kind: lenet, channels: [2, 2], hidden: 4, kernel: 3 }] }
+    matrix:
+      model:
+        - { kind: mlp, hidden: [4] }
+        - { kind: lenet, channels: [2, 2], hidden: 4, kernel: 3 }
+        - 'mlp:784-3-10:tanh'
+        - mlp-model.json
     with: { epochs: 1 }
   spectra: { uses: spectrum/slq, needs: [train], with: { lanczos_steps: 4, start_vectors: 1 } }
   decompose: { uses: decompose/class-gradients, needs: [train] }
   pieces: { uses: spectrum/slq, needs: [decompose], with: { operator: a1, lanczos_steps: 4, start_vectors: 1 } }
 `,
   );
+  writeFileSync(join(dir, 'mlp-model.json'), JSON.stringify({ kind: 'mlp', hidden: [2] }));
   const { loaded } = await preparePlan(file, [], { resolveBackend: false });
   const products = (backendId: string): Record<string, unknown> =>
     Object.fromEntries(buildPlan(loaded, { backendId }).nodes.map((n) => [n.name, n.ingredients.numerics['products']]));
@@ -132,10 +138,11 @@ stages:
       backendId,
     );
   const names = buildPlan(loaded, { backendId: 'cpu+openblas' }).nodes.map((n) => n.name);
-  assert.ok(
-    names.some((n) => n.startsWith('pieces[') && isMlp(n)) && names.some((n) => n.includes('lenet')),
-    'both models planned',
-  );
+  for (const model of ['"kind":"mlp"', 'lenet', 'mlp:784', 'mlp-model.json'])
+    assert.ok(
+      names.some((n) => n.startsWith('pieces[') && n.includes(model)),
+      `${model} planned: ${names.join(' ')}`,
+    );
 });
 
 test('imagefolder root: an added image changes the data key and its downstream only; unchanged inputs are not re-read', async () => {
