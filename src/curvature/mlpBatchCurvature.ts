@@ -22,16 +22,18 @@ interface MlpRecording {
   readonly x: Float32Array;
   /** a_l = φ(z_l) for the hidden layers l = 1 … L−1, [n, n_l]. */
   readonly a: Float32Array[];
-  /** φ'(z_l) and φ''(z_l) for the hidden layers (φ'' undefined for ReLU: zero). */
+  /** φ'(z_l) for the hidden layers. */
   readonly d1: Float32Array[];
-  readonly d2: (Float32Array | undefined)[];
   /** Logits z_L [n, C] and, for cross-entropy, p = softmax(z_L). */
   readonly logits: Float32Array;
   readonly p: Float32Array | undefined;
   /** δ_l = ∂(Σ_i ℓ_i)/∂z_l for l = 1 … L, [n, n_l]. */
   readonly delta: Float32Array[];
-  /** g_l = δ_{l+1} W_{l+1}ᵀ for the hidden layers (δ_l before the ⊙ φ'(z_l)). */
-  readonly g: Float32Array[];
+  /**
+   * (δ_{l+1} W_{l+1}ᵀ) ⊙ φ''(z_l) for the hidden layers: what multiplies Rz_l in the second-order term of
+   * D_l (undefined for ReLU, φ'' = 0).
+   */
+  readonly curvature: (Float32Array | undefined)[];
   readonly bytes: number;
 }
 
@@ -179,6 +181,7 @@ export class MlpBatchCurvature implements BatchProducts<readonly Float32Array[]>
     const a: Float32Array[] = [];
     const d1: Float32Array[] = [];
     const d2: (Float32Array | undefined)[] = [];
+    const curvature: (Float32Array | undefined)[] = new Array<Float32Array | undefined>(this.#layers.length - 1);
     const last = this.#layers.length - 1;
     let logits = new Float32Array(0);
     this.#layers.forEach((L, i) => {
@@ -221,21 +224,24 @@ export class MlpBatchCurvature implements BatchProducts<readonly Float32Array[]>
     } else top.set(logits);
     for (let i = 0; i < n; i++) top[i * C + batch.labels[i]!]! -= 1;
     const delta: Float32Array[] = new Array<Float32Array>(this.#layers.length);
-    const g: Float32Array[] = new Array<Float32Array>(last);
     delta[last] = top;
     for (let l = last; l > 0; l--) {
       const L = this.#layers[l]!;
       const gl = new Float32Array(n * L.nIn);
       this.#gemm.sgemm(false, true, n, L.nIn, L.nOut, 1, delta[l]!, L.nOut, this.#theta.subarray(L.w, L.b), L.nOut, 0, gl, L.nIn);
-      g[l - 1] = gl;
       const dl = new Float32Array(gl.length);
       const f = d1[l - 1]!;
       for (let j = 0; j < dl.length; j++) dl[j] = gl[j]! * f[j]!;
       delta[l - 1] = dl;
+      const second = d2[l - 1];
+      if (second !== undefined) {
+        for (let j = 0; j < gl.length; j++) gl[j]! *= second[j]!;
+        curvature[l - 1] = gl;
+      }
     }
     let floats = logits.length + (p?.length ?? 0) + (x === batch.x ? 0 : x.length);
-    for (const list of [a, d1, d2, delta, g]) for (const t of list) floats += t?.length ?? 0;
-    return { n, x, a, d1, d2, logits, p, delta, g, bytes: 4 * floats };
+    for (const list of [a, d1, delta, curvature]) for (const t of list) floats += t?.length ?? 0;
+    return { n, x, a, d1, logits, p, delta, curvature, bytes: 4 * floats };
   }
 
   /** The products of `modes` (in that order) for the block `vs`, sharing one R-forward pass. */
@@ -260,7 +266,9 @@ export class MlpBatchCurvature implements BatchProducts<readonly Float32Array[]>
     this.#layers.forEach((L, i) => {
       const wide = K * L.nOut;
       const out = new Float32Array(n * wide);
-      for (let r = 0; r < n; r++) for (let k = 0; k < K; k++) out.set(vs[k]!.subarray(L.b, L.b + L.nOut), r * wide + k * L.nOut);
+      const biases = new Float32Array(wide);
+      for (let k = 0; k < K; k++) biases.set(vs[k]!.subarray(L.b, L.b + L.nOut), k * L.nOut);
+      for (let r = 0; r < n; r++) out.set(biases, r * wide);
       const aPrev = i === 0 ? rec.x : rec.a[i - 1]!;
       const W = this.#theta.subarray(L.w, L.b);
       for (let k = 0; k < K; k++) {
@@ -374,18 +382,16 @@ export class MlpBatchCurvature implements BatchProducts<readonly Float32Array[]>
             wide,
           );
       const f1 = rec.d1[l - 1]!;
-      const f2 = rec.d2[l - 1];
-      const gPrev = rec.g[l - 1]!;
-      const rzPrev = secondOrder ? r!.rz[l - 1]! : undefined;
+      const c = secondOrder ? rec.curvature[l - 1] : undefined;
+      const rzPrev = r?.rz[l - 1];
       const m = L.nIn;
       for (let i = 0; i < n; i++)
         for (let k = 0; k < K; k++) {
           const o = i * wide + k * m;
-          for (let j = 0; j < m; j++) {
-            let v = e[o + j]! * f1[i * m + j]!;
-            if (f2 !== undefined && rzPrev !== undefined) v += gPrev[i * m + j]! * f2[i * m + j]! * rzPrev[o + j]!;
-            e[o + j] = v;
-          }
+          const q = i * m;
+          if (c !== undefined && rzPrev !== undefined)
+            for (let j = 0; j < m; j++) e[o + j] = e[o + j]! * f1[q + j]! + c[q + j]! * rzPrev[o + j]!;
+          else for (let j = 0; j < m; j++) e[o + j]! *= f1[q + j]!;
         }
       D = e;
     }
@@ -406,11 +412,12 @@ function timesBroadcast(s: Float32Array, f: Float32Array, n: number, K: number, 
 
 /** into[j] += Σ_i s[i·K·m + j] (column sums of one block of a [n, K·m] array; `s` starts at the block), summed in float64. */
 function columnSums(s: Float32Array, n: number, m: number, K: number, into: Float32Array): void {
-  for (let j = 0; j < m; j++) {
-    let acc = 0;
-    for (let i = 0; i < n; i++) acc += s[i * K * m + j]!;
-    into[j]! += acc;
+  const acc = new Float64Array(m);
+  for (let i = 0; i < n; i++) {
+    const o = i * K * m;
+    for (let j = 0; j < m; j++) acc[j]! += s[o + j]!;
   }
+  for (let j = 0; j < m; j++) into[j]! += acc[j]!;
 }
 
 /** Row-wise softmax of [n, C] logits, shifted by each row's maximum. */
