@@ -108,21 +108,7 @@ export class MlpBatchCurvature implements BatchProducts<readonly Float32Array[]>
     const out = new Float32Array(this.size);
     this.#layers.forEach((L, i) => {
       const aPrev = i === 0 ? rec.x : rec.a[i - 1]!;
-      this.#gemm.sgemm(
-        true,
-        false,
-        L.nIn,
-        L.nOut,
-        rec.n,
-        1,
-        aPrev,
-        L.nIn,
-        rec.delta[i]!,
-        L.nOut,
-        0,
-        out.subarray(L.w, L.b),
-        L.nOut,
-      );
+      this.#outer(rec.n, L, aPrev, L.nIn, rec.delta[i]!, L.nOut, 0, out.subarray(L.w, L.b));
       columnSums(rec.delta[i]!, rec.n, L.nOut, 1, out.subarray(L.b, L.b + L.nOut));
     });
     return out;
@@ -162,6 +148,48 @@ export class MlpBatchCurvature implements BatchProducts<readonly Float32Array[]>
     return this.#backward(rec, K, top, 'ggn', undefined, undefined);
   }
 
+  /** out[n, nOut] = a[n, nIn] · W[nIn, nOut] + beta · out (a, out strided by lda, ldc; W contiguous). */
+  #times(
+    n: number,
+    L: DenseLayer,
+    a: Float32Array,
+    lda: number,
+    W: Float32Array,
+    beta: number,
+    out: Float32Array,
+    ldc: number,
+  ): void {
+    this.#gemm.sgemm(false, false, n, L.nOut, L.nIn, 1, a, lda, W, L.nOut, beta, out, ldc);
+  }
+
+  /** out[n, nIn] = d[n, nOut] · W[nIn, nOut]ᵀ + beta · out (d, out strided by ldd, ldc; W contiguous). */
+  #timesTransposed(
+    n: number,
+    L: DenseLayer,
+    d: Float32Array,
+    ldd: number,
+    W: Float32Array,
+    beta: number,
+    out: Float32Array,
+    ldc: number,
+  ): void {
+    this.#gemm.sgemm(false, true, n, L.nIn, L.nOut, 1, d, ldd, W, L.nOut, beta, out, ldc);
+  }
+
+  /** out[nIn, nOut] = a[n, nIn]ᵀ · d[n, nOut] + beta · out (a, d strided by lda, ldd; out contiguous): a weight gradient. */
+  #outer(
+    n: number,
+    L: DenseLayer,
+    a: Float32Array,
+    lda: number,
+    d: Float32Array,
+    ldd: number,
+    beta: number,
+    out: Float32Array,
+  ): void {
+    this.#gemm.sgemm(true, false, L.nIn, L.nOut, n, 1, a, lda, d, ldd, beta, out, L.nOut);
+  }
+
   /** The batch's recording: kept, or made (and kept when it fits the budget). */
   #recording(batch: Batch): MlpRecording {
     const key = `${batch.start}+${batch.shape[0]}`;
@@ -189,7 +217,7 @@ export class MlpBatchCurvature implements BatchProducts<readonly Float32Array[]>
       const bias = this.#theta.subarray(L.b, L.b + L.nOut);
       for (let r = 0; r < n; r++) z.set(bias, r * L.nOut);
       const aPrev = i === 0 ? x : a[i - 1]!;
-      this.#gemm.sgemm(false, false, n, L.nOut, L.nIn, 1, aPrev, L.nIn, this.#theta.subarray(L.w, L.b), L.nOut, 1, z, L.nOut);
+      this.#times(n, L, aPrev, L.nIn, this.#theta.subarray(L.w, L.b), 1, z, L.nOut);
       if (i === last) {
         logits = z;
         return;
@@ -228,7 +256,7 @@ export class MlpBatchCurvature implements BatchProducts<readonly Float32Array[]>
     for (let l = last; l > 0; l--) {
       const L = this.#layers[l]!;
       const gl = new Float32Array(n * L.nIn);
-      this.#gemm.sgemm(false, true, n, L.nIn, L.nOut, 1, delta[l]!, L.nOut, this.#theta.subarray(L.w, L.b), L.nOut, 0, gl, L.nIn);
+      this.#timesTransposed(n, L, delta[l]!, L.nOut, this.#theta.subarray(L.w, L.b), 0, gl, L.nIn);
       const dl = new Float32Array(gl.length);
       const f = d1[l - 1]!;
       for (let j = 0; j < dl.length; j++) dl[j] = gl[j]! * f[j]!;
@@ -273,9 +301,8 @@ export class MlpBatchCurvature implements BatchProducts<readonly Float32Array[]>
       const W = this.#theta.subarray(L.w, L.b);
       for (let k = 0; k < K; k++) {
         const o = out.subarray(k * L.nOut);
-        this.#gemm.sgemm(false, false, n, L.nOut, L.nIn, 1, aPrev, L.nIn, vs[k]!.subarray(L.w, L.b), L.nOut, 1, o, wide);
-        if (i > 0)
-          this.#gemm.sgemm(false, false, n, L.nOut, L.nIn, 1, ra[i - 1]!.subarray(k * L.nIn), K * L.nIn, W, L.nOut, 1, o, wide);
+        this.#times(n, L, aPrev, L.nIn, vs[k]!.subarray(L.w, L.b), 1, o, wide);
+        if (i > 0) this.#times(n, L, ra[i - 1]!.subarray(k * L.nIn), K * L.nIn, W, 1, o, wide);
       }
       rz.push(out);
       if (i < this.#layers.length - 1) ra.push(timesBroadcast(out, rec.d1[i]!, n, K, L.nOut));
@@ -317,70 +344,25 @@ export class MlpBatchCurvature implements BatchProducts<readonly Float32Array[]>
     for (let l = this.#layers.length - 1; l >= 0; l--) {
       const L = this.#layers[l]!;
       const aPrev = l === 0 ? rec.x : rec.a[l - 1]!;
+      const W = this.#theta.subarray(L.w, L.b);
       for (let k = 0; k < K; k++) {
         const o = outs[k]!;
         const oW = o.subarray(L.w, L.b);
         if (D !== undefined) {
-          this.#gemm.sgemm(true, false, L.nIn, L.nOut, n, 1, aPrev, L.nIn, D.subarray(k * L.nOut), K * L.nOut, 1, oW, L.nOut);
+          this.#outer(n, L, aPrev, L.nIn, D.subarray(k * L.nOut), K * L.nOut, 1, oW);
           columnSums(D.subarray(k * L.nOut), n, L.nOut, K, o.subarray(L.b, L.b + L.nOut));
         }
         // Ra_{l−1}ᵀ δ_l: the network's second derivative along v (Hess and H only)
-        if (secondOrder && l > 0)
-          this.#gemm.sgemm(
-            true,
-            false,
-            L.nIn,
-            L.nOut,
-            n,
-            1,
-            r!.ra[l - 1]!.subarray(k * L.nIn),
-            K * L.nIn,
-            rec.delta[l]!,
-            L.nOut,
-            1,
-            oW,
-            L.nOut,
-          );
+        if (secondOrder && l > 0) this.#outer(n, L, r!.ra[l - 1]!.subarray(k * L.nIn), K * L.nIn, rec.delta[l]!, L.nOut, 1, oW);
       }
       if (l === 0) break;
       const wide = K * L.nIn;
       const e = new Float32Array(n * wide);
-      if (D !== undefined) {
-        const W = this.#theta.subarray(L.w, L.b);
-        for (let k = 0; k < K; k++)
-          this.#gemm.sgemm(
-            false,
-            true,
-            n,
-            L.nIn,
-            L.nOut,
-            1,
-            D.subarray(k * L.nOut),
-            K * L.nOut,
-            W,
-            L.nOut,
-            0,
-            e.subarray(k * L.nIn),
-            wide,
-          );
+      for (let k = 0; k < K; k++) {
+        const ek = e.subarray(k * L.nIn);
+        if (D !== undefined) this.#timesTransposed(n, L, D.subarray(k * L.nOut), K * L.nOut, W, 0, ek, wide);
+        if (secondOrder) this.#timesTransposed(n, L, rec.delta[l]!, L.nOut, vs![k]!.subarray(L.w, L.b), 1, ek, wide);
       }
-      if (secondOrder)
-        for (let k = 0; k < K; k++)
-          this.#gemm.sgemm(
-            false,
-            true,
-            n,
-            L.nIn,
-            L.nOut,
-            1,
-            rec.delta[l]!,
-            L.nOut,
-            vs![k]!.subarray(L.w, L.b),
-            L.nOut,
-            1,
-            e.subarray(k * L.nIn),
-            wide,
-          );
       const f1 = rec.d1[l - 1]!;
       const c = secondOrder ? rec.curvature[l - 1] : undefined;
       const rzPrev = r?.rz[l - 1];
