@@ -21,6 +21,7 @@ import {
   elementwiseKernelMakers,
   maxPoolRouteKernel,
   nativeElementwiseKernels,
+  UNARY_OPS,
   type ElementwiseKernelMaker,
 } from './native/elementwiseKernels.js';
 import { loadNativeKernels } from './native/elementwiseLibrary.js';
@@ -104,10 +105,16 @@ export interface OpenBlasKernelStatus {
 const stockConfigs = new Map<string, KernelConfig>();
 let status: OpenBlasKernelStatus | undefined;
 let gemmInUse: GemmProvider | undefined;
+let tanhInUse: ((x: Float32Array, y: Float32Array) => void) | undefined;
 
 /** The sgemm under the GEMM kernels (OpenBLAS's or specpipe's C one), or undefined when they are not registered. */
 export function activeGemm(): GemmProvider | undefined {
   return gemmInUse;
+}
+
+/** y = tanh(x) by the native Tanh kernel registered for the cpu backend (its values exactly), or undefined without it. */
+export function activeTanh(): ((x: Float32Array, y: Float32Array) => void) | undefined {
+  return tanhInUse;
 }
 
 /** The stock tfjs-backend-cpu kernel for `name`, kept when it was replaced (tests compare with it). */
@@ -254,6 +261,10 @@ export function registerGemmKernels(
       registerKernel({ kernelName, backendName: 'cpu', kernelFunc: kernelFunc as unknown as KernelFunc });
   const mallocTuned = tuneMallocForLargeArrays();
   gemmInUse = gemm;
+  if (elementwise.ok) {
+    const native = elementwise.native;
+    tanhInUse = (x, y) => native.unary(UNARY_OPS['Tanh']!, x, y, x.length, 0);
+  }
   status = {
     mallocTuned,
     gemm: gemm.name,
@@ -283,4 +294,5 @@ export function unregisterOpenBlasKernels(): void {
   stockConfigs.clear();
   status = undefined;
   gemmInUse = undefined;
+  tanhInUse = undefined;
 }

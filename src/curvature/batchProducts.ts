@@ -3,7 +3,7 @@ import type { Network } from '../nn/network.js';
 import type { LossKind } from '../nn/loss.js';
 import type { Batch } from '../data/batches.js';
 import type { Tensor } from '../nn/tensor.js';
-import { activeGemm } from '../backend/openblasKernels.js';
+import { activeGemm, activeTanh } from '../backend/openblasKernels.js';
 import { BatchCurvature } from './batchCurvature.js';
 import { MlpBatchCurvature, mlpLayers } from './mlpBatchCurvature.js';
 import { flattenParameters } from './flatParameters.js';
@@ -51,7 +51,8 @@ export function batchProductsFor(
   const gemm = activeGemm();
   if (productPath(network) === 'mlp-sgemm' && layers !== undefined && gemm !== undefined) {
     const spec = network.spec as { activation: 'tanh' | 'relu' };
-    return new MlpBatchCurvature(layers, Float32Array.from(flattenParameters(params)), spec.activation, loss, gemm);
+    const theta = Float32Array.from(flattenParameters(params));
+    return new MlpBatchCurvature(layers, theta, spec.activation, loss, gemm, activeTanh());
   }
   return new BatchCurvature(network, params, buffers, loss) as BatchProducts<unknown>;
 }

@@ -66,6 +66,7 @@ export class MlpBatchCurvature implements BatchProducts<readonly Float32Array[]>
   readonly #loss: LossKind;
   readonly #gemm: GemmProvider;
   readonly #classes: number;
+  readonly #tanh: (x: Float32Array, y: Float32Array) => void;
   #budget = 0;
   #used = 0;
   readonly #kept = new Map<string, MlpRecording>();
@@ -76,12 +77,17 @@ export class MlpBatchCurvature implements BatchProducts<readonly Float32Array[]>
     activation: 'tanh' | 'relu',
     loss: LossKind,
     gemm: GemmProvider,
+    /** y = tanh(x) elementwise: the backend's own Tanh kernel, so that a_l are the values tfjs's forward pass gives. */
+    tanh: (x: Float32Array, y: Float32Array) => void = (x, y) => {
+      for (let i = 0; i < x.length; i++) y[i] = Math.tanh(x[i]!);
+    },
   ) {
     this.#layers = layers;
     this.#theta = theta;
     this.#activation = activation;
     this.#loss = loss;
     this.#gemm = gemm;
+    this.#tanh = tanh;
     this.size = theta.length;
     this.#classes = layers[layers.length - 1]!.nOut;
   }
@@ -225,9 +231,9 @@ export class MlpBatchCurvature implements BatchProducts<readonly Float32Array[]>
       const first = new Float32Array(z.length);
       if (this.#activation === 'tanh') {
         const second = new Float32Array(z.length);
+        this.#tanh(z, z);
         for (let j = 0; j < z.length; j++) {
-          const t = Math.tanh(z[j]!);
-          z[j] = t;
+          const t = z[j]!;
           first[j] = 1 - t * t;
           second[j] = -2 * t * (1 - t * t);
         }

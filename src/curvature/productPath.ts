@@ -8,6 +8,13 @@ import { readFileSync } from 'node:fs';
  */
 export type ProductPath = 'tfjs' | 'mlp-sgemm';
 
+/**
+ * What a non-tfjs path puts in keys (numerics.products): its name and a revision, raised whenever a change of
+ * that code changes its rounding (as a kind's `version` is), so a store never serves another revision's numbers.
+ * 2: tanh by the backend's native Tanh kernel instead of Math.tanh.
+ */
+export const PRODUCT_NUMERICS: Readonly<Record<Exclude<ProductPath, 'tfjs'>, string>> = { 'mlp-sgemm': 'mlp-sgemm.2' };
+
 /** Backend ids (backend.ts backendId) under which the cpu backend has a native sgemm. */
 const NATIVE_SGEMM_BACKENDS: readonly string[] = ['cpu+openblas', 'cpu+specpipe-sgemm'];
 

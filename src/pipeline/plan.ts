@@ -13,7 +13,7 @@ import { stageOrder } from './stageGraph.js';
 import { stageKey, type KeyIngredients, type StageKey } from '../store/stageKey.js';
 import { keyIngredients, splitExecutionParams } from './keyIngredients.js';
 import { FingerprintCache } from '../store/fileFingerprint.js';
-import { modelKindOf, plannedProductPath } from '../curvature/productPath.js';
+import { modelKindOf, plannedProductPath, PRODUCT_NUMERICS } from '../curvature/productPath.js';
 
 /** An upstream instance as a plan node refers to it (plain JSON). */
 export interface PlanUpstream {
@@ -172,7 +172,7 @@ function productsOf(kind: StageKind, picks: readonly Instance[], backendId: stri
   const trained = picks.find((p) => p.node.kind === 'train/sgd');
   if (trained !== undefined) {
     const path = plannedProductPath(modelKindOf(trained.node.params['model']), backendId);
-    return path === 'tfjs' ? undefined : path;
+    return path === 'tfjs' ? undefined : PRODUCT_NUMERICS[path];
   }
   for (const p of picks) {
     const inherited = p.node.ingredients.numerics.products;

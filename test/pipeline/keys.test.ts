@@ -12,6 +12,7 @@ import sharp from 'sharp';
 import './fixtures/testStages.js';
 import { preparePlan } from '../../src/pipeline/preparePlan.js';
 import { buildPlan, type Plan } from '../../src/pipeline/plan.js';
+import { PRODUCT_NUMERICS } from '../../src/curvature/productPath.js';
 import { FingerprintCache, fingerprintCounters } from '../../src/store/fileFingerprint.js';
 import type { Manifest } from '../../src/store/manifest.js';
 import { listRunIds } from '../../src/store/runRecord.js';
@@ -129,7 +130,7 @@ stages:
   for (const backendId of ['cpu+openblas', 'cpu+specpipe-sgemm']) {
     for (const [name, value] of Object.entries(products(backendId))) {
       const curving = /^(spectra|decompose|pieces)\[/.test(name);
-      assert.equal(value, curving && isMlp(name) ? 'mlp-sgemm' : undefined, `${backendId}: ${name}`);
+      assert.equal(value, curving && isMlp(name) ? PRODUCT_NUMERICS['mlp-sgemm'] : undefined, `${backendId}: ${name}`);
     }
   }
   for (const backendId of ['wasm', 'cpu', 'tensorflow'])

@@ -30,7 +30,7 @@ function f32(backend: CpuBackendLike, t: TensorInfo | undefined): Float32Array |
 }
 
 /** Op codes of sp_unary (elementwiseSource.ts). */
-const UNARY_OPS: Record<string, number> = {
+export const UNARY_OPS: Record<string, number> = {
   Relu: 0,
   Step: 1,
   Tanh: 2,
