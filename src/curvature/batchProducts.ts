@@ -5,9 +5,10 @@ import type { Batch } from '../data/batches.js';
 import type { Tensor } from '../nn/tensor.js';
 import { activeGemm, activeTanh } from '../backend/openblasKernels.js';
 import { BatchCurvature } from './batchCurvature.js';
-import { MlpBatchCurvature, mlpLayers } from './mlpBatchCurvature.js';
+import { MlpBatchCurvature, mlpLayers, type DenseLayer } from './mlpBatchCurvature.js';
 import { flattenParameters } from './flatParameters.js';
 import type { ProductPath } from './productPath.js';
+import type { GemmProvider } from '../backend/native/gemmProvider.js';
 
 /**
  * The per-batch SUMS a product engine adds up (productRequest.ts accumulateOverSplit), for a block of
@@ -31,13 +32,20 @@ export interface BatchProducts<V> {
   cotangentProductSums(batch: Batch, cotangents: readonly Float32Array[]): Float32Array[];
 }
 
+/** What the sgemm path needs for this network here and now: a plain MLP's layers, the cpu backend, its native sgemm. */
+function sgemmMlp(network: Network): { layers: DenseLayer[]; gemm: GemmProvider } | undefined {
+  const layers = mlpLayers(network);
+  const gemm = activeGemm();
+  return layers !== undefined && gemm !== undefined && tf.getBackend() === 'cpu' ? { layers, gemm } : undefined;
+}
+
 /**
  * The path this network's products take here and now: 'mlp-sgemm' for a plain MLP on the cpu backend
  * with native sgemm kernels registered (OpenBLAS or specpipe's C sgemm), else 'tfjs' — as
  * plannedProductPath (productPath.ts) predicts from the model kind and the backend id.
  */
 export function productPath(network: Network): ProductPath {
-  return mlpLayers(network) !== undefined && tf.getBackend() === 'cpu' && activeGemm() !== undefined ? 'mlp-sgemm' : 'tfjs';
+  return sgemmMlp(network) === undefined ? 'tfjs' : 'mlp-sgemm';
 }
 
 /** The product implementation for this network (productPath), over θ = `params`. */
@@ -47,12 +55,11 @@ export function batchProductsFor(
   buffers: readonly Tensor[],
   loss: LossKind,
 ): BatchProducts<unknown> {
-  const layers = mlpLayers(network);
-  const gemm = activeGemm();
-  if (productPath(network) === 'mlp-sgemm' && layers !== undefined && gemm !== undefined) {
+  const mlp = sgemmMlp(network);
+  if (mlp !== undefined) {
     const spec = network.spec as { activation: 'tanh' | 'relu' };
     const theta = Float32Array.from(flattenParameters(params));
-    return new MlpBatchCurvature(layers, theta, spec.activation, loss, gemm, activeTanh());
+    return new MlpBatchCurvature(mlp.layers, theta, spec.activation, loss, mlp.gemm, activeTanh());
   }
   return new BatchCurvature(network, params, buffers, loss) as BatchProducts<unknown>;
 }

@@ -5,7 +5,7 @@ import type { GemmProvider } from '../backend/native/gemmProvider.js';
 import type { BatchProducts } from './batchProducts.js';
 
 /** One Linear layer of the MLP: W_l row-major [nIn, nOut] at offset `w` of θ, b_l [nOut] at offset `b`. */
-interface DenseLayer {
+export interface DenseLayer {
   readonly nIn: number;
   readonly nOut: number;
   readonly w: number;

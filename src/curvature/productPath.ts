@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { MODEL_KINDS } from '../nn/network.js';
 
 /**
  * Which implementation computes a network's curvature products (src/curvature/batchProducts.ts):
@@ -35,7 +36,7 @@ export function modelKindOf(model: unknown): unknown {
   const prefix = t.split(':')[0]!;
   try {
     if (t.startsWith('{')) return (JSON.parse(t) as { kind?: unknown }).kind;
-    if (['mlp', 'lenet', 'vgg11', 'resnet18', 'densenet40'].includes(prefix)) return prefix;
+    if ((MODEL_KINDS as readonly string[]).includes(prefix)) return prefix;
     return (JSON.parse(readFileSync(t, 'utf8')) as { kind?: unknown }).kind;
   } catch {
     return undefined;

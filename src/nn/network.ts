@@ -40,6 +40,9 @@ export interface DenseNetSpec {
 }
 export type ModelSpec = MlpSpec | LenetSpec | VggSpec | ResNetSpec | DenseNetSpec;
 
+/** Every spec kind; a model shorthand starts with one (`mlp:784-64-10`, src/nn/build.ts). */
+export const MODEL_KINDS: readonly ModelSpec['kind'][] = ['mlp', 'lenet', 'vgg11', 'resnet18', 'densenet40'];
+
 /** One named tensor of a network, named as in the PyTorch state_dict. */
 export interface TensorSpec {
   /** PyTorch state_dict key, e.g. "1.weight". */

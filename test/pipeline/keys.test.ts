@@ -24,6 +24,13 @@ function settle(...paths: string[]): void {
   for (const p of paths) utimesSync(p, t, t);
 }
 
+/** Writes `yaml` as DIR/p.yaml and returns its path. */
+function writePipeline(dir: string, yaml: string): string {
+  const file = join(dir, 'p.yaml');
+  writeFileSync(file, yaml);
+  return file;
+}
+
 async function plan(file: string, overrides: string[] = [], fingerprints?: FingerprintCache): Promise<Plan> {
   return (await preparePlan(file, overrides, { resolveBackend: false, ...(fingerprints && { fingerprints }) })).plan;
 }
@@ -70,9 +77,8 @@ const MODEL = { kind: 'mlp', input: [192], hidden: [4], classes: 2, activation: 
 
 test('spectrum/slq: workers, processes, redis_shards and recording_budget_mib leave the key and ride on the plan node', async () => {
   const dir = tempWorkspace('specpipe-keys-');
-  const file = join(dir, 'p.yaml');
-  writeFileSync(
-    file,
+  const file = writePipeline(
+    dir,
     `name: layout
 stages:
   data: { uses: data/mnist, with: { train_per_class: 2, test_per_class: 1 } }
@@ -101,9 +107,8 @@ stages:
 
 test('numerics.products: MLP curvature stages (model object, shorthand or JSON file) under a native-sgemm backend record mlp-sgemm (inherited downstream); LeNet, training and wasm keep their keys', async () => {
   const dir = tempWorkspace('specpipe-keys-');
-  const file = join(dir, 'p.yaml');
-  writeFileSync(
-    file,
+  const file = writePipeline(
+    dir,
     `name: products
 stages:
   data: { uses: data/mnist, with: { train_per_class: 2, test_per_class: 1 } }
@@ -151,9 +156,8 @@ test('imagefolder root: an added image changes the data key and its downstream o
   const files = await imageFolder(join(dir, 'images'));
   writeFileSync(join(dir, 'model.json'), JSON.stringify(MODEL));
   settle(...files, join(dir, 'model.json'));
-  const file = join(dir, 'p.yaml');
-  writeFileSync(
-    file,
+  const file = writePipeline(
+    dir,
     `name: files
 stages:
   data: { uses: data/imagefolder, with: { root: images, image_size: 8 } }
@@ -204,9 +208,8 @@ test('fashion-mnist IDX files: editing one changes the data key and its downstre
   const names = ['train-images-idx3-ubyte', 'train-labels-idx1-ubyte', 't10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte'];
   for (const n of names) writeFileSync(join(root, `${n}.gz`), `fake ${n}`);
   writeFileSync(join(root, 'README'), 'not read by the loader');
-  const file = join(dir, 'p.yaml');
-  writeFileSync(
-    file,
+  const file = writePipeline(
+    dir,
     `name: idx
 stages:
   data: { uses: data/fashion-mnist, with: { root: fashion } }
@@ -225,8 +228,7 @@ stages:
 test('data/tensors: the file content is an input, a pinned sha256 is checked against it', async () => {
   const dir = tempWorkspace('specpipe-keys-');
   writeFileSync(join(dir, 'd.safetensors'), 'bytes');
-  const file = join(dir, 'p.yaml');
-  writeFileSync(file, `name: t\nstages:\n  data: { uses: data/tensors, with: { path: d.safetensors } }\n`);
+  const file = writePipeline(dir, `name: t\nstages:\n  data: { uses: data/tensors, with: { path: d.safetensors } }\n`);
   const first = await plan(file);
   const node = first.nodes[0]!;
   assert.equal(node.params['path'], join(dir, 'd.safetensors'));
@@ -241,9 +243,8 @@ test('data/tensors: the file content is an input, a pinned sha256 is checked aga
 
 test('changing workers, processes or --jobs reruns nothing; explain says why; the manifest records the layout', async () => {
   const dir = tempWorkspace('specpipe-keys-');
-  const file = join(dir, 'p.yaml');
-  writeFileSync(
-    file,
+  const file = writePipeline(
+    dir,
     `name: layout
 stages:
   data: { uses: data/mnist, with: { train_per_class: 3, test_per_class: 1 } }
@@ -299,9 +300,8 @@ test('imagefolder end to end: an added image reruns data and train, not the unre
   const files = await imageFolder(join(dir, 'images'));
   writeFileSync(join(dir, 'model.json'), JSON.stringify(MODEL));
   settle(...files, join(dir, 'model.json'));
-  const file = join(dir, 'p.yaml');
-  writeFileSync(
-    file,
+  const file = writePipeline(
+    dir,
     `name: files
 stages:
   data: { uses: data/imagefolder, with: { root: images, image_size: 8 } }
