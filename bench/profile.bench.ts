@@ -107,7 +107,9 @@ async function profileOf(label: string, run: () => unknown): Promise<void> {
     byName.set(k.name, e);
   }
   console.log(`  ${label}: ${total.toFixed(0)} ms in kernels`);
-  for (const [name, e] of [...byName.entries()].sort((a, b) => b[1].ms - a[1].ms).slice(0, 10)) {
+  for (const [name, e] of [...byName.entries()]
+    .sort((a, b) => b[1].ms - a[1].ms)
+    .slice(0, Number(process.env.SPECPIPE_BENCH_TOP ?? 10))) {
     const gflops = e.flops > 0 && e.ms > 0 ? `  ${(e.flops / 1e6 / e.ms).toFixed(1).padStart(6)} GFLOP/s` : '';
     console.log(
       `    ${name.padEnd(22)} ${((100 * e.ms) / total).toFixed(1).padStart(5)}%  ${e.ms.toFixed(1).padStart(8)} ms  ${String(e.calls).padStart(5)} calls${gflops}`,

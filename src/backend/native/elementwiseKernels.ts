@@ -394,14 +394,23 @@ function softmax(): ElementwiseKernelMaker {
   };
 }
 
+/** A concatenation axis as [outer, inner] sizes around it: x viewed as [outer, shape[axis], inner]. */
+function aroundAxis(shape: readonly number[], axis: number): { outer: number; inner: number } {
+  return {
+    outer: shape.slice(0, axis).reduce((a, b) => a * b, 1),
+    inner: shape.slice(axis + 1).reduce((a, b) => a * b, 1),
+  };
+}
+
 /**
- * SplitV of a float32 tensor (the gradient of Concat: DenseNet's every layer) as one contiguous copy per
- * (outer index, piece): with x viewed as [outer, axisLength, inner], piece p is x[:, o_p : o_p + s_p, :].
+ * SplitV of a float32 tensor (the gradient of Concat: DenseNet's every layer) as one strided row copy
+ * per piece (`copyRows`): with x viewed as [outer, axisLength, inner], piece p is x[:, o_p : o_p + s_p, :].
  * Bit for bit the stock kernel (values are only moved). The stock cpu kernel slices element by element
  * through index arithmetic: 95% of a DenseNet40 (growth 6) gradient, 250 ms per call on 16 images of
- * 32×32 (issue 14, bench/profile densenet40-6).
+ * 32×32 (issue 14, bench/profile densenet40-6); one JavaScript subarray copy per row still took 9 ms
+ * a call on 32 images, the C row copy ≈ 1 ms (issue 13).
  */
-function splitV(): ElementwiseKernelMaker {
+function splitV(impl: NativeKernels): ElementwiseKernelMaker {
   return (stock) => (args) => {
     const x = args.inputs.x;
     const xv = f32(args.backend, x);
@@ -422,19 +431,55 @@ function splitV(): ElementwiseKernelMaker {
       if (free >= 0) sizes[free] = axisLength - sizes.reduce((a, b) => (b === -1 ? a : a + b), 0);
       if (sizes.some((z) => !Number.isInteger(z) || z < 0) || sizes.reduce((a, b) => a + b, 0) !== axisLength) return stock(args);
     } else return stock(args);
-    const outer = x.shape.slice(0, axis).reduce((a, b) => a * b, 1);
-    const inner = x.shape.slice(axis + 1).reduce((a, b) => a * b, 1);
+    const { outer, inner } = aroundAxis(x.shape, axis);
     const row = axisLength * inner;
     let offset = 0;
     return sizes.map((size) => {
       const width = size * inner;
-      const y = new Float32Array(outer * width);
-      for (let o = 0; o < outer; o++) y.set(xv.subarray(o * row + offset, o * row + offset + width), o * width);
+      const y = outputArray(outer * width);
+      if (outer * width > 0) impl.copyRows(xv.subarray(offset), row, y, width, outer, width);
       offset += width;
       const shape = x.shape.slice();
       shape[axis] = size;
       return args.backend.makeTensorInfo(shape, 'float32', y);
     });
+  };
+}
+
+/**
+ * Concat of float32 tensors along one axis (DenseNet: x ← cat(x, f(x)) in every layer, its R-op and
+ * double-backward twins) as one strided row copy per input: with the output viewed as
+ * [outer, Σ_i a_i, inner], input i fills columns [o_i, o_i + a_i·inner) of every row. Bit for bit the
+ * stock kernel, which copies element by element in JavaScript (8% of a DenseNet40 Hess·v, issue 13).
+ * Inputs of another dtype, or any empty one, go to the stock kernel.
+ */
+function concat(impl: NativeKernels): ElementwiseKernelMaker {
+  return (stock) => (args) => {
+    const xs = Object.values(args.inputs) as TensorInfo[];
+    const first = xs[0];
+    if (first === undefined || first.shape.length === 0) return stock(args);
+    const rank = first.shape.length;
+    const rawAxis = Number(args.attrs?.axis ?? 0);
+    const axis = rawAxis < 0 ? rawAxis + rank : rawAxis;
+    const values: Float32Array[] = [];
+    for (const x of xs) {
+      const v = f32(args.backend, x);
+      if (v === undefined || v.length === 0 || x.shape.length !== rank) return stock(args);
+      values.push(v);
+    }
+    if (axis < 0 || axis >= rank) return stock(args);
+    const shape = first.shape.slice();
+    shape[axis] = xs.reduce((a, x) => a + x.shape[axis]!, 0);
+    const { outer, inner } = aroundAxis(shape, axis);
+    const row = shape[axis]! * inner;
+    const y = outputArray(outer * row);
+    let offset = 0;
+    xs.forEach((x, i) => {
+      const width = x.shape[axis]! * inner;
+      impl.copyRows(values[i]!, width, y.subarray(offset), row, outer, width);
+      offset += width;
+    });
+    return args.backend.makeTensorInfo(shape, 'float32', y);
   };
 }
 
@@ -455,7 +500,8 @@ export function elementwiseKernelMakers(
   kernels.AvgPoolGrad = avgPoolGrad(impl);
   kernels.Transpose = transpose(impl);
   kernels.Softmax = softmax();
-  kernels.SplitV = splitV();
+  kernels.SplitV = splitV(impl);
+  kernels.Concat = concat(impl);
   if (only === undefined) return kernels;
   return Object.fromEntries(Object.entries(kernels).filter(([name]) => only.includes(name)));
 }
@@ -486,4 +532,5 @@ export const NATIVE_ELEMENTWISE_KERNEL_NAMES: readonly string[] = [
   'Transpose',
   'Softmax',
   'SplitV',
+  'Concat',
 ];

@@ -63,6 +63,11 @@ export interface NativeKernels {
    */
   transpose(x: Float32Array, y: Float32Array, shape: Int32Array, perm: Int32Array): void;
   /**
+   * dst[r·dstStride + j] = src[r·srcStride + j] for r < rows, j < width (32-bit words moved bit-exactly;
+   * offsets go in as subarray views): Concat and SplitV along one axis, one row per outer index.
+   */
+  copyRows(src: Float32Array, srcStride: number, dst: Float32Array, dstStride: number, rows: number, width: number): void;
+  /**
    * Krylov basis Gram–Schmidt dots: c[cOffset + i] += Σ_k V[first + i, k]·w[k] for i < count, V
    * row-major with rows of length n (float32 or float64 rows, float64 sums; operation order of
    * KrylovBasis's JavaScript loops). `threads` (default 1) splits the entries of w over that many
@@ -235,6 +240,9 @@ function loadUncached(): { ok: true; kernels: NativeKernels } | { ok: false; rea
     const transpose = lib.func(
       'void sp_transpose(const float *x, float *y, int32_t rank, const int32_t *shape, const int32_t *perm)',
     ) as (...a: unknown[]) => void;
+    const copyRows = lib.func(
+      'void sp_copy_rows(const float *src, int64_t srcStride, float *dst, int64_t dstStride, int64_t rows, int64_t width)',
+    ) as (...a: unknown[]) => void;
     const dotsF = lib.func(
       'void sp_basis_dots_f(const float *V, int64_t first, int64_t count, int64_t n, const double *w, double *c, int32_t threads)',
     ) as (...a: unknown[]) => void;
@@ -275,6 +283,7 @@ function loadUncached(): { ok: true; kernels: NativeKernels } | { ok: false; rea
         basisAxpy: (V, first, count, n, s, sOffset, y, threads = 1) =>
           (V instanceof Float32Array ? axpyF : axpyD)(V, first, count, n, at(s, sOffset), y, threads),
         transpose: (x, y, shape, perm) => transpose(x, y, shape.length, shape, perm),
+        copyRows: (src, srcStride, dst, dstStride, rows, width) => copyRows(src, srcStride, dst, dstStride, rows, width),
         convDirect: (mode, g, x, w, out, threads) => convDirect(mode, g, x, w, out, threads) === 1,
         convIsa: (cap) => convIsa(cap),
         sgemm: (transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, threads) =>

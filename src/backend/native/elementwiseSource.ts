@@ -15,7 +15,7 @@ import { GEMM_C_SOURCE } from './gemmSource.js';
  * in JS numbers); max-pool routes each window's gradient to its first maximum in row-major window
  * order under strict `>` (tfjs's maxPoolPositions), NaN never being a maximum.
  */
-export const NATIVE_SOURCE_VERSION = 20;
+export const NATIVE_SOURCE_VERSION = 21;
 
 export const NATIVE_C_SOURCE = String.raw`
 #include <math.h>
@@ -569,6 +569,14 @@ void sp_avgpool_grad(const float *dy, const int32_t *g, float *dx) {
     }
   }
 }
+/* Strided row copy: dst[r·dstStride + j] = src[r·srcStride + j] for r < rows, j < width (Concat and
+   SplitV along one axis: each outer index's slab is one row). Pure data movement: bit-exact. */
+void sp_copy_rows(const uint32_t *src, int64_t srcStride, uint32_t *dst, int64_t dstStride, int64_t rows, int64_t width) {
+  if (width <= 0) return;
+  if (srcStride == width && dstStride == width) { memcpy(dst, src, (size_t)(rows * width) * 4); return; }
+  for (int64_t r = 0; r < rows; r++) memcpy(dst + r * dstStride, src + r * srcStride, (size_t)width * 4);
+}
+
 /* Transpose of 32-bit words: y = x permuted, rank ≤ 8, shape/perm already canonical (adjacent
    dims that stay adjacent merged, size-1 dims dropped: transposeCanonical in elementwiseKernels.ts).
    Batched 2-D transposes ([B, R, C] → [B, C, R], B may be 1) run in 32×32 tiles (cache-friendly

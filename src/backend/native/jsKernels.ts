@@ -274,6 +274,10 @@ export const JS_KERNELS: NativeKernels = {
   },
   binary,
   transpose,
+  copyRows(src, srcStride, dst, dstStride, rows, width) {
+    if (width <= 0) return;
+    for (let r = 0; r < rows; r++) dst.set(src.subarray(r * srcStride, r * srcStride + width), r * dstStride);
+  },
   sumRows(x, y, rows, cols) {
     for (let r = 0; r < rows; r++) {
       let s = 0;
@@ -349,4 +353,5 @@ export const JS_FALLBACK_KERNEL_NAMES: readonly string[] = [
   'Transpose',
   'Softmax',
   'SplitV',
+  'Concat',
 ];
