@@ -113,6 +113,8 @@ interface StagePlanning extends ParamsContext {
   readonly count: { instances: number; gathered: number };
   /** The stage's matrix as planned (`seeds:` added on training stages). */
   readonly matrix: MatrixSpec | undefined;
+  /** Model kind by train/sgd `model` param (JSON text), for this plan: a model file is read once. */
+  readonly modelKinds: Map<string, unknown>;
 }
 
 export interface PlanOptions {
@@ -167,11 +169,14 @@ function keyIngredientsOf(
  * autodiff (productPath.ts): from the model of its train/sgd upstream, else inherited from an upstream
  * instance's key; undefined for every other kind.
  */
-function productsOf(kind: StageKind, picks: readonly Instance[], backendId: string): string | undefined {
-  if (kind.curvesModel !== true) return undefined;
+function productsOf(c: StagePlanning, picks: readonly Instance[]): string | undefined {
+  if (c.kind.curvesModel !== true) return undefined;
   const trained = picks.find((p) => p.node.kind === 'train/sgd');
   if (trained !== undefined) {
-    const path = plannedProductPath(modelKindOf(trained.node.params['model']), backendId);
+    const model = trained.node.params['model'];
+    const memo = JSON.stringify(model ?? null);
+    if (!c.modelKinds.has(memo)) c.modelKinds.set(memo, modelKindOf(model));
+    const path = plannedProductPath(c.modelKinds.get(memo), c.backendId);
     return path === 'tfjs' ? undefined : PRODUCT_NUMERICS[path];
   }
   for (const p of picks) {
@@ -270,16 +275,7 @@ function planInstance(c: StagePlanning, combo: Combo, cell: MatrixCell): Instanc
   const seed = own.seed ?? inherited ?? spec.seed;
   const needs = combo.picks.map((p) => asUpstream(p.node));
   const gather = gatherFor(c, combo);
-  const ingredients = keyIngredientsOf(
-    c.kind,
-    keyed,
-    inputs,
-    needs,
-    gather,
-    seed,
-    c.backendId,
-    productsOf(c.kind, combo.picks, c.backendId),
-  );
+  const ingredients = keyIngredientsOf(c.kind, keyed, inputs, needs, gather, seed, c.backendId, productsOf(c, combo.picks));
   const lineage = c.matrix === undefined ? combo.lineage : new Map([...combo.lineage, [c.stage, name]]);
   const node: PlanNode = {
     name,
@@ -367,6 +363,7 @@ export function planPipeline(loaded: LoadedPipeline, options: PlanOptions): Phas
     byStage,
     diagnostics,
     count: { instances: 0, gathered: 0 },
+    modelKinds: new Map<string, unknown>(),
   };
   const limits = options.limits ?? instanceLimits();
   for (const stage of order.order) {

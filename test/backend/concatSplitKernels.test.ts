@@ -152,21 +152,23 @@ test('Concat kernel = the stock cpu kernel, bit for bit, on every axis, two and 
 });
 
 test(
-  'the C row copy = the JavaScript one (strided rows, zero width)',
+  'the C row copy = the JavaScript one (strided narrow and wide rows, zero width)',
   { skip: loadNativeKernels().ok ? false : 'C library not built here' },
   () => {
     const loaded = loadNativeKernels();
     assert.ok(loaded.ok);
     const rng = new Rng(8);
-    const src = Float32Array.from({ length: 2 + 7 * 11 }, () => rng.normal());
+    const src = Float32Array.from({ length: 2 + 7 * 80 }, () => rng.normal());
     for (const [srcStride, dstStride, rows, width] of [
       [11, 5, 7, 5],
       [11, 11, 7, 11],
       [11, 13, 6, 3],
       [11, 4, 7, 0],
+      [80, 75, 7, 70],
+      [70, 70, 7, 70],
     ] as const) {
-      const c = new Float32Array(7 * 13).fill(-1);
-      const js = new Float32Array(7 * 13).fill(-1);
+      const c = new Float32Array(1 + 7 * 80).fill(-1);
+      const js = new Float32Array(1 + 7 * 80).fill(-1);
       loaded.kernels.copyRows(src.subarray(2), srcStride, c.subarray(1), dstStride, rows, width);
       JS_KERNELS.copyRows(src.subarray(2), srcStride, js.subarray(1), dstStride, rows, width);
       assert.deepEqual(c, js, `strides ${srcStride}/${dstStride}, ${rows} × ${width}`);

@@ -99,7 +99,7 @@ const CASES: readonly (Case & { name: string })[] = [
   {
     name: 'fashion-samples: n = 2, 4 per class (matrix include) × seeds 0, 1',
     file: 'fashion-samples.yaml',
-    full: { stages: 11, instances: 305 },
+    full: { stages: 12, instances: 326 },
     sets: [
       'seeds=[0, 1]',
       'data.with.train_per_class=4',
@@ -119,14 +119,18 @@ const CASES: readonly (Case & { name: string })[] = [
       ...FEW_LANCZOS('lenet_spectra'),
       'lenet_decompose.with.trace_matvecs=2',
       'lenet_decompose.with.b2_bottom_matvecs=2',
-      // LeNet's seed-0-only row at its own n (3): its instances pool with no other row's.
+      // LeNet's subsampled row at its own n (3): its instances pool with no other row's.
       'lenet_5000.matrix.train_per_class=[3]',
       ...TINY_LENET('lenet_5000'),
       ...FEW_LANCZOS('lenet_5000_spectra'),
+      'lenet_5000_spectra.with.max_samples=20',
+      'lenet_5000_decompose.with.trace_matvecs=2',
+      'lenet_5000_decompose.with.b2_bottom_matvecs=2',
+      'lenet_5000_decompose.with.samples_per_class=2',
     ],
     // 1 data; MLP: 2×2 train, 4×6 spectra, 4×2 bulk, 4 decompose; LeNet: 2×2 train, 4×6 spectra, 4 decompose,
-    // then 1 train (seed 0 only) and 2 spectra; 1 report
-    instances: 1 + 4 + 24 + 8 + 4 + (4 + 24 + 4) + (1 + 2) + 1,
+    // then at n = 3: 2 train, 2×6 spectra, 2 decompose; 1 report
+    instances: 1 + 4 + 24 + 8 + 4 + (4 + 24 + 4) + (2 + 12 + 2) + 1,
     mentions: ['2/class', '3/class', '4/class', 'seed 0', 'seed 1', ...OPERATORS, 'hessian-deflated', 'ggn-deflated', 'lenet'],
     seeds: 2,
   },

@@ -276,7 +276,10 @@ export const JS_KERNELS: NativeKernels = {
   transpose,
   copyRows(src, srcStride, dst, dstStride, rows, width) {
     if (width <= 0) return;
-    for (let r = 0; r < rows; r++) dst.set(src.subarray(r * srcStride, r * srcStride + width), r * dstStride);
+    // Narrow rows element by element: a subarray view per row costs more than copying a few floats.
+    if (width < 64)
+      for (let r = 0; r < rows; r++) for (let j = 0; j < width; j++) dst[r * dstStride + j] = src[r * srcStride + j]!;
+    else for (let r = 0; r < rows; r++) dst.set(src.subarray(r * srcStride, r * srcStride + width), r * dstStride);
   },
   sumRows(x, y, rows, cols) {
     for (let r = 0; r < rows; r++) {
