@@ -1,6 +1,6 @@
 /**
  * Issue 13: the paper-scale Fashion-MNIST pipelines (pipelines/fashion-classes.yaml, fashion-samples.yaml,
- * fashion-epochs.yaml, fashion-convnets.yaml) end to end, down-scaled. Each file is validated as it stands
+ * fashion-epochs.yaml, fashion-convnets.yaml, fashion-vgg-seeds.yaml) end to end, down-scaled. Each file is validated as it stands
  * (its full instance count), then run through `--set` overrides that keep every stage, every stage kind and
  * every matrix axis but shrink the rest (a few images per class, 1–2 epochs, 2–6 Lanczos steps, seeds 0 and
  * 1 where the file has seeds, the conv nets at their smallest), on the real Debian Fashion-MNIST files. Checked:
@@ -183,6 +183,23 @@ const CASES: readonly (Case & { name: string })[] = [
     instances: 1 + 9 + 7 + 3 + 1,
     mentions: ['vgg11', 'resnet18', 'densenet40', ...OPERATORS],
     seeds: 1,
+  },
+  {
+    name: 'fashion-vgg-seeds: VGG11 at width 1/64 × seeds 0, 1',
+    file: 'fashion-vgg-seeds.yaml',
+    full: { stages: 4, instances: 11 },
+    sets: [
+      'seeds=[0, 1]',
+      'data.with.train_per_class=1',
+      'data.with.test_per_class=1',
+      ...net('vgg', `{ kind: vgg11, width: ${W} }`),
+      ...few('vgg_spectra', 2),
+      'vgg_spectra.with.trace_matvecs=3',
+    ],
+    // 1 data, 2 train, 2×2 spectra (Hess on train and test), 1 report
+    instances: 1 + 2 + 4 + 1,
+    mentions: ['vgg11', 'seed 0', 'seed 1', 'hessian'],
+    seeds: 2,
   },
 ];
 

@@ -63,8 +63,9 @@ export interface NativeKernels {
    */
   transpose(x: Float32Array, y: Float32Array, shape: Int32Array, perm: Int32Array): void;
   /**
-   * dst[r·dstStride + j] = src[r·srcStride + j] for r < rows, j < width (32-bit words moved bit-exactly;
-   * offsets go in as subarray views): Concat and SplitV along one axis, one row per outer index.
+   * dst[r·dstStride + j] = src[r·srcStride + j] for r < rows, j < width (values moved exactly; the C
+   * library moves 32-bit words, NaN payloads included; offsets go in as subarray views): Concat and SplitV
+   * along one axis, one row per outer index.
    */
   copyRows(src: Float32Array, srcStride: number, dst: Float32Array, dstStride: number, rows: number, width: number): void;
   /**
