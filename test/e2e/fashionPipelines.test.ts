@@ -1,11 +1,11 @@
 /**
  * Issue 13: the paper-scale Fashion-MNIST pipelines (pipelines/fashion-classes.yaml, fashion-samples.yaml,
- * fashion-epochs.yaml, fashion-convnets.yaml, fashion-vgg-seeds.yaml) end to end, down-scaled. Each file is validated as it stands
- * (its full instance count), then run through `--set` overrides that keep every stage, every stage kind and
- * every matrix axis but shrink the rest (a few images per class, 1–2 epochs, 2–6 Lanczos steps, seeds 0 and
- * 1 where the file has seeds, the conv nets at their smallest), on the real Debian Fashion-MNIST files. Checked:
- * every instance executed, the instance count, each instance's artifacts on disk, the report names every
- * axis value, and a second run is fully cached.
+ * fashion-epochs.yaml, fashion-convnets.yaml, fashion-vgg-seeds.yaml) end to end, down-scaled. Each file is
+ * validated as it stands (its full instance count), then run through `--set` overrides that keep every stage,
+ * every stage kind and every matrix axis but shrink the rest (a few images per class, 1–2 epochs, 2–6 Lanczos
+ * steps, seeds 0 and 1 where the file has seeds, the conv nets at their smallest), on the real Debian
+ * Fashion-MNIST files. Checked: every instance executed, the instance count, each instance's artifacts on disk,
+ * the report names every axis value, and a second run is fully cached.
  *
  * Cases are data (one row per pipeline). The conv nets run at the smallest sizes the models allow (VGG11 and
  * ResNet18 at width 1/64, DenseNet40 at growth 1) on 1 image per class, with 2–3 products per operator.
