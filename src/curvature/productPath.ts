@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { MODEL_KINDS } from '../nn/network.js';
+import { modelSpecFile } from '../nn/network.js';
 
 /**
  * Which implementation computes a network's curvature products (src/curvature/batchProducts.ts):
@@ -32,12 +32,12 @@ export function plannedProductPath(modelKind: unknown, backendId: string): Produ
 export function modelKindOf(model: unknown): unknown {
   if (typeof model === 'object' && model !== null) return (model as { kind?: unknown }).kind;
   if (typeof model !== 'string') return undefined;
+  const file = modelSpecFile(model);
   const t = model.trim();
-  const prefix = t.split(':')[0]!;
   try {
+    if (file !== undefined) return (JSON.parse(readFileSync(file, 'utf8')) as { kind?: unknown }).kind;
     if (t.startsWith('{')) return (JSON.parse(t) as { kind?: unknown }).kind;
-    if ((MODEL_KINDS as readonly string[]).includes(prefix)) return prefix;
-    return (JSON.parse(readFileSync(t, 'utf8')) as { kind?: unknown }).kind;
+    return t.split(':')[0];
   } catch {
     return undefined;
   }

@@ -43,6 +43,17 @@ export type ModelSpec = MlpSpec | LenetSpec | VggSpec | ResNetSpec | DenseNetSpe
 /** Every spec kind; a model shorthand starts with one (`mlp:784-64-10`, src/nn/build.ts). */
 export const MODEL_KINDS: readonly ModelSpec['kind'][] = ['mlp', 'lenet', 'vgg11', 'resnet18', 'densenet40'];
 
+/**
+ * The JSON file a `model` string names, if it names one: neither inline JSON nor a shorthand of a
+ * known kind (as parseModelText in src/nn/build.ts, which reads any other string as a file path).
+ */
+export function modelSpecFile(model: unknown): string | undefined {
+  if (typeof model !== 'string') return undefined;
+  const t = model.trim();
+  if (t.startsWith('{') || (MODEL_KINDS as readonly string[]).includes(t.split(':')[0]!)) return undefined;
+  return t;
+}
+
 /** One named tensor of a network, named as in the PyTorch state_dict. */
 export interface TensorSpec {
   /** PyTorch state_dict key, e.g. "1.weight". */

@@ -397,8 +397,8 @@ function softmax(): ElementwiseKernelMaker {
 /** A concatenation axis as [outer, inner] sizes around it: x viewed as [outer, shape[axis], inner]. */
 function aroundAxis(shape: readonly number[], axis: number): { outer: number; inner: number } {
   return {
-    outer: shape.slice(0, axis).reduce((a, b) => a * b, 1),
-    inner: shape.slice(axis + 1).reduce((a, b) => a * b, 1),
+    outer: util.sizeFromShape(shape.slice(0, axis)),
+    inner: util.sizeFromShape(shape.slice(axis + 1)),
   };
 }
 

@@ -5,18 +5,7 @@ import type { StageKind } from '../registry.js';
 import { datasetArtifact } from '../data/datasetArtifact.js';
 import { TRAIN_METRICS_FILE, TrainArtifactWriter, trainingMetadata } from './trainArtifact.js';
 import type { TrainSgdParams } from './params.js';
-import { MODEL_KINDS } from '../../nn/network.js';
-
-/**
- * The JSON file a `model` string names, if it names one: neither inline JSON nor a shorthand of a
- * known kind (as parseModelText in src/nn/build.ts, which reads any other string as a file path).
- */
-export function modelSpecFile(model: TrainSgdParams['model']): string | undefined {
-  if (typeof model !== 'string') return undefined;
-  const t = model.trim();
-  if (t.startsWith('{') || (MODEL_KINDS as readonly string[]).includes(t.split(':')[0]!)) return undefined;
-  return t;
-}
+import { modelSpecFile } from '../../nn/network.js';
 
 /**
  * `train/sgd`: trains a net on the upstream dataset's balanced subsets (trainingRun, src/train/);
